@@ -1,0 +1,106 @@
+"""What transports talk to: authentication, the model table, and connections.
+
+A transport calls ``authenticate`` and ``resolve_model`` before it accepts a client (so it
+can refuse with a proper HTTP status), then ``connect`` and pumps frames both ways.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from rtcore.connection import Connection
+from rtcore.dialect import Dialect
+from rtcore.provider import ModelConfig, Provider, ProviderSpec
+
+log = logging.getLogger(__name__)
+
+
+class UnknownModel(LookupError):
+    def __init__(self, requested: str | None, available: list[str]) -> None:
+        self.requested = requested
+        self.available = available
+        names = ", ".join(available) or "(none)"
+        if requested is None:
+            message = f"No model given: add ?model=NAME to the URL. Configured models: {names}."
+        else:
+            message = f"Model {requested!r} is not configured here. Configured models: {names}."
+        super().__init__(message)
+        self.message = message
+
+
+class Gateway:
+    """The core as transports see it. One per ``rtcore serve`` process."""
+
+    def __init__(
+        self,
+        models: list[ModelConfig],
+        providers: Mapping[str, ProviderSpec],
+        *,
+        master_key: str | None = None,
+        default_dialect: Dialect = Dialect.BETA,
+        max_message_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self._models = {m.name: m for m in models}
+        self._specs = providers
+        self._master_key = master_key.encode() if master_key else None
+        self._providers: dict[str, Provider] = {}
+        self.default_dialect = default_dialect
+        self.max_message_bytes = max_message_bytes
+
+    @property
+    def requires_key(self) -> bool:
+        return self._master_key is not None
+
+    @property
+    def model_names(self) -> list[str]:
+        return sorted(self._models)
+
+    def authenticate(self, presented: str | None) -> bool:
+        """True when the key is right, or when no key is configured (any key is accepted,
+        as LiteLLM does without a master key). Constant-time comparison."""
+        if self._master_key is None:
+            return True
+        if presented is None:
+            return False
+        return hmac.compare_digest(presented.encode(), self._master_key)
+
+    def resolve_model(self, name: str | None) -> ModelConfig:
+        if name is None and len(self._models) == 1:
+            return next(iter(self._models.values()))
+        if name is None or name not in self._models:
+            raise UnknownModel(name, self.model_names)
+        return self._models[name]
+
+    def provider_for(self, model: ModelConfig) -> Provider:
+        # Providers are built lazily and shared by the sessions of one model, so that an
+        # upstream client (and its connection pool) is reused across sessions.
+        provider = self._providers.get(model.name)
+        if provider is None:
+            provider = self._specs[model.provider].factory(model)
+            self._providers[model.name] = provider
+        return provider
+
+    @asynccontextmanager
+    async def connect(
+        self, model: ModelConfig, *, dialect: Dialect | None = None
+    ) -> AsyncIterator[Connection]:
+        """Run one client session. ``dialect`` is the transport's explicit hint (header,
+        subprotocol, flag); None lets the session decide from the client's first
+        ``session.update``, falling back to ``default_dialect``."""
+        connection = Connection(
+            model=model,
+            provider=self.provider_for(model),
+            dialect=dialect,
+            default_dialect=self.default_dialect,
+            max_message_bytes=self.max_message_bytes,
+        )
+        async with connection.running():
+            yield connection
+
+    async def aclose(self) -> None:
+        providers, self._providers = self._providers, {}
+        for provider in providers.values():
+            await provider.aclose()

@@ -1,0 +1,284 @@
+"""The neutral vocabulary between the core and a provider.
+
+A provider never sees OpenAI JSON and never builds it: the core turns client events into the
+commands below and turns the events below into OpenAI server events, in either dialect.
+
+Audio crossing this boundary is always 16-bit little-endian mono PCM at the sample rate the
+core negotiated with the provider (``SessionConfig.input_sample_rate`` /
+``output_sample_rate``); format conversion for the client happens in the core.
+
+Contract for responses: every response a provider produces ends with exactly one
+``ResponseDone``, whether it was requested with ``CreateResponse``, started by the provider's
+own turn detection, cancelled, or interrupted. The core relies on that to attribute output.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Role = Literal["user", "assistant", "system"]
+Modality = Literal["text", "audio"]
+ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+class ToolDef(msgspec.Struct, frozen=True, kw_only=True):
+    """A function the model may call; ``parameters`` is a JSON Schema object."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+class TurnDetection(msgspec.Struct, frozen=True, kw_only=True):
+    """Server-side turn detection as the client asked for it.
+
+    ``eagerness`` is the semantic-VAD knob ("low" | "medium" | "high" | "auto"); providers
+    map whichever of these they understand onto their own setting.
+    """
+
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    threshold: float | None = None
+    silence_duration_ms: int | None = None
+    prefix_padding_ms: int | None = None
+    eagerness: str | None = None
+    create_response: bool = True
+    interrupt_response: bool = True
+
+
+class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """The effective session configuration, in neutral terms.
+
+    ``turn_detection`` None means the client commits audio itself.
+    ``max_output_tokens`` None means no limit ("inf").
+    """
+
+    model: str
+    instructions: str = ""
+    voice: str | None = None
+    output_modalities: tuple[Modality, ...] = ("audio",)
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: int | None = None
+    tools: tuple[ToolDef, ...] = ()
+    tool_choice: str = "auto"
+    turn_detection: TurnDetection | None = TurnDetection()
+    input_transcription: bool = True
+    input_sample_rate: int = 16000
+    output_sample_rate: int = 24000
+
+
+class ResponseOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-response overrides from ``response.create``; None means use the session's."""
+
+    output_modalities: tuple[Modality, ...] | None = None
+    instructions: str | None = None
+    voice: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    tools: tuple[ToolDef, ...] | None = None
+    tool_choice: str | None = None
+
+
+# -- conversation items ----------------------------------------------------------------------
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
+    """A message item; ``text`` is its text or the transcript of its audio (may be None
+    while a user's audio has not been transcribed)."""
+
+    id: str
+    role: Role
+    text: str | None = None
+    has_audio: bool = False
+
+
+class FunctionCall(msgspec.Struct, frozen=True, kw_only=True, tag="function_call"):
+    id: str
+    call_id: str
+    name: str
+    arguments: str
+
+
+class FunctionCallOutput(msgspec.Struct, frozen=True, kw_only=True, tag="function_call_output"):
+    id: str
+    call_id: str
+    output: str
+
+
+Item = Message | FunctionCall | FunctionCallOutput
+
+
+# -- commands: core -> provider --------------------------------------------------------------
+
+
+class Configure(msgspec.Struct, frozen=True, kw_only=True, tag="configure"):
+    """The session configuration changed (also sent once before anything else).
+
+    ``changed`` names the ``SessionConfig`` fields that differ from the previous one, so a
+    provider can tell whether it must restart its upstream stream.
+    """
+
+    config: SessionConfig
+    changed: frozenset[str] = frozenset()
+
+
+class AppendAudio(msgspec.Struct, frozen=True, kw_only=True, tag="append_audio"):
+    pcm: bytes
+
+
+class CommitAudio(msgspec.Struct, frozen=True, kw_only=True, tag="commit_audio"):
+    """The client committed its audio buffer (manual turn taking); the new user item is
+    ``item_id``."""
+
+    item_id: str
+
+
+class ClearAudio(msgspec.Struct, frozen=True, kw_only=True, tag="clear_audio"):
+    pass
+
+
+class AddItem(msgspec.Struct, frozen=True, kw_only=True, tag="add_item"):
+    """An item joined the conversation after ``previous_item_id`` (None: at the start)."""
+
+    item: Item
+    previous_item_id: str | None = None
+
+
+class DeleteItem(msgspec.Struct, frozen=True, kw_only=True, tag="delete_item"):
+    item_id: str
+
+
+class TruncateItem(msgspec.Struct, frozen=True, kw_only=True, tag="truncate_item"):
+    """The client played only ``audio_end_ms`` of an assistant item; ``text`` is the item's
+    transcript cut to roughly what was heard, so the provider's history can match."""
+
+    item_id: str
+    audio_end_ms: int
+    text: str
+
+
+class CreateResponse(msgspec.Struct, frozen=True, kw_only=True, tag="create_response"):
+    """Generate a response now, from the conversation so far."""
+
+    response_id: str
+    options: ResponseOptions = ResponseOptions()
+
+
+class CancelResponse(msgspec.Struct, frozen=True, kw_only=True, tag="cancel_response"):
+    response_id: str
+
+
+Command = (
+    Configure
+    | AppendAudio
+    | CommitAudio
+    | ClearAudio
+    | AddItem
+    | DeleteItem
+    | TruncateItem
+    | CreateResponse
+    | CancelResponse
+)
+
+
+# -- events: provider -> core ----------------------------------------------------------------
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    input_text_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_text_tokens: int = 0
+    output_audio_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def input_tokens(self) -> int:
+        return self.input_text_tokens + self.input_audio_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self.output_text_tokens + self.output_audio_tokens
+
+
+class SpeechStarted(msgspec.Struct, frozen=True, kw_only=True, tag="speech_started"):
+    """The provider heard the user start speaking, ``audio_start_ms`` into the session's
+    input audio."""
+
+    audio_start_ms: int
+
+
+class SpeechStopped(msgspec.Struct, frozen=True, kw_only=True, tag="speech_stopped"):
+    audio_end_ms: int
+
+
+class InputTranscript(msgspec.Struct, frozen=True, kw_only=True, tag="input_transcript"):
+    """Transcript of the user's latest spoken turn; ``final`` closes it."""
+
+    text: str
+    final: bool = True
+
+
+class ResponseStarted(msgspec.Struct, frozen=True, kw_only=True, tag="response_started"):
+    """The provider began a response on its own (after its turn detection)."""
+
+
+class TextDelta(msgspec.Struct, frozen=True, kw_only=True, tag="text_delta"):
+    """Text output in a text-modality response."""
+
+    text: str
+
+
+class AudioDelta(msgspec.Struct, frozen=True, kw_only=True, tag="audio_delta"):
+    pcm: bytes
+
+
+class TranscriptDelta(msgspec.Struct, frozen=True, kw_only=True, tag="transcript_delta"):
+    """Transcript of the response's audio output."""
+
+    text: str
+
+
+class ToolCall(msgspec.Struct, frozen=True, kw_only=True, tag="tool_call"):
+    """The model calls a function; ``arguments`` is a JSON object as a string."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+class ResponseDone(msgspec.Struct, frozen=True, kw_only=True, tag="response_done"):
+    """``reason`` follows OpenAI's status_details.reason: "turn_detected",
+    "client_cancelled", "max_output_tokens", "content_filter" or None."""
+
+    status: ResponseStatus = "completed"
+    reason: str | None = None
+    usage: Usage = Usage()
+
+
+class ProviderError(msgspec.Struct, frozen=True, kw_only=True, tag="provider_error"):
+    """Something went wrong upstream. ``code`` is a short snake_case identifier; the
+    message tells the user what to do. ``fatal`` ends the session."""
+
+    code: str
+    message: str
+    fatal: bool = False
+    param: str | None = None
+
+
+Event = (
+    SpeechStarted
+    | SpeechStopped
+    | InputTranscript
+    | ResponseStarted
+    | TextDelta
+    | AudioDelta
+    | TranscriptDelta
+    | ToolCall
+    | ResponseDone
+    | ProviderError
+)

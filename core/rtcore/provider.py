@@ -1,0 +1,101 @@
+"""The interface a provider plugin implements.
+
+A ``ProviderSpec`` (returned from the ``rtcore_register_providers`` hook) names a provider
+and builds a ``Provider`` for one configured model. The core opens one ``ProviderSession`` per
+client connection, feeds it neutral commands and reads neutral events from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Protocol
+
+import msgspec
+
+from rtcore.neutral import Command, Event, Modality, SessionConfig
+
+
+class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
+    """What a model can do, declared up front so the core answers the rest itself.
+
+    ``voices`` empty means any voice name is accepted. Sample rates are the PCM16 rates the
+    provider accepts (input) and can produce (output); the core converts anything else.
+    """
+
+    input_sample_rates: tuple[int, ...] = (16000,)
+    output_sample_rates: tuple[int, ...] = (24000,)
+    voices: tuple[str, ...] = ()
+    default_voice: str | None = None
+    output_modalities: tuple[Modality, ...] = ("text", "audio")
+    server_vad: bool = True
+    manual_commit: bool = True
+    tools: bool = True
+
+
+class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of the model table.
+
+    ``name`` is what clients ask for (``?model=NAME``); ``model`` is the provider's own id;
+    ``params`` are the provider options from the config file, with ``os.environ/VAR``
+    references already resolved. Treat ``params`` as possibly holding secrets.
+    """
+
+    name: str
+    provider: str
+    model: str
+    params: Mapping[str, object] = msgspec.field(default_factory=dict)
+
+
+class ProviderSession(Protocol):
+    """One upstream conversation. ``send`` must not block on the model's output, and
+    ``events`` is read by exactly one task, until it ends."""
+
+    async def send(self, command: Command) -> None: ...
+
+    def events(self) -> AsyncIterator[Event]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Provider(Protocol):
+    """A configured model. ``open_session`` raises ``ProviderUnavailable`` with a message
+    for the user when the upstream cannot be reached or refuses."""
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def open_session(self, config: SessionConfig) -> ProviderSession: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderUnavailable(Exception):
+    """Raised by ``open_session``; ``code`` becomes the OpenAI error code."""
+
+    def __init__(self, message: str, *, code: str = "provider_unavailable") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ProviderSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Registers a provider.
+
+    ``model_prefixes`` claims LiteLLM-style model strings in config files: a spec with
+    prefix ``"bedrock"`` serves ``litellm_params.model: bedrock/<id>`` when ``accepts(<id>)``
+    is true. With ``rtcore serve --provider NAME`` and no config file, ``default_model``
+    answers to ``NAME`` and each of ``models`` answers to its own id.
+    """
+
+    name: str
+    factory: Callable[[ModelConfig], Provider]
+    description: str = ""
+    default_model: str
+    models: tuple[str, ...] = ()
+    model_prefixes: tuple[str, ...] = ()
+    accepts: Callable[[str], bool] | None = None
+
+    def claims(self, model_id: str) -> bool:
+        if self.accepts is not None:
+            return self.accepts(model_id)
+        return model_id in self.models or model_id == self.default_model

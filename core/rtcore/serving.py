@@ -1,0 +1,34 @@
+"""Settings shared by every transport while serving."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+from rtcore.provider import ModelConfig
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@dataclass
+class ServeSettings:
+    """What ``rtcore serve`` resolved from its flags and config file.
+
+    ``master_key`` is a secret: never log or repr it (``repr=False``). With no key,
+    any presented key is accepted and network transports bind to loopback only unless
+    ``allow_unauthenticated_public`` is set.
+    """
+
+    models: list[ModelConfig]
+    args: argparse.Namespace = field(default_factory=argparse.Namespace)
+    host: str = "127.0.0.1"
+    port: int = 4000
+    master_key: str | None = field(default=None, repr=False)
+    allow_unauthenticated_public: bool = False
+    default_dialect: str = "beta"
+    max_message_bytes: int = 16 * 1024 * 1024
+    config_path: str | None = None
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")

@@ -1,0 +1,27 @@
+"""The interface a transport plugin implements.
+
+A transport moves frames between clients and the core. It authenticates, picks the model
+and the dialect hint from its own framing (URL, headers, flags), then hands each client frame
+to a ``Connection`` and writes what the connection's ``outgoing()`` yields. It never parses
+events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import msgspec
+
+if TYPE_CHECKING:
+    from rtcore.gateway import Gateway
+    from rtcore.serving import ServeSettings
+
+
+class TransportSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Registers a transport: ``serve`` runs until cancelled (a network server) or until its
+    only client is done (stdio)."""
+
+    name: str
+    serve: Callable[[Gateway, ServeSettings], Awaitable[None]]
+    description: str = ""
