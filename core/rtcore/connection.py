@@ -1,15 +1,25 @@
-"""One client connection: frames in, frames out, one provider session behind it.
-
-(Interface first; the session state machine lives in ``rtcore.session``.)
-"""
+"""One client connection: frames in, frames out, one provider session behind it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
+from rtcore import neutral
 from rtcore.dialect import Dialect
-from rtcore.provider import ModelConfig, Provider
+from rtcore.protocol.codec import ClientDecoder, ServerEncoder
+from rtcore.protocol.errors import RealtimeError
+from rtcore.provider import ModelConfig, Provider, ProviderSession, ProviderUnavailable
+from rtcore.session.machine import RealtimeSession
+
+log = logging.getLogger(__name__)
+
+# Enough for several seconds of audio deltas; beyond it a slow client slows the provider
+# reader down (backpressure) rather than growing memory without bound.
+OUTGOING_QUEUE_FRAMES = 512
+_CLOSE = b""
 
 
 class Connection:
@@ -32,23 +42,125 @@ class Connection:
         dialect: Dialect | None,
         default_dialect: Dialect,
         max_message_bytes: int,
+        pcm16_input_rate: int | None = None,
     ) -> None:
         self.model = model
         self.provider = provider
-        self.dialect = dialect
-        self.default_dialect = default_dialect
-        self.max_message_bytes = max_message_bytes
+        self.session = RealtimeSession(
+            model=model.name,
+            caps=provider.capabilities,
+            dialect=dialect,
+            default_dialect=default_dialect,
+            pcm16_input_rate=pcm16_input_rate,
+        )
+        self._decoder = ClientDecoder(max_message_bytes)
+        self._encoder = ServerEncoder()
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(OUTGOING_QUEUE_FRAMES)
+        self._upstream: ProviderSession | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
+        self._send_lock = asyncio.Lock()
 
-    @asynccontextmanager
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        raise NotImplementedError
-        yield
+        try:
+            self._upstream = await self.provider.open_session(self.session.neutral_config())
+        except ProviderUnavailable as exc:
+            log.warning("provider for model %r unavailable: %s", self.model.name, exc.message)
+            self.session.error(RealtimeError(exc.code, exc.message, type="server_error"))
+            await self._flush()
+            await self._close_outgoing()
+            yield
+            return
+        self.session.created()
+        await self._flush()
+        reader = asyncio.create_task(self._read_provider(self._upstream), name="provider-reader")
+        try:
+            yield
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            await self._upstream.aclose()
+            await self._close_outgoing()
+
+    async def _read_provider(self, upstream: ProviderSession) -> None:
+        try:
+            async for event in upstream.events():
+                self.session.on_event(event)
+                await self._flush()
+                if isinstance(event, neutral.ProviderError) and event.fatal:
+                    break
+        except Exception:
+            # A provider bug must not vanish silently: the client hears of it, the log has it.
+            log.exception("provider session for model %r failed", self.model.name)
+            self.session.error(
+                RealtimeError(
+                    "provider_error",
+                    "The model's session failed unexpectedly; see the gateway log.",
+                    type="server_error",
+                )
+            )
+            await self._flush()
+        await self._close_outgoing()
+
+    # -- client side -----------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
-        raise NotImplementedError
-
-    def outgoing(self) -> AsyncIterator[bytes]:
-        raise NotImplementedError
+        commands: list[neutral.Command] = []
+        try:
+            event = self._decoder.decode(frame)
+            commands = self.session.handle(event)
+        except RealtimeError as err:
+            self.session.error(err)
+        except Exception:
+            # A bug in rtcore, not the client's fault: report it as such and keep going.
+            log.exception("handling a client event failed")
+            self.session.error(
+                RealtimeError(
+                    "internal_error",
+                    "The gateway failed to handle this event; see its log.",
+                    type="server_error",
+                )
+            )
+        await self._flush()
+        if commands and self._upstream is not None:
+            # Serialised so one frame's commands reach the provider before the next's.
+            async with self._send_lock:
+                for command in commands:
+                    await self._upstream.send(command)
 
     async def finish(self) -> None:
-        raise NotImplementedError
+        while not self._closed and not self.session.idle:
+            self._idle.clear()
+            await self._idle.wait()
+        await self._close_outgoing()
+
+    # -- server side -----------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        for event in self.session.drain():
+            if self._closed:
+                break
+            await self._queue.put(self._encoder.encode(event))
+        if self.session.idle:
+            self._idle.set()
+
+    async def _close_outgoing(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._idle.set()
+            # A full queue means the reader is not parked in get(): it sees ``_closed``
+            # once it has drained what is queued.
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(_CLOSE)
+
+    async def outgoing(self) -> AsyncIterator[bytes]:
+        while not (self._closed and self._queue.empty()):
+            data = await self._queue.get()
+            if not data:
+                return
+            yield data

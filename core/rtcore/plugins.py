@@ -11,7 +11,7 @@ import importlib.metadata
 import logging
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import pluggy
@@ -51,13 +51,10 @@ class _Named(Protocol):
     def name(self) -> str: ...
 
 
-_N = TypeVar("_N", bound=_Named)
-
-
-def _collect(kind: str, batches: Iterable[Sequence[_N] | None]) -> dict[str, _N]:
+def _collect[N: _Named](kind: str, batches: Iterable[Sequence[N] | None]) -> dict[str, N]:
     """Flatten hook results into a name-sorted table; two plugins claiming one name is a
     configuration error the user must hear about, not a silent override."""
-    table: dict[str, _N] = {}
+    table: dict[str, N] = {}
     for batch in batches:
         for spec in batch or ():
             if spec.name in table:
@@ -86,9 +83,7 @@ class PluginHost:
     def add_serve_arguments(self, parser: argparse.ArgumentParser) -> None:
         self.pm.hook.rtcore_add_serve_arguments(parser=parser)
 
-    def serve_lifespans(
-        self, settings: ServeSettings
-    ) -> list[AbstractAsyncContextManager[None]]:
+    def serve_lifespans(self, settings: ServeSettings) -> list[AbstractAsyncContextManager[None]]:
         results = self.pm.hook.rtcore_serve_lifespan(settings=settings)
         return [r for r in results if r is not None]
 

@@ -1,0 +1,1 @@
+"""The OpenAI Realtime wire protocol as typed messages, in both dialects."""

@@ -1,0 +1,62 @@
+"""Decoding client frames (once, at the edge) and encoding server events."""
+
+from __future__ import annotations
+
+import msgspec
+
+from rtcore.protocol.client import CLIENT_EVENT_TYPES, AnyClientEvent
+from rtcore.protocol.errors import (
+    RealtimeError,
+    envelope,
+    from_validation_error,
+    sniff_event_id,
+)
+
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class ClientDecoder:
+    def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        self._decoder = msgspec.json.Decoder(AnyClientEvent)
+        self.max_message_bytes = max_message_bytes
+
+    def decode(self, frame: str | bytes) -> AnyClientEvent:
+        """Return the typed event, or raise ``RealtimeError`` saying what is wrong."""
+        if isinstance(frame, str):
+            data = frame.encode()
+        else:
+            raise RealtimeError(
+                "invalid_event",
+                "Binary frames are not supported: send each event as JSON in a text frame.",
+            )
+        if len(data) > self.max_message_bytes:
+            raise RealtimeError(
+                "message_too_large",
+                f"The event is {len(data)} bytes; the limit is {self.max_message_bytes} bytes. "
+                "Split audio into smaller input_audio_buffer.append events.",
+                event_id=sniff_event_id(data),
+            )
+        return self.decode_bytes(data)
+
+    def decode_bytes(self, data: bytes) -> AnyClientEvent:
+        try:
+            event: AnyClientEvent = self._decoder.decode(data)
+            return event
+        except msgspec.ValidationError as exc:
+            event_type, event_id = envelope(data)
+            raise from_validation_error(exc, event_type, event_id, CLIENT_EVENT_TYPES) from None
+        except msgspec.DecodeError as exc:
+            raise RealtimeError(
+                "invalid_json",
+                f"The event could not be parsed as JSON ({exc}). Send one JSON object per frame.",
+            ) from None
+
+
+class ServerEncoder:
+    """Encodes server events; one per connection so its buffer is reused."""
+
+    def __init__(self) -> None:
+        self._encoder = msgspec.json.Encoder()
+
+    def encode(self, event: msgspec.Struct) -> bytes:
+        return self._encoder.encode(event)

@@ -1,0 +1,189 @@
+"""Objects nested inside client events, as clients send them.
+
+Each accepts the union of the beta and GA shapes, so one decoder serves every connection;
+``rtcore.session.config`` normalises them. Fields default to ``UNSET`` so an omitted field
+differs from an explicit ``null`` (``turn_detection: null`` turns server VAD off).
+Unknown fields are refused (``unknown_parameter``), as the OpenAI service does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    pass
+
+
+class FunctionSpec(Strict):
+    name: str
+    description: str | UnsetType = UNSET
+    parameters: dict[str, object] | UnsetType = UNSET
+    strict: bool | UnsetType = UNSET
+
+
+class ToolWire(Strict):
+    """A tool in the flat Realtime shape (``name`` at the top) or the nested Chat
+    Completions shape the seed uses (``function: {name, ...}``)."""
+
+    type: str = "function"
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    parameters: dict[str, object] | UnsetType = UNSET
+    function: FunctionSpec | UnsetType = UNSET
+    strict: bool | UnsetType = UNSET
+
+
+class ToolChoiceFunction(Strict):
+    type: str = "function"
+    name: str | UnsetType = UNSET
+    function: FunctionSpec | UnsetType = UNSET
+
+
+ToolChoiceWire = str | ToolChoiceFunction
+
+
+class AudioFormatWire(Strict):
+    """GA audio format: ``{"type": "audio/pcm", "rate": 24000}``, ``audio/pcmu``, ``audio/pcma``.
+
+    ``rate`` beyond 24000 is an rtcore extension for clients that send other PCM rates.
+    """
+
+    type: str
+    rate: int | UnsetType = UNSET
+
+
+class TranscriptionWire(Strict):
+    model: str | UnsetType = UNSET
+    language: str | UnsetType = UNSET
+    prompt: str | UnsetType = UNSET
+
+
+class TurnDetectionWire(Strict):
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    threshold: float | UnsetType = UNSET
+    prefix_padding_ms: int | UnsetType = UNSET
+    silence_duration_ms: int | UnsetType = UNSET
+    create_response: bool | UnsetType = UNSET
+    interrupt_response: bool | UnsetType = UNSET
+    eagerness: str | UnsetType = UNSET
+    idle_timeout_ms: int | UnsetType | None = UNSET
+
+
+class NoiseReductionWire(Strict):
+    type: str | UnsetType = UNSET
+
+
+class AudioInputWire(Strict):
+    format: AudioFormatWire | UnsetType = UNSET
+    transcription: TranscriptionWire | UnsetType | None = UNSET
+    turn_detection: TurnDetectionWire | UnsetType | None = UNSET
+    noise_reduction: NoiseReductionWire | UnsetType | None = UNSET
+
+
+class AudioOutputWire(Strict):
+    format: AudioFormatWire | UnsetType = UNSET
+    voice: str | UnsetType = UNSET
+    speed: float | UnsetType = UNSET
+
+
+class AudioWire(Strict):
+    input: AudioInputWire | UnsetType = UNSET
+    output: AudioOutputWire | UnsetType = UNSET
+
+
+MaxTokens = int | Literal["inf"]
+
+
+class SessionWire(Strict):
+    """``session`` of ``session.update``: beta fields, then GA fields, then rtcore's."""
+
+    # both
+    model: str | UnsetType = UNSET
+    instructions: str | UnsetType = UNSET
+    tools: list[ToolWire] | UnsetType = UNSET
+    tool_choice: ToolChoiceWire | UnsetType = UNSET
+    tracing: Any | UnsetType = UNSET
+    # beta
+    modalities: list[str] | UnsetType = UNSET
+    voice: str | UnsetType = UNSET
+    input_audio_format: str | UnsetType = UNSET
+    output_audio_format: str | UnsetType = UNSET
+    input_audio_transcription: TranscriptionWire | UnsetType | None = UNSET
+    input_audio_noise_reduction: NoiseReductionWire | UnsetType | None = UNSET
+    turn_detection: TurnDetectionWire | UnsetType | None = UNSET
+    temperature: float | UnsetType = UNSET
+    max_response_output_tokens: MaxTokens | UnsetType = UNSET
+    speed: float | UnsetType = UNSET
+    # GA
+    type: Literal["realtime"] | UnsetType = UNSET
+    object: str | UnsetType = UNSET
+    id: str | UnsetType = UNSET
+    output_modalities: list[str] | UnsetType = UNSET
+    audio: AudioWire | UnsetType = UNSET
+    max_output_tokens: MaxTokens | UnsetType = UNSET
+    include: list[str] | UnsetType | None = UNSET
+    prompt: Any | UnsetType = UNSET
+    truncation: Any | UnsetType = UNSET
+    parallel_tool_calls: bool | UnsetType = UNSET
+    expires_at: int | UnsetType = UNSET
+    # rtcore extension, for providers with nucleus sampling (Nova Sonic's topP)
+    top_p: float | UnsetType = UNSET
+
+
+class ContentPartWire(Strict):
+    """A content part of a client-created item. ``audio`` is base64 (decoded by msgspec)."""
+
+    type: str
+    text: str | UnsetType = UNSET
+    audio: bytes | UnsetType = UNSET
+    transcript: str | UnsetType | None = UNSET
+    image_url: str | UnsetType = UNSET
+    detail: str | UnsetType = UNSET
+
+
+class ItemWire(Strict, kw_only=True):
+    id: str | UnsetType = UNSET
+    type: Literal["message", "function_call", "function_call_output"]
+    object: str | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    role: str | UnsetType = UNSET
+    content: list[ContentPartWire] | UnsetType = UNSET
+    call_id: str | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    arguments: str | UnsetType = UNSET
+    output: str | UnsetType = UNSET
+
+
+class ResponseAudioOutputWire(Strict):
+    voice: str | UnsetType = UNSET
+    format: AudioFormatWire | UnsetType = UNSET
+
+
+class ResponseAudioWire(Strict):
+    output: ResponseAudioOutputWire | UnsetType = UNSET
+
+
+class ResponseParamsWire(Strict):
+    """``response`` of ``response.create`` (overrides for this response only)."""
+
+    instructions: str | UnsetType = UNSET
+    tools: list[ToolWire] | UnsetType = UNSET
+    tool_choice: ToolChoiceWire | UnsetType = UNSET
+    conversation: str | UnsetType = UNSET
+    metadata: dict[str, str] | UnsetType | None = UNSET
+    input: list[object] | UnsetType = UNSET
+    prompt: Any | UnsetType = UNSET
+    # beta
+    modalities: list[str] | UnsetType = UNSET
+    voice: str | UnsetType = UNSET
+    output_audio_format: str | UnsetType = UNSET
+    temperature: float | UnsetType = UNSET
+    max_response_output_tokens: MaxTokens | UnsetType = UNSET
+    # GA
+    output_modalities: list[str] | UnsetType = UNSET
+    audio: ResponseAudioWire | UnsetType = UNSET
+    max_output_tokens: MaxTokens | UnsetType = UNSET

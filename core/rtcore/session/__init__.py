@@ -1,0 +1,1 @@
+"""The OpenAI Realtime session state machine: no I/O, commands out, server events out."""

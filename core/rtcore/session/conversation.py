@@ -1,0 +1,130 @@
+"""The conversation: items in order, addressable by id and by call id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import msgspec
+
+from rtcore.neutral import FunctionCall, FunctionCallOutput, Item, Message
+from rtcore.protocol.errors import RealtimeError
+
+PartKind = Literal["text", "audio"]
+
+
+class Part(msgspec.Struct, kw_only=True):
+    """``text`` for a text part; ``transcript`` for an audio part (None until known)."""
+
+    kind: PartKind
+    text: str | None = None
+    transcript: str | None = None
+
+
+class ConvItem(msgspec.Struct, kw_only=True):
+    id: str
+    type: Literal["message", "function_call", "function_call_output"]
+    status: str = "completed"
+    role: str | None = None
+    parts: list[Part] = msgspec.field(default_factory=list)
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+    audio_ms: int = 0
+
+    def text(self) -> str | None:
+        chunks = [p.text if p.kind == "text" else p.transcript for p in self.parts]
+        present = [c for c in chunks if c]
+        return "".join(present) if present else None
+
+    def to_neutral(self) -> Item:
+        if self.type == "function_call":
+            return FunctionCall(
+                id=self.id,
+                call_id=self.call_id or "",
+                name=self.name or "",
+                arguments=self.arguments or "{}",
+            )
+        if self.type == "function_call_output":
+            return FunctionCallOutput(
+                id=self.id, call_id=self.call_id or "", output=self.output or ""
+            )
+        return Message(
+            id=self.id,
+            role=self.role,  # type: ignore[arg-type]
+            text=self.text(),
+            has_audio=any(p.kind == "audio" for p in self.parts),
+        )
+
+
+class Conversation:
+    def __init__(self) -> None:
+        self._items: list[ConvItem] = []
+
+    def __iter__(self) -> Iterator[ConvItem]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def last_id(self) -> str | None:
+        return self._items[-1].id if self._items else None
+
+    def get(self, item_id: str) -> ConvItem | None:
+        for item in self._items:
+            if item.id == item_id:
+                return item
+        return None
+
+    def require(self, item_id: str, param: str = "item_id") -> ConvItem:
+        item = self.get(item_id)
+        if item is None:
+            raise RealtimeError(
+                "item_not_found",
+                f"Item with item_id '{item_id}' not found in the conversation.",
+                param=param,
+            )
+        return item
+
+    def function_call(self, call_id: str) -> ConvItem | None:
+        for item in self._items:
+            if item.type == "function_call" and item.call_id == call_id:
+                return item
+        return None
+
+    def has_output_for(self, call_id: str) -> bool:
+        return any(i.type == "function_call_output" and i.call_id == call_id for i in self._items)
+
+    def insert(self, item: ConvItem, previous_item_id: str | None) -> str | None:
+        """Insert after ``previous_item_id`` ("root" or None = at the start when given
+        explicitly; the caller passes ``last_id`` for "append"). Returns the actual
+        previous item id."""
+        if self.get(item.id) is not None:
+            raise RealtimeError(
+                "item_already_exists",
+                f"An item with id '{item.id}' already exists in the conversation.",
+                param="item.id",
+            )
+        if previous_item_id is None or previous_item_id == "root":
+            self._items.insert(0, item)
+            return None
+        for index, existing in enumerate(self._items):
+            if existing.id == previous_item_id:
+                self._items.insert(index + 1, item)
+                return previous_item_id
+        raise RealtimeError(
+            "item_not_found",
+            f"previous_item_id '{previous_item_id}' is not in the conversation.",
+            param="previous_item_id",
+        )
+
+    def append(self, item: ConvItem) -> str | None:
+        previous = self.last_id
+        self._items.append(item)
+        return previous
+
+    def delete(self, item_id: str) -> None:
+        item = self.require(item_id)
+        self._items.remove(item)

@@ -1,0 +1,463 @@
+"""The session state machine: client events in, provider commands and server events out.
+
+It does no I/O (as in ``websockets``' protocol layer): ``handle`` and ``on_event`` return the
+commands for the provider and queue server events, which ``drain`` hands to the connection.
+Client mistakes raise ``RealtimeError``; the connection turns that into an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from msgspec import UNSET
+
+from rtcore import neutral
+from rtcore.audio import InputConverter, OutputConverter
+from rtcore.dialect import Dialect
+from rtcore.protocol import client as c
+from rtcore.protocol import server as s
+from rtcore.protocol.errors import RealtimeError
+from rtcore.protocol.objects import ErrorOut
+from rtcore.provider import Capabilities
+from rtcore.session.conversation import Conversation, ConvItem, Part
+from rtcore.session.ids import EventIds, new_id
+from rtcore.session.items import item_from_wire
+from rtcore.session.render import render_item, render_session
+from rtcore.session.responses import ActiveResponse
+from rtcore.session.settings import SessionState, to_neutral
+from rtcore.session.shells import response_options, response_shell
+from rtcore.session.update import apply_update
+from rtcore.session.vocabulary import Vocabulary, vocabulary
+
+SESSION_LIFETIME_S = 60 * 60
+MIN_COMMIT_MS = 100
+# The seed's programs and LiteLLM's users send 16 kHz audio labelled "pcm16" without any
+# dialect signal; OpenAI's own clients (which signal the dialect) send 24 kHz.
+UNSIGNALLED_BETA_PCM16_RATE = 16000
+OPENAI_PCM16_RATE = 24000
+
+Commands = list[neutral.Command]
+
+
+class RealtimeSession:
+    def __init__(
+        self,
+        *,
+        model: str,
+        caps: Capabilities,
+        dialect: Dialect | None,
+        default_dialect: Dialect,
+        pcm16_input_rate: int | None = None,
+    ) -> None:
+        self.caps = caps
+        self._explicit_dialect = dialect
+        self._default_dialect = default_dialect
+        self.dialect: Dialect | None = dialect
+        self._pcm16_override = pcm16_input_rate
+        self.state = SessionState(
+            id=new_id("sess_"),
+            model=model,
+            voice=caps.default_voice,
+            expires_at=int(time.time()) + SESSION_LIFETIME_S,
+            output_modalities=("text", "audio") if "audio" in caps.output_modalities else ("text",),
+        )
+        self.conversation = Conversation()
+        self.response: ActiveResponse | None = None
+        # After we end a response ourselves (response.cancel), the provider still owes us
+        # its ResponseDone; output before it belongs to the cancelled response.
+        self._awaiting_provider_done = 0
+        self._ids = EventIds()
+        self._out: list[s.ServerEvent] = []
+        self._buffered_ms = 0.0
+        self._user_item_id: str | None = None
+        self._transcript_item_id: str | None = None
+        self._transcript = ""
+        self._input: InputConverter | None = None
+        self._output: OutputConverter | None = None
+        self._rebuild_converters()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @property
+    def words(self) -> Vocabulary:
+        return vocabulary(self.dialect or self._default_dialect)
+
+    @property
+    def idle(self) -> bool:
+        return self.response is None and self._awaiting_provider_done == 0
+
+    def neutral_config(self) -> neutral.SessionConfig:
+        return to_neutral(self.state, self.caps)
+
+    def emit(self, event: s.ServerEvent) -> None:
+        event.event_id = self._ids.next()
+        self._out.append(event)
+
+    def drain(self) -> list[s.ServerEvent]:
+        out, self._out = self._out, []
+        return out
+
+    def error(self, err: RealtimeError) -> None:
+        self.emit(
+            s.Error(
+                event_id="",
+                error=ErrorOut(
+                    type=err.type,
+                    code=err.code,
+                    message=err.message,
+                    param=err.param,
+                    event_id=err.event_id,
+                ),
+            )
+        )
+
+    def _rebuild_converters(self) -> None:
+        cfg = self.neutral_config()
+        self._input = InputConverter(self.state.input_format, cfg.input_sample_rate)
+        self._output = OutputConverter(cfg.output_sample_rate, self.state.output_format)
+
+    def _pcm16_rate(self) -> int:
+        if self._pcm16_override is not None:
+            return self._pcm16_override
+        if self._explicit_dialect is None and self.dialect is Dialect.BETA:
+            return UNSIGNALLED_BETA_PCM16_RATE
+        return OPENAI_PCM16_RATE
+
+    def created(self) -> None:
+        """The session is ready: announce it. Before the client's first event the dialect
+        may be unknown, so the session object then carries fields valid in both."""
+        session = render_session(self.state, self.dialect or Dialect.GA)
+        self.emit(s.SessionCreated(event_id="", session=session))
+
+    # -- client events ---------------------------------------------------------------------
+
+    def handle(self, event: c.AnyClientEvent) -> Commands:
+        if self.dialect is None:
+            if isinstance(event, c.SessionUpdate):
+                self.dialect = Dialect.GA if event.session.type is not UNSET else Dialect.BETA
+            else:
+                self.dialect = self._default_dialect
+            if (
+                self.dialect is Dialect.BETA
+                and self._pcm16_rate() != self.state.input_format.sample_rate
+            ):
+                self.state = _with_input_rate(self.state, self._pcm16_rate())
+                self._rebuild_converters()
+        try:
+            return self._dispatch(event)
+        except RealtimeError as err:
+            if err.event_id is None and event.event_id is not UNSET:
+                err.event_id = event.event_id
+            raise
+
+    def _dispatch(self, event: c.AnyClientEvent) -> Commands:
+        match event:
+            case c.InputAudioBufferAppend():
+                return self._append(event.audio)
+            case c.SessionUpdate():
+                return self._session_update(event)
+            case c.ConversationItemCreate():
+                return self._item_create(event)
+            case c.ResponseCreate():
+                return self._response_create(event)
+            case c.ResponseCancel():
+                return self._response_cancel(event)
+            case c.InputAudioBufferCommit():
+                return self._commit()
+            case c.InputAudioBufferClear():
+                return self._clear()
+            case c.ConversationItemRetrieve():
+                item = self.conversation.require(event.item_id)
+                self.emit(
+                    s.ConversationItemRetrieved(
+                        event_id="", item=render_item(item, self.words.dialect)
+                    )
+                )
+                return []
+            case c.ConversationItemDelete():
+                self.conversation.delete(event.item_id)
+                self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
+                return [neutral.DeleteItem(item_id=event.item_id)]
+            case c.ConversationItemTruncate():
+                return self._truncate(event)
+            case c.OutputAudioBufferClear():
+                # Audio already sent over a WebSocket is the client's to drop; acknowledge.
+                rid = self.response.id if self.response else UNSET
+                self.emit(s.OutputAudioBufferCleared(event_id="", response_id=rid))
+                return []
+            case c.TranscriptionSessionUpdate():
+                raise RealtimeError(
+                    "unsupported_event",
+                    "Transcription-only sessions are not supported by this gateway; use a "
+                    "realtime session (its user audio is transcribed too).",
+                    param="type",
+                )
+        raise AssertionError(f"unhandled client event {type(event).__name__}")
+
+    def _append(self, audio: bytes) -> Commands:
+        assert self._input is not None
+        fmt = self.state.input_format
+        bytes_per_ms = fmt.sample_rate / 1000 * fmt.bytes_per_sample
+        self._buffered_ms += len(audio) / bytes_per_ms
+        pcm = self._input.feed(audio)
+        return [neutral.AppendAudio(pcm=pcm)] if pcm else []
+
+    def _session_update(self, event: c.SessionUpdate) -> Commands:
+        if self._explicit_dialect is Dialect.GA and event.session.type is UNSET:
+            raise RealtimeError(
+                "missing_required_parameter",
+                "Missing required parameter: 'session.type'.",
+                param="session.type",
+            )
+        before = self.neutral_config()
+        old_formats = (self.state.input_format, self.state.output_format)
+        self.state, _ = apply_update(
+            self.state,
+            event.session,
+            dialect=self.words.dialect,
+            caps=self.caps,
+            pcm16_rate=self._pcm16_rate(),
+        )
+        after = self.neutral_config()
+        if (self.state.input_format, self.state.output_format) != old_formats:
+            self._rebuild_converters()
+        self.emit(
+            s.SessionUpdated(event_id="", session=render_session(self.state, self.words.dialect))
+        )
+        changed = frozenset(
+            f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
+        )
+        return [neutral.Configure(config=after, changed=changed)] if changed else []
+
+    def _announce_item(self, item: ConvItem, previous: str | None) -> None:
+        rendered = render_item(item, self.words.dialect)
+        if self.words.dialect is Dialect.GA:
+            self.emit(
+                s.ConversationItemAdded(event_id="", previous_item_id=previous, item=rendered)
+            )
+            self.emit(s.ConversationItemDone(event_id="", previous_item_id=previous, item=rendered))
+        else:
+            self.emit(
+                s.ConversationItemCreated(event_id="", previous_item_id=previous, item=rendered)
+            )
+
+    def _item_create(self, event: c.ConversationItemCreate) -> Commands:
+        item = item_from_wire(event.item, self.conversation)
+        if event.previous_item_id is UNSET:
+            previous = self.conversation.append(item)
+        else:
+            previous = self.conversation.insert(item, event.previous_item_id)
+        self._announce_item(item, previous)
+        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=previous)]
+
+    def _commit(self) -> Commands:
+        if self._buffered_ms < MIN_COMMIT_MS:
+            raise RealtimeError(
+                "input_audio_buffer_commit_empty",
+                "Error committing input audio buffer: buffer too small. Expected at least "
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has "
+                f"{self._buffered_ms:.2f}ms of audio.",
+            )
+        item_id = self._user_item_id or new_id("item_")
+        self._commit_user_audio(item_id)
+        return [neutral.CommitAudio(item_id=item_id)]
+
+    def _commit_user_audio(self, item_id: str) -> None:
+        item = ConvItem(id=item_id, type="message", role="user", parts=[Part(kind="audio")])
+        previous = self.conversation.append(item)
+        self.emit(
+            s.InputAudioBufferCommitted(event_id="", previous_item_id=previous, item_id=item_id)
+        )
+        self._announce_item(item, previous)
+        self._buffered_ms = 0.0
+        self._user_item_id = None
+        self._transcript_item_id = item_id
+        self._transcript = ""
+
+    def _clear(self) -> Commands:
+        assert self._input is not None
+        self._input.reset()
+        self._buffered_ms = 0.0
+        self.emit(s.InputAudioBufferCleared(event_id=""))
+        return [neutral.ClearAudio()]
+
+    def _truncate(self, event: c.ConversationItemTruncate) -> Commands:
+        item = self.conversation.require(event.item_id)
+        if item.role != "assistant" or not any(p.kind == "audio" for p in item.parts):
+            raise RealtimeError(
+                "invalid_value",
+                "Only assistant messages with audio can be truncated.",
+                param="item_id",
+            )
+        if (
+            not 0 <= event.content_index < len(item.parts)
+            or item.parts[event.content_index].kind != "audio"
+        ):
+            raise RealtimeError(
+                "invalid_value",
+                f"Content part {event.content_index} of item '{item.id}' is not audio.",
+                param="content_index",
+            )
+        if event.audio_end_ms < 0 or event.audio_end_ms > item.audio_ms:
+            raise RealtimeError(
+                "invalid_value",
+                f"audio_end_ms {event.audio_end_ms} is beyond the item's audio "
+                f"({item.audio_ms} ms).",
+                param="audio_end_ms",
+            )
+        part = item.parts[event.content_index]
+        full = part.transcript or ""
+        # No word timings from the provider: keep the share of the transcript that matches
+        # the share of audio heard, cut at a word boundary.
+        keep = int(len(full) * event.audio_end_ms / item.audio_ms) if item.audio_ms else len(full)
+        cut = full[:keep].rsplit(" ", 1)[0] if keep < len(full) else full
+        part.transcript = cut
+        item.audio_ms = event.audio_end_ms
+        self.emit(
+            s.ConversationItemTruncated(
+                event_id="",
+                item_id=item.id,
+                content_index=event.content_index,
+                audio_end_ms=event.audio_end_ms,
+            )
+        )
+        return [neutral.TruncateItem(item_id=item.id, audio_end_ms=event.audio_end_ms, text=cut)]
+
+    def _response_create(self, event: c.ResponseCreate) -> Commands:
+        if self.response is not None:
+            raise RealtimeError(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: {self.response.id}. "
+                "Wait until the response is finished before creating a new one.",
+            )
+        params = None if event.response is UNSET else event.response
+        options, modalities, metadata, out_of_band = response_options(params, self.state, self.caps)
+        response = self._start_response(modalities, metadata, out_of_band)
+        return [neutral.CreateResponse(response_id=response.id, options=options)]
+
+    def _response_cancel(self, event: c.ResponseCancel) -> Commands:
+        response = self.response
+        if response is None or (
+            event.response_id is not UNSET and event.response_id != response.id
+        ):
+            raise RealtimeError(
+                "response_cancel_not_active",
+                "Cancellation failed: no active response found.",
+            )
+        response.finish(neutral.ResponseDone(status="cancelled", reason="client_cancelled"))
+        self.response = None
+        self._awaiting_provider_done += 1
+        return [neutral.CancelResponse(response_id=response.id)]
+
+    def _start_response(
+        self, modalities: tuple[str, ...], metadata: dict[str, str] | None, out_of_band: bool
+    ) -> ActiveResponse:
+        out_fmt = self.state.output_format
+        out_bytes_per_ms = out_fmt.sample_rate / 1000 * out_fmt.bytes_per_sample
+        response = ActiveResponse(
+            response_id=new_id("resp_"),
+            modalities=modalities,
+            words=self.words,
+            emit=self.emit,
+            add_item=(lambda item: None) if out_of_band else self.conversation.append,
+            shell=lambda r: response_shell(r, self.state, self.words.dialect),
+            output_bytes_per_ms=out_bytes_per_ms,
+            metadata=metadata,
+        )
+        self.response = response
+        response.start()
+        return response
+
+    # -- provider events -------------------------------------------------------------------
+
+    def on_event(self, event: neutral.Event) -> None:
+        match event:
+            case neutral.AudioDelta():
+                if (r := self._output_target()) is not None:
+                    assert self._output is not None
+                    r.audio_chunk(self._output.feed(event.pcm))
+            case neutral.TranscriptDelta():
+                if (r := self._output_target()) is not None:
+                    r.transcript(event.text)
+            case neutral.TextDelta():
+                if (r := self._output_target()) is not None:
+                    r.text(event.text)
+            case neutral.ToolCall():
+                if (r := self._output_target()) is not None:
+                    r.tool_call(event)
+            case neutral.ResponseStarted():
+                self._output_target()
+            case neutral.ResponseDone():
+                self._response_done(event)
+            case neutral.SpeechStarted():
+                self._speech_started(event)
+            case neutral.SpeechStopped():
+                self._speech_stopped(event)
+            case neutral.InputTranscript():
+                self._input_transcript(event)
+            case neutral.ProviderError():
+                self.error(
+                    RealtimeError(event.code, event.message, param=event.param, type="server_error")
+                )
+
+    def _output_target(self) -> ActiveResponse | None:
+        if self._awaiting_provider_done:
+            return None
+        if self.response is None:
+            # The provider started a turn on its own (server VAD).
+            self._start_response(self.state.output_modalities, None, False)
+        return self.response
+
+    def _response_done(self, done: neutral.ResponseDone) -> None:
+        if self._awaiting_provider_done:
+            self._awaiting_provider_done -= 1
+            return
+        response = self.response
+        if response is None:
+            return
+        assert self._output is not None
+        tail = self._output.flush()
+        if tail:
+            response.audio_chunk(tail)
+        response.finish(done)
+        self.response = None
+
+    def _speech_started(self, event: neutral.SpeechStarted) -> None:
+        self._user_item_id = self._user_item_id or new_id("item_")
+        self.emit(
+            s.SpeechStarted(
+                event_id="", audio_start_ms=event.audio_start_ms, item_id=self._user_item_id
+            )
+        )
+
+    def _speech_stopped(self, event: neutral.SpeechStopped) -> None:
+        item_id = self._user_item_id or new_id("item_")
+        self.emit(s.SpeechStopped(event_id="", audio_end_ms=event.audio_end_ms, item_id=item_id))
+        self._commit_user_audio(item_id)
+
+    def _input_transcript(self, event: neutral.InputTranscript) -> None:
+        if self._transcript_item_id is None:
+            # A provider that reports a transcript without announcing the turn.
+            self._commit_user_audio(self._user_item_id or new_id("item_"))
+        item_id = self._transcript_item_id
+        assert item_id is not None
+        if event.text:
+            self._transcript += event.text
+            self.emit(s.TranscriptionDelta(event_id="", item_id=item_id, delta=event.text))
+        if event.final:
+            item = self.conversation.get(item_id)
+            if item is not None and item.parts:
+                item.parts[0].transcript = self._transcript
+            self.emit(
+                s.TranscriptionCompleted(event_id="", item_id=item_id, transcript=self._transcript)
+            )
+            self._transcript_item_id = None
+            self._transcript = ""
+
+
+def _with_input_rate(state: SessionState, rate: int) -> SessionState:
+    if state.input_format.encoding != "pcm16":
+        return state
+    fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
+    return msgspec.structs.replace(state, input_format=fmt)

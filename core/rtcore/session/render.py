@@ -1,0 +1,232 @@
+"""Rendering internal state as each dialect's wire objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import UNSET, Struct, UnsetType
+
+from rtcore.audio import AudioFormat
+from rtcore.dialect import Dialect
+from rtcore.neutral import ToolDef, TurnDetection
+from rtcore.protocol.objects import ItemOut, PartOut
+from rtcore.session.conversation import ConvItem, Part
+from rtcore.session.settings import SessionState
+
+
+class ToolOut(Struct, kw_only=True):
+    type: str = "function"
+    name: str
+    description: str
+    parameters: dict[str, object]
+
+
+class TurnDetectionOut(Struct, kw_only=True, omit_defaults=True):
+    type: str
+    threshold: float | UnsetType = UNSET
+    prefix_padding_ms: int | UnsetType = UNSET
+    silence_duration_ms: int | UnsetType = UNSET
+    eagerness: str | UnsetType = UNSET
+    create_response: bool = True
+    interrupt_response: bool = True
+
+
+class TranscriptionOut(Struct, kw_only=True):
+    model: str
+
+
+class FormatOut(Struct, kw_only=True, omit_defaults=True):
+    type: str
+    rate: int | UnsetType = UNSET
+
+
+class BetaSession(Struct, kw_only=True):
+    id: str
+    object: str = "realtime.session"
+    model: str
+    expires_at: int
+    modalities: list[str]
+    instructions: str
+    voice: str | None
+    input_audio_format: str
+    output_audio_format: str
+    input_audio_transcription: TranscriptionOut | None
+    turn_detection: TurnDetectionOut | None
+    tools: list[ToolOut]
+    tool_choice: Any
+    temperature: float
+    max_response_output_tokens: int | str
+    speed: float | None = None
+    tracing: None = None
+
+
+class GaAudioInput(Struct, kw_only=True):
+    format: FormatOut
+    transcription: TranscriptionOut | None
+    noise_reduction: None = None
+    turn_detection: TurnDetectionOut | None
+
+
+class GaAudioOutput(Struct, kw_only=True):
+    format: FormatOut
+    voice: str | None
+    speed: float = 1.0
+
+
+class GaAudio(Struct, kw_only=True):
+    input: GaAudioInput
+    output: GaAudioOutput
+
+
+class GaSession(Struct, kw_only=True):
+    type: str = "realtime"
+    object: str = "realtime.session"
+    id: str
+    model: str
+    expires_at: int
+    output_modalities: list[str]
+    instructions: str
+    audio: GaAudio
+    tools: list[ToolOut]
+    tool_choice: Any
+    max_output_tokens: int | str
+    tracing: None = None
+    truncation: str = "auto"
+    prompt: None = None
+    include: None = None
+
+
+def _tools(tools: tuple[ToolDef, ...]) -> list[ToolOut]:
+    return [ToolOut(name=t.name, description=t.description, parameters=t.parameters) for t in tools]
+
+
+def _tool_choice(choice: str) -> Any:
+    if choice.startswith("function:"):
+        return {"type": "function", "name": choice.removeprefix("function:")}
+    return choice
+
+
+def _turn_detection(td: TurnDetection | None) -> TurnDetectionOut | None:
+    if td is None:
+        return None
+    semantic = td.type == "semantic_vad"
+    return TurnDetectionOut(
+        type=td.type,
+        threshold=UNSET if semantic else (0.5 if td.threshold is None else td.threshold),
+        prefix_padding_ms=UNSET if semantic else (td.prefix_padding_ms or 300),
+        silence_duration_ms=UNSET if semantic else (td.silence_duration_ms or 500),
+        eagerness=(td.eagerness or "auto") if semantic else UNSET,
+        create_response=td.create_response,
+        interrupt_response=td.interrupt_response,
+    )
+
+
+def _ga_format(fmt: AudioFormat) -> FormatOut:
+    shape = fmt.ga_object()
+    rate = shape.get("rate")
+    return FormatOut(type=str(shape["type"]), rate=rate if isinstance(rate, int) else UNSET)
+
+
+def render_session(state: SessionState, dialect: Dialect) -> Struct:
+    transcription = (
+        TranscriptionOut(model=state.transcription_model) if state.transcription_model else None
+    )
+    if dialect is Dialect.BETA:
+        return BetaSession(
+            id=state.id,
+            model=state.model,
+            expires_at=state.expires_at,
+            modalities=list(state.output_modalities),
+            instructions=state.instructions,
+            voice=state.voice,
+            input_audio_format=state.input_format.beta_name(),
+            output_audio_format=state.output_format.beta_name(),
+            input_audio_transcription=transcription,
+            turn_detection=_turn_detection(state.turn_detection),
+            tools=_tools(state.tools),
+            tool_choice=_tool_choice(state.tool_choice),
+            temperature=0.8 if state.temperature is None else state.temperature,
+            max_response_output_tokens=state.max_output_tokens,
+            speed=state.speed,
+        )
+    return GaSession(
+        id=state.id,
+        model=state.model,
+        expires_at=state.expires_at,
+        output_modalities=ga_modalities(state.output_modalities),
+        instructions=state.instructions,
+        audio=GaAudio(
+            input=GaAudioInput(
+                format=_ga_format(state.input_format),
+                transcription=transcription,
+                turn_detection=_turn_detection(state.turn_detection),
+            ),
+            output=GaAudioOutput(
+                format=_ga_format(state.output_format),
+                voice=state.voice,
+                speed=1.0 if state.speed is None else state.speed,
+            ),
+        ),
+        tools=_tools(state.tools),
+        tool_choice=_tool_choice(state.tool_choice),
+        max_output_tokens=state.max_output_tokens,
+    )
+
+
+def ga_modalities(modalities: tuple[str, ...]) -> list[str]:
+    """GA takes ["audio"] or ["text"]: audio output always carries its transcript."""
+    return ["audio"] if "audio" in modalities else ["text"]
+
+
+def beta_format(fmt: AudioFormat) -> str:
+    return fmt.beta_name()
+
+
+def ga_format(fmt: AudioFormat) -> FormatOut:
+    return _ga_format(fmt)
+
+
+def _part(part: Part, role: str | None, dialect: Dialect) -> PartOut:
+    if role == "assistant":
+        if part.kind == "text":
+            kind = "text" if dialect is Dialect.BETA else "output_text"
+            return PartOut(type=kind, text=part.text or "")
+        kind = "audio" if dialect is Dialect.BETA else "output_audio"
+        return PartOut(type=kind, transcript=part.transcript)
+    if part.kind == "text":
+        return PartOut(type="input_text", text=part.text or "")
+    return PartOut(type="input_audio", transcript=part.transcript)
+
+
+def render_item(item: ConvItem, dialect: Dialect) -> ItemOut:
+    if item.type == "message":
+        return ItemOut(
+            id=item.id,
+            type="message",
+            status=item.status,
+            role=item.role or "user",
+            content=[_part(p, item.role, dialect) for p in item.parts],
+        )
+    if item.type == "function_call":
+        return ItemOut(
+            id=item.id,
+            type="function_call",
+            status=item.status,
+            call_id=item.call_id or "",
+            name=item.name or "",
+            arguments=item.arguments or "",
+        )
+    return ItemOut(
+        id=item.id,
+        type="function_call_output",
+        status=item.status,
+        call_id=item.call_id or "",
+        output=item.output or "",
+    )
+
+
+def content_part(part: Part) -> PartOut:
+    """The ``part`` of response.content_part.added/done: "text" or "audio" in both dialects."""
+    if part.kind == "text":
+        return PartOut(type="text", text=part.text or "")
+    return PartOut(type="audio", transcript=part.transcript or "")

@@ -1,0 +1,232 @@
+"""One response: turning a provider's output into OpenAI's ordered server events.
+
+Order per item: output_item.added, conversation.item.added/created, content_part.added,
+deltas, the part's done events, content_part.done, conversation.item.done (GA),
+output_item.done; then response.done once every item is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from rtcore import neutral
+from rtcore.dialect import Dialect
+from rtcore.protocol import server as s
+from rtcore.protocol.objects import (
+    InputTokenDetails,
+    OutputTokenDetails,
+    ResponseOut,
+    StatusDetailsOut,
+    UsageOut,
+)
+from rtcore.session.conversation import ConvItem, Part
+from rtcore.session.ids import new_id
+from rtcore.session.render import content_part, render_item
+from rtcore.session.vocabulary import Vocabulary
+
+Emit = Callable[[s.ServerEvent], None]
+
+
+class ActiveResponse:
+    """A response from response.created to response.done.
+
+    ``emit`` sends a server event (the session fills in event ids); ``add_item`` puts an
+    output item into the conversation (or not, for out-of-band responses) and returns the
+    previous item id; ``shell`` renders the response object with the dialect's fields.
+    """
+
+    def __init__(
+        self,
+        *,
+        response_id: str,
+        modalities: tuple[str, ...],
+        words: Vocabulary,
+        emit: Emit,
+        add_item: Callable[[ConvItem], str | None],
+        shell: Callable[[ActiveResponse], ResponseOut],
+        output_bytes_per_ms: float,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        self.id = response_id
+        self.modalities = modalities
+        self.words = words
+        self.metadata = metadata
+        self._emit = emit
+        self._add_item = add_item
+        self._shell = shell
+        self._bytes_per_ms = output_bytes_per_ms
+        self.items: list[ConvItem] = []
+        self._previous: dict[str, str | None] = {}
+        self._message: ConvItem | None = None
+        self._part: Part | None = None
+        self._audio_bytes = 0
+        self.status = "in_progress"
+        self.status_details: StatusDetailsOut | None = None
+        self.usage: UsageOut | None = None
+
+    @property
+    def audio(self) -> bool:
+        return "audio" in self.modalities
+
+    def _ev(self, cls: type[s.ServerEvent], **fields: object) -> None:
+        self._emit(cls(event_id="", **fields))
+
+    def start(self) -> None:
+        self._ev(s.ResponseCreated, response=self._shell(self))
+
+    # -- items -----------------------------------------------------------------------------
+
+    def _open_item(self, item: ConvItem) -> int:
+        index = len(self.items)
+        self.items.append(item)
+        rendered = render_item(item, self.words.dialect)
+        self._ev(s.OutputItemAdded, response_id=self.id, output_index=index, item=rendered)
+        previous = self._add_item(item)
+        self._previous[item.id] = previous
+        added = (
+            s.ConversationItemAdded
+            if self.words.dialect is Dialect.GA
+            else s.ConversationItemCreated
+        )
+        self._ev(added, previous_item_id=previous, item=rendered)
+        return index
+
+    def _close_item(self, item: ConvItem, status: str) -> None:
+        item.status = status
+        index = self.items.index(item)
+        rendered = render_item(item, self.words.dialect)
+        if self.words.dialect is Dialect.GA:
+            self._ev(
+                s.ConversationItemDone, previous_item_id=self._previous.get(item.id), item=rendered
+            )
+        self._ev(s.OutputItemDone, response_id=self.id, output_index=index, item=rendered)
+
+    def _ensure_part(self, kind: str) -> tuple[ConvItem, Part]:
+        if self._message is None:
+            self._message = ConvItem(
+                id=new_id("item_"), type="message", role="assistant", status="in_progress"
+            )
+            self._open_item(self._message)
+        msg = self._message
+        if self._part is None or self._part.kind != kind:
+            self._close_part()
+            part = (
+                Part(kind="audio", transcript="") if kind == "audio" else Part(kind="text", text="")
+            )
+            msg.parts.append(part)
+            self._part = part
+            self._ev(
+                s.ContentPartAdded,
+                response_id=self.id,
+                item_id=msg.id,
+                output_index=self.items.index(msg),
+                content_index=len(msg.parts) - 1,
+                part=content_part(part),
+            )
+        return msg, self._part
+
+    def _ids(self, msg: ConvItem) -> dict[str, object]:
+        return {
+            "response_id": self.id,
+            "item_id": msg.id,
+            "output_index": self.items.index(msg),
+            "content_index": len(msg.parts) - 1,
+        }
+
+    def _close_part(self) -> None:
+        part, msg = self._part, self._message
+        if part is None or msg is None:
+            return
+        ids = self._ids(msg)
+        if part.kind == "text":
+            self._ev(self.words.text_done, text=part.text or "", **ids)
+        else:
+            self._ev(self.words.audio_done, **ids)
+            self._ev(self.words.transcript_done, transcript=part.transcript or "", **ids)
+        self._ev(s.ContentPartDone, part=content_part(part), **ids)
+        self._part = None
+
+    def _close_message(self, status: str) -> None:
+        if self._message is None:
+            return
+        self._close_part()
+        self._message.audio_ms = (
+            int(self._audio_bytes / self._bytes_per_ms) if self._bytes_per_ms else 0
+        )
+        self._close_item(self._message, status)
+        self._message = None
+
+    # -- provider output -------------------------------------------------------------------
+
+    def text(self, text: str) -> None:
+        msg, part = self._ensure_part("text")
+        part.text = (part.text or "") + text
+        self._ev(self.words.text_delta, delta=text, **self._ids(msg))
+
+    def transcript(self, text: str) -> None:
+        if not self.audio:
+            # A text-only response never carries audio; its words are the text.
+            self.text(text)
+            return
+        msg, part = self._ensure_part("audio")
+        part.transcript = (part.transcript or "") + text
+        self._ev(self.words.transcript_delta, delta=text, **self._ids(msg))
+
+    def audio_chunk(self, data: bytes) -> None:
+        if not self.audio or not data:
+            return
+        msg, _ = self._ensure_part("audio")
+        self._audio_bytes += len(data)
+        self._ev(self.words.audio_delta, delta=data, **self._ids(msg))
+
+    def tool_call(self, call: neutral.ToolCall) -> ConvItem:
+        self._close_message("completed")
+        item = ConvItem(
+            id=new_id("item_"),
+            type="function_call",
+            status="in_progress",
+            call_id=call.call_id,
+            name=call.name,
+            arguments="",
+        )
+        index = self._open_item(item)
+        item.arguments = call.arguments
+        common = {
+            "response_id": self.id,
+            "item_id": item.id,
+            "output_index": index,
+            "call_id": call.call_id,
+        }
+        self._ev(s.FunctionCallArgumentsDelta, delta=call.arguments, **common)
+        self._ev(s.FunctionCallArgumentsDone, name=call.name, arguments=call.arguments, **common)
+        self._close_item(item, "completed")
+        return item
+
+    def finish(self, done: neutral.ResponseDone) -> None:
+        item_status = "completed" if done.status == "completed" else "incomplete"
+        self._close_message(item_status)
+        self.status = done.status
+        if done.status != "completed" or done.reason:
+            self.status_details = StatusDetailsOut(
+                type=done.status, reason=done.reason or msgspec.UNSET
+            )
+        self.usage = usage_out(done.usage)
+        self._ev(s.ResponseDone, response=self._shell(self))
+
+
+def usage_out(u: neutral.Usage) -> UsageOut:
+    return UsageOut(
+        total_tokens=u.input_tokens + u.output_tokens,
+        input_tokens=u.input_tokens,
+        output_tokens=u.output_tokens,
+        input_token_details=InputTokenDetails(
+            text_tokens=u.input_text_tokens,
+            audio_tokens=u.input_audio_tokens,
+            cached_tokens=u.cached_tokens,
+        ),
+        output_token_details=OutputTokenDetails(
+            text_tokens=u.output_text_tokens, audio_tokens=u.output_audio_tokens
+        ),
+    )

@@ -1,0 +1,219 @@
+"""The effective session configuration and how ``session.update`` changes it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from msgspec import UNSET
+
+from rtcore import audio
+from rtcore.audio import AudioFormat
+from rtcore.dialect import Dialect
+from rtcore.neutral import Modality, SessionConfig, ToolDef, TurnDetection
+from rtcore.protocol.errors import RealtimeError
+from rtcore.protocol.wire import (
+    AudioFormatWire,
+    SessionWire,
+    ToolChoiceWire,
+    ToolWire,
+    TurnDetectionWire,
+)
+from rtcore.provider import Capabilities
+
+MaxTokens = int | Literal["inf"]
+
+
+class SessionState(msgspec.Struct, frozen=True, kw_only=True):
+    """What the client configured, in one internal shape for both dialects."""
+
+    id: str
+    model: str
+    instructions: str = ""
+    voice: str | None = None
+    output_modalities: tuple[Modality, ...] = ("text", "audio")
+    input_format: AudioFormat = AudioFormat(encoding="pcm16", sample_rate=24000)
+    output_format: AudioFormat = AudioFormat(encoding="pcm16", sample_rate=24000)
+    transcription_model: str | None = None
+    turn_detection: TurnDetection | None = TurnDetection()
+    tools: tuple[ToolDef, ...] = ()
+    tool_choice: str = "auto"
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: MaxTokens = "inf"
+    speed: float | None = None
+    expires_at: int = 0
+
+
+def detect_dialect(session: SessionWire) -> Dialect:
+    """GA clients always send ``session.type``; beta clients never do."""
+    return Dialect.GA if session.type is not UNSET else Dialect.BETA
+
+
+def parse_beta_format(name: str, param: str, pcm16_rate: int) -> AudioFormat:
+    parsed = audio.parse_beta_format(name, pcm16_rate=pcm16_rate)
+    if isinstance(parsed, str):
+        raise RealtimeError("invalid_value", f"Invalid '{param}': {parsed}.", param=param)
+    return parsed
+
+
+def parse_ga_format(fmt: AudioFormatWire, param: str) -> AudioFormat:
+    shape: dict[str, object] = {"type": fmt.type}
+    if fmt.rate is not UNSET:
+        shape["rate"] = fmt.rate
+    parsed = audio.parse_ga_format(shape)
+    if isinstance(parsed, str):
+        raise RealtimeError("invalid_value", f"Invalid '{param}': {parsed}.", param=param)
+    return parsed
+
+
+def parse_tools(tools: list[ToolWire], param: str) -> tuple[ToolDef, ...]:
+    out: list[ToolDef] = []
+    for i, tool in enumerate(tools):
+        where = f"{param}[{i}]"
+        if tool.type != "function":
+            raise RealtimeError(
+                "invalid_value",
+                f"Invalid value: '{tool.type}'. Only 'function' tools are supported here.",
+                param=f"{where}.type",
+            )
+        fn = tool.function
+        name = fn.name if fn is not UNSET else tool.name
+        if name is UNSET:
+            raise RealtimeError(
+                "missing_required_parameter",
+                f"Missing required parameter: '{where}.name'.",
+                param=f"{where}.name",
+            )
+        description = fn.description if fn is not UNSET else tool.description
+        parameters = fn.parameters if fn is not UNSET else tool.parameters
+        out.append(
+            ToolDef(
+                name=name,
+                description="" if description is UNSET else description,
+                parameters={} if parameters is UNSET else parameters,
+            )
+        )
+    names = [t.name for t in out]
+    if len(set(names)) != len(names):
+        raise RealtimeError("invalid_value", "Tool names must be unique.", param=param)
+    return tuple(out)
+
+
+def parse_tool_choice(choice: ToolChoiceWire, param: str) -> str:
+    """Neutral form: "auto" | "none" | "required" | "function:<name>"."""
+    if isinstance(choice, str):
+        if choice not in ("auto", "none", "required"):
+            raise RealtimeError(
+                "invalid_value",
+                f"Invalid value: '{choice}'. Supported values are: 'auto', 'none', 'required', "
+                "or {'type': 'function', 'name': ...}.",
+                param=param,
+            )
+        return choice
+    name = choice.function.name if choice.function is not UNSET else choice.name
+    if name is UNSET:
+        raise RealtimeError(
+            "missing_required_parameter",
+            f"Missing required parameter: '{param}.name'.",
+            param=f"{param}.name",
+        )
+    return f"function:{name}"
+
+
+def parse_modalities(values: list[str], param: str, dialect: Dialect) -> tuple[Modality, ...]:
+    allowed = {"text", "audio"}
+    for v in values:
+        if v not in allowed:
+            raise RealtimeError(
+                "invalid_value",
+                f"Invalid value: '{v}'. Supported values are: 'text' and 'audio'.",
+                param=param,
+            )
+    if not values:
+        raise RealtimeError("invalid_value", "At least one modality is required.", param=param)
+    if dialect is Dialect.GA and len(set(values)) > 1:
+        raise RealtimeError(
+            "invalid_value",
+            "output_modalities takes ['audio'] or ['text']; audio output always includes "
+            "its transcript.",
+            param=param,
+        )
+    mods: tuple[Modality, ...] = ("text", "audio") if "audio" in values else ("text",)
+    if "audio" in values and "text" not in values:
+        # Audio replies always carry their transcript, so text is implied.
+        mods = ("text", "audio")
+    return mods
+
+
+def parse_turn_detection(
+    td: TurnDetectionWire | None, current: TurnDetection | None
+) -> TurnDetection | None:
+    if td is None:
+        return None
+    base = current or TurnDetection()
+    changes: dict[str, object] = {"type": td.type}
+    for name in (
+        "threshold",
+        "prefix_padding_ms",
+        "silence_duration_ms",
+        "create_response",
+        "interrupt_response",
+        "eagerness",
+    ):
+        value = getattr(td, name)
+        if value is not UNSET:
+            changes[name] = value
+    return msgspec.structs.replace(base, **changes)
+
+
+def check_voice(voice: str, caps: Capabilities, param: str) -> str:
+    if caps.voices and voice not in caps.voices:
+        listed = ", ".join(caps.voices)
+        raise RealtimeError(
+            "invalid_value",
+            f"Voice '{voice}' is not available for this model. Available voices: {listed}.",
+            param=param,
+        )
+    return voice
+
+
+def check_max_tokens(value: MaxTokens, param: str) -> MaxTokens:
+    if value != "inf" and not (isinstance(value, int) and 1 <= value <= 4096):
+        raise RealtimeError(
+            "invalid_value",
+            f"Invalid value: {value!r}. Expected an integer from 1 to 4096, or 'inf'.",
+            param=param,
+        )
+    return value
+
+
+def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
+    in_rate = nearest_rate(state.input_format.sample_rate, caps.input_sample_rates)
+    out_rate = nearest_rate(state.output_format.sample_rate, caps.output_sample_rates)
+    return SessionConfig(
+        model=state.model,
+        instructions=state.instructions,
+        voice=state.voice,
+        output_modalities=state.output_modalities,
+        temperature=state.temperature,
+        top_p=state.top_p,
+        max_output_tokens=None
+        if state.max_output_tokens == "inf"
+        else int(state.max_output_tokens),
+        tools=state.tools,
+        tool_choice=state.tool_choice,
+        turn_detection=state.turn_detection,
+        input_transcription=True,
+        input_sample_rate=in_rate,
+        output_sample_rate=out_rate,
+    )
+
+
+def nearest_rate(wanted: int, supported: tuple[int, ...]) -> int:
+    """The provider rate to convert to: the client's own if supported (no resampling),
+    else the lowest rate at or above it (no information thrown away), else the highest."""
+    if wanted in supported:
+        return wanted
+    above = sorted(r for r in supported if r >= wanted)
+    return above[0] if above else max(supported)

@@ -1,0 +1,133 @@
+"""The response object, and the options a ``response.create`` asks for."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from msgspec import UNSET
+
+from rtcore.dialect import Dialect
+from rtcore.neutral import Modality, ResponseOptions
+from rtcore.protocol.errors import RealtimeError
+from rtcore.protocol.objects import ResponseAudioOut, ResponseAudioOutputOut, ResponseOut
+from rtcore.protocol.wire import ResponseParamsWire
+from rtcore.provider import Capabilities
+from rtcore.session.render import beta_format, ga_format, ga_modalities, render_item
+from rtcore.session.settings import (
+    SessionState,
+    check_max_tokens,
+    check_voice,
+    parse_beta_format,
+    parse_ga_format,
+    parse_modalities,
+    parse_tool_choice,
+    parse_tools,
+)
+
+if TYPE_CHECKING:
+    from rtcore.session.responses import ActiveResponse
+
+
+def response_shell(r: ActiveResponse, state: SessionState, dialect: Dialect) -> ResponseOut:
+    common = {
+        "id": r.id,
+        "status": r.status,
+        "status_details": r.status_details,
+        "output": [render_item(i, dialect) for i in r.items],
+        "conversation_id": "conv_" + state.id.removeprefix("sess_"),
+        "usage": r.usage,
+        "metadata": r.metadata,
+        "max_output_tokens": state.max_output_tokens,
+    }
+    if dialect is Dialect.BETA:
+        return ResponseOut(
+            modalities=list(r.modalities),
+            voice=state.voice or UNSET,
+            output_audio_format=beta_format(state.output_format),
+            temperature=0.8 if state.temperature is None else state.temperature,
+            **common,  # type: ignore[arg-type]
+        )
+    return ResponseOut(
+        output_modalities=ga_modalities(r.modalities),
+        audio=ResponseAudioOut(
+            output=ResponseAudioOutputOut(
+                format=ga_format(state.output_format), voice=state.voice or UNSET
+            )
+        ),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def response_options(
+    params: ResponseParamsWire | None, state: SessionState, caps: Capabilities
+) -> tuple[ResponseOptions, tuple[Modality, ...], dict[str, str] | None, bool]:
+    """Validate ``response.create``'s overrides: (options, modalities, metadata, out_of_band)."""
+    if params is None:
+        return ResponseOptions(), state.output_modalities, None, False
+    p = "response"
+    if params.input is not UNSET:
+        raise RealtimeError(
+            "unsupported_parameter",
+            "'response.input' (a custom context for one response) is not supported by this "
+            "gateway: add the items to the conversation instead.",
+            param=f"{p}.input",
+        )
+    modalities: tuple[Modality, ...] | None = None
+    if params.modalities is not UNSET:
+        modalities = parse_modalities(params.modalities, f"{p}.modalities", Dialect.BETA)
+    if params.output_modalities is not UNSET:
+        modalities = parse_modalities(
+            params.output_modalities, f"{p}.output_modalities", Dialect.GA
+        )
+    voice = None
+    if params.voice is not UNSET:
+        voice = check_voice(params.voice, caps, f"{p}.voice")
+    if params.audio is not UNSET and params.audio.output is not UNSET:
+        out = params.audio.output
+        if out.voice is not UNSET:
+            voice = check_voice(out.voice, caps, f"{p}.audio.output.voice")
+        if (
+            out.format is not UNSET
+            and parse_ga_format(out.format, f"{p}.audio.output.format") != state.output_format
+        ):
+            raise RealtimeError(
+                "unsupported_parameter",
+                "A per-response output audio format is not supported: set it with session.update.",
+                param=f"{p}.audio.output.format",
+            )
+    if (
+        params.output_audio_format is not UNSET
+        and parse_beta_format(params.output_audio_format, f"{p}.output_audio_format", 24000)
+        != state.output_format
+    ):
+        raise RealtimeError(
+            "unsupported_parameter",
+            "A per-response output audio format is not supported: set it with session.update.",
+            param=f"{p}.output_audio_format",
+        )
+    max_tokens = None
+    for name in ("max_response_output_tokens", "max_output_tokens"):
+        value = getattr(params, name)
+        if value is not UNSET:
+            checked = check_max_tokens(value, f"{p}.{name}")
+            max_tokens = None if checked == "inf" else int(checked)
+    conversation = "auto" if params.conversation is UNSET else params.conversation
+    if conversation not in ("auto", "none"):
+        raise RealtimeError(
+            "invalid_value",
+            f"Invalid value: '{conversation}'. Supported values are: 'auto' and 'none'.",
+            param=f"{p}.conversation",
+        )
+    options = ResponseOptions(
+        output_modalities=modalities,
+        instructions=None if params.instructions is UNSET else params.instructions,
+        voice=voice,
+        temperature=None if params.temperature is UNSET else params.temperature,
+        max_output_tokens=max_tokens,
+        tools=None if params.tools is UNSET else parse_tools(params.tools, f"{p}.tools"),
+        tool_choice=None
+        if params.tool_choice is UNSET
+        else parse_tool_choice(params.tool_choice, f"{p}.tool_choice"),
+    )
+    metadata = None if params.metadata is UNSET else params.metadata
+    return options, modalities or state.output_modalities, metadata, conversation == "none"

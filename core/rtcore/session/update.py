@@ -1,0 +1,132 @@
+"""Applying a ``session.update``: all of it, or (on any error) none of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from rtcore.dialect import Dialect
+from rtcore.protocol.errors import RealtimeError
+from rtcore.protocol.wire import SessionWire
+from rtcore.provider import Capabilities
+from rtcore.session.settings import (
+    SessionState,
+    check_max_tokens,
+    check_voice,
+    parse_beta_format,
+    parse_ga_format,
+    parse_modalities,
+    parse_tool_choice,
+    parse_tools,
+    parse_turn_detection,
+)
+
+
+def apply_update(
+    state: SessionState,
+    wire: SessionWire,
+    *,
+    dialect: Dialect,
+    caps: Capabilities,
+    pcm16_rate: int,
+) -> tuple[SessionState, frozenset[str]]:
+    """Return the new state and the names of the fields that changed.
+
+    Beta and GA fields are both understood whatever the connection's dialect, so a client
+    mixing them is served rather than silently ignored. ``pcm16_rate`` is the rate assumed
+    for a beta ``"pcm16"`` format (see docs/audio.md).
+    """
+    p = "session"
+    ch: dict[str, Any] = {}
+    if wire.instructions is not UNSET:
+        ch["instructions"] = wire.instructions
+    if wire.modalities is not UNSET:
+        ch["output_modalities"] = parse_modalities(wire.modalities, f"{p}.modalities", Dialect.BETA)
+    if wire.output_modalities is not UNSET:
+        ch["output_modalities"] = parse_modalities(
+            wire.output_modalities, f"{p}.output_modalities", dialect
+        )
+    if wire.voice is not UNSET:
+        ch["voice"] = check_voice(wire.voice, caps, f"{p}.voice")
+    if wire.input_audio_format is not UNSET:
+        ch["input_format"] = parse_beta_format(
+            wire.input_audio_format, f"{p}.input_audio_format", pcm16_rate
+        )
+    if wire.output_audio_format is not UNSET:
+        # Output "pcm16" is 24 kHz as OpenAI defines it; the seed expects that too.
+        ch["output_format"] = parse_beta_format(
+            wire.output_audio_format, f"{p}.output_audio_format", 24000
+        )
+    if wire.input_audio_transcription is not UNSET:
+        t = wire.input_audio_transcription
+        ch["transcription_model"] = None if t is None else (t.model or "provider")
+    if wire.turn_detection is not UNSET:
+        ch["turn_detection"] = parse_turn_detection(wire.turn_detection, state.turn_detection)
+    if wire.temperature is not UNSET:
+        if not 0.0 <= wire.temperature <= 2.0:
+            raise RealtimeError(
+                "invalid_value",
+                f"Invalid value: {wire.temperature}. Temperature is between 0 and 2.",
+                param=f"{p}.temperature",
+            )
+        ch["temperature"] = wire.temperature
+    if wire.top_p is not UNSET:
+        if not 0.0 < wire.top_p <= 1.0:
+            raise RealtimeError(
+                "invalid_value",
+                f"Invalid value: {wire.top_p}. top_p is above 0 and at most 1.",
+                param=f"{p}.top_p",
+            )
+        ch["top_p"] = wire.top_p
+    if wire.max_response_output_tokens is not UNSET:
+        ch["max_output_tokens"] = check_max_tokens(
+            wire.max_response_output_tokens, f"{p}.max_response_output_tokens"
+        )
+    if wire.max_output_tokens is not UNSET:
+        ch["max_output_tokens"] = check_max_tokens(wire.max_output_tokens, f"{p}.max_output_tokens")
+    if wire.speed is not UNSET:
+        ch["speed"] = wire.speed
+    if wire.tools is not UNSET:
+        ch["tools"] = parse_tools(wire.tools, f"{p}.tools")
+    if wire.tool_choice is not UNSET:
+        ch["tool_choice"] = parse_tool_choice(wire.tool_choice, f"{p}.tool_choice")
+    if wire.audio is not UNSET:
+        _apply_audio(wire, state, caps, ch)
+    if "tool_choice" in ch and ch["tool_choice"].startswith("function:"):
+        tools = ch.get("tools", state.tools)
+        wanted = ch["tool_choice"].removeprefix("function:")
+        if wanted not in {t.name for t in tools}:
+            raise RealtimeError(
+                "invalid_value",
+                f"tool_choice names '{wanted}', which is not among the session's tools.",
+                param=f"{p}.tool_choice",
+            )
+    changed = frozenset(k for k, v in ch.items() if getattr(state, k) != v)
+    return msgspec.structs.replace(state, **ch), changed
+
+
+def _apply_audio(
+    wire: SessionWire, state: SessionState, caps: Capabilities, ch: dict[str, Any]
+) -> None:
+    audio = wire.audio
+    assert audio is not UNSET
+    p = "session.audio"
+    if audio.input is not UNSET:
+        inp = audio.input
+        if inp.format is not UNSET:
+            ch["input_format"] = parse_ga_format(inp.format, f"{p}.input.format")
+        if inp.transcription is not UNSET:
+            t = inp.transcription
+            ch["transcription_model"] = None if t is None else (t.model or "provider")
+        if inp.turn_detection is not UNSET:
+            ch["turn_detection"] = parse_turn_detection(inp.turn_detection, state.turn_detection)
+    if audio.output is not UNSET:
+        out = audio.output
+        if out.format is not UNSET:
+            ch["output_format"] = parse_ga_format(out.format, f"{p}.output.format")
+        if out.voice is not UNSET:
+            ch["voice"] = check_voice(out.voice, caps, f"{p}.output.voice")
+        if out.speed is not UNSET:
+            ch["speed"] = out.speed
