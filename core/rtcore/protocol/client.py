@@ -78,6 +78,5 @@ AnyClientEvent = (
 )
 
 CLIENT_EVENT_TYPES: frozenset[str] = frozenset(
-    str(cls.__struct_config__.tag)
-    for cls in AnyClientEvent.__args__
+    str(cls.__struct_config__.tag) for cls in AnyClientEvent.__args__
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from msgspec import UNSET, Struct, UnsetType, field
 
 
-class Out(Struct, kw_only=True, omit_defaults=True):
+class Out(Struct, kw_only=True):
     pass
 
 

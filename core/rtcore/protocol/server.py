@@ -18,7 +18,7 @@ from rtcore.protocol.objects import (
 )
 
 
-class ServerEvent(Struct, kw_only=True, omit_defaults=True, tag_field="type"):
+class ServerEvent(Struct, kw_only=True, tag_field="type"):
     event_id: str
 
 
