@@ -10,6 +10,11 @@ from rtcore.provider import ModelConfig
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
+class ServeError(Exception):
+    """A transport cannot start as configured; the message is for the user and is printed
+    without a traceback (for example: binding a public address without a key)."""
+
+
 @dataclass
 class ServeSettings:
     """What ``rtcore serve`` resolved from its flags and config file.
@@ -28,6 +33,12 @@ class ServeSettings:
     default_dialect: str = "beta"
     max_message_bytes: int = 16 * 1024 * 1024
     config_path: str | None = None
+    # The model a single-client transport (stdio) serves, and the one a network transport
+    # uses when a client names none (``rtcore serve --model NAME``).
+    model: str | None = None
+    # ``--dialect``: the dialect of every connection that gives no signal of its own
+    # (header, subprotocol); None lets each session decide from its first session.update.
+    dialect: str | None = None
 
     @property
     def is_loopback(self) -> bool:

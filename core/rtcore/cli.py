@@ -1,0 +1,153 @@
+"""The ``rtcore`` command line.
+
+Importing this module is cheap: subcommands import what they need when they run, so
+``rtcore --help`` stays fast. Plugins are loaded before the parser is built because they add
+subcommands and ``serve`` options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+import msgspec
+
+from rtcore.commands import CommandSpec
+from rtcore.logs import configure_logging
+from rtcore.plugins import DuplicateName, PluginHost, load_plugins
+
+log = logging.getLogger("rtcore.cli")
+
+BUILTIN_COMMANDS = frozenset({"serve", "plugins"})
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("rtcore")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--disable-plugin",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="do not load the plugin with this entry-point name (repeatable)",
+    )
+
+
+def build_parser(host: PluginHost) -> argparse.ArgumentParser:
+    from rtcore import serve
+
+    parser = argparse.ArgumentParser(
+        prog="rtcore",
+        description="A realtime voice gateway speaking the OpenAI Realtime API.",
+    )
+    parser.add_argument("--version", action="version", version=f"rtcore {_version()}")
+    _global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve_parser = sub.add_parser(
+        "serve", help="serve the configured models", description="Serve the configured models."
+    )
+    serve.add_arguments(serve_parser)
+    serve_parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="default: info (logs go to stderr)"
+    )
+    host.add_serve_arguments(serve_parser)
+
+    plugins_parser = sub.add_parser("plugins", help="list installed plugins")
+    plugins_parser.add_argument("--json", action="store_true", help="print JSON")
+
+    for name, spec in host.commands().items():
+        if name in BUILTIN_COMMANDS:
+            log.warning("ignoring plugin command %r: the name is taken by rtcore", name)
+            continue
+        command_parser = sub.add_parser(name, help=spec.help, description=spec.help)
+        spec.configure(command_parser)
+        command_parser.set_defaults(_command_spec=spec)
+    return parser
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def _provides(host: PluginHost) -> dict[str, dict[str, list[str]]]:
+    """Which providers/transports/commands each plugin registers, for ``rtcore plugins``."""
+    table: dict[str, dict[str, list[str]]] = {}
+    hooks = {
+        "providers": host.pm.hook.rtcore_register_providers,
+        "transports": host.pm.hook.rtcore_register_transports,
+        "commands": host.pm.hook.rtcore_register_commands,
+    }
+    for kind, caller in hooks.items():
+        for impl in caller.get_hookimpls():
+            specs = cast("Sequence[_Named] | None", impl.function())
+            names = [spec.name for spec in specs or ()]
+            table.setdefault(impl.plugin_name, {})[kind] = names
+    return table
+
+
+def list_plugins(host: PluginHost, as_json: bool) -> int:
+    provides = _provides(host)
+    infos = host.info()
+    if as_json:
+        rows = [
+            msgspec.structs.asdict(info) | {"provides": provides.get(info.name, {})}
+            for info in infos
+        ]
+        broken = [msgspec.structs.asdict(b) for b in host.broken]
+        print(json.dumps({"plugins": rows, "broken": broken}, indent=2))
+        return 0
+    for info in infos:
+        print(f"{info.name}  ({info.distribution} {info.version})".rstrip())
+        print(f"  hooks: {', '.join(info.hooks) or '(none)'}")
+        for kind, names in sorted(provides.get(info.name, {}).items()):
+            print(f"  {kind}: {', '.join(names)}")
+    for item in host.broken:
+        print(f"{item.name}  ({item.distribution})  BROKEN: {item.error}")
+    if not infos and not host.broken:
+        print("no plugins installed")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    formatter = configure_logging("warning")
+    pre = argparse.ArgumentParser(add_help=False)
+    _global_options(pre)
+    known, _ = pre.parse_known_args(args_in)
+    host = load_plugins(disabled=known.disable_plugin)
+    try:
+        parser = build_parser(host)
+    except DuplicateName as exc:
+        print(f"rtcore: error: {exc}; disable one with --disable-plugin NAME", file=sys.stderr)
+        return 2
+    args = parser.parse_args(args_in)
+
+    if args.command == "serve":
+        logging.getLogger().setLevel(args.log_level.upper())
+        from rtcore import serve
+
+        return serve.run(args, host, formatter)
+    if args.command == "plugins":
+        return list_plugins(host, args.json)
+    spec: CommandSpec | None = getattr(args, "_command_spec", None)
+    if spec is not None:
+        return spec.run(args)
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

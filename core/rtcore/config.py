@@ -1,0 +1,232 @@
+"""Loading the model table: from a LiteLLM-style ``config.yaml`` or from ``--provider NAME``.
+
+The file format is LiteLLM's, so a config written for LiteLLM's proxy works unchanged::
+
+    model_list:
+      - model_name: bedrock-sonic
+        litellm_params:
+          model: bedrock/amazon.nova-sonic-v1:0
+          aws_region_name: us-east-1
+        model_info:
+          mode: realtime
+    general_settings:
+      master_key: os.environ/RTCORE_MASTER_KEY
+
+Every problem is reported as a ``ConfigError`` naming the file, the key path and what is
+wrong; callers print it and exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+import yaml
+
+from rtcore.provider import ModelConfig, ProviderSpec
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "os.environ/"
+MASTER_KEY_ENV = "RTCORE_MASTER_KEY"
+# Top-level sections rtcore reads; LiteLLM's others (litellm_settings, router_settings, ...)
+# are accepted so that one file can serve both, and named in a log line as ignored.
+KNOWN_SECTIONS = frozenset({"model_list", "general_settings"})
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the user: ``FILE: KEY.PATH: what is wrong``."""
+
+    def __init__(self, source: str, key: str | None, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+
+
+class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What a config file resolved to. ``master_key`` is a secret."""
+
+    models: list[ModelConfig]
+    master_key: str | None = None
+
+
+def resolve_env(value: object, key: str, source: str) -> object:
+    """Replace every ``os.environ/NAME`` string inside ``value`` (recursively) by the
+    variable's value; a missing variable is an error naming the key that referenced it."""
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value.removeprefix(ENV_PREFIX)
+        resolved = os.environ.get(name)
+        if not name or resolved is None:
+            raise ConfigError(
+                source, key, f"environment variable {name!r} is not set (referenced as {value!r})"
+            )
+        return resolved
+    if isinstance(value, dict):
+        return {k: resolve_env(v, f"{key}.{k}", source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_env(v, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    return value
+
+
+def _mapping(value: object, key: str, source: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ConfigError(source, key, f"expected a mapping, got {_kind(value)}")
+    for k in value:
+        if not isinstance(k, str):
+            raise ConfigError(source, key, f"keys must be strings, got {k!r}")
+    return value
+
+
+def _string(value: object, key: str, source: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(source, key, f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+def match_provider(
+    model: str, providers: Mapping[str, ProviderSpec], key: str, source: str
+) -> tuple[ProviderSpec, str]:
+    """Find the provider serving a LiteLLM model string ``PREFIX/ID``. ``PREFIX`` is one of
+    a provider's ``model_prefixes`` or the provider's own name."""
+    prefix, sep, model_id = model.partition("/")
+    if not sep or not prefix or not model_id:
+        raise ConfigError(
+            source,
+            key,
+            f"expected 'PROVIDER/MODEL_ID' such as 'bedrock/amazon.nova-sonic-v1:0', got {model!r}",
+        )
+    by_prefix = [s for s in providers.values() if prefix in s.model_prefixes or prefix == s.name]
+    if not by_prefix:
+        raise ConfigError(
+            source,
+            key,
+            f"no installed provider serves models starting with {prefix + '/'!r}. "
+            f"Installed providers: {_describe(providers)}",
+        )
+    claimed = [s for s in by_prefix if s.claims(model_id)]
+    if not claimed:
+        known = sorted({m for s in by_prefix for m in (s.default_model, *s.models)})
+        raise ConfigError(
+            source,
+            key,
+            f"provider {by_prefix[0].name!r} does not serve model id {model_id!r}; "
+            f"known ids: {', '.join(known)}",
+        )
+    if len(claimed) > 1:
+        names = ", ".join(s.name for s in claimed)
+        raise ConfigError(
+            source,
+            key,
+            f"{model!r} is claimed by several providers ({names}); "
+            "disable all but one with --disable-plugin NAME",
+        )
+    return claimed[0], model_id
+
+
+def _describe(providers: Mapping[str, ProviderSpec]) -> str:
+    if not providers:
+        return "(none)"
+    parts = []
+    for spec in providers.values():
+        prefixes = ", ".join(f"{p}/..." for p in (*spec.model_prefixes, spec.name))
+        parts.append(f"{spec.name} ({prefixes})")
+    return "; ".join(parts)
+
+
+def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: str) -> LoadedConfig:
+    """Validate an already-parsed YAML document into the model table."""
+    if data is None:
+        raise ConfigError(source, None, "the file is empty; it needs a model_list")
+    top = _mapping(data, "(top level)", source)
+    ignored = sorted(set(top) - KNOWN_SECTIONS)
+    if ignored:
+        log.info("%s: ignoring sections rtcore does not use: %s", source, ", ".join(ignored))
+
+    raw_list = top.get("model_list")
+    if not isinstance(raw_list, list) or not raw_list:
+        raise ConfigError(
+            source,
+            "model_list",
+            f"expected a non-empty list of models, got {_kind(raw_list)}",
+        )
+    models: list[ModelConfig] = []
+    seen: dict[str, str] = {}
+    for index, raw in enumerate(raw_list):
+        here = f"model_list[{index}]"
+        entry = _mapping(raw, here, source)
+        info = _mapping(entry.get("model_info") or {}, f"{here}.model_info", source)
+        mode = info.get("mode")
+        if mode is not None and mode != "realtime":
+            # A file shared with LiteLLM may list chat or embedding models too.
+            log.info("%s: skipping %s: model_info.mode is %r, not 'realtime'", source, here, mode)
+            continue
+        name = _string(entry.get("model_name"), f"{here}.model_name", source)
+        if name in seen:
+            raise ConfigError(
+                source,
+                f"{here}.model_name",
+                f"{name!r} is already defined at {seen[name]}; each model_name must be unique",
+            )
+        seen[name] = here
+        params = _mapping(entry.get("litellm_params"), f"{here}.litellm_params", source)
+        params = _mapping(resolve_env(params, f"{here}.litellm_params", source), here, source)
+        model = _string(params.get("model"), f"{here}.litellm_params.model", source)
+        spec, model_id = match_provider(model, providers, f"{here}.litellm_params.model", source)
+        rest = {k: v for k, v in params.items() if k != "model"}
+        models.append(ModelConfig(name=name, provider=spec.name, model=model_id, params=rest))
+    if not models:
+        raise ConfigError(source, "model_list", "no entry has model_info.mode 'realtime'")
+
+    settings = _mapping(top.get("general_settings") or {}, "general_settings", source)
+    master_key = None
+    if "master_key" in settings:
+        key = "general_settings.master_key"
+        master_key = _string(resolve_env(settings["master_key"], key, source), key, source)
+    return LoadedConfig(models=models, master_key=master_key)
+
+
+def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> LoadedConfig:
+    """Read and validate a config file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, None, f"cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, None, "the file is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, None, f"{where}invalid YAML: {problem}") from None
+    return parse_config(data, providers, source)
+
+
+def provider_models(spec: ProviderSpec) -> list[ModelConfig]:
+    """The model table for ``--provider NAME`` without a file: the default model answers to
+    the provider's name, and each of its model ids answers to itself."""
+    models = [ModelConfig(name=spec.name, provider=spec.name, model=spec.default_model)]
+    models += [
+        ModelConfig(name=m, provider=spec.name, model=m) for m in spec.models if m != spec.name
+    ]
+    return models
+
+
+def master_key_from_env() -> str | None:
+    """``RTCORE_MASTER_KEY``, used when the config file sets no key. Empty means unset."""
+    return os.environ.get(MASTER_KEY_ENV) or None

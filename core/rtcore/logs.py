@@ -1,0 +1,73 @@
+"""Logging to stderr, with secrets masked.
+
+Every record goes through one handler on the root logger whose formatter replaces each known
+secret (the master key, secret-looking provider params) in the *formatted* text, tracebacks
+included. Masking the final text rather than the record's arguments also catches secrets
+that third-party libraries put into their own messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TextIO
+
+MASK = "[REDACTED]"
+# Param names whose values are treated as secrets (aws_secret_access_key, api_key, ...).
+SECRET_PARAM = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
+# Shorter values would mask ordinary words and numbers all over the log.
+MIN_SECRET_LENGTH = 4
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that masks registered secrets in everything it formats."""
+
+    def __init__(self, fmt: str = LOG_FORMAT) -> None:
+        super().__init__(fmt)
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        new = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
+        if new <= self._secrets:
+            return
+        self._secrets |= new
+        # Longest first, so a secret that contains another is masked whole.
+        ordered = sorted(self._secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def redact(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+def secret_values(params: Mapping[str, object]) -> list[str]:
+    """String values under secret-looking keys, at any depth."""
+    found: list[str] = []
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            found += secret_values(value)
+        elif isinstance(value, str) and SECRET_PARAM.search(str(key)):
+            found.append(value)
+    return found
+
+
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> RedactingFormatter:
+    """Send all logs to stderr through a redacting formatter; returns it so that secrets
+    found later (after the config is read) can be added."""
+    formatter = RedactingFormatter()
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return formatter

@@ -1,0 +1,169 @@
+"""``rtcore serve``: flags and config → settings → lifespans → Gateway → transport."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from contextlib import AsyncExitStack
+
+from rtcore.dialect import Dialect
+from rtcore.logs import RedactingFormatter, secret_values
+from rtcore.plugins import PluginHost
+from rtcore.serving import ServeError, ServeSettings
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The core's ``rtcore serve`` options; plugins add theirs through a hook."""
+    source = parser.add_argument_group("models")
+    source.add_argument("--config", metavar="FILE", help="LiteLLM-style config.yaml")
+    source.add_argument(
+        "--provider",
+        metavar="NAME",
+        help="serve one provider without a config file; its default model answers to NAME",
+    )
+    source.add_argument(
+        "--model", metavar="NAME", help="the model stdio serves (and the default over WebSocket)"
+    )
+    net = parser.add_argument_group("serving")
+    net.add_argument("--transport", default="websocket", help="websocket (default) or stdio")
+    net.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    net.add_argument("--port", type=int, default=4000, help="port to bind (default 4000; 0 = any)")
+    net.add_argument(
+        "--allow-unauthenticated-public",
+        action="store_true",
+        help="allow binding a non-loopback address with no master key",
+    )
+    net.add_argument(
+        "--dialect",
+        choices=[d.value for d in Dialect],
+        help="force a dialect for clients that do not signal one (default: decided per session)",
+    )
+    net.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=16 * 1024 * 1024,
+        help="largest client event accepted (default 16 MiB)",
+    )
+
+
+def build_settings(
+    args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatter | None = None
+) -> ServeSettings:
+    """Resolve flags and the config file; raise ``ConfigError``/``ServeError`` for the user.
+
+    Secrets are handed to ``formatter`` as soon as they are known, before anything can log.
+    """
+    from rtcore.config import load_config, master_key_from_env, provider_models
+
+    providers = host.providers()
+    transports = host.transports()
+    if args.transport not in transports:
+        names = ", ".join(transports) or "(none installed)"
+        raise ServeError(f"unknown transport {args.transport!r}; installed: {names}")
+    if args.config and args.provider:
+        raise ServeError("give either --config FILE or --provider NAME, not both")
+    master_key = master_key_from_env()
+    if args.config:
+        loaded = load_config(args.config, providers)
+        models = loaded.models
+        master_key = loaded.master_key or master_key
+    elif args.provider:
+        spec = providers.get(args.provider)
+        if spec is None:
+            installed = ", ".join(providers) or "(none)"
+            raise ServeError(f"no provider named {args.provider!r}; installed: {installed}")
+        models = provider_models(spec)
+    else:
+        raise ServeError(
+            "give --config FILE or --provider NAME "
+            f"(installed providers: {', '.join(providers) or '(none)'})"
+        )
+    if formatter is not None:
+        formatter.add_secrets([master_key] if master_key else [])
+        for entry in models:
+            formatter.add_secrets(secret_values(entry.params))
+
+    model: str | None = args.model or args.provider
+    configured = [m.name for m in models]
+    if model is not None and model not in configured:
+        raise ServeError(
+            f"--model {model!r} is not configured; configured: {', '.join(configured)}"
+        )
+    if args.port < 0 or args.port > 65535:
+        raise ServeError(f"--port {args.port} is out of range 0-65535")
+    if args.max_message_bytes < 1024:
+        raise ServeError("--max-message-bytes must be at least 1024")
+    return ServeSettings(
+        models=models,
+        args=args,
+        host=args.host,
+        port=args.port,
+        master_key=master_key,
+        allow_unauthenticated_public=args.allow_unauthenticated_public,
+        max_message_bytes=args.max_message_bytes,
+        config_path=args.config,
+        model=model,
+        dialect=args.dialect,
+    )
+
+
+async def serve(settings: ServeSettings, host: PluginHost) -> None:
+    """Run the chosen transport until it ends or SIGINT/SIGTERM arrives."""
+    # The session core (numpy, codecs) is imported only when serving starts.
+    from rtcore.gateway import Gateway
+
+    transport = host.transports()[settings.args.transport]
+    loop = asyncio.get_running_loop()
+    async with AsyncExitStack() as stack:
+        # Lifespans may rewrite settings.models, so the gateway is built after them.
+        for lifespan in host.serve_lifespans(settings):
+            await stack.enter_async_context(lifespan)
+        gateway = Gateway(
+            settings.models,
+            host.providers(),
+            master_key=settings.master_key,
+            default_dialect=Dialect(settings.default_dialect),
+            max_message_bytes=settings.max_message_bytes,
+        )
+        stack.push_async_callback(gateway.aclose)
+
+        async def run_transport() -> None:
+            await transport.serve(gateway, settings)
+
+        task = asyncio.create_task(run_transport())
+        stopping: list[int] = []
+
+        def stop(signum: int) -> None:
+            stopping.append(signum)
+            task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not stopping:
+                raise
+            log.info("stopped by %s", signal.Signals(stopping[0]).name)
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
+def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatter) -> int:
+    """The ``serve`` subcommand; returns the exit code."""
+    from rtcore.config import ConfigError
+
+    try:
+        settings = build_settings(args, host, formatter)
+        asyncio.run(serve(settings, host))
+    except (ConfigError, ServeError) as exc:
+        log.debug("serve refused to start", exc_info=True)
+        print(f"rtcore serve: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

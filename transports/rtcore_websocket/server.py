@@ -1,0 +1,200 @@
+"""The aiohttp server: refuse bad handshakes with an HTTP error, then pump frames.
+
+Each accepted client gets one ``Connection`` from the gateway and one task group with a
+reader (socket → connection) and a writer (connection → socket); when either side ends,
+the other is stopped. The handler is the only reader of its socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from rtcore.connection import Connection
+from rtcore.dialect import Dialect
+from rtcore.gateway import Gateway, UnknownModel
+from rtcore.serving import ServeError, ServeSettings
+
+from rtcore_websocket.handshake import read_handshake
+
+log = logging.getLogger(__name__)
+
+GATEWAY = web.AppKey("gateway", Gateway)
+SETTINGS = web.AppKey("settings", ServeSettings)
+SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+
+# The live service pings about every 20 s; the same keeps idle NAT mappings open and finds
+# dead peers.
+HEARTBEAT_SECONDS = 20.0
+SHUTDOWN_TIMEOUT_SECONDS = 5.0
+REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
+HEALTH_PATHS = ("/health", "/health/liveliness", "/health/readiness")
+
+
+def error_response(status: int, code: str, message: str, param: str | None = None) -> web.Response:
+    """An HTTP refusal shaped like OpenAI's error object."""
+    body = {
+        "error": {
+            "type": "invalid_request_error",
+            "code": code,
+            "message": message,
+            "param": param,
+            "event_id": None,
+        }
+    }
+    return web.json_response(body, status=status)
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def realtime(request: web.Request) -> web.StreamResponse:
+    gateway = request.app[GATEWAY]
+    settings = request.app[SETTINGS]
+    handshake = read_handshake(request.headers)
+    if not gateway.authenticate(handshake.key):
+        if handshake.key is None:
+            reason = "no API key"
+            message = (
+                "No API key provided. Send 'Authorization: Bearer KEY', an 'api-key' header, "
+                "or the subprotocols 'realtime' and 'openai-insecure-api-key.KEY'."
+            )
+        else:
+            reason = "wrong API key"
+            message = "Incorrect API key provided."
+        log.info("refused %s: %s", request.remote, reason)
+        return error_response(401, "invalid_api_key", message)
+    try:
+        model = gateway.resolve_model(request.query.get("model") or settings.model)
+    except UnknownModel as exc:
+        log.info("refused %s: %s", request.remote, exc.message)
+        if exc.requested is None:
+            return error_response(400, "missing_model", exc.message, param="model")
+        return error_response(404, "model_not_found", exc.message, param="model")
+    if handshake.offered_protocols and handshake.protocol is None:
+        return error_response(
+            400,
+            "invalid_subprotocol",
+            "Offer the subprotocol 'realtime' alongside 'openai-insecure-api-key.KEY'.",
+        )
+    ws = web.WebSocketResponse(
+        heartbeat=HEARTBEAT_SECONDS,
+        # A hard cap well above the core's limit: messages in between reach the core, which
+        # answers with an error event and keeps the session; only absurd ones close it.
+        max_msg_size=2 * settings.max_message_bytes,
+        protocols=(handshake.protocol,) if handshake.protocol else (),
+        # Audio is base64: compressing it costs CPU on the hot path for little gain.
+        compress=False,
+    )
+    if not ws.can_prepare(request).ok:
+        return error_response(
+            426,
+            "upgrade_required",
+            "This endpoint speaks WebSocket: connect with ws://HOST:PORT/v1/realtime?model=NAME.",
+        )
+    await ws.prepare(request)
+    dialect = handshake.dialect or (Dialect(settings.dialect) if settings.dialect else None)
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    log.info("session opened: model %s, peer %s", model.name, request.remote)
+    try:
+        async with gateway.connect(model, dialect=dialect) as connection:
+            await _pump(ws, connection)
+    finally:
+        sockets.discard(ws)
+        await ws.close()
+        log.info("session closed: model %s, peer %s", model.name, request.remote)
+    return ws
+
+
+async def _pump(ws: web.WebSocketResponse, connection: Connection) -> None:
+    async with asyncio.TaskGroup() as group:
+        reader = group.create_task(_read(ws, connection))
+        writer = group.create_task(_write(ws, connection))
+        reader.add_done_callback(lambda _: writer.cancel())
+        writer.add_done_callback(lambda _: reader.cancel())
+
+
+async def _read(ws: web.WebSocketResponse, connection: Connection) -> None:
+    async for message in ws:
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            await connection.receive(message.data)
+        elif message.type is WSMsgType.ERROR:
+            log.info("client socket error: %s", ws.exception())
+            return
+
+
+async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:
+    try:
+        async for data in connection.outgoing():
+            # The core hands out UTF-8 JSON; sending it as a frame skips a decode/encode.
+            await ws.send_frame(data, WSMsgType.TEXT)
+    except ConnectionResetError:
+        return  # the client went away; the reader sees it too
+
+
+async def _close_sockets(app: web.Application) -> None:
+    sockets: set[web.WebSocketResponse] = app[SOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+def build_app(gateway: Gateway, settings: ServeSettings) -> web.Application:
+    app = web.Application()
+    app[GATEWAY] = gateway
+    app[SETTINGS] = settings
+    app[SOCKETS] = set()
+    for path in REALTIME_PATHS:
+        app.router.add_get(path, realtime)
+    for path in HEALTH_PATHS:
+        app.router.add_get(path, health)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+def check_binding(gateway: Gateway, settings: ServeSettings) -> None:
+    if gateway.requires_key or settings.is_loopback or settings.allow_unauthenticated_public:
+        return
+    raise ServeError(
+        f"refusing to listen on {settings.host} without a master key: any API key would be "
+        "accepted. Set general_settings.master_key in the config or RTCORE_MASTER_KEY, bind "
+        "127.0.0.1, or pass --allow-unauthenticated-public."
+    )
+
+
+def _url(address: object) -> str:
+    host, port = address[0], address[1]  # type: ignore[index]
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"ws://{host}:{port}/v1/realtime"
+
+
+async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
+    """Listen until cancelled; then close every session and stop."""
+    check_binding(gateway, settings)
+    runner = web.AppRunner(build_app(gateway, settings), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner, settings.host, settings.port, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            where = f"{settings.host}:{settings.port}"
+            raise ServeError(f"cannot listen on {where}: {reason}") from None
+        if not gateway.requires_key:
+            where = (
+                "listening on loopback only"
+                if settings.is_loopback
+                else "listening beyond loopback because of --allow-unauthenticated-public"
+            )
+            log.warning("no master key configured: any API key is accepted; %s", where)
+        models = ", ".join(gateway.model_names)
+        for address in runner.addresses:
+            log.info("listening on %s?model=NAME (models: %s)", _url(address), models)
+        await asyncio.get_running_loop().create_future()  # until cancelled
+    finally:
+        await runner.cleanup()
