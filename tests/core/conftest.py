@@ -103,16 +103,14 @@ class Client:
     async def send(self, event: dict[str, Any] | str) -> None:
         await self.conn.receive(event if isinstance(event, str) else json.dumps(event))
 
-    async def wait_for(self, type_: str, count: int = 1, timeout: float = 5.0) -> dict[str, Any]:
-        async def until() -> dict[str, Any]:
+    async def wait_for(self, type_: str, count: int = 1) -> dict[str, Any]:
+        async with asyncio.timeout(5):
             while True:
                 matches = [e for e in self.events if e["type"] == type_]
                 if len(matches) >= count:
                     return matches[count - 1]
                 self._new.clear()
                 await self._new.wait()
-
-        return await asyncio.wait_for(until(), timeout)
 
     def types(self) -> list[str]:
         return [e["type"] for e in self.events]
