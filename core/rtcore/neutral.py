@@ -59,6 +59,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     model: str
     instructions: str = ""
+    # tool_choice: "auto" | "none" | "required" | "function:<name>"
     voice: str | None = None
     output_modalities: tuple[Modality, ...] = ("audio",)
     temperature: float | None = None
@@ -117,7 +118,9 @@ Item = Message | FunctionCall | FunctionCallOutput
 
 
 class Configure(msgspec.Struct, frozen=True, kw_only=True, tag="configure"):
-    """The session configuration changed (also sent once before anything else).
+    """The session configuration changed. (The first configuration comes with
+    ``Provider.open_session``; clients usually reconfigure right away, so a provider may
+    defer opening its upstream stream until a command needs it.)
 
     ``changed`` names the ``SessionConfig`` fields that differ from the previous one, so a
     provider can tell whether it must restart its upstream stream.

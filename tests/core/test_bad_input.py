@@ -175,7 +175,8 @@ async def test_unknown_voice_lists_real_voices_and_rejects_whole_update(
         )
         assert error["code"] == "invalid_value"
         assert error["param"] == "session.voice"
-        assert "matthew" in error["message"] and "tiffany" in error["message"]
+        assert "matthew" in error["message"]
+        assert "tiffany" in error["message"]
         await client.send({"type": "session.update", "session": {"temperature": 0.7}})
         updated = await client.wait_for("session.updated")
         assert updated["session"]["instructions"] == ""  # the rejected update changed nothing
