@@ -1,0 +1,124 @@
+"""Faults on demand: parse fault specs and decide what each connection suffers.
+
+A spec is ``name[=value][@n]``: ``@0`` means at open (an HTTP error before the stream starts),
+``@n`` (n >= 1) means in the n-th response, right after its first audio chunk.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .errors import (
+    MODEL_TIMEOUT,
+    RST_STREAM_531,
+    STREAM_ERROR,
+    THROTTLED,
+    UNAVAILABLE,
+    BedrockError,
+    validation,
+)
+
+# name -> (exception name, message, default position)
+_ERRORS = {
+    "throttle": ("ThrottlingException", THROTTLED, 0),
+    "unavailable": ("ServiceUnavailableException", UNAVAILABLE, 1),
+    "stream-error": ("ModelStreamErrorException", STREAM_ERROR, 1),
+    "rst531": ("ValidationException", RST_STREAM_531, 1),
+    "internal": ("InternalServerException", "An internal server error occurred.", 1),
+    "timeout": ("ModelTimeoutException", MODEL_TIMEOUT, 1),
+}
+_ACTIONS = ("stall", "reset")
+NAMES = (*_ERRORS, *_ACTIONS, "limit")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What happens at a point: raise ``error``, or ``stall`` / ``reset``."""
+
+    kind: str
+    error: BedrockError | None = None
+
+
+@dataclass(slots=True)
+class FaultPlan:
+    connection_limit: float | None = None
+    at_open: BedrockError | None = None
+    at_response: dict[int, Action] = field(default_factory=dict)
+
+    def merge(self, other: FaultPlan) -> None:
+        if other.connection_limit is not None:
+            self.connection_limit = other.connection_limit
+        self.at_open = other.at_open or self.at_open
+        self.at_response.update(other.at_response)
+
+
+def _error(name: str) -> BedrockError:
+    exception, message, _ = _ERRORS[name]
+    if exception == "ModelStreamErrorException":
+        return BedrockError(
+            exception, message, original_status_code=500, original_message="Internal error"
+        )
+    return BedrockError(exception, message)
+
+
+def parse(specs: Iterable[str]) -> FaultPlan:
+    """Build a plan from specs such as ``["limit=5", "stream-error@2", "throttle"]``."""
+    plan = FaultPlan()
+    for raw in specs:
+        spec = raw.strip()
+        if not spec:
+            continue
+        name, _, position = spec.partition("@")
+        name, _, value = name.partition("=")
+        if name not in NAMES:
+            raise validation(f"Unknown emulator fault {name!r}; known: {', '.join(NAMES)}.")
+        if name == "limit":
+            try:
+                plan.connection_limit = float(value)
+            except ValueError:
+                raise validation(
+                    f"Fault limit needs seconds, e.g. limit=5; got {spec!r}."
+                ) from None
+            continue
+        default = _ERRORS[name][2] if name in _ERRORS else 1
+        try:
+            at = int(position) if position else default
+        except ValueError:
+            raise validation(f"Bad fault position in {spec!r}.") from None
+        if at < 0 or (at == 0 and name in _ACTIONS):
+            raise validation(f"Fault {name} cannot happen at position {at}.")
+        if at == 0:
+            plan.at_open = _error(name)
+        else:
+            error = _error(name) if name in _ERRORS else None
+            plan.at_response[at] = Action(name if error is None else "error", error)
+    return plan
+
+
+def split_model_id(model_id: str) -> tuple[str, list[str]]:
+    """``amazon.nova-2-sonic-v1:0~limit=5~stream-error@2`` -> base id and fault specs."""
+    base, *specs = model_id.split("~")
+    return base, specs
+
+
+class FaultQueue:
+    """Faults queued through the Python API, consumed by the next connections in order."""
+
+    def __init__(self) -> None:
+        self._queue: deque[list[str]] = deque()
+
+    def add(self, *specs: str, connections: int = 1) -> None:
+        parse(specs)  # fail fast on a typo, in the test that made it
+        for _ in range(connections):
+            self._queue.append(list(specs))
+
+    def clear(self) -> None:
+        self._queue.clear()
+
+    def take(self) -> list[str]:
+        return self._queue.popleft() if self._queue else []
+
+    def __len__(self) -> int:
+        return len(self._queue)

@@ -1,0 +1,232 @@
+"""The deterministic conversational model: turns from audio or text, replies, tools, barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import tones, voice
+from .output import INTERRUPTED_MARKER, Emitter, Usage, speech_tokens, text_tokens
+from .script import Script, default_reply
+from .tooluse import arguments, match_tool
+from .vad import EnergyVad
+from .validation import Content, Validator
+
+# Endpointing: seconds of silence that end a user turn.
+ENDPOINT_SECONDS = {"HIGH": 1.5, "MEDIUM": 1.75, "LOW": 2.0}
+V1_ENDPOINT_SECONDS = 1.5
+NOVA2_DEFAULT_SENSITIVITY = "MEDIUM"
+AUDIO_CHUNK_SECONDS = 0.08
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    transcript: str
+    spoken: bool
+    input_seconds: float = 0.0
+
+
+# Called with the 1-based response number once its first audio chunk is out; faults use it.
+type FirstAudioHook = Callable[[int], Awaitable[None]]
+
+
+class Conversation:
+    def __init__(
+        self,
+        validator: Validator,
+        emitter: Emitter,
+        script: Script,
+        *,
+        realtime_factor: float,
+        endpoint_override: float | None,
+        first_audio: FirstAudioHook,
+    ) -> None:
+        self._validator = validator
+        self._emit = emitter
+        self._script = script
+        self._factor = realtime_factor
+        self._endpoint_override = endpoint_override
+        self._first_audio = first_audio
+        self._turns: asyncio.Queue[Turn] = asyncio.Queue()
+        self._vad: EnergyVad | None = None
+        self._last_audio = 0.0
+        self._texts: dict[str, list[str]] = {}
+        self._tool_results: dict[str, asyncio.Future[str]] = {}
+        self._tool_text: dict[str, list[str]] = {}
+        self._speaking = False
+        self._interrupt = False
+        self._pending_input = Usage()
+        self.responses = 0
+
+    @property
+    def endpoint_seconds(self) -> float:
+        if self._endpoint_override is not None:
+            return self._endpoint_override
+        if not self._validator.model.nova2:
+            return V1_ENDPOINT_SECONDS
+        return ENDPOINT_SECONDS[self._validator.sensitivity or NOVA2_DEFAULT_SENSITIVITY]
+
+    # Input side: called by the stream reader for each validated event.
+    def on_event(self, name: str, body: dict[str, Any], content: Content | None) -> None:
+        if name == "promptStart":
+            self._emit.prompt_name = body["promptName"]
+        elif name == "contentStart" and content is not None:
+            if content.type == "AUDIO":
+                self._vad = EnergyVad(content.sample_rate, self.endpoint_seconds)
+            elif content.type == "TEXT":
+                self._texts[content.name] = []
+            else:
+                self._tool_text[content.name] = []
+        elif name == "textInput":
+            self._texts[body["contentName"]].append(body["content"])
+        elif name == "toolResult":
+            self._tool_text[body["contentName"]].append(body["content"])
+        elif name == "audioInput":
+            self._on_audio(body["content"])
+        elif name == "contentEnd" and content is not None:
+            self._on_content_end(content)
+
+    def _on_audio(self, content: str) -> None:
+        vad = self._vad
+        if vad is None:
+            return
+        try:
+            pcm = base64.b64decode(content, validate=True)
+        except ValueError:
+            return
+        self._last_audio = time.monotonic()
+        result = vad.feed(pcm)
+        if result.speech_started and self._speaking:
+            self._interrupt = True
+        if result.turn is not None:
+            slot = tones.detect_slot(result.turn, vad.sample_rate)
+            self._turns.put_nowait(Turn(self._script.transcript(slot), True, result.turn_seconds))
+
+    def _on_content_end(self, content: Content) -> None:
+        if content.type == "TEXT":
+            text = "".join(self._texts.pop(content.name, []))
+            self._pending_input.input_text += text_tokens(text)
+            # Nova 2 answers live (interactive) user text; v1 only takes text as context.
+            if content.role == "USER" and content.interactive and self._validator.model.nova2:
+                self._turns.put_nowait(Turn(text, False))
+        elif content.type == "TOOL":
+            result = "".join(self._tool_text.pop(content.name, []))
+            future = self._tool_results.get(content.tool_use_id)
+            if future is not None and not future.done():
+                future.set_result(result)
+        elif content.type == "AUDIO" and self._vad is not None:
+            self._finish_turn()
+
+    def _finish_turn(self) -> None:
+        if self._vad is not None:
+            result = self._vad.flush()
+            if result.turn is not None:
+                slot = tones.detect_slot(result.turn, self._vad.sample_rate)
+                self._turns.put_nowait(
+                    Turn(self._script.transcript(slot), True, result.turn_seconds)
+                )
+
+    async def watch_idle(self) -> None:
+        """End a turn on wall-clock silence when the client stops sending audio mid-turn."""
+        while True:
+            await asyncio.sleep(0.1)
+            vad = self._vad
+            if (
+                vad is not None
+                and vad.in_speech
+                and time.monotonic() - self._last_audio > self.endpoint_seconds
+            ):
+                self._finish_turn()
+
+    # Output side.
+    async def run(self) -> None:
+        while True:
+            turn = await self._turns.get()
+            await self._respond(turn)
+
+    async def _respond(self, turn: Turn) -> None:
+        self.responses += 1
+        number = self.responses
+        completion = str(uuid.uuid4())
+        emit = self._emit
+        await emit.completion_start(completion)
+        delta = self._pending_input
+        self._pending_input = Usage()
+        if turn.spoken:
+            delta.input_speech += speech_tokens(turn.input_seconds)
+            content = await emit.content_start(completion, "TEXT", "USER", stage="FINAL")
+            await emit.text(completion, content, "USER", turn.transcript)
+            await emit.content_end(completion, content, "TEXT", "PARTIAL_TURN")
+        await emit.usage_event(completion, delta)
+        reply = self._script.scripted_reply(turn.transcript)
+        tool = None if reply is not None else match_tool(self._validator.tools, turn.transcript)
+        if tool is not None:
+            tool_use_id = str(uuid.uuid4())
+            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._tool_results[tool_use_id] = future
+            self._validator.pending_tool_uses.add(tool_use_id)
+            args = json.dumps(arguments(tool, turn.transcript))
+            content = await emit.content_start(completion, "TOOL", "TOOL")
+            await emit.tool_use(completion, content, tool.name, tool_use_id, args)
+            await emit.content_end(completion, content, "TOOL", "TOOL_USE")
+            await emit.usage_event(completion, Usage(output_text=text_tokens(args)))
+            try:
+                result = await future
+            finally:
+                del self._tool_results[tool_use_id]
+            await emit.usage_event(completion, Usage(input_text=text_tokens(result)))
+            reply = self._script.after_tool(tool.name, result)
+        elif reply is None:
+            reply = default_reply(turn.transcript)
+        await self._speak(completion, reply, number)
+
+    async def _speak(self, completion: str, reply: str, number: int) -> None:
+        emit = self._emit
+        rate = self._validator.output_rate
+        content = await emit.content_start(completion, "TEXT", "ASSISTANT", stage="SPECULATIVE")
+        await emit.text(completion, content, "ASSISTANT", reply)
+        await emit.content_end(completion, content, "TEXT", "PARTIAL_TURN")
+        pcm = voice.synthesize(reply, self._validator.voice, rate)
+        step = 2 * round(AUDIO_CHUNK_SECONDS * rate)
+        content = await emit.content_start(completion, "AUDIO", "ASSISTANT", sample_rate=rate)
+        self._interrupt = False
+        self._speaking = True
+        started = time.monotonic()
+        sent = 0
+        try:
+            for index, offset in enumerate(range(0, len(pcm), step)):
+                if self._factor > 0:
+                    due = started + index * AUDIO_CHUNK_SECONDS * self._factor
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                if self._interrupt:
+                    break
+                chunk = pcm[offset : offset + step]
+                await emit.audio(completion, content, base64.b64encode(chunk).decode("ascii"))
+                sent += len(chunk)
+                if index == 0:
+                    await self._first_audio(number)
+        finally:
+            self._speaking = False
+        interrupted = self._interrupt
+        self._interrupt = False
+        stop = "INTERRUPTED" if interrupted else "END_TURN"
+        await emit.content_end(completion, content, "AUDIO", stop)
+        content = await emit.content_start(completion, "TEXT", "ASSISTANT", stage="FINAL")
+        await emit.text(
+            completion, content, "ASSISTANT", INTERRUPTED_MARKER if interrupted else reply
+        )
+        await emit.content_end(completion, content, "TEXT", stop)
+        spoken_seconds = sent / 2 / rate
+        await emit.usage_event(
+            completion,
+            Usage(output_speech=speech_tokens(spoken_seconds), output_text=text_tokens(reply)),
+        )
+        await emit.completion_end(completion, stop)

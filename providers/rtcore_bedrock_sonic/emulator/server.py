@@ -1,0 +1,123 @@
+"""The public emulator: ``async with NovaSonicEmulator(...) as emu: ... emu.endpoint``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from . import session
+from .certs import ensure_certs, server_ssl_context
+from .faults import FaultQueue
+from .h2server import H2Server, H2Stream
+from .script import Script
+
+DEFAULT_CONNECTION_LIMIT = 480.0
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class NovaSonicEmulator:
+    """A local Bedrock ``InvokeModelWithBidirectionalStream`` endpoint for Nova Sonic.
+
+    ``realtime_factor`` paces assistant audio: 1.0 is real time, 0.1 ten times faster, 0 as
+    fast as possible. ``connection_limit`` is how long a stream lives before
+    ``ModelTimeoutException`` (Bedrock: about 8 minutes). ``endpoint_seconds`` overrides the
+    silence that ends a user turn for every model and setting.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        cert_dir: str | os.PathLike[str] | None = None,
+        realtime_factor: float = 1.0,
+        connection_limit: float = DEFAULT_CONNECTION_LIMIT,
+        endpoint_seconds: float | None = None,
+        script: Script | None = None,
+        faults: list[str] | None = None,
+        max_concurrent_streams: int = 1000,
+    ) -> None:
+        if host not in _LOOPBACK:
+            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
+        if realtime_factor < 0:
+            raise ValueError("realtime_factor must be >= 0")
+        self._host = host
+        self._port = port
+        self._certs = ensure_certs(cert_dir)
+        self.script = script or Script()
+        self.faults = FaultQueue()
+        self.stats = session.Stats()
+        self._always = list(faults or [])
+        self._settings = session.Settings(
+            realtime_factor=realtime_factor,
+            connection_limit=connection_limit,
+            endpoint_seconds=endpoint_seconds,
+            script=self.script,
+            faults=self.faults,
+        )
+        self._server = H2Server(
+            self._handle,
+            server_ssl_context(self._certs),
+            max_concurrent_streams=max_concurrent_streams,
+        )
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        """The ``https://localhost:PORT`` URL to give the SDK as ``endpoint_uri``."""
+        if not self.port:
+            raise RuntimeError("the emulator is not running")
+        return f"https://localhost:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The PEM file of the local CA that signed the server certificate."""
+        return self._certs.ca_file
+
+    @property
+    def realtime_factor(self) -> float:
+        return self._settings.realtime_factor
+
+    @realtime_factor.setter
+    def realtime_factor(self, value: float) -> None:
+        self._settings.realtime_factor = value
+
+    @property
+    def connection_limit(self) -> float:
+        return self._settings.connection_limit
+
+    @connection_limit.setter
+    def connection_limit(self, value: float) -> None:
+        self._settings.connection_limit = value
+
+    def inject(self, *specs: str, connections: int = 1) -> None:
+        """Apply fault ``specs`` (e.g. ``"stream-error@2"``) to the next ``connections`` streams."""
+        self.faults.add(*specs, connections=connections)
+
+    async def _handle(self, stream: H2Stream) -> None:
+        if self._always:
+            stream.headers[session.FAULT_HEADER] = ",".join(
+                [*self._always, stream.headers.get(session.FAULT_HEADER, "")]
+            )
+        await session.handle(stream, self._settings, self.stats)
+
+    async def start(self) -> Self:
+        _, self.port = await self._server.start(self._host, self._port)
+        return self
+
+    async def close(self) -> None:
+        await self._server.close()
+        self.port = 0
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,150 @@
+"""One ``InvokeModelWithBidirectionalStream`` call: open checks, the input loop, faults, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from . import faults, wire
+from .errors import MODEL_TIMEOUT, BedrockError
+from .h2server import H2Stream, StreamClosed
+from .model import Conversation
+from .output import Emitter
+from .script import Script
+from .validation import Validator, resolve_model
+
+_PATH = re.compile(r"^/model/([^/]+)/invoke-with-bidirectional-stream/?$")
+FAULT_HEADER = "x-rtcore-emulator-faults"
+
+
+@dataclass
+class Settings:
+    realtime_factor: float
+    connection_limit: float
+    endpoint_seconds: float | None
+    script: Script
+    faults: faults.FaultQueue
+
+
+@dataclass
+class Stats:
+    active: int = 0
+    opened: int = 0
+    responses: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class _Reset(Exception):
+    pass
+
+
+async def handle(stream: H2Stream, settings: Settings, stats: Stats) -> None:
+    path = stream.path.partition("?")[0]
+    match = _PATH.match(path)
+    if stream.method != "POST" or match is None:
+        await _reject(stream, BedrockError("ResourceNotFoundException", f"No route for {path}."))
+        return
+    try:
+        base_id, specs = faults.split_model_id(unquote(match.group(1)))
+        header = stream.headers.get(FAULT_HEADER, "")
+        queued = settings.faults.take()
+        plan = faults.parse([*specs, *header.split(","), *queued])
+        if not stream.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256"):
+            raise BedrockError("AccessDeniedException", "Missing SigV4 authorization header.")
+        model = resolve_model(base_id)
+        if plan.at_open is not None:
+            raise plan.at_open
+    except BedrockError as error:
+        stats.errors[error.name] = stats.errors.get(error.name, 0) + 1
+        await _reject(stream, error)
+        return
+    stream.respond(200, [("content-type", "application/vnd.amazon.eventstream")])
+    stats.active += 1
+    stats.opened += 1
+    try:
+        await _converse(stream, settings, stats, Validator(model), plan)
+    finally:
+        stats.active -= 1
+
+
+async def _reject(stream: H2Stream, error: BedrockError) -> None:
+    stream.respond(
+        error.status,
+        [("content-type", "application/json"), ("x-amzn-errortype", error.name)],
+    )
+    await stream.write(wire.encode_error_body(error))
+
+
+async def _converse(
+    stream: H2Stream, settings: Settings, stats: Stats, validator: Validator, plan: faults.FaultPlan
+) -> None:
+    emitter = Emitter(stream.write)
+
+    async def first_audio(number: int) -> None:
+        stats.responses += 1
+        action = plan.at_response.get(number)
+        if action is None:
+            return
+        if action.error is not None:
+            raise action.error
+        if action.kind == "reset":
+            stream.abort_connection()
+            raise _Reset
+        # A stalled stream keeps its connection and input open but never says another word.
+        await asyncio.Future()
+
+    conversation = Conversation(
+        validator,
+        emitter,
+        settings.script,
+        realtime_factor=settings.realtime_factor,
+        endpoint_override=settings.endpoint_seconds,
+        first_audio=first_audio,
+    )
+    tasks = [
+        asyncio.create_task(_read(stream, validator, conversation)),
+        asyncio.create_task(conversation.run()),
+        asyncio.create_task(conversation.watch_idle()),
+    ]
+    limit = plan.connection_limit or settings.connection_limit
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    error: BedrockError | None = None
+    if not done:
+        error = BedrockError("ModelTimeoutException", MODEL_TIMEOUT)
+    for task in done:
+        exc = task.exception()
+        if isinstance(exc, BedrockError):
+            error = exc
+        elif isinstance(exc, _Reset | StreamClosed):
+            return
+        elif exc is not None:
+            raise exc
+    if error is not None and not stream.closed:
+        stats.errors[error.name] = stats.errors.get(error.name, 0) + 1
+        with contextlib.suppress(StreamClosed):
+            await emitter.send_frame(wire.encode_exception(error))
+
+
+async def _read(stream: H2Stream, validator: Validator, conversation: Conversation) -> None:
+    """Consume input until sessionEnd or the end of the request body; raise on bad input."""
+    decoder = wire.FrameDecoder()
+    while True:
+        data = await stream.read()
+        if data is None:
+            return
+        for message in decoder.feed(data):
+            inner = wire.unwrap(message)
+            if inner is None:
+                continue
+            name, body, content = validator.check(wire.chunk_json(inner))
+            conversation.on_event(name, body, content)
+            if name == "sessionEnd":
+                return

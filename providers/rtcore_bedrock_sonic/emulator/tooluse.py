@@ -1,0 +1,120 @@
+"""The documented rule for when the emulated model calls a tool, and with which arguments."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .validation import Tool
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_STOP = frozenset(
+    {
+        "about",
+        "after",
+        "also",
+        "from",
+        "have",
+        "into",
+        "just",
+        "like",
+        "more",
+        "most",
+        "only",
+        "other",
+        "over",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "very",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "with",
+        "would",
+        "your",
+        "tool",
+        "tools",
+        "function",
+        "returns",
+        "return",
+        "given",
+        "current",
+    }
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def match_tool(tools: list[Tool], text: str) -> Tool | None:
+    """The first tool whose name (``_``/``-`` read as spaces) appears in ``text``, or, failing
+    that, the first with a description word of 4+ letters (not a stop word) in ``text``."""
+    lowered = " ".join(_WORD.findall(text.lower()))
+    for tool in tools:
+        spoken = " ".join(re.split(r"[_\-\s]+", tool.name.lower()))
+        if f" {spoken} " in f" {lowered} " or f" {tool.name.lower()} " in f" {lowered} ":
+            return tool
+    said = _words(text)
+    for tool in tools:
+        keywords = {w for w in _words(tool.description) if len(w) >= 4 and w not in _STOP}
+        if keywords & said:
+            return tool
+    return None
+
+
+def _proper_noun(text: str) -> str | None:
+    # A capitalised word that does not start a sentence is taken as a name (e.g. "Paris").
+    for sentence in re.split(r"[.!?]\s*", text):
+        words = _WORD.findall(sentence)
+        for word in words[1:]:
+            if word[0].isupper() and word != "I":
+                return str(word)
+    return None
+
+
+def arguments(tool: Tool, text: str) -> dict[str, Any]:
+    """Arguments for every schema property: strings from a proper noun in the text, numbers from
+    the first number, else the property's ``default``, first ``enum`` value, or a type default."""
+    properties = tool.schema.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    noun = _proper_noun(text)
+    number = _NUMBER.search(text)
+    result: dict[str, Any] = {}
+    for name, prop in properties.items():
+        prop = prop if isinstance(prop, dict) else {}
+        kind = prop.get("type", "string")
+        if "default" in prop:
+            fallback: Any = prop["default"]
+        elif isinstance(prop.get("enum"), list) and prop["enum"]:
+            fallback = prop["enum"][0]
+        else:
+            fallback = {"string": "unknown", "integer": 0, "number": 0, "boolean": True}.get(
+                str(kind)
+            )
+        if kind == "string" and noun is not None and "enum" not in prop:
+            result[name] = noun
+        elif kind in ("integer", "number") and number is not None:
+            value = float(number.group())
+            result[name] = int(value) if kind == "integer" else value
+        elif fallback is not None:
+            result[name] = fallback
+        elif kind == "array":
+            result[name] = []
+        elif kind == "object":
+            result[name] = {}
+    return result
