@@ -133,23 +133,33 @@ class RealtimeSession:
     # -- client events ---------------------------------------------------------------------
 
     def handle(self, event: c.AnyClientEvent) -> Commands:
+        before = self.neutral_config()
         if self.dialect is None:
-            if isinstance(event, c.SessionUpdate):
-                self.dialect = Dialect.GA if event.session.type is not UNSET else Dialect.BETA
-            else:
-                self.dialect = self._default_dialect
-            if (
-                self.dialect is Dialect.BETA
-                and self._pcm16_rate() != self.state.input_format.sample_rate
-            ):
-                self.state = _with_input_rate(self.state, self._pcm16_rate())
-                self._rebuild_converters()
+            self._choose_dialect(event)
         try:
-            return self._dispatch(event)
+            commands = self._dispatch(event)
         except RealtimeError as err:
-            if err.event_id is None and event.event_id is not UNSET:
+            if err.event_id is None and not isinstance(event.event_id, msgspec.UnsetType):
                 err.event_id = event.event_id
             raise
+        after = self.neutral_config()
+        changed = frozenset(
+            f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
+        )
+        if changed:
+            # First, so that audio in the same batch is read with the new settings.
+            commands.insert(0, neutral.Configure(config=after, changed=changed))
+        return commands
+
+    def _choose_dialect(self, event: c.AnyClientEvent) -> None:
+        if isinstance(event, c.SessionUpdate):
+            self.dialect = Dialect.GA if event.session.type is not UNSET else Dialect.BETA
+        else:
+            self.dialect = self._default_dialect
+        rate = self._pcm16_rate()
+        if self.dialect is Dialect.BETA and rate != self.state.input_format.sample_rate:
+            self.state = _with_input_rate(self.state, rate)
+            self._rebuild_converters()
 
     def _dispatch(self, event: c.AnyClientEvent) -> Commands:
         match event:
@@ -210,7 +220,6 @@ class RealtimeSession:
                 "Missing required parameter: 'session.type'.",
                 param="session.type",
             )
-        before = self.neutral_config()
         old_formats = (self.state.input_format, self.state.output_format)
         self.state, _ = apply_update(
             self.state,
@@ -219,16 +228,12 @@ class RealtimeSession:
             caps=self.caps,
             pcm16_rate=self._pcm16_rate(),
         )
-        after = self.neutral_config()
         if (self.state.input_format, self.state.output_format) != old_formats:
             self._rebuild_converters()
         self.emit(
             s.SessionUpdated(event_id="", session=render_session(self.state, self.words.dialect))
         )
-        changed = frozenset(
-            f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
-        )
-        return [neutral.Configure(config=after, changed=changed)] if changed else []
+        return []
 
     def _announce_item(self, item: ConvItem, previous: str | None) -> None:
         rendered = render_item(item, self.words.dialect)

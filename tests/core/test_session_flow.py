@@ -1,0 +1,268 @@
+"""The session state machine driven through a Connection, with a scripted provider."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from rtcore import neutral as n
+from rtcore.dialect import Dialect
+
+from .conftest import Client, Harness, ScriptedProvider
+
+USER_TEXT = {
+    "type": "conversation.item.create",
+    "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]},
+}
+
+
+def append(pcm: bytes) -> dict[str, Any]:
+    return {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()}
+
+
+def audio_sent(provider: ScriptedProvider) -> bytes:
+    return b"".join(c.pcm for c in provider.commands if isinstance(c, n.AppendAudio))
+
+
+async def settle(client: Client) -> None:
+    """Round-trip a harmless event so earlier commands have reached the provider."""
+    count = client.types().count("error")
+    await client.send({"type": "conversation.item.retrieve", "item_id": "item_none"})
+    await client.wait_for("error", count=count + 1)
+
+
+async def test_unsignalled_beta_pcm16_is_16khz_and_reaches_provider_unchanged() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    pcm = bytes(range(256)) * 10
+    async with Harness(provider) as client:
+        await client.send({"type": "session.update", "session": {"input_audio_format": "pcm16"}})
+        await client.send(append(pcm))
+        await settle(client)
+    assert provider.opened_with[0].input_sample_rate == 24000
+    configure = [c for c in provider.commands if isinstance(c, n.Configure)]
+    assert configure[-1].config.input_sample_rate == 16000
+    assert audio_sent(provider) == pcm
+
+
+async def test_signalled_beta_pcm16_is_24khz_like_openai() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider, Dialect.BETA) as client:
+        await client.send({"type": "session.update", "session": {"input_audio_format": "pcm16"}})
+        await client.send(append(b"\x00\x10" * 2400))
+        await settle(client)
+    assert audio_sent(provider) == b"\x00\x10" * 2400  # 24 kHz is one of the provider's rates
+
+
+async def test_g711_ulaw_is_decoded_and_upsampled_for_the_provider() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider, Dialect.GA) as client:
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "audio": {"input": {"format": {"type": "audio/pcmu"}}},
+                },
+            }
+        )
+        await client.send(append(b"\xff" * 8000))  # one second of µ-law silence
+        await settle(client)
+    configure = [c for c in provider.commands if isinstance(c, n.Configure)]
+    assert configure[-1].config.input_sample_rate == 16000
+    # One second at 16 kHz, 16-bit, less what the streaming resampler still holds.
+    assert 29000 <= len(audio_sent(provider)) <= 32000
+
+
+async def test_vad_turn_events_come_in_openai_order() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider, Dialect.BETA) as client:
+        await client.send({"type": "session.update", "session": {"modalities": ["text", "audio"]}})
+        await provider.sessions[0].emit(
+            n.SpeechStarted(audio_start_ms=120),
+            n.SpeechStopped(audio_end_ms=980),
+            n.InputTranscript(text="What's the weather?", final=True),
+            n.ResponseStarted(),
+            n.TranscriptDelta(text="Sunny."),
+            n.AudioDelta(pcm=b"\x00\x00" * 2400),
+            n.ResponseDone(),
+        )
+        await client.wait_for("response.done")
+    types = client.types()
+    turn = types[types.index("input_audio_buffer.speech_started") :]
+    assert turn[:5] == [
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.created",
+        "conversation.item.input_audio_transcription.delta",
+    ]
+    assert turn[5:9] == [
+        "conversation.item.input_audio_transcription.completed",
+        "response.created",
+        "response.output_item.added",
+        "conversation.item.created",
+    ]
+    started = client.events[types.index("input_audio_buffer.speech_started")]
+    committed = client.events[types.index("input_audio_buffer.committed")]
+    completed = client.events[types.index("conversation.item.input_audio_transcription.completed")]
+    assert started["item_id"] == committed["item_id"] == completed["item_id"]
+    assert completed["transcript"] == "What's the weather?"
+    assert turn[-4:] == [
+        "response.audio_transcript.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.done",
+    ]
+
+
+async def test_barge_in_cancels_and_truncate_cuts_the_transcript() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider, Dialect.GA) as client:
+        await client.send({"type": "session.update", "session": {"type": "realtime"}})
+        await provider.sessions[0].emit(
+            n.ResponseStarted(),
+            n.TranscriptDelta(text="one two three four"),
+            n.AudioDelta(pcm=b"\x00\x00" * 24000),  # one second at 24 kHz
+            n.SpeechStarted(audio_start_ms=3000),
+            n.ResponseDone(status="cancelled", reason="turn_detected"),
+        )
+        done = await client.wait_for("response.done")
+        assert done["response"]["status"] == "cancelled"
+        assert done["response"]["status_details"]["reason"] == "turn_detected"
+        item = done["response"]["output"][0]
+        assert item["status"] == "incomplete"
+        await client.send(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item["id"],
+                "content_index": 0,
+                "audio_end_ms": 500,
+            }
+        )
+        truncated = await client.wait_for("conversation.item.truncated")
+        assert truncated["audio_end_ms"] == 500
+        await client.send(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item["id"],
+                "content_index": 0,
+                "audio_end_ms": 5000,
+            }
+        )
+        error = await client.wait_for("error")
+        assert error["error"]["param"] == "audio_end_ms"
+    cut = [c for c in provider.commands if isinstance(c, n.TruncateItem)]
+    assert cut == [n.TruncateItem(item_id=item["id"], audio_end_ms=500, text="one two")]
+
+
+async def test_cancelled_response_swallows_late_output() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider) as client:
+        await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
+        await client.wait_for("response.created")
+        await client.send({"type": "response.cancel"})
+        await client.wait_for("response.done")
+        # The provider was still talking when the cancel reached it.
+        await provider.sessions[0].emit(
+            n.TextDelta(text="late"), n.ResponseDone(status="cancelled")
+        )
+        await client.send(USER_TEXT)
+        await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
+        await provider.sessions[0].emit(n.TextDelta(text="fresh"), n.ResponseDone())
+        second = await client.wait_for("response.done", count=2)
+    deltas = [e["delta"] for e in client.events if e["type"] == "response.text.delta"]
+    assert deltas == ["fresh"]
+    assert second["response"]["status"] == "completed"
+
+
+async def test_manual_commit_then_transcript() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider) as client:
+        await client.send({"type": "session.update", "session": {"turn_detection": None}})
+        await client.send(append(b"\x00\x01" * 3200))  # 200 ms at 16 kHz
+        await client.send({"type": "input_audio_buffer.commit"})
+        committed = await client.wait_for("input_audio_buffer.committed")
+        await provider.sessions[0].emit(n.InputTranscript(text="hello", final=True))
+        completed = await client.wait_for("conversation.item.input_audio_transcription.completed")
+    assert completed["item_id"] == committed["item_id"]
+    commits = [c for c in provider.commands if isinstance(c, n.CommitAudio)]
+    assert commits == [n.CommitAudio(item_id=committed["item_id"])]
+    configure = [c for c in provider.commands if isinstance(c, n.Configure)]
+    assert configure[0].config.turn_detection is None
+    assert "turn_detection" in configure[0].changed
+
+
+async def test_out_of_band_response_echoes_metadata_and_stays_out_of_conversation() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider) as client:
+        await client.send(
+            {
+                "type": "response.create",
+                "response": {
+                    "conversation": "none",
+                    "metadata": {"topic": "x"},
+                    "modalities": ["text"],
+                },
+            }
+        )
+        created = await client.wait_for("response.created")
+        assert created["response"]["metadata"] == {"topic": "x"}
+        await provider.sessions[0].emit(n.TextDelta(text="aside"), n.ResponseDone())
+        done = await client.wait_for("response.done")
+        assert done["response"]["metadata"] == {"topic": "x"}
+        await client.send(
+            {"type": "conversation.item.retrieve", "item_id": done["response"]["output"][0]["id"]}
+        )
+        error = await client.wait_for("error")
+        assert error["error"]["code"] == "item_not_found"
+
+
+async def test_text_only_response_drops_audio_and_turns_transcript_into_text() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider) as client:
+        await client.send({"type": "session.update", "session": {"modalities": ["text"]}})
+        await provider.sessions[0].emit(
+            n.ResponseStarted(),
+            n.AudioDelta(pcm=b"\x00\x00" * 100),
+            n.TranscriptDelta(text="words"),
+            n.ResponseDone(),
+        )
+        await client.wait_for("response.done")
+    types = client.types()
+    assert "response.audio.delta" not in types
+    assert [e["delta"] for e in client.events if e["type"] == "response.text.delta"] == ["words"]
+
+
+async def test_session_update_tells_the_provider_what_changed() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider) as client:
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "voice": "tiffany",
+                    "instructions": "Be brief.",
+                    "tools": [
+                        {
+                            "type": "function",
+                            "function": {"name": "get_weather", "parameters": {"type": "object"}},
+                        }
+                    ],
+                    "tool_choice": {"type": "function", "name": "get_weather"},
+                },
+            }
+        )
+        updated = await client.wait_for("session.updated")
+        await settle(client)
+    assert updated["session"]["tools"][0]["name"] == "get_weather"
+    (configure,) = [c for c in provider.commands if isinstance(c, n.Configure)]
+    # The first beta-shaped update also settles the input rate (16 kHz, as the seed sends).
+    assert configure.changed == {
+        "voice",
+        "instructions",
+        "tools",
+        "tool_choice",
+        "input_sample_rate",
+    }
+    assert configure.config.tools[0].parameters == {"type": "object"}
+    assert configure.config.tool_choice == "function:get_weather"
