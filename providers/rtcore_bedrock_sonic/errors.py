@@ -1,0 +1,115 @@
+"""Bedrock failures -> one small record: a code, a message that says what to do, and
+whether trying again can help."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class UpstreamFailure(Exception):
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+# Transient ValidationExceptions Bedrock sends for its own trouble (seen by peers).
+_TRANSIENT_VALIDATION = (
+    "531",
+    "RST_STREAM",
+    "System instability",
+    "Please retry",
+    "try again",
+)
+
+
+class _Known(msgspec.Struct, frozen=True):
+    code: str
+    retryable: bool
+    advice: str
+
+
+_KNOWN = {
+    "AccessDeniedException": _Known(
+        "access_denied",
+        False,
+        "Access denied by Bedrock: grant bedrock:InvokeModelWithBidirectionalStream "
+        "(and enable access to the model in the Bedrock console for this region).",
+    ),
+    "ResourceNotFoundException": _Known(
+        "model_not_found",
+        False,
+        "Bedrock does not know this model here: check the model id and that the region "
+        "offers Nova Sonic (us-east-1, eu-north-1, ap-northeast-1).",
+    ),
+    "ThrottlingException": _Known(
+        "rate_limit_exceeded", True, "Bedrock is throttling requests; retry later."
+    ),
+    "ServiceQuotaExceededException": _Known(
+        "rate_limit_exceeded",
+        True,
+        "The Bedrock quota (concurrent Nova Sonic streams) is exhausted; close other "
+        "sessions or ask AWS for a higher quota.",
+    ),
+    "ServiceUnavailableException": _Known(
+        "service_unavailable", True, "Bedrock is temporarily unavailable."
+    ),
+    "InternalServerException": _Known("server_error", True, "Bedrock had an internal error."),
+    "ModelStreamErrorException": _Known("server_error", True, "The model stream failed."),
+    "ModelTimeoutException": _Known(
+        "session_expired", True, "The Bedrock stream reached its time limit."
+    ),
+    "ModelNotReadyException": _Known("model_not_ready", True, "The model is not ready yet."),
+    "ModelErrorException": _Known("server_error", True, "The model failed."),
+    "UnrecognizedClientException": _Known(
+        "invalid_credentials", False, "AWS rejected the credentials: check the access key."
+    ),
+    "InvalidSignatureException": _Known(
+        "invalid_credentials", False, "AWS rejected the request signature: check the secret key."
+    ),
+    "ExpiredTokenException": _Known(
+        "invalid_credentials", False, "The AWS session token has expired: refresh credentials."
+    ),
+}
+
+
+def _message_of(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    original = getattr(exc, "original_message", None)
+    if original:
+        message = f"{message} ({original})"
+    return str(message)
+
+
+def classify(exc: BaseException) -> UpstreamFailure:
+    """Map an SDK or transport exception to an ``UpstreamFailure``."""
+    if isinstance(exc, UpstreamFailure):
+        return exc
+    name = type(exc).__name__
+    detail = _message_of(exc)
+    code_attr = getattr(exc, "code", None)
+    if name == "UnmodeledEventError" and isinstance(code_attr, str):
+        name = code_attr if code_attr.endswith("Exception") else f"{code_attr}Exception"
+        name = name[:1].upper() + name[1:]
+    if name == "ValidationException":
+        if any(marker in detail for marker in _TRANSIENT_VALIDATION):
+            return UpstreamFailure("server_error", f"Bedrock: {detail}", retryable=True)
+        return UpstreamFailure(
+            "invalid_request_error", f"Bedrock rejected the request: {detail}", retryable=False
+        )
+    known = _KNOWN.get(name)
+    if known is not None:
+        return UpstreamFailure(known.code, f"{known.advice} ({detail})", retryable=known.retryable)
+    if isinstance(exc, TimeoutError):
+        return UpstreamFailure(
+            "upstream_timeout",
+            "Bedrock did not answer in time (network trouble or an endpoint that does not "
+            "speak HTTP/2 over TLS).",
+            retryable=True,
+        )
+    if isinstance(exc, OSError | ConnectionError) or name in {"AwsCrtError", "EventError"}:
+        return UpstreamFailure(
+            "connection_error", f"Connection to Bedrock failed: {detail}", retryable=True
+        )
+    return UpstreamFailure("provider_error", f"Bedrock failed: {name}: {detail}", retryable=False)

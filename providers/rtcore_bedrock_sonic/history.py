@@ -1,0 +1,123 @@
+"""Conversation items -> the history Nova Sonic accepts.
+
+Bedrock rejects history that breaks its rules, and a rejected stream costs the whole
+session, so the rules are enforced here rather than hoped for:
+
+- the first message is USER (leading assistant turns are dropped),
+- roles alternate (consecutive same-role messages are merged),
+- at most ``MAX_MESSAGES`` messages and ``MAX_TOTAL_BYTES`` of text (oldest dropped first),
+- each ``textInput`` carries at most ``MAX_CHUNK_BYTES`` of UTF-8 (longer text is split
+  into several ``textInput`` events inside one content block).
+
+System items are not history: they are appended to the system prompt. Function calls and
+their outputs are rendered as text, because a toolUseId only means something inside the
+stream that issued it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import msgspec
+from rtcore.neutral import FunctionCall, FunctionCallOutput, Item, Message
+
+MAX_MESSAGES = 40
+MAX_CHUNK_BYTES = 1024
+MAX_TOTAL_BYTES = 40 * 1024
+
+HistoryRole = Literal["USER", "ASSISTANT"]
+
+
+class HistoryMessage(msgspec.Struct, frozen=True, kw_only=True):
+    role: HistoryRole
+    text: str
+
+
+def _item_text(item: Item) -> tuple[HistoryRole | Literal["SYSTEM"], str] | None:
+    match item:
+        case Message(role="system", text=text):
+            return ("SYSTEM", text or "")
+        case Message(role=role, text=text):
+            if not text:
+                return None  # untranscribed audio: nothing Nova could use
+            return ("USER" if role == "user" else "ASSISTANT", text)
+        case FunctionCall(name=name, arguments=arguments):
+            return ("ASSISTANT", f"(I called the tool {name} with {arguments})")
+        case FunctionCallOutput(output=output):
+            return ("USER", f"(The tool returned: {output})")
+    return None
+
+
+def system_additions(items: Iterable[Item]) -> str:
+    """Text of system items, to be appended to the system prompt."""
+    parts = [t for i in items if (r := _item_text(i)) and r[0] == "SYSTEM" for t in [r[1]] if t]
+    return "\n".join(parts)
+
+
+def build_history(
+    items: Sequence[Item],
+    *,
+    max_messages: int = MAX_MESSAGES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> list[HistoryMessage]:
+    """Nova-valid history from conversation items, newest kept when something must go."""
+    merged: list[tuple[HistoryRole, str]] = []
+    for item in items:
+        rendered = _item_text(item)
+        if rendered is None or rendered[0] == "SYSTEM":
+            continue
+        kind, text = rendered
+        role: HistoryRole = "USER" if kind == "USER" else "ASSISTANT"
+        text = text.strip()
+        if not text:
+            continue
+        if merged and merged[-1][0] == role:
+            merged[-1] = (role, f"{merged[-1][1]}\n{text}")
+        else:
+            merged.append((role, text))
+
+    # Keep the newest messages that fit; a single message larger than the whole budget
+    # keeps its tail (the most recent words).
+    kept: list[tuple[HistoryRole, str]] = []
+    total = 0
+    for role, text in reversed(merged):
+        if len(kept) >= max_messages:
+            break
+        size = len(text.encode())
+        if total + size > max_total_bytes:
+            room = max_total_bytes - total
+            if room > 0 and not kept:
+                kept.append((role, _tail_bytes(text, room)))
+            break
+        kept.append((role, text))
+        total += size
+    kept.reverse()
+
+    while kept and kept[0][0] != "USER":
+        kept.pop(0)
+    return [HistoryMessage(role=role, text=text) for role, text in kept]
+
+
+def _tail_bytes(text: str, limit: int) -> str:
+    data = text.encode()[-limit:]
+    return data.decode(errors="ignore")
+
+
+def split_utf8(text: str, limit: int = MAX_CHUNK_BYTES) -> list[str]:
+    """Split into pieces of at most ``limit`` UTF-8 bytes, at whitespace when possible and
+    never inside a character."""
+    pieces: list[str] = []
+    data = text.encode()
+    while len(data) > limit:
+        cut = limit
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:
+            cut -= 1  # back off to a character boundary
+        space = data.rfind(b" ", 0, cut + 1)
+        if space > limit // 2:
+            cut = space + 1
+        pieces.append(data[:cut].decode())
+        data = data[cut:]
+    if data or not pieces:
+        pieces.append(data.decode())
+    return pieces

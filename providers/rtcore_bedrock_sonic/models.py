@@ -1,0 +1,146 @@
+"""The Nova Sonic models rtcore knows, and what differs between them.
+
+Model ids may carry a cross-region inference-profile prefix (``us.``, ``eu.``, ``apac.``,
+``global.``, ...): the profile decides routing, the base id decides behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+V1_ID = "amazon.nova-sonic-v1:0"
+V2_ID = "amazon.nova-2-sonic-v1:0"
+
+# The voices each model really has (the AWS model cards); Polly-only names such as
+# "joanna" or "ruth" are rejected up front with this list rather than failing upstream.
+_V1_VOICES = (
+    "matthew",
+    "tiffany",
+    "amy",
+    "ambre",
+    "florian",
+    "beatrice",
+    "lorenzo",
+    "greta",
+    "lennart",
+    "lupe",
+    "carlos",
+)
+_V2_VOICES = (
+    "matthew",
+    "tiffany",
+    "amy",
+    "olivia",
+    "kiara",
+    "arjun",
+    "ambre",
+    "florian",
+    "beatrice",
+    "lorenzo",
+    "tina",
+    "lennart",
+    "lupe",
+    "carlos",
+    "carolina",
+    "leo",
+)
+
+SAMPLE_RATES = (8000, 16000, 24000)
+
+
+class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """Behaviour switches for one model family.
+
+    ``interactive_text``: the model answers USER text sent with ``interactive: true``
+    (Nova 2); without it a text turn needs spoken input to be answered (v1).
+    ``turn_detection``: ``sessionStart`` accepts ``turnDetectionConfiguration``.
+    """
+
+    family: Literal["nova-sonic-v1", "nova-2-sonic"]
+    base_id: str
+    voices: tuple[str, ...]
+    default_voice: str = "matthew"
+    interactive_text: bool
+    turn_detection: bool
+    system_speech_role: bool
+    connection_limit_seconds: float = 480.0
+
+
+_PROFILES = {
+    V1_ID: ModelProfile(
+        family="nova-sonic-v1",
+        base_id=V1_ID,
+        voices=_V1_VOICES,
+        interactive_text=False,
+        turn_detection=False,
+        system_speech_role=False,
+    ),
+    V2_ID: ModelProfile(
+        family="nova-2-sonic",
+        base_id=V2_ID,
+        voices=_V2_VOICES,
+        interactive_text=True,
+        turn_detection=True,
+        system_speech_role=True,
+    ),
+}
+
+KNOWN_MODELS = tuple(_PROFILES)
+
+
+def base_model_id(model_id: str) -> str:
+    """Strip a LiteLLM-style ``bedrock/`` prefix and an inference-profile region prefix."""
+    model_id = model_id.removeprefix("bedrock/")
+    head, dot, rest = model_id.partition(".")
+    if dot and rest.startswith("amazon.") and head.isalpha():
+        return rest
+    return model_id
+
+
+def profile_for(model_id: str) -> ModelProfile | None:
+    return _PROFILES.get(base_model_id(model_id))
+
+
+def accepts(model_id: str) -> bool:
+    return profile_for(model_id) is not None
+
+
+def resolve_voice(profile: ModelProfile, voice: str | None) -> str:
+    """The voice to use, or ValueError naming the model's real voices."""
+    if voice is None or voice == "":
+        return profile.default_voice
+    name = voice.strip().lower()
+    if name in profile.voices:
+        return name
+    raise ValueError(
+        f"Voice {voice!r} is not available on {profile.base_id}. "
+        f"Available voices: {', '.join(profile.voices)}."
+    )
+
+
+def endpointing_sensitivity(
+    eagerness: str | None, silence_duration_ms: int | None
+) -> Literal["HIGH", "MEDIUM", "LOW"] | None:
+    """Map OpenAI's turn-detection knobs onto Nova 2's ``endpointingSensitivity``.
+
+    HIGH ends a turn after the shortest pause (about 1.5 s per AWS), so it matches
+    eager/short-silence settings; None means the client expressed no preference.
+    """
+    if eagerness is not None:
+        level = eagerness.lower()
+        if level == "high":
+            return "HIGH"
+        if level == "medium":
+            return "MEDIUM"
+        if level == "low":
+            return "LOW"
+        return None
+    if silence_duration_ms is not None:
+        if silence_duration_ms <= 500:
+            return "HIGH"
+        if silence_duration_ms <= 1200:
+            return "MEDIUM"
+        return "LOW"
+    return None

@@ -1,0 +1,34 @@
+"""rtcore hooks of the Bedrock Nova Sonic plugin.
+
+Nothing heavy is imported here: the AWS SDK loads when a model is first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rtcore.hookspecs import hookimpl
+from rtcore.provider import ModelConfig, Provider, ProviderSpec
+
+from rtcore_bedrock_sonic import models
+
+
+def _factory(model: ModelConfig) -> Provider:
+    from rtcore_bedrock_sonic.provider import SonicProvider
+
+    return SonicProvider(model)
+
+
+@hookimpl
+def rtcore_register_providers() -> Sequence[ProviderSpec]:
+    return [
+        ProviderSpec(
+            name="bedrock-sonic",
+            factory=_factory,
+            description="Amazon Bedrock Nova Sonic (speech to speech)",
+            default_model=models.V1_ID,
+            models=models.KNOWN_MODELS,
+            model_prefixes=("bedrock",),
+            accepts=models.accepts,
+        )
+    ]

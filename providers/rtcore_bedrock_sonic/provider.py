@@ -1,0 +1,111 @@
+"""The ``Provider`` for one configured Nova Sonic model.
+
+One SDK client (and so one awscrt connection pool) per model, shared by its sessions. The
+client is built on the first session, after checking region and credentials, so that a
+misconfiguration becomes a clear error instead of the SDK's silent hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+import msgspec
+from rtcore.neutral import SessionConfig
+from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
+
+from rtcore_bedrock_sonic.models import (
+    SAMPLE_RATES,
+    ModelProfile,
+    base_model_id,
+    profile_for,
+    resolve_voice,
+)
+from rtcore_bedrock_sonic.upstream import SessionOptions, Upstream
+
+log = logging.getLogger(__name__)
+
+
+def session_options(params: Mapping[str, object]) -> SessionOptions:
+    known = {f: params[f] for f in SessionOptions.__struct_fields__ if f in params}
+    try:
+        return msgspec.convert(known, SessionOptions, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ProviderUnavailable(
+            f"Invalid Nova Sonic option: {exc}", code="invalid_config"
+        ) from exc
+
+
+class SonicProvider:
+    def __init__(self, model: ModelConfig) -> None:
+        self._model = model
+        self._model_id = model.model.removeprefix("bedrock/")
+        profile = profile_for(self._model_id)
+        if profile is None:
+            raise ValueError(f"{model.model!r} is not a Nova Sonic model")
+        self._profile: ModelProfile = profile
+        self._upstream: Upstream | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            input_sample_rates=SAMPLE_RATES,
+            output_sample_rates=SAMPLE_RATES,
+            voices=self._profile.voices,
+            default_voice=self._profile.default_voice,
+            output_modalities=("text", "audio"),
+            server_vad=True,
+            manual_commit=True,
+            tools=True,
+        )
+
+    async def _get_upstream(self) -> Upstream:
+        async with self._lock:
+            if self._upstream is None:
+                self._upstream = await self._build()
+            return self._upstream
+
+    async def _build(self) -> Upstream:
+        try:
+            from rtcore_bedrock_sonic import aws
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise ProviderUnavailable(
+                "The Bedrock provider needs the AWS SDK with its HTTP/2 transport: "
+                "pip install 'aws-sdk-bedrock-runtime[awscrt]'",
+                code="provider_unavailable",
+            ) from exc
+        params = self._model.params
+        options = session_options(params)
+        settings = aws.settings_from(params)
+        client, config = await aws.build_client(settings)
+        await aws.check_credentials(config, settings.credentials_timeout)
+        log.info(
+            "Nova Sonic model %s (%s) via %s",
+            self._model.name,
+            base_model_id(self._model_id),
+            settings.endpoint or f"Bedrock in {config.region}",
+        )
+        return Upstream(
+            client=client, model_id=self._model_id, profile=self._profile, options=options
+        )
+
+    async def warm_up(self) -> None:
+        """Resolve configuration and credentials ahead of the first client."""
+        await self._get_upstream()
+
+    async def open_session(self, config: SessionConfig) -> ProviderSession:
+        from rtcore_bedrock_sonic.session import SonicSession
+
+        try:
+            resolve_voice(self._profile, config.voice)
+        except ValueError as exc:
+            raise ProviderUnavailable(str(exc), code="invalid_value") from exc
+        upstream = await self._get_upstream()
+        return SonicSession(upstream, config)
+
+    async def aclose(self) -> None:
+        upstream, self._upstream = self._upstream, None
+        if upstream is not None:
+            await upstream.client.close()

@@ -1,0 +1,422 @@
+"""One client conversation on Nova Sonic: the ``ProviderSession``.
+
+Owns the upstream stream's lifecycle: lazy open, rotation before Nova's connection limit,
+restart when the configuration needs a new prompt, recovery from transient failures, and
+the shutdown order Bedrock requires. Everything the client sends while no stream can take
+it waits in a bounded backlog and is replayed, so nothing is lost across a switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+import msgspec
+from rtcore import neutral as n
+
+from rtcore_bedrock_sonic import events as ev
+from rtcore_bedrock_sonic.audio import InputAudio, frames, silence
+from rtcore_bedrock_sonic.conversation import ConversationLog
+from rtcore_bedrock_sonic.errors import UpstreamFailure
+from rtcore_bedrock_sonic.history import build_history, system_additions
+from rtcore_bedrock_sonic.models import resolve_voice
+from rtcore_bedrock_sonic.prompt import PromptWriter
+from rtcore_bedrock_sonic.stream import SonicStream
+from rtcore_bedrock_sonic.translate import Inbound
+from rtcore_bedrock_sonic.trigger import SYSTEM_HINT, trigger_pcm
+from rtcore_bedrock_sonic.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+RESTART_FIELDS = frozenset(
+    {
+        "instructions",
+        "voice",
+        "tools",
+        "tool_choice",
+        "temperature",
+        "top_p",
+        "max_output_tokens",
+        "input_sample_rate",
+        "output_sample_rate",
+    }
+)
+_QUEUE_EVENTS = 512
+
+Builder = Callable[[PromptWriter], list[bytes]]
+
+
+class SonicSession:
+    def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
+        self._up = up
+        self._opts = up.options
+        self._config = config
+        self._voice = resolve_voice(up.profile, config.voice)
+        self._queue: asyncio.Queue[n.Event | None] = asyncio.Queue(_QUEUE_EVENTS)
+        self._inbound = Inbound(config.output_modalities)
+        self._log = ConversationLog()
+        self._audio = InputAudio(config.input_sample_rate)
+        self._stream: SonicStream | None = None
+        self._writer: PromptWriter | None = None
+        self._opened_at = 0.0
+        self._switching = False
+        self._needs_stream = False
+        self._restart = False
+        self._broken: UpstreamFailure | None = None
+        self._recoveries: deque[float] = deque()
+        self._backlog: deque[tuple[Builder, int]] = deque()
+        self._readers: list[asyncio.Task[None]] = []
+        self._backlog_audio = 0
+        self._held_results: list[n.FunctionCallOutput] = []
+        self._pending_text: list[str] = []
+        self._stream_tool_ids: set[str] = set()
+        self._last_event = time.monotonic()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._finished = False
+        self._tg: asyncio.TaskGroup | None = None
+        self._runner = asyncio.create_task(self._run(), name="bedrock-sonic-session")
+
+    # -- ProviderSession --------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[n.Event]:
+        while True:
+            event = await self._queue.get()
+            if event is None:
+                return
+            yield event
+
+    async def send(self, command: n.Command) -> None:
+        if self._finished:
+            return
+        match command:
+            case n.AppendAudio(pcm=pcm):
+                self._audio.observe(pcm)
+                await self._send_audio(pcm)
+            case n.Configure(config=config, changed=changed):
+                await self._configure(config, changed)
+            case n.CommitAudio():
+                # Nova has no commit: a pause is what ends its user turn.
+                await self._send_audio(silence(self._config.input_sample_rate, 1.6))
+            case n.ClearAudio():
+                self._audio.clear()
+            case n.AddItem(item=item, previous_item_id=previous):
+                self._add_item(item, previous)
+            case n.DeleteItem(item_id=item_id):
+                self._log.delete(item_id)
+            case n.TruncateItem(item_id=item_id, text=text):
+                self._log.truncate(item_id, text)
+            case n.CreateResponse(options=options):
+                await self._create_response(options)
+            case n.CancelResponse():
+                await self._emit(self._inbound.cancel())
+
+    async def aclose(self) -> None:
+        """Close upstream in Bedrock's order (contentEnd, promptEnd, sessionEnd), bounded."""
+        self._closing = True
+        stream, writer = self._stream, self._writer
+        if stream is not None and writer is not None:
+            await stream.close(writer.closing(), limit=self._opts.close_timeout_seconds)
+        self._runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._runner
+        self._end_events()
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def _configure(self, config: n.SessionConfig, changed: frozenset[str]) -> None:
+        if "voice" in changed:
+            try:
+                self._voice = resolve_voice(self._up.profile, config.voice)
+            except ValueError as exc:
+                await self._emit(
+                    [n.ProviderError(code="invalid_value", message=str(exc), param="voice")]
+                )
+                config = msgspec.structs.replace(config, voice=self._config.voice)
+        self._config = config
+        self._inbound.modalities = config.output_modalities
+        if "input_sample_rate" in changed:
+            self._audio = InputAudio(config.input_sample_rate)
+        needs_restart = bool(changed & RESTART_FIELDS) or (
+            "turn_detection" in changed and self._up.profile.turn_detection
+        )
+        if needs_restart and self._stream is not None:
+            self._restart = True
+            self._wake.set()
+
+    def _add_item(self, item: n.Item, previous: str | None) -> None:
+        self._log.add(item, previous)
+        if isinstance(item, n.FunctionCallOutput):
+            if item.call_id in self._inbound.open_tool_calls:
+                self._held_results.append(item)
+        elif isinstance(item, n.Message) and item.role == "user" and item.text:
+            self._pending_text.append(item.text)
+
+    async def _create_response(self, options: n.ResponseOptions) -> None:
+        modalities = options.output_modalities or self._config.output_modalities
+        await self._emit(self._inbound.begin_requested(modalities))
+        results, self._held_results = self._held_results, []
+        live = [r for r in results if r.call_id in self._stream_tool_ids]
+        for result in live:
+            self._inbound.open_tool_calls.pop(result.call_id, None)
+            await self._send(_tool_result_builder(result))
+        if live:
+            return  # the tool result resumes Nova's own turn: no nudge needed
+        texts, self._pending_text = self._pending_text, []
+        await self._text_turn("\n".join(texts), options.instructions)
+
+    async def _text_turn(self, text: str, instructions: str | None) -> None:
+        profile = self._up.profile
+        self._inbound.suppress_next_user_turn = True
+        if profile.interactive_text:
+            prompt = text or instructions or "Please go on."
+            await self._send(lambda w: w.text_block("USER", prompt, interactive=True))
+            return
+        # v1 answers only speech: the text goes in as context, then the spoken nudge.
+        nudge = trigger_pcm(self._config.input_sample_rate, wav_path=self._opts.text_trigger_wav)
+        size = self._frame_bytes()
+
+        def build(w: PromptWriter) -> list[bytes]:
+            out = w.text_block("USER", text, interactive=False) if text else []
+            return out + [w.audio_chunk(f) for f in frames(nudge, size)]
+
+        await self._send(build)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _frame_bytes(self) -> int:
+        return max(320, self._config.input_sample_rate * 2 * self._opts.audio_frame_ms // 1000)
+
+    async def _send_audio(self, pcm: bytes) -> None:
+        size = self._frame_bytes()
+        await self._send(lambda w: [w.audio_chunk(f) for f in frames(pcm, size)], audio=len(pcm))
+
+    async def _send(self, build: Builder, *, audio: int = 0) -> None:
+        stream, writer = self._stream, self._writer
+        if self._switching or stream is None or writer is None or self._backlog:
+            self._hold(build, audio)
+            return
+        try:
+            await stream.send(build(writer))
+        except UpstreamFailure as failure:
+            self._hold(build, audio)
+            self._note_failure(stream, failure)
+
+    def _hold(self, build: Builder, audio: int) -> None:
+        self._backlog.append((build, audio))
+        self._backlog_audio += audio
+        if self._stream is None and not self._switching:
+            self._needs_stream = True
+        self._wake.set()
+        limit = int(self._opts.max_backlog_seconds * self._config.input_sample_rate * 2)
+        if self._backlog_audio > limit:
+            # Only audio is dropped (oldest first); text turns and tool results are kept.
+            log.warning("Bedrock unreachable for too long: dropping the oldest held audio")
+            for entry in self._backlog:
+                if entry[1]:
+                    self._backlog.remove(entry)
+                    self._backlog_audio -= entry[1]
+                    break
+
+    def _note_failure(self, stream: SonicStream, failure: UpstreamFailure) -> None:
+        if stream is self._stream and not self._closing and self._broken is None:
+            self._broken = failure
+            self._wake.set()
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def _emit(self, events: list[n.Event]) -> None:
+        for event in events:
+            match event:
+                case n.InputTranscript(text=text, final=True):
+                    self._log.user_said(text)
+                case n.TextDelta(text=text) | n.TranscriptDelta(text=text):
+                    self._log.assistant_delta(text)
+                case n.ToolCall(call_id=call_id, name=name, arguments=arguments):
+                    self._log.tool_call(call_id, name, arguments)
+                    self._stream_tool_ids.add(call_id)
+                case n.ResponseDone():
+                    self._log.assistant_done()
+                    self._wake.set()  # a turn boundary: rotation may be due
+            await self._queue.put(event)
+
+    def _end_events(self) -> None:
+        if not self._finished:
+            self._finished = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+
+    async def _read(self, stream: SonicStream) -> None:
+        failure: UpstreamFailure | None = None
+        try:
+            while (data := await stream.receive()) is not None:
+                try:
+                    event = ev.decode(data)
+                except msgspec.DecodeError:
+                    log.warning("ignoring an undecodable Nova Sonic event")
+                    continue
+                if stream is not self._stream:
+                    continue  # late output of a retired stream
+                self._last_event = time.monotonic()
+                audio = self._audio
+                await self._emit(
+                    self._inbound.feed(
+                        event, audio_ms=int(audio.position_ms), onset_ms=audio.onset_ms
+                    )
+                )
+            # The SDK ends a dropped connection exactly like a clean end.
+            failure = UpstreamFailure(
+                "stream_ended", "Bedrock ended the stream unexpectedly.", retryable=True
+            )
+        except UpstreamFailure as exc:
+            failure = exc
+        self._note_failure(stream, failure)
+
+    # -- the stream's lifecycle -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                try:
+                    await self._maintain()
+                except UpstreamFailure as failure:
+                    await self._fatal(failure)
+                finally:
+                    for reader in self._readers:
+                        reader.cancel()
+        finally:
+            self._end_events()
+
+    async def _maintain(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1):
+                    await self._wake.wait()
+            self._wake.clear()
+            now = time.monotonic()
+            if (
+                self._inbound.done_pending
+                and now - self._last_event >= self._opts.usage_grace_seconds
+            ):
+                await self._emit(self._inbound.flush())
+            if self._broken is not None:
+                await self._recover(self._broken)
+            elif (self._stream is None and self._needs_stream) or self._switch_due(now):
+                await self._switch(replay=[])
+
+    def _switch_due(self, now: float) -> bool:
+        if self._stream is None or not self._at_boundary(now):
+            return False
+        return self._restart or now - self._opened_at >= self._opts.rotate_after_seconds
+
+    def _at_boundary(self, now: float) -> bool:
+        age = now - self._opened_at
+        hurry = age >= self._opts.connection_limit_seconds - 30
+        return (
+            not self._inbound.response_active
+            and self._inbound.done_pending is None
+            and not self._inbound.user_turn_open
+            and not self._audio.speaking_recently()
+            and (hurry or not self._inbound.open_tool_calls)
+        )
+
+    def _system_prompt(self) -> str:
+        parts = [self._config.instructions, system_additions(self._log.items)]
+        if not self._up.profile.interactive_text:
+            parts.append(SYSTEM_HINT)
+        return "\n\n".join(p for p in parts if p.strip())
+
+    async def _open(self) -> tuple[SonicStream, PromptWriter]:
+        delay = self._opts.backoff_initial_seconds
+        attempts = max(1, self._opts.max_open_attempts)
+        for attempt in range(attempts):
+            writer = PromptWriter(self._up.profile)
+            opening = writer.opening(
+                self._config,
+                voice=self._voice,
+                system_prompt=self._system_prompt(),
+                history=build_history(self._log.items),
+            )
+            opening.append(writer.audio_start(self._config.input_sample_rate))
+            try:
+                stream = await SonicStream.open(
+                    self._up.client,
+                    self._up.model_id,
+                    opening,
+                    limit=self._opts.open_timeout_seconds,
+                )
+            except UpstreamFailure as failure:
+                if not failure.retryable or attempt == attempts - 1:
+                    raise
+                log.info("opening Bedrock stream failed (%s); retrying", failure.code)
+                await asyncio.sleep(delay * (0.75 + random.random() / 2))
+                delay = min(delay * 2, self._opts.backoff_max_seconds)
+                continue
+            return stream, writer
+        raise AssertionError("unreachable")
+
+    async def _switch(self, *, replay: list[bytes]) -> None:
+        """Open a fresh stream with the whole conversation, hand over, retire the old one."""
+        assert self._tg is not None
+        self._switching = True
+        self._needs_stream = False
+        self._restart = False
+        new, writer = await self._open()  # an UpstreamFailure here ends the session
+        old, old_writer = self._stream, self._writer
+        self._stream, self._writer = new, writer
+        self._stream_tool_ids = set()
+        self._opened_at = time.monotonic()
+        self._readers = [t for t in self._readers if not t.done()]
+        self._readers.append(self._tg.create_task(self._read(new)))
+        try:
+            size = self._frame_bytes()
+            if replay:
+                await new.send([writer.audio_chunk(f) for p in replay for f in frames(p, size)])
+            while self._backlog:
+                build, audio = self._backlog.popleft()
+                self._backlog_audio -= audio
+                await new.send(build(writer))
+        except UpstreamFailure as failure:
+            self._note_failure(new, failure)
+        finally:
+            self._switching = False
+        if old is not None and old_writer is not None:
+            await old.close(old_writer.closing(), limit=self._opts.close_timeout_seconds)
+
+    async def _recover(self, failure: UpstreamFailure) -> None:
+        self._broken = None
+        broken, self._stream = self._stream, None
+        self._switching = True
+        if broken is not None:
+            await broken.abort()
+        unanswered = self._inbound.user_turn_open or (
+            self._audio.speaking_recently(3000) and not self._inbound.response_active
+        )
+        await self._emit(self._inbound.fail())
+        now = time.monotonic()
+        while self._recoveries and now - self._recoveries[0] > 60:
+            self._recoveries.popleft()
+        self._recoveries.append(now)
+        if not failure.retryable or len(self._recoveries) > self._opts.max_recoveries_per_minute:
+            raise failure
+        log.warning("Bedrock stream failed (%s: %s); reconnecting", failure.code, failure.message)
+        await self._switch(replay=self._audio.recent() if unanswered else [])
+
+    async def _fatal(self, failure: UpstreamFailure) -> None:
+        log.error("Bedrock session ended: %s", failure.message)
+        self._closing = True
+        events: list[n.Event] = list(self._inbound.fail())
+        events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
+        for event in events:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(event)
+
+
+def _tool_result_builder(result: n.FunctionCallOutput) -> Builder:
+    return lambda w: w.tool_result(result.call_id, result.output)

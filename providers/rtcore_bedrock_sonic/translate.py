@@ -1,0 +1,346 @@
+"""Nova Sonic output events -> neutral events (no I/O).
+
+Nova has no response object: a response is the run of ASSISTANT/TOOL content between two
+user turns. This state machine draws those boundaries, so that every response the core
+sees ends with exactly one ``ResponseDone``:
+
+- A USER text block is the transcript of the user's speech: its start is the speech start,
+  and the first assistant block after it closes the user turn (speech stopped, transcript).
+- Assistant text comes twice: SPECULATIVE (planned, before its audio) and FINAL (what was
+  actually spoken). Text-only responses use SPECULATIVE (lowest latency, FINAL as a
+  fallback); audio responses use FINAL as the audio transcript, so a truncated reply's
+  transcript matches what was heard.
+- Barge-in arrives as the text ``{ "interrupted" : true }`` or a stop reason INTERRUPTED:
+  it becomes SpeechStarted + ResponseDone(cancelled, "turn_detected") and is never
+  passed on as text. The rest of the interrupted output is dropped.
+- Usage events carry deltas; they are summed into the response they belong to. A response
+  that ended on END_TURN waits for the next usage event (or ``flush()``) before its
+  ``ResponseDone`` goes out, because Nova reports the turn's usage just after it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+from rtcore.neutral import (
+    AudioDelta,
+    Event,
+    InputTranscript,
+    Modality,
+    ResponseDone,
+    ResponseStarted,
+    ResponseStatus,
+    SpeechStarted,
+    SpeechStopped,
+    TextDelta,
+    ToolCall,
+    TranscriptDelta,
+    Usage,
+)
+
+from rtcore_bedrock_sonic import events as ev
+
+
+class _Block(msgspec.Struct, kw_only=True):
+    type: str
+    role: str
+    speculative: bool
+
+
+def is_interrupt_marker(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped.startswith("{") or "interrupted" not in stripped:
+        return False
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("interrupted") is True
+
+
+def normalize_arguments(content: str) -> str:
+    """Tool arguments as one JSON object string (Nova sometimes encodes them twice)."""
+    value: object = content
+    for _ in range(2):
+        if not isinstance(value, str):
+            break
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if value == "" or value is None:
+        return "{}"
+    return json.dumps({"input": value})
+
+
+def _stage_is_speculative(fields: str | None) -> bool:
+    if not fields:
+        return False
+    try:
+        value = json.loads(fields)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("generationStage") == "SPECULATIVE"
+
+
+class _UsageAcc:
+    __slots__ = ("in_audio", "in_text", "out_audio", "out_text")
+
+    def __init__(self) -> None:
+        self.in_text = self.in_audio = self.out_text = self.out_audio = 0
+
+    def take(self) -> Usage:
+        usage = Usage(
+            input_text_tokens=self.in_text,
+            input_audio_tokens=self.in_audio,
+            output_text_tokens=self.out_text,
+            output_audio_tokens=self.out_audio,
+        )
+        self.__init__()  # type: ignore[misc]
+        return usage
+
+
+class Inbound:
+    """Feed decoded output events, get neutral events back.
+
+    ``audio_ms`` / ``onset_ms`` passed to ``feed`` are the session's position in the user's
+    input audio and its estimate of when the current utterance began.
+    """
+
+    def __init__(self, modalities: tuple[Modality, ...] = ("audio",)) -> None:
+        self.modalities = modalities
+        self.response_active = False
+        self.requested = False
+        self.discard = False
+        self.done_pending: tuple[ResponseStatus, str | None] | None = None
+        self.suppress_next_user_turn = False
+        self._user_open = False
+        self._user_suppressed = False
+        self._user_speech_announced = False
+        self._user_text: list[str] = []
+        self._spec_emitted = False
+        self._blocks: dict[str, _Block] = {}
+        self._usage = _UsageAcc()
+        self._totals: tuple[int, int, int, int] | None = None
+        self.open_tool_calls: dict[str, ToolCall] = {}
+
+    @property
+    def text_only(self) -> bool:
+        return "audio" not in self.modalities
+
+    @property
+    def user_turn_open(self) -> bool:
+        return self._user_open
+
+    # -- commands from the session ----------------------------------------------------------
+
+    def begin_requested(self, modalities: tuple[Modality, ...]) -> list[Event]:
+        """The core created a response (``CreateResponse``): its output needs no
+        ResponseStarted."""
+        out = self.flush()
+        self.modalities = modalities
+        self.response_active = True
+        self.requested = True
+        self.discard = False
+        self._spec_emitted = False
+        return out
+
+    def cancel(self, reason: str = "client_cancelled") -> list[Event]:
+        out = self.flush()
+        if not self.response_active:
+            return out
+        out.append(self._finish("cancelled", reason))
+        self.discard = True
+        return out
+
+    def fail(self) -> list[Event]:
+        """The upstream stream broke: close what is open so the core is never left
+        waiting for a ResponseDone that cannot come."""
+        out = self.flush()
+        if self.response_active:
+            out.append(self._finish("failed", None))
+        self._blocks.clear()
+        self._user_open = False
+        self._user_text.clear()
+        self.open_tool_calls.clear()
+        return out
+
+    def flush(self) -> list[Event]:
+        if self.done_pending is None:
+            return []
+        status, reason = self.done_pending
+        return [self._finish(status, reason)]
+
+    # -- output from Nova -------------------------------------------------------------------
+
+    def feed(self, event: ev.OutputEvent, *, audio_ms: int = 0, onset_ms: int = 0) -> list[Event]:
+        out: list[Event] = []
+        if (u := event.usage_event) is not None:
+            self._add_usage(u)
+            return self.flush()
+        if (cs := event.content_start) is not None:
+            return self._content_start(cs, out, audio_ms, onset_ms)
+        if (t := event.text_output) is not None:
+            return self._text(t, out, onset_ms)
+        if (a := event.audio_output) is not None:
+            if self._emitting(a.content_id) and not self.text_only:
+                out.append(AudioDelta(pcm=a.content))
+            return out
+        if (tu := event.tool_use) is not None:
+            if self._emitting(tu.content_id):
+                call = ToolCall(
+                    call_id=tu.tool_use_id,
+                    name=tu.tool_name,
+                    arguments=normalize_arguments(tu.content),
+                )
+                self.open_tool_calls[call.call_id] = call
+                out.append(call)
+            return out
+        if (ce := event.content_end) is not None:
+            return self._content_end(ce, out, onset_ms)
+        if event.completion_end is not None:
+            out += self.flush()
+            out += self._close_user_turn(audio_ms)
+            if self.response_active and not self.discard:
+                out.append(self._finish("completed", None))
+            return out
+        return out
+
+    def _emitting(self, content_id: str) -> bool:
+        block = self._blocks.get(content_id)
+        return self.response_active and not self.discard and block is not None
+
+    def _content_start(
+        self, cs: ev.OutContentStart, out: list[Event], audio_ms: int, onset_ms: int
+    ) -> list[Event]:
+        speculative = _stage_is_speculative(cs.additional_model_fields)
+        role = cs.role.upper()
+        self._blocks[cs.content_id] = _Block(type=cs.type, role=role, speculative=speculative)
+        if role == "USER":
+            out += self.flush()
+            if not self._user_open:
+                self._user_open = True
+                self._user_text.clear()
+                self._user_suppressed = self.suppress_next_user_turn
+                self.suppress_next_user_turn = False
+                if not self._user_suppressed and not self._user_speech_announced:
+                    out.append(SpeechStarted(audio_start_ms=min(onset_ms, audio_ms)))
+                    self._user_speech_announced = True
+            if not self.requested:
+                self.discard = False
+            return out
+        # An assistant FINAL text block may still follow an END_TURN audio block.
+        if self.done_pending is not None and not (cs.type == "TEXT" and not speculative):
+            out += self.flush()
+        out += self._close_user_turn(audio_ms)
+        self.suppress_next_user_turn = False
+        if self.discard:
+            return out
+        if not self.response_active:
+            self.response_active = True
+            self._spec_emitted = False
+            out.append(ResponseStarted())
+        self.requested = False
+        return out
+
+    def _close_user_turn(self, audio_ms: int) -> list[Event]:
+        if not self._user_open:
+            if self._user_speech_announced:
+                # A barge-in whose speech never got a transcript: still close the turn.
+                self._user_speech_announced = False
+                return [SpeechStopped(audio_end_ms=audio_ms), InputTranscript(text="")]
+            return []
+        self._user_open = False
+        self._user_speech_announced = False
+        if self._user_suppressed:
+            return []
+        return [
+            SpeechStopped(audio_end_ms=audio_ms),
+            InputTranscript(text=" ".join(self._user_text).strip(), final=True),
+        ]
+
+    def _text(self, t: ev.TextOutput, out: list[Event], onset_ms: int) -> list[Event]:
+        if is_interrupt_marker(t.content):
+            return self._barge_in(out, onset_ms)
+        block = self._blocks.get(t.content_id)
+        role = block.role if block is not None else (t.role or "").upper()
+        if role == "USER":
+            if t.content.strip():
+                self._user_text.append(t.content.strip())
+            return out
+        if block is None or not self._emitting(t.content_id) or not t.content:
+            return out
+        if block.speculative:
+            if self.text_only:
+                out.append(TextDelta(text=t.content))
+                self._spec_emitted = True
+        elif self.text_only:
+            if not self._spec_emitted:
+                out.append(TextDelta(text=t.content))
+        else:
+            out.append(TranscriptDelta(text=t.content))
+        return out
+
+    def _barge_in(self, out: list[Event], onset_ms: int) -> list[Event]:
+        if not self.response_active or self.discard:
+            return out
+        if self.done_pending is not None:
+            # The response had finished; only its usage was outstanding.
+            return out + self.flush()
+        if not self._user_speech_announced:
+            out.append(SpeechStarted(audio_start_ms=onset_ms))
+            self._user_speech_announced = True
+        out.append(self._finish("cancelled", "turn_detected"))
+        self.discard = True
+        return out
+
+    def _content_end(self, ce: ev.OutContentEnd, out: list[Event], onset_ms: int) -> list[Event]:
+        block = self._blocks.pop(ce.content_id, None)
+        reason = ce.stop_reason.upper()
+        if block is None or block.role == "USER":
+            return out
+        if reason == "INTERRUPTED":
+            return self._barge_in(out, onset_ms)
+        if not self.response_active or self.discard:
+            return out
+        if block.type == "TOOL" or reason == "TOOL_USE":
+            # The model waits for the tool result: this response is complete, the
+            # continuation is a new response (response.create after the output item).
+            out += self.flush()
+            self.done_pending = ("completed", None)
+        elif reason == "END_TURN":
+            self.done_pending = ("completed", None)
+        elif "MAX_TOKENS" in reason:
+            self.done_pending = ("incomplete", "max_output_tokens")
+        return out
+
+    def _add_usage(self, u: ev.UsageEvent) -> None:
+        d = u.details.delta
+        if d is not None:
+            self._usage.in_audio += d.input.speech_tokens
+            self._usage.in_text += d.input.text_tokens
+            self._usage.out_audio += d.output.speech_tokens
+            self._usage.out_text += d.output.text_tokens
+        elif (t := u.details.total) is not None:
+            now = (
+                t.input.speech_tokens,
+                t.input.text_tokens,
+                t.output.speech_tokens,
+                t.output.text_tokens,
+            )
+            before = self._totals or (0, 0, 0, 0)
+            self._usage.in_audio += max(0, now[0] - before[0])
+            self._usage.in_text += max(0, now[1] - before[1])
+            self._usage.out_audio += max(0, now[2] - before[2])
+            self._usage.out_text += max(0, now[3] - before[3])
+            self._totals = now
+
+    def _finish(self, status: ResponseStatus, reason: str | None) -> ResponseDone:
+        self.response_active = False
+        self.requested = False
+        self.done_pending = None
+        self._spec_emitted = False
+        return ResponseDone(status=status, reason=reason, usage=self._usage.take())

@@ -1,0 +1,34 @@
+"""What every session of one model shares: the SDK client, the model's profile, options."""
+
+from __future__ import annotations
+
+import msgspec
+from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
+
+from rtcore_bedrock_sonic.models import ModelProfile
+
+
+class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Tunables, from the model's params (see docs/providers/bedrock-sonic.md)."""
+
+    # Nova ends a stream after ~8 minutes; rotate well before, at a turn boundary.
+    rotate_after_seconds: float = 360.0
+    connection_limit_seconds: float = 480.0
+    open_timeout_seconds: float = 10.0
+    close_timeout_seconds: float = 3.0
+    max_open_attempts: int = 4
+    backoff_initial_seconds: float = 0.25
+    backoff_max_seconds: float = 4.0
+    max_recoveries_per_minute: int = 5
+    # How long a finished response waits for its usage event before response.done.
+    usage_grace_seconds: float = 0.25
+    audio_frame_ms: int = 64
+    max_backlog_seconds: float = 60.0
+    text_trigger_wav: str | None = None
+
+
+class Upstream(msgspec.Struct, kw_only=True):
+    client: AsyncBedrockRuntimeClient
+    model_id: str
+    profile: ModelProfile
+    options: SessionOptions
