@@ -85,17 +85,23 @@ class Gateway:
 
     @asynccontextmanager
     async def connect(
-        self, model: ModelConfig, *, dialect: Dialect | None = None
+        self,
+        model: ModelConfig,
+        *,
+        dialect: Dialect | None = None,
+        pcm16_input_rate: int | None = None,
     ) -> AsyncIterator[Connection]:
         """Run one client session. ``dialect`` is the transport's explicit hint (header,
         subprotocol, flag); None lets the session decide from the client's first
-        ``session.update``, falling back to ``default_dialect``."""
+        ``session.update``, falling back to ``default_dialect``. ``pcm16_input_rate``
+        overrides the rate a beta ``"pcm16"`` input format stands for (see docs/audio.md)."""
         connection = Connection(
             model=model,
             provider=self.provider_for(model),
             dialect=dialect,
             default_dialect=self.default_dialect,
             max_message_bytes=self.max_message_bytes,
+            pcm16_input_rate=pcm16_input_rate,
         )
         async with connection.running():
             yield connection

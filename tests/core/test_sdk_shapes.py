@@ -125,8 +125,9 @@ async def test_beta_events_parse_into_sdk_models(dialect: Dialect | None) -> Non
             # The beta models enumerate OpenAI's own model names (the SDK parses leniently
             # at run time, so clients accept any name); everything else is checked.
             event["session"].pop("model")
-    seen = validate(events[1:], BETA)  # session.created precedes the dialect choice
+    seen = validate(events, BETA)
     assert {
+        "session.created",
         "conversation.item.created",
         "response.audio.delta",
         "response.audio_transcript.delta",
@@ -149,3 +150,14 @@ async def test_audio_delta_is_base64_of_converted_pcm() -> None:
         assert audio == b"\x00\x01" * 2400
         done = await client.wait_for("response.done")
         assert done["response"]["usage"]["output_token_details"]["audio_tokens"] == 20
+
+
+async def test_session_created_before_the_dialect_is_known_serves_both() -> None:
+    async with Harness(ScriptedProvider(tool_then_text)) as client:
+        created = client.events[0]
+    GA[created["type"]].model_validate(created)
+    session = created["session"]
+    assert session["type"] == "realtime"
+    assert session["audio"]["output"]["voice"] == "matthew"
+    assert session["voice"] == "matthew"  # the beta field, for beta clients
+    assert session["modalities"] == ["text", "audio"]

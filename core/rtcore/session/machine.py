@@ -127,7 +127,7 @@ class RealtimeSession:
     def created(self) -> None:
         """The session is ready: announce it. Before the client's first event the dialect
         may be unknown, so the session object then carries fields valid in both."""
-        session = render_session(self.state, self.dialect or Dialect.GA)
+        session = render_session(self.state, self.dialect)
         self.emit(s.SessionCreated(event_id="", session=session))
 
     # -- client events ---------------------------------------------------------------------

@@ -96,6 +96,20 @@ class GaSession(Struct, kw_only=True):
     include: None = None
 
 
+class HybridSession(GaSession, kw_only=True):
+    """Sent as ``session.created`` before the client has shown its dialect: the GA object
+    (strict GA clients require ``type``) plus the beta fields beta clients read."""
+
+    modalities: list[str]
+    voice: str | None
+    input_audio_format: str
+    output_audio_format: str
+    turn_detection: TurnDetectionOut | None
+    input_audio_transcription: TranscriptionOut | None
+    temperature: float
+    max_response_output_tokens: int | str
+
+
 def _tools(tools: tuple[ToolDef, ...]) -> list[ToolOut]:
     return [ToolOut(name=t.name, description=t.description, parameters=t.parameters) for t in tools]
 
@@ -127,7 +141,7 @@ def _ga_format(fmt: AudioFormat) -> FormatOut:
     return FormatOut(type=str(shape["type"]), rate=rate if isinstance(rate, int) else UNSET)
 
 
-def render_session(state: SessionState, dialect: Dialect) -> Struct:
+def render_session(state: SessionState, dialect: Dialect | None) -> Struct:
     transcription = (
         TranscriptionOut(model=state.transcription_model) if state.transcription_model else None
     )
@@ -149,7 +163,7 @@ def render_session(state: SessionState, dialect: Dialect) -> Struct:
             max_response_output_tokens=state.max_output_tokens,
             speed=state.speed,
         )
-    return GaSession(
+    ga = GaSession(
         id=state.id,
         model=state.model,
         expires_at=state.expires_at,
@@ -171,6 +185,13 @@ def render_session(state: SessionState, dialect: Dialect) -> Struct:
         tool_choice=_tool_choice(state.tool_choice),
         max_output_tokens=state.max_output_tokens,
     )
+    if dialect is Dialect.GA:
+        return ga
+    beta = render_session(state, Dialect.BETA)
+    assert isinstance(beta, BetaSession)
+    fields = {f: getattr(ga, f) for f in ga.__struct_fields__}
+    fields |= {f: getattr(beta, f) for f in HybridSession.__struct_fields__ if f not in fields}
+    return HybridSession(**fields)
 
 
 def ga_modalities(modalities: tuple[str, ...]) -> list[str]:
