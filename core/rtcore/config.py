@@ -91,9 +91,14 @@ def _string(value: object, key: str, source: str) -> str:
 def _kind(value: object) -> str:
     if value is None:
         return "nothing (null)"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
+    kinds = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+    }
+    return kinds.get(type(value), f"a {type(value).__name__}")
 
 
 def match_provider(

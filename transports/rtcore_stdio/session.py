@@ -49,7 +49,9 @@ async def _pipe_chunks(fd: int) -> AsyncGenerator[bytes]:
         while chunk := await reader.read(CHUNK_BYTES):
             yield chunk
     finally:
-        os.set_blocking(pipe.fileno(), True)
+        # The transport made the pipe non-blocking; the flag lives on the shared file
+        # description, so restore it through the original descriptor (the dup may be closed).
+        os.set_blocking(fd, True)
         transport.close()
 
 
@@ -110,7 +112,7 @@ async def _open_output(fd: int) -> AsyncIterator[_Output]:
     try:
         yield _PipeOutput(writer)
     finally:
-        os.set_blocking(pipe.fileno(), True)
+        os.set_blocking(fd, True)
         transport.close()
 
 

@@ -173,12 +173,15 @@ def _url(address: object) -> str:
 async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
     """Listen until cancelled; then close every session and stop."""
     check_binding(gateway, settings)
-    runner = web.AppRunner(build_app(gateway, settings), handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        build_app(gateway, settings),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+    )
     await runner.setup()
     try:
-        site = web.TCPSite(
-            runner, settings.host, settings.port, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
-        )
+        site = web.TCPSite(runner, settings.host, settings.port)
         try:
             await site.start()
         except OSError as exc:
