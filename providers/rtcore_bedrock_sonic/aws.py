@@ -18,11 +18,12 @@ import msgspec
 from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from awscrt import io as crt_io
-from rtcore.provider import ProviderUnavailable
 from smithy_aws_core.identity import AWSCredentialsIdentity
 from smithy_aws_core.identity.chain import IdentityChain
 from smithy_core.exceptions import SmithyError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
+
+from rtcore.provider import ProviderUnavailable
 
 REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_REGION_NAME")
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import msgspec
+
 from rtcore.neutral import FunctionCall, FunctionCallOutput, Item, Message
 
 MAX_MESSAGES = 40
@@ -113,7 +114,7 @@ def split_utf8(text: str, limit: int = MAX_CHUNK_BYTES) -> list[str]:
         cut = limit
         while cut > 0 and (data[cut] & 0xC0) == 0x80:
             cut -= 1  # back off to a character boundary
-        space = data.rfind(b" ", 0, cut + 1)
+        space = data.rfind(b" ", 0, cut)
         if space > limit // 2:
             cut = space + 1
         pieces.append(data[:cut].decode())

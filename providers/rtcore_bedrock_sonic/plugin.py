@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from rtcore.hookspecs import hookimpl
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
-
 from rtcore_bedrock_sonic import models
 
 

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Mapping
 
 import msgspec
+
 from rtcore.neutral import SessionConfig
 from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
-
 from rtcore_bedrock_sonic.models import (
     SAMPLE_RATES,
     ModelProfile,

@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import msgspec
-from rtcore import neutral as n
 
+from rtcore import neutral as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.audio import InputAudio, frames, silence
 from rtcore_bedrock_sonic.conversation import ConversationLog
@@ -119,12 +119,19 @@ class SonicSession:
     async def aclose(self) -> None:
         """Close upstream in Bedrock's order (contentEnd, promptEnd, sessionEnd), bounded."""
         self._closing = True
+        self._wake.set()
         stream, writer = self._stream, self._writer
         if stream is not None and writer is not None:
             await stream.close(writer.closing(), limit=self._opts.close_timeout_seconds)
-        self._runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._runner
+        try:
+            # The readers end on their own once Bedrock closes its side; cancelling a
+            # reader parked in awscrt's receive makes awscrt fail later on a dead future.
+            async with asyncio.timeout(self._opts.close_timeout_seconds + 1):
+                await asyncio.shield(self._runner)
+        except TimeoutError:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
         self._end_events()
 
     # -- commands ---------------------------------------------------------------------------
@@ -147,6 +154,10 @@ class SonicSession:
         )
         if needs_restart and self._stream is not None:
             self._restart = True
+            if self._at_boundary(time.monotonic()):
+                # Idle now: hold what the client sends next for the new stream, so the
+                # change applies from the very next turn.
+                self._switching = True
             self._wake.set()
 
     def _add_item(self, item: n.Item, previous: str | None) -> None:
@@ -160,6 +171,7 @@ class SonicSession:
     async def _create_response(self, options: n.ResponseOptions) -> None:
         modalities = options.output_modalities or self._config.output_modalities
         await self._emit(self._inbound.begin_requested(modalities))
+        self._last_event = time.monotonic()
         results, self._held_results = self._held_results, []
         live = [r for r in results if r.call_id in self._stream_tool_ids]
         for result in live:
@@ -288,10 +300,16 @@ class SonicSession:
                 except UpstreamFailure as failure:
                     await self._fatal(failure)
                 finally:
-                    for reader in self._readers:
-                        reader.cancel()
+                    await self._stop_readers()
         finally:
             self._end_events()
+
+    async def _stop_readers(self) -> None:
+        pending = [r for r in self._readers if not r.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self._opts.close_timeout_seconds)
+        for reader in pending:
+            reader.cancel()
 
     async def _maintain(self) -> None:
         while not self._closing:
@@ -305,13 +323,29 @@ class SonicSession:
                 and now - self._last_event >= self._opts.usage_grace_seconds
             ):
                 await self._emit(self._inbound.flush())
+            if self._broken is None and self._stalled(now):
+                self._broken = UpstreamFailure(
+                    "stream_stalled", "Bedrock stopped answering mid-turn.", retryable=True
+                )
             if self._broken is not None:
                 await self._recover(self._broken)
             elif (self._stream is None and self._needs_stream) or self._switch_due(now):
                 await self._switch(replay=[])
 
+    def _stalled(self, now: float) -> bool:
+        waiting = self._inbound.response_active or self._inbound.user_turn_open
+        return (
+            self._stream is not None
+            and waiting
+            and now - self._last_event > self._opts.stall_timeout_seconds
+        )
+
     def _switch_due(self, now: float) -> bool:
-        if self._stream is None or not self._at_boundary(now):
+        if self._stream is None:
+            return False
+        if self._restart and self._switching:
+            return True  # decided at a boundary by _configure
+        if not self._at_boundary(now):
             return False
         return self._restart or now - self._opened_at >= self._opts.rotate_after_seconds
 
@@ -371,7 +405,7 @@ class SonicSession:
         old, old_writer = self._stream, self._writer
         self._stream, self._writer = new, writer
         self._stream_tool_ids = set()
-        self._opened_at = time.monotonic()
+        self._opened_at = self._last_event = time.monotonic()
         self._readers = [t for t in self._readers if not t.done()]
         self._readers.append(self._tg.create_task(self._read(new)))
         try:
@@ -411,6 +445,9 @@ class SonicSession:
     async def _fatal(self, failure: UpstreamFailure) -> None:
         log.error("Bedrock session ended: %s", failure.message)
         self._closing = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.abort()
         events: list[n.Event] = list(self._inbound.fail())
         events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
         for event in events:

@@ -38,7 +38,11 @@ def install_loop_exception_filter(loop: asyncio.AbstractEventLoop) -> None:
 
     def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
-        if exc is not None and type(exc).__name__ == "AwsCrtError":
+        if (
+            exc is not None
+            and "never retrieved" in str(context.get("message", ""))
+            and (type(exc).__name__ == "AwsCrtError" or "AWS_ERROR_HTTP_STREAM" in str(exc))
+        ):
             log.debug("awscrt background error after stream end: %s", exc)
             return
         if previous is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 
 import msgspec
+
 from rtcore.neutral import (
     AudioDelta,
     Event,
@@ -38,7 +39,6 @@ from rtcore.neutral import (
     TranscriptDelta,
     Usage,
 )
-
 from rtcore_bedrock_sonic import events as ev
 
 
@@ -235,10 +235,10 @@ class Inbound:
         # An assistant FINAL text block may still follow an END_TURN audio block.
         if self.done_pending is not None and not (cs.type == "TEXT" and not speculative):
             out += self.flush()
-        out += self._close_user_turn(audio_ms)
-        self.suppress_next_user_turn = False
         if self.discard:
-            return out
+            return out  # trailing output of a cancelled response
+        out += self._close_user_turn(audio_ms, allow_empty=True)
+        self.suppress_next_user_turn = False
         if not self.response_active:
             self.response_active = True
             self._spec_emitted = False
@@ -246,9 +246,9 @@ class Inbound:
         self.requested = False
         return out
 
-    def _close_user_turn(self, audio_ms: int) -> list[Event]:
+    def _close_user_turn(self, audio_ms: int, *, allow_empty: bool = False) -> list[Event]:
         if not self._user_open:
-            if self._user_speech_announced:
+            if self._user_speech_announced and allow_empty:
                 # A barge-in whose speech never got a transcript: still close the turn.
                 self._user_speech_announced = False
                 return [SpeechStopped(audio_end_ms=audio_ms), InputTranscript(text="")]

@@ -24,6 +24,8 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     usage_grace_seconds: float = 0.25
     audio_frame_ms: int = 64
     max_backlog_seconds: float = 60.0
+    # A response (or a user turn) with no upstream event for this long is a stalled stream.
+    stall_timeout_seconds: float = 15.0
     text_trigger_wav: str | None = None
 
 

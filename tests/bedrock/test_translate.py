@@ -1,0 +1,190 @@
+"""Nova output sequences (as Bedrock sends them) -> neutral events, with no I/O."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from rtcore import neutral as n
+from rtcore_bedrock_sonic import events as ev
+from rtcore_bedrock_sonic.translate import Inbound, is_interrupt_marker, normalize_arguments
+
+SPEC = json.dumps({"generationStage": "SPECULATIVE"})
+FINAL = json.dumps({"generationStage": "FINAL"})
+
+
+def e(name: str, **body: Any) -> ev.OutputEvent:
+    return ev.decode(json.dumps({"event": {name: body}}).encode())
+
+
+def start(cid: str, kind: str, role: str, stage: str | None = None) -> ev.OutputEvent:
+    body: dict[str, Any] = {"contentId": cid, "type": kind, "role": role}
+    if stage:
+        body["additionalModelFields"] = stage
+    return e("contentStart", **body)
+
+
+def text(cid: str, content: str) -> ev.OutputEvent:
+    return e("textOutput", contentId=cid, content=content)
+
+
+def audio(cid: str, pcm: bytes) -> ev.OutputEvent:
+    return e("audioOutput", contentId=cid, content=base64.b64encode(pcm).decode())
+
+
+def end(cid: str, kind: str, reason: str) -> ev.OutputEvent:
+    return e("contentEnd", contentId=cid, type=kind, stopReason=reason)
+
+
+def usage(in_speech: int = 0, out_speech: int = 0, out_text: int = 0) -> ev.OutputEvent:
+    delta = {
+        "input": {"speechTokens": in_speech, "textTokens": 0},
+        "output": {"speechTokens": out_speech, "textTokens": out_text},
+    }
+    return e("usageEvent", details={"delta": delta})
+
+
+def spoken_turn(reply: str = "Hi there.", stop: str = "END_TURN") -> list[ev.OutputEvent]:
+    return [
+        e("completionStart"),
+        start("u1", "TEXT", "USER", FINAL),
+        text("u1", "hello"),
+        end("u1", "TEXT", "PARTIAL_TURN"),
+        usage(in_speech=10),
+        start("s1", "TEXT", "ASSISTANT", SPEC),
+        text("s1", reply),
+        end("s1", "TEXT", "PARTIAL_TURN"),
+        start("a1", "AUDIO", "ASSISTANT"),
+        audio("a1", b"\x01\x00" * 4),
+        end("a1", "AUDIO", stop),
+        start("f1", "TEXT", "ASSISTANT", FINAL),
+        text("f1", reply if stop == "END_TURN" else '{ "interrupted" : true }'),
+        end("f1", "TEXT", stop),
+        usage(out_speech=7, out_text=3),
+        e("completionEnd", stopReason=stop),
+    ]
+
+
+def run(inbound: Inbound, seq: list[ev.OutputEvent]) -> list[n.Event]:
+    out: list[n.Event] = []
+    for event in seq:
+        out += inbound.feed(event, audio_ms=5000, onset_ms=1200)
+    return out + inbound.flush()
+
+
+def test_spoken_turn_with_audio() -> None:
+    out = run(Inbound(("audio",)), spoken_turn())
+    kinds = [type(x).__name__ for x in out]
+    assert kinds == [
+        "SpeechStarted",
+        "SpeechStopped",
+        "InputTranscript",
+        "ResponseStarted",
+        "AudioDelta",
+        "TranscriptDelta",
+        "ResponseDone",
+    ]
+    assert out[0] == n.SpeechStarted(audio_start_ms=1200)
+    assert out[2] == n.InputTranscript(text="hello", final=True)
+    assert out[5] == n.TranscriptDelta(text="Hi there.")
+    done = out[-1]
+    assert isinstance(done, n.ResponseDone) and done.status == "completed"
+    # usage that arrives after END_TURN still lands in this response
+    assert done.usage == n.Usage(input_audio_tokens=10, output_audio_tokens=7, output_text_tokens=3)
+
+
+def test_text_only_uses_speculative_text_and_drops_audio() -> None:
+    out = run(Inbound(("text",)), spoken_turn("Bonjour."))
+    assert [x for x in out if isinstance(x, n.TextDelta)] == [n.TextDelta(text="Bonjour.")]
+    assert not [x for x in out if isinstance(x, n.AudioDelta | n.TranscriptDelta)]
+
+
+def test_barge_in_cancels_and_never_leaks_marker() -> None:
+    inbound = Inbound(("text", "audio"))
+    seq = spoken_turn(stop="INTERRUPTED")
+    out = run(inbound, seq)
+    assert not any(
+        isinstance(x, n.TextDelta | n.TranscriptDelta) and "interrupted" in x.text for x in out
+    )
+    dones = [x for x in out if isinstance(x, n.ResponseDone)]
+    assert dones == [
+        n.ResponseDone(status="cancelled", reason="turn_detected", usage=dones[0].usage)
+    ]
+    # the user's new turn: announced once, then closed by the next response
+    out = run(inbound, [start("u2", "TEXT", "USER", FINAL), text("u2", "stop"), *spoken_turn()[4:]])
+    assert [type(x).__name__ for x in out][:3] == [
+        "SpeechStopped",
+        "InputTranscript",
+        "ResponseStarted",
+    ]
+    assert out[1] == n.InputTranscript(text="stop")
+
+
+def test_marker_variants() -> None:
+    assert is_interrupt_marker('{ "interrupted" : true }')
+    assert is_interrupt_marker('{"interrupted":true}\n')
+    assert not is_interrupt_marker("I was interrupted yesterday")
+
+
+def test_tool_call_ends_response_and_continuation_needs_no_started() -> None:
+    inbound = Inbound(("text",))
+    inbound.begin_requested(("text",))
+    out = run(
+        inbound,
+        [
+            e("completionStart"),
+            start("t1", "TOOL", "TOOL"),
+            e(
+                "toolUse",
+                contentId="t1",
+                toolName="get_weather",
+                toolUseId="tu-1",
+                content=json.dumps(json.dumps({"location": "Paris"})),
+            ),
+            end("t1", "TOOL", "TOOL_USE"),
+            usage(out_text=5),
+        ],
+    )
+    assert out[0] == n.ToolCall(
+        call_id="tu-1", name="get_weather", arguments='{"location": "Paris"}'
+    )
+    assert isinstance(out[1], n.ResponseDone) and out[1].usage.output_text_tokens == 5
+    assert "tu-1" in inbound.open_tool_calls
+    inbound.begin_requested(("text",))
+    out = run(inbound, spoken_turn("Sunny.")[5:])
+    assert not any(isinstance(x, n.ResponseStarted) for x in out)
+    assert n.TextDelta(text="Sunny.") in out
+
+
+def test_client_cancel_drops_the_rest() -> None:
+    inbound = Inbound(("audio",))
+    out = run(inbound, spoken_turn()[:10])
+    out = inbound.cancel()
+    assert out[-1].status == "cancelled" and out[-1].reason == "client_cancelled"  # type: ignore[union-attr]
+    rest = run(inbound, spoken_turn()[10:])
+    assert not any(isinstance(x, n.AudioDelta | n.TranscriptDelta | n.ResponseDone) for x in rest)
+
+
+def test_suppressed_trigger_turn_is_hidden() -> None:
+    inbound = Inbound(("text",))
+    inbound.begin_requested(("text",))
+    inbound.suppress_next_user_turn = True
+    out = run(inbound, spoken_turn())
+    assert not any(
+        isinstance(x, n.SpeechStarted | n.InputTranscript | n.ResponseStarted) for x in out
+    )
+    assert isinstance(out[-1], n.ResponseDone)
+
+
+def test_arguments_normalized() -> None:
+    assert normalize_arguments('{"a": 1}') == '{"a": 1}'
+    assert normalize_arguments(json.dumps('{"a": 1}')) == '{"a": 1}'
+    assert normalize_arguments("") == "{}"
+
+
+def test_failure_closes_open_response() -> None:
+    inbound = Inbound(("audio",))
+    run(inbound, spoken_turn()[:9])
+    out = inbound.fail()
+    assert out and isinstance(out[-1], n.ResponseDone) and out[-1].status == "failed"
