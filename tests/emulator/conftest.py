@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, make_client
 
 V1 = "amazon.nova-sonic-v1:0"
@@ -37,9 +38,13 @@ def _quiet_crt(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None
     loop.default_exception_handler(context)
 
 
+@pytest.fixture(autouse=True)
+async def _crt_loop_handler() -> None:
+    asyncio.get_running_loop().set_exception_handler(_quiet_crt)
+
+
 @pytest.fixture
 async def emulator(cert_dir: Path) -> AsyncIterator[NovaSonicEmulator]:
-    asyncio.get_running_loop().set_exception_handler(_quiet_crt)
     async with NovaSonicEmulator(cert_dir=cert_dir, realtime_factor=0.0) as emu:
         yield emu
 

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from conftest import V1, V2
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, Script, utterance_pcm
+
+from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
 from rtcore_bedrock_sonic.emulator.voice import speech_seconds
 
@@ -23,7 +24,13 @@ async def test_audio_turn_yields_transcript_reply_audio_and_usage(client: Any) -
     events, end = await session.until("completionEnd")
     assert end["stopReason"] == "END_TURN"
     kinds = names(events)
-    assert kinds[:5] == ["completionStart", "contentStart", "textOutput", "contentEnd", "usageEvent"]
+    assert kinds[:5] == [
+        "completionStart",
+        "contentStart",
+        "textOutput",
+        "contentEnd",
+        "usageEvent",
+    ]
     user_start, user_text, user_end = events[1][1], events[2][1], events[3][1]
     assert (user_start["type"], user_start["role"]) == ("TEXT", "USER")
     assert json.loads(user_start["additionalModelFields"]) == {"generationStage": "FINAL"}
@@ -52,12 +59,16 @@ async def test_audio_turn_yields_transcript_reply_audio_and_usage(client: Any) -
     assert await session.next() is None
 
 
-async def test_multi_turn_scripted_and_output_rate(emulator: NovaSonicEmulator, client: Any) -> None:
+async def test_multi_turn_scripted_and_output_rate(
+    emulator: NovaSonicEmulator, client: Any
+) -> None:
     emulator.script.say(7, "My name is Ada.", reply="Nice to meet you, Ada.")
     emulator.script.say(8, "Bye.")
     session = await SonicStream.open(client, V2)
     await session.start(voice="amy", output_rate=16000, input_rate=8000, sensitivity="HIGH")
-    await session.send_audio(utterance_pcm(7, sample_rate=8000) + utterance_pcm(8, sample_rate=8000))
+    await session.send_audio(
+        utterance_pcm(7, sample_rate=8000) + utterance_pcm(8, sample_rate=8000)
+    )
     first, _ = await session.until("completionEnd")
     second, _ = await session.until("completionEnd")
     said = [[b["content"] for n, b in turn if n == "textOutput"] for turn in (first, second)]
@@ -95,10 +106,12 @@ async def test_nova2_answers_interactive_text(client: Any) -> None:
 async def test_v1_ignores_interactive_text_but_answers_speech(client: Any) -> None:
     session = await SonicStream.open(client, V1)
     await session.start(history=[("USER", "Earlier question"), ("ASSISTANT", "Earlier answer")])
-    await session.send("contentEnd", {"promptName": session.prompt, "contentName": session.audio_content})
+    await session.send(
+        "contentEnd", {"promptName": session.prompt, "contentName": session.audio_content}
+    )
     await session.send_text("Hi there")
     await session.open_audio()
     await session.send_audio(utterance_pcm(0))
     events, _ = await session.until("completionEnd")
-    assert [b["content"] for n, b in events if n == "textOutput"][0] == "Hello."
+    assert next(b["content"] for n, b in events if n == "textOutput") == "Hello."
     await session.close()

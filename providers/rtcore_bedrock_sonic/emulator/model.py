@@ -43,7 +43,8 @@ class Conversation:
         emitter: Emitter,
         script: Script,
         *,
-        realtime_factor: float,
+        # Read per chunk, so a test can change the pace of a live stream.
+        realtime_factor: Callable[[], float],
         endpoint_override: float | None,
         first_audio: FirstAudioHook,
     ) -> None:
@@ -59,7 +60,7 @@ class Conversation:
         self._texts: dict[str, list[str]] = {}
         self._tool_results: dict[str, asyncio.Future[str]] = {}
         self._tool_text: dict[str, list[str]] = {}
-        self._speaking = False
+        self._speaking_until = 0.0
         self._interrupt = False
         self._pending_input = Usage()
         self.responses = 0
@@ -102,7 +103,7 @@ class Conversation:
             return
         self._last_audio = time.monotonic()
         result = vad.feed(pcm)
-        if result.speech_started and self._speaking:
+        if result.speech_started and time.monotonic() < self._speaking_until:
             self._interrupt = True
         if result.turn is not None:
             slot = tones.detect_slot(result.turn, vad.sample_rate)
@@ -196,13 +197,16 @@ class Conversation:
         step = 2 * round(AUDIO_CHUNK_SECONDS * rate)
         content = await emit.content_start(completion, "AUDIO", "ASSISTANT", sample_rate=rate)
         self._interrupt = False
-        self._speaking = True
         started = time.monotonic()
+        # Barge-in is possible while the paced audio is still going out; at realtime_factor 0
+        # the whole reply is sent at once and cannot be interrupted.
+        self._speaking_until = started + len(pcm) / 2 / rate * self._factor()
         sent = 0
         try:
             for index, offset in enumerate(range(0, len(pcm), step)):
-                if self._factor > 0:
-                    due = started + index * AUDIO_CHUNK_SECONDS * self._factor
+                factor = self._factor()
+                if factor > 0:
+                    due = started + index * AUDIO_CHUNK_SECONDS * factor
                     delay = due - time.monotonic()
                     if delay > 0:
                         await asyncio.sleep(delay)
@@ -214,7 +218,7 @@ class Conversation:
                 if index == 0:
                     await self._first_audio(number)
         finally:
-            self._speaking = False
+            self._speaking_until = 0.0
         interrupted = self._interrupt
         self._interrupt = False
         stop = "INTERRUPTED" if interrupted else "END_TURN"

@@ -100,7 +100,7 @@ async def _converse(
         validator,
         emitter,
         settings.script,
-        realtime_factor=settings.realtime_factor,
+        realtime_factor=lambda: settings.realtime_factor,
         endpoint_override=settings.endpoint_seconds,
         first_audio=first_audio,
     )
@@ -147,4 +147,14 @@ async def _read(stream: H2Stream, validator: Validator, conversation: Conversati
             name, body, content = validator.check(wire.chunk_json(inner))
             conversation.on_event(name, body, content)
             if name == "sessionEnd":
+                await _drain_input(stream)
                 return
+
+
+async def _drain_input(stream: H2Stream) -> None:
+    # Ending the response before the client has ended its request body makes awscrt fail its
+    # body writer in the background; a well-behaved client closes its input right away.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2.0):
+            while await stream.read() is not None:
+                pass

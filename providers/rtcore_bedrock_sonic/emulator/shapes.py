@@ -20,15 +20,23 @@ _STOPS = {
 _ROLES = {"TEXT": {"USER", "ASSISTANT"}, "AUDIO": {"ASSISTANT"}, "TOOL": {"TOOL"}}
 
 
+def _expect(condition: object, detail: object) -> None:
+    # Not ``assert``: the checks must hold under ``python -O`` too.
+    if not condition:
+        raise AssertionError(detail)
+
+
 def _str(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
-    assert isinstance(value, str) and value, f"{key} must be a non-empty string: {body!r}"
+    if not isinstance(value, str) or not value:
+        raise AssertionError(f"{key} must be a non-empty string: {body!r}")
     return value
 
 
 def _int(body: dict[str, Any], key: str) -> int:
     value = body.get(key)
-    assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, (key, body)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise AssertionError(f"{key} must be a non-negative integer: {body!r}")
     return value
 
 
@@ -40,62 +48,64 @@ class ShapeChecker:
     last_total: int = 0
 
     def check(self, document: Any) -> tuple[str, dict[str, Any]]:
-        assert isinstance(document, dict) and set(document) == {"event"}, document
+        _expect(isinstance(document, dict) and set(document) == {"event"}, document)
         event = document["event"]
-        assert isinstance(event, dict) and len(event) == 1, document
+        _expect(isinstance(event, dict) and len(event) == 1, document)
         name, body = next(iter(event.items()))
-        assert isinstance(body, dict), document
+        _expect(isinstance(body, dict), document)
         session_id = _str(body, "sessionId")
         if self.session_id is None:
             self.session_id = session_id
-        assert session_id == self.session_id, "sessionId changed within a stream"
+        _expect(session_id == self.session_id, "sessionId changed within a stream")
         _str(body, "promptName")
         completion = _str(body, "completionId")
         checker = getattr(self, f"_{name}", None)
-        assert checker is not None, f"unknown output event {name}"
+        if checker is None:
+            raise AssertionError(f"unknown output event {name}")
         if name != "completionStart":
-            assert completion in self.open_completions or name == "usageEvent", (
-                f"{name} outside an open completion"
+            _expect(
+                completion in self.open_completions or name == "usageEvent",
+                (f"{name} outside an open completion"),
             )
         checker(body, completion)
         return name, body
 
     def _completionStart(self, body: dict[str, Any], completion: str) -> None:
-        assert completion not in self.open_completions
+        _expect(completion not in self.open_completions, "completionStart repeated")
         self.open_completions.add(completion)
 
     def _completionEnd(self, body: dict[str, Any], completion: str) -> None:
-        assert body.get("stopReason") in {"END_TURN", "INTERRUPTED"}, body
-        assert not self.contents, f"completionEnd with open content {self.contents}"
+        _expect(body.get("stopReason") in {"END_TURN", "INTERRUPTED"}, body)
+        _expect(not self.contents, f"completionEnd with open content {self.contents}")
         self.open_completions.discard(completion)
 
     def _contentStart(self, body: dict[str, Any], completion: str) -> None:
         content_id = _str(body, "contentId")
-        kind = body.get("type")
-        assert kind in _ROLES, body
-        assert body.get("role") in _ROLES[kind], body
-        assert content_id not in self.contents
+        kind = str(body.get("type"))
+        _expect(kind in _ROLES, body)
+        _expect(body.get("role") in _ROLES[kind], body)
+        _expect(content_id not in self.contents, f"contentStart repeated for {content_id}")
         if kind == "TEXT":
             fields = json.loads(_str(body, "additionalModelFields"))
-            assert fields.get("generationStage") in {"SPECULATIVE", "FINAL"}, body
-            assert body["textOutputConfiguration"] == {"mediaType": "text/plain"}, body
+            _expect(fields.get("generationStage") in {"SPECULATIVE", "FINAL"}, body)
+            _expect(body["textOutputConfiguration"] == {"mediaType": "text/plain"}, body)
         elif kind == "AUDIO":
             config = body["audioOutputConfiguration"]
-            assert config["mediaType"] == "audio/lpcm", config
-            assert config["sampleRateHertz"] in (8000, 16000, 24000), config
-            assert config["sampleSizeBits"] == 16 and config["channelCount"] == 1, config
-            assert config["encoding"] == "base64" and config["audioType"] == "SPEECH", config
+            _expect(config["mediaType"] == "audio/lpcm", config)
+            _expect(config["sampleRateHertz"] in (8000, 16000, 24000), config)
+            _expect(config["sampleSizeBits"] == 16 and config["channelCount"] == 1, config)
+            _expect(config["encoding"] == "base64" and config["audioType"] == "SPEECH", config)
         else:
-            assert body["toolUseOutputConfiguration"] == {"mediaType": "application/json"}, body
+            _expect(body["toolUseOutputConfiguration"] == {"mediaType": "application/json"}, body)
         self.contents[content_id] = str(kind)
 
     def _content(self, body: dict[str, Any], kind: str) -> None:
         content_id = _str(body, "contentId")
-        assert self.contents.get(content_id) == kind, f"{kind} event in {content_id}: {body}"
+        _expect(self.contents.get(content_id) == kind, f"{kind} event in {content_id}: {body}")
 
     def _textOutput(self, body: dict[str, Any], completion: str) -> None:
         self._content(body, "TEXT")
-        assert isinstance(body.get("content"), str), body
+        _expect(isinstance(body.get("content"), str), body)
 
     def _audioOutput(self, body: dict[str, Any], completion: str) -> None:
         self._content(body, "AUDIO")
@@ -103,20 +113,21 @@ class ShapeChecker:
             pcm = base64.b64decode(_str(body, "content"), validate=True)
         except binascii.Error as exc:
             raise AssertionError(f"audioOutput content is not base64: {exc}") from None
-        assert len(pcm) % 2 == 0, "audio must be whole 16-bit samples"
+        _expect(len(pcm) % 2 == 0, "audio must be whole 16-bit samples")
 
     def _toolUse(self, body: dict[str, Any], completion: str) -> None:
         self._content(body, "TOOL")
         _str(body, "toolName")
         _str(body, "toolUseId")
-        assert isinstance(json.loads(_str(body, "content")), dict), body
+        _expect(isinstance(json.loads(_str(body, "content")), dict), body)
 
     def _contentEnd(self, body: dict[str, Any], completion: str) -> None:
         content_id = _str(body, "contentId")
         kind = self.contents.pop(content_id, None)
-        assert kind is not None, f"contentEnd for unknown content {content_id}"
-        assert body.get("type") == kind, body
-        assert body.get("stopReason") in _STOPS[kind], body
+        if kind is None:
+            raise AssertionError(f"contentEnd for unknown content {content_id}")
+        _expect(body.get("type") == kind, body)
+        _expect(body.get("stopReason") in _STOPS[kind], body)
 
     def _usageEvent(self, body: dict[str, Any], completion: str) -> None:
         details = body["details"]
@@ -132,6 +143,6 @@ class ShapeChecker:
             _int(body, "totalOutputTokens"),
             _int(body, "totalTokens"),
         )
-        assert tall == tin + tout == sums["total"], body
-        assert tall >= self.last_total, "token totals must be cumulative"
+        _expect(tall == tin + tout == sums["total"], body)
+        _expect(tall >= self.last_total, "token totals must be cumulative")
         self.last_total = tall

@@ -30,7 +30,7 @@ class SonicStream:
         self.received: list[Event] = []
 
     @classmethod
-    async def open(cls, client: Any, model_id: str, *, timeout: float = 10.0) -> Self:
+    async def open(cls, client: Any, model_id: str, *, wait: float = 10.0) -> Self:
         from aws_sdk_bedrock_runtime.models import (
             InvokeModelWithBidirectionalStreamOperationInput,
         )
@@ -39,7 +39,7 @@ class SonicStream:
             client.invoke_model_with_bidirectional_stream(
                 InvokeModelWithBidirectionalStreamOperationInput(model_id=model_id)
             ),
-            timeout,
+            wait,
         )
         return cls(stream, None)
 
@@ -188,9 +188,9 @@ class SonicStream:
         )
         await self.send("contentEnd", {"promptName": self.prompt, "contentName": name})
 
-    async def next(self, timeout: float = 10.0) -> Event | None:
+    async def next(self, wait: float = 10.0) -> Event | None:
         """The next output event; raises what the SDK raised; None at the end of the stream."""
-        item = await asyncio.wait_for(self._queue.get(), timeout)
+        item = await asyncio.wait_for(self._queue.get(), wait)
         if isinstance(item, BaseException):
             raise item
         if item is not None:
@@ -198,20 +198,27 @@ class SonicStream:
         return item
 
     async def until(
-        self, name: str, *, timeout: float = 10.0, **fields: Any
+        self, name: str, *, wait: float = 10.0, **fields: Any
     ) -> tuple[list[Event], dict[str, Any]]:
         """Events up to and including the first ``name`` whose body has ``fields``."""
         seen: list[Event] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait):
             while True:
-                event = await self.next(timeout)
+                event = await self.next(wait)
                 if event is None:
                     raise EOFError(f"stream ended before {name} {fields}")
                 seen.append(event)
                 if event[0] == name and all(event[1].get(k) == v for k, v in fields.items()):
                     return seen, event[1]
 
-    async def close(self, *, timeout: float = 5.0) -> None:
+    async def drain(self, wait: float = 10.0) -> list[Event]:
+        """Every remaining event until the stream ends; raises what the SDK raised."""
+        seen: list[Event] = []
+        while (event := await self.next(wait)) is not None:
+            seen.append(event)
+        return seen
+
+    async def close(self, *, wait: float = 5.0) -> None:
         """End audio, prompt and session as a well-behaved client does, then the input."""
         with contextlib.suppress(Exception):
             if self.audio_content is not None:
@@ -221,13 +228,13 @@ class SonicStream:
                 self.audio_content = None
             await self.send("promptEnd", {"promptName": self.prompt})
             await self.send("sessionEnd", {})
-        await self.aclose(timeout=timeout)
+        await self.aclose(wait=wait)
 
-    async def aclose(self, *, timeout: float = 5.0) -> None:
+    async def aclose(self, *, wait: float = 5.0) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._stream.input_stream.close(), timeout)
+            await asyncio.wait_for(self._stream.input_stream.close(), wait)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+            await asyncio.wait_for(asyncio.shield(self._reader), wait)
         self._reader.cancel()
         with contextlib.suppress(BaseException):
             await self._reader

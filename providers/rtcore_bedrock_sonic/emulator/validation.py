@@ -291,9 +291,7 @@ def _audio_config(config: dict[str, Any], where: str) -> int:
         raise validation(f"{where}.mediaType must be audio/lpcm.")
     rate = config.get("sampleRateHertz")
     if rate not in SAMPLE_RATES:
-        raise validation(
-            f"{where}.sampleRateHertz must be one of 8000, 16000, 24000; got {rate!r}."
-        )
+        raise validation(f"{where}.sampleRateHertz must be 8000, 16000 or 24000; got {rate!r}.")
     if config.get("sampleSizeBits", 16) != 16:
         raise validation(f"{where}.sampleSizeBits must be 16.")
     if config.get("channelCount", 1) != 1:
