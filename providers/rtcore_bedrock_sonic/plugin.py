@@ -5,8 +5,10 @@ Nothing heavy is imported here: the AWS SDK loads when a model is first used.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
+from rtcore.commands import CommandSpec
 from rtcore.hookspecs import hookimpl
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
 from rtcore_bedrock_sonic import models
@@ -29,5 +31,29 @@ def rtcore_register_providers() -> Sequence[ProviderSpec]:
             models=models.KNOWN_MODELS,
             model_prefixes=("bedrock",),
             accepts=models.accepts,
+        )
+    ]
+
+
+def _emulator_configure(parser: argparse.ArgumentParser) -> None:
+    from rtcore_bedrock_sonic.emulator import cli
+
+    cli.configure(parser)
+
+
+def _emulator_run(args: argparse.Namespace) -> int:
+    from rtcore_bedrock_sonic.emulator import cli
+
+    return cli.run(args)
+
+
+@hookimpl
+def rtcore_register_commands() -> Sequence[CommandSpec]:
+    return [
+        CommandSpec(
+            name="emulator",
+            help="run the local Nova Sonic (Bedrock) emulator",
+            configure=_emulator_configure,
+            run=_emulator_run,
         )
     ]
