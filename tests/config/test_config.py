@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from rtcore.config import (
     ConfigError,
     load_config,

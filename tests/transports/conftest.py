@@ -8,11 +8,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 from aiohttp import web
+
 from rtcore.gateway import Gateway
 from rtcore.provider import ModelConfig, ProviderSpec
 from rtcore.serving import ServeSettings
 from rtcore_websocket.server import build_app
-
 from tests.core.conftest import ScriptedProvider, text_reply
 
 MODELS = [

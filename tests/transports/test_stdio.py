@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from rtcore_stdio.lines import LineSplitter
-
 from tests.transports.process import RTCORE, rtcore
 
 USER_TEXT = {

@@ -9,12 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from rtcore.dialect import Dialect
-from rtcore_websocket.handshake import read_handshake
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
+from rtcore.dialect import Dialect
+from rtcore_websocket.handshake import read_handshake
 from tests.transports.conftest import StartServer
 
 KEY = "sk-test-master-key"

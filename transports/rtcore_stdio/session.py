@@ -22,7 +22,6 @@ from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
 from rtcore.serving import ServeError, ServeSettings
-
 from rtcore_stdio.lines import LineSplitter
 
 log = logging.getLogger(__name__)

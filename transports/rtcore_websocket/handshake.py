@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import msgspec
+
 from rtcore.dialect import Dialect
 
 KEY_PROTOCOL_PREFIX = "openai-insecure-api-key."
