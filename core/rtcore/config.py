@@ -49,10 +49,12 @@ class ConfigError(Exception):
 
 
 class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """What a config file resolved to. ``master_key`` is a secret."""
+    """What a config file resolved to. ``master_key`` is a secret; ``origins`` maps each
+    model name to its key path (``model_list[0]``) for later error messages."""
 
     models: list[ModelConfig]
     master_key: str | None = None
+    origins: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def resolve_env(value: object, key: str, source: str) -> object:
@@ -200,7 +202,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     if "master_key" in settings:
         key = "general_settings.master_key"
         master_key = _string(resolve_env(settings["master_key"], key, source), key, source)
-    return LoadedConfig(models=models, master_key=master_key)
+    return LoadedConfig(models=models, master_key=master_key, origins=seen)
 
 
 def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> LoadedConfig:

@@ -8,11 +8,15 @@ import logging
 import signal
 import sys
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.plugins import PluginHost
 from rtcore.serving import ServeError, ServeSettings
+
+if TYPE_CHECKING:
+    from rtcore.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +72,11 @@ def build_settings(
     if args.config and args.provider:
         raise ServeError("give either --config FILE or --provider NAME, not both")
     master_key = master_key_from_env()
+    origins: dict[str, str] = {}
     if args.config:
         loaded = load_config(args.config, providers)
         models = loaded.models
+        origins = loaded.origins
         master_key = loaded.master_key or master_key
     elif args.provider:
         spec = providers.get(args.provider)
@@ -109,7 +115,25 @@ def build_settings(
         config_path=args.config,
         model=model,
         dialect=args.dialect,
+        origins=origins,
     )
+
+
+def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
+    """Build every model's provider now, so that bad provider options (a malformed param,
+    an unknown model id) stop the start with a message instead of failing the first client."""
+    from rtcore.config import ConfigError
+
+    origins = settings.origins
+    for model in settings.models:
+        try:
+            gateway.provider_for(model)
+        except Exception as exc:  # third-party factories may raise anything
+            log.debug("provider for model %r failed to build", model.name, exc_info=True)
+            source = settings.config_path or f"--provider {model.provider}"
+            key = f"{origins[model.name]}.litellm_params" if model.name in origins else None
+            problem = f"model {model.name!r} (provider {model.provider!r}): {exc}"
+            raise ConfigError(source, key, problem) from None
 
 
 async def serve(settings: ServeSettings, host: PluginHost) -> None:
@@ -131,6 +155,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
             max_message_bytes=settings.max_message_bytes,
         )
         stack.push_async_callback(gateway.aclose)
+        _build_providers(gateway, settings)
 
         async def run_transport() -> None:
             await transport.serve(gateway, settings)

@@ -39,6 +39,8 @@ class ServeSettings:
     # ``--dialect``: the dialect of every connection that gives no signal of its own
     # (header, subprotocol); None lets each session decide from its first session.update.
     dialect: str | None = None
+    # Model name -> where the config file defined it (``model_list[0]``), for error messages.
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_loopback(self) -> bool:

@@ -133,3 +133,18 @@ def test_usage_errors_are_clear(tmp_path: Path) -> None:
         assert result.returncode == 2, args
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_bad_provider_options_fail_at_start(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: e\n    litellm_params: {model: echo/echo-1, "
+        "chunk_delay_ms: -5}\n"
+    )
+    for transport in ("websocket", "stdio"):
+        result = rtcore("serve", "--config", str(config), "--transport", transport, input="")
+        assert result.returncode == 2
+        assert result.stderr.startswith(
+            f"rtcore serve: error: {config}: model_list[0].litellm_params: "
+            "model 'e' (provider 'echo'): invalid echo model parameter"
+        ), result.stderr
