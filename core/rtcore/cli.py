@@ -13,12 +13,11 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Protocol, cast
 
 import msgspec
 
 from rtcore.commands import CommandSpec
-from rtcore.logs import configure_logging
+from rtcore.logs import RedactingFormatter, configure_logging
 from rtcore.plugins import DuplicateName, PluginHost, load_plugins
 
 log = logging.getLogger("rtcore.cli")
@@ -77,29 +76,8 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
     return parser
 
 
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-def _provides(host: PluginHost) -> dict[str, dict[str, list[str]]]:
-    """Which providers/transports/commands each plugin registers, for ``rtcore plugins``."""
-    table: dict[str, dict[str, list[str]]] = {}
-    hooks = {
-        "providers": host.pm.hook.rtcore_register_providers,
-        "transports": host.pm.hook.rtcore_register_transports,
-        "commands": host.pm.hook.rtcore_register_commands,
-    }
-    for kind, caller in hooks.items():
-        for impl in caller.get_hookimpls():
-            specs = cast("Sequence[_Named] | None", impl.function())
-            names = [spec.name for spec in specs or ()]
-            table.setdefault(impl.plugin_name, {})[kind] = names
-    return table
-
-
 def list_plugins(host: PluginHost, as_json: bool) -> int:
-    provides = _provides(host)
+    provides = host.registrations()
     infos = host.info()
     if as_json:
         rows = [
@@ -130,11 +108,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = load_plugins(disabled=known.disable_plugin)
     try:
         parser = build_parser(host)
+        args = parser.parse_args(args_in)
+        return _dispatch(parser, args, host, formatter)
     except DuplicateName as exc:
+        # Two plugins registering one name: the user picks, rtcore does not guess.
         print(f"rtcore: error: {exc}; disable one with --disable-plugin NAME", file=sys.stderr)
         return 2
-    args = parser.parse_args(args_in)
 
+
+def _dispatch(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    host: PluginHost,
+    formatter: RedactingFormatter,
+) -> int:
     if args.command == "serve":
         logging.getLogger().setLevel(args.log_level.upper())
         from rtcore import serve

@@ -11,7 +11,7 @@ import importlib.metadata
 import logging
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import msgspec
 import pluggy
@@ -94,6 +94,21 @@ class PluginHost:
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
             rows.append(PluginInfo(name=name, distribution=dist, version=version, hooks=hooks))
         return sorted(rows, key=lambda r: r.name)
+
+    def registrations(self) -> dict[str, dict[str, list[str]]]:
+        """Plugin name -> {"providers"|"transports"|"commands": names it registers}, for
+        ``rtcore plugins``."""
+        table: dict[str, dict[str, list[str]]] = {}
+        callers = {
+            "providers": self.pm.hook.rtcore_register_providers,
+            "transports": self.pm.hook.rtcore_register_transports,
+            "commands": self.pm.hook.rtcore_register_commands,
+        }
+        for kind, caller in callers.items():
+            for impl in caller.get_hookimpls():
+                specs = cast("Sequence[_Named] | None", impl.function())
+                table.setdefault(impl.plugin_name, {})[kind] = [s.name for s in specs or ()]
+        return table
 
 
 def load_plugins(
