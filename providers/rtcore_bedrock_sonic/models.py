@@ -92,7 +92,8 @@ KNOWN_MODELS = tuple(_PROFILES)
 
 def base_model_id(model_id: str) -> str:
     """Strip a LiteLLM-style ``bedrock/`` prefix and an inference-profile region prefix."""
-    model_id = model_id.removeprefix("bedrock/")
+    # "~..." suffixes carry options for a local emulator, never part of a Bedrock id.
+    model_id = model_id.removeprefix("bedrock/").partition("~")[0]
     head, dot, rest = model_id.partition(".")
     if dot and rest.startswith("amazon.") and head.isalpha():
         return rest

@@ -76,6 +76,7 @@ class SonicSession:
         self._pending_text: list[str] = []
         self._stream_tool_ids: set[str] = set()
         self._last_event = time.monotonic()
+        self._done_at_ms = 0.0
         self._wake = asyncio.Event()
         self._closing = False
         self._finished = False
@@ -254,6 +255,7 @@ class SonicSession:
                     self._stream_tool_ids.add(call_id)
                 case n.ResponseDone():
                     self._log.assistant_done()
+                    self._done_at_ms = self._audio.position_ms
                     self._wake.set()  # a turn boundary: rotation may be due
             await self._queue.put(event)
 
