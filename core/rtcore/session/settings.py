@@ -167,7 +167,20 @@ def parse_turn_detection(
     return msgspec.structs.replace(base, **changes)
 
 
+# OpenAI's own voice names. Clients send them as defaults without being asked (the Agents
+# SDK always sends "ash", pipecat "alloy"), so refusing them would refuse the whole
+# session.update (tools, instructions and all) of every unmodified client.
+OPENAI_VOICES = frozenset(
+    ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
+)
+
+
 def check_voice(voice: str, caps: Capabilities, param: str) -> str:
+    """The voice to use. An OpenAI voice name the model lacks stands for the model's default
+    voice (and is reported as such in ``session.updated``); any other unknown name is an
+    error that lists the model's voices."""
+    if caps.voices and voice not in caps.voices and voice in OPENAI_VOICES:
+        return caps.default_voice or caps.voices[0]
     if caps.voices and voice not in caps.voices:
         listed = ", ".join(caps.voices)
         raise RealtimeError(
