@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
+
+from rtcore.audio import PCM16_RATES
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
 from rtcore.serving import ServeError, ServeSettings
-
 from rtcore_websocket.handshake import read_handshake
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ HEARTBEAT_SECONDS = 20.0
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
 HEALTH_PATHS = ("/health", "/health/liveliness", "/health/readiness")
+MODELS_PATHS = ("/v1/models", "/models")
+# The browser playground: static files shipped inside this package, no build step.
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def error_response(status: int, code: str, message: str, param: str | None = None) -> web.Response:
@@ -48,6 +53,40 @@ def error_response(status: int, code: str, message: str, param: str | None = Non
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+async def models(request: web.Request) -> web.Response:
+    """The configured model names, shaped like OpenAI's ``GET /v1/models`` (the playground
+    fills its picker from it). Behind the same key as the realtime endpoint."""
+    gateway = request.app[GATEWAY]
+    if not gateway.authenticate(read_handshake(request.headers).key):
+        return error_response(401, "invalid_api_key", "Incorrect or missing API key.")
+    data = [
+        {"id": name, "object": "model", "created": 0, "owned_by": "rtcore"}
+        for name in gateway.model_names
+    ]
+    return web.json_response({"object": "list", "data": data})
+
+
+async def playground(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+def input_audio_rate(request: web.Request) -> int | web.Response | None:
+    """``?input_audio_rate=N``: the rate a beta ``"pcm16"`` input stands for on this
+    connection (see docs/audio.md); a refusal when N is not a PCM16 rate rtcore converts."""
+    raw = request.query.get("input_audio_rate")
+    if raw is None:
+        return None
+    rates = ", ".join(str(r) for r in PCM16_RATES)
+    if not raw.isdigit() or int(raw) not in PCM16_RATES:
+        return error_response(
+            400,
+            "invalid_value",
+            f"Invalid input_audio_rate {raw!r}: expected one of {rates}.",
+            param="input_audio_rate",
+        )
+    return int(raw)
 
 
 async def realtime(request: web.Request) -> web.StreamResponse:
@@ -73,6 +112,9 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         if exc.requested is None:
             return error_response(400, "missing_model", exc.message, param="model")
         return error_response(404, "model_not_found", exc.message, param="model")
+    pcm16_input_rate = input_audio_rate(request)
+    if isinstance(pcm16_input_rate, web.Response):
+        return pcm16_input_rate
     if handshake.offered_protocols and handshake.protocol is None:
         return error_response(
             400,
@@ -100,7 +142,9 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     sockets.add(ws)
     log.info("session opened: model %s, peer %s", model.name, request.remote)
     try:
-        async with gateway.connect(model, dialect=dialect) as connection:
+        async with gateway.connect(
+            model, dialect=dialect, pcm16_input_rate=pcm16_input_rate
+        ) as connection:
             await _pump(ws, connection)
     finally:
         sockets.discard(ws)
@@ -150,6 +194,10 @@ def build_app(gateway: Gateway, settings: ServeSettings) -> web.Application:
         app.router.add_get(path, realtime)
     for path in HEALTH_PATHS:
         app.router.add_get(path, health)
+    for path in MODELS_PATHS:
+        app.router.add_get(path, models)
+    app.router.add_get("/", playground)
+    app.router.add_static("/playground/", STATIC_DIR)
     app.on_shutdown.append(_close_sockets)
     return app
 

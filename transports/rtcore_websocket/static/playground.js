@@ -1,0 +1,279 @@
+// rtcore playground: an OpenAI Realtime (GA) client in plain browser JavaScript.
+// Microphone -> AudioWorklet -> PCM16 24 kHz -> base64 -> input_audio_buffer.append;
+// response.output_audio.delta -> Web Audio playback at 24 kHz. Server VAD decides turns.
+"use strict";
+
+const RATE = 24000;
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+// What happened, for people (the page) and for automated checks (window.rtcorePlayground).
+const state = (window.rtcorePlayground = {
+  status: "disconnected",
+  samplesCaptured: 0,
+  samplesScheduled: 0,
+  responsesDone: 0,
+  eventTypes: [],
+  errors: [],
+  transcript: [], // {role, text, itemId}
+});
+
+let ws = null;
+let audio = null; // {ctx, stream, node, playHead, sources, item}
+
+function setStatus(text) {
+  state.status = text;
+  $("status").textContent = text;
+}
+
+function log(text, cls) {
+  const line = document.createElement("div");
+  line.textContent = text;
+  if (cls) line.className = cls;
+  const box = $("log");
+  box.append(line);
+  while (box.childElementCount > 300) box.firstChild.remove();
+  box.scrollTop = box.scrollHeight;
+}
+
+function transcriptLine(role, itemId) {
+  let entry = state.transcript.find((e) => e.itemId === itemId && e.role === role);
+  if (!entry) {
+    entry = { role, itemId, text: "" };
+    state.transcript.push(entry);
+    // Not enumerable: window.rtcorePlayground stays plain JSON.
+    Object.defineProperty(entry, "el", { value: document.createElement("p") });
+    entry.el.className = role;
+    entry.el.append(Object.assign(document.createElement("b"), { textContent: role + ": " }));
+    entry.el.append(document.createElement("span"));
+    $("transcript").append(entry.el);
+  }
+  return entry;
+}
+
+function addTranscript(role, itemId, text) {
+  const entry = transcriptLine(role, itemId);
+  entry.text += text;
+  entry.el.lastChild.textContent = entry.text;
+  $("transcript").parentElement.scrollTop = 1e9;
+}
+
+// -- audio encoding -------------------------------------------------------------------
+
+function floatToBase64Pcm16(samples) {
+  const bytes = new Uint8Array(samples.length * 2);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < samples.length; i++) {
+    const s = Math.max(-1, Math.min(1, samples[i]));
+    view.setInt16(i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
+  }
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function base64Pcm16ToFloat(b64) {
+  const binary = atob(b64);
+  const view = new DataView(new ArrayBuffer(binary.length));
+  for (let i = 0; i < binary.length; i++) view.setUint8(i, binary.charCodeAt(i));
+  const out = new Float32Array(binary.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true) / 0x8000;
+  return out;
+}
+
+// -- playback -------------------------------------------------------------------------
+
+function play(itemId, b64) {
+  const samples = base64Pcm16ToFloat(b64);
+  if (!samples.length) return;
+  const { ctx } = audio;
+  const buffer = ctx.createBuffer(1, samples.length, RATE);
+  buffer.copyToChannel(samples, 0);
+  const source = ctx.createBufferSource();
+  source.buffer = buffer;
+  source.connect(ctx.destination);
+  const start = Math.max(audio.playHead, ctx.currentTime);
+  if (!audio.item || audio.item.id !== itemId) audio.item = { id: itemId, start, ms: 0 };
+  source.start(start);
+  audio.playHead = start + buffer.duration;
+  audio.item.ms += buffer.duration * 1000;
+  audio.sources.add(source);
+  source.onended = () => audio && audio.sources.delete(source);
+  state.samplesScheduled += samples.length;
+}
+
+// The user spoke over the reply: stop playing and tell the server how much was heard, so
+// the conversation keeps only what the user heard.
+function bargeIn() {
+  if (!audio || !audio.item) return;
+  const heardMs = Math.floor((audio.ctx.currentTime - audio.item.start) * 1000);
+  for (const source of audio.sources) source.stop();
+  audio.sources.clear();
+  audio.playHead = 0;
+  if (heardMs >= 0 && heardMs < audio.item.ms) {
+    send({ type: "conversation.item.truncate", item_id: audio.item.id, content_index: 0, audio_end_ms: heardMs });
+  }
+  audio.item = null;
+}
+
+// -- the connection ---------------------------------------------------------------------
+
+function send(event) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(event));
+}
+
+function sessionUpdate() {
+  const output = { format: { type: "audio/pcm", rate: RATE } };
+  const voice = $("voice").value.trim();
+  if (voice) output.voice = voice;
+  return {
+    type: "session.update",
+    session: {
+      type: "realtime",
+      output_modalities: ["audio"],
+      audio: {
+        input: { format: { type: "audio/pcm", rate: RATE }, turn_detection: { type: "server_vad" } },
+        output,
+      },
+    },
+  };
+}
+
+function onEvent(event) {
+  state.eventTypes.push(event.type);
+  const t = event.type;
+  if (t === "response.output_audio.delta" || t === "response.audio.delta") {
+    play(event.item_id, event.delta);
+    return; // too many to log
+  }
+  if (t === "input_audio_buffer.append") return;
+  log(t + (event.item_id ? "  " + event.item_id : ""), t === "error" ? "error" : "");
+  switch (t) {
+    case "session.created":
+    case "session.updated": {
+      const voice = event.session.audio?.output?.voice ?? event.session.voice;
+      if (voice && !$("voice").value) $("voice").placeholder = voice;
+      break;
+    }
+    case "error":
+      state.errors.push(event.error);
+      log("  " + event.error.code + ": " + event.error.message, "error");
+      break;
+    case "input_audio_buffer.speech_started":
+      bargeIn();
+      break;
+    case "conversation.item.input_audio_transcription.completed":
+      addTranscript("user", event.item_id, event.transcript);
+      break;
+    case "response.output_audio_transcript.delta":
+    case "response.audio_transcript.delta":
+    case "response.output_text.delta":
+    case "response.text.delta":
+      addTranscript("assistant", event.item_id, event.delta);
+      break;
+    case "response.done":
+      state.responsesDone += 1;
+      break;
+  }
+}
+
+async function startMicrophone() {
+  // One context at 24 kHz for both directions: the browser resamples the microphone.
+  const ctx = new AudioContext({ sampleRate: RATE });
+  await ctx.audioWorklet.addModule("/playground/capture-worklet.js");
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
+  });
+  const node = new AudioWorkletNode(ctx, "pcm-capture");
+  node.port.onmessage = (e) => {
+    state.samplesCaptured += e.data.length;
+    send({ type: "input_audio_buffer.append", audio: floatToBase64Pcm16(e.data) });
+  };
+  const mute = ctx.createGain();
+  mute.gain.value = 0; // keeps the worklet pulled without playing the microphone back
+  ctx.createMediaStreamSource(stream).connect(node).connect(mute).connect(ctx.destination);
+  await ctx.resume();
+  audio = { ctx, stream, node, playHead: 0, sources: new Set(), item: null };
+}
+
+async function connect() {
+  const model = $("model").value;
+  const key = $("key").value.trim();
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${location.host}/v1/realtime?model=${encodeURIComponent(model)}`;
+  const protocols = ["realtime"];
+  if (key) protocols.push("openai-insecure-api-key." + key);
+  $("connect").disabled = true;
+  setStatus("connecting");
+  ws = new WebSocket(url, protocols);
+  ws.onmessage = (m) => onEvent(JSON.parse(m.data));
+  ws.onclose = (e) => {
+    log(`socket closed (${e.code}${e.reason ? ": " + e.reason : ""})`, e.code === 1000 ? "" : "error");
+    hangUp();
+  };
+  ws.onopen = async () => {
+    send(sessionUpdate());
+    try {
+      await startMicrophone();
+      setStatus("listening: speak");
+    } catch (err) {
+      state.errors.push({ code: "microphone", message: String(err) });
+      log("microphone: " + err, "error");
+      setStatus("connected (no microphone: type instead)");
+    }
+    $("disconnect").disabled = false;
+    $("text").disabled = $("send").disabled = false;
+  };
+}
+
+function hangUp() {
+  if (ws) ws.close(1000);
+  ws = null;
+  if (audio) {
+    audio.stream.getTracks().forEach((track) => track.stop());
+    audio.ctx.close();
+    audio = null;
+  }
+  $("connect").disabled = false;
+  $("disconnect").disabled = true;
+  $("text").disabled = $("send").disabled = true;
+  setStatus("disconnected");
+}
+
+function sendText(e) {
+  e.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  $("text").value = "";
+  send({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
+  addTranscript("user", "typed-" + state.transcript.length, text);
+  send({ type: "response.create" });
+}
+
+async function loadModels() {
+  const wanted = params.get("model");
+  const key = $("key").value.trim();
+  let names = [];
+  try {
+    const r = await fetch("/v1/models", { headers: key ? { Authorization: "Bearer " + key } : {} });
+    if (r.ok) names = (await r.json()).data.map((m) => m.id);
+    else log(`GET /v1/models: ${r.status} (give the API key, or ?model=NAME in the page URL)`, "error");
+  } catch (err) {
+    log("GET /v1/models: " + err, "error");
+  }
+  if (wanted && !names.includes(wanted)) names.unshift(wanted);
+  $("model").replaceChildren(...names.map((n) => new Option(n, n, false, n === wanted)));
+}
+
+for (const v of ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]) {
+  $("voices").append(new Option(v));
+}
+$("voice").value = params.get("voice") || "";
+$("key").value = params.get("key") || "";
+$("key").addEventListener("change", loadModels);
+$("connect").addEventListener("click", connect);
+$("disconnect").addEventListener("click", hangUp);
+$("say").addEventListener("submit", sendText);
+loadModels().then(() => (state.modelsLoaded = true));
