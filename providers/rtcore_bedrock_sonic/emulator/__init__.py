@@ -26,7 +26,16 @@ _EXPORTS = {
     "utterance_wav": "tones",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "NovaSonicEmulator",
+    "Script",
+    "make_client",
+    "make_trusting_transport",
+    "silence_pcm",
+    "tone_frequency",
+    "utterance_pcm",
+    "utterance_wav",
+]
 
 
 def __getattr__(name: str) -> Any:
