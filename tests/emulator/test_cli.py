@@ -1,4 +1,4 @@
-"""The emulator as a process: ``python -m rtcore_bedrock_sonic.emulator`` and ``rtcore emulator``."""
+"""The emulator as a process: ``python -m rtcore_bedrock_sonic.emulator``, ``rtcore emulator``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import V2
+
 from rtcore_bedrock_sonic.emulator import make_client, utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
 

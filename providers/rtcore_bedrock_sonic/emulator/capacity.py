@@ -63,7 +63,7 @@ def _opening(prompt: str) -> bytes:
                         "audioType": "SPEECH",
                     },
                 },
-            ),  # fmt: skip
+            ),
             _event(
                 "contentStart",
                 {
@@ -74,7 +74,7 @@ def _opening(prompt: str) -> bytes:
                     "interactive": True,
                     "audioInputConfiguration": {**audio, "sampleRateHertz": 16000},
                 },
-            ),  # fmt: skip
+            ),
         ]
     )
 
@@ -212,7 +212,8 @@ async def main(sessions: int, seconds: float) -> None:
         f"sessions={sessions} seconds={wall:.1f} emulator_cpu={100 * cpu / wall:.0f}% "
         f"load_client_cpu={100 * client_cpu / wall:.0f}% "
         f"events_out/s={totals.events / wall:.0f} input_events/s={sessions * 16000 / CHUNK:.0f} "
-        f"replies={len(totals.latencies)} reply_after_endpoint_p50={statistics.median(lat) * 1000:.0f}ms "
+        f"replies={len(totals.latencies)} "
+        f"reply_after_endpoint_p50={statistics.median(lat) * 1000:.0f}ms "
         f"p95={lat[int(0.95 * (len(lat) - 1))] * 1000:.0f}ms resets={totals.errors} "
         f"blocked_sends={totals.blocked}"
     )
