@@ -1,0 +1,104 @@
+"""The browser playground served at ``/``, in headless Chromium with a fake microphone.
+
+Chromium plays a WAV file as the microphone (a loud tone, then silence: a turn to an energy
+VAD). The page captures it with an AudioWorklet, streams PCM16 at 24 kHz over
+``/v1/realtime`` (authenticated with the ``openai-insecure-api-key.`` subprotocol), plays
+the reply with Web Audio and shows the transcript. The test reads what the page exposes on
+``window.rtcorePlayground`` through the DevTools protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.clients.browser import Chromium, find_chromium, write_speech_wav
+from tests.transports.process import Served, rtcore
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)",
+)
+
+KEY = "sk-browser-test"
+
+
+def emulator_available() -> bool:
+    return "--emulator" in rtcore("serve", "--help").stdout
+
+
+SERVERS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    # name: (rtcore serve arguments, model, what the user's turn is transcribed as)
+    "echo": (("--provider", "echo"), "echo", r"\(spoken \d+ ms\)"),
+    "emulator": (
+        ("--provider", "bedrock-sonic", "--emulator"),
+        "bedrock-sonic",
+        r"Hello, can you hear me\?",
+    ),
+}
+
+
+async def wait_for(page: Chromium, expression: str, seconds: float = 15) -> Any:
+    """The first truthy value of ``expression``, polled inside the page."""
+    poll = (
+        "new Promise(resolve => { const check = () => { const v = (" + expression + ");"
+        " if (v) resolve(v); else setTimeout(check, 50); }; check(); })"
+    )
+    async with asyncio.timeout(seconds):
+        return await page.evaluate(poll)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+async def test_playground_talks_and_plays_the_reply(server: str, tmp_path: Path) -> None:
+    if server == "emulator" and not emulator_available():
+        pytest.skip("this rtcore has no 'serve --emulator' yet")
+    args, model, heard = SERVERS[server]
+    assert CHROMIUM is not None
+    mic = tmp_path / "mic.wav"
+    write_speech_wav(mic)
+    with Served(*args, env={"RTCORE_MASTER_KEY": KEY}) as served:
+        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}"
+        async with Chromium(CHROMIUM, url, mic_wav=mic) as page:
+            # The model picker was filled from GET /v1/models (behind the key).
+            await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
+            models = await page.evaluate(
+                "[...document.querySelectorAll('#model option')].map(o => o.value)"
+            )
+            assert model in models
+            assert await page.evaluate("document.getElementById('model').value") == model
+
+            await page.evaluate("document.getElementById('connect').click()", user_gesture=True)
+            await wait_for(
+                page,
+                "window.rtcorePlayground.responsesDone > 0 "
+                "&& window.rtcorePlayground.samplesScheduled > 0",
+                seconds=20,
+            )
+            state = await page.evaluate("JSON.parse(JSON.stringify(window.rtcorePlayground))")
+            shown = await page.evaluate("document.getElementById('transcript').innerText")
+            log = await page.evaluate("document.getElementById('log').innerText")
+
+    assert state["errors"] == [], state["errors"]
+    assert state["samplesCaptured"] > 24000  # over a second of microphone audio was sent
+    # A reply was scheduled for playback: at least half a second of 24 kHz audio.
+    assert state["samplesScheduled"] > 12000
+    roles = [(e["role"], e["text"]) for e in state["transcript"]]
+    assert roles[0][0] == "user"
+    assert re.fullmatch(heard, roles[0][1]), roles
+    assert roles[1][0] == "assistant"
+    assert roles[1][1].strip()
+    if server == "echo":
+        assert roles[1][1] == "I heard you."
+    # The page shows what it recorded: the transcript and the event log.
+    assert roles[1][1] in shown
+    assert "input_audio_buffer.speech_started" in log
+    assert "response.done" in log
+    assert {"session.created", "session.updated", "response.output_audio.delta"} <= set(
+        state["eventTypes"]
+    )
+    assert "Traceback" not in served.stderr
