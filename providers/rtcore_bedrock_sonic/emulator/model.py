@@ -13,6 +13,7 @@ from typing import Any
 
 from . import tones, voice
 from .output import INTERRUPTED_MARKER, Emitter, Usage, speech_tokens, text_tokens
+from .probe import AudioProbe
 from .script import Script, default_reply
 from .tooluse import arguments, match_tool
 from .vad import EnergyVad
@@ -47,6 +48,7 @@ class Conversation:
         realtime_factor: Callable[[], float],
         endpoint_override: float | None,
         first_audio: FirstAudioHook,
+        probe: AudioProbe | None = None,
     ) -> None:
         self._validator = validator
         self._emit = emitter
@@ -54,6 +56,7 @@ class Conversation:
         self._factor = realtime_factor
         self._endpoint_override = endpoint_override
         self._first_audio = first_audio
+        self._probe = probe
         self._turns: asyncio.Queue[Turn] = asyncio.Queue()
         self._vad: EnergyVad | None = None
         self._last_audio = 0.0
@@ -97,10 +100,13 @@ class Conversation:
         vad = self._vad
         if vad is None:
             return
+        arrived = time.monotonic_ns() if self._probe is not None else 0
         try:
             pcm = base64.b64decode(content, validate=True)
         except ValueError:
             return
+        if self._probe is not None:
+            self._probe.audio_in(id(self), pcm, arrived)
         self._last_audio = time.monotonic()
         result = vad.feed(pcm)
         if result.speech_started and time.monotonic() < self._speaking_until:
@@ -214,6 +220,8 @@ class Conversation:
                     break
                 chunk = pcm[offset : offset + step]
                 await emit.audio(completion, content, base64.b64encode(chunk).decode("ascii"))
+                if self._probe is not None:
+                    self._probe.audio_out(id(self), len(chunk), time.monotonic_ns())
                 sent += len(chunk)
                 if index == 0:
                     await self._first_audio(number)

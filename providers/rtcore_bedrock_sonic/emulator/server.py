@@ -11,6 +11,7 @@ from . import session
 from .certs import ensure_certs, server_ssl_context
 from .faults import FaultQueue
 from .h2server import H2Server, H2Stream
+from .probe import AudioProbe
 from .script import Script
 
 DEFAULT_CONNECTION_LIMIT = 480.0
@@ -23,7 +24,9 @@ class NovaSonicEmulator:
     ``realtime_factor`` paces assistant audio: 1.0 is real time, 0.1 ten times faster, 0 as
     fast as possible. ``connection_limit`` is how long a stream lives before
     ``ModelTimeoutException`` (Bedrock: about 8 minutes). ``endpoint_seconds`` overrides the
-    silence that ends a user turn for every model and setting.
+    silence that ends a user turn for every model and setting. ``probe`` (an
+    :class:`~.probe.AudioProbe`, for benchmarks) is told when each audio chunk came in and
+    went out.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class NovaSonicEmulator:
         script: Script | None = None,
         faults: list[str] | None = None,
         max_concurrent_streams: int = 1000,
+        probe: AudioProbe | None = None,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
@@ -56,6 +60,7 @@ class NovaSonicEmulator:
             endpoint_seconds=endpoint_seconds,
             script=self.script,
             faults=self.faults,
+            probe=probe,
         )
         self._server = H2Server(
             self._handle,

@@ -13,6 +13,7 @@ from .errors import MODEL_TIMEOUT, BedrockError
 from .h2server import H2Stream, StreamClosed
 from .model import Conversation
 from .output import Emitter
+from .probe import AudioProbe
 from .script import Script
 from .validation import Validator, resolve_model
 
@@ -27,6 +28,7 @@ class Settings:
     endpoint_seconds: float | None
     script: Script
     faults: faults.FaultQueue
+    probe: AudioProbe | None = None
 
 
 @dataclass
@@ -103,6 +105,7 @@ async def _converse(
         realtime_factor=lambda: settings.realtime_factor,
         endpoint_override=settings.endpoint_seconds,
         first_audio=first_audio,
+        probe=settings.probe,
     )
     tasks = [
         asyncio.create_task(_read(stream, validator, conversation)),

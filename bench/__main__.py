@@ -1,0 +1,44 @@
+"""``python -m bench``: drive N realtime sessions against direct, rtcore and LiteLLM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bench import run, targets
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=(
+            "Benchmark the audio path: N concurrent sessions streaming 16 kHz audio in real "
+            "time against the Nova Sonic emulator, straight with the AWS SDK (direct), through "
+            "`rtcore serve`, and through LiteLLM's proxy. Prints a table; writes JSON."
+        ),
+    )
+    p.add_argument("--sessions", "-n", type=int, default=50, help="concurrent sessions (50)")
+    p.add_argument("--seconds", type=float, default=30.0, help="streaming time per phase (30)")
+    p.add_argument(
+        "--targets", default=",".join(run.TARGETS), help="comma-separated (direct,rtcore,litellm)"
+    )
+    p.add_argument("--workers", type=int, default=1, help="rtcore serve --workers (1)")
+    p.add_argument(
+        "--coalesce-ms", type=int, default=None, help="rtcore's audio_coalesce_ms (its default)"
+    )
+    p.add_argument("--search", action="store_true", help="also find each target's max real-time N")
+    p.add_argument("--search-start", type=int, default=25)
+    p.add_argument("--search-max", type=int, default=400)
+    p.add_argument("--search-seconds", type=float, default=20.0)
+    p.add_argument("--search-steps", type=int, default=6)
+    p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
+    p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")
+    return p
+
+
+def main() -> None:
+    asyncio.run(run.main(parser().parse_args()))
+
+
+if __name__ == "__main__":
+    main()

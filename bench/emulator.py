@@ -1,0 +1,112 @@
+"""The emulator the benchmark runs, in a process of its own, with a marker-reading probe.
+
+``python -m bench.emulator`` prints one JSON line (endpoint, CA file, pid), then serves
+until stdin closes. ``dump PATH`` on stdin writes what the probe recorded since the last
+dump to PATH (JSON) and answers ``ok``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import speech as sig
+
+
+class MarkerProbe:
+    """Reads the chunk markers of incoming audio; logs outgoing audio per stream.
+
+    Incoming chunks are looked for where they must start: every ``CHUNK_BYTES`` of the
+    stream's audio timeline, however a gateway grouped them into events.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._offset: dict[int, int] = defaultdict(int)
+        self._events: dict[int, int] = defaultdict(int)
+        self._session: dict[int, int] = {}
+        # (session, seq, at_ns, stream, event number, chunks in that event)
+        self.received: list[tuple[int, int, int, int, int, int]] = []
+        self.unmarked = 0
+        # stream -> [(cumulative bytes sent, at_ns)]
+        self.sent: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self._sent_bytes: dict[int, int] = defaultdict(int)
+
+    def audio_in(self, stream: int, pcm: bytes, at_ns: int) -> None:
+        offset = self._offset[stream]
+        self._offset[stream] = offset + len(pcm)
+        event = self._events[stream]
+        self._events[stream] = event + 1
+        samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+        first = (-offset) % sig.CHUNK_BYTES // 2
+        starts = range(first, samples.size - sig.MARK_SAMPLES + 1, sig.CHUNK_SAMPLES)
+        found: list[tuple[int, int]] = []
+        for start in starts:
+            marker = sig.read_marker(samples[start : start + sig.MARK_SAMPLES])
+            if marker is None:
+                self.unmarked += 1
+            else:
+                found.append(marker)
+        for session, seq in found:
+            self._session[stream] = session
+            self.received.append((session, seq, at_ns, stream, event, len(found)))
+
+    def audio_out(self, stream: int, size: int, at_ns: int) -> None:
+        total = self._sent_bytes[stream] + size
+        self._sent_bytes[stream] = total
+        self.sent[stream].append((total, at_ns))
+
+    def dump(self) -> dict[str, Any]:
+        sent: dict[str, list[tuple[int, int]]] = {}
+        for stream, rows in self.sent.items():
+            session = self._session.get(stream)
+            if session is not None:
+                sent[f"{session}:{stream}"] = rows
+        data = {"received": self.received, "sent": sent, "unmarked": self.unmarked}
+        self.reset()
+        return data
+
+
+async def main(args: argparse.Namespace) -> None:
+    from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, Script
+
+    probe = MarkerProbe()
+    script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
+    emulator = NovaSonicEmulator(
+        "127.0.0.1",
+        0,
+        cert_dir=args.cert_dir,
+        endpoint_seconds=sig.ENDPOINT_SECONDS,
+        script=script,
+        probe=None if args.no_probe else probe,
+    )
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    async with emulator:
+        line = {"endpoint": emulator.endpoint, "ca_file": str(emulator.ca_file), "pid": os.getpid()}
+        print(json.dumps(line), flush=True)
+        while command := (await reader.readline()).decode().strip():
+            verb, _, rest = command.partition(" ")
+            if verb == "dump":
+                await asyncio.to_thread(Path(rest).write_text, json.dumps(probe.dump()))
+                print(json.dumps({"ok": True, "active": emulator.stats.active}), flush=True)
+            elif verb == "stats":
+                print(json.dumps({"ok": True, "active": emulator.stats.active}), flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.emulator")
+    parser.add_argument("--cert-dir", default=None)
+    parser.add_argument("--no-probe", action="store_true")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,364 @@
+"""The load generator: N concurrent sessions against one target, in a process of its own.
+
+``python -m bench.load SPEC.json`` runs the sessions the spec describes and writes what
+each one saw (when every chunk was sent, when audio came back) to ``spec["out"]``. Every
+session streams the same cycle of marked 16 kHz audio in real time, 20 ms a chunk; sessions
+start spread over one chunk period and at different points of the cycle, so the replies
+(and the load) are spread evenly over time.
+
+Two kinds of session: ``direct`` speaks Nova Sonic's events to the emulator with
+``aws_sdk_bedrock_runtime`` (no gateway), ``ws`` speaks the OpenAI Realtime API to a gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bench import speech as sig
+
+_NS = 1_000_000_000
+
+
+@dataclass
+class Record:
+    session: int
+    phase: int
+    offset: float = 0.0  # sessions start spread over one chunk period
+    sends: list[int] = field(default_factory=list)  # t_ns of chunk seq
+    late_ms: float = 0.0  # worst lateness of a send against the schedule
+    deltas: list[tuple[int, int]] = field(default_factory=list)  # (cumulative bytes, t_ns)
+    errors: list[str] = field(default_factory=list)
+    connected: bool = False
+
+
+class _Delta(msgspec.Struct):
+    type: str
+    delta: str = ""
+    error: dict[str, Any] | None = None
+
+
+_delta = msgspec.json.Decoder(_Delta)
+
+
+def _b64_size(text: str | bytes) -> int:
+    size = len(text) * 3 // 4
+    if text[-2:] in ("==", b"=="):
+        return size - 2
+    if text[-1:] in ("=", b"="):
+        return size - 1
+    return size
+
+
+async def _pace(record: Record, cycle: sig.Cycle, t0: float, stop: float, send: Any) -> None:
+    """Send chunk after chunk on schedule until ``stop`` (event-loop time)."""
+    loop = asyncio.get_running_loop()
+    period = sig.CHUNK_MS / 1000
+    seq = 0
+    t0 += record.offset
+    while True:
+        due = t0 + seq * period
+        if due >= stop:
+            return
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            record.late_ms = max(record.late_ms, -delay * 1000)
+        data = sig.chunk_b64(cycle, record.session, seq, record.phase)
+        record.sends.append(time.monotonic_ns())
+        await send(data)
+        seq += 1
+
+
+# -- over WebSocket, to a gateway -------------------------------------------------------------
+
+
+async def ws_session(
+    spec: dict[str, Any], record: Record, cycle: sig.Cycle, ready: asyncio.Event, start: Any
+) -> None:
+    import aiohttp
+
+    headers = spec.get("headers") or {}
+    timeout = aiohttp.ClientWSTimeout(ws_close=5.0)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(
+            spec["url"], headers=headers, max_msg_size=0, compress=0, timeout=timeout
+        ) as ws,
+    ):
+        update = {
+            "type": "session.update",
+            "session": {
+                "modalities": ["audio", "text"],
+                "instructions": "You are a helpful assistant.",
+                "voice": "matthew",
+                "input_audio_format": "pcm16",
+                "output_audio_format": "pcm16",
+                "turn_detection": {"type": "server_vad"},
+            },
+        }
+        await ws.send_str(json.dumps(update))
+        record.connected = True
+
+        async def read() -> None:
+            cumulative = 0
+            async for message in ws:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                at = time.monotonic_ns()
+                event = _delta.decode(message.data)
+                if event.type in ("response.audio.delta", "response.output_audio.delta"):
+                    cumulative += _b64_size(event.delta)
+                    record.deltas.append((cumulative, at))
+                elif event.type == "error":
+                    record.errors.append(json.dumps(event.error)[:300])
+
+        reader = asyncio.create_task(read())
+        try:
+            ready.set()
+            t0, stop = await start
+            prefix = '{"type":"input_audio_buffer.append","audio":"'
+
+            async def send(data: bytes) -> None:
+                await ws.send_str(prefix + data.decode() + '"}')
+
+            await _pace(record, cycle, t0, stop, send)
+            await asyncio.sleep(spec.get("linger", 1.5))
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+# -- straight to the emulator with the AWS SDK -------------------------------------------------
+
+
+def _event(name: str, body: dict[str, Any]) -> bytes:
+    return json.dumps({"event": {name: body}}).encode()
+
+
+def _opening(prompt: str, system: str, audio: str) -> list[bytes]:
+    lpcm = {
+        "mediaType": "audio/lpcm",
+        "sampleSizeBits": 16,
+        "channelCount": 1,
+        "encoding": "base64",
+        "audioType": "SPEECH",
+    }
+    inference = {"maxTokens": 1024, "topP": 0.9, "temperature": 0.7}
+    return [
+        _event("sessionStart", {"inferenceConfiguration": inference}),
+        _event(
+            "promptStart",
+            {
+                "promptName": prompt,
+                "textOutputConfiguration": {"mediaType": "text/plain"},
+                "audioOutputConfiguration": {
+                    **lpcm,
+                    "sampleRateHertz": sig.OUTPUT_RATE,
+                    "voiceId": "matthew",
+                },
+            },
+        ),
+        _event(
+            "contentStart",
+            {
+                "promptName": prompt,
+                "contentName": system,
+                "type": "TEXT",
+                "interactive": False,
+                "role": "SYSTEM",
+                "textInputConfiguration": {"mediaType": "text/plain"},
+            },
+        ),
+        _event(
+            "textInput",
+            {"promptName": prompt, "contentName": system, "content": "You are helpful."},
+        ),
+        _event("contentEnd", {"promptName": prompt, "contentName": system}),
+        _event(
+            "contentStart",
+            {
+                "promptName": prompt,
+                "contentName": audio,
+                "type": "AUDIO",
+                "interactive": True,
+                "role": "USER",
+                "audioInputConfiguration": {**lpcm, "sampleRateHertz": sig.RATE},
+            },
+        ),
+    ]
+
+
+class _Audio(msgspec.Struct):
+    content: str = ""
+
+
+class _OutEvent(msgspec.Struct):
+    audioOutput: _Audio | None = None
+
+
+class _Out(msgspec.Struct):
+    event: _OutEvent = msgspec.field(default_factory=_OutEvent)
+
+
+_out = msgspec.json.Decoder(_Out)
+
+
+async def direct_session(
+    spec: dict[str, Any],
+    record: Record,
+    cycle: sig.Cycle,
+    ready: asyncio.Event,
+    start: Any,
+    client: Any,
+) -> None:
+    from aws_sdk_bedrock_runtime.models import (
+        BidirectionalInputPayloadPart,
+        InvokeModelWithBidirectionalStreamInputChunk,
+        InvokeModelWithBidirectionalStreamOperationInput,
+    )
+
+    def chunk(data: bytes) -> Any:
+        return InvokeModelWithBidirectionalStreamInputChunk(
+            value=BidirectionalInputPayloadPart(bytes_=data)
+        )
+
+    prompt, audio = str(uuid.uuid4()), str(uuid.uuid4())
+    async with asyncio.timeout(15):
+        stream = await client.invoke_model_with_bidirectional_stream(
+            InvokeModelWithBidirectionalStreamOperationInput(model_id=spec["model_id"])
+        )
+        for data in _opening(prompt, str(uuid.uuid4()), audio):
+            await stream.input_stream.send(chunk(data))
+        _, output = await stream.await_output()
+    record.connected = True
+
+    async def read() -> None:
+        cumulative = 0
+        while (event := await output.receive()) is not None:
+            at = time.monotonic_ns()
+            data = event.value.bytes_
+            if b'"audioOutput"' in data:
+                content = _out.decode(data).event.audioOutput
+                if content is not None and content.content:
+                    cumulative += _b64_size(content.content)
+                    record.deltas.append((cumulative, at))
+
+    reader = asyncio.create_task(read())
+    try:
+        ready.set()
+        t0, stop = await start
+        head = b'{"event":{"audioInput":{"promptName":"%s","contentName":"%s","content":"' % (
+            prompt.encode(),
+            audio.encode(),
+        )
+
+        async def send(data: bytes) -> None:
+            await stream.input_stream.send(chunk(head + data + b'"}}}'))
+
+        await _pace(record, cycle, t0, stop, send)
+        await asyncio.sleep(spec.get("linger", 1.5))
+        for data in (
+            _event("contentEnd", {"promptName": prompt, "contentName": audio}),
+            _event("promptEnd", {"promptName": prompt}),
+            _event("sessionEnd", {}),
+        ):
+            await stream.input_stream.send(chunk(data))
+        async with asyncio.timeout(5):
+            await stream.input_stream.close()
+            await reader
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    cycle = sig.build_cycle()
+    count = int(spec["sessions"])
+    loop = asyncio.get_running_loop()
+    period = sig.CHUNK_MS / 1000
+    records = [
+        Record(session=i, phase=i * cycle.chunks // count, offset=i * period / count)
+        for i in range(count)
+    ]
+    start: asyncio.Future[tuple[float, float]] = loop.create_future()
+    client: Any = None
+    if spec["kind"] == "direct":
+        from rtcore_bedrock_sonic.emulator import make_client
+
+        client = await make_client(spec["endpoint"], spec["ca_file"])
+
+    async def one(record: Record, ready: asyncio.Event) -> None:
+        try:
+            if spec["kind"] == "direct":
+                await direct_session(spec, record, cycle, ready, start, client)
+            else:
+                await ws_session(spec, record, cycle, ready, start)
+        except Exception as exc:  # every failure is a figure of the run, not a crash
+            record.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            ready.set()
+
+    readies = [asyncio.Event() for _ in records]
+    tasks: list[asyncio.Task[None]] = []
+    # The first session opens alone: a cold SDK client opens one connection per stream
+    # that starts before its first connection is up.
+    tasks.append(asyncio.create_task(one(records[0], readies[0])))
+    await readies[0].wait()
+    for record, ready in zip(records[1:], readies[1:], strict=True):
+        tasks.append(asyncio.create_task(one(record, ready)))
+        await asyncio.sleep(float(spec.get("connect_interval", 0.005)))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(60):
+            for ready in readies:
+                await ready.wait()
+    cpu0, wall0 = time.process_time(), time.monotonic_ns()
+    t0 = loop.time() + 0.5
+    stop = t0 + float(spec["seconds"])
+    start.set_result((t0, stop))
+    await asyncio.gather(*tasks)
+    cpu1, wall1 = time.process_time(), time.monotonic_ns()
+    return {
+        "kind": spec["kind"],
+        "sessions": [
+            {
+                "session": r.session,
+                "phase": r.phase,
+                "sends": r.sends,
+                "late_ms": r.late_ms,
+                "deltas": r.deltas,
+                "errors": r.errors,
+                "connected": r.connected,
+            }
+            for r in records
+        ],
+        "cycle": {"chunks": cycle.chunks, "trigger": cycle.trigger},
+        "window": [t0, stop],
+        "load_cpu_seconds": cpu1 - cpu0,
+        "load_wall_seconds": (wall1 - wall0) / _NS,
+    }
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    result = asyncio.run(run(spec))
+    Path(spec["out"]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

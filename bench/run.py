@@ -1,0 +1,214 @@
+"""One benchmark run: the emulator, then each target in turn against it, then the table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import analyze, procs, targets
+from bench.report import table
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGETS = ("direct", "rtcore", "litellm")
+
+
+async def run_phase(
+    target: str,
+    sessions: int,
+    seconds: float,
+    emulator: targets.Emulator,
+    gateway: targets.Gateway | None,
+    workdir: Path,
+) -> dict[str, Any]:
+    """N sessions for ``seconds`` against one target; the figures of that phase."""
+    await emulator.wait_idle()
+    await emulator.dump(workdir / "discard.json")  # forget earlier phases
+    tag = f"{target}-{sessions}-{int(time.monotonic() * 1000)}"
+    spec: dict[str, Any] = {
+        "kind": "direct" if target == "direct" else "ws",
+        "sessions": sessions,
+        "seconds": seconds,
+        "out": str(workdir / f"{tag}-load.json"),
+        "endpoint": emulator.endpoint,
+        "ca_file": emulator.ca_file,
+        "model_id": targets.MODEL_ID,
+    }
+    if gateway is not None:
+        spec["url"], spec["headers"] = gateway.url, gateway.headers
+    spec_path = workdir / f"{tag}-spec.json"
+    spec_path.write_text(json.dumps(spec))
+    load = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.load", str(spec_path), cwd=targets.REPO
+    )
+    groups = {"load": [load.pid], "emulator": [emulator.pid]}
+    if gateway is not None:
+        groups["gateway"] = [gateway.proc.pid]
+    sampler = procs.Sampler(groups)
+    sampling = asyncio.create_task(sampler.run())
+    try:
+        async with asyncio.timeout(seconds + 180):
+            code = await load.wait()
+    except TimeoutError:
+        await targets.stop_process(load)
+        code = -1
+    finally:
+        sampling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampling
+    emu = await emulator.dump(workdir / f"{tag}-emulator.json")
+    if code != 0:
+        return {"sessions": sessions, "failed": f"load generator exited with {code}"}
+    result = json.loads(await asyncio.to_thread(Path(spec["out"]).read_text))
+    figures = analyze.phase_figures(result, emu)
+    start, end = result["window"]
+    minutes = sessions * (end - start) / 60
+    for name in groups:
+        cpu, wall, peak = sampler.window(name, start, end)
+        idle = sampler.before(name, start)
+        figures[f"{name}_cpu_s_per_session_min"] = cpu * (end - start) / wall / minutes
+        figures[f"{name}_cpu_cores"] = cpu / wall if wall else None
+        figures[f"{name}_rss_peak_mb"] = peak / 2**20
+        figures[f"{name}_rss_per_session_mb"] = max(0, peak - idle) / 2**20 / sessions
+    # What the operator pays for: the gateway's process, or for direct the SDK client itself.
+    own = "load" if target == "direct" else "gateway"
+    figures["cpu_s_per_session_min"] = figures[f"{own}_cpu_s_per_session_min"]
+    figures["rss_peak_mb"] = figures[f"{own}_rss_peak_mb"]
+    figures["rss_per_session_mb"] = figures[f"{own}_rss_per_session_mb"]
+    return figures
+
+
+async def search_max(
+    target: str,
+    emulator: targets.Emulator,
+    gateway: targets.Gateway | None,
+    workdir: Path,
+    *,
+    start: int,
+    cap: int,
+    seconds: float,
+    steps: int,
+) -> dict[str, Any]:
+    """The largest N that holds real time: double until it fails, then bisect; bounded."""
+    passed, failed = 0, 0
+    tried: list[dict[str, Any]] = []
+    n = start
+    for _ in range(steps):
+        figures = await run_phase(target, n, seconds, emulator, gateway, workdir)
+        ok = bool(figures.get("realtime"))
+        tried.append(
+            {
+                "sessions": n,
+                "realtime": ok,
+                "up_max_ms": figures.get("up_ms", {}).get("max"),
+                "down_max_ms": figures.get("down_ms", {}).get("max"),
+                "errors": figures.get("errors"),
+            }
+        )
+        print(f"  search {target}: N={n} {'holds' if ok else 'fails'}", file=sys.stderr)
+        if ok:
+            passed = n
+            if n >= cap:
+                break
+            n = min(cap, n * 2) if not failed else (n + failed) // 2
+        else:
+            failed = n
+            n = (passed + n) // 2 if passed else max(1, n // 2)
+        if failed and passed and failed - passed <= max(2, passed // 10):
+            break
+        if failed == 1:
+            break
+    return {"max_realtime_sessions": passed, "capped": passed >= cap, "tried": tried}
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    RESULTS.mkdir(exist_ok=True)
+    chosen = [t for t in args.targets.split(",") if t]
+    with tempfile.TemporaryDirectory(prefix="rtcore-bench-") as tmp:
+        workdir = Path(tmp)
+        emulator = await targets.Emulator.start(workdir / "certs")
+        report: dict[str, Any] = {
+            "command": " ".join(["python -m bench", *sys.argv[1:]]),
+            "machine": machine(),
+            "sessions": args.sessions,
+            "seconds": args.seconds,
+            "workers": args.workers,
+            "coalesce_ms": args.coalesce_ms,
+            "targets": {},
+        }
+        try:
+            for target in chosen:
+                print(f"{target}: {args.sessions} sessions for {args.seconds:g} s", file=sys.stderr)
+                report["targets"][target] = await run_target(target, emulator, workdir, args)
+        finally:
+            await emulator.stop()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else RESULTS / f"bench-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(table(report))
+    print(f"\nJSON: {out}")
+    return report
+
+
+async def run_target(
+    target: str, emulator: targets.Emulator, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    gateway: targets.Gateway | None = None
+    try:
+        if target == "rtcore":
+            options: dict[str, Any] = {}
+            if args.coalesce_ms is not None:
+                options["audio_coalesce_ms"] = args.coalesce_ms
+            gateway = await targets.start_rtcore(
+                emulator, workdir, workers=args.workers, options=options
+            )
+        elif target == "litellm":
+            try:
+                exe = await targets.ensure_litellm(Path(args.litellm_venv))
+                gateway = await targets.start_litellm(emulator, workdir, exe)
+            except (RuntimeError, TimeoutError, OSError) as exc:
+                print(f"LiteLLM unavailable, skipped: {exc}", file=sys.stderr)
+                return {"skipped": f"LiteLLM could not be installed or run: {exc}"}
+        figures = await run_phase(target, args.sessions, args.seconds, emulator, gateway, workdir)
+        if gateway is not None:
+            figures["startup_s"] = gateway.startup_seconds
+        if args.search:
+            figures["search"] = await search_max(
+                target,
+                emulator,
+                gateway,
+                workdir,
+                start=args.search_start,
+                cap=args.search_max,
+                seconds=args.search_seconds,
+                steps=args.search_steps,
+            )
+        return figures
+    finally:
+        if gateway is not None:
+            await gateway.stop()
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }

@@ -1,0 +1,253 @@
+"""The processes a run starts: the emulator, ``rtcore serve``, LiteLLM's proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_ID = "amazon.nova-sonic-v1:0"
+LITELLM_PYTHON = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+LITELLM_SPEC = "litellm[proxy,bedrock-realtime]"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def stop_process(proc: asyncio.subprocess.Process, grace: float = 10.0) -> None:
+    """SIGTERM ``proc`` (a process this harness started), SIGKILL if it lingers."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        async with asyncio.timeout(grace):
+            await proc.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+class Emulator:
+    def __init__(self, proc: asyncio.subprocess.Process, info: dict[str, Any]) -> None:
+        self.proc = proc
+        self.endpoint: str = info["endpoint"]
+        self.ca_file: str = info["ca_file"]
+        self.pid: int = info["pid"]
+
+    @classmethod
+    async def start(cls, cert_dir: Path) -> Emulator:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.emulator",
+            "--cert-dir",
+            str(cert_dir),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=REPO,
+        )
+        assert proc.stdout is not None
+        async with asyncio.timeout(30):
+            line = await proc.stdout.readline()
+        return cls(proc, json.loads(line))
+
+    async def _ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+        async with asyncio.timeout(60):
+            answer: dict[str, Any] = json.loads(await self.proc.stdout.readline())
+        return answer
+
+    async def dump(self, path: Path) -> dict[str, Any]:
+        await self._ask(f"dump {path}")
+        data: dict[str, Any] = json.loads(await asyncio.to_thread(path.read_text))
+        return data
+
+    async def wait_idle(self, limit: float = 15.0) -> None:
+        deadline = time.monotonic() + limit
+        # Polls another process: there is no event to wait on.
+        while time.monotonic() < deadline and (await self._ask("stats"))["active"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.25)
+
+    async def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        await stop_process(self.proc)
+
+
+async def _wait_http(port: int, path: str, proc: asyncio.subprocess.Process, limit: float) -> None:
+    """Until ``GET path`` answers (any status): the server accepted a connection and served."""
+    deadline = time.monotonic() + limit
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.005)
+            continue
+        try:
+            writer.write(request)
+            if (await reader.read(12)).startswith(b"HTTP/1.1"):
+                return
+        except OSError:
+            pass
+        finally:
+            writer.close()
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"no answer on port {port} within {limit:.0f} s")
+
+
+class Gateway:
+    def __init__(self, name: str, proc: asyncio.subprocess.Process, port: int) -> None:
+        self.name = name
+        self.proc = proc
+        self.port = port
+        self.startup_seconds = 0.0
+        self.headers: dict[str, str] = {}
+        self.url = ""
+
+    async def stop(self) -> None:
+        await stop_process(self.proc)
+
+
+async def start_rtcore(
+    emulator: Emulator, workdir: Path, *, workers: int, options: dict[str, Any]
+) -> Gateway:
+    config = {
+        "model_list": [
+            {
+                "model_name": "bench",
+                "litellm_params": {
+                    "model": f"bedrock/{MODEL_ID}",
+                    "api_base": emulator.endpoint,
+                    "ssl_ca_file": emulator.ca_file,
+                    "aws_access_key_id": "AKIDBENCH",
+                    "aws_secret_access_key": "bench-secret",
+                    "aws_region_name": "us-east-1",
+                    **options,
+                },
+            }
+        ]
+    }
+    path = workdir / "rtcore.yaml"
+    path.write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "rtcore"), "serve", "--config", str(path)]
+    command += ["--port", str(port), "--log-level", "warning"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    log = (workdir / "rtcore.log").open("wb")
+    began = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log, cwd=workdir)
+    gateway = Gateway("rtcore", proc, port)
+    await _wait_http(port, "/health", proc, 30)
+    gateway.startup_seconds = time.monotonic() - began
+    gateway.url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench&input_audio_rate=16000"
+    return gateway
+
+
+def litellm_venv() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "rtcore" / "bench" / "litellm-venv"
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+async def ensure_litellm(venv: Path) -> Path:
+    """LiteLLM's proxy in a venv of its own (installed on first use); its ``litellm`` path."""
+    exe = venv / "bin" / "litellm"
+    if _exists(exe):
+        return exe
+    python = LITELLM_PYTHON if _exists(Path(LITELLM_PYTHON)) else shutil.which("python3.12")
+    if python is None:
+        raise RuntimeError("LiteLLM needs Python 3.12 (python3.12 not found)")
+    print(f"installing LiteLLM into {venv} (once)...", file=sys.stderr)
+    for command in (
+        [python, "-m", "venv", str(venv)],
+        [str(venv / "bin" / "pip"), "install", "--quiet", LITELLM_SPEC],
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            async with asyncio.timeout(1200):
+                _, err = await proc.communicate()
+        except TimeoutError:
+            await stop_process(proc)
+            raise RuntimeError(f"{command[0]} timed out") from None
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(command[:3])} failed: {err.decode()[-500:]}")
+    if not _exists(exe):
+        raise RuntimeError("the LiteLLM install has no litellm command")
+    return exe
+
+
+async def start_litellm(emulator: Emulator, workdir: Path, exe: Path) -> Gateway:
+    key = "sk-bench-" + secrets.token_hex(16)
+    config = {
+        "model_list": [
+            {
+                "model_name": "bench",
+                "litellm_params": {
+                    "model": f"bedrock/{MODEL_ID}",
+                    "api_base": emulator.endpoint,
+                    "aws_access_key_id": "AKIDBENCH",
+                    "aws_secret_access_key": "bench-secret",
+                    "aws_region_name": "us-east-1",
+                },
+                "model_info": {"mode": "realtime"},
+            }
+        ],
+        "general_settings": {"master_key": key},
+    }
+    path = workdir / "litellm.yaml"
+    path.write_text(yaml.safe_dump(config))
+    port = free_port()
+    env = dict(os.environ)
+    # Trust for this process only: awscrt reads SSL_CERT_FILE; it ignores AWS_CA_BUNDLE.
+    env["SSL_CERT_FILE"] = emulator.ca_file
+    env.pop("AWS_CA_BUNDLE", None)
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    env["AWS_ACCESS_KEY_ID"] = "AKIDBENCH"
+    env["AWS_SECRET_ACCESS_KEY"] = "bench-secret"
+    env["AWS_REGION_NAME"] = "us-east-1"
+    command = [str(exe), "--config", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    log = (workdir / "litellm.log").open("wb")
+    began = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *command, stdout=log, stderr=log, cwd=workdir, env=env
+    )
+    gateway = Gateway("litellm", proc, port)
+    try:
+        await _wait_http(port, "/health/liveliness", proc, 180)
+    except BaseException:
+        await gateway.stop()
+        raise
+    gateway.startup_seconds = time.monotonic() - began
+    gateway.url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench"
+    gateway.headers = {"Authorization": f"Bearer {key}"}
+    return gateway

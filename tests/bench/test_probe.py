@@ -1,0 +1,78 @@
+"""The emulator's opt-in audio probe, and the benchmark's chunk markers read through it."""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bench import speech as sig
+from bench.emulator import MarkerProbe
+
+from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, make_client
+from rtcore_bedrock_sonic.emulator.testing import SonicStream
+
+
+def test_marker_round_trip_and_silence_stays_silent() -> None:
+    cycle = sig.build_cycle()
+    for session, seq in [(0, 0), (7, 123), (4095, sig.MAX_SEQ - 1)]:
+        pcm = base64.b64decode(sig.chunk_b64(cycle, session, seq))
+        assert len(pcm) == sig.CHUNK_BYTES
+        samples = np.frombuffer(pcm, dtype="<i2")
+        assert sig.read_marker(samples) == (session, seq)
+    silent = np.frombuffer(base64.b64decode(sig.chunk_b64(cycle, 1, cycle.chunks - 1)), "<i2")
+    assert np.sqrt(np.mean(silent.astype(np.float64) ** 2)) < 10  # far below -40 dBFS
+    assert sig.read_marker(np.zeros(12, dtype="<i2")) is None
+    with pytest.raises(ValueError, match="out of range"):
+        sig.nibbles(sig.MAX_SESSIONS, 0)
+
+
+def test_probe_finds_markers_however_chunks_are_grouped() -> None:
+    cycle = sig.build_cycle()
+    pcm = b"".join(base64.b64decode(sig.chunk_b64(cycle, 3, seq)) for seq in range(7))
+    probe = MarkerProbe()
+    # Events of 2.5, 1 and 3.5 chunks: markers are looked for on the stream's timeline.
+    cut1, cut2 = sig.CHUNK_BYTES * 5 // 2, sig.CHUNK_BYTES * 7 // 2
+    for part in (pcm[:cut1], pcm[cut1:cut2], pcm[cut2:]):
+        probe.audio_in(1, part, time.monotonic_ns())
+    seqs = [(row[0], row[1], row[4]) for row in probe.received]
+    assert seqs == [(3, 0, 0), (3, 1, 0), (3, 2, 0), (3, 3, 1), (3, 4, 2), (3, 5, 2), (3, 6, 2)]
+    probe.audio_out(1, 100, 5)
+    probe.audio_out(1, 50, 6)
+    dump = probe.dump()
+    assert dump["sent"] == {"3:1": [(100, 5), (150, 6)]}
+    assert probe.received == []
+
+
+async def test_emulator_reports_audio_in_and_out_to_its_probe(tmp_path: Path) -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.ins: list[tuple[int, bytes, int]] = []
+            self.outs: list[tuple[int, int, int]] = []
+
+        def audio_in(self, stream: int, pcm: bytes, at_ns: int) -> None:
+            self.ins.append((stream, pcm, at_ns))
+
+        def audio_out(self, stream: int, size: int, at_ns: int) -> None:
+            self.outs.append((stream, size, at_ns))
+
+    from rtcore_bedrock_sonic.emulator import utterance_pcm
+
+    recorder = Recorder()
+    before = time.monotonic_ns()
+    async with NovaSonicEmulator(cert_dir=tmp_path, realtime_factor=0.0, probe=recorder) as emu:
+        client = await make_client(emu.endpoint, emu.ca_file)
+        session = await SonicStream.open(client, "amazon.nova-sonic-v1:0")
+        await session.start()
+        pcm = utterance_pcm(1)
+        await session.send_audio(pcm)
+        await session.until("completionEnd")
+        await session.close()
+    assert b"".join(p for _, p, _ in recorder.ins) == pcm
+    assert len({s for s, _, _ in recorder.ins}) == 1
+    assert recorder.outs
+    assert {s for s, _, _ in recorder.outs} == {recorder.ins[0][0]}
+    stamps = [t for _, _, t in recorder.ins] + [t for _, _, t in recorder.outs]
+    assert all(before <= t <= time.monotonic_ns() for t in stamps)

@@ -1,0 +1,43 @@
+"""A short run of the benchmark harness (direct and rtcore, two sessions), so it never rots.
+
+It checks that the harness produced complete, sane figures, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_harness_smoke_run(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    command = [sys.executable, "-m", "bench", "-n", "2", "--seconds", "6"]
+    command += ["--targets", "direct,rtcore", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| direct | 2 |" in done.stdout
+    assert "| rtcore | 2 |" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["machine"]["nproc"] >= 1
+    for name in ("direct", "rtcore"):
+        figures = report["targets"][name]
+        assert figures["connected"] == figures["sessions"] == 2
+        assert figures["errors"] == 0, figures["error_samples"]
+        assert figures["lost_chunks"] == 0
+        assert figures["unmarked_chunks"] == 0
+        for key in ("up_ms", "up_beyond_coalescing_ms", "down_ms", "ttfa_ms"):
+            summary = figures[key]
+            assert summary["count"] > 0, key
+            assert 0 <= summary["p50"] <= summary["p99"] <= summary["max"], key
+        # Every chunk sent reached the emulator, marked, in order of sending.
+        assert figures["up_ms"]["count"] >= 2 * 6 * 50 * 0.9
+        assert figures["cpu_s_per_session_min"] > 0
+        assert figures["rss_peak_mb"] > 0
+    assert 0 < report["targets"]["rtcore"]["startup_s"] < 60
