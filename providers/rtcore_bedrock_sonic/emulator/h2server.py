@@ -75,7 +75,25 @@ class H2Stream:
         self._conn.send_headers(self.stream_id, [(":status", str(status)), *headers], end)
         self._ended = end
 
+    def write_nowait(self, data: bytes) -> bool:
+        """Queue all of ``data`` at once if the flow-control windows allow; else queue nothing and
+        return False. Nothing is awaited, so a caller cancelled afterwards never leaves half a
+        message on the stream."""
+        if self.closed:
+            raise StreamClosed
+        if self._conn.window(self.stream_id) < len(data):
+            return False
+        self._conn.send_all(self.stream_id, data)
+        return True
+
+    async def drain(self) -> None:
+        """Wait while the socket's write buffer is above its high-water mark."""
+        await self._conn.drain()
+
     async def write(self, data: bytes) -> None:
+        if self.write_nowait(data):
+            await self._conn.drain()
+            return
         view = memoryview(data)
         while view:
             if self.closed:
@@ -136,6 +154,8 @@ class H2Connection:
         )
         self._streams: dict[int, H2Stream] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_running_loop()
+        self._flush_pending = False
         sock = writer.get_extra_info("socket")
         self._sock: socket.socket | None = sock
 
@@ -178,6 +198,7 @@ class H2Connection:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._flush_now()
             self._writer.close()
             with contextlib.suppress(Exception):
                 await self._writer.wait_closed()
@@ -240,15 +261,30 @@ class H2Connection:
             self._h2.acknowledge_received_data(size, stream_id)
         self._flush()
 
-    def sendable(self, stream_id: int, wanted: int) -> int:
+    def window(self, stream_id: int) -> int:
+        """How many bytes the stream may send now (the stream's and the connection's window)."""
         try:
-            window = self._h2.local_flow_control_window(stream_id)
+            return int(self._h2.local_flow_control_window(stream_id))
         except (h2.exceptions.StreamClosedError, KeyError):
             stream = self._streams.pop(stream_id, None)
             if stream is not None:
                 stream._close()
             raise StreamClosed from None
+
+    def sendable(self, stream_id: int, wanted: int) -> int:
+        window = self.window(stream_id)
         return max(0, min(wanted, window, self._h2.max_outbound_frame_size))
+
+    def send_all(self, stream_id: int, data: bytes) -> None:
+        """Send ``data``, which the windows allow, in frames of the largest size allowed."""
+        limit = self._h2.max_outbound_frame_size
+        if len(data) <= limit:
+            self._h2.send_data(stream_id, data)
+        else:
+            view = memoryview(data)
+            for offset in range(0, len(data), limit):
+                self._h2.send_data(stream_id, bytes(view[offset : offset + limit]))
+        self._flush()
 
     def send_headers(self, stream_id: int, headers: list[tuple[str, str]], end: bool) -> None:
         self._h2.send_headers(stream_id, headers, end_stream=end)
@@ -281,6 +317,14 @@ class H2Connection:
             await self._writer.drain()
 
     def _flush(self) -> None:
+        # Everything h2 queues during one pass of the event loop (frames of many streams, window
+        # updates) goes out in one write: one TLS record and one send() instead of one per frame.
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
         data = self._h2.data_to_send()
         if data and not self._writer.is_closing():
             self._writer.write(data)

@@ -7,7 +7,7 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from . import wire
 from .h2server import StreamClosed
@@ -33,11 +33,32 @@ class Usage:
     output_text: int = 0
 
 
+class FrameSink(Protocol):
+    """Where an emitter writes (an :class:`~.h2server.H2Stream`)."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    def write_nowait(self, data: bytes) -> bool: ...
+
+    async def drain(self) -> None: ...
+
+
+class _AsyncOnly:
+    def __init__(self, write: Callable[[bytes], Awaitable[None]]) -> None:
+        self.write = write
+
+    def write_nowait(self, data: bytes) -> bool:
+        return False
+
+    async def drain(self) -> None:
+        pass
+
+
 class Emitter:
     """Serialises output frames onto one response stream and stamps session ids."""
 
-    def __init__(self, write: Callable[[bytes], Awaitable[None]]) -> None:
-        self._write = write
+    def __init__(self, sink: FrameSink | Callable[[bytes], Awaitable[None]]) -> None:
+        self._sink = sink if not callable(sink) else _AsyncOnly(sink)
         self._lock = asyncio.Lock()
         self.session_id = str(uuid.uuid4())
         self.prompt_name = ""
@@ -47,7 +68,11 @@ class Emitter:
         await self.send_frame(wire.encode_chunk({"event": {name: body}}))
 
     async def send_frame(self, frame: bytes) -> None:
-        # A frame may need several flow-controlled DATA writes. Shielding lets a cancelled
+        # Usually the windows take the whole frame at once: queue it without awaiting anything.
+        if not self._lock.locked() and self._sink.write_nowait(frame):
+            await self._sink.drain()
+            return
+        # Otherwise it needs several flow-controlled DATA writes. Shielding lets a cancelled
         # sender's frame finish, and the lock keeps the next frame (say, an exception) after it.
         if not await asyncio.shield(self._write_locked(frame)):
             raise StreamClosed
@@ -55,7 +80,7 @@ class Emitter:
     async def _write_locked(self, frame: bytes) -> bool:
         async with self._lock:
             try:
-                await self._write(frame)
+                await self._sink.write(frame)
             except StreamClosed:
                 return False
         return True

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CHAT_HISTORY, validation
+from .wire import AudioInput
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"
@@ -91,6 +92,9 @@ class Validator:
     pending_tool_uses: set[str] = field(default_factory=set)
 
     def check(self, document: Any) -> tuple[str, dict[str, Any], Content | None]:
+        if isinstance(document, AudioInput):
+            # The wire's typed fast path: same checks, same order, content already decoded.
+            return "audioInput", *self.check_audio(document)
         if not isinstance(document, dict) or not isinstance(document.get("event"), dict):
             raise validation('Each input chunk must be a JSON object of the form {"event": {...}}.')
         event = document["event"]
@@ -108,6 +112,18 @@ class Validator:
             raise validation("The first event must be sessionStart.")
         content: Content | None = handler(body)
         return name, body, content
+
+    def check_audio(self, audio: AudioInput) -> tuple[dict[str, Any], Content | None]:
+        if self.session_ended:
+            raise validation("Received audioInput after sessionEnd.")
+        if not self.session_started:
+            raise validation("The first event must be sessionStart.")
+        body = {
+            "promptName": audio.promptName,
+            "contentName": audio.contentName,
+            "content": audio.content,
+        }
+        return body, self._on_audioInput(body)
 
     def _on_sessionStart(self, body: dict[str, Any]) -> Content | None:
         if self.session_started:
@@ -216,7 +232,8 @@ class Validator:
         if any(c.type == "TEXT" for c in self.contents.values()):
             raise validation(CHAT_HISTORY)
         content = self._content_of(body, "AUDIO", "audioInput")
-        if not isinstance(body.get("content"), str):
+        # bytes: the PCM of a typed event (wire.AudioInput) the wire already base64-decoded.
+        if not isinstance(body.get("content"), str | bytes):
             raise validation("audioInput.content must be a base64 string.")
         return content
 
