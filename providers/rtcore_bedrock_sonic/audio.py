@@ -18,14 +18,26 @@ _QUIET_MS_FOR_NEW_ONSET = 300
 
 
 class InputAudio:
-    def __init__(self, rate: int, *, replay_seconds: float = 3.0) -> None:
+    """Position, onset and replay buffer of the user's audio, plus whether Nova has heard
+    all of it.
+
+    *Unanswered speech* is voiced audio that reached Nova after its last sign of having
+    heard the user (a USER turn, a response starting). Nova ends a user turn only after
+    1.5-2 s of silence, so for a while after the user stops speaking the stream holds speech
+    that no event has acknowledged yet: a stream retired in that window takes the turn with
+    it unless the audio is replayed.
+    """
+
+    def __init__(self, rate: int, *, replay_seconds: float = 10.0) -> None:
         self.rate = rate
         self.bytes_per_ms = rate * 2 / 1000
         self.position_ms = 0.0
         self.onset_ms = 0
         self.last_voiced_ms = -1.0
         self._quiet_ms = float(_QUIET_MS_FOR_NEW_ONSET)
-        self._ring: deque[bytes] = deque()
+        self._unanswered_ms: float | None = None
+        # (start position in ms, pcm) of the newest ``replay_seconds`` of audio.
+        self._ring: deque[tuple[float, bytes]] = deque()
         self._ring_bytes = 0
         self._ring_limit = int(replay_seconds * rate * 2)
 
@@ -44,23 +56,57 @@ class InputAudio:
                         self.onset_ms = int(at)
                     self._quiet_ms = 0.0
                     self.last_voiced_ms = at
+                    if self._unanswered_ms is None:
+                        self._unanswered_ms = at
                 else:
                     self._quiet_ms += _FRAME_MS
-        self.position_ms += len(pcm) / self.bytes_per_ms
-        self._ring.append(pcm)
+        self._ring.append((self.position_ms, pcm))
         self._ring_bytes += len(pcm)
-        while self._ring_bytes - len(self._ring[0]) >= self._ring_limit:
-            self._ring_bytes -= len(self._ring.popleft())
+        while self._ring_bytes - len(self._ring[0][1]) >= self._ring_limit:
+            self._ring_bytes -= len(self._ring.popleft()[1])
+        self.position_ms += len(pcm) / self.bytes_per_ms
 
     def speaking_recently(self, within_ms: float = 600.0) -> bool:
         return self.last_voiced_ms >= 0 and self.position_ms - self.last_voiced_ms < within_ms
 
-    def recent(self) -> list[bytes]:
-        return list(self._ring)
+    def acknowledge(self) -> None:
+        """Nova showed it heard the user up to now (a USER turn or a response began)."""
+        self._unanswered_ms = None
+
+    def unanswered(self, give_up_ms: float = 5000.0) -> bool:
+        """Speech went to Nova that it has not acknowledged yet. Speech followed by
+        ``give_up_ms`` of audio with no acknowledgement was noise to Nova (a cough, a
+        door), so it no longer counts."""
+        return (
+            self._unanswered_ms is not None and self.position_ms - self.last_voiced_ms < give_up_ms
+        )
+
+    def unanswered_audio(self, *, until_ms: float, lead_ms: float = 300.0) -> list[bytes]:
+        """The audio from just before the unanswered speech began up to ``until_ms``, to
+        replay on a new stream (as much as the ring still holds)."""
+        if self._unanswered_ms is None:
+            return []
+        return self._between(self._unanswered_ms - lead_ms, until_ms)
+
+    def recent(self, *, until_ms: float, within_ms: float = 3000.0) -> list[bytes]:
+        return self._between(until_ms - within_ms, until_ms)
+
+    def _between(self, start_ms: float, end_ms: float) -> list[bytes]:
+        out: list[bytes] = []
+        for begin, pcm in self._ring:
+            end = begin + len(pcm) / self.bytes_per_ms
+            if end <= start_ms or begin >= end_ms:
+                continue
+            skip = int(max(0.0, start_ms - begin) * self.bytes_per_ms)
+            stop = int((min(end, end_ms) - begin) * self.bytes_per_ms)
+            out.append(pcm[skip - skip % 2 : stop - stop % 2])
+        return out
 
     def clear(self) -> None:
+        # The client discarded its buffer: what Nova already heard is not replayed.
         self._ring.clear()
         self._ring_bytes = 0
+        self._unanswered_ms = None
 
 
 def frames(pcm: bytes, max_bytes: int) -> list[bytes]:

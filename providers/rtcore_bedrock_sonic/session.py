@@ -69,14 +69,16 @@ class SonicSession:
         self._restart = False
         self._broken: UpstreamFailure | None = None
         self._recoveries: deque[float] = deque()
-        self._backlog: deque[tuple[Builder, int]] = deque()
+        # (builder, audio bytes, of which the client's own audio): held while no stream
+        # can take them. The client's audio in here is always the newest it sent.
+        self._backlog: deque[tuple[Builder, int, int]] = deque()
         self._readers: list[asyncio.Task[None]] = []
         self._backlog_audio = 0
+        self._backlog_client = 0
         self._held_results: list[n.FunctionCallOutput] = []
         self._pending_text: list[str] = []
         self._stream_tool_ids: set[str] = set()
         self._last_event = time.monotonic()
-        self._done_at_ms = 0.0
         self._wake = asyncio.Event()
         self._closing = False
         self._finished = False
@@ -98,7 +100,7 @@ class SonicSession:
         match command:
             case n.AppendAudio(pcm=pcm):
                 self._audio.observe(pcm)
-                await self._send_audio(pcm)
+                await self._send_audio(pcm, client=True)
             case n.Configure(config=config, changed=changed):
                 await self._configure(config, changed)
             case n.CommitAudio():
@@ -205,24 +207,29 @@ class SonicSession:
     def _frame_bytes(self) -> int:
         return max(320, self._config.input_sample_rate * 2 * self._opts.audio_frame_ms // 1000)
 
-    async def _send_audio(self, pcm: bytes) -> None:
+    async def _send_audio(self, pcm: bytes, *, client: bool = False) -> None:
         size = self._frame_bytes()
-        await self._send(lambda w: [w.audio_chunk(f) for f in frames(pcm, size)], audio=len(pcm))
 
-    async def _send(self, build: Builder, *, audio: int = 0) -> None:
+        def build(w: PromptWriter) -> list[bytes]:
+            return [w.audio_chunk(f) for f in frames(pcm, size)]
+
+        await self._send(build, audio=len(pcm), client=len(pcm) if client else 0)
+
+    async def _send(self, build: Builder, *, audio: int = 0, client: int = 0) -> None:
         stream, writer = self._stream, self._writer
         if self._switching or stream is None or writer is None or self._backlog:
-            self._hold(build, audio)
+            self._hold(build, audio, client)
             return
         try:
             await stream.send(build(writer))
         except UpstreamFailure as failure:
-            self._hold(build, audio)
+            self._hold(build, audio, client)
             self._note_failure(stream, failure)
 
-    def _hold(self, build: Builder, audio: int) -> None:
-        self._backlog.append((build, audio))
+    def _hold(self, build: Builder, audio: int, client: int = 0) -> None:
+        self._backlog.append((build, audio, client))
         self._backlog_audio += audio
+        self._backlog_client += client
         if self._stream is None and not self._switching:
             self._needs_stream = True
         self._wake.set()
@@ -234,6 +241,7 @@ class SonicSession:
                 if entry[1]:
                     self._backlog.remove(entry)
                     self._backlog_audio -= entry[1]
+                    self._backlog_client -= entry[2]
                     break
 
     def _note_failure(self, stream: SonicStream, failure: UpstreamFailure) -> None:
@@ -255,7 +263,6 @@ class SonicSession:
                     self._stream_tool_ids.add(call_id)
                 case n.ResponseDone():
                     self._log.assistant_done()
-                    self._done_at_ms = self._audio.position_ms
                     self._wake.set()  # a turn boundary: rotation may be due
             await self._queue.put(event)
 
@@ -278,11 +285,12 @@ class SonicSession:
                     continue  # late output of a retired stream
                 self._last_event = time.monotonic()
                 audio = self._audio
-                await self._emit(
-                    self._inbound.feed(
-                        event, audio_ms=int(audio.position_ms), onset_ms=audio.onset_ms
-                    )
+                out = self._inbound.feed(
+                    event, audio_ms=int(audio.position_ms), onset_ms=audio.onset_ms
                 )
+                if _heard_user(event, out):
+                    audio.acknowledge()
+                await self._emit(out)
             # The SDK ends a dropped connection exactly like a clean end.
             failure = UpstreamFailure(
                 "stream_ended", "Bedrock ended the stream unexpectedly.", retryable=True
@@ -332,7 +340,8 @@ class SonicSession:
             if self._broken is not None:
                 await self._recover(self._broken)
             elif (self._stream is None and self._needs_stream) or self._switch_due(now):
-                await self._switch(replay=[])
+                # Only when the connection limit forces a switch can speech be pending.
+                await self._switch(replay=self._unheard_audio())
 
     def _stalled(self, now: float) -> bool:
         waiting = self._inbound.response_active or self._inbound.user_turn_open
@@ -353,12 +362,19 @@ class SonicSession:
 
     def _at_boundary(self, now: float) -> bool:
         age = now - self._opened_at
-        hurry = age >= self._opts.connection_limit_seconds - 30
+        limit = self._opts.connection_limit_seconds
+        # Close to the limit, rotate even mid-tool-call or with speech pending (it is
+        # replayed): 30 s before it, or halfway from the rotation point for short limits.
+        margin = min(30.0, max(0.0, limit - self._opts.rotate_after_seconds) / 2)
+        hurry = age >= limit - margin
         return (
             not self._inbound.response_active
             and self._inbound.done_pending is None
             and not self._inbound.user_turn_open
             and not self._audio.speaking_recently()
+            # Speech Nova has not acknowledged yet (its end-of-turn pause is still
+            # running) would leave with the old stream.
+            and (hurry or not self._audio.unanswered())
             and (hurry or not self._inbound.open_tool_calls)
         )
 
@@ -415,8 +431,9 @@ class SonicSession:
             if replay:
                 await new.send([writer.audio_chunk(f) for p in replay for f in frames(p, size)])
             while self._backlog:
-                build, audio = self._backlog.popleft()
+                build, audio, client = self._backlog.popleft()
                 self._backlog_audio -= audio
+                self._backlog_client -= client
                 await new.send(build(writer))
         except UpstreamFailure as failure:
             self._note_failure(new, failure)
@@ -429,11 +446,14 @@ class SonicSession:
         self._broken = None
         broken, self._stream = self._stream, None
         self._switching = True
-        if broken is not None:
-            await broken.abort()
+        # Decided before any await: audio arriving from now on is held for the new stream.
         unanswered = self._inbound.user_turn_open or (
             self._audio.speaking_recently(3000) and not self._inbound.response_active
         )
+        sent = self._sent_ms()
+        replay = self._audio.recent(until_ms=sent) if unanswered else self._unheard_audio()
+        if broken is not None:
+            await broken.abort()
         await self._emit(self._inbound.fail())
         now = time.monotonic()
         while self._recoveries and now - self._recoveries[0] > 60:
@@ -442,7 +462,19 @@ class SonicSession:
         if not failure.retryable or len(self._recoveries) > self._opts.max_recoveries_per_minute:
             raise failure
         log.warning("Bedrock stream failed (%s: %s); reconnecting", failure.code, failure.message)
-        await self._switch(replay=self._audio.recent() if unanswered else [])
+        await self._switch(replay=replay)
+
+    def _sent_ms(self) -> float:
+        """Where the client's audio that reached the current stream ends (the rest is
+        still in the backlog, in order, and will be sent anyway)."""
+        return self._audio.position_ms - self._backlog_client / self._audio.bytes_per_ms
+
+    def _unheard_audio(self) -> list[bytes]:
+        """Speech the current stream received but never acknowledged, to replay on the
+        next one. Empty for a first stream: all its audio is still in the backlog."""
+        if self._stream is None:
+            return []
+        return self._audio.unanswered_audio(until_ms=self._sent_ms())
 
     async def _fatal(self, failure: UpstreamFailure) -> None:
         log.error("Bedrock session ended: %s", failure.message)
@@ -455,6 +487,15 @@ class SonicSession:
         for event in events:
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(event)
+
+
+def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:
+    """Nova showed it heard the user's speech so far: its USER transcript block began, or
+    it detected a barge-in."""
+    start = event.content_start
+    if start is not None and start.role.upper() == "USER":
+        return True
+    return any(isinstance(e, n.SpeechStarted) for e in out)
 
 
 def _tool_result_builder(result: n.FunctionCallOutput) -> Builder:

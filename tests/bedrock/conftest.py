@@ -106,14 +106,14 @@ class Driver:
     def of(self, kind: type[Any]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 
-    async def wait(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        async with asyncio.timeout(within):
             while not predicate():
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def wait_done(self, count: int, timeout: float = 10.0) -> list[n.ResponseDone]:
-        await self.wait(lambda: len(self.of(n.ResponseDone)) >= count, timeout)
+    async def wait_done(self, count: int, within: float = 10.0) -> list[n.ResponseDone]:
+        await self.wait(lambda: len(self.of(n.ResponseDone)) >= count, within)
         return self.of(n.ResponseDone)
 
     async def aclose(self) -> None:

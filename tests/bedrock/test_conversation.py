@@ -21,7 +21,8 @@ async def test_spoken_turn(open_driver: Any, model: str) -> None:
     await driver.audio(utterance_pcm(0))
     done = await driver.wait_done(1)
     assert done[0].status == "completed"
-    assert done[0].usage.input_audio_tokens > 0 and done[0].usage.output_audio_tokens > 0
+    assert done[0].usage.input_audio_tokens > 0
+    assert done[0].usage.output_audio_tokens > 0
     kinds = [type(e).__name__ for e in driver.events]
     assert kinds[:4] == ["SpeechStarted", "SpeechStopped", "InputTranscript", "ResponseStarted"]
     assert driver.of(n.InputTranscript)[0].text == "Hello."
@@ -45,7 +46,8 @@ async def test_text_turn_text_only(open_driver: Any, model: str) -> None:
     # v1 nudge's own transcript never shows up as a user turn
     assert not driver.of(n.AudioDelta)
     assert not driver.of(n.ResponseStarted)
-    assert not driver.of(n.InputTranscript) and not driver.of(n.SpeechStarted)
+    assert not driver.of(n.InputTranscript)
+    assert not driver.of(n.SpeechStarted)
 
 
 async def test_unknown_voice_is_refused_with_the_real_list(make_provider: Any) -> None:
@@ -54,7 +56,8 @@ async def test_unknown_voice_is_refused_with_the_real_list(make_provider: Any) -
     provider = make_provider(V1)
     with pytest.raises(ProviderUnavailable) as info:
         await provider.open_session(n.SessionConfig(model=V1, voice="joanna"))
-    assert "tiffany" in info.value.message and "matthew" in info.value.message
+    assert "tiffany" in info.value.message
+    assert "matthew" in info.value.message
     assert "tina" not in info.value.message  # a Nova 2 voice
     assert "greta" not in make_provider(V2).capabilities.voices
 
@@ -69,7 +72,8 @@ async def test_multi_turn_audio_with_tool_call_and_barge_in(
     await driver.audio(utterance_pcm(1))
     await driver.wait(lambda: bool(driver.of(n.ToolCall)))
     call = driver.of(n.ToolCall)[0]
-    assert call.name == "get_weather" and '"location"' in call.arguments
+    assert call.name == "get_weather"
+    assert '"location"' in call.arguments
     done = await driver.wait_done(1)
     assert done[0].status == "completed"
     await driver.send(
@@ -84,8 +88,9 @@ async def test_multi_turn_audio_with_tool_call_and_barge_in(
         lambda: len(driver.of(n.ResponseStarted)) >= 2 and bool(driver.of(n.AudioDelta))
     )
     await driver.audio(utterance_pcm(5))
-    dones = await driver.wait_done(4, timeout=20)
-    assert dones[2].status == "cancelled" and dones[2].reason == "turn_detected"
+    dones = await driver.wait_done(4, within=20)
+    assert dones[2].status == "cancelled"
+    assert dones[2].reason == "turn_detected"
     assert dones[3].status == "completed"
     assert driver.of(n.InputTranscript)[-1].text == "Stop."
     assert all(

@@ -21,7 +21,8 @@ def test_first_user_alternation_and_merge() -> None:
     history = build_history(items)
     assert [h.role for h in history] == ["USER", "ASSISTANT", "USER"]
     assert history[0].text == "Hi\nthere"
-    assert "f" in history[1].text and '{"ok": true}' in history[2].text
+    assert "f" in history[1].text
+    assert '{"ok": true}' in history[2].text
     assert system_additions(items) == "Be brief."
 
 
@@ -38,7 +39,8 @@ def test_message_and_byte_limits_keep_newest() -> None:
 
 def test_huge_single_message_keeps_its_tail() -> None:
     history = build_history([msg(0, "user", "a" * 50_000 + "END")])
-    assert len(history) == 1 and history[0].text.endswith("END")
+    assert len(history) == 1
+    assert history[0].text.endswith("END")
     assert len(history[0].text.encode()) <= 40 * 1024
 
 

@@ -89,7 +89,8 @@ def test_spoken_turn_with_audio() -> None:
     assert out[2] == n.InputTranscript(text="hello", final=True)
     assert out[5] == n.TranscriptDelta(text="Hi there.")
     done = out[-1]
-    assert isinstance(done, n.ResponseDone) and done.status == "completed"
+    assert isinstance(done, n.ResponseDone)
+    assert done.status == "completed"
     # usage that arrives after END_TURN still lands in this response
     assert done.usage == n.Usage(input_audio_tokens=10, output_audio_tokens=7, output_text_tokens=3)
 
@@ -149,7 +150,8 @@ def test_tool_call_ends_response_and_continuation_needs_no_started() -> None:
     assert out[0] == n.ToolCall(
         call_id="tu-1", name="get_weather", arguments='{"location": "Paris"}'
     )
-    assert isinstance(out[1], n.ResponseDone) and out[1].usage.output_text_tokens == 5
+    assert isinstance(out[1], n.ResponseDone)
+    assert out[1].usage.output_text_tokens == 5
     assert "tu-1" in inbound.open_tool_calls
     inbound.begin_requested(("text",))
     out = run(inbound, spoken_turn("Sunny.")[5:])
@@ -161,7 +163,10 @@ def test_client_cancel_drops_the_rest() -> None:
     inbound = Inbound(("audio",))
     out = run(inbound, spoken_turn()[:10])
     out = inbound.cancel()
-    assert out[-1].status == "cancelled" and out[-1].reason == "client_cancelled"  # type: ignore[union-attr]
+    done = out[-1]
+    assert isinstance(done, n.ResponseDone)
+    assert done.status == "cancelled"
+    assert done.reason == "client_cancelled"
     rest = run(inbound, spoken_turn()[10:])
     assert not any(isinstance(x, n.AudioDelta | n.TranscriptDelta | n.ResponseDone) for x in rest)
 
@@ -187,4 +192,6 @@ def test_failure_closes_open_response() -> None:
     inbound = Inbound(("audio",))
     run(inbound, spoken_turn()[:9])
     out = inbound.fail()
-    assert out and isinstance(out[-1], n.ResponseDone) and out[-1].status == "failed"
+    assert out
+    assert isinstance(out[-1], n.ResponseDone)
+    assert out[-1].status == "failed"
