@@ -71,6 +71,10 @@ async def test_playground_talks_and_plays_the_reply(server: str, tmp_path: Path)
             )
             assert model in models
             assert await page.evaluate("document.getElementById('model').value") == model
+            # The voice picker offers that model's voices.
+            voices = await page.evaluate("window.rtcorePlayground.voices")
+            if server == "echo":
+                assert voices == ["alloy", "echo-voice"]
 
             await page.evaluate("document.getElementById('connect').click()", user_gesture=True)
             await wait_for(

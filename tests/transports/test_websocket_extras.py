@@ -30,6 +30,9 @@ async def test_models_lists_configured_names(start_server: StartServer) -> None:
     assert listing["object"] == "list"
     assert [m["id"] for m in listing["data"]] == ["other", "scripted"]
     assert all(m["object"] == "model" for m in listing["data"])
+    # Each model's voices, for pickers (the scripted provider's).
+    assert listing["data"][0]["voices"] == ["matthew", "tiffany"]
+    assert listing["data"][0]["default_voice"] == "matthew"
 
 
 async def test_models_needs_the_key_when_one_is_configured(start_server: StartServer) -> None:

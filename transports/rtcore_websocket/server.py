@@ -56,15 +56,25 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def models(request: web.Request) -> web.Response:
-    """The configured model names, shaped like OpenAI's ``GET /v1/models`` (the playground
-    fills its picker from it). Behind the same key as the realtime endpoint."""
+    """The configured model names, shaped like OpenAI's ``GET /v1/models``, plus each
+    model's voices (the playground fills its pickers from it). Behind the same key as the
+    realtime endpoint."""
     gateway = request.app[GATEWAY]
     if not gateway.authenticate(read_handshake(request.headers).key):
         return error_response(401, "invalid_api_key", "Incorrect or missing API key.")
-    data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": "rtcore"}
-        for name in gateway.model_names
-    ]
+    data = []
+    for name in gateway.model_names:
+        caps = gateway.provider_for(gateway.resolve_model(name)).capabilities
+        data.append(
+            {
+                "id": name,
+                "object": "model",
+                "created": 0,
+                "owned_by": "rtcore",
+                "voices": list(caps.voices),
+                "default_voice": caps.default_voice,
+            }
+        )
     return web.json_response({"object": "list", "data": data})
 
 

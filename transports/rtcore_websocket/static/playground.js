@@ -252,24 +252,36 @@ function sendText(e) {
   send({ type: "response.create" });
 }
 
+// OpenAI's voice names: a model without them uses its default voice instead.
+const OPENAI_VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"];
+let models = {}; // name -> {voices, default_voice}
+
+function showVoices() {
+  const model = models[$("model").value];
+  const voices = model && model.voices.length ? model.voices : OPENAI_VOICES;
+  $("voices").replaceChildren(...voices.map((v) => new Option(v)));
+  $("voice").placeholder = (model && model.default_voice) || "model default";
+  state.voices = voices;
+}
+
 async function loadModels() {
   const wanted = params.get("model");
   const key = $("key").value.trim();
-  let names = [];
+  models = {};
   try {
     const r = await fetch("/v1/models", { headers: key ? { Authorization: "Bearer " + key } : {} });
-    if (r.ok) names = (await r.json()).data.map((m) => m.id);
+    if (r.ok) for (const m of (await r.json()).data) models[m.id] = m;
     else log(`GET /v1/models: ${r.status} (give the API key, or ?model=NAME in the page URL)`, "error");
   } catch (err) {
     log("GET /v1/models: " + err, "error");
   }
+  const names = Object.keys(models);
   if (wanted && !names.includes(wanted)) names.unshift(wanted);
   $("model").replaceChildren(...names.map((n) => new Option(n, n, false, n === wanted)));
+  showVoices();
 }
 
-for (const v of ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]) {
-  $("voices").append(new Option(v));
-}
+$("model").addEventListener("change", showVoices);
 $("voice").value = params.get("voice") || "";
 $("key").value = params.get("key") || "";
 $("key").addEventListener("change", loadModels);
