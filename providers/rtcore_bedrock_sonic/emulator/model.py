@@ -16,6 +16,7 @@ from .output import INTERRUPTED_MARKER, Emitter, Usage, speech_tokens, text_toke
 from .probe import AudioProbe
 from .script import Script, default_reply
 from .tooluse import arguments, match_tool
+from .typed import PendingText
 from .vad import EnergyVad
 from .validation import Content, Validator
 
@@ -31,6 +32,8 @@ class Turn:
     transcript: str
     spoken: bool
     input_seconds: float = 0.0
+    # What the reply answers when it is not the transcript (v1 typed text, see typed.py).
+    answers: str | None = None
 
 
 # Called with the 1-based response number once its first audio chunk is out; faults use it.
@@ -66,6 +69,7 @@ class Conversation:
         self._speaking_until = 0.0
         self._interrupt = False
         self._pending_input = Usage()
+        self._typed = PendingText()
         self.responses = 0
 
     @property
@@ -113,7 +117,7 @@ class Conversation:
             self._interrupt = True
         if result.turn is not None:
             slot = tones.detect_slot(result.turn, vad.sample_rate)
-            self._turns.put_nowait(Turn(self._script.transcript(slot), True, result.turn_seconds))
+            self._turns.put_nowait(self._spoken_turn(slot, result.turn_seconds))
 
     def _on_content_end(self, content: Content) -> None:
         if content.type == "TEXT":
@@ -122,6 +126,8 @@ class Conversation:
             # Nova 2 answers live (interactive) user text; v1 only takes text as context.
             if content.role == "USER" and content.interactive and self._validator.model.nova2:
                 self._turns.put_nowait(Turn(text, False))
+            elif not self._validator.model.nova2:
+                self._typed.on_text(content.role, text)
         elif content.type == "TOOL":
             result = "".join(self._tool_text.pop(content.name, []))
             future = self._tool_results.get(content.tool_use_id)
@@ -135,9 +141,11 @@ class Conversation:
             result = self._vad.flush()
             if result.turn is not None:
                 slot = tones.detect_slot(result.turn, self._vad.sample_rate)
-                self._turns.put_nowait(
-                    Turn(self._script.transcript(slot), True, result.turn_seconds)
-                )
+                self._turns.put_nowait(self._spoken_turn(slot, result.turn_seconds))
+
+    def _spoken_turn(self, slot: int | None, seconds: float) -> Turn:
+        answers = self._typed.take(slot, seconds)
+        return Turn(self._script.transcript(slot), True, seconds, answers)
 
     async def watch_idle(self) -> None:
         """End a turn on wall-clock silence when the client stops sending audio mid-turn."""
@@ -171,14 +179,15 @@ class Conversation:
             await emit.text(completion, content, "USER", turn.transcript)
             await emit.content_end(completion, content, "TEXT", "PARTIAL_TURN")
         await emit.usage_event(completion, delta)
-        reply = self._script.scripted_reply(turn.transcript)
-        tool = None if reply is not None else match_tool(self._validator.tools, turn.transcript)
+        said = turn.answers or turn.transcript
+        reply = self._script.scripted_reply(said)
+        tool = None if reply is not None else match_tool(self._validator.tools, said)
         if tool is not None:
             tool_use_id = str(uuid.uuid4())
             future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             self._tool_results[tool_use_id] = future
             self._validator.pending_tool_uses.add(tool_use_id)
-            args = json.dumps(arguments(tool, turn.transcript))
+            args = json.dumps(arguments(tool, said))
             content = await emit.content_start(completion, "TOOL", "TOOL")
             await emit.tool_use(completion, content, tool.name, tool_use_id, args)
             await emit.content_end(completion, content, "TOOL", "TOOL_USE")
@@ -190,7 +199,7 @@ class Conversation:
             await emit.usage_event(completion, Usage(input_text=text_tokens(result)))
             reply = self._script.after_tool(tool.name, result)
         elif reply is None:
-            reply = default_reply(turn.transcript)
+            reply = default_reply(said)
         await self._speak(completion, reply, number)
 
     async def _speak(self, completion: str, reply: str, number: int) -> None:
