@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from tests.clients.browser import Chromium, find_chromium, write_speech_wav
 from tests.transports.process import Served, rtcore
 
@@ -28,19 +32,48 @@ pytestmark = pytest.mark.skipif(
 KEY = "sk-browser-test"
 
 
-def emulator_available() -> bool:
+def emulator_flag() -> bool:
     return "--emulator" in rtcore("serve", "--help").stdout
 
 
-SERVERS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    # name: (rtcore serve arguments, model, what the user's turn is transcribed as)
-    "echo": (("--provider", "echo"), "echo", r"\(spoken \d+ ms\)"),
-    "emulator": (
-        ("--provider", "bedrock-sonic", "--emulator"),
-        "bedrock-sonic",
-        r"Hello, can you hear me\?",
-    ),
+# What each server's model transcribes the fake microphone's turn as: the echo model
+# reports its length; the Nova Sonic emulator hears any non-tone-code speech as this line.
+HEARD = {
+    "echo": r"\(spoken \d+ ms\)",
+    "bedrock-emulator": r"Hello, can you hear me\?",
+    "serve-emulator": r"Hello, can you hear me\?",
 }
+
+
+@asynccontextmanager
+async def serve(server: str, tmp_path: Path) -> AsyncIterator[tuple[Served, str]]:
+    """``rtcore serve`` for one variant, and the model name to ask for."""
+    env = {"RTCORE_MASTER_KEY": KEY}
+    if server == "echo":
+        with Served("--provider", "echo", env=env) as served:
+            yield served, "echo"
+    elif server == "bedrock-emulator":
+        # The Bedrock provider, pointed at a local Nova Sonic emulator by its config
+        # options, as docs/providers/bedrock-sonic.md describes.
+        async with NovaSonicEmulator(cert_dir=tmp_path / "certs", realtime_factor=0.0) as emu:
+            params = {
+                "model": "bedrock/amazon.nova-sonic-v1:0",
+                "api_base": emu.endpoint,
+                "ssl_ca_file": str(emu.ca_file),
+                "aws_access_key_id": "AKIDBROWSERTEST",
+                "aws_secret_access_key": "browser-test-secret",
+                "aws_region_name": "us-east-1",
+            }
+            config = {"model_list": [{"model_name": "nova", "litellm_params": params}]}
+            path = tmp_path / "config.yaml"
+            path.write_text(yaml.safe_dump(config))
+            with Served("--config", str(path), env=env) as served:
+                yield served, "nova"
+    else:
+        if not emulator_flag():
+            pytest.skip("this rtcore has no 'serve --emulator' yet")
+        with Served("--provider", "bedrock-sonic", "--emulator", env=env) as served:
+            yield served, "bedrock-sonic"
 
 
 async def wait_for(page: Chromium, expression: str, seconds: float = 15) -> Any:
@@ -53,15 +86,12 @@ async def wait_for(page: Chromium, expression: str, seconds: float = 15) -> Any:
         return await page.evaluate(poll)
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", HEARD)
 async def test_playground_talks_and_plays_the_reply(server: str, tmp_path: Path) -> None:
-    if server == "emulator" and not emulator_available():
-        pytest.skip("this rtcore has no 'serve --emulator' yet")
-    args, model, heard = SERVERS[server]
     assert CHROMIUM is not None
     mic = tmp_path / "mic.wav"
     write_speech_wav(mic)
-    with Served(*args, env={"RTCORE_MASTER_KEY": KEY}) as served:
+    async with serve(server, tmp_path) as (served, model):
         url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}"
         async with Chromium(CHROMIUM, url, mic_wav=mic) as page:
             # The model picker was filled from GET /v1/models (behind the key).
@@ -93,7 +123,7 @@ async def test_playground_talks_and_plays_the_reply(server: str, tmp_path: Path)
     assert state["samplesScheduled"] > 12000
     roles = [(e["role"], e["text"]) for e in state["transcript"]]
     assert roles[0][0] == "user"
-    assert re.fullmatch(heard, roles[0][1]), roles
+    assert re.fullmatch(HEARD[server], roles[0][1]), roles
     assert roles[1][0] == "assistant"
     assert roles[1][1].strip()
     if server == "echo":
