@@ -77,6 +77,8 @@ class SonicSession:
         self._backlog_client = 0
         self._held_results: list[n.FunctionCallOutput] = []
         self._pending_text: list[str] = []
+        # User messages whose text a text turn sends: not replayed as history meanwhile.
+        self._unsent_items: set[str] = set()
         self._stream_tool_ids: set[str] = set()
         self._last_event = time.monotonic()
         self._wake = asyncio.Event()
@@ -170,6 +172,7 @@ class SonicSession:
                 self._held_results.append(item)
         elif isinstance(item, n.Message) and item.role == "user" and item.text:
             self._pending_text.append(item.text)
+            self._unsent_items.add(item.id)
 
     async def _create_response(self, options: n.ResponseOptions) -> None:
         modalities = options.output_modalities or self._config.output_modalities
@@ -183,20 +186,29 @@ class SonicSession:
         if live:
             return  # the tool result resumes Nova's own turn: no nudge needed
         texts, self._pending_text = self._pending_text, []
-        await self._text_turn("\n".join(texts), options.instructions)
+        items, self._unsent_items = frozenset(self._unsent_items), set()
+        await self._text_turn("\n".join(texts), options.instructions, items)
 
-    async def _text_turn(self, text: str, instructions: str | None) -> None:
+    async def _text_turn(self, text: str, instructions: str | None, items: frozenset[str]) -> None:
         profile = self._up.profile
         self._inbound.suppress_next_user_turn = True
+        # Until this turn is sent, a stream opening now must not get its text as history too.
+        self._unsent_items |= items
         if profile.interactive_text:
             prompt = text or instructions or "Please go on."
-            await self._send(lambda w: w.text_block("USER", prompt, interactive=True))
+
+            def build_text(w: PromptWriter) -> list[bytes]:
+                self._unsent_items -= items
+                return w.text_block("USER", prompt, interactive=True)
+
+            await self._send(build_text)
             return
         # v1 answers only speech: the text goes in as context, then the spoken nudge.
         nudge = trigger_pcm(self._config.input_sample_rate, wav_path=self._opts.text_trigger_wav)
         size = self._frame_bytes()
 
         def build(w: PromptWriter) -> list[bytes]:
+            self._unsent_items -= items
             out = w.text_block("USER", text, interactive=False) if text else []
             return out + [w.audio_chunk(f) for f in frames(nudge, size)]
 
@@ -393,7 +405,9 @@ class SonicSession:
                 self._config,
                 voice=self._voice,
                 system_prompt=self._system_prompt(),
-                history=build_history(self._log.items),
+                history=build_history(
+                    [i for i in self._log.items if i.id not in self._unsent_items]
+                ),
             )
             opening.append(writer.audio_start(self._config.input_sample_rate))
             try:

@@ -49,7 +49,7 @@ async def test_v1_pending_text_can_call_a_tool(client: Any) -> None:
     await session.send_text("What's the weather in Paris?", interactive=False)
     await session.open_audio()
     await session.send_audio(speech_pcm(0.5))
-    events, tool_use = await session.until("toolUse")
+    _, tool_use = await session.until("toolUse")
     assert tool_use["toolName"] == "get_weather"
     assert '"Paris"' in tool_use["content"]
     await session.close()
