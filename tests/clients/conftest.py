@@ -3,11 +3,15 @@ free loopback port, started the way users start it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from tests.core.test_sdk_shapes import BETA, GA
 from tests.transports.process import Served
 
@@ -24,6 +28,28 @@ def validate(event: dict[str, Any], dialect: str) -> None:
         # and accepts any name. Everything else is checked (as in tests/core).
         event = {**event, "session": {**event["session"], "model": None}}
     models[event["type"]].model_validate(event)
+
+
+@asynccontextmanager
+async def served_by_emulator(
+    tmp_path: Path, model_id: str, env: dict[str, str] | None = None
+) -> AsyncIterator[Served]:
+    """``rtcore serve --config`` with one model, ``nova``: the Bedrock provider pointed at a
+    local Nova Sonic emulator by its config options (docs/providers/bedrock-sonic.md)."""
+    async with NovaSonicEmulator(cert_dir=tmp_path / "certs", realtime_factor=0.0) as emu:
+        params = {
+            "model": f"bedrock/{model_id}",
+            "api_base": emu.endpoint,
+            "ssl_ca_file": str(emu.ca_file),
+            "aws_access_key_id": "AKIDCLIENTTEST",
+            "aws_secret_access_key": "client-test-secret",
+            "aws_region_name": "us-east-1",
+        }
+        config = {"model_list": [{"model_name": "nova", "litellm_params": params}]}
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        with Served("--config", str(path), env=env) as served:
+            yield served
 
 
 @pytest.fixture(scope="module")

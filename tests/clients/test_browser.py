@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from tests.clients.browser import Chromium, find_chromium, write_speech_wav
+from tests.clients.conftest import served_by_emulator
 from tests.transports.process import Served, rtcore
 
 CHROMIUM = find_chromium()
@@ -55,20 +54,8 @@ async def serve(server: str, tmp_path: Path) -> AsyncIterator[tuple[Served, str]
     elif server == "bedrock-emulator":
         # The Bedrock provider, pointed at a local Nova Sonic emulator by its config
         # options, as docs/providers/bedrock-sonic.md describes.
-        async with NovaSonicEmulator(cert_dir=tmp_path / "certs", realtime_factor=0.0) as emu:
-            params = {
-                "model": "bedrock/amazon.nova-sonic-v1:0",
-                "api_base": emu.endpoint,
-                "ssl_ca_file": str(emu.ca_file),
-                "aws_access_key_id": "AKIDBROWSERTEST",
-                "aws_secret_access_key": "browser-test-secret",
-                "aws_region_name": "us-east-1",
-            }
-            config = {"model_list": [{"model_name": "nova", "litellm_params": params}]}
-            path = tmp_path / "config.yaml"
-            path.write_text(yaml.safe_dump(config))
-            with Served("--config", str(path), env=env) as served:
-                yield served, "nova"
+        async with served_by_emulator(tmp_path, "amazon.nova-sonic-v1:0", env) as served:
+            yield served, "nova"
     else:
         if not emulator_flag():
             pytest.skip("this rtcore has no 'serve --emulator' yet")

@@ -7,11 +7,16 @@ The SDK is used as its documentation shows; only the URL points at rtcore.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from agents import function_tool
 from agents.realtime import RealtimeAgent, RealtimeRunner
 
+from tests.clients.conftest import served_by_emulator
 from tests.transports.process import Served
 
 
@@ -20,7 +25,27 @@ def answered_after_tool(seen: list[str]) -> bool:
     return "tool_end" in seen and "agent_start" in seen[seen.index("tool_end") :]
 
 
-async def test_agent_tool_runs_and_agent_answers(served: Served) -> None:
+# server: (model name, the city the user asks about, what the answer says)
+SERVERS = {
+    "echo": ("echo", "San Francisco", "The tool said: Sunny in San Francisco"),
+    "nova-2-emulator": ("nova", "Paris", "Sunny in Paris"),
+}
+
+
+@asynccontextmanager
+async def server_for(name: str, echo: Served, tmp_path: Path) -> AsyncIterator[Served]:
+    if name == "echo":
+        yield echo
+    else:
+        async with served_by_emulator(tmp_path, "amazon.nova-2-sonic-v1:0") as served:
+            yield served
+
+
+@pytest.mark.parametrize("server", SERVERS)
+async def test_agent_tool_runs_and_agent_answers(
+    served: Served, server: str, tmp_path: Path
+) -> None:
+    model, city, answer_text = SERVERS[server]
     calls: list[str] = []
 
     @function_tool
@@ -30,38 +55,39 @@ async def test_agent_tool_runs_and_agent_answers(served: Served) -> None:
         return f"Sunny in {city}"
 
     agent = RealtimeAgent(name="Weather", instructions="Answer briefly.", tools=[get_weather])
-    runner = RealtimeRunner(agent, config={"model_settings": {"model_name": "echo"}})
-    session = await runner.run(
-        model_config={
-            "url": f"ws://127.0.0.1:{served.port}/v1/realtime?model=echo",
-            "api_key": "sk-test",
-        }
-    )
+    runner = RealtimeRunner(agent, config={"model_settings": {"model_name": model}})
     seen: list[str] = []
     errors: list[Any] = []
     audio = 0
     history: list[Any] = []
-    async with session:
-        await session.send_message("What's the weather in San Francisco?")
-        async with asyncio.timeout(15):
-            async for event in session:
-                seen.append(event.type)
-                if event.type == "error":
-                    # Includes every server event the SDK's strict validation rejected.
-                    errors.append(event.error)
-                elif event.type == "audio":
-                    audio += len(event.audio.data)
-                elif event.type == "history_updated":
-                    history = event.history
-                elif event.type == "agent_end" and answered_after_tool(seen):
-                    break
+    async with server_for(server, served, tmp_path) as rtcore:
+        session = await runner.run(
+            model_config={
+                "url": f"ws://127.0.0.1:{rtcore.port}/v1/realtime?model={model}",
+                "api_key": "sk-test",
+            }
+        )
+        async with session:
+            await session.send_message(f"What's the weather in {city}?")
+            async with asyncio.timeout(15):
+                async for event in session:
+                    seen.append(event.type)
+                    if event.type == "error":
+                        # Includes every server event the SDK's strict validation rejected.
+                        errors.append(event.error)
+                    elif event.type == "audio":
+                        audio += len(event.audio.data)
+                    elif event.type == "history_updated":
+                        history = event.history
+                    elif event.type == "agent_end" and answered_after_tool(seen):
+                        break
 
     assert errors == []
-    assert calls == ["San Francisco"]
+    assert calls == [city]
     assert seen.index("tool_start") < seen.index("tool_end")
     assert audio > 0  # the agent spoke (audio is the Agents SDK's default modality)
     answer = history[-1]
     assert (answer.type, answer.role) == ("message", "assistant")
     spoken = "".join(part.transcript or "" for part in answer.content)
-    assert spoken == "The tool said: Sunny in San Francisco"
+    assert answer_text in spoken
     assert [item.type for item in history] == ["message", "function_call", "message"]
