@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
 
 from rtcore.commands import CommandSpec
 from rtcore.hookspecs import hookimpl
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
 from rtcore_bedrock_sonic import models
+
+if TYPE_CHECKING:
+    from rtcore.serving import ServeSettings
 
 
 def _factory(model: ModelConfig) -> Provider:
@@ -57,3 +62,22 @@ def rtcore_register_commands() -> Sequence[CommandSpec]:
             run=_emulator_run,
         )
     ]
+
+
+@hookimpl
+def rtcore_add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="answer every Bedrock Nova Sonic model from the built-in emulator, in-process "
+        "(no AWS account needed; replies are synthetic)",
+    )
+
+
+@hookimpl
+def rtcore_serve_lifespan(settings: ServeSettings) -> AbstractAsyncContextManager[None] | None:
+    if not getattr(settings.args, "emulator", False):
+        return None
+    from rtcore_bedrock_sonic.embedded import run_emulator
+
+    return run_emulator(settings)
