@@ -72,7 +72,7 @@ class SonicSession:
         # (builder, audio bytes, of which the client's own audio): held while no stream
         # can take them. The client's audio in here is always the newest it sent.
         self._backlog: deque[tuple[Builder, int, int]] = deque()
-        self._readers: list[asyncio.Task[None]] = []
+        self._readers: dict[asyncio.Task[None], SonicStream] = {}
         self._backlog_audio = 0
         self._backlog_client = 0
         self._held_results: list[n.FunctionCallOutput] = []
@@ -131,7 +131,8 @@ class SonicSession:
         try:
             # The readers end on their own once Bedrock closes its side; cancelling a
             # reader parked in awscrt's receive makes awscrt fail later on a dead future.
-            async with asyncio.timeout(self._opts.close_timeout_seconds + 1):
+            # _stop_readers: close_timeout_seconds, then 1 s after aborting late streams.
+            async with asyncio.timeout(self._opts.close_timeout_seconds + 2):
                 await asyncio.shield(self._runner)
         except TimeoutError:
             self._runner.cancel()
@@ -327,11 +328,19 @@ class SonicSession:
             self._end_events()
 
     async def _stop_readers(self) -> None:
-        pending = [r for r in self._readers if not r.done()]
+        pending = {r: s for r, s in self._readers.items() if not r.done()}
         if pending:
             await asyncio.wait(pending, timeout=self._opts.close_timeout_seconds)
-        for reader in pending:
-            reader.cancel()
+        late = [r for r in pending if not r.done()]
+        if late:
+            # Aborting a stream ends the receive awscrt has parked; cancelling the reader
+            # instead leaves awscrt resolving a cancelled future later (an unraisable error).
+            for reader in late:
+                await pending[reader].abort()
+            await asyncio.wait(late, timeout=1.0)
+        for reader in late:
+            if not reader.done():
+                reader.cancel()
 
     async def _maintain(self) -> None:
         while not self._closing:
@@ -438,8 +447,8 @@ class SonicSession:
         self._stream, self._writer = new, writer
         self._stream_tool_ids = set()
         self._opened_at = self._last_event = time.monotonic()
-        self._readers = [t for t in self._readers if not t.done()]
-        self._readers.append(self._tg.create_task(self._read(new)))
+        self._readers = {t: s for t, s in self._readers.items() if not t.done()}
+        self._readers[self._tg.create_task(self._read(new))] = new
         try:
             size = self._frame_bytes()
             if replay:
