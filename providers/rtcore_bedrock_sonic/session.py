@@ -21,6 +21,7 @@ import msgspec
 from rtcore import neutral as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.audio import InputAudio, frames, silence
+from rtcore_bedrock_sonic.coalesce import AudioCoalescer
 from rtcore_bedrock_sonic.conversation import ConversationLog
 from rtcore_bedrock_sonic.errors import UpstreamFailure
 from rtcore_bedrock_sonic.history import build_history, system_additions
@@ -61,6 +62,8 @@ class SonicSession:
         self._inbound = Inbound(config.output_modalities)
         self._log = ConversationLog()
         self._audio = InputAudio(config.input_sample_rate)
+        self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
+        self._audio_due = asyncio.Event()
         self._stream: SonicStream | None = None
         self._writer: PromptWriter | None = None
         self._opened_at = 0.0
@@ -99,10 +102,21 @@ class SonicSession:
     async def send(self, command: n.Command) -> None:
         if self._finished:
             return
+        if not isinstance(command, n.AppendAudio) and self._coalescer.deadline is not None:
+            # Held audio goes first, so every other command stays in the client's order;
+            # a clear drops it instead.
+            if isinstance(command, n.ClearAudio):
+                self._coalescer.take()
+            else:
+                await self._flush_audio()
         match command:
             case n.AppendAudio(pcm=pcm):
                 self._audio.observe(pcm)
-                await self._send_audio(pcm, client=True)
+                batch = self._coalescer.add(pcm, asyncio.get_running_loop().time())
+                if batch is not None:
+                    await self._send_audio(batch, client=True)
+                elif not self._audio_due.is_set():
+                    self._audio_due.set()
             case n.Configure(config=config, changed=changed):
                 await self._configure(config, changed)
             case n.CommitAudio():
@@ -123,6 +137,7 @@ class SonicSession:
 
     async def aclose(self) -> None:
         """Close upstream in Bedrock's order (contentEnd, promptEnd, sessionEnd), bounded."""
+        await self._flush_audio()
         self._closing = True
         self._wake.set()
         stream, writer = self._stream, self._writer
@@ -155,6 +170,8 @@ class SonicSession:
         self._inbound.modalities = config.output_modalities
         if "input_sample_rate" in changed:
             self._audio = InputAudio(config.input_sample_rate)
+            budget = self._opts.audio_coalesce_ms
+            self._coalescer = AudioCoalescer(budget, config.input_sample_rate * 2)
         needs_restart = bool(changed & RESTART_FIELDS) or (
             "turn_detection" in changed and self._up.profile.turn_detection
         )
@@ -218,7 +235,30 @@ class SonicSession:
     # -- sending ----------------------------------------------------------------------------
 
     def _frame_bytes(self) -> int:
-        return max(320, self._config.input_sample_rate * 2 * self._opts.audio_frame_ms // 1000)
+        # A coalesced batch is one event, whatever audio_frame_ms says.
+        ms = max(self._opts.audio_frame_ms, self._opts.audio_coalesce_ms)
+        return max(320, self._config.input_sample_rate * 2 * ms // 1000)
+
+    async def _flush_audio(self) -> None:
+        pcm = self._coalescer.take()
+        if pcm:
+            await self._send_audio(pcm, client=True)
+
+    async def _flush_when_due(self) -> None:
+        """Send held client audio once it has waited its budget (the client paused)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._audio_due.wait()
+            deadline = self._coalescer.deadline
+            if deadline is None:
+                self._audio_due.clear()
+                continue
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            self._audio_due.clear()
+            await self._flush_audio()
 
     async def _send_audio(self, pcm: bytes, *, client: bool = False) -> None:
         size = self._frame_bytes()
@@ -318,11 +358,13 @@ class SonicSession:
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
+                flusher = tg.create_task(self._flush_when_due(), name="bedrock-sonic-coalesce")
                 try:
                     await self._maintain()
                 except UpstreamFailure as failure:
                     await self._fatal(failure)
                 finally:
+                    flusher.cancel()
                     await self._stop_readers()
         finally:
             self._end_events()

@@ -23,6 +23,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # How long a finished response waits for its usage event before response.done.
     usage_grace_seconds: float = 0.25
     audio_frame_ms: int = 64
+    # Client audio is sent in events of up to this much audio, none held longer (0: one
+    # event per client chunk). Each SDK event costs ~0.5-0.8 ms of CPU; see coalesce.py.
+    audio_coalesce_ms: int = 60
     max_backlog_seconds: float = 60.0
     # A response (or a user turn) with no upstream event for this long is a stalled stream.
     stall_timeout_seconds: float = 15.0
