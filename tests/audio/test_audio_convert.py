@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from audio_signals import chunks, max_jump, pcm, peak_frequency, rms, samples, sine, steady
+
 from rtcore.audio import (
     G711_ALAW,
     G711_ULAW,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rtcore.audio import (
     G711_ALAW,
     G711_ULAW,

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from rtcore.audio import g711
 
 ALL_PCM = np.arange(-32768, 32768, dtype=np.int16)

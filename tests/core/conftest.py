@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+
 from rtcore import neutral as n
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from rtcore import neutral as n
 from rtcore.dialect import Dialect
 

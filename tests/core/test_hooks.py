@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import msgspec
+
 from rtcore import hookimpl
 from rtcore.cli import build_parser
 from rtcore.commands import CommandSpec

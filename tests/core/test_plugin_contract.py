@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from rtcore import hookimpl, hookspecs
 from rtcore.plugins import DuplicateName, load_plugins
 from rtcore.provider import ProviderSpec

@@ -14,6 +14,7 @@ import pydantic
 import pytest
 from openai.types.beta.realtime import RealtimeServerEvent as BetaServerEvent
 from openai.types.realtime import RealtimeServerEvent as GaServerEvent
+
 from rtcore import neutral as n
 from rtcore.dialect import Dialect
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import numpy as np
+
 from rtcore.neutral import Command, Event, ResponseDone, SessionConfig
 from rtcore.provider import ModelConfig, ProviderSession
 from rtcore_echo import EchoProvider

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 from echo_harness import Harness, open_echo, silence, tone
+
 from rtcore.neutral import (
     AddItem,
     AppendAudio,

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import rtcore
 from rtcore.provider import ProviderSpec
-
 from rtcore_echo.provider import EchoProvider
 
 __all__ = ["EchoProvider", "rtcore_register_providers"]

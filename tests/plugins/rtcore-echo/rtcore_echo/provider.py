@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rtcore.neutral import SessionConfig
 from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
-
 from rtcore_echo.params import EchoParams
 from rtcore_echo.session import EchoSession
 

@@ -14,6 +14,7 @@ from typing import Final
 
 import msgspec
 import numpy as np
+
 from rtcore.neutral import (
     AudioDelta,
     Event,

@@ -44,7 +44,6 @@ from rtcore.neutral import (
     TruncateItem,
     Usage,
 )
-
 from rtcore_echo import replies
 from rtcore_echo.params import EchoParams
 from rtcore_echo.vad import EnergyDetector, VoiceStart
