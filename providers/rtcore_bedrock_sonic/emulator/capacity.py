@@ -3,16 +3,19 @@
 ``python -m rtcore_bedrock_sonic.emulator.capacity --sessions 200 --seconds 20`` starts the
 emulator in a child process and drives it with a light raw HTTP/2 client (the SDK costs ~0.5 ms
 of CPU per event and would measure itself instead). Every session streams 16 kHz audio in real
-time (64 ms chunks) and speaks a tone-coded utterance every few seconds; the report gives the
-emulator's CPU use, the events it sent, and reply latency (end of user speech to first audio).
+time (64 ms chunks, ``--chunk-ms`` to change) and speaks a tone-coded utterance every few
+seconds; the report gives the emulator's CPU use (also per input event), the events it sent,
+and reply latency: from sending the chunk that completes the end-of-turn silence to receiving
+the first ``audioOutput``. ``--signed`` wraps every input event in a signature envelope as the
+SDK does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
+import datetime
+import functools
 import os
 import ssl
 import statistics
@@ -23,14 +26,17 @@ from dataclasses import dataclass, field
 import h2.config
 import h2.connection
 import h2.events
+import msgspec
+from smithy_aws_event_stream.events import EventMessage
 
 from . import wire
 from .model import ENDPOINT_SECONDS
 from .tones import silence_pcm, utterance_pcm
 from .validation import V2
 
-CHUNK = 1024  # samples at 16 kHz: 64 ms
+RATE = 16000
 STREAMS_PER_CONNECTION = 50
+PROMPT = "p"  # prompt names are per stream, so every session can use the same one
 
 
 @dataclass
@@ -42,8 +48,41 @@ class Totals:
     blocked: int = 0
 
 
+class _Chunk(msgspec.Struct):
+    data: bytes = msgspec.field(name="bytes")
+
+
+_chunk_decoder = msgspec.json.Decoder(_Chunk)
+_json_decoder = msgspec.json.Decoder()
+
+
 def _event(name: str, body: dict[str, object]) -> bytes:
     return wire.encode_chunk({"event": {name: body}})
+
+
+def _signed(frame: bytes) -> bytes:
+    """``frame`` in a SigV4-style envelope, as the SDK sends it (the emulator does not verify
+    signatures, so a fixed one will do)."""
+    headers: dict[str, datetime.datetime | bytes] = {
+        ":date": datetime.datetime.now(datetime.UTC),
+        ":chunk-signature": bytes(32),
+    }
+    return EventMessage(headers=headers, payload=frame).encode()
+
+
+@functools.cache
+def _program(slot: int) -> bytes:
+    # Each session talks in a loop: a 0.6 s utterance, 2.1 s of silence, then 3 s of quiet.
+    return utterance_pcm(slot) + silence_pcm(3.0)
+
+
+@functools.cache
+def _audio_frame(slot: int, offset: int, size: int, signed: bool) -> bytes:
+    # The frames repeat with the program, so they are built once for all sessions.
+    piece = _program(slot)[offset : offset + size]
+    body = {"promptName": PROMPT, "contentName": "audio", "content": piece}
+    frame = wire.encode_chunk({"event": {"audioInput": body}})
+    return _signed(frame) if signed else frame
 
 
 def _opening(prompt: str) -> bytes:
@@ -86,7 +125,7 @@ class Connection:
         self.h2.initiate_connection()
         self.h2.increment_flow_control_window(1 << 24)
         self.decoders: dict[int, wire.FrameDecoder] = {}
-        self.on_event: dict[int, asyncio.Queue[str]] = {}
+        self.on_event: dict[int, asyncio.Queue[tuple[str, float]]] = {}
         self.ready = asyncio.Event()
         self.totals = Totals()
 
@@ -99,10 +138,10 @@ class Connection:
                 if isinstance(event, h2.events.DataReceived):
                     self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                     for message in self.decoders[event.stream_id].feed(event.data):
-                        payload = json.loads(message.payload)
-                        name = next(iter(json.loads(base64.b64decode(payload["bytes"]))["event"]))
+                        document = _json_decoder.decode(_chunk_decoder.decode(message.payload).data)
+                        name = next(iter(document["event"]))
                         totals.events += 1
-                        self.on_event[event.stream_id].put_nowait(name)
+                        self.on_event[event.stream_id].put_nowait((name, time.monotonic()))
                 elif isinstance(event, h2.events.StreamReset):
                     totals.errors += 1
             # Start once the server's settings and window increase have arrived.
@@ -130,37 +169,39 @@ class Connection:
         self.flush()
 
 
-async def session(conn: Connection, index: int, seconds: float, totals: Totals) -> None:
+async def session(
+    conn: Connection, index: int, seconds: float, totals: Totals, chunk: int, signed: bool
+) -> None:
     stream_id = conn.open(f"/model/{V2.replace(':', '%3A')}/invoke-with-bidirectional-stream")
-    conn.send(stream_id, _opening(f"p{index}"))
-    # Each session talks in a loop: a 0.6 s utterance, 2.1 s of silence, then 3 s of quiet.
-    program = utterance_pcm(index % 6) + silence_pcm(3.0)
+    opening = _opening(PROMPT)
+    conn.send(stream_id, _signed(opening) if signed else opening)
+    slot = index % 6
+    program = _program(slot)
+    size = chunk * 2
     # The turn ends once the default (MEDIUM) endpointing silence has been streamed.
-    end_of_turn = round((0.1 + 0.6 + ENDPOINT_SECONDS["MEDIUM"]) * 16000) * 2
+    end_of_turn = round((0.1 + 0.6 + ENDPOINT_SECONDS["MEDIUM"]) * RATE) * 2
     start = time.monotonic()
     # Sessions start at different points of the program, as independent callers would.
-    chunks = len(program) // (CHUNK * 2)
-    offset, sent_chunks = (index * 7 % chunks) * CHUNK * 2, 0
+    chunks = len(program) // size
+    offset, sent_chunks = (index * 7 % chunks) * size, 0
     speech_ended_at: float | None = None
     events = conn.on_event[stream_id]
     while time.monotonic() - start < seconds:
-        piece = program[offset : offset + CHUNK * 2]
-        offset = (offset + CHUNK * 2) % len(program)
-        body = {"promptName": f"p{index}", "contentName": "audio"}
-        conn.send(
-            stream_id, _event("audioInput", {**body, "content": base64.b64encode(piece).decode()})
-        )
-        if offset // (CHUNK * 2) == end_of_turn // (CHUNK * 2) + 1:
+        frame = _audio_frame(slot, offset, size, signed)
+        ends_turn = offset < end_of_turn <= offset + size
+        offset = (offset + size) % len(program)
+        conn.send(stream_id, frame)
+        if ends_turn:
             speech_ended_at = time.monotonic()
         sent_chunks += 1
         while not events.empty():
-            name = events.get_nowait()
+            name, at = events.get_nowait()
             if name == "audioOutput":
                 totals.audio_chunks += 1
-                if speech_ended_at is not None:
-                    totals.latencies.append(time.monotonic() - speech_ended_at)
+                if speech_ended_at is not None and at >= speech_ended_at:
+                    totals.latencies.append(at - speech_ended_at)
                     speech_ended_at = None
-        await asyncio.sleep(max(0.0, start + sent_chunks * CHUNK / 16000 - time.monotonic()))
+        await asyncio.sleep(max(0.0, start + sent_chunks * chunk / RATE - time.monotonic()))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -169,7 +210,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def main(sessions: int, seconds: float) -> None:
+async def main(sessions: int, seconds: float, chunk_ms: float, signed: bool) -> None:
+    chunk = round(RATE * chunk_ms / 1000)
     emulator = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rtcore_bedrock_sonic.emulator", "--port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -195,7 +237,7 @@ async def main(sessions: int, seconds: float) -> None:
         client_before = _cpu_seconds(os.getpid())
         await asyncio.gather(
             *(
-                session(connections[i // STREAMS_PER_CONNECTION], i, seconds, totals)
+                session(connections[i // STREAMS_PER_CONNECTION], i, seconds, totals, chunk, signed)
                 for i in range(sessions)
             )
         )
@@ -208,10 +250,13 @@ async def main(sessions: int, seconds: float) -> None:
         emulator.terminate()
         await emulator.wait()
     lat = sorted(totals.latencies) or [float("nan")]
+    input_rate = sessions * RATE / chunk
     print(
-        f"sessions={sessions} seconds={wall:.1f} emulator_cpu={100 * cpu / wall:.0f}% "
+        f"sessions={sessions} chunk={1000 * chunk / RATE:.0f}ms signed={signed} "
+        f"seconds={wall:.1f} emulator_cpu={100 * cpu / wall:.0f}% "
+        f"emulator_cpu_per_input_event={1e6 * cpu / wall / input_rate:.0f}us "
         f"load_client_cpu={100 * client_cpu / wall:.0f}% "
-        f"events_out/s={totals.events / wall:.0f} input_events/s={sessions * 16000 / CHUNK:.0f} "
+        f"events_out/s={totals.events / wall:.0f} input_events/s={input_rate:.0f} "
         f"replies={len(totals.latencies)} "
         f"reply_after_endpoint_p50={statistics.median(lat) * 1000:.0f}ms "
         f"p95={lat[int(0.95 * (len(lat) - 1))] * 1000:.0f}ms resets={totals.errors} "
@@ -223,5 +268,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m rtcore_bedrock_sonic.emulator.capacity")
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--chunk-ms", type=float, default=64.0, help="audio per input event (default 64)"
+    )
+    parser.add_argument(
+        "--signed", action="store_true", help="wrap input events in signature envelopes"
+    )
     options = parser.parse_args()
-    asyncio.run(main(options.sessions, options.seconds))
+    asyncio.run(main(options.sessions, options.seconds, options.chunk_ms, options.signed))

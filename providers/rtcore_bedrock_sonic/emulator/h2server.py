@@ -173,7 +173,9 @@ class H2Connection:
         self._quickack()
         self._h2.initiate_connection()
         self._h2.increment_flow_control_window(_WINDOW)
-        self._flush()
+        # Our settings go out at once, not with the next batch: an awscrt stream opened before
+        # they arrived was seen to keep the default 64 KiB send window and stall there.
+        self._flush_now()
         try:
             while True:
                 data = await self._reader.read(_READ_SIZE)
@@ -306,6 +308,8 @@ class H2Connection:
         self._flush()
 
     def abort(self) -> None:
+        # What was sent before the crash reaches the peer, as it would have without coalescing.
+        self._flush_now()
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 # Linger 0 turns close() into a TCP RST instead of an orderly FIN.

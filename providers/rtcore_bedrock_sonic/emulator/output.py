@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,22 +42,11 @@ class FrameSink(Protocol):
     async def drain(self) -> None: ...
 
 
-class _AsyncOnly:
-    def __init__(self, write: Callable[[bytes], Awaitable[None]]) -> None:
-        self.write = write
-
-    def write_nowait(self, data: bytes) -> bool:
-        return False
-
-    async def drain(self) -> None:
-        pass
-
-
 class Emitter:
     """Serialises output frames onto one response stream and stamps session ids."""
 
-    def __init__(self, sink: FrameSink | Callable[[bytes], Awaitable[None]]) -> None:
-        self._sink = sink if not callable(sink) else _AsyncOnly(sink)
+    def __init__(self, sink: FrameSink) -> None:
+        self._sink = sink
         self._lock = asyncio.Lock()
         self.session_id = str(uuid.uuid4())
         self.prompt_name = ""

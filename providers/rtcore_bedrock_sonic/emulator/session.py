@@ -83,7 +83,7 @@ async def _reject(stream: H2Stream, error: BedrockError) -> None:
 async def _converse(
     stream: H2Stream, settings: Settings, stats: Stats, validator: Validator, plan: faults.FaultPlan
 ) -> None:
-    emitter = Emitter(stream.write)
+    emitter = Emitter(stream)
 
     async def first_audio(number: int) -> None:
         stats.responses += 1
@@ -144,7 +144,7 @@ async def _read(stream: H2Stream, validator: Validator, conversation: Conversati
         if data is None:
             return
         for message in decoder.feed(data):
-            inner = wire.unwrap(message)
+            inner = decoder.unwrap(message)
             if inner is None:
                 continue
             name, body, content = validator.check(wire.chunk_json(inner))

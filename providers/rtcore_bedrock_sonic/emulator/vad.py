@@ -16,6 +16,8 @@ SPEECH_RMS = 0.01 * 32768
 ONSET_SECONDS = 0.1
 MIN_TURN_SECONDS = 0.15
 _SPEECH_MEAN_SQUARE = SPEECH_RMS * SPEECH_RMS
+_MAXIMUM = np.maximum.reduce
+_MINIMUM = np.minimum.reduce
 _ONSET_FRAMES = int(ONSET_SECONDS / FRAME_SECONDS)
 # At most this much voiced audio is kept per turn to identify a tone code.
 _KEEP_SECONDS = 3.0
@@ -59,15 +61,24 @@ class EnergyVad:
         self._pending = samples[usable:].copy()
         if usable == 0:
             return result
-        frames = samples[:usable].reshape(-1, self._frame).astype(np.float32)
-        # Mean square against the squared threshold: the same test as RMS >= SPEECH_RMS without
-        # a square root, and through ufuncs directly (np.mean's Python wrapper costs more here).
-        voiced = np.add.reduce(frames * frames, axis=1) >= _SPEECH_MEAN_SQUARE * self._frame
+        body = samples[:usable]
+        count = usable // self._frame
         endpoint = max(1, round(self.endpoint_seconds / FRAME_SECONDS))
-        if not voiced.any():
-            # Most chunks are all silence: the frame loop below reduces to this.
+        # A frame's RMS cannot reach the threshold unless one of its samples does: most chunks
+        # (silence, a quiet room) are settled by two reductions instead of per-frame energies.
+        if int(_MAXIMUM(body)) < SPEECH_RMS and int(_MINIMUM(body)) > -SPEECH_RMS:
+            voiced = None
+        else:
+            frames = body.reshape(count, self._frame).astype(np.float32)
+            # Mean square against the squared threshold: the same test as RMS >= SPEECH_RMS
+            # without a square root, through ufuncs (np.mean's Python wrapper costs more here).
+            voiced = np.add.reduce(frames * frames, axis=1) >= _SPEECH_MEAN_SQUARE * self._frame
+            if not voiced.any():
+                voiced = None
+        if voiced is None:
+            # No voiced frame: the frame loop below reduces to this.
             self._voiced_run = 0
-            self._silent_run += len(voiced)
+            self._silent_run += count
             if not self._in_speech:
                 self._drop()
             elif self._silent_run >= endpoint:
