@@ -100,15 +100,18 @@ class Conversation:
         elif name == "contentEnd" and content is not None:
             self._on_content_end(content)
 
-    def _on_audio(self, content: str) -> None:
+    def _on_audio(self, content: str | bytes) -> None:
         vad = self._vad
         if vad is None:
             return
         arrived = time.monotonic_ns() if self._probe is not None else 0
-        try:
-            pcm = base64.b64decode(content, validate=True)
-        except ValueError:
-            return
+        if isinstance(content, bytes):
+            pcm = content  # the wire's typed audioInput, already decoded (wire.AudioInput)
+        else:
+            try:
+                pcm = base64.b64decode(content, validate=True)
+            except ValueError:
+                return
         if self._probe is not None:
             self._probe.audio_in(id(self), pcm, arrived)
         self._last_audio = time.monotonic()

@@ -169,11 +169,11 @@ def unwrap(message: EventMessage, cache: dict[bytes, Headers] | None = None) -> 
     return _decode_frame(memoryview(payload)[:total], cache)
 
 
-def chunk_json(message: EventMessage, *, typed_audio: bool = False) -> Any:
+def chunk_json(message: EventMessage) -> Any:
     """The Nova Sonic JSON document carried by an input ``chunk`` event.
 
-    With ``typed_audio``, an ``audioInput`` event whose content is valid base64 comes back as an
-    :class:`AudioInput` (the validator accepts both forms); anything else as the JSON document.
+    An ``audioInput`` event whose content is valid base64 comes back as an :class:`AudioInput`
+    (the validator accepts both forms); anything else as the decoded JSON document.
     """
     headers = message.headers
     if headers.get(":message-type") != "event" or headers.get(":event-type") != "chunk":
@@ -185,11 +185,10 @@ def chunk_json(message: EventMessage, *, typed_audio: bool = False) -> Any:
         document = _binary_chunk_decoder.decode(message.payload).data
     except msgspec.DecodeError:
         return _chunk_json_slow(message.payload)
-    if typed_audio:
-        try:
-            return _audio_decoder.decode(document).event.audioInput
-        except msgspec.DecodeError:
-            pass
+    try:
+        return _audio_decoder.decode(document).event.audioInput
+    except msgspec.DecodeError:
+        pass  # another event, or audio the generic path rejects or ignores as it always did
     try:
         return _json_decoder.decode(document)
     except msgspec.DecodeError as exc:
