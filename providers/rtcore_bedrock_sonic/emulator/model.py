@@ -68,6 +68,7 @@ class Conversation:
         self._tool_text: dict[str, list[str]] = {}
         self._speaking_until = 0.0
         self._interrupt = False
+        self._speech = asyncio.Event()  # set when the VAD hears speech start
         self._pending_input = Usage()
         self._typed = PendingText()
         self.responses = 0
@@ -116,8 +117,10 @@ class Conversation:
             self._probe.audio_in(id(self), pcm, arrived)
         self._last_audio = time.monotonic()
         result = vad.feed(pcm)
-        if result.speech_started and time.monotonic() < self._speaking_until:
-            self._interrupt = True
+        if result.speech_started:
+            self._speech.set()
+            if time.monotonic() < self._speaking_until:
+                self._interrupt = True
         if result.turn is not None:
             slot = tones.detect_slot(result.turn, vad.sample_rate)
             self._turns.put_nowait(self._spoken_turn(slot, result.turn_seconds))
@@ -152,14 +155,18 @@ class Conversation:
 
     async def watch_idle(self) -> None:
         """End a turn on wall-clock silence when the client stops sending audio mid-turn."""
+        # One timer per turn (re-armed as audio keeps coming), not a poll per stream: with
+        # hundreds of streams, polling every 100 ms cost as much as their audio.
         while True:
-            await asyncio.sleep(0.1)
             vad = self._vad
-            if (
-                vad is not None
-                and vad.in_speech
-                and time.monotonic() - self._last_audio > self.endpoint_seconds
-            ):
+            if vad is None or not vad.in_speech:
+                self._speech.clear()
+                await self._speech.wait()
+                continue
+            remaining = self._last_audio + self.endpoint_seconds - time.monotonic()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+            else:
                 self._finish_turn()
 
     # Output side.
