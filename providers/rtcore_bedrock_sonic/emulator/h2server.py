@@ -29,6 +29,8 @@ type Handler = Callable[[H2Stream], Awaitable[None]]
 # A large receive window keeps the client from stalling on WINDOW_UPDATE round trips while we
 # still acknowledge only what a handler has consumed (real back-pressure, bounded memory).
 _WINDOW = 4 * 1024 * 1024
+# The HTTP/2 default; streams start with it and are opened wider with a WINDOW_UPDATE.
+_DEFAULT_WINDOW = 65535
 _READ_SIZE = 256 * 1024
 
 
@@ -149,7 +151,6 @@ class H2Connection:
             client=False,
             initial_values={
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: _WINDOW,
             },
         )
         self._streams: dict[int, H2Stream] = {}
@@ -173,8 +174,6 @@ class H2Connection:
         self._quickack()
         self._h2.initiate_connection()
         self._h2.increment_flow_control_window(_WINDOW)
-        # Our settings go out at once, not with the next batch: an awscrt stream opened before
-        # they arrived was seen to keep the default 64 KiB send window and stall there.
         self._flush_now()
         try:
             while True:
@@ -211,6 +210,13 @@ class H2Connection:
             headers = {str(k): str(v) for k, v in event.headers}
             stream = H2Stream(self, event.stream_id, headers)
             self._streams[event.stream_id] = stream
+            # Each stream's receive window is opened with a WINDOW_UPDATE rather than through
+            # SETTINGS_INITIAL_WINDOW_SIZE: awscrt keeps the default 64 KiB send window on a
+            # stream it opened before our SETTINGS arrived, and such a stream stalled for good.
+            with contextlib.suppress(h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                self._h2.increment_flow_control_window(
+                    _WINDOW - _DEFAULT_WINDOW, stream_id=event.stream_id
+                )
             task = asyncio.create_task(self._run(stream))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
