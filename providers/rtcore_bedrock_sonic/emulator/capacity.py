@@ -85,37 +85,35 @@ def _audio_frame(slot: int, offset: int, size: int, signed: bool) -> bytes:
     return _signed(frame) if signed else frame
 
 
-def _opening(prompt: str) -> bytes:
+def _opening(prompt: str) -> list[bytes]:
     audio = {"mediaType": "audio/lpcm", "sampleSizeBits": 16, "channelCount": 1}
-    return b"".join(
-        [
-            _event("sessionStart", {"inferenceConfiguration": {"maxTokens": 1024}}),
-            _event(
-                "promptStart",
-                {
-                    "promptName": prompt,
-                    "audioOutputConfiguration": {
-                        **audio,
-                        "sampleRateHertz": 24000,
-                        "voiceId": "matthew",
-                        "encoding": "base64",
-                        "audioType": "SPEECH",
-                    },
+    return [
+        _event("sessionStart", {"inferenceConfiguration": {"maxTokens": 1024}}),
+        _event(
+            "promptStart",
+            {
+                "promptName": prompt,
+                "audioOutputConfiguration": {
+                    **audio,
+                    "sampleRateHertz": 24000,
+                    "voiceId": "matthew",
+                    "encoding": "base64",
+                    "audioType": "SPEECH",
                 },
-            ),
-            _event(
-                "contentStart",
-                {
-                    "promptName": prompt,
-                    "contentName": "audio",
-                    "type": "AUDIO",
-                    "role": "USER",
-                    "interactive": True,
-                    "audioInputConfiguration": {**audio, "sampleRateHertz": 16000},
-                },
-            ),
-        ]
-    )
+            },
+        ),
+        _event(
+            "contentStart",
+            {
+                "promptName": prompt,
+                "contentName": "audio",
+                "type": "AUDIO",
+                "role": "USER",
+                "interactive": True,
+                "audioInputConfiguration": {**audio, "sampleRateHertz": 16000},
+            },
+        ),
+    ]
 
 
 class Connection:
@@ -173,8 +171,9 @@ async def session(
     conn: Connection, index: int, seconds: float, totals: Totals, chunk: int, signed: bool
 ) -> None:
     stream_id = conn.open(f"/model/{V2.replace(':', '%3A')}/invoke-with-bidirectional-stream")
+    # One envelope per event, as the SDK signs them.
     opening = _opening(PROMPT)
-    conn.send(stream_id, _signed(opening) if signed else opening)
+    conn.send(stream_id, b"".join(_signed(f) if signed else f for f in opening))
     slot = index % 6
     program = _program(slot)
     size = chunk * 2
