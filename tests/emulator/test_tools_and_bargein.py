@@ -89,3 +89,32 @@ async def test_barge_in_interrupts_assistant_audio(
     assert end["stopReason"] == "END_TURN"
     assert events[2][1]["content"] == "Thank you, goodbye."
     await session.close()
+
+
+async def test_string_arguments_take_the_whole_capitalised_name(
+    emulator: NovaSonicEmulator, client: Any
+) -> None:
+    emulator.script.say(11, "What's the weather in San Francisco?")
+    session = await SonicStream.open(client, V2)
+    await session.start(tools=[WEATHER_TOOL])
+    await session.send_audio(utterance_pcm(11))
+    events, _ = await session.until("contentEnd", type="TOOL")
+    use = next(b for n, b in events if n == "toolUse")
+    assert json.loads(use["content"]) == {"location": "San Francisco"}
+    await session.close()
+
+
+def test_name_rule() -> None:
+    from rtcore_bedrock_sonic.emulator.tooluse import _proper_noun
+
+    cases = {
+        "What's the weather in San Francisco?": "San Francisco",
+        "What is the weather like in Paris?": "Paris",
+        "Weather in New York City, please. And in Rome?": "New York City",
+        "Paris.": "Paris",  # a text of one capitalised word
+        "Hello. Is it cold in Tokyo?": "Tokyo",
+        "I think I like Rome": "Rome",  # "I" is never a name
+        "San Francisco weather in Oslo": "Francisco",  # a sentence-initial run loses a word
+        "What is the weather?": None,
+    }
+    assert {text: _proper_noun(text) for text in cases} == cases

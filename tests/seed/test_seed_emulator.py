@@ -97,7 +97,8 @@ def test_seed_tools_program_calls_the_tool_and_completes(served: Served, tmp_pat
     assert result.returncode == 0, result.stderr
     # The program stops at the first response.done: the one that carried the tool call
     # (its result and response.create go out just before).
-    assert result.stdout == "\n🔧 Calling get_weather({'location': 'San'})\n\n✓ Complete\n"
+    call = "🔧 Calling get_weather({'location': 'San Francisco'})"
+    assert result.stdout == f"\n{call}\n\n✓ Complete\n"
 
 
 def test_seed_audio_program_with_wav_microphone_and_speaker(served: Served, tmp_path: Path) -> None:

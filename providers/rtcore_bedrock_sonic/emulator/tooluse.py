@@ -76,13 +76,24 @@ def match_tool(tools: list[Tool], text: str) -> Tool | None:
     return None
 
 
+_NAME_RUN = re.compile(r"[A-Z][A-Za-z'-]*(?:[ \t]+[A-Z][A-Za-z'-]*)*")
+
+
 def _proper_noun(text: str) -> str | None:
-    # A capitalised word that does not start a sentence is taken as a name (e.g. "Paris").
-    for sentence in re.split(r"[.!?]\s*", text):
-        words = _WORD.findall(sentence)
-        for word in words[1:]:
-            if word[0].isupper() and word != "I":
-                return str(word)
+    """The first run of consecutive capitalised words that does not start a sentence
+    ("San Francisco", "Paris"; a run that starts one loses its first word), or the text's
+    only word when it is capitalised ("Paris.")."""
+    words = _WORD.findall(text)
+    if len(words) == 1 and words[0][0].isupper() and words[0] != "I":
+        return str(words[0])
+    for sentence in re.split(r"[.!?]+\s*", text):
+        first = _WORD.search(sentence)
+        if first is None:
+            continue
+        for run in _NAME_RUN.finditer(sentence, first.end()):
+            names = [w for w in run.group().split() if w != "I"]
+            if names:
+                return " ".join(names)
     return None
 
 
