@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_sdk_bedrock_runtime.models import (
+    AccessDeniedException,
     InternalServerException,
     ModelStreamErrorException,
     ModelTimeoutException,
@@ -18,6 +19,7 @@ from aws_sdk_bedrock_runtime.models import (
 from conftest import V1, V2
 
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
+from rtcore_bedrock_sonic.emulator.errors import ACCESS_DENIED
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
 
 
@@ -38,6 +40,35 @@ async def test_throttling_at_open(client: Any) -> None:
     with pytest.raises(ThrottlingException):
         await session.next()
     await session.aclose()
+
+
+@pytest.mark.parametrize(
+    ("spec", "error", "message"),
+    [
+        ("access-denied", AccessDeniedException, ACCESS_DENIED),
+        ("no-model", ValidationException, "The provided model identifier is invalid."),
+    ],
+)
+async def test_refused_at_open(
+    emulator: NovaSonicEmulator, client: Any, spec: str, error: type[Exception], message: str
+) -> None:
+    session = await SonicStream.open(client, V1 + "~" + spec)
+    await session.start()
+    with pytest.raises(error) as info:
+        await session.next()
+    assert getattr(info.value, "message", None) == message
+    assert emulator.stats.opened == 0
+    assert emulator.stats.errors == {error.__name__: 1}
+    await session.aclose()
+
+
+def test_open_only_faults_have_no_later_position() -> None:
+    from rtcore_bedrock_sonic.emulator.errors import BedrockError
+    from rtcore_bedrock_sonic.emulator.faults import parse
+
+    with pytest.raises(BedrockError):
+        parse(["access-denied@1"])
+    assert parse(["no-model"]).at_open is not None
 
 
 @pytest.mark.parametrize(

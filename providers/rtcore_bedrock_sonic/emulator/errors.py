@@ -23,6 +23,8 @@ CHAT_HISTORY = "Chat history should be sent completely before streaming audio."
 THROTTLED = "Too many requests, please wait before trying again."
 UNAVAILABLE = "Service unavailable. Try your request again later."
 STREAM_ERROR = "The model encountered an error while streaming the response."
+ACCESS_DENIED = "You don't have access to the model with the specified model ID."
+INVALID_MODEL = "The provided model identifier is invalid."
 
 
 class BedrockError(Exception):

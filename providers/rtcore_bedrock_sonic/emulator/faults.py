@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .errors import (
+    ACCESS_DENIED,
+    INVALID_MODEL,
     MODEL_TIMEOUT,
     RST_STREAM_531,
     STREAM_ERROR,
@@ -28,7 +30,11 @@ _ERRORS = {
     "rst531": ("ValidationException", RST_STREAM_531, 1),
     "internal": ("InternalServerException", "An internal server error occurred.", 1),
     "timeout": ("ModelTimeoutException", MODEL_TIMEOUT, 1),
+    # Only at open: what Bedrock answers without model access, or in a region without the model.
+    "access-denied": ("AccessDeniedException", ACCESS_DENIED, 0),
+    "no-model": ("ValidationException", INVALID_MODEL, 0),
 }
+_OPEN_ONLY = ("access-denied", "no-model")
 _ACTIONS = ("stall", "reset")
 NAMES = (*_ERRORS, *_ACTIONS, "limit")
 
@@ -87,7 +93,7 @@ def parse(specs: Iterable[str]) -> FaultPlan:
             at = int(position) if position else default
         except ValueError:
             raise validation(f"Bad fault position in {spec!r}.") from None
-        if at < 0 or (at == 0 and name in _ACTIONS):
+        if at < 0 or (at == 0 and name in _ACTIONS) or (at > 0 and name in _OPEN_ONLY):
             raise validation(f"Fault {name} cannot happen at position {at}.")
         if at == 0:
             plan.at_open = _error(name)
