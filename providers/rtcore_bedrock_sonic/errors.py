@@ -24,6 +24,23 @@ _TRANSIENT_VALIDATION = (
 )
 
 
+# Where Bedrock offers Nova Sonic (amazon.nova-sonic-v1:0).
+SONIC_REGIONS = ("us-east-1", "eu-north-1", "ap-northeast-1")
+# Bedrock's answer at open for a model id it does not offer in the region (or does not know).
+_INVALID_MODEL = "model identifier is invalid"
+
+
+def model_not_offered(region: str | None, detail: str) -> UpstreamFailure:
+    where = f"in {region}" if region else "at this endpoint"
+    return UpstreamFailure(
+        "model_not_found",
+        f"Bedrock does not offer this model {where}: Nova Sonic runs in "
+        f"{', '.join(SONIC_REGIONS)}. Set aws_region_name (or AWS_REGION) to one of them, "
+        f"and check the model id. ({detail})",
+        retryable=False,
+    )
+
+
 class _Known(msgspec.Struct, frozen=True):
     code: str
     retryable: bool
@@ -36,12 +53,6 @@ _KNOWN = {
         False,
         "Access denied by Bedrock: grant bedrock:InvokeModelWithBidirectionalStream "
         "(and enable access to the model in the Bedrock console for this region).",
-    ),
-    "ResourceNotFoundException": _Known(
-        "model_not_found",
-        False,
-        "Bedrock does not know this model here: check the model id and that the region "
-        "offers Nova Sonic (us-east-1, eu-north-1, ap-northeast-1).",
     ),
     "ThrottlingException": _Known(
         "rate_limit_exceeded", True, "Bedrock is throttling requests; retry later."
@@ -82,8 +93,9 @@ def _message_of(exc: BaseException) -> str:
     return str(message)
 
 
-def classify(exc: BaseException) -> UpstreamFailure:
-    """Map an SDK or transport exception to an ``UpstreamFailure``."""
+def classify(exc: BaseException, *, region: str | None = None) -> UpstreamFailure:
+    """Map an SDK or transport exception to an ``UpstreamFailure``; ``region`` (when known)
+    goes into the advice for a model the region does not offer."""
     if isinstance(exc, UpstreamFailure):
         return exc
     name = type(exc).__name__
@@ -92,6 +104,10 @@ def classify(exc: BaseException) -> UpstreamFailure:
     if name == "UnmodeledEventError" and isinstance(code_attr, str):
         name = code_attr if code_attr.endswith("Exception") else f"{code_attr}Exception"
         name = name[:1].upper() + name[1:]
+    if name == "ResourceNotFoundException" or (
+        name == "ValidationException" and _INVALID_MODEL in detail
+    ):
+        return model_not_offered(region, detail)
     if name == "ValidationException":
         if any(marker in detail for marker in _TRANSIENT_VALIDATION):
             return UpstreamFailure("server_error", f"Bedrock: {detail}", retryable=True)

@@ -88,7 +88,11 @@ class SonicProvider:
             settings.endpoint or f"Bedrock in {config.region}",
         )
         return Upstream(
-            client=client, model_id=self._model_id, profile=self._profile, options=options
+            client=client,
+            model_id=self._model_id,
+            profile=self._profile,
+            options=options,
+            region=config.region,
         )
 
     async def warm_up(self) -> None:

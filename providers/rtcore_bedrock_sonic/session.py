@@ -467,6 +467,7 @@ class SonicSession:
                     self._up.model_id,
                     opening,
                     limit=self._opts.open_timeout_seconds,
+                    region=self._up.region,
                 )
             except UpstreamFailure as failure:
                 if not failure.retryable or attempt == attempts - 1:
@@ -542,7 +543,7 @@ class SonicSession:
         return self._audio.unanswered_audio(until_ms=self._sent_ms())
 
     async def _fatal(self, failure: UpstreamFailure) -> None:
-        log.error("Bedrock session ended: %s", failure.message)
+        log.error("Bedrock session ended (%s): %s", failure.code, failure.message)
         self._closing = True
         stream, self._stream = self._stream, None
         if stream is not None:

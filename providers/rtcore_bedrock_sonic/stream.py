@@ -76,6 +76,7 @@ class SonicStream:
         opening: Sequence[bytes],
         *,
         limit: float,
+        region: str | None = None,
     ) -> SonicStream:
         """Open the duplex stream, send ``opening`` and wait for the response headers.
 
@@ -99,7 +100,7 @@ class SonicStream:
         except Exception as exc:
             if duplex is not None:
                 await _abandon(duplex)
-            raise classify(exc) from exc
+            raise classify(exc, region=region) from exc
         return cls(duplex, output)
 
     async def send(self, events: Sequence[bytes]) -> None:

@@ -37,3 +37,4 @@ class Upstream(msgspec.Struct, kw_only=True):
     model_id: str
     profile: ModelProfile
     options: SessionOptions
+    region: str | None = None
