@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,9 @@ async def _error_of(served: Served, model: str) -> dict[str, Any]:
     """Connect, speak one utterance, and return the first ``error`` event."""
     async with websockets.connect(served.url(model), open_timeout=10) as ws:
         audio = base64.b64encode(utterance_pcm(0)).decode()
-        try:
+        # Refused at connect, the connection may already be closing: the error is queued.
+        with contextlib.suppress(websockets.ConnectionClosed):
             await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": audio}))
-        except websockets.ConnectionClosed:
-            pass  # refused at connect: the error event is already queued
         async with asyncio.timeout(15):
             async for frame in ws:
                 event = json.loads(frame)
