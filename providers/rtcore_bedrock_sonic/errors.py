@@ -120,8 +120,10 @@ def classify(exc: BaseException, *, region: str | None = None) -> UpstreamFailur
     if isinstance(exc, TimeoutError):
         return UpstreamFailure(
             "upstream_timeout",
-            "Bedrock did not answer in time (network trouble or an endpoint that does not "
-            "speak HTTP/2 over TLS).",
+            "Bedrock did not answer in time: network trouble, an endpoint that does not "
+            "speak HTTP/2 over TLS, or a server certificate the client does not trust (check "
+            "ssl_ca_file; awscrt reports a failed TLS handshake only after 15-30 s, so the "
+            "open timeout, open_timeout_seconds, ends the wait first).",
             retryable=True,
         )
     if isinstance(exc, OSError | ConnectionError) or name in {"AwsCrtError", "EventError"}:

@@ -85,21 +85,31 @@ class SonicStream:
         """
         install_loop_exception_filter(asyncio.get_running_loop())
         duplex: Any = None
+        # The call (connection, TLS handshake, request) is never cancelled: awscrt completes
+        # its connect future later anyway and fails on a cancelled one. Past the limit it is
+        # left to finish on its own and whatever it opened is abandoned.
+        call = asyncio.ensure_future(
+            client.invoke_model_with_bidirectional_stream(
+                InvokeModelWithBidirectionalStreamOperationInput(model_id=model_id)
+            )
+        )
         try:
             async with asyncio.timeout(limit):
-                duplex = await client.invoke_model_with_bidirectional_stream(
-                    InvokeModelWithBidirectionalStreamOperationInput(model_id=model_id)
-                )
+                duplex = await asyncio.shield(call)
                 for data in opening:
                     await duplex.input_stream.send(_chunk(data))
                 _, output = await duplex.await_output()
         except asyncio.CancelledError:
             if duplex is not None:
                 await _abandon(duplex)
+            else:
+                call.add_done_callback(_abandon_late)
             raise
         except Exception as exc:
             if duplex is not None:
                 await _abandon(duplex)
+            elif not call.done():
+                call.add_done_callback(_abandon_late)
             raise classify(exc, region=region) from exc
         return cls(duplex, output)
 
@@ -150,6 +160,21 @@ class SonicStream:
     async def abort(self) -> None:
         self._input_closed = True
         await _abandon(self._duplex)
+
+
+_late: set[asyncio.Task[None]] = set()
+
+
+def _abandon_late(call: asyncio.Future[Any]) -> None:
+    """A call that finished after its open gave up: close what it opened, keep its error."""
+    if call.cancelled():
+        return
+    if call.exception() is not None:
+        log.debug("a Bedrock open that timed out failed later: %s", call.exception())
+        return
+    task = asyncio.get_running_loop().create_task(_abandon(call.result()))
+    _late.add(task)
+    task.add_done_callback(_late.discard)
 
 
 async def _abandon(duplex: Any) -> None:
