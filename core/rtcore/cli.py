@@ -61,6 +61,14 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="default: info (logs go to stderr)"
     )
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port (SO_REUSEPORT), e.g. one per core; "
+        "websocket only (default 1)",
+    )
     host.add_serve_arguments(serve_parser)
 
     plugins_parser = sub.add_parser("plugins", help="list installed plugins")
@@ -124,6 +132,10 @@ def _dispatch(
 ) -> int:
     if args.command == "serve":
         logging.getLogger().setLevel(args.log_level.upper())
+        if args.workers != 1:
+            from rtcore import workers
+
+            return workers.run(args, host, formatter)
         from rtcore import serve
 
         return serve.run(args, host, formatter)

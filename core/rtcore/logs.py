@@ -20,6 +20,8 @@ SECRET_PARAM = re.compile(r"key|secret|token|password|credential", re.IGNORECASE
 # Shorter values would mask ordinary words and numbers all over the log.
 MIN_SECRET_LENGTH = 4
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# ``rtcore serve --workers N``: every worker writes to the one stderr, tagged with its pid.
+WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s [worker %(process)d] %(name)s: %(message)s"
 
 
 class RedactingFormatter(logging.Formatter):
@@ -38,6 +40,10 @@ class RedactingFormatter(logging.Formatter):
         # Longest first, so a secret that contains another is masked whole.
         ordered = sorted(self._secrets, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def secrets(self) -> list[str]:
+        """The registered secrets (to hand to a worker process's own formatter)."""
+        return sorted(self._secrets)
 
     def redact(self, text: str) -> str:
         if self._pattern is None:
@@ -59,10 +65,12 @@ def secret_values(params: Mapping[str, object]) -> list[str]:
     return found
 
 
-def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> RedactingFormatter:
+def configure_logging(
+    level: str = "INFO", stream: TextIO | None = None, fmt: str = LOG_FORMAT
+) -> RedactingFormatter:
     """Send all logs to stderr through a redacting formatter; returns it so that secrets
     found later (after the config is read) can be added."""
-    formatter = RedactingFormatter()
+    formatter = RedactingFormatter(fmt)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()

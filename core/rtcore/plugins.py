@@ -84,6 +84,8 @@ class PluginHost:
         self.pm.hook.rtcore_add_serve_arguments(parser=parser)
 
     def serve_lifespans(self, settings: ServeSettings) -> list[AbstractAsyncContextManager[None]]:
+        if settings.worker_index is not None:
+            return []  # with --workers, lifespans run once, in the parent of the workers
         results = self.pm.hook.rtcore_serve_lifespan(settings=settings)
         return [r for r in results if r is not None]
 

@@ -41,6 +41,11 @@ class ServeSettings:
     dialect: str | None = None
     # Model name -> where the config file defined it (``model_list[0]``), for error messages.
     origins: dict[str, str] = field(default_factory=dict)
+    # ``--workers N``: processes sharing the port (SO_REUSEPORT). In a worker, its index
+    # (0..N-1) and ``reuse_port``; lifespans ran once, in the parent that supervises them.
+    workers: int = 1
+    worker_index: int | None = None
+    reuse_port: bool = False
 
     @property
     def is_loopback(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -33,6 +34,7 @@ SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
 HEALTH_PATHS = ("/health", "/health/liveliness", "/health/readiness")
 MODELS_PATHS = ("/v1/models", "/models")
+WORKER_HEADER = "X-Rtcore-Worker"
 # The browser playground: static files shipped inside this package, no build step.
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -52,7 +54,11 @@ def error_response(status: int, code: str, message: str, param: str | None = Non
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    response = web.json_response({"status": "ok"})
+    if request.app[SETTINGS].worker_index is not None:
+        # Which of the ``--workers`` processes answered (the port is shared).
+        response.headers[WORKER_HEADER] = str(os.getpid())
+    return response
 
 
 async def models(request: web.Request) -> web.Response:
@@ -239,13 +245,18 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
+        # With --workers, every worker listens on the same port; the kernel spreads the
+        # connections over them.
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port)
         try:
             await site.start()
         except OSError as exc:
             reason = exc.strerror or str(exc)
             where = f"{settings.host}:{settings.port}"
             raise ServeError(f"cannot listen on {where}: {reason}") from None
+        if settings.worker_index:
+            # Said once, by the first worker; the others are listening alike.
+            await asyncio.get_running_loop().create_future()  # until cancelled
         if not gateway.requires_key:
             where = (
                 "listening on loopback only"
