@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import msgspec
-from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 
 from rtcore_bedrock_sonic.models import ModelProfile
+
+if TYPE_CHECKING:
+    # Only for type checkers: the SDK takes ~0.7 s to import, so it loads when the first
+    # client is built (or in the background once serving), never while the port opens.
+    from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 
 
 class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
