@@ -349,7 +349,9 @@ class H2Server:
         ssl_context: ssl.SSLContext,
         *,
         max_concurrent_streams: int = 1000,
+        on_connection: Callable[[], None] | None = None,
     ) -> None:
+        self._on_connection = on_connection
         self._handler = handler
         self._ssl = ssl_context
         self._max_streams = max_concurrent_streams
@@ -371,6 +373,8 @@ class H2Server:
             return
         task = asyncio.current_task()
         assert task is not None
+        if self._on_connection is not None:
+            self._on_connection()
         connection = H2Connection(reader, writer, self._handler, self._max_streams)
         self._connections[connection] = task
         try:

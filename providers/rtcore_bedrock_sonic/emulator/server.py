@@ -66,6 +66,7 @@ class NovaSonicEmulator:
             self._handle,
             server_ssl_context(self._certs),
             max_concurrent_streams=max_concurrent_streams,
+            on_connection=self._count_connection,
         )
         self.port = 0
 
@@ -96,6 +97,9 @@ class NovaSonicEmulator:
     @connection_limit.setter
     def connection_limit(self, value: float) -> None:
         self._settings.connection_limit = value
+
+    def _count_connection(self) -> None:
+        self.stats.connections += 1
 
     def inject(self, *specs: str, connections: int = 1) -> None:
         """Apply fault ``specs`` (e.g. ``"stream-error@2"``) to the next ``connections`` streams."""

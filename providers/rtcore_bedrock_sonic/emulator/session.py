@@ -36,6 +36,7 @@ class Stats:
     active: int = 0
     opened: int = 0
     responses: int = 0
+    connections: int = 0  # TLS connections accepted (each carries any number of streams)
     errors: dict[str, int] = field(default_factory=dict)
 
 
