@@ -17,6 +17,7 @@ from rtcore.serving import ServeError, ServeSettings
 
 if TYPE_CHECKING:
     from rtcore.gateway import Gateway
+    from rtcore.provider import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,23 @@ def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
             raise ConfigError(source, key, problem) from None
 
 
+async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
+    """Let each provider that can (``warm_up()``) resolve credentials and open its upstream
+    connection now, in the background: never delaying the start nor failing it."""
+
+    async def one(model: ModelConfig) -> None:
+        warm = getattr(gateway.provider_for(model), "warm_up", None)
+        if warm is None:
+            return
+        try:
+            await warm()
+        except Exception as exc:
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            log.info("warm-up of model %r failed (sessions will retry): %s", model.name, message)
+
+    await asyncio.gather(*(one(model) for model in settings.models))
+
+
 async def serve(settings: ServeSettings, host: PluginHost) -> None:
     """Run the chosen transport until it ends or SIGINT/SIGTERM arrives."""
     # The session core (numpy, codecs) is imported only when serving starts.
@@ -156,6 +174,8 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)
+        warming = asyncio.create_task(_warm_up(gateway, settings), name="warm-up")
+        stack.callback(warming.cancel)
 
         async def run_transport() -> None:
             await transport.serve(gateway, settings)

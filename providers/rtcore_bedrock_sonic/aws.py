@@ -13,6 +13,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
@@ -20,6 +21,7 @@ from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from awscrt import io as crt_io
 from smithy_aws_core.identity import AWSCredentialsIdentity
 from smithy_aws_core.identity.chain import IdentityChain
+from smithy_core import URI
 from smithy_core.exceptions import SmithyError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
@@ -94,34 +96,50 @@ def settings_from(
     )
 
 
-class TrustingCRTClient(AWSCRTHTTPClient):
-    """The awscrt transport, trusting exactly the CA file given for this client.
+class PooledCRTClient(AWSCRTHTTPClient):
+    """The awscrt transport, one connection pool per model's client, and, with ``ca_file``,
+    trusting exactly that CA.
 
     Trust is a property of this client only: the process environment (SSL_CERT_FILE and
     friends) is left alone, so other clients in the process keep their own trust.
     """
 
-    def __init__(self, ca_file: str, client_config: AWSCRTHTTPClientConfig | None = None) -> None:
+    def __init__(
+        self, ca_file: str | None = None, client_config: AWSCRTHTTPClientConfig | None = None
+    ) -> None:
         super().__init__(client_config=client_config)
-        options = crt_io.TlsContextOptions()
-        options.override_default_trust_store_from_path(ca_filepath=ca_file)
-        self._tls_ctx = crt_io.ClientTlsContext(options)
+        if ca_file:
+            options = crt_io.TlsContextOptions()
+            options.override_default_trust_store_from_path(ca_filepath=ca_file)
+            self._tls_ctx = crt_io.ClientTlsContext(options)
         self._ca_file = ca_file
 
-    def __deepcopy__(self, memo: Any) -> TrustingCRTClient:
-        # The SDK copies its config per call; the copy must keep the trust setting.
+    def __deepcopy__(self, memo: Any) -> PooledCRTClient:
+        # The SDK copies its config per call; the stock transport's copy starts an empty
+        # pool (and default trust), so every stream would open its own connection.
         return self
 
+    async def warm(self, endpoint: str) -> None:
+        """Open the pooled connection to ``endpoint`` now. Sessions opened together on a
+        cold pool each open their own connection (the pool has no lock); after this they
+        share one HTTP/2 connection."""
+        url = urlsplit(endpoint)
+        await self._get_connection(
+            URI(scheme=url.scheme or "https", host=url.hostname or "", port=url.port)
+        )
 
-def make_transport(ca_file: str | None) -> AWSCRTHTTPClient:
+
+def make_transport(ca_file: str | None) -> PooledCRTClient:
     # aiohttp (the SDK default) cannot do duplex streams; awscrt speaks HTTP/2.
-    if ca_file:
-        if not os.path.isfile(ca_file):
-            raise ProviderUnavailable(
-                f"The CA file {ca_file!r} (ssl_ca_file) does not exist.", code="invalid_config"
-            )
-        return TrustingCRTClient(ca_file)
-    return AWSCRTHTTPClient()
+    if ca_file and not os.path.isfile(ca_file):
+        raise ProviderUnavailable(
+            f"The CA file {ca_file!r} (ssl_ca_file) does not exist.", code="invalid_config"
+        )
+    return PooledCRTClient(ca_file)
+
+
+def endpoint_of(settings: AwsSettings, region: str) -> str:
+    return settings.endpoint or f"https://bedrock-runtime.{region}.amazonaws.com"
 
 
 async def build_client(

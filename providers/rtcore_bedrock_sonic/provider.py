@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 
@@ -24,7 +25,15 @@ from rtcore_bedrock_sonic.models import (
 )
 from rtcore_bedrock_sonic.upstream import SessionOptions, Upstream
 
+if TYPE_CHECKING:
+    from rtcore_bedrock_sonic.aws import PooledCRTClient
+
 log = logging.getLogger(__name__)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("warming the Bedrock connection failed: %s", future.exception())
 
 
 def session_options(params: Mapping[str, object]) -> SessionOptions:
@@ -46,6 +55,9 @@ class SonicProvider:
             raise ValueError(f"{model.model!r} is not a Nova Sonic model")
         self._profile: ModelProfile = profile
         self._upstream: Upstream | None = None
+        self._transport: PooledCRTClient | None = None
+        self._endpoint = ""
+        self._warm: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -81,6 +93,8 @@ class SonicProvider:
         settings = aws.settings_from(params)
         client, config = await aws.build_client(settings)
         await aws.check_credentials(config, settings.credentials_timeout)
+        self._transport = cast(aws.PooledCRTClient, config.transport)
+        self._endpoint = aws.endpoint_of(settings, str(config.region))
         log.info(
             "Nova Sonic model %s (%s) via %s",
             self._model.name,
@@ -96,8 +110,18 @@ class SonicProvider:
         )
 
     async def warm_up(self) -> None:
-        """Resolve configuration and credentials ahead of the first client."""
-        await self._get_upstream()
+        """Resolve configuration and credentials and open the pooled connection to Bedrock
+        ahead of the first client: sessions that start together on a cold client would
+        each open a TLS connection of their own. Raises what the first session would."""
+        upstream = await self._get_upstream()
+        assert self._transport is not None
+        if self._warm is None or (self._warm.done() and self._warm.exception() is not None):
+            # Never cancelled (awscrt fails on a cancelled connect future): a slow connect
+            # is waited for up to the open timeout and then left to finish on its own.
+            self._warm = asyncio.ensure_future(self._transport.warm(self._endpoint))
+            self._warm.add_done_callback(_retrieve)
+        async with asyncio.timeout(upstream.options.open_timeout_seconds):
+            await asyncio.shield(self._warm)
 
     async def open_session(self, config: SessionConfig) -> ProviderSession:
         from rtcore_bedrock_sonic.session import SonicSession
