@@ -43,15 +43,22 @@ class InputAudio:
 
     def observe(self, pcm: bytes) -> None:
         """Account for client audio: position, onset estimate, replay ring."""
-        samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+        samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2)
         frame = max(1, self.rate * _FRAME_MS // 1000)
-        usable = samples.size - samples.size % frame
-        if usable:
-            frames = samples[:usable].reshape(-1, frame).astype(np.float32)
-            rms = np.sqrt(np.mean(frames * frames, axis=1))
-            for index, level in enumerate(rms):
+        count = samples.size // frame
+        if count:
+            # Per 20 ms frame, the sum of squares (exact in float64) against the threshold's:
+            # one dot product for the usual one-frame chunk, no per-chunk temporaries.
+            if count == 1:
+                whole = samples[:frame].astype(np.float64)
+                energies = [float(whole @ whole)]
+            else:
+                grid = samples[: count * frame].reshape(count, frame).astype(np.float64)
+                energies = np.einsum("ij,ij->i", grid, grid).tolist()
+            threshold = _SPEECH_RMS * _SPEECH_RMS * frame
+            for index, energy in enumerate(energies):
                 at = self.position_ms + index * _FRAME_MS
-                if level >= _SPEECH_RMS:
+                if energy >= threshold:
                     if self._quiet_ms >= _QUIET_MS_FOR_NEW_ONSET:
                         self.onset_ms = int(at)
                     self._quiet_ms = 0.0
