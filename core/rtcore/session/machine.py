@@ -133,6 +133,15 @@ class RealtimeSession:
     # -- client events ---------------------------------------------------------------------
 
     def handle(self, event: c.AnyClientEvent) -> Commands:
+        if type(event) is c.InputAudioBufferAppend and self.dialect is not None:
+            # The hot path (50 events a second per session): an append changes no setting,
+            # so the before/after comparison of the session's configuration is skipped.
+            try:
+                return self._append(event.audio)
+            except RealtimeError as err:
+                if err.event_id is None and not isinstance(event.event_id, msgspec.UnsetType):
+                    err.event_id = event.event_id
+                raise
         before = self.neutral_config()
         if self.dialect is None:
             self._choose_dialect(event)
