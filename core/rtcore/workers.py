@@ -105,9 +105,11 @@ class _Providers:
 
 
 class Supervisor:
-    def __init__(self, settings: ServeSettings, spec: WorkerSpec) -> None:
+    def __init__(self, settings: ServeSettings, log_level: str, disabled: list[str]) -> None:
         self.settings = settings
-        self.spec = spec
+        self.log_level = log_level
+        self.disabled = disabled
+        self.spec: WorkerSpec | None = None
         self.procs: dict[int, asyncio.subprocess.Process] = {}
         self.started: dict[int, float] = {}
         self.restarts: list[float] = []
@@ -116,20 +118,35 @@ class Supervisor:
         self.stop_requested = asyncio.Event()
 
     async def spawn(self, index: int) -> None:
+        """Start worker ``index``; it imports what serving needs and then waits for its
+        spec (sent by ``hand_over``), so starting overlaps the parent's own checks."""
+        command = [sys.executable, "-m", "rtcore.workers", "--log-level", self.log_level]
+        for name in self.disabled:
+            command += ["--disable-plugin", name]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "rtcore.workers",
-            stdin=asyncio.subprocess.PIPE,
-            start_new_session=True,
+            *command, stdin=asyncio.subprocess.PIPE, start_new_session=True
         )
-        assert proc.stdin is not None
-        data = pickle.dumps(replace(self.spec, index=index))
-        # The pipe stays open: its end tells the worker that the parent is gone.
-        proc.stdin.write(b"%d\n" % len(data) + data)
-        await proc.stdin.drain()
         self.procs[index] = proc
         self.started[index] = time.monotonic()
+        if self.spec is not None:
+            await self.hand_over(index)
+
+    async def hand_over(self, index: int) -> None:
+        assert self.spec is not None
+        stdin = self.procs[index].stdin
+        assert stdin is not None
+        data = pickle.dumps(replace(self.spec, index=index))
+        # The pipe stays open: its end tells the worker that the parent is gone.
+        stdin.write(b"%d\n" % len(data) + data)
+        with contextlib.suppress(ConnectionError):  # a worker that died is seen by _supervise
+            await stdin.drain()
+
+    async def abandon(self) -> None:
+        """The start failed before the workers got their spec: they exit on the closed pipe."""
+        for proc in self.procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+        await asyncio.gather(*(p.wait() for p in self.procs.values()))
 
     def request_stop(self, signum: signal.Signals) -> None:
         """Forwarded once: a second signal to a worker that has already stopped serving
@@ -195,36 +212,46 @@ async def supervise(
     held = reserve_port(settings.host, settings.port)
     settings.port = held[0].getsockname()[1]
     loop = asyncio.get_running_loop()
+    disabled = list(getattr(settings.args, "disable_plugin", None) or [])
+    level = logging.getLevelName(logging.getLogger().level)
+    supervisor = Supervisor(settings, level, disabled)
     try:
+        for index in range(settings.workers):
+            await supervisor.spawn(index)
         async with AsyncExitStack() as stack:
-            for lifespan in host.serve_lifespans(settings):
-                await stack.enter_async_context(lifespan)
-            # Bad provider options stop the start here, once, before any worker runs (the
-            # providers are only built, as ``rtcore serve`` does; the session core is not
-            # imported by the parent, which keeps its start short).
-            built = _Providers(host)
             try:
-                _build_providers(built, settings)  # type: ignore[arg-type]
-            finally:
-                await built.aclose()
-            if settings.master_key is None and not (
-                settings.is_loopback or settings.allow_unauthenticated_public
-            ):
-                from rtcore_websocket.server import check_binding
+                for lifespan in host.serve_lifespans(settings):
+                    await stack.enter_async_context(lifespan)
+                # Bad provider options stop the start here, once, before any worker serves
+                # (the providers are only built, as ``rtcore serve`` does; the parent does
+                # not import the session core, which keeps its start short).
+                built = _Providers(host)
+                try:
+                    _build_providers(built, settings)  # type: ignore[arg-type]
+                finally:
+                    await built.aclose()
+                if settings.master_key is None and not (
+                    settings.is_loopback or settings.allow_unauthenticated_public
+                ):
+                    from rtcore_websocket.server import check_binding
 
-                check_binding(built, settings)  # type: ignore[arg-type]
-            spec = WorkerSpec(
+                    check_binding(built, settings)  # type: ignore[arg-type]
+            except BaseException:
+                await supervisor.abandon()
+                raise
+            supervisor.spec = WorkerSpec(
                 settings=settings,
                 index=0,
-                log_level=logging.getLevelName(logging.getLogger().level),
+                log_level=level,
                 secrets=formatter.secrets(),
-                disabled_plugins=list(getattr(settings.args, "disable_plugin", None) or []),
+                disabled_plugins=disabled,
             )
-            supervisor = Supervisor(settings, spec)
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, supervisor.request_stop, signum)
             try:
                 log.info("starting %d workers on port %d", settings.workers, settings.port)
+                for index in range(settings.workers):
+                    await supervisor.hand_over(index)
                 code = await _supervise(supervisor)
             finally:
                 for signum in (signal.SIGINT, signal.SIGTERM):
@@ -239,8 +266,6 @@ async def supervise(
 
 async def _supervise(supervisor: Supervisor) -> int:
     """Run the workers, restarting those that die, until stopped."""
-    for index in range(supervisor.settings.workers):
-        await supervisor.spawn(index)
     stop = asyncio.create_task(supervisor.stop_requested.wait())
     try:
         while True:
@@ -292,13 +317,27 @@ def _watch_parent(fd: int) -> None:
 
 
 def main() -> int:
-    """``python -m rtcore.workers``: one worker, its spec read from stdin."""
+    """``python -m rtcore.workers``: one worker. It loads the plugins and what serving
+    imports first, then reads its spec from stdin (sent once the parent's checks pass)."""
+    parser = argparse.ArgumentParser(prog="python -m rtcore.workers")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--disable-plugin", action="append", default=[])
+    args = parser.parse_args()
+    formatter = configure_logging(args.log_level, fmt=WORKER_LOG_FORMAT)
+    host = load_plugins(disabled=args.disable_plugin)
+    import rtcore.gateway  # noqa: F401  (the session core: numpy, codecs)
+    from rtcore.config import ConfigError
+    from rtcore.serve import serve
+
+    with contextlib.suppress(ImportError):
+        import rtcore_websocket.server  # noqa: F401  (aiohttp)
+
     fd = sys.stdin.fileno()
     head = b""
     while not head.endswith(b"\n"):
         part = os.read(fd, 1)
         if not part:
-            return 2  # not started by a parent
+            return 2  # the parent's checks failed (it said why), or there is no parent
         head += part
     size = int(head)
     data = b""
@@ -308,17 +347,11 @@ def main() -> int:
             return 2
         data += part
     spec: WorkerSpec = pickle.loads(data)
-    formatter = configure_logging(spec.log_level, fmt=WORKER_LOG_FORMAT)
     formatter.add_secrets(spec.secrets)
     threading.Thread(target=_watch_parent, args=(fd,), name="parent-watch", daemon=True).start()
     settings = spec.settings
     settings.worker_index = spec.index
     settings.reuse_port = True
-    host = load_plugins(disabled=spec.disabled_plugins)
-
-    from rtcore.config import ConfigError
-    from rtcore.serve import serve
-
     try:
         asyncio.run(serve(settings, host))
     except (ConfigError, ServeError) as exc:
