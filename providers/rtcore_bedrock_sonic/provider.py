@@ -8,6 +8,7 @@ misconfiguration becomes a clear error instead of the SDK's silent hang.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
@@ -81,6 +82,9 @@ class SonicProvider:
 
     async def _build(self) -> Upstream:
         try:
+            # The AWS SDK takes ~0.7 s of CPU to import: in a thread, so that a warm-up at
+            # start neither holds the event loop nor delays the port opening.
+            await asyncio.to_thread(importlib.import_module, "rtcore_bedrock_sonic.aws")
             from rtcore_bedrock_sonic import aws
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise ProviderUnavailable(
