@@ -225,3 +225,18 @@ async def test_truncate_a_user_item_is_refused(provider: ScriptedProvider) -> No
         )
         assert error["code"] == "invalid_value"
         await still_works(client)
+
+
+async def test_size_limit_counts_bytes_not_characters(provider: ScriptedProvider) -> None:
+    # 40,000 characters but 120,000 UTF-8 bytes: over the 64 KiB limit.
+    text = "€" * 40_000
+    frame = json.dumps(
+        {"event_id": "wide1", "type": "session.update", "session": {"instructions": text}},
+        ensure_ascii=False,
+    )
+    async with Harness(provider) as client:
+        error = await error_for(client, frame)
+        assert error["code"] == "message_too_large"
+        assert error["event_id"] == "wide1"
+        assert f"{len(frame.encode())} bytes" in error["message"]
+        await still_works(client)

@@ -22,28 +22,26 @@ class ClientDecoder:
 
     def decode(self, frame: str | bytes) -> AnyClientEvent:
         """Return the typed event, or raise ``RealtimeError`` saying what is wrong."""
-        if isinstance(frame, str):
-            data = frame.encode()
-        else:
+        if not isinstance(frame, str):
             raise RealtimeError(
                 "invalid_event",
                 "Binary frames are not supported: send each event as JSON in a text frame.",
             )
-        if len(data) > self.max_message_bytes:
+        # msgspec decodes the text itself: measuring must not copy every audio frame, and
+        # ASCII (what JSON encoders send) has as many bytes as characters.
+        size = len(frame) if frame.isascii() else len(frame.encode())
+        if size > self.max_message_bytes:
             raise RealtimeError(
                 "message_too_large",
-                f"The event is {len(data)} bytes; the limit is {self.max_message_bytes} bytes. "
+                f"The event is {size} bytes; the limit is {self.max_message_bytes} bytes. "
                 "Split audio into smaller input_audio_buffer.append events.",
-                event_id=sniff_event_id(data),
+                event_id=sniff_event_id(frame),
             )
-        return self.decode_bytes(data)
-
-    def decode_bytes(self, data: bytes) -> AnyClientEvent:
         try:
-            event: AnyClientEvent = self._decoder.decode(data)
+            event: AnyClientEvent = self._decoder.decode(frame)
             return event
         except msgspec.ValidationError as exc:
-            event_type, event_id = envelope(data)
+            event_type, event_id = envelope(frame)
             raise from_validation_error(exc, event_type, event_id, CLIENT_EVENT_TYPES) from None
         except msgspec.DecodeError as exc:
             raise RealtimeError(

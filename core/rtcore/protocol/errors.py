@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET
 
 ERROR_TYPE = "invalid_request_error"
 
@@ -41,14 +41,14 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
-_EVENT_ID_PREFIX = re.compile(rb'"event_id"\s*:\s*"([^"\\]{1,128})"')
+_EVENT_ID_PREFIX = re.compile(r'"event_id"\s*:\s*"([^"\\]{1,128})"')
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _MISSING_FIELD = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _EXPECTED = re.compile(r"Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`")
 
 
-def envelope(frame: bytes) -> tuple[str | None, str | None]:
+def envelope(frame: str) -> tuple[str | None, str | None]:
     """The ``type`` and ``event_id`` of a frame that failed full decoding, if readable."""
     try:
         env = _envelope_decoder.decode(frame)
@@ -60,10 +60,10 @@ def envelope(frame: bytes) -> tuple[str | None, str | None]:
     )
 
 
-def sniff_event_id(frame: bytes) -> str | None:
+def sniff_event_id(frame: str) -> str | None:
     """The event_id of a frame too large to parse, from its first bytes only."""
     match = _EVENT_ID_PREFIX.search(frame[:512])
-    return match.group(1).decode() if match else None
+    return match.group(1) if match else None
 
 
 def _join(path: str, field: str) -> str:
@@ -137,7 +137,3 @@ def _readable(msgspec_type: str) -> str:
         "array": "an array",
         "null": "null",
     }.get(msgspec_type, msgspec_type.replace("`", "'"))
-
-
-def event_id_or_none(value: str | UnsetType) -> str | None:
-    return None if isinstance(value, UnsetType) else value
