@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Literal
 
 import msgspec
@@ -61,12 +60,6 @@ class ConvItem(msgspec.Struct, kw_only=True):
 class Conversation:
     def __init__(self) -> None:
         self._items: list[ConvItem] = []
-
-    def __iter__(self) -> Iterator[ConvItem]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
     @property
     def last_id(self) -> str | None:

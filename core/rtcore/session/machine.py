@@ -230,7 +230,7 @@ class RealtimeSession:
                 param="session.type",
             )
         old_formats = (self.state.input_format, self.state.output_format)
-        self.state, _ = apply_update(
+        self.state = apply_update(
             self.state,
             event.session,
             dialect=self.words.dialect,

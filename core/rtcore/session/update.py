@@ -31,8 +31,8 @@ def apply_update(
     dialect: Dialect,
     caps: Capabilities,
     pcm16_rate: int,
-) -> tuple[SessionState, frozenset[str]]:
-    """Return the new state and the names of the fields that changed.
+) -> SessionState:
+    """Return the new state (what changed for the provider is diffed by the session).
 
     Beta and GA fields are both understood whatever the connection's dialect, so a client
     mixing them is served rather than silently ignored. ``pcm16_rate`` is the rate assumed
@@ -103,8 +103,7 @@ def apply_update(
                 f"tool_choice names '{wanted}', which is not among the session's tools.",
                 param=f"{p}.tool_choice",
             )
-    changed = frozenset(k for k, v in ch.items() if getattr(state, k) != v)
-    return msgspec.structs.replace(state, **ch), changed
+    return msgspec.structs.replace(state, **ch)
 
 
 def _apply_audio(
