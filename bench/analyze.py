@@ -37,11 +37,16 @@ def phase_figures(load: dict[str, Any], emu: dict[str, Any]) -> dict[str, Any]:
     per_event: list[int] = []
     seen: dict[int, set[int]] = defaultdict(set)
     groups: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+    window_start_ns = int(load["window"][0] * 1e9)
+    late_at: list[float] = []  # seconds into the phase of each chunk past the limit
     for session, seq, at, stream, event, _count in emu["received"]:
         record = sessions.get(session)
         if record is None or seq >= len(record["sends"]):
             continue
-        up.append((at - record["sends"][seq]) * _MS)
+        latency = (at - record["sends"][seq]) * _MS
+        up.append(latency)
+        if latency > REALTIME_LIMIT_MS:
+            late_at.append((record["sends"][seq] - window_start_ns) / 1e9)
         seen[session].add(seq)
         groups[(stream, event)].append((session, seq, at))
     for rows in groups.values():
@@ -96,12 +101,17 @@ def phase_figures(load: dict[str, Any], emu: dict[str, Any]) -> dict[str, Any]:
         "error_samples": errors[:5],
         "up_ms": _summary(up),
         "up_beyond_coalescing_ms": _summary(beyond),
+        # When the late chunks were sent: one burst (a pause of some process) or spread out.
+        "up_late": {"count": len(late_at), "at_s": sorted({round(t, 1) for t in late_at})[:20]},
         "chunks_per_upstream_event": float(np.mean(per_event)) if per_event else None,
         "down_ms": _summary(down),
         "ttfa_ms": _summary(ttfa),
         "lost_chunks": lost,
         "missing_replies": missing_replies,
-        "unmarked_chunks": emu.get("unmarked", 0),
+        # The primer's silent chunks carry no marker.
+        "unmarked_chunks": max(
+            0, emu.get("unmarked", 0) - sum(s.get("primed", 0) for s in sessions.values())
+        ),
         "late_send_ms": late,
     }
     figures["realtime"] = is_realtime(figures)

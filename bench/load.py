@@ -13,6 +13,7 @@ Two kinds of session: ``direct`` speaks Nova Sonic's events to the emulator with
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import sys
@@ -39,6 +40,7 @@ class Record:
     deltas: list[tuple[int, int]] = field(default_factory=list)  # (cumulative bytes, t_ns)
     errors: list[str] = field(default_factory=list)
     connected: bool = False
+    primed: int = 0  # unmarked silent chunks sent before the window
 
 
 class _Delta(msgspec.Struct):
@@ -48,6 +50,7 @@ class _Delta(msgspec.Struct):
 
 
 _delta = msgspec.json.Decoder(_Delta)
+_SILENT_CHUNK = base64.b64encode(bytes(sig.CHUNK_BYTES)).decode()
 
 
 def _b64_size(text: str | bytes) -> int:
@@ -108,6 +111,13 @@ async def ws_session(
             },
         }
         await ws.send_str(json.dumps(update))
+        # A gateway may open its upstream stream only once audio arrives; a few silent
+        # chunks before the window open it there, as the direct sessions open theirs
+        # before the window, so neither target's figures include opening a stream.
+        silence = json.dumps({"type": "input_audio_buffer.append", "audio": _SILENT_CHUNK})
+        for _ in range(int(spec.get("prime_chunks", 5))):
+            await ws.send_str(silence)
+            record.primed += 1
         record.connected = True
 
         async def read() -> None:
@@ -328,7 +338,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             for ready in readies:
                 await ready.wait()
     cpu0, wall0 = time.process_time(), time.monotonic_ns()
-    t0 = loop.time() + 0.5
+    # Time for the gateways to open the upstream streams the primer asked for.
+    t0 = loop.time() + float(spec.get("settle", 0.5 if spec["kind"] == "direct" else 1.5))
     stop = t0 + float(spec["seconds"])
     start.set_result((t0, stop))
     await asyncio.gather(*tasks)
@@ -344,6 +355,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 "deltas": r.deltas,
                 "errors": r.errors,
                 "connected": r.connected,
+                "primed": r.primed,
             }
             for r in records
         ],
