@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from bench import run, targets
+from rtcore import loops
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +26,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="rtcore serve --workers (1)")
     p.add_argument(
         "--coalesce-ms", type=int, default=None, help="rtcore's audio_coalesce_ms (its default)"
+    )
+    p.add_argument(
+        "--loop",
+        choices=loops.LOOPS,
+        default="auto",
+        help="event loop of the emulator, the load generator (the direct client) and rtcore "
+        "(auto: uvloop when installed; LiteLLM's uvicorn picks uvloop on its own)",
     )
     p.add_argument("--search", action="store_true", help="also find each target's max real-time N")
     p.add_argument("--search-start", type=int, default=25)

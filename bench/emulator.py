@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bench import speech as sig
+from rtcore import loops
 
 
 class MarkerProbe:
@@ -109,4 +110,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.emulator")
     parser.add_argument("--cert-dir", default=None)
     parser.add_argument("--no-probe", action="store_true")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--loop", choices=loops.LOOPS, default="auto")
+    options = parser.parse_args()
+    loops.run(main(options), options.loop)

@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from bench import speech as sig
+from rtcore import loops
 
 _NS = 1_000_000_000
 
@@ -368,7 +369,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
-    result = asyncio.run(run(spec))
+    result = loops.run(run(spec), spec.get("loop", "auto"))
     Path(spec["out"]).write_text(json.dumps(result))
 
 

@@ -27,6 +27,8 @@ async def run_phase(
     emulator: targets.Emulator,
     gateway: targets.Gateway | None,
     workdir: Path,
+    *,
+    loop: str = "auto",
 ) -> dict[str, Any]:
     """N sessions for ``seconds`` against one target; the figures of that phase."""
     await emulator.wait_idle()
@@ -40,6 +42,7 @@ async def run_phase(
         "endpoint": emulator.endpoint,
         "ca_file": emulator.ca_file,
         "model_id": targets.MODEL_ID,
+        "loop": loop,
     }
     if gateway is not None:
         spec["url"], spec["headers"] = gateway.url, gateway.headers
@@ -95,13 +98,14 @@ async def search_max(
     cap: int,
     seconds: float,
     steps: int,
+    loop: str = "auto",
 ) -> dict[str, Any]:
     """The largest N that holds real time: double until it fails, then bisect; bounded."""
     passed, failed = 0, 0
     tried: list[dict[str, Any]] = []
     n = start
     for _ in range(steps):
-        figures = await run_phase(target, n, seconds, emulator, gateway, workdir)
+        figures = await run_phase(target, n, seconds, emulator, gateway, workdir, loop=loop)
         ok = bool(figures.get("realtime"))
         tried.append(
             {
@@ -133,7 +137,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     chosen = [t for t in args.targets.split(",") if t]
     with tempfile.TemporaryDirectory(prefix="rtcore-bench-") as tmp:
         workdir = Path(tmp)
-        emulator = await targets.Emulator.start(workdir / "certs")
+        emulator = await targets.Emulator.start(workdir / "certs", loop=args.loop)
         report: dict[str, Any] = {
             "command": " ".join(["python -m bench", *sys.argv[1:]]),
             "machine": machine(),
@@ -141,6 +145,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.seconds,
             "workers": args.workers,
             "coalesce_ms": args.coalesce_ms,
+            "loop": args.loop,
             "targets": {},
         }
         try:
@@ -168,7 +173,7 @@ async def run_target(
             if args.coalesce_ms is not None:
                 options["audio_coalesce_ms"] = args.coalesce_ms
             gateway = await targets.start_rtcore(
-                emulator, workdir, workers=args.workers, options=options
+                emulator, workdir, workers=args.workers, options=options, loop=args.loop
             )
         elif target == "litellm":
             try:
@@ -177,7 +182,9 @@ async def run_target(
             except (RuntimeError, TimeoutError, OSError) as exc:
                 print(f"LiteLLM unavailable, skipped: {exc}", file=sys.stderr)
                 return {"skipped": f"LiteLLM could not be installed or run: {exc}"}
-        figures = await run_phase(target, args.sessions, args.seconds, emulator, gateway, workdir)
+        figures = await run_phase(
+            target, args.sessions, args.seconds, emulator, gateway, workdir, loop=args.loop
+        )
         if gateway is not None:
             figures["startup_s"] = gateway.startup_seconds
         if args.search:
@@ -190,6 +197,7 @@ async def run_target(
                 cap=args.search_max,
                 seconds=args.search_seconds,
                 steps=args.search_steps,
+                loop=args.loop,
             )
         return figures
     finally:

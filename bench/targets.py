@@ -53,13 +53,15 @@ class Emulator:
         self.pid: int = info["pid"]
 
     @classmethod
-    async def start(cls, cert_dir: Path) -> Emulator:
+    async def start(cls, cert_dir: Path, *, loop: str = "auto") -> Emulator:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bench.emulator",
             "--cert-dir",
             str(cert_dir),
+            "--loop",
+            loop,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=REPO,
@@ -133,7 +135,12 @@ class Gateway:
 
 
 async def start_rtcore(
-    emulator: Emulator, workdir: Path, *, workers: int, options: dict[str, Any]
+    emulator: Emulator,
+    workdir: Path,
+    *,
+    workers: int,
+    options: dict[str, Any],
+    loop: str = "auto",
 ) -> Gateway:
     config = {
         "model_list": [
@@ -155,7 +162,7 @@ async def start_rtcore(
     path.write_text(yaml.safe_dump(config))
     port = free_port()
     command = [str(Path(sys.executable).parent / "rtcore"), "serve", "--config", str(path)]
-    command += ["--port", str(port), "--log-level", "warning"]
+    command += ["--port", str(port), "--log-level", "warning", "--loop", loop]
     if workers > 1:
         command += ["--workers", str(workers)]
     log = (workdir / "rtcore.log").open("wb")

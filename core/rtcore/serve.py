@@ -11,8 +11,10 @@ import sys
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+from rtcore import loops
 from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
+from rtcore.loops import LOOPS
 from rtcore.plugins import PluginHost
 from rtcore.serving import ServeError, ServeSettings
 
@@ -48,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dialect",
         choices=[d.value for d in Dialect],
         help="force a dialect for clients that do not signal one (default: decided per session)",
+    )
+    net.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="auto",
+        help="event loop: uvloop when installed (auto, the default), uvloop, or asyncio",
     )
     net.add_argument(
         "--max-message-bytes",
@@ -177,6 +185,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
 
     transport = host.transports()[settings.args.transport]
     loop = asyncio.get_running_loop()
+    log.debug("event loop: %s", loops.loop_name(loop))
     async with AsyncExitStack() as stack:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
         for lifespan in host.serve_lifespans(settings):
@@ -222,7 +231,7 @@ def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatte
 
     try:
         settings = build_settings(args, host, formatter)
-        asyncio.run(serve(settings, host))
+        loops.run(serve(settings, host), args.loop)
     except (ConfigError, ServeError) as exc:
         log.debug("serve refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)

@@ -30,6 +30,7 @@ import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 
+from rtcore import loops
 from rtcore.logs import WORKER_LOG_FORMAT, RedactingFormatter, configure_logging
 from rtcore.plugins import PluginHost, load_plugins
 from rtcore.provider import ModelConfig, Provider
@@ -297,7 +298,7 @@ def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatte
             raise ServeError(f"--workers must be between 1 and {MAX_WORKERS}")
         settings = build_settings(args, host, formatter)
         settings.workers = args.workers
-        return asyncio.run(supervise(settings, host, formatter))
+        return loops.run(supervise(settings, host, formatter), args.loop)
     except (ConfigError, ServeError) as exc:
         log.debug("serve refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)
@@ -353,7 +354,7 @@ def main() -> int:
     settings.worker_index = spec.index
     settings.reuse_port = True
     try:
-        asyncio.run(serve(settings, host))
+        loops.run(serve(settings, host), getattr(settings.args, "loop", "auto"))
     except (ConfigError, ServeError) as exc:
         log.debug("worker refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)

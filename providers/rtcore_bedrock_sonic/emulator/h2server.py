@@ -246,6 +246,10 @@ class H2Connection:
             for stream in self._streams.values():
                 stream._writable.set()
         elif isinstance(event, h2.events.ConnectionTerminated):
+            # Every stream ends with the connection, now: a handler that writes before the
+            # read loop sees the socket close must get StreamClosed, not an h2 error.
+            for stream in self._streams.values():
+                stream._close()
             self._writer.close()
 
     async def _run(self, stream: H2Stream) -> None:
