@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
         help="event loop of the emulator, the load generator (the direct client) and rtcore "
         "(auto: uvloop when installed; LiteLLM's uvicorn picks uvloop on its own)",
     )
+    p.add_argument(
+        "--startups", type=int, default=5, help="rtcore start-ups timed; the median is shown (5)"
+    )
     p.add_argument("--search", action="store_true", help="also find each target's max real-time N")
     p.add_argument("--search-start", type=int, default=25)
     p.add_argument("--search-max", type=int, default=400)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -95,6 +96,9 @@ async def main(args: argparse.Namespace) -> None:
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     async with emulator:
+        # As rtcore serve does after start-up: full collections stop scanning the imports.
+        gc.collect()
+        gc.freeze()
         line = {"endpoint": emulator.endpoint, "ca_file": str(emulator.ca_file), "pid": os.getpid()}
         print(json.dumps(line), flush=True)
         while command := (await reader.readline()).decode().strip():

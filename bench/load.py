@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import sys
 import time
@@ -338,6 +339,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         async with asyncio.timeout(60):
             for ready in readies:
                 await ready.wait()
+    # The load generator is apparatus: a full collection of its own must not show up as a
+    # target's late chunk. What exists now is frozen; what the window adds is little.
+    gc.collect()
+    gc.freeze()
     cpu0, wall0 = time.process_time(), time.monotonic_ns()
     # Time for the gateways to open the upstream streams the primer asked for.
     t0 = loop.time() + float(spec.get("settle", 0.5 if spec["kind"] == "direct" else 1.5))

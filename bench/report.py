@@ -33,7 +33,7 @@ HEADER = (
     "| target | sessions | upstream p50 / p99 ms | beyond coalescing p50 / p99 ms "
     "| added vs direct p50 / p99 ms | downstream p50 / p99 ms | added vs direct p50 / p99 ms "
     "| first audio p50 / p99 ms | CPU s per session-min | peak RSS MB (per session) "
-    "| real time | max real-time N | start-up s |"
+    "| real time | max real-time N | start-up s median (range) |"
 )
 
 
@@ -67,6 +67,10 @@ def table(report: dict[str, Any]) -> str:
         max_n = search.get("max_realtime_sessions")
         max_text = "–" if max_n is None else f"{max_n}{'+' if search.get('capped') else ''}"
         startup = f.get("startup_s")
+        runs = f.get("startup_runs_s") or []
+        startup_text = "–" if startup is None else f"{startup:.2f}"
+        if len(runs) > 1:
+            startup_text += f" ({min(runs):.2f}-{max(runs):.2f})"
         rows.append(
             " | ".join(
                 [
@@ -82,7 +86,7 @@ def table(report: dict[str, Any]) -> str:
                     f"{f['rss_peak_mb']:.0f} ({f['rss_per_session_mb']:.2f})",
                     "yes" if f["realtime"] else "no",
                     max_text,
-                    "–" if startup is None else f"{startup:.2f}",
+                    startup_text,
                 ]
             )
             + " |"

@@ -164,12 +164,12 @@ class H2Connection:
         # Linux clears TCP_QUICKACK on its own, so it is re-armed after each read; without it the
         # client's small frames meet delayed ACKs and Nagle and latency jumps by ~40 ms.
         if self._sock is not None and hasattr(socket, "TCP_QUICKACK"):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):  # closed (ValueError on uvloop)
                 self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     async def serve(self) -> None:
         if self._sock is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):
                 self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._quickack()
         self._h2.initiate_connection()
@@ -321,7 +321,9 @@ class H2Connection:
         # What was sent before the crash reaches the peer, as it would have without coalescing.
         self._flush_now()
         if self._sock is not None:
-            with contextlib.suppress(OSError):
+            # A socket already closed is an OSError on asyncio's loop, a ValueError (no file
+            # descriptor) on uvloop's: either way there is nothing left to reset.
+            with contextlib.suppress(OSError, ValueError):
                 # Linger 0 turns close() into a TCP RST instead of an orderly FIN.
                 self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._writer.transport.abort()
