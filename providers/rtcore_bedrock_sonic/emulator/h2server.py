@@ -160,17 +160,22 @@ class H2Connection:
         sock = writer.get_extra_info("socket")
         self._sock: socket.socket | None = sock
 
+    def _set_option(self, level: int, option: int, value: int | bytes) -> None:
+        if self._sock is None:
+            return
+        # A socket already closed is an OSError on asyncio's loop, a ValueError (no file
+        # descriptor) on uvloop's: either way the option no longer matters.
+        with contextlib.suppress(OSError, ValueError):
+            self._sock.setsockopt(level, option, value)
+
     def _quickack(self) -> None:
         # Linux clears TCP_QUICKACK on its own, so it is re-armed after each read; without it the
         # client's small frames meet delayed ACKs and Nagle and latency jumps by ~40 ms.
-        if self._sock is not None and hasattr(socket, "TCP_QUICKACK"):
-            with contextlib.suppress(OSError, ValueError):  # closed (ValueError on uvloop)
-                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        if hasattr(socket, "TCP_QUICKACK"):
+            self._set_option(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     async def serve(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._set_option(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._quickack()
         self._h2.initiate_connection()
         self._h2.increment_flow_control_window(_WINDOW)
@@ -320,12 +325,8 @@ class H2Connection:
     def abort(self) -> None:
         # What was sent before the crash reaches the peer, as it would have without coalescing.
         self._flush_now()
-        if self._sock is not None:
-            # A socket already closed is an OSError on asyncio's loop, a ValueError (no file
-            # descriptor) on uvloop's: either way there is nothing left to reset.
-            with contextlib.suppress(OSError, ValueError):
-                # Linger 0 turns close() into a TCP RST instead of an orderly FIN.
-                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # Linger 0 turns close() into a TCP RST instead of an orderly FIN.
+        self._set_option(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._writer.transport.abort()
 
     async def drain(self) -> None:
