@@ -354,7 +354,7 @@ def main() -> int:
     settings.worker_index = spec.index
     settings.reuse_port = True
     try:
-        loops.run(serve(settings, host), getattr(settings.args, "loop", "auto"))
+        loops.run(serve(settings, host), settings.args.loop)
     except (ConfigError, ServeError) as exc:
         log.debug("worker refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)
