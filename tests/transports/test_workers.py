@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.transports.process import Served, rtcore
+from tests.transports.test_serve_e2e import streamed_text, text_turn
 
 WORKER_HEADER = "x-rtcore-worker"
 
@@ -146,29 +147,9 @@ async def test_workers_share_one_emulator(tmp_path: Path) -> None:
         pids = _pids_answering(server.port, 2)
         assert len(pids) == 2, pids
         for _ in range(3):
-            async with connect(server.url("bedrock-sonic"), proxy=None) as ws:
-                assert json.loads(await ws.recv())["type"] == "session.created"
-                for event in (
-                    {"type": "session.update", "session": {"modalities": ["text"]}},
-                    {
-                        "type": "conversation.item.create",
-                        "item": {
-                            "type": "message",
-                            "role": "user",
-                            "content": [{"type": "input_text", "text": "Hello!"}],
-                        },
-                    },
-                    {"type": "response.create"},
-                ):
-                    await ws.send(json.dumps(event))
-                text = ""
-                while True:
-                    event = json.loads(await ws.recv())
-                    assert event["type"] != "error", event
-                    if event["type"] == "response.text.delta":
-                        text += event["delta"]
-                    if event["type"] == "response.done":
-                        break
-                assert text == "You said: Hello!"
+            events = await text_turn(server.url("bedrock-sonic"))
+            assert events[0]["type"] == "session.created"
+            assert [e for e in events if e["type"] == "error"] == []
+            assert streamed_text(events) == "You said: Hello!"
         assert server.stop() == 0
     assert server.stderr.count("EMULATED REPLIES") == 1  # one emulator, in the parent
