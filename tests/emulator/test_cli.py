@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import V2
 
 from rtcore_bedrock_sonic.emulator import make_client, utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from tests.emulator.conftest import V2
 
 RTCORE = shutil.which("rtcore", path=str(Path(sys.executable).parent))
 

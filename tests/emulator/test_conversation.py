@@ -6,11 +6,10 @@ import base64
 import json
 from typing import Any
 
-from conftest import V1, V2
-
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
 from rtcore_bedrock_sonic.emulator.voice import speech_seconds
+from tests.emulator.conftest import V1, V2
 
 
 def names(events: list[tuple[str, dict[str, Any]]]) -> list[str]:

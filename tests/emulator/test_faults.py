@@ -16,11 +16,11 @@ from aws_sdk_bedrock_runtime.models import (
     ThrottlingException,
     ValidationException,
 )
-from conftest import V1, V2
 
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
 from rtcore_bedrock_sonic.emulator.errors import ACCESS_DENIED
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from tests.emulator.conftest import V1, V2
 
 
 async def test_connection_limit_ends_with_model_timeout(client: Any) -> None:

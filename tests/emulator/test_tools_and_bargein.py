@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import V1, V2, WEATHER_TOOL
-
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from tests.emulator.conftest import V1, V2, WEATHER_TOOL
 
 
 async def test_tool_call_waits_for_result_and_quotes_it(client: Any) -> None:

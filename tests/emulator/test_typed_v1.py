@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import V1, V2, WEATHER_TOOL
 
 from rtcore_bedrock_sonic.emulator import silence_pcm, utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from tests.emulator.conftest import V1, V2, WEATHER_TOOL
 
 
 def speech_pcm(seconds: float, rate: int = 16000) -> bytes:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from aws_sdk_bedrock_runtime.models import ValidationException
-from conftest import V1, V2, WEATHER_TOOL
 
 from rtcore_bedrock_sonic.emulator import utterance_pcm
 from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from tests.emulator.conftest import V1, V2, WEATHER_TOOL
 
 
 async def expect_error(session: SonicStream, fragment: str) -> None:
