@@ -53,6 +53,10 @@ class _Delta(msgspec.Struct):
 
 _delta = msgspec.json.Decoder(_Delta)
 _SILENT_CHUNK = base64.b64encode(bytes(sig.CHUNK_BYTES)).decode()
+PRIMER_CHUNKS = 5
+# From the last session ready to the window: a direct session's stream is open by then; a
+# gateway's may still be opening the upstream streams the primer asked for.
+SETTLE_SECONDS = {"direct": 0.5, "ws": 1.5}
 
 
 def _b64_size(text: str | bytes) -> int:
@@ -117,7 +121,7 @@ async def ws_session(
         # chunks before the window open it there, as the direct sessions open theirs
         # before the window, so neither target's figures include opening a stream.
         silence = json.dumps({"type": "input_audio_buffer.append", "audio": _SILENT_CHUNK})
-        for _ in range(int(spec.get("prime_chunks", 5))):
+        for _ in range(PRIMER_CHUNKS):
             await ws.send_str(silence)
             record.primed += 1
         record.connected = True
@@ -344,8 +348,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     gc.collect()
     gc.freeze()
     cpu0, wall0 = time.process_time(), time.monotonic_ns()
-    # Time for the gateways to open the upstream streams the primer asked for.
-    t0 = loop.time() + float(spec.get("settle", 0.5 if spec["kind"] == "direct" else 1.5))
+    t0 = loop.time() + SETTLE_SECONDS[spec["kind"]]
     stop = t0 + float(spec["seconds"])
     start.set_result((t0, stop))
     await asyncio.gather(*tasks)

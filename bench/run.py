@@ -167,15 +167,38 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 async def run_target(
     target: str, emulator: targets.Emulator, workdir: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    gateway: targets.Gateway | None = None
+    figures = await measure_target(target, emulator, workdir, args)
+    if target == "rtcore" and "startup_runs_s" in figures:
+        # One start-up is one sample of a noisy figure: time more, with the phase's gateway
+        # stopped so that each starts on an idle machine.
+        for _ in range(args.startups - 1):
+            gateway = await start_rtcore(emulator, workdir, args)
+            figures["startup_runs_s"].append(gateway.startup_seconds)
+            await gateway.stop()
+    if figures.get("startup_runs_s"):
+        figures["startup_s"] = statistics.median(figures["startup_runs_s"])
+    return figures
+
+
+async def start_rtcore(
+    emulator: targets.Emulator, workdir: Path, args: argparse.Namespace
+) -> targets.Gateway:
     options: dict[str, Any] = {}
+    if args.coalesce_ms is not None:
+        options["audio_coalesce_ms"] = args.coalesce_ms
+    return await targets.start_rtcore(
+        emulator, workdir, workers=args.workers, options=options, loop=args.loop
+    )
+
+
+async def measure_target(
+    target: str, emulator: targets.Emulator, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The phase (and the search) against one target, its gateway started and stopped."""
+    gateway: targets.Gateway | None = None
     try:
         if target == "rtcore":
-            if args.coalesce_ms is not None:
-                options["audio_coalesce_ms"] = args.coalesce_ms
-            gateway = await targets.start_rtcore(
-                emulator, workdir, workers=args.workers, options=options, loop=args.loop
-            )
+            gateway = await start_rtcore(emulator, workdir, args)
         elif target == "litellm":
             try:
                 exe = await targets.ensure_litellm(Path(args.litellm_venv))
@@ -200,35 +223,10 @@ async def run_target(
                 steps=args.search_steps,
                 loop=args.loop,
             )
-        if target == "rtcore":
-            await gateway_stop(gateway)
-            gateway = None
-            figures["startup_runs_s"] += await startups(emulator, workdir, args, options)
-        if figures.get("startup_runs_s"):
-            figures["startup_s"] = statistics.median(figures["startup_runs_s"])
         return figures
     finally:
-        await gateway_stop(gateway)
-
-
-async def gateway_stop(gateway: targets.Gateway | None) -> None:
-    if gateway is not None:
-        await gateway.stop()
-
-
-async def startups(
-    emulator: targets.Emulator, workdir: Path, args: argparse.Namespace, options: dict[str, Any]
-) -> list[float]:
-    """``rtcore serve`` started (and stopped) ``args.startups - 1`` more times, idle: one
-    start-up is one sample of a noisy figure."""
-    seconds = []
-    for _ in range(max(0, args.startups - 1)):
-        gateway = await targets.start_rtcore(
-            emulator, workdir, workers=args.workers, options=options, loop=args.loop
-        )
-        seconds.append(gateway.startup_seconds)
-        await gateway.stop()
-    return seconds
+        if gateway is not None:
+            await gateway.stop()
 
 
 def machine() -> dict[str, Any]:

@@ -134,6 +134,28 @@ class Gateway:
         await stop_process(self.proc)
 
 
+# Made up: the emulator wants a SigV4-signed request; it checks no key or signature.
+_CREDENTIALS = {
+    "aws_access_key_id": "AKIDBENCH",
+    "aws_secret_access_key": "bench-secret",
+    "aws_region_name": "us-east-1",
+}
+
+
+def _bench_model(emulator: Emulator, **params: Any) -> dict[str, Any]:
+    """The one model both gateways serve (LiteLLM's config format, which rtcore reads
+    too): Nova Sonic at the emulator."""
+    return {
+        "model_name": "bench",
+        "litellm_params": {
+            "model": f"bedrock/{MODEL_ID}",
+            "api_base": emulator.endpoint,
+            **_CREDENTIALS,
+            **params,
+        },
+    }
+
+
 async def start_rtcore(
     emulator: Emulator,
     workdir: Path,
@@ -142,22 +164,7 @@ async def start_rtcore(
     options: dict[str, Any],
     loop: str = "auto",
 ) -> Gateway:
-    config = {
-        "model_list": [
-            {
-                "model_name": "bench",
-                "litellm_params": {
-                    "model": f"bedrock/{MODEL_ID}",
-                    "api_base": emulator.endpoint,
-                    "ssl_ca_file": emulator.ca_file,
-                    "aws_access_key_id": "AKIDBENCH",
-                    "aws_secret_access_key": "bench-secret",
-                    "aws_region_name": "us-east-1",
-                    **options,
-                },
-            }
-        ]
-    }
+    config = {"model_list": [_bench_model(emulator, ssl_ca_file=emulator.ca_file, **options)]}
     path = workdir / "rtcore.yaml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()
@@ -216,19 +223,7 @@ async def ensure_litellm(venv: Path) -> Path:
 async def start_litellm(emulator: Emulator, workdir: Path, exe: Path) -> Gateway:
     key = "sk-bench-" + secrets.token_hex(16)
     config = {
-        "model_list": [
-            {
-                "model_name": "bench",
-                "litellm_params": {
-                    "model": f"bedrock/{MODEL_ID}",
-                    "api_base": emulator.endpoint,
-                    "aws_access_key_id": "AKIDBENCH",
-                    "aws_secret_access_key": "bench-secret",
-                    "aws_region_name": "us-east-1",
-                },
-                "model_info": {"mode": "realtime"},
-            }
-        ],
+        "model_list": [{**_bench_model(emulator), "model_info": {"mode": "realtime"}}],
         "general_settings": {"master_key": key},
     }
     path = workdir / "litellm.yaml"
@@ -239,9 +234,9 @@ async def start_litellm(emulator: Emulator, workdir: Path, exe: Path) -> Gateway
     env["SSL_CERT_FILE"] = emulator.ca_file
     env.pop("AWS_CA_BUNDLE", None)
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    env["AWS_ACCESS_KEY_ID"] = "AKIDBENCH"
-    env["AWS_SECRET_ACCESS_KEY"] = "bench-secret"
-    env["AWS_REGION_NAME"] = "us-east-1"
+    env["AWS_ACCESS_KEY_ID"] = _CREDENTIALS["aws_access_key_id"]
+    env["AWS_SECRET_ACCESS_KEY"] = _CREDENTIALS["aws_secret_access_key"]
+    env["AWS_REGION_NAME"] = _CREDENTIALS["aws_region_name"]
     command = [str(exe), "--config", str(path), "--host", "127.0.0.1", "--port", str(port)]
     log = (workdir / "litellm.log").open("wb")
     began = time.monotonic()
