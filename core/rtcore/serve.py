@@ -148,7 +148,8 @@ def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
 
 async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
     """Let each provider that can (``warm_up()``) resolve credentials and open its upstream
-    connection now, in the background: never delaying the start nor failing it."""
+    connection now, in the background: never delaying the start nor failing it. Then
+    start-up is over: freeze what it built."""
 
     async def one(model: ModelConfig) -> None:
         warm = getattr(gateway.provider_for(model), "warm_up", None)
