@@ -185,6 +185,8 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
     from rtcore.gateway import Gateway
 
     transport = host.transports()[settings.args.transport]
+    if transport.check is not None:
+        transport.check(settings)
     loop = asyncio.get_running_loop()
     log.debug("event loop: %s", loops.loop_name(loop))
     async with AsyncExitStack() as stack:

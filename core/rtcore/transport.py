@@ -20,8 +20,18 @@ if TYPE_CHECKING:
 
 class TransportSpec(msgspec.Struct, frozen=True, kw_only=True):
     """Registers a transport: ``serve`` runs until cancelled (a network server) or until its
-    only client is done (stdio)."""
+    only client is done (stdio).
+
+    ``check`` refuses settings the transport cannot serve (raising ``ServeError``) before
+    anything starts: no provider built, no worker started. ``shares_port``: several
+    processes can serve it at once (``--workers``), each listening on the same port.
+    ``preload`` imports what ``serve`` needs, so that workers forked from an
+    already-imported parent start serving at once instead of importing it each.
+    """
 
     name: str
     serve: Callable[[Gateway, ServeSettings], Awaitable[None]]
     description: str = ""
+    check: Callable[[ServeSettings], None] | None = None
+    shares_port: bool = False
+    preload: Callable[[], None] | None = None

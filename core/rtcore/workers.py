@@ -1,17 +1,18 @@
 """``rtcore serve --workers N``: N processes serving one port, and the parent that runs them.
 
 One Python process runs one event loop on one core. With ``--workers N`` the parent checks
-the configuration, enters the serve lifespans once (``--emulator`` starts its one emulator
-here, shared by every worker), reserves the port, and starts N workers (``python -m
-rtcore.workers``). Each worker listens on the same port with ``SO_REUSEPORT``, so the kernel
-spreads new connections over them; each runs its own gateway and provider clients.
+the configuration, reserves the port, imports what serving needs and forks N workers (see
+``worker_process``); then it enters the serve lifespans once (``--emulator`` starts its one
+emulator here, shared by every worker), checks the providers' options, and hands each worker
+its spec. Each worker listens on the same port with ``SO_REUSEPORT``, so the kernel spreads
+new connections over them; each runs its own gateway and provider clients.
 
 The parent supervises: SIGINT/SIGTERM are forwarded to every worker (they run in their own
 session, so a terminal's Ctrl-C reaches only the parent), a worker that dies is restarted
 (at most ``MAX_RESTARTS_PER_MINUTE``), a worker that fails while starting (a port taken, a
 bad option) stops the whole server with its exit code. All of them write to the parent's
 stderr, one log stream, each worker's lines tagged with its pid. A worker whose parent
-disappears (its stdin pipe closes) stops on its own.
+disappears (its pipe closes) stops on its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import pickle
@@ -30,11 +32,12 @@ import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 
-from rtcore import loops
+from rtcore import loops, worker_process
 from rtcore.logs import WORKER_LOG_FORMAT, RedactingFormatter, configure_logging
 from rtcore.plugins import PluginHost, load_plugins
 from rtcore.provider import ModelConfig, Provider
 from rtcore.serving import ServeError, ServeSettings
+from rtcore.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,6 @@ def reserve_port(host: str, port: int) -> list[socket.socket]:
 class _Providers:
     """Builds each model's provider the way the gateway does, to check its options."""
 
-    requires_key = False
-
     def __init__(self, host: PluginHost) -> None:
         self._specs = host.providers()
         self._built: list[Provider] = []
@@ -105,48 +106,62 @@ class _Providers:
             await provider.aclose()
 
 
+def preload(host: PluginHost, transport: str) -> None:
+    """Import what serving needs before the first worker starts or the spec arrives."""
+    importlib.import_module("rtcore.gateway")  # the session core: numpy, codecs
+    importlib.import_module("rtcore.serve")
+    spec = host.transports().get(transport)
+    if spec is not None and spec.preload is not None:
+        spec.preload()
+
+
 class Supervisor:
     def __init__(self, settings: ServeSettings, log_level: str, disabled: list[str]) -> None:
         self.settings = settings
         self.log_level = log_level
         self.disabled = disabled
         self.spec: WorkerSpec | None = None
-        self.procs: dict[int, asyncio.subprocess.Process] = {}
+        self.procs: dict[int, WorkerProcess] = {}
         self.started: dict[int, float] = {}
         self.restarts: list[float] = []
         self.stopping: signal.Signals | None = None
         self.signalled = False
         self.stop_requested = asyncio.Event()
 
-    async def spawn(self, index: int) -> None:
-        """Start worker ``index``; it imports what serving needs and then waits for its
-        spec (sent by ``hand_over``), so starting overlaps the parent's own checks."""
-        command = [sys.executable, "-m", "rtcore.workers", "--log-level", self.log_level]
+    def fork_all(self, host: PluginHost, held: list[socket.socket]) -> None:
+        """Start every worker at once from this (imported, single-threaded) process; each
+        waits for its spec, so starting overlaps the parent's own checks."""
+
+        def child(pipe: int) -> int:
+            for sock in held:
+                sock.close()
+            formatter = configure_logging(self.log_level, fmt=WORKER_LOG_FORMAT)
+            return serve_handed_over(pipe, host, formatter)
+
+        for index in range(self.settings.workers):
+            pipes = [p.pipe for p in self.procs.values() if p.pipe is not None]
+            self.procs[index] = worker_process.fork(child, pipes)
+            self.started[index] = time.monotonic()
+
+    def spawn(self, index: int) -> None:
+        """Start worker ``index`` as a fresh interpreter (``python -m rtcore.workers``)."""
+        argv = ["-m", "rtcore.workers", "--log-level", self.log_level]
+        argv += ["--transport", self.settings.args.transport]
         for name in self.disabled:
-            command += ["--disable-plugin", name]
-        proc = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, start_new_session=True
-        )
-        self.procs[index] = proc
+            argv += ["--disable-plugin", name]
+        self.procs[index] = worker_process.spawn(argv)
         self.started[index] = time.monotonic()
-        if self.spec is not None:
-            await self.hand_over(index)
 
     async def hand_over(self, index: int) -> None:
         assert self.spec is not None
-        stdin = self.procs[index].stdin
-        assert stdin is not None
         data = pickle.dumps(replace(self.spec, index=index))
         # The pipe stays open: its end tells the worker that the parent is gone.
-        stdin.write(b"%d\n" % len(data) + data)
-        with contextlib.suppress(ConnectionError):  # a worker that died is seen by _supervise
-            await stdin.drain()
+        await self.procs[index].hand_over(b"%d\n" % len(data) + data)
 
     async def abandon(self) -> None:
         """The start failed before the workers got their spec: they exit on the closed pipe."""
         for proc in self.procs.values():
-            if proc.stdin is not None:
-                proc.stdin.close()
+            proc.close_pipe()
         await asyncio.gather(*(p.wait() for p in self.procs.values()))
 
     def request_stop(self, signum: signal.Signals) -> None:
@@ -161,9 +176,7 @@ class Supervisor:
     def signal_all(self, signum: signal.Signals) -> None:
         self.signalled = True
         for proc in self.procs.values():
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signum)
+            proc.send_signal(signum)
 
     def exited(self, indexes: list[int]) -> int | None:
         """A worker ended on its own: the exit code to stop with, or None once restarted."""
@@ -182,7 +195,9 @@ class Supervisor:
 
     async def restart(self, indexes: list[int]) -> None:
         for index in indexes:
-            await self.spawn(index)
+            self.spawn(index)
+            self.procs[index].watch()
+            await self.hand_over(index)
 
     async def stop_all(self) -> int:
         if not self.signalled:
@@ -195,74 +210,54 @@ class Supervisor:
             for proc in live:
                 if proc.returncode is None:
                     log.warning("worker %d did not stop in time: killing it", proc.pid)
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
+                    proc.kill()
             await asyncio.gather(*(p.wait() for p in live))
         codes = [p.returncode for p in self.procs.values()]
         return 0 if all(c in (0, -signal.SIGTERM, -signal.SIGINT) for c in codes) else 1
 
 
-async def supervise(
-    settings: ServeSettings, host: PluginHost, formatter: RedactingFormatter
-) -> int:
-    """The parent of ``--workers N``: returns the exit code."""
+async def supervise(supervisor: Supervisor, host: PluginHost, formatter: RedactingFormatter) -> int:
+    """The parent of ``--workers N``, its workers started: returns the exit code."""
     from rtcore.serve import _build_providers
 
-    if settings.args.transport != "websocket":
-        raise ServeError("--workers needs the websocket transport")
-    held = reserve_port(settings.host, settings.port)
-    settings.port = held[0].getsockname()[1]
+    settings = supervisor.settings
     loop = asyncio.get_running_loop()
-    disabled = list(getattr(settings.args, "disable_plugin", None) or [])
-    level = logging.getLevelName(logging.getLogger().level)
-    supervisor = Supervisor(settings, level, disabled)
-    try:
-        for index in range(settings.workers):
-            await supervisor.spawn(index)
-        async with AsyncExitStack() as stack:
+    for proc in supervisor.procs.values():
+        proc.watch()
+    async with AsyncExitStack() as stack:
+        try:
+            for lifespan in host.serve_lifespans(settings):
+                await stack.enter_async_context(lifespan)
+            # Bad provider options stop the start here, once, before any worker serves
+            # (the providers are only built, as ``rtcore serve`` does).
+            built = _Providers(host)
             try:
-                for lifespan in host.serve_lifespans(settings):
-                    await stack.enter_async_context(lifespan)
-                # Bad provider options stop the start here, once, before any worker serves
-                # (the providers are only built, as ``rtcore serve`` does; the parent does
-                # not import the session core, which keeps its start short).
-                built = _Providers(host)
-                try:
-                    _build_providers(built, settings)  # type: ignore[arg-type]
-                finally:
-                    await built.aclose()
-                if settings.master_key is None and not (
-                    settings.is_loopback or settings.allow_unauthenticated_public
-                ):
-                    from rtcore_websocket.server import check_binding
-
-                    check_binding(built, settings)  # type: ignore[arg-type]
-            except BaseException:
-                await supervisor.abandon()
-                raise
-            supervisor.spec = WorkerSpec(
-                settings=settings,
-                index=0,
-                log_level=level,
-                secrets=formatter.secrets(),
-                disabled_plugins=disabled,
-            )
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, supervisor.request_stop, signum)
-            try:
-                log.info("starting %d workers on port %d", settings.workers, settings.port)
-                for index in range(settings.workers):
-                    await supervisor.hand_over(index)
-                code = await _supervise(supervisor)
+                _build_providers(built, settings)  # type: ignore[arg-type]
             finally:
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(signum)
-            if supervisor.stopping is not None:
-                log.info("stopped by %s", supervisor.stopping.name)
-            return code
-    finally:
-        for sock in held:
-            sock.close()
+                await built.aclose()
+        except BaseException:
+            await supervisor.abandon()
+            raise
+        supervisor.spec = WorkerSpec(
+            settings=settings,
+            index=0,
+            log_level=supervisor.log_level,
+            secrets=formatter.secrets(),
+            disabled_plugins=supervisor.disabled,
+        )
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, supervisor.request_stop, signum)
+        try:
+            log.info("starting %d workers on port %d", settings.workers, settings.port)
+            for index in range(settings.workers):
+                await supervisor.hand_over(index)
+            code = await _supervise(supervisor)
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+        if supervisor.stopping is not None:
+            log.info("stopped by %s", supervisor.stopping.name)
+        return code
 
 
 async def _supervise(supervisor: Supervisor) -> int:
@@ -298,7 +293,31 @@ def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatte
             raise ServeError(f"--workers must be between 1 and {MAX_WORKERS}")
         settings = build_settings(args, host, formatter)
         settings.workers = args.workers
-        return loops.run(supervise(settings, host, formatter), args.loop)
+        transport = host.transports()[args.transport]
+        if not transport.shares_port:
+            raise ServeError(
+                f"--workers needs a transport whose processes can share a port "
+                f"(websocket); {args.transport!r} cannot"
+            )
+        if transport.check is not None:
+            transport.check(settings)
+        loops.loop_factory(args.loop)  # a bad --loop fails now, before any worker starts
+        held = reserve_port(settings.host, settings.port)
+        try:
+            settings.port = held[0].getsockname()[1]
+            level = logging.getLevelName(logging.getLogger().level)
+            disabled = list(getattr(args, "disable_plugin", None) or [])
+            supervisor = Supervisor(settings, level, disabled)
+            preload(host, args.transport)
+            if worker_process.can_fork():
+                supervisor.fork_all(host, held)
+            else:
+                for index in range(settings.workers):
+                    supervisor.spawn(index)
+            return loops.run(supervise(supervisor, host, formatter), args.loop)
+        finally:
+            for sock in held:
+                sock.close()
     except (ConfigError, ServeError) as exc:
         log.debug("serve refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)
@@ -317,37 +336,33 @@ def _watch_parent(fd: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def main() -> int:
-    """``python -m rtcore.workers``: one worker. It loads the plugins and what serving
-    imports first, then reads its spec from stdin (sent once the parent's checks pass)."""
-    parser = argparse.ArgumentParser(prog="python -m rtcore.workers")
-    parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("--disable-plugin", action="append", default=[])
-    args = parser.parse_args()
-    formatter = configure_logging(args.log_level, fmt=WORKER_LOG_FORMAT)
-    host = load_plugins(disabled=args.disable_plugin)
-    import rtcore.gateway  # noqa: F401  (the session core: numpy, codecs)
-    from rtcore.config import ConfigError
-    from rtcore.serve import serve
-
-    with contextlib.suppress(ImportError):
-        import rtcore_websocket.server  # noqa: F401  (aiohttp)
-
-    fd = sys.stdin.fileno()
+def _read_spec(fd: int) -> WorkerSpec | None:
+    """The spec the parent sends once its checks pass; None when the pipe closes first."""
     head = b""
     while not head.endswith(b"\n"):
         part = os.read(fd, 1)
         if not part:
-            return 2  # the parent's checks failed (it said why), or there is no parent
+            return None
         head += part
     size = int(head)
     data = b""
     while len(data) < size:
         part = os.read(fd, size - len(data))
         if not part:
-            return 2
+            return None
         data += part
     spec: WorkerSpec = pickle.loads(data)
+    return spec
+
+
+def serve_handed_over(fd: int, host: PluginHost, formatter: RedactingFormatter) -> int:
+    """One worker, forked or fresh: wait for the spec on ``fd``, then serve until stopped."""
+    from rtcore.config import ConfigError
+    from rtcore.serve import serve
+
+    spec = _read_spec(fd)
+    if spec is None:
+        return 2  # the parent's checks failed (it said why), or there is no parent
     formatter.add_secrets(spec.secrets)
     threading.Thread(target=_watch_parent, args=(fd,), name="parent-watch", daemon=True).start()
     settings = spec.settings
@@ -360,6 +375,19 @@ def main() -> int:
         print(f"rtcore serve: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def main() -> int:
+    """``python -m rtcore.workers``: a worker started afresh, its spec on stdin."""
+    parser = argparse.ArgumentParser(prog="python -m rtcore.workers")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--transport", default="websocket")
+    parser.add_argument("--disable-plugin", action="append", default=[])
+    args = parser.parse_args()
+    formatter = configure_logging(args.log_level, fmt=WORKER_LOG_FORMAT)
+    host = load_plugins(disabled=args.disable_plugin)
+    preload(host, args.transport)
+    return serve_handed_over(sys.stdin.fileno(), host, formatter)
 
 
 if __name__ == "__main__":

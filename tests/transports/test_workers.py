@@ -49,6 +49,10 @@ def _parent_of(pid: int) -> int:
     return int(raw[raw.rindex(")") + 2 :].split()[1])
 
 
+def _command_line(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -93,6 +97,9 @@ async def test_sigint_is_forwarded_and_a_dead_worker_is_replaced() -> None:
     with Served("--provider", "echo", "--workers", "2") as server:
         pids = _pids_answering(server.port, 2)
         assert len(pids) == 2, pids
+        # Forked from the parent at start (its command line, its imports)...
+        parent = _command_line(server.proc.pid)
+        assert [_command_line(p) for p in pids] == [parent, parent]
         # Past the start-up window: a death now is a crash, not a failed start.
         await asyncio.sleep(5.5)
         victim = min(pids)
@@ -104,6 +111,9 @@ async def test_sigint_is_forwarded_and_a_dead_worker_is_replaced() -> None:
             with contextlib.suppress(ConnectionResetError):
                 fresh = _pids_answering(server.port, 2, limit=0.5) - pids
         assert fresh, server.stderr
+        # ...and a replacement is a fresh interpreter: the parent runs threads by now.
+        (replacement,) = fresh
+        assert _command_line(replacement)[1:3] == ["-m", "rtcore.workers"]
         assert await _echo_session(server.url()) == "echo"
         assert server.stop(signal.SIGINT) == 0
     assert _wait_gone(pids | fresh)
@@ -133,7 +143,10 @@ def test_workers_refuse_what_cannot_work(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr
     for args, message in [
         (["--workers", "0"], "--workers must be between 1 and"),
-        (["--workers", "2", "--transport", "stdio"], "--workers needs the websocket transport"),
+        (
+            ["--workers", "2", "--transport", "stdio"],
+            "--workers needs a transport whose processes can share a port",
+        ),
     ]:
         result = rtcore("serve", "--provider", "echo", *args, input="")
         assert result.returncode == 2, args

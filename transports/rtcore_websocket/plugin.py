@@ -19,6 +19,16 @@ async def serve(gateway: Gateway, settings: ServeSettings) -> None:
     await serve_websocket(gateway, settings)
 
 
+def check(settings: ServeSettings) -> None:
+    from rtcore_websocket.binding import check_binding
+
+    check_binding(settings)
+
+
+def preload() -> None:
+    import rtcore_websocket.server  # noqa: F401  (aiohttp)
+
+
 @rtcore.hookimpl
 def rtcore_register_transports() -> Sequence[TransportSpec]:
     return [
@@ -26,5 +36,8 @@ def rtcore_register_transports() -> Sequence[TransportSpec]:
             name="websocket",
             serve=serve,
             description="OpenAI Realtime over WebSocket: ws://HOST:PORT/v1/realtime?model=NAME",
+            check=check,
+            shares_port=True,
+            preload=preload,
         )
     ]

@@ -218,16 +218,6 @@ def build_app(gateway: Gateway, settings: ServeSettings) -> web.Application:
     return app
 
 
-def check_binding(gateway: Gateway, settings: ServeSettings) -> None:
-    if gateway.requires_key or settings.is_loopback or settings.allow_unauthenticated_public:
-        return
-    raise ServeError(
-        f"refusing to listen on {settings.host} without a master key: any API key would be "
-        "accepted. Set general_settings.master_key in the config or RTCORE_MASTER_KEY, bind "
-        "127.0.0.1, or pass --allow-unauthenticated-public."
-    )
-
-
 def _url(address: object) -> str:
     host, port = address[0], address[1]  # type: ignore[index]
     host = f"[{host}]" if ":" in str(host) else host
@@ -235,8 +225,8 @@ def _url(address: object) -> str:
 
 
 async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
-    """Listen until cancelled; then close every session and stop."""
-    check_binding(gateway, settings)
+    """Listen until cancelled; then close every session and stop. ``rtcore serve`` has
+    checked the binding (``binding.check_binding``) before anything started."""
     runner = web.AppRunner(
         build_app(gateway, settings),
         handle_signals=False,
