@@ -42,6 +42,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--search-max", type=int, default=400)
     p.add_argument("--search-seconds", type=float, default=20.0)
     p.add_argument("--search-steps", type=int, default=6)
+    p.add_argument(
+        "--search-trials",
+        type=int,
+        default=1,
+        help="phases per N in the search; N holds only if every one holds (default 1)",
+    )
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
     p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")
     return p
