@@ -19,7 +19,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_ID = "amazon.nova-sonic-v1:0"
-LITELLM_PYTHON = "/root/.pyenv/versions/3.12.1/bin/python3.12"
 LITELLM_SPEC = "litellm[proxy,bedrock-realtime]"
 
 
@@ -191,14 +190,25 @@ def _exists(path: Path) -> bool:
     return path.exists()
 
 
+def _base_python() -> str:
+    """The interpreter this venv was made from: LiteLLM's venv needs no Python of its own,
+    and a pyenv shim would depend on the working directory's ``.python-version``."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = Path(sys.base_prefix) / "bin" / version
+    if base.exists():
+        return str(base)
+    found = shutil.which(version)
+    if found is None:
+        raise RuntimeError(f"LiteLLM's venv needs {version}, which was not found")
+    return found
+
+
 async def ensure_litellm(venv: Path) -> Path:
     """LiteLLM's proxy in a venv of its own (installed on first use); its ``litellm`` path."""
     exe = venv / "bin" / "litellm"
     if _exists(exe):
         return exe
-    python = LITELLM_PYTHON if _exists(Path(LITELLM_PYTHON)) else shutil.which("python3.12")
-    if python is None:
-        raise RuntimeError("LiteLLM needs Python 3.12 (python3.12 not found)")
+    python = _base_python()
     print(f"installing LiteLLM into {venv} (once)...", file=sys.stderr)
     for command in (
         [python, "-m", "venv", str(venv)],

@@ -14,13 +14,14 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import msgspec
 
 from rtcore import neutral as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.audio import InputAudio, frames, silence
+from rtcore_bedrock_sonic.backlog import Backlog, Builder
 from rtcore_bedrock_sonic.coalesce import AudioCoalescer
 from rtcore_bedrock_sonic.conversation import ConversationLog
 from rtcore_bedrock_sonic.errors import UpstreamFailure
@@ -49,8 +50,6 @@ RESTART_FIELDS = frozenset(
 )
 _QUEUE_EVENTS = 512
 
-Builder = Callable[[PromptWriter], list[bytes]]
-
 
 class SonicSession:
     def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
@@ -72,12 +71,8 @@ class SonicSession:
         self._restart = False
         self._broken: UpstreamFailure | None = None
         self._recoveries: deque[float] = deque()
-        # (builder, audio bytes, of which the client's own audio): held while no stream
-        # can take them. The client's audio in here is always the newest it sent.
-        self._backlog: deque[tuple[Builder, int, int]] = deque()
+        self._backlog = Backlog()
         self._readers: dict[asyncio.Task[None], SonicStream] = {}
-        self._backlog_audio = 0
-        self._backlog_client = 0
         self._held_results: list[n.FunctionCallOutput] = []
         self._pending_text: list[str] = []
         # User messages whose text a text turn sends: not replayed as history meanwhile.
@@ -280,22 +275,11 @@ class SonicSession:
             self._note_failure(stream, failure)
 
     def _hold(self, build: Builder, audio: int, client: int = 0) -> None:
-        self._backlog.append((build, audio, client))
-        self._backlog_audio += audio
-        self._backlog_client += client
+        limit = int(self._opts.max_backlog_seconds * self._config.input_sample_rate * 2)
+        self._backlog.hold(build, audio, client, limit_bytes=limit)
         if self._stream is None and not self._switching:
             self._needs_stream = True
         self._wake.set()
-        limit = int(self._opts.max_backlog_seconds * self._config.input_sample_rate * 2)
-        if self._backlog_audio > limit:
-            # Only audio is dropped (oldest first); text turns and tool results are kept.
-            log.warning("Bedrock unreachable for too long: dropping the oldest held audio")
-            for entry in self._backlog:
-                if entry[1]:
-                    self._backlog.remove(entry)
-                    self._backlog_audio -= entry[1]
-                    self._backlog_client -= entry[2]
-                    break
 
     def _note_failure(self, stream: SonicStream, failure: UpstreamFailure) -> None:
         if stream is self._stream and not self._closing and self._broken is None:
@@ -496,10 +480,7 @@ class SonicSession:
             size = self._frame_bytes()
             if replay:
                 await new.send([writer.audio_chunk(f) for p in replay for f in frames(p, size)])
-            while self._backlog:
-                build, audio, client = self._backlog.popleft()
-                self._backlog_audio -= audio
-                self._backlog_client -= client
+            for build in self._backlog.drain():
                 await new.send(build(writer))
         except UpstreamFailure as failure:
             self._note_failure(new, failure)
@@ -533,7 +514,7 @@ class SonicSession:
     def _sent_ms(self) -> float:
         """Where the client's audio that reached the current stream ends (the rest is
         still in the backlog, in order, and will be sent anyway)."""
-        return self._audio.position_ms - self._backlog_client / self._audio.bytes_per_ms
+        return self._audio.position_ms - self._backlog.client_audio / self._audio.bytes_per_ms
 
     def _unheard_audio(self) -> list[bytes]:
         """Speech the current stream received but never acknowledged, to replay on the
