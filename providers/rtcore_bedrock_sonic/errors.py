@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import msgspec
 
+from rtcore_bedrock_sonic.models import profile_for
+
 
 class UpstreamFailure(Exception):
     def __init__(self, code: str, message: str, *, retryable: bool) -> None:
@@ -24,19 +26,24 @@ _TRANSIENT_VALIDATION = (
 )
 
 
-# Where Bedrock offers Nova Sonic (amazon.nova-sonic-v1:0).
-SONIC_REGIONS = ("us-east-1", "eu-north-1", "ap-northeast-1")
 # Bedrock's answer at open for a model id it does not offer in the region (or does not know).
 _INVALID_MODEL = "model identifier is invalid"
 
 
-def model_not_offered(region: str | None, detail: str) -> UpstreamFailure:
+def model_not_offered(region: str | None, model_id: str | None, detail: str) -> UpstreamFailure:
     where = f"in {region}" if region else "at this endpoint"
+    profile = profile_for(model_id) if model_id else None
+    if profile is not None and profile.regions:
+        advice = (
+            f"it runs in {', '.join(profile.regions)}. Set aws_region_name "
+            "(or AWS_REGION) to one of them"
+        )
+    else:
+        advice = "Set aws_region_name (or AWS_REGION) to a region whose Bedrock offers it"
     return UpstreamFailure(
         "model_not_found",
-        f"Bedrock does not offer this model {where}: Nova Sonic runs in "
-        f"{', '.join(SONIC_REGIONS)}. Set aws_region_name (or AWS_REGION) to one of them, "
-        f"and check the model id. ({detail})",
+        f"Bedrock does not offer {model_id or 'this model'} {where}: {advice}, and check "
+        f"the model id. ({detail})",
         retryable=False,
     )
 
@@ -93,9 +100,11 @@ def _message_of(exc: BaseException) -> str:
     return str(message)
 
 
-def classify(exc: BaseException, *, region: str | None = None) -> UpstreamFailure:
-    """Map an SDK or transport exception to an ``UpstreamFailure``; ``region`` (when known)
-    goes into the advice for a model the region does not offer."""
+def classify(
+    exc: BaseException, *, region: str | None = None, model_id: str | None = None
+) -> UpstreamFailure:
+    """Map an SDK or transport exception to an ``UpstreamFailure``; ``region`` and
+    ``model_id`` (when known) go into the advice for a model the region does not offer."""
     if isinstance(exc, UpstreamFailure):
         return exc
     name = type(exc).__name__
@@ -107,7 +116,7 @@ def classify(exc: BaseException, *, region: str | None = None) -> UpstreamFailur
     if name == "ResourceNotFoundException" or (
         name == "ValidationException" and _INVALID_MODEL in detail
     ):
-        return model_not_offered(region, detail)
+        return model_not_offered(region, model_id, detail)
     if name == "ValidationException":
         if any(marker in detail for marker in _TRANSIENT_VALIDATION):
             return UpstreamFailure("server_error", f"Bedrock: {detail}", retryable=True)

@@ -56,6 +56,8 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     ``interactive_text``: the model answers USER text sent with ``interactive: true``
     (Nova 2); without it a text turn needs spoken input to be answered (v1).
     ``turn_detection``: ``sessionStart`` accepts ``turnDetectionConfiguration``.
+    ``regions``: where Bedrock offers the model, named in the advice when a region does
+    not; empty where no list is vouched for (it grows as AWS adds regions).
     """
 
     family: Literal["nova-sonic-v1", "nova-2-sonic"]
@@ -66,6 +68,7 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     turn_detection: bool
     system_speech_role: bool
     connection_limit_seconds: float = 480.0
+    regions: tuple[str, ...] = ()
 
 
 _PROFILES = {
@@ -76,6 +79,7 @@ _PROFILES = {
         interactive_text=False,
         turn_detection=False,
         system_speech_role=False,
+        regions=("us-east-1", "eu-north-1", "ap-northeast-1"),
     ),
     V2_ID: ModelProfile(
         family="nova-2-sonic",

@@ -110,7 +110,7 @@ class SonicStream:
                 await _abandon(duplex)
             elif not call.done():
                 call.add_done_callback(_abandon_late)
-            raise classify(exc, region=region) from exc
+            raise classify(exc, region=region, model_id=model_id) from exc
         return cls(duplex, output)
 
     async def send(self, events: Sequence[bytes]) -> None:

@@ -52,6 +52,18 @@ async def test_region_without_the_model_names_the_regions_that_have_it(
     assert any("model_not_found" in r.getMessage() for r in caplog.records)
 
 
+async def test_region_without_nova_2_names_the_model_and_no_other_models_regions(
+    emulator: NovaSonicEmulator, open_driver: Any
+) -> None:
+    emulator.inject("no-model", connections=5)
+    error = await _fatal_error(await open_driver(V2, aws_region_name="ca-central-1"))
+    assert error.code == "model_not_found"
+    assert "amazon.nova-2-sonic-v1:0 in ca-central-1" in error.message
+    assert "aws_region_name" in error.message
+    # Nova Sonic v1's regions are not Nova 2's to claim.
+    assert "eu-north-1" not in error.message
+
+
 async def test_persistent_throttling_says_what_happened(
     emulator: NovaSonicEmulator, open_driver: Any
 ) -> None:
