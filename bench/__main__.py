@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
-from bench import run, targets
+from bench import pinning, run, targets
 from rtcore import loops
 
 
@@ -37,6 +38,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--startups", type=int, default=5, help="rtcore start-ups timed; the median is shown (5)"
     )
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="the gateway (for direct, the SDK client) on the upper half of the CPUs, the "
+        "emulator and the load generator on the lower half (Linux)",
+    )
     p.add_argument("--search", action="store_true", help="also find each target's max real-time N")
     p.add_argument("--search-start", type=int, default=25)
     p.add_argument("--search-max", type=int, default=400)
@@ -54,7 +61,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    asyncio.run(run.main(parser().parse_args()))
+    p = parser()
+    args = p.parse_args()
+    if args.pin:
+        if not hasattr(os, "sched_getaffinity"):
+            p.error("--pin needs CPU affinity, which this platform lacks (Linux has it)")
+        try:
+            pinning.split(os.sched_getaffinity(0))
+        except ValueError as exc:
+            p.error(str(exc))
+    asyncio.run(run.main(args))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import platform
 import statistics
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, procs, targets
+from bench import analyze, pinning, procs, targets
 from bench.report import table
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -31,8 +32,10 @@ async def run_phase(
     workdir: Path,
     *,
     loop: str = "auto",
+    under_test: frozenset[int] | None = None,
 ) -> dict[str, Any]:
-    """N sessions for ``seconds`` against one target; the figures of that phase."""
+    """N sessions for ``seconds`` against one target; the figures of that phase.
+    ``under_test``: CPUs of the direct client when pinned (a gateway is pinned at start)."""
     await emulator.wait_idle()
     await emulator.dump(workdir / "discard.json")  # forget earlier phases
     tag = f"{target}-{sessions}-{int(time.monotonic() * 1000)}"
@@ -51,7 +54,12 @@ async def run_phase(
     spec_path = workdir / f"{tag}-spec.json"
     spec_path.write_text(json.dumps(spec))
     load = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.load", str(spec_path), cwd=targets.REPO
+        sys.executable,
+        "-m",
+        "bench.load",
+        str(spec_path),
+        cwd=targets.REPO,
+        preexec_fn=pinning.on(under_test if target == "direct" else None),
     )
     groups = {"load": [load.pid], "emulator": [emulator.pid]}
     if gateway is not None:
@@ -125,6 +133,7 @@ async def search_max(
     steps: int,
     trials: int = 1,
     loop: str = "auto",
+    under_test: frozenset[int] | None = None,
 ) -> dict[str, Any]:
     """The largest N that holds real time in each of ``trials`` phases (one late chunk fails
     a phase, so a lucky phase alone can overstate what a machine holds)."""
@@ -132,7 +141,9 @@ async def search_max(
 
     async def holds(n: int) -> bool:
         for _ in range(trials):
-            figures = await run_phase(target, n, seconds, emulator, gateway, workdir, loop=loop)
+            figures = await run_phase(
+                target, n, seconds, emulator, gateway, workdir, loop=loop, under_test=under_test
+            )
             ok = bool(figures.get("realtime"))
             tried.append(
                 {
@@ -160,6 +171,12 @@ async def search_max(
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
     chosen = [t for t in args.targets.split(",") if t]
+    args.under_test = None
+    pinned: pinning.Pinning | None = None
+    if args.pin:
+        pinned = pinning.split(os.sched_getaffinity(0))
+        pinning.apply(pinned)  # the emulator and the load generator inherit it
+        args.under_test = pinned.under_test
     with tempfile.TemporaryDirectory(prefix="rtcore-bench-") as tmp:
         workdir = Path(tmp)
         emulator = await targets.Emulator.start(workdir / "certs", loop=args.loop)
@@ -171,6 +188,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "workers": args.workers,
             "coalesce_ms": args.coalesce_ms,
             "loop": args.loop,
+            "pinned": None
+            if pinned is None
+            else {"apparatus": sorted(pinned.apparatus), "under_test": sorted(pinned.under_test)},
             "targets": {},
         }
         try:
@@ -211,7 +231,12 @@ async def start_rtcore(
     if args.coalesce_ms is not None:
         options["audio_coalesce_ms"] = args.coalesce_ms
     return await targets.start_rtcore(
-        emulator, workdir, workers=args.workers, options=options, loop=args.loop
+        emulator,
+        workdir,
+        workers=args.workers,
+        options=options,
+        loop=args.loop,
+        cpus=args.under_test,
     )
 
 
@@ -226,12 +251,19 @@ async def measure_target(
         elif target == "litellm":
             try:
                 exe = await targets.ensure_litellm(Path(args.litellm_venv))
-                gateway = await targets.start_litellm(emulator, workdir, exe)
+                gateway = await targets.start_litellm(emulator, workdir, exe, cpus=args.under_test)
             except (RuntimeError, TimeoutError, OSError) as exc:
                 print(f"LiteLLM unavailable, skipped: {exc}", file=sys.stderr)
                 return {"skipped": f"LiteLLM could not be installed or run: {exc}"}
         figures = await run_phase(
-            target, args.sessions, args.seconds, emulator, gateway, workdir, loop=args.loop
+            target,
+            args.sessions,
+            args.seconds,
+            emulator,
+            gateway,
+            workdir,
+            loop=args.loop,
+            under_test=args.under_test,
         )
         if gateway is not None:
             figures["startup_runs_s"] = [gateway.startup_seconds]
@@ -247,6 +279,7 @@ async def measure_target(
                 steps=args.search_steps,
                 trials=args.search_trials,
                 loop=args.loop,
+                under_test=args.under_test,
             )
         return figures
     finally:
@@ -255,8 +288,6 @@ async def measure_target(
 
 
 def machine() -> dict[str, Any]:
-    import os
-
     model = ""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from bench import pinning
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL_ID = "amazon.nova-sonic-v1:0"
 LITELLM_SPEC = "litellm[proxy,bedrock-realtime]"
@@ -162,6 +164,7 @@ async def start_rtcore(
     workers: int,
     options: dict[str, Any],
     loop: str = "auto",
+    cpus: frozenset[int] | None = None,
 ) -> Gateway:
     config = {"model_list": [_bench_model(emulator, ssl_ca_file=emulator.ca_file, **options)]}
     path = workdir / "rtcore.yaml"
@@ -173,7 +176,9 @@ async def start_rtcore(
         command += ["--workers", str(workers)]
     log = (workdir / "rtcore.log").open("wb")
     began = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log, cwd=workdir)
+    proc = await asyncio.create_subprocess_exec(
+        *command, stdout=log, stderr=log, cwd=workdir, preexec_fn=pinning.on(cpus)
+    )
     gateway = Gateway("rtcore", proc, port)
     await _wait_http(port, "/health", proc, 30)
     gateway.startup_seconds = time.monotonic() - began
@@ -230,7 +235,9 @@ async def ensure_litellm(venv: Path) -> Path:
     return exe
 
 
-async def start_litellm(emulator: Emulator, workdir: Path, exe: Path) -> Gateway:
+async def start_litellm(
+    emulator: Emulator, workdir: Path, exe: Path, *, cpus: frozenset[int] | None = None
+) -> Gateway:
     key = "sk-bench-" + secrets.token_hex(16)
     config = {
         "model_list": [{**_bench_model(emulator), "model_info": {"mode": "realtime"}}],
@@ -251,7 +258,7 @@ async def start_litellm(emulator: Emulator, workdir: Path, exe: Path) -> Gateway
     log = (workdir / "litellm.log").open("wb")
     began = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        *command, stdout=log, stderr=log, cwd=workdir, env=env
+        *command, stdout=log, stderr=log, cwd=workdir, env=env, preexec_fn=pinning.on(cpus)
     )
     gateway = Gateway("litellm", proc, port)
     try:
