@@ -63,11 +63,13 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     p = parser()
     args = p.parse_args()
+    # Decided here, once: a machine that cannot be split is a usage error, not a crash.
+    args.pinning = None
     if args.pin:
         if not hasattr(os, "sched_getaffinity"):
             p.error("--pin needs CPU affinity, which this platform lacks (Linux has it)")
         try:
-            pinning.split(os.sched_getaffinity(0))
+            args.pinning = pinning.split(os.sched_getaffinity(0))
         except ValueError as exc:
             p.error(str(exc))
     asyncio.run(run.main(args))

@@ -171,12 +171,9 @@ async def search_max(
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
     chosen = [t for t in args.targets.split(",") if t]
-    args.under_test = None
-    pinned: pinning.Pinning | None = None
-    if args.pin:
-        pinned = pinning.split(os.sched_getaffinity(0))
+    pinned: pinning.Pinning | None = args.pinning
+    if pinned is not None:
         pinning.apply(pinned)  # the emulator and the load generator inherit it
-        args.under_test = pinned.under_test
     with tempfile.TemporaryDirectory(prefix="rtcore-bench-") as tmp:
         workdir = Path(tmp)
         emulator = await targets.Emulator.start(workdir / "certs", loop=args.loop)
@@ -224,6 +221,12 @@ async def run_target(
     return figures
 
 
+def _under_test(args: argparse.Namespace) -> frozenset[int] | None:
+    """The CPUs of the process under test when ``--pin`` split them, else None."""
+    pinned: pinning.Pinning | None = args.pinning
+    return None if pinned is None else pinned.under_test
+
+
 async def start_rtcore(
     emulator: targets.Emulator, workdir: Path, args: argparse.Namespace
 ) -> targets.Gateway:
@@ -236,7 +239,7 @@ async def start_rtcore(
         workers=args.workers,
         options=options,
         loop=args.loop,
-        cpus=args.under_test,
+        cpus=_under_test(args),
     )
 
 
@@ -251,7 +254,9 @@ async def measure_target(
         elif target == "litellm":
             try:
                 exe = await targets.ensure_litellm(Path(args.litellm_venv))
-                gateway = await targets.start_litellm(emulator, workdir, exe, cpus=args.under_test)
+                gateway = await targets.start_litellm(
+                    emulator, workdir, exe, cpus=_under_test(args)
+                )
             except (RuntimeError, TimeoutError, OSError) as exc:
                 print(f"LiteLLM unavailable, skipped: {exc}", file=sys.stderr)
                 return {"skipped": f"LiteLLM could not be installed or run: {exc}"}
@@ -263,7 +268,7 @@ async def measure_target(
             gateway,
             workdir,
             loop=args.loop,
-            under_test=args.under_test,
+            under_test=_under_test(args),
         )
         if gateway is not None:
             figures["startup_runs_s"] = [gateway.startup_seconds]
@@ -279,7 +284,7 @@ async def measure_target(
                 steps=args.search_steps,
                 trials=args.search_trials,
                 loop=args.loop,
-                under_test=args.under_test,
+                under_test=_under_test(args),
             )
         return figures
     finally:
