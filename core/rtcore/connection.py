@@ -7,11 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from rtcore import neutral
 from rtcore.dialect import Dialect
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Provider, ProviderSession, ProviderUnavailable
+from rtcore.provider import messages as neutral
 from rtcore.session.machine import RealtimeSession
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,10 @@ class Connection:
     async def _read_provider(self, upstream: ProviderSession) -> None:
         try:
             async for event in upstream.events():
-                self.session.on_event(event)
+                commands = self.session.on_event(event)
                 await self._flush()
+                if commands:
+                    await self._send(upstream, commands)
                 if isinstance(event, neutral.ProviderError) and event.fatal:
                     break
         except Exception:
@@ -128,10 +130,13 @@ class Connection:
             )
         await self._flush()
         if commands and self._upstream is not None:
-            # Serialised so one frame's commands reach the provider before the next's.
-            async with self._send_lock:
-                for command in commands:
-                    await self._upstream.send(command)
+            await self._send(self._upstream, commands)
+
+    async def _send(self, upstream: ProviderSession, commands: list[neutral.Command]) -> None:
+        # Serialised so one batch of commands reaches the provider before the next.
+        async with self._send_lock:
+            for command in commands:
+                await upstream.send(command)
 
     async def finish(self) -> None:
         while not self._closed and not self.session.idle:

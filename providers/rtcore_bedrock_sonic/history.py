@@ -21,7 +21,7 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.neutral import FunctionCall, FunctionCallOutput, Item, Message
+from rtcore.provider.messages import FunctionCall, FunctionCallOutput, Item, Message
 
 MAX_MESSAGES = 40
 MAX_CHUNK_BYTES = 1024

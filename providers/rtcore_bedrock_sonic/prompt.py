@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 
-from rtcore.neutral import SessionConfig, ToolDef
+from rtcore.provider.messages import SessionConfig, ToolDef
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.history import HistoryMessage, split_utf8
 from rtcore_bedrock_sonic.models import ModelProfile, endpointing_sensitivity

@@ -11,12 +11,13 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 import msgspec
 
-from rtcore.neutral import SessionConfig
 from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
+from rtcore.provider.messages import SessionConfig
 from rtcore_bedrock_sonic.models import (
     SAMPLE_RATES,
     ModelProfile,
@@ -69,9 +70,13 @@ class SonicProvider:
             voices=self._profile.voices,
             default_voice=self._profile.default_voice,
             output_modalities=("text", "audio"),
+            normalize_voice=partial(resolve_voice, self._profile),
             server_vad=True,
             manual_commit=True,
             tools=True,
+            # Voice, tools and inference settings are fixed per Nova stream; instructions
+            # go into the turn's text.
+            response_overrides=frozenset({"instructions"}),
         )
 
     async def _get_upstream(self) -> Upstream:

@@ -18,12 +18,12 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from rtcore import neutral as n
+from rtcore.kit import ConversationMirror
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.audio import InputAudio, frames, silence
 from rtcore_bedrock_sonic.backlog import Backlog, Builder
 from rtcore_bedrock_sonic.coalesce import AudioCoalescer
-from rtcore_bedrock_sonic.conversation import ConversationLog
 from rtcore_bedrock_sonic.errors import UpstreamFailure
 from rtcore_bedrock_sonic.history import build_history, system_additions
 from rtcore_bedrock_sonic.models import resolve_voice
@@ -59,7 +59,7 @@ class SonicSession:
         self._voice = resolve_voice(up.profile, config.voice)
         self._queue: asyncio.Queue[n.Event | None] = asyncio.Queue(_QUEUE_EVENTS)
         self._inbound = Inbound(config.output_modalities)
-        self._log = ConversationLog()
+        self._mirror = ConversationMirror()
         self._audio = InputAudio(config.input_sample_rate)
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
         self._audio_due = asyncio.Event()
@@ -74,9 +74,6 @@ class SonicSession:
         self._backlog = Backlog()
         self._readers: dict[asyncio.Task[None], SonicStream] = {}
         self._held_results: list[n.FunctionCallOutput] = []
-        self._pending_text: list[str] = []
-        # User messages whose text a text turn sends: not replayed as history meanwhile.
-        self._unsent_items: set[str] = set()
         self._stream_tool_ids: set[str] = set()
         self._last_event = time.monotonic()
         self._wake = asyncio.Event()
@@ -114,21 +111,22 @@ class SonicSession:
                     self._audio_due.set()
             case n.Configure(config=config, changed=changed):
                 await self._configure(config, changed)
-            case n.CommitAudio():
+            case n.CommitAudio(item_id=item_id):
+                self._inbound.committed_item = item_id
                 # Nova has no commit: a pause is what ends its user turn.
                 await self._send_audio(silence(self._config.input_sample_rate, 1.6))
             case n.ClearAudio():
                 self._audio.clear()
-            case n.AddItem(item=item, previous_item_id=previous):
-                self._add_item(item, previous)
-            case n.DeleteItem(item_id=item_id):
-                self._log.delete(item_id)
-            case n.TruncateItem(item_id=item_id, text=text):
-                self._log.truncate(item_id, text)
-            case n.CreateResponse(options=options):
-                await self._create_response(options)
-            case n.CancelResponse():
-                await self._emit(self._inbound.cancel())
+            case n.AddItem(item=n.FunctionCallOutput() as result):
+                self._mirror.apply(command)
+                if result.call_id in self._inbound.open_tool_calls:
+                    self._held_results.append(result)
+            case n.AddItem() | n.UpdateItem() | n.DeleteItem() | n.TruncateItem():
+                self._mirror.apply(command)
+            case n.CreateResponse():
+                await self._create_response(command)
+            case n.CancelResponse(response_id=response_id):
+                await self._emit(self._inbound.cancel(response_id))
 
     async def aclose(self) -> None:
         """Close upstream in Bedrock's order (contentEnd, promptEnd, sessionEnd), bounded."""
@@ -154,13 +152,8 @@ class SonicSession:
 
     async def _configure(self, config: n.SessionConfig, changed: frozenset[str]) -> None:
         if "voice" in changed:
-            try:
-                self._voice = resolve_voice(self._up.profile, config.voice)
-            except ValueError as exc:
-                await self._emit(
-                    [n.ProviderError(code="invalid_value", message=str(exc), param="voice")]
-                )
-                config = msgspec.structs.replace(config, voice=self._config.voice)
+            # Validated by the core, with this provider's own rule (Capabilities).
+            self._voice = resolve_voice(self._up.profile, config.voice)
         self._config = config
         self._inbound.modalities = config.output_modalities
         if "input_sample_rate" in changed:
@@ -178,18 +171,8 @@ class SonicSession:
                 self._switching = True
             self._wake.set()
 
-    def _add_item(self, item: n.Item, previous: str | None) -> None:
-        self._log.add(item, previous)
-        if isinstance(item, n.FunctionCallOutput):
-            if item.call_id in self._inbound.open_tool_calls:
-                self._held_results.append(item)
-        elif isinstance(item, n.Message) and item.role == "user" and item.text:
-            self._pending_text.append(item.text)
-            self._unsent_items.add(item.id)
-
-    async def _create_response(self, options: n.ResponseOptions) -> None:
-        modalities = options.output_modalities or self._config.output_modalities
-        await self._emit(self._inbound.begin_requested(modalities))
+    async def _create_response(self, create: n.CreateResponse) -> None:
+        await self._emit(self._inbound.begin_requested(create, self._config.output_modalities))
         self._last_event = time.monotonic()
         results, self._held_results = self._held_results, []
         live = [r for r in results if r.call_id in self._stream_tool_ids]
@@ -198,20 +181,24 @@ class SonicSession:
             await self._send(_tool_result_builder(result))
         if live:
             return  # the tool result resumes Nova's own turn: no nudge needed
-        texts, self._pending_text = self._pending_text, []
-        items, self._unsent_items = frozenset(self._unsent_items), set()
-        await self._text_turn("\n".join(texts), options.instructions, items)
+        texts = [i for i in self._mirror.unsent() if _is_user_text(i)]
+        await self._text_turn(texts, create.options.instructions)
 
-    async def _text_turn(self, text: str, instructions: str | None, items: frozenset[str]) -> None:
+    async def _text_turn(self, items: list[n.Item], instructions: str | None) -> None:
+        """Send the client's new user text (and this response's instructions) as a turn.
+        The items count as sent once the turn is on a stream: a stream opening before then
+        must not also get them as history."""
         profile = self._up.profile
         self._inbound.suppress_next_user_turn = True
-        # Until this turn is sent, a stream opening now must not get its text as history too.
-        self._unsent_items |= items
+        text = "\n".join(i.text for i in items if isinstance(i, n.Message) and i.text)
+        if instructions:
+            text = f"{text}\n\n(Instructions for this reply: {instructions})".strip()
+        ids = [i.id for i in items]
         if profile.interactive_text:
-            prompt = text or instructions or "Please go on."
+            prompt = text or "Please go on."
 
             def build_text(w: PromptWriter) -> list[bytes]:
-                self._unsent_items -= items
+                self._mirror.mark_sent(ids)
                 return w.text_block("USER", prompt, interactive=True)
 
             await self._send(build_text)
@@ -221,7 +208,7 @@ class SonicSession:
         size = self._frame_bytes()
 
         def build(w: PromptWriter) -> list[bytes]:
-            self._unsent_items -= items
+            self._mirror.mark_sent(ids)
             out = w.text_block("USER", text, interactive=False) if text else []
             return out + [w.audio_chunk(f) for f in frames(nudge, size)]
 
@@ -291,15 +278,9 @@ class SonicSession:
     async def _emit(self, events: list[n.Event]) -> None:
         for event in events:
             match event:
-                case n.InputTranscript(text=text, final=True):
-                    self._log.user_said(text)
-                case n.TextDelta(text=text) | n.TranscriptDelta(text=text):
-                    self._log.assistant_delta(text)
-                case n.ToolCall(call_id=call_id, name=name, arguments=arguments):
-                    self._log.tool_call(call_id, name, arguments)
+                case n.ToolCall(call_id=call_id):
                     self._stream_tool_ids.add(call_id)
                 case n.ResponseDone():
-                    self._log.assistant_done()
                     self._wake.set()  # a turn boundary: rotation may be due
             await self._queue.put(event)
 
@@ -426,7 +407,7 @@ class SonicSession:
         )
 
     def _system_prompt(self) -> str:
-        parts = [self._config.instructions, system_additions(self._log.items)]
+        parts = [self._config.instructions, system_additions(self._mirror.items)]
         if not self._up.profile.interactive_text:
             parts.append(SYSTEM_HINT)
         return "\n\n".join(p for p in parts if p.strip())
@@ -440,9 +421,7 @@ class SonicSession:
                 self._config,
                 voice=self._voice,
                 system_prompt=self._system_prompt(),
-                history=build_history(
-                    [i for i in self._log.items if i.id not in self._unsent_items]
-                ),
+                history=build_history(self._history_items()),
             )
             opening.append(writer.audio_start(self._config.input_sample_rate))
             try:
@@ -462,6 +441,13 @@ class SonicSession:
                 continue
             return stream, writer
         raise AssertionError("unreachable")
+
+    def _history_items(self) -> list[n.Item]:
+        """What a new stream gets as history: the conversation, less the user text a text
+        turn still has to send. Everything else counts as sent from here on."""
+        waiting = {i.id for i in self._mirror.unsent() if _is_user_text(i)}
+        self._mirror.mark_sent(i.id for i in self._mirror.items if i.id not in waiting)
+        return [i for i in self._mirror.items if i.id not in waiting]
 
     async def _switch(self, *, replay: list[bytes]) -> None:
         """Open a fresh stream with the whole conversation, hand over, retire the old one."""
@@ -491,14 +477,16 @@ class SonicSession:
 
     async def _recover(self, failure: UpstreamFailure) -> None:
         self._broken = None
-        broken, self._stream = self._stream, None
         self._switching = True
         # Decided before any await: audio arriving from now on is held for the new stream.
+        # And before the broken stream is dropped: what it heard but never answered is
+        # measured against it.
         unanswered = self._inbound.user_turn_open or (
             self._audio.speaking_recently(3000) and not self._inbound.response_active
         )
         sent = self._sent_ms()
         replay = self._audio.recent(until_ms=sent) if unanswered else self._unheard_audio()
+        broken, self._stream = self._stream, None
         if broken is not None:
             await broken.abort()
         await self._emit(self._inbound.fail())
@@ -543,6 +531,10 @@ def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:
     if start is not None and start.role.upper() == "USER":
         return True
     return any(isinstance(e, n.SpeechStarted) for e in out)
+
+
+def _is_user_text(item: n.Item) -> bool:
+    return isinstance(item, n.Message) and item.role == "user" and bool(item.text)
 
 
 def _tool_result_builder(result: n.FunctionCallOutput) -> Builder:

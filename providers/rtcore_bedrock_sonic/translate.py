@@ -13,6 +13,10 @@ sees ends with exactly one ``ResponseDone``:
 - Barge-in arrives as the text ``{ "interrupted" : true }`` or a stop reason INTERRUPTED:
   it becomes SpeechStarted + ResponseDone(cancelled, "turn_detected") and is never
   passed on as text. The rest of the interrupted output is dropped.
+- Identity: responses are the kit's ``ResponseLedger``'s (the core's ids for requested ones,
+  a new announced id when Nova answers speech on its own); a spoken user turn gets its item
+  id when Nova shows it heard it. A cancelled response's completion is Nova's to finish: its
+  output is dropped until its ``completionEnd``, so it never leaks into the next response.
 - Usage events carry deltas; they are summed into the response they belong to. A response
   that ended on END_TURN waits for the next usage event (or ``flush()``) before its
   ``ResponseDone`` goes out, because Nova reports the turn's usage just after it.
@@ -24,13 +28,14 @@ import json
 
 import msgspec
 
-from rtcore.neutral import (
+from rtcore.kit import LedgerResponse, ResponseLedger, new_item_id
+from rtcore.provider.messages import (
     AudioDelta,
+    CreateResponse,
     Event,
     InputTranscript,
     Modality,
     ResponseDone,
-    ResponseStarted,
     ResponseStatus,
     SpeechStarted,
     SpeechStopped,
@@ -112,6 +117,7 @@ class Inbound:
 
     def __init__(self, modalities: tuple[Modality, ...] = ("audio",)) -> None:
         self.modalities = modalities
+        self.ledger = ResponseLedger()
         self.response_active = False
         self.requested = False
         self.discard = False
@@ -121,6 +127,10 @@ class Inbound:
         self._user_suppressed = False
         self._user_speech_announced = False
         self._user_text: list[str] = []
+        self._user_item = ""
+        # The item a client's commit made of the audio Nova is about to answer: the spoken
+        # turn Nova reports next is that item, not a new one.
+        self.committed_item: str | None = None
         self._spec_emitted = False
         self._blocks: dict[str, _Block] = {}
         self._usage = _UsageAcc()
@@ -137,23 +147,35 @@ class Inbound:
 
     # -- commands from the session ----------------------------------------------------------
 
-    def begin_requested(self, modalities: tuple[Modality, ...]) -> list[Event]:
-        """The core created a response (``CreateResponse``): its output needs no
-        ResponseStarted."""
+    @property
+    def response_id(self) -> str:
+        active = self.ledger.active
+        return active.id if active is not None else ""
+
+    def begin_requested(
+        self, create: CreateResponse, modalities: tuple[Modality, ...]
+    ) -> list[Event]:
+        """The core created a response (``CreateResponse``). It is active at once unless
+        Nova is still answering on its own; then it waits for that answer's end."""
         out = self.flush()
-        self.modalities = modalities
-        self.response_active = True
-        self.requested = True
-        self.discard = False
-        self._spec_emitted = False
+        response = self.ledger.request(create, modalities)
+        if self.ledger.active is response:
+            self._activate(response)
         return out
 
-    def cancel(self, reason: str = "client_cancelled") -> list[Event]:
+    def _activate(self, response: LedgerResponse) -> None:
+        self.modalities = response.modalities
+        self.response_active = True
+        self.requested = True
+        self._spec_emitted = False
+
+    def cancel(self, response_id: str, reason: str = "client_cancelled") -> list[Event]:
         out = self.flush()
-        if not self.response_active:
-            return out
-        out.append(self._finish("cancelled", reason))
-        self.discard = True
+        if self.response_active and self.response_id == response_id:
+            out.append(self._finish("cancelled", reason))
+            self.discard = True
+        elif (done := self.ledger.cancel(response_id)) is not None:
+            out.append(done)  # it was still waiting for its turn
         return out
 
     def fail(self) -> list[Event]:
@@ -162,6 +184,7 @@ class Inbound:
         out = self.flush()
         if self.response_active:
             out.append(self._finish("failed", None))
+        out += self.ledger.fail_all("failed")
         self._blocks.clear()
         self._user_open = False
         self._user_text.clear()
@@ -187,11 +210,12 @@ class Inbound:
             return self._text(t, out, onset_ms)
         if (a := event.audio_output) is not None:
             if self._emitting(a.content_id) and not self.text_only:
-                out.append(AudioDelta(pcm=a.content))
+                out.append(AudioDelta(response_id=self.response_id, pcm=a.content))
             return out
         if (tu := event.tool_use) is not None:
             if self._emitting(tu.content_id):
                 call = ToolCall(
+                    response_id=self.response_id,
                     call_id=tu.tool_use_id,
                     name=tu.tool_name,
                     arguments=normalize_arguments(tu.content),
@@ -206,6 +230,8 @@ class Inbound:
             out += self._close_user_turn(audio_ms)
             if self.response_active and not self.discard:
                 out.append(self._finish("completed", None))
+            # Nova finished the completion of a cancelled response: what follows is new.
+            self.discard = False
             return out
         return out
 
@@ -227,8 +253,7 @@ class Inbound:
                 self._user_suppressed = self.suppress_next_user_turn
                 self.suppress_next_user_turn = False
                 if not self._user_suppressed and not self._user_speech_announced:
-                    out.append(SpeechStarted(audio_start_ms=min(onset_ms, audio_ms)))
-                    self._user_speech_announced = True
+                    out.append(self._speech_started(min(onset_ms, audio_ms)))
             if not self.requested:
                 self.discard = False
             return out
@@ -242,24 +267,37 @@ class Inbound:
         if not self.response_active:
             self.response_active = True
             self._spec_emitted = False
-            out.append(ResponseStarted())
+            out.append(self.ledger.start_own(self.modalities))
         self.requested = False
         return out
 
+    def _speech_started(self, at_ms: int) -> SpeechStarted:
+        self._user_speech_announced = True
+        self._user_item = self.committed_item or new_item_id()
+        return SpeechStarted(item_id=self._user_item, audio_start_ms=at_ms)
+
     def _close_user_turn(self, audio_ms: int, *, allow_empty: bool = False) -> list[Event]:
+        closing = self._user_open or (self._user_speech_announced and allow_empty)
+        if closing and self.committed_item is not None:
+            self._user_item, self.committed_item = self.committed_item, None
         if not self._user_open:
             if self._user_speech_announced and allow_empty:
                 # A barge-in whose speech never got a transcript: still close the turn.
                 self._user_speech_announced = False
-                return [SpeechStopped(audio_end_ms=audio_ms), InputTranscript(text="")]
+                item = self._user_item
+                return [
+                    SpeechStopped(item_id=item, audio_end_ms=audio_ms),
+                    InputTranscript(item_id=item, text=""),
+                ]
             return []
         self._user_open = False
         self._user_speech_announced = False
         if self._user_suppressed:
             return []
+        item = self._user_item
         return [
-            SpeechStopped(audio_end_ms=audio_ms),
-            InputTranscript(text=" ".join(self._user_text).strip(), final=True),
+            SpeechStopped(item_id=item, audio_end_ms=audio_ms),
+            InputTranscript(item_id=item, text=" ".join(self._user_text).strip(), final=True),
         ]
 
     def _text(self, t: ev.TextOutput, out: list[Event], onset_ms: int) -> list[Event]:
@@ -273,15 +311,16 @@ class Inbound:
             return out
         if block is None or not self._emitting(t.content_id) or not t.content:
             return out
+        rid = self.response_id
         if block.speculative:
             if self.text_only:
-                out.append(TextDelta(text=t.content))
+                out.append(TextDelta(response_id=rid, text=t.content))
                 self._spec_emitted = True
         elif self.text_only:
             if not self._spec_emitted:
-                out.append(TextDelta(text=t.content))
+                out.append(TextDelta(response_id=rid, text=t.content))
         else:
-            out.append(TranscriptDelta(text=t.content))
+            out.append(TranscriptDelta(response_id=rid, text=t.content))
         return out
 
     def _barge_in(self, out: list[Event], onset_ms: int) -> list[Event]:
@@ -291,8 +330,7 @@ class Inbound:
             # The response had finished; only its usage was outstanding.
             return out + self.flush()
         if not self._user_speech_announced:
-            out.append(SpeechStarted(audio_start_ms=onset_ms))
-            self._user_speech_announced = True
+            out.append(self._speech_started(onset_ms))
         out.append(self._finish("cancelled", "turn_detected"))
         self.discard = True
         return out
@@ -339,8 +377,14 @@ class Inbound:
             self._totals = now
 
     def _finish(self, status: ResponseStatus, reason: str | None) -> ResponseDone:
+        response_id = self.response_id
         self.response_active = False
         self.requested = False
         self.done_pending = None
         self._spec_emitted = False
-        return ResponseDone(status=status, reason=reason, usage=self._usage.take())
+        usage = self._usage.take()
+        done = self.ledger.finish(response_id, status, reason, usage)
+        assert done is not None, "a response is finished once"
+        if (waiting := self.ledger.next_request()) is not None:
+            self._activate(waiting)
+        return done

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from rtcore import neutral as n
 from rtcore.provider import ModelConfig, ProviderSession
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from rtcore_bedrock_sonic.provider import SonicProvider
 

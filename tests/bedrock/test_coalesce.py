@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rtcore import neutral as n
 from rtcore.provider import ModelConfig
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.coalesce import AudioCoalescer
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from rtcore_bedrock_sonic.provider import SonicProvider

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rtcore import neutral as n
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
 from tests.bedrock.conftest import V1, V2, WEATHER
 
@@ -104,8 +104,12 @@ async def test_cancel_and_manual_commit(open_driver: Any, emulator: NovaSonicEmu
     await driver.audio(utterance_pcm(2, trail_silence=0.1))
     await driver.send(n.CommitAudio(item_id="item_1"))
     await driver.wait(lambda: bool(driver.of(n.AudioDelta)))
-    await driver.send(n.CancelResponse(response_id="r"))
+    assert [e.item_id for e in driver.of(n.InputTranscript)] == ["item_1"]
+    started = driver.of(n.ResponseStarted)[0]
+    await driver.send(n.CancelResponse(response_id="resp_unknown"))  # a no-op by contract
+    await driver.send(n.CancelResponse(response_id=started.response_id))
     dones = await driver.wait_done(1)
+    assert dones[0].response_id == started.response_id
     assert dones[0].reason == "client_cancelled"
     await driver.send(n.ClearAudio())
     await driver.audio(utterance_pcm(3))

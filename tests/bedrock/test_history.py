@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rtcore import neutral as n
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.history import build_history, split_utf8, system_additions
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rtcore import neutral as n
 from rtcore.provider import ModelConfig, ProviderUnavailable
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
 from rtcore_bedrock_sonic.provider import SonicProvider
 from tests.bedrock.conftest import V1, V2

@@ -6,7 +6,9 @@ import base64
 import json
 from typing import Any
 
-from rtcore import neutral as n
+from rtcore.provider import messages as n
+from rtcore.testing.ids import ANY_ID as ANY
+from rtcore.testing.ids import anonymous
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.translate import Inbound, is_interrupt_marker, normalize_arguments
 
@@ -66,6 +68,10 @@ def spoken_turn(reply: str = "Hi there.", stop: str = "END_TURN") -> list[ev.Out
     ]
 
 
+def requested(inbound: Inbound, response_id: str, modalities: tuple[n.Modality, ...]) -> None:
+    inbound.begin_requested(n.CreateResponse(response_id=response_id), modalities)
+
+
 def run(inbound: Inbound, seq: list[ev.OutputEvent]) -> list[n.Event]:
     out: list[n.Event] = []
     for event in seq:
@@ -74,7 +80,11 @@ def run(inbound: Inbound, seq: list[ev.OutputEvent]) -> list[n.Event]:
 
 
 def test_spoken_turn_with_audio() -> None:
-    out = run(Inbound(("audio",)), spoken_turn())
+    raw = run(Inbound(("audio",)), spoken_turn())
+    # One item id for the user's turn; the response announced under its own id, then used.
+    assert len({x.item_id for x in raw[:3]}) == 1  # type: ignore[union-attr]
+    assert len({x.response_id for x in raw[3:]}) == 1  # type: ignore[union-attr]
+    out = raw
     kinds = [type(x).__name__ for x in out]
     assert kinds == [
         "SpeechStarted",
@@ -85,9 +95,10 @@ def test_spoken_turn_with_audio() -> None:
         "TranscriptDelta",
         "ResponseDone",
     ]
-    assert out[0] == n.SpeechStarted(audio_start_ms=1200)
-    assert out[2] == n.InputTranscript(text="hello", final=True)
-    assert out[5] == n.TranscriptDelta(text="Hi there.")
+    out = anonymous(out)
+    assert out[0] == n.SpeechStarted(item_id=ANY, audio_start_ms=1200)
+    assert out[2] == n.InputTranscript(item_id=ANY, text="hello", final=True)
+    assert out[5] == n.TranscriptDelta(response_id=ANY, text="Hi there.")
     done = out[-1]
     assert isinstance(done, n.ResponseDone)
     assert done.status == "completed"
@@ -97,7 +108,8 @@ def test_spoken_turn_with_audio() -> None:
 
 def test_text_only_uses_speculative_text_and_drops_audio() -> None:
     out = run(Inbound(("text",)), spoken_turn("Bonjour."))
-    assert [x for x in out if isinstance(x, n.TextDelta)] == [n.TextDelta(text="Bonjour.")]
+    texts = [x for x in anonymous(out) if isinstance(x, n.TextDelta)]
+    assert texts == [n.TextDelta(response_id=ANY, text="Bonjour.")]
     assert not [x for x in out if isinstance(x, n.AudioDelta | n.TranscriptDelta)]
 
 
@@ -109,8 +121,10 @@ def test_barge_in_cancels_and_never_leaks_marker() -> None:
         isinstance(x, n.TextDelta | n.TranscriptDelta) and "interrupted" in x.text for x in out
     )
     dones = [x for x in out if isinstance(x, n.ResponseDone)]
-    assert dones == [
-        n.ResponseDone(status="cancelled", reason="turn_detected", usage=dones[0].usage)
+    assert anonymous(dones) == [
+        n.ResponseDone(
+            response_id=ANY, status="cancelled", reason="turn_detected", usage=dones[0].usage
+        )
     ]
     # the user's new turn: announced once, then closed by the next response
     out = run(inbound, [start("u2", "TEXT", "USER", FINAL), text("u2", "stop"), *spoken_turn()[4:]])
@@ -119,7 +133,7 @@ def test_barge_in_cancels_and_never_leaks_marker() -> None:
         "InputTranscript",
         "ResponseStarted",
     ]
-    assert out[1] == n.InputTranscript(text="stop")
+    assert anonymous(out)[1] == n.InputTranscript(item_id=ANY, text="stop")
 
 
 def test_marker_variants() -> None:
@@ -130,7 +144,7 @@ def test_marker_variants() -> None:
 
 def test_tool_call_ends_response_and_continuation_needs_no_started() -> None:
     inbound = Inbound(("text",))
-    inbound.begin_requested(("text",))
+    requested(inbound, "r1", ("text",))
     out = run(
         inbound,
         [
@@ -148,21 +162,23 @@ def test_tool_call_ends_response_and_continuation_needs_no_started() -> None:
         ],
     )
     assert out[0] == n.ToolCall(
-        call_id="tu-1", name="get_weather", arguments='{"location": "Paris"}'
+        response_id="r1", call_id="tu-1", name="get_weather", arguments='{"location": "Paris"}'
     )
     assert isinstance(out[1], n.ResponseDone)
     assert out[1].usage.output_text_tokens == 5
     assert "tu-1" in inbound.open_tool_calls
-    inbound.begin_requested(("text",))
+    requested(inbound, "r2", ("text",))
     out = run(inbound, spoken_turn("Sunny.")[5:])
     assert not any(isinstance(x, n.ResponseStarted) for x in out)
-    assert n.TextDelta(text="Sunny.") in out
+    assert n.TextDelta(response_id="r2", text="Sunny.") in out
 
 
 def test_client_cancel_drops_the_rest() -> None:
     inbound = Inbound(("audio",))
     out = run(inbound, spoken_turn()[:10])
-    out = inbound.cancel()
+    started = next(x for x in out if isinstance(x, n.ResponseStarted))
+    assert inbound.cancel("resp_other") == []  # not the active response: a no-op
+    out = inbound.cancel(started.response_id)
     done = out[-1]
     assert isinstance(done, n.ResponseDone)
     assert done.status == "cancelled"
@@ -171,9 +187,22 @@ def test_client_cancel_drops_the_rest() -> None:
     assert not any(isinstance(x, n.AudioDelta | n.TranscriptDelta | n.ResponseDone) for x in rest)
 
 
+def test_a_request_after_a_cancel_gets_the_next_completion_not_the_cancelled_one() -> None:
+    inbound = Inbound(("text",))
+    requested(inbound, "r1", ("text",))
+    run(inbound, spoken_turn("First answer.")[:6])
+    inbound.cancel("r1")
+    requested(inbound, "r2", ("text",))
+    # Nova finishes the cancelled completion, then answers the next turn.
+    out = run(inbound, spoken_turn("First answer.")[6:] + spoken_turn("Second answer.")[4:])
+    texts = "".join(x.text for x in out if isinstance(x, n.TextDelta))
+    assert texts == "Second answer."
+    assert {x.response_id for x in out if isinstance(x, n.TextDelta | n.ResponseDone)} == {"r2"}
+
+
 def test_suppressed_trigger_turn_is_hidden() -> None:
     inbound = Inbound(("text",))
-    inbound.begin_requested(("text",))
+    requested(inbound, "r1", ("text",))
     inbound.suppress_next_user_turn = True
     out = run(inbound, spoken_turn())
     assert not any(

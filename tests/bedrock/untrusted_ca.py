@@ -17,8 +17,8 @@ import time
 
 import trustme
 
-from rtcore import neutral as n
 from rtcore.provider import ModelConfig
+from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.emulator import utterance_pcm
 from rtcore_bedrock_sonic.provider import SonicProvider
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from rtcore import neutral as n
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway
-from rtcore.provider import Capabilities, ModelConfig, ProviderSpec
+from rtcore.provider import ALL_RESPONSE_OVERRIDES, Capabilities, ModelConfig, ProviderSpec
+from rtcore.provider import messages as n
 
 Script = Callable[[n.Command], list[n.Event]]
 
@@ -32,6 +32,12 @@ class ScriptedSession:
         self.commands.append(command)
         for event in self.script(command):
             await self.queue.put(event)
+
+    @property
+    def requested(self) -> str:
+        """The id of the latest response the core asked for."""
+        creates = [c for c in self.commands if isinstance(c, n.CreateResponse)]
+        return creates[-1].response_id
 
     async def emit(self, *events: n.Event) -> None:
         for event in events:
@@ -59,6 +65,7 @@ class ScriptedProvider:
             output_sample_rates=(24000,),
             voices=("matthew", "tiffany"),
             default_voice="matthew",
+            response_overrides=ALL_RESPONSE_OVERRIDES,
         )
 
     async def open_session(self, config: n.SessionConfig) -> ScriptedSession:
@@ -76,13 +83,18 @@ def text_reply(command: n.Command) -> list[n.Event]:
     if not isinstance(command, n.CreateResponse):
         return []
     modalities = command.options.output_modalities or ("text",)
+    rid = command.response_id
     out: list[n.Event] = []
     for word in ("Hello ", "there"):
         if "audio" in modalities:
-            out += [n.AudioDelta(pcm=b"\x01\x00" * 480), n.TranscriptDelta(text=word)]
+            out += [
+                n.AudioDelta(response_id=rid, pcm=b"\x01\x00" * 480),
+                n.TranscriptDelta(response_id=rid, text=word),
+            ]
         else:
-            out.append(n.TextDelta(text=word))
-    out.append(n.ResponseDone(usage=n.Usage(input_text_tokens=5, output_text_tokens=2)))
+            out.append(n.TextDelta(response_id=rid, text=word))
+    usage = n.Usage(input_text_tokens=5, output_text_tokens=2)
+    out.append(n.ResponseDone(response_id=rid, usage=usage))
     return out
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from rtcore import neutral as n
 from rtcore.dialect import Dialect
+from rtcore.provider import messages as n
 
 from .conftest import Client, Harness, ScriptedProvider
 

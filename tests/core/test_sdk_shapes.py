@@ -15,8 +15,8 @@ import pytest
 from openai.types.beta.realtime import RealtimeServerEvent as BetaServerEvent
 from openai.types.realtime import RealtimeServerEvent as GaServerEvent
 
-from rtcore import neutral as n
 from rtcore.dialect import Dialect
+from rtcore.provider import messages as n
 
 from .conftest import Harness, ScriptedProvider
 
@@ -43,11 +43,16 @@ TOOL = {"type": "function", "name": "get_weather", "description": "Weather", "pa
 
 def tool_then_text(command: n.Command) -> list[n.Event]:
     if isinstance(command, n.CreateResponse):
+        rid = command.response_id
         return [
-            n.TranscriptDelta(text="Checking."),
-            n.AudioDelta(pcm=b"\x00\x01" * 2400),
-            n.ToolCall(call_id="call_abc", name="get_weather", arguments='{"location":"SF"}'),
-            n.ResponseDone(usage=n.Usage(input_audio_tokens=10, output_audio_tokens=20)),
+            n.TranscriptDelta(response_id=rid, text="Checking."),
+            n.AudioDelta(response_id=rid, pcm=b"\x00\x01" * 2400),
+            n.ToolCall(
+                response_id=rid, call_id="call_abc", name="get_weather", arguments='{"x":"SF"}'
+            ),
+            n.ResponseDone(
+                response_id=rid, usage=n.Usage(input_audio_tokens=10, output_audio_tokens=20)
+            ),
         ]
     return []
 
@@ -70,14 +75,14 @@ async def drive(harness: Harness, session: dict[str, Any]) -> list[dict[str, Any
         # Bring the provider's own turn detection into play.
         session_obj = harness.provider.sessions[0]
         await session_obj.emit(
-            n.SpeechStarted(audio_start_ms=100),
-            n.SpeechStopped(audio_end_ms=900),
-            n.InputTranscript(text="what now", final=False),
-            n.InputTranscript(text="", final=True),
-            n.ResponseStarted(),
-            n.TranscriptDelta(text="Now "),
-            n.SpeechStarted(audio_start_ms=1500),
-            n.ResponseDone(status="cancelled", reason="turn_detected"),
+            n.SpeechStarted(item_id="item_s1", audio_start_ms=100),
+            n.SpeechStopped(item_id="item_s1", audio_end_ms=900),
+            n.InputTranscript(item_id="item_s1", text="what now", final=False),
+            n.InputTranscript(item_id="item_s1", text="", final=True),
+            n.ResponseStarted(response_id="resp_p1"),
+            n.TranscriptDelta(response_id="resp_p1", text="Now "),
+            n.SpeechStarted(item_id="item_s2", audio_start_ms=1500),
+            n.ResponseDone(response_id="resp_p1", status="cancelled", reason="turn_detected"),
         )
         await client.wait_for("response.done", count=2)
         await client.send({"type": "conversation.item.retrieve", "item_id": "nope"})

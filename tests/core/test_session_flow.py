@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from rtcore import neutral as n
 from rtcore.dialect import Dialect
+from rtcore.provider import messages as n
 
 from .conftest import Client, Harness, ScriptedProvider
 
@@ -78,13 +78,13 @@ async def test_vad_turn_events_come_in_openai_order() -> None:
     async with Harness(provider, Dialect.BETA) as client:
         await client.send({"type": "session.update", "session": {"modalities": ["text", "audio"]}})
         await provider.sessions[0].emit(
-            n.SpeechStarted(audio_start_ms=120),
-            n.SpeechStopped(audio_end_ms=980),
-            n.InputTranscript(text="What's the weather?", final=True),
-            n.ResponseStarted(),
-            n.TranscriptDelta(text="Sunny."),
-            n.AudioDelta(pcm=b"\x00\x00" * 2400),
-            n.ResponseDone(),
+            n.SpeechStarted(item_id="item_s1", audio_start_ms=120),
+            n.SpeechStopped(item_id="item_s1", audio_end_ms=980),
+            n.InputTranscript(item_id="item_s1", text="What's the weather?", final=True),
+            n.ResponseStarted(response_id="resp_p1"),
+            n.TranscriptDelta(response_id="resp_p1", text="Sunny."),
+            n.AudioDelta(response_id="resp_p1", pcm=b"\x00\x00" * 2400),
+            n.ResponseDone(response_id="resp_p1"),
         )
         await client.wait_for("response.done")
     types = client.types()
@@ -120,11 +120,11 @@ async def test_barge_in_cancels_and_truncate_cuts_the_transcript() -> None:
     async with Harness(provider, Dialect.GA) as client:
         await client.send({"type": "session.update", "session": {"type": "realtime"}})
         await provider.sessions[0].emit(
-            n.ResponseStarted(),
-            n.TranscriptDelta(text="one two three four"),
-            n.AudioDelta(pcm=b"\x00\x00" * 24000),  # one second at 24 kHz
-            n.SpeechStarted(audio_start_ms=3000),
-            n.ResponseDone(status="cancelled", reason="turn_detected"),
+            n.ResponseStarted(response_id="resp_p1"),
+            n.TranscriptDelta(response_id="resp_p1", text="one two three four"),
+            n.AudioDelta(response_id="resp_p1", pcm=b"\x00\x00" * 24000),  # 1 s at 24 kHz
+            n.SpeechStarted(item_id="item_s1", audio_start_ms=3000),
+            n.ResponseDone(response_id="resp_p1", status="cancelled", reason="turn_detected"),
         )
         done = await client.wait_for("response.done")
         assert done["response"]["status"] == "cancelled"
@@ -153,6 +153,9 @@ async def test_barge_in_cancels_and_truncate_cuts_the_transcript() -> None:
         assert error["error"]["param"] == "audio_end_ms"
     cut = [c for c in provider.commands if isinstance(c, n.TruncateItem)]
     assert cut == [n.TruncateItem(item_id=item["id"], audio_end_ms=500, text="one two")]
+    # The provider heard of the spoken-over reply when it closed, then of its truncation.
+    added = [c for c in provider.commands if isinstance(c, n.AddItem)]
+    assert [(a.item.id, a.source) for a in added] == [(item["id"], "model")]
 
 
 async def test_cancelled_response_swallows_late_output() -> None:
@@ -160,15 +163,22 @@ async def test_cancelled_response_swallows_late_output() -> None:
     async with Harness(provider) as client:
         await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
         await client.wait_for("response.created")
+        session = provider.sessions[0]
+        first = session.requested
         await client.send({"type": "response.cancel"})
         await client.wait_for("response.done")
-        # The provider was still talking when the cancel reached it.
-        await provider.sessions[0].emit(
-            n.TextDelta(text="late"), n.ResponseDone(status="cancelled")
-        )
         await client.send(USER_TEXT)
         await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
-        await provider.sessions[0].emit(n.TextDelta(text="fresh"), n.ResponseDone())
+        await client.wait_for("response.created", count=2)
+        second_id = session.requested
+        # The provider was still talking when the cancel reached it: its late output, even
+        # after the next response began, belongs to the cancelled one.
+        await session.emit(
+            n.TextDelta(response_id=first, text="late"),
+            n.TextDelta(response_id=second_id, text="fresh"),
+            n.ResponseDone(response_id=first, status="cancelled"),
+            n.ResponseDone(response_id=second_id),
+        )
         second = await client.wait_for("response.done", count=2)
     deltas = [e["delta"] for e in client.events if e["type"] == "response.text.delta"]
     assert deltas == ["fresh"]
@@ -182,7 +192,9 @@ async def test_manual_commit_then_transcript() -> None:
         await client.send(append(b"\x00\x01" * 3200))  # 200 ms at 16 kHz
         await client.send({"type": "input_audio_buffer.commit"})
         committed = await client.wait_for("input_audio_buffer.committed")
-        await provider.sessions[0].emit(n.InputTranscript(text="hello", final=True))
+        await provider.sessions[0].emit(
+            n.InputTranscript(item_id=committed["item_id"], text="hello", final=True)
+        )
         completed = await client.wait_for("conversation.item.input_audio_transcription.completed")
     assert completed["item_id"] == committed["item_id"]
     commits = [c for c in provider.commands if isinstance(c, n.CommitAudio)]
@@ -207,8 +219,17 @@ async def test_out_of_band_response_echoes_metadata_and_stays_out_of_conversatio
         )
         created = await client.wait_for("response.created")
         assert created["response"]["metadata"] == {"topic": "x"}
-        await provider.sessions[0].emit(n.TextDelta(text="aside"), n.ResponseDone())
+        rid = provider.sessions[0].requested
+        await provider.sessions[0].emit(
+            n.TextDelta(response_id=rid, text="aside"), n.ResponseDone(response_id=rid)
+        )
         done = await client.wait_for("response.done")
+        # Out of band: no conversation item events, no conversation id.
+        assert done["response"]["conversation_id"] is None
+        assert not [e for e in client.events if e["type"].startswith("conversation.item.")]
+        create = [c for c in provider.commands if isinstance(c, n.CreateResponse)]
+        assert create[-1].conversation is False
+        assert not [c for c in provider.commands if isinstance(c, n.AddItem)]
         assert done["response"]["metadata"] == {"topic": "x"}
         await client.send(
             {"type": "conversation.item.retrieve", "item_id": done["response"]["output"][0]["id"]}
@@ -222,10 +243,10 @@ async def test_text_only_response_drops_audio_and_turns_transcript_into_text() -
     async with Harness(provider) as client:
         await client.send({"type": "session.update", "session": {"modalities": ["text"]}})
         await provider.sessions[0].emit(
-            n.ResponseStarted(),
-            n.AudioDelta(pcm=b"\x00\x00" * 100),
-            n.TranscriptDelta(text="words"),
-            n.ResponseDone(),
+            n.ResponseStarted(response_id="resp_p1"),
+            n.AudioDelta(response_id="resp_p1", pcm=b"\x00\x00" * 100),
+            n.TranscriptDelta(response_id="resp_p1", text="words"),
+            n.ResponseDone(response_id="resp_p1"),
         )
         await client.wait_for("response.done")
     types = client.types()

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
-from rtcore.neutral import Command, Event, ResponseDone, SessionConfig
 from rtcore.provider import ModelConfig, ProviderSession
+from rtcore.provider.messages import Command, Event, ResponseDone, SessionConfig
 from rtcore_echo import EchoProvider
 
 TIMEOUT = 5.0  # generous: a hung session fails the test instead of hanging the suite

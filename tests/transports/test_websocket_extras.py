@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from rtcore import neutral as n
+from rtcore.provider import messages as n
 from tests.transports.conftest import StartServer
 
 KEY = "sk-test-master-key"

@@ -6,8 +6,8 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.neutral import FunctionCall, FunctionCallOutput, Item, Message
 from rtcore.protocol.errors import RealtimeError
+from rtcore.provider.messages import FunctionCall, FunctionCallOutput, Item, Message
 
 PartKind = Literal["text", "audio"]
 
@@ -64,6 +64,15 @@ class Conversation:
     @property
     def last_id(self) -> str | None:
         return self._items[-1].id if self._items else None
+
+    def __contains__(self, item_id: object) -> bool:
+        return any(item.id == item_id for item in self._items)
+
+    def previous_of(self, item_id: str) -> str | None:
+        for index, item in enumerate(self._items):
+            if item.id == item_id:
+                return self._items[index - 1].id if index else None
+        return None
 
     def get(self, item_id: str) -> ConvItem | None:
         for item in self._items:

@@ -12,7 +12,6 @@ import time
 import msgspec
 from msgspec import UNSET
 
-from rtcore import neutral
 from rtcore.audio import InputConverter, OutputConverter
 from rtcore.dialect import Dialect
 from rtcore.protocol import client as c
@@ -20,6 +19,7 @@ from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
+from rtcore.provider import messages as neutral
 from rtcore.session.conversation import Conversation, ConvItem, Part
 from rtcore.session.ids import EventIds, new_id
 from rtcore.session.items import item_from_wire
@@ -36,6 +36,7 @@ MIN_COMMIT_MS = 100
 # dialect signal; OpenAI's own clients (which signal the dialect) send 24 kHz.
 UNSIGNALLED_BETA_PCM16_RATE = 16000
 OPENAI_PCM16_RATE = 24000
+_NO_OVERRIDES = neutral.ResponseOptions()
 
 Commands = list[neutral.Command]
 
@@ -63,18 +64,17 @@ class RealtimeSession:
             output_modalities=("text", "audio") if "audio" in caps.output_modalities else ("text",),
         )
         self.conversation = Conversation()
-        self.response: ActiveResponse | None = None
-        # After we end a response ourselves (response.cancel), the provider still owes us
-        # its ResponseDone; output before it belongs to the cancelled response.
-        self._awaiting_provider_done = 0
+        # Open responses by id, in the order they began; output for any other id is late
+        # output of a response the core already closed, and is dropped.
+        self.responses: dict[str, ActiveResponse] = {}
         self._ids = EventIds()
         self._out: list[s.ServerEvent] = []
         self._buffered_ms = 0.0
-        self._user_item_id: str | None = None
-        self._transcript_item_id: str | None = None
-        self._transcript = ""
+        # Spoken or committed user items whose transcript is not final yet.
+        self._transcripts: dict[str, str] = {}
+        # Commands for the provider that come of its own events (see ``on_event``).
+        self._pending: Commands = []
         self._input: InputConverter | None = None
-        self._output: OutputConverter | None = None
         self._rebuild_converters()
 
     # -- plumbing --------------------------------------------------------------------------
@@ -85,7 +85,15 @@ class RealtimeSession:
 
     @property
     def idle(self) -> bool:
-        return self.response is None and self._awaiting_provider_done == 0
+        return not self.responses
+
+    @property
+    def response(self) -> ActiveResponse | None:
+        """The open response that belongs to the conversation (at most one)."""
+        for response in self.responses.values():
+            if response.conversation is not None:
+                return response
+        return None
 
     def neutral_config(self) -> neutral.SessionConfig:
         return to_neutral(self.state, self.caps)
@@ -115,7 +123,6 @@ class RealtimeSession:
     def _rebuild_converters(self) -> None:
         cfg = self.neutral_config()
         self._input = InputConverter(self.state.input_format, cfg.input_sample_rate)
-        self._output = OutputConverter(cfg.output_sample_rate, self.state.output_format)
 
     def _pcm16_rate(self) -> int:
         if self._pcm16_override is not None:
@@ -196,13 +203,14 @@ class RealtimeSession:
                 return []
             case c.ConversationItemDelete():
                 self.conversation.delete(event.item_id)
+                self._transcripts.pop(event.item_id, None)
                 self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
                 return [neutral.DeleteItem(item_id=event.item_id)]
             case c.ConversationItemTruncate():
                 return self._truncate(event)
             case c.OutputAudioBufferClear():
                 # Audio already sent over a WebSocket is the client's to drop; acknowledge.
-                rid = self.response.id if self.response else UNSET
+                rid = next(reversed(self.responses), None) or UNSET
                 self.emit(s.OutputAudioBufferCleared(event_id="", response_id=rid))
                 return []
             case c.TranscriptionSessionUpdate():
@@ -273,11 +281,12 @@ class RealtimeSession:
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has "
                 f"{self._buffered_ms:.2f}ms of audio.",
             )
-        item_id = self._user_item_id or new_id("item_")
-        self._commit_user_audio(item_id)
-        return [neutral.CommitAudio(item_id=item_id)]
+        item_id = new_id("item_")
+        return [neutral.CommitAudio(item_id=item_id), *self._commit_user_audio(item_id)]
 
-    def _commit_user_audio(self, item_id: str) -> None:
+    def _commit_user_audio(self, item_id: str) -> Commands:
+        """The user's audio so far is the user item ``item_id``: announce it to the client
+        and the provider."""
         item = ConvItem(id=item_id, type="message", role="user", parts=[Part(kind="audio")])
         previous = self.conversation.append(item)
         self.emit(
@@ -285,9 +294,8 @@ class RealtimeSession:
         )
         self._announce_item(item, previous)
         self._buffered_ms = 0.0
-        self._user_item_id = None
-        self._transcript_item_id = item_id
-        self._transcript = ""
+        self._transcripts[item_id] = ""
+        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=previous, source="audio")]
 
     def _clear(self) -> Commands:
         assert self._input is not None
@@ -320,6 +328,7 @@ class RealtimeSession:
                 f"({item.audio_ms} ms).",
                 param="audio_end_ms",
             )
+        streaming = next((r for r in self.responses.values() if r.truncate(item)), None)
         part = item.parts[event.content_index]
         full = part.transcript or ""
         # No word timings from the provider: keep the share of the transcript that matches
@@ -336,76 +345,123 @@ class RealtimeSession:
                 audio_end_ms=event.audio_end_ms,
             )
         )
-        return [neutral.TruncateItem(item_id=item.id, audio_end_ms=event.audio_end_ms, text=cut)]
+        return [
+            neutral.TruncateItem(
+                item_id=item.id,
+                audio_end_ms=event.audio_end_ms,
+                text=cut,
+                streaming_in=streaming.id if streaming is not None else None,
+            )
+        ]
 
     def _response_create(self, event: c.ResponseCreate) -> Commands:
-        if self.response is not None:
-            raise RealtimeError(
-                "conversation_already_has_active_response",
-                f"Conversation already has an active response in progress: {self.response.id}. "
-                "Wait until the response is finished before creating a new one.",
-            )
         params = None if event.response is UNSET else event.response
         options, modalities, metadata, out_of_band = response_options(params, self.state, self.caps)
-        response = self._start_response(modalities, metadata, out_of_band)
-        return [neutral.CreateResponse(response_id=response.id, options=options)]
+        if not out_of_band and (active := self.response) is not None:
+            raise RealtimeError(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: {active.id}. "
+                "Wait until the response is finished before creating a new one.",
+            )
+        response = self._open_response(
+            new_id("resp_"), modalities, metadata, out_of_band=out_of_band, options=options
+        )
+        return [
+            neutral.CreateResponse(
+                response_id=response.id, options=options, conversation=not out_of_band
+            )
+        ]
 
     def _response_cancel(self, event: c.ResponseCancel) -> Commands:
-        response = self.response
-        if response is None or (
-            event.response_id is not UNSET and event.response_id != response.id
-        ):
+        if event.response_id is UNSET:
+            response = self.response or next(reversed(self.responses.values()), None)
+        else:
+            response = self.responses.get(event.response_id)
+        if response is None:
             raise RealtimeError(
                 "response_cancel_not_active",
                 "Cancellation failed: no active response found.",
             )
-        response.finish(neutral.ResponseDone(status="cancelled", reason="client_cancelled"))
-        self.response = None
-        self._awaiting_provider_done += 1
+        # Closed now, for the client; whatever the provider still sends for it is dropped.
+        self._close_response(
+            response,
+            neutral.ResponseDone(
+                response_id=response.id, status="cancelled", reason="client_cancelled"
+            ),
+        )
         return [neutral.CancelResponse(response_id=response.id)]
 
-    def _start_response(
-        self, modalities: tuple[str, ...], metadata: dict[str, str] | None, out_of_band: bool
+    def _open_response(
+        self,
+        response_id: str,
+        modalities: tuple[str, ...],
+        metadata: dict[str, str] | None,
+        *,
+        out_of_band: bool = False,
+        options: neutral.ResponseOptions = _NO_OVERRIDES,
     ) -> ActiveResponse:
         out_fmt = self.state.output_format
         out_bytes_per_ms = out_fmt.sample_rate / 1000 * out_fmt.bytes_per_sample
         response = ActiveResponse(
-            response_id=new_id("resp_"),
+            response_id=response_id,
             modalities=modalities,
             words=self.words,
             emit=self.emit,
-            add_item=(lambda item: None) if out_of_band else self.conversation.append,
+            conversation=None if out_of_band else self.conversation,
+            item_done=self._output_item_done,
             shell=lambda r: response_shell(r, self.state, self.words.dialect),
+            output=OutputConverter(self.neutral_config().output_sample_rate, out_fmt),
             output_bytes_per_ms=out_bytes_per_ms,
             metadata=metadata,
+            options=options,
         )
-        self.response = response
+        self.responses[response_id] = response
         response.start()
         return response
 
+    def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+        del self.responses[response.id]
+        response.finish(done)
+
+    def _output_item_done(self, item: ConvItem) -> None:
+        # The provider hears of its own output once it is final, under the core's id.
+        self._pending.append(
+            neutral.AddItem(
+                item=item.to_neutral(),
+                previous_item_id=self.conversation.previous_of(item.id),
+                source="model",
+            )
+        )
+
     # -- provider events -------------------------------------------------------------------
 
-    def on_event(self, event: neutral.Event) -> None:
+    def on_event(self, event: neutral.Event) -> Commands:
+        """Handle one provider event; returns what the provider must be told in turn (the
+        items its events added to the conversation)."""
         match event:
             case neutral.AudioDelta():
-                if (r := self._output_target()) is not None:
-                    assert self._output is not None
-                    r.audio_chunk(self._output.feed(event.pcm))
+                if (r := self.responses.get(event.response_id)) is not None:
+                    r.audio_chunk(event.pcm)
             case neutral.TranscriptDelta():
-                if (r := self._output_target()) is not None:
+                if (r := self.responses.get(event.response_id)) is not None:
                     r.transcript(event.text)
             case neutral.TextDelta():
-                if (r := self._output_target()) is not None:
+                if (r := self.responses.get(event.response_id)) is not None:
                     r.text(event.text)
             case neutral.ToolCall():
-                if (r := self._output_target()) is not None:
+                if (r := self.responses.get(event.response_id)) is not None:
                     r.tool_call(event)
             case neutral.ResponseStarted():
-                self._output_target()
+                self._provider_response(event.response_id)
             case neutral.ResponseDone():
-                self._response_done(event)
+                if (r := self.responses.get(event.response_id)) is not None:
+                    self._close_response(r, event)
             case neutral.SpeechStarted():
-                self._speech_started(event)
+                self.emit(
+                    s.SpeechStarted(
+                        event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id
+                    )
+                )
             case neutral.SpeechStopped():
                 self._speech_stopped(event)
             case neutral.InputTranscript():
@@ -414,60 +470,38 @@ class RealtimeSession:
                 self.error(
                     RealtimeError(event.code, event.message, param=event.param, type="server_error")
                 )
+        pending, self._pending = self._pending, []
+        return pending
 
-    def _output_target(self) -> ActiveResponse | None:
-        if self._awaiting_provider_done:
-            return None
-        if self.response is None:
-            # The provider started a turn on its own (server VAD).
-            self._start_response(self.state.output_modalities, None, False)
-        return self.response
-
-    def _response_done(self, done: neutral.ResponseDone) -> None:
-        if self._awaiting_provider_done:
-            self._awaiting_provider_done -= 1
-            return
-        response = self.response
-        if response is None:
-            return
-        assert self._output is not None
-        tail = self._output.flush()
-        if tail:
-            response.audio_chunk(tail)
-        response.finish(done)
-        self.response = None
-
-    def _speech_started(self, event: neutral.SpeechStarted) -> None:
-        self._user_item_id = self._user_item_id or new_id("item_")
-        self.emit(
-            s.SpeechStarted(
-                event_id="", audio_start_ms=event.audio_start_ms, item_id=self._user_item_id
-            )
-        )
+    def _provider_response(self, response_id: str) -> None:
+        """The provider started a response on its own (its turn detection)."""
+        if response_id not in self.responses:
+            self._open_response(response_id, self.state.output_modalities, None)
 
     def _speech_stopped(self, event: neutral.SpeechStopped) -> None:
-        item_id = self._user_item_id or new_id("item_")
-        self.emit(s.SpeechStopped(event_id="", audio_end_ms=event.audio_end_ms, item_id=item_id))
-        self._commit_user_audio(item_id)
+        self.emit(
+            s.SpeechStopped(event_id="", audio_end_ms=event.audio_end_ms, item_id=event.item_id)
+        )
+        if event.item_id not in self.conversation:
+            self._pending += self._commit_user_audio(event.item_id)
 
     def _input_transcript(self, event: neutral.InputTranscript) -> None:
-        if self._transcript_item_id is None:
+        item_id = event.item_id
+        if item_id not in self._transcripts:
+            if item_id in self.conversation:
+                return  # already final, or the client deleted the item
             # A provider that reports a transcript without announcing the turn.
-            self._commit_user_audio(self._user_item_id or new_id("item_"))
-        item_id = self._transcript_item_id
-        assert item_id is not None
+            self._pending += self._commit_user_audio(item_id)
         if event.text:
-            self._transcript += event.text
+            self._transcripts[item_id] += event.text
             self.emit(s.TranscriptionDelta(event_id="", item_id=item_id, delta=event.text))
         if event.final:
+            transcript = self._transcripts.pop(item_id)
             item = self.conversation.get(item_id)
             if item is not None and item.parts:
-                item.parts[0].transcript = self._transcript
-            self.emit(
-                s.TranscriptionCompleted(event_id="", item_id=item_id, transcript=self._transcript)
-            )
-            self._transcript_item_id = None
-            self._transcript = ""
+                item.parts[0].transcript = transcript
+                self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
+            self.emit(s.TranscriptionCompleted(event_id="", item_id=item_id, transcript=transcript))
 
 
 def _with_input_rate(state: SessionState, rate: int) -> SessionState:

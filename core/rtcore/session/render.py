@@ -8,8 +8,8 @@ from msgspec import UNSET, Struct, UnsetType
 
 from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
-from rtcore.neutral import ToolDef, TurnDetection
 from rtcore.protocol.objects import ItemOut, PartOut
+from rtcore.provider.messages import ToolDef, TurnDetection
 from rtcore.session.conversation import ConvItem, Part
 from rtcore.session.settings import SessionState
 

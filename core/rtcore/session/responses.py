@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from rtcore import neutral
+from rtcore.audio import OutputConverter
 from rtcore.dialect import Dialect
 from rtcore.protocol import server as s
 from rtcore.protocol.objects import (
@@ -21,20 +21,24 @@ from rtcore.protocol.objects import (
     StatusDetailsOut,
     UsageOut,
 )
-from rtcore.session.conversation import ConvItem, Part
+from rtcore.provider import messages as neutral
+from rtcore.session.conversation import Conversation, ConvItem, Part
 from rtcore.session.ids import new_id
 from rtcore.session.render import content_part, render_item
 from rtcore.session.vocabulary import Vocabulary
 
 Emit = Callable[[s.ServerEvent], None]
+_NO_OVERRIDES = neutral.ResponseOptions()
 
 
 class ActiveResponse:
     """A response from response.created to response.done.
 
-    ``emit`` sends a server event (the session fills in event ids); ``add_item`` puts an
-    output item into the conversation (or not, for out-of-band responses) and returns the
-    previous item id; ``shell`` renders the response object with the dialect's fields.
+    ``emit`` sends a server event (the session fills in event ids). ``conversation`` is
+    where its output items go, or None for an out-of-band response, whose items are never
+    announced as conversation items. ``item_done`` is told of each output item that closed
+    in the conversation (so the provider can be told of it); ``shell`` renders the response
+    object with the dialect's fields; ``output`` converts its audio for the client.
     """
 
     def __init__(
@@ -44,24 +48,32 @@ class ActiveResponse:
         modalities: tuple[str, ...],
         words: Vocabulary,
         emit: Emit,
-        add_item: Callable[[ConvItem], str | None],
+        conversation: Conversation | None,
+        item_done: Callable[[ConvItem], None],
         shell: Callable[[ActiveResponse], ResponseOut],
+        output: OutputConverter,
         output_bytes_per_ms: float,
         metadata: dict[str, str] | None = None,
+        options: neutral.ResponseOptions = _NO_OVERRIDES,
     ) -> None:
         self.id = response_id
         self.modalities = modalities
         self.words = words
         self.metadata = metadata
+        self.options = options
+        self.conversation = conversation
         self._emit = emit
-        self._add_item = add_item
+        self._item_done = item_done
         self._shell = shell
+        self._output = output
         self._bytes_per_ms = output_bytes_per_ms
         self.items: list[ConvItem] = []
         self._previous: dict[str, str | None] = {}
         self._message: ConvItem | None = None
         self._part: Part | None = None
         self._audio_bytes = 0
+        # The client truncated the streaming message: the rest of its output is not sent.
+        self._muted = False
         self.status = "in_progress"
         self.status_details: StatusDetailsOut | None = None
         self.usage: UsageOut | None = None
@@ -69,6 +81,10 @@ class ActiveResponse:
     @property
     def audio(self) -> bool:
         return "audio" in self.modalities
+
+    @property
+    def streaming_item(self) -> ConvItem | None:
+        return self._message
 
     def _ev(self, cls: type[s.ServerEvent], **fields: object) -> None:
         self._emit(cls(event_id="", **fields))
@@ -83,25 +99,29 @@ class ActiveResponse:
         self.items.append(item)
         rendered = render_item(item, self.words.dialect)
         self._ev(s.OutputItemAdded, response_id=self.id, output_index=index, item=rendered)
-        previous = self._add_item(item)
-        self._previous[item.id] = previous
-        added = (
-            s.ConversationItemAdded
-            if self.words.dialect is Dialect.GA
-            else s.ConversationItemCreated
-        )
-        self._ev(added, previous_item_id=previous, item=rendered)
+        if self.conversation is not None:
+            previous = self.conversation.append(item)
+            self._previous[item.id] = previous
+            added = (
+                s.ConversationItemAdded
+                if self.words.dialect is Dialect.GA
+                else s.ConversationItemCreated
+            )
+            self._ev(added, previous_item_id=previous, item=rendered)
         return index
 
     def _close_item(self, item: ConvItem, status: str) -> None:
         item.status = status
         index = self.items.index(item)
         rendered = render_item(item, self.words.dialect)
-        if self.words.dialect is Dialect.GA:
+        in_conversation = self.conversation is not None and item.id in self.conversation
+        if in_conversation and self.words.dialect is Dialect.GA:
             self._ev(
                 s.ConversationItemDone, previous_item_id=self._previous.get(item.id), item=rendered
             )
         self._ev(s.OutputItemDone, response_id=self.id, output_index=index, item=rendered)
+        if in_conversation:
+            self._item_done(item)
 
     def _ensure_part(self, kind: str) -> tuple[ConvItem, Part]:
         if self._message is None:
@@ -151,16 +171,30 @@ class ActiveResponse:
     def _close_message(self, status: str) -> None:
         if self._message is None:
             return
+        if not self._muted:
+            tail = self._output.flush()
+            if tail and self.audio:
+                self._audio(tail)
         self._close_part()
-        self._message.audio_ms = (
-            int(self._audio_bytes / self._bytes_per_ms) if self._bytes_per_ms else 0
-        )
         self._close_item(self._message, status)
         self._message = None
+        self._muted = False
+        self._audio_bytes = 0
+
+    def truncate(self, item: ConvItem) -> bool:
+        """The client truncated ``item``; True when it is this response's streaming message,
+        whose further output is then dropped."""
+        if item is not self._message:
+            return False
+        self._muted = True
+        self._output.reset()
+        return True
 
     # -- provider output -------------------------------------------------------------------
 
     def text(self, text: str) -> None:
+        if self._muted:
+            return
         msg, part = self._ensure_part("text")
         part.text = (part.text or "") + text
         self._ev(self.words.text_delta, delta=text, **self._ids(msg))
@@ -170,19 +204,29 @@ class ActiveResponse:
             # A text-only response never carries audio; its words are the text.
             self.text(text)
             return
+        if self._muted:
+            return
         msg, part = self._ensure_part("audio")
         part.transcript = (part.transcript or "") + text
         self._ev(self.words.transcript_delta, delta=text, **self._ids(msg))
 
-    def audio_chunk(self, data: bytes) -> None:
-        if not self.audio or not data:
+    def audio_chunk(self, pcm: bytes) -> None:
+        """Provider PCM, converted here for the client."""
+        if not self.audio or self._muted or not pcm:
             return
+        data = self._output.feed(pcm)
+        if data:
+            self._audio(data)
+
+    def _audio(self, data: bytes) -> None:
         msg, _ = self._ensure_part("audio")
         self._audio_bytes += len(data)
+        # Kept current while it streams: a client may truncate what it has played so far.
+        msg.audio_ms = int(self._audio_bytes / self._bytes_per_ms) if self._bytes_per_ms else 0
         self._ev(self.words.audio_delta, delta=data, **self._ids(msg))
 
     def tool_call(self, call: neutral.ToolCall) -> ConvItem:
-        self._close_message("completed")
+        self._close_message("incomplete" if self._muted else "completed")
         item = ConvItem(
             id=new_id("item_"),
             type="function_call",
@@ -206,6 +250,8 @@ class ActiveResponse:
 
     def finish(self, done: neutral.ResponseDone) -> None:
         item_status = "completed" if done.status == "completed" else "incomplete"
+        if self._muted:
+            item_status = "incomplete"
         self._close_message(item_status)
         self.status = done.status
         if done.status != "completed" or done.reason:

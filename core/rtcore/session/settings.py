@@ -10,7 +10,6 @@ from msgspec import UNSET
 from rtcore import audio
 from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
-from rtcore.neutral import Modality, SessionConfig, ToolDef, TurnDetection
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     AudioFormatWire,
@@ -20,6 +19,7 @@ from rtcore.protocol.wire import (
     TurnDetectionWire,
 )
 from rtcore.provider import Capabilities
+from rtcore.provider.messages import Modality, SessionConfig, ToolDef, TurnDetection
 
 MaxTokens = int | Literal["inf"]
 
@@ -176,9 +176,17 @@ OPENAI_VOICES = frozenset(
 
 
 def check_voice(voice: str, caps: Capabilities, param: str) -> str:
-    """The voice to use. An OpenAI voice name the model lacks stands for the model's default
-    voice (and is reported as such in ``session.updated``); any other unknown name is an
-    error that lists the model's voices."""
+    """The voice to use, validated once, here, by the provider's own rule when it has one.
+    An OpenAI voice name the model lacks stands for the model's default voice (and is
+    reported as such in ``session.updated``); any other unknown name is an error that lists
+    the model's voices."""
+    if caps.normalize_voice is not None:
+        try:
+            return caps.normalize_voice(voice)
+        except ValueError as exc:
+            if voice in OPENAI_VOICES and (caps.default_voice or caps.voices):
+                return caps.default_voice or caps.voices[0]
+            raise RealtimeError("invalid_value", str(exc), param=param) from None
     if caps.voices and voice not in caps.voices and voice in OPENAI_VOICES:
         return caps.default_voice or caps.voices[0]
     if caps.voices and voice not in caps.voices:
@@ -217,7 +225,6 @@ def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
         tools=state.tools,
         tool_choice=state.tool_choice,
         turn_detection=state.turn_detection,
-        input_transcription=True,
         input_sample_rate=in_rate,
         output_sample_rate=out_rate,
     )

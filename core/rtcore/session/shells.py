@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from msgspec import UNSET
 
 from rtcore.dialect import Dialect
-from rtcore.neutral import Modality, ResponseOptions
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.objects import ResponseAudioOut, ResponseAudioOutputOut, ResponseOut
 from rtcore.protocol.wire import ResponseParamsWire
 from rtcore.provider import Capabilities
+from rtcore.provider.messages import Modality, ResponseOptions
 from rtcore.session.render import beta_format, ga_format, ga_modalities, render_item
 from rtcore.session.settings import (
+    MaxTokens,
     SessionState,
     check_max_tokens,
     check_voice,
@@ -22,6 +23,7 @@ from rtcore.session.settings import (
     parse_modalities,
     parse_tool_choice,
     parse_tools,
+    to_neutral,
 )
 
 if TYPE_CHECKING:
@@ -29,30 +31,39 @@ if TYPE_CHECKING:
 
 
 def response_shell(r: ActiveResponse, state: SessionState, dialect: Dialect) -> ResponseOut:
+    """The response object, showing what this response was asked for (its overrides) over
+    the session's settings."""
+    o = r.options
+    voice = o.voice or state.voice or UNSET
+    max_tokens: MaxTokens = state.max_output_tokens
+    if o.max_output_tokens is not None:
+        max_tokens = o.max_output_tokens
     common = {
         "id": r.id,
         "status": r.status,
         "status_details": r.status_details,
         "output": [render_item(i, dialect) for i in r.items],
-        "conversation_id": "conv_" + state.id.removeprefix("sess_"),
+        # An out-of-band response belongs to no conversation.
+        "conversation_id": None
+        if r.conversation is None
+        else "conv_" + state.id.removeprefix("sess_"),
         "usage": r.usage,
         "metadata": r.metadata,
-        "max_output_tokens": state.max_output_tokens,
+        "max_output_tokens": max_tokens,
     }
     if dialect is Dialect.BETA:
+        temperature = o.temperature if o.temperature is not None else state.temperature
         return ResponseOut(
             modalities=list(r.modalities),
-            voice=state.voice or UNSET,
+            voice=voice,
             output_audio_format=beta_format(state.output_format),
-            temperature=0.8 if state.temperature is None else state.temperature,
+            temperature=0.8 if temperature is None else temperature,
             **common,  # type: ignore[arg-type]
         )
     return ResponseOut(
         output_modalities=ga_modalities(r.modalities),
         audio=ResponseAudioOut(
-            output=ResponseAudioOutputOut(
-                format=ga_format(state.output_format), voice=state.voice or UNSET
-            )
+            output=ResponseAudioOutputOut(format=ga_format(state.output_format), voice=voice)
         ),
         **common,  # type: ignore[arg-type]
     )
@@ -79,13 +90,17 @@ def response_options(
         modalities = parse_modalities(
             params.output_modalities, f"{p}.output_modalities", Dialect.GA
         )
+    # Where the client put each override, to name it if the provider cannot honour it.
+    where: dict[str, str] = {}
     voice = None
     if params.voice is not UNSET:
         voice = check_voice(params.voice, caps, f"{p}.voice")
+        where["voice"] = f"{p}.voice"
     if params.audio is not UNSET and params.audio.output is not UNSET:
         out = params.audio.output
         if out.voice is not UNSET:
             voice = check_voice(out.voice, caps, f"{p}.audio.output.voice")
+            where["voice"] = f"{p}.audio.output.voice"
         if (
             out.format is not UNSET
             and parse_ga_format(out.format, f"{p}.audio.output.format") != state.output_format
@@ -111,6 +126,7 @@ def response_options(
         if value is not UNSET:
             checked = check_max_tokens(value, f"{p}.{name}")
             max_tokens = None if checked == "inf" else int(checked)
+            where["max_output_tokens"] = f"{p}.{name}"
     conversation = "auto" if params.conversation is UNSET else params.conversation
     if conversation not in ("auto", "none"):
         raise RealtimeError(
@@ -129,5 +145,36 @@ def response_options(
         if params.tool_choice is UNSET
         else parse_tool_choice(params.tool_choice, f"{p}.tool_choice"),
     )
+    for field in ("instructions", "temperature", "tools", "tool_choice"):
+        where.setdefault(field, f"{p}.{field}")
+    _check_overrides(options, where, state, caps)
     metadata = None if params.metadata is UNSET else params.metadata
     return options, modalities or state.output_modalities, metadata, conversation == "none"
+
+
+def _check_overrides(
+    options: ResponseOptions, where: dict[str, str], state: SessionState, caps: Capabilities
+) -> None:
+    """Refuse an override the provider cannot honour for one response, rather than accept
+    it and answer with the session's setting. The session's own value is no override, and
+    output modalities are the core's to honour (it drops audio and turns a transcript into
+    text for a text-only response) whatever the provider does."""
+    session = to_neutral(state, caps)
+    for field in ResponseOptions.__struct_fields__:
+        value = getattr(options, field)
+        if value is None or field == "output_modalities" or field in caps.response_overrides:
+            continue
+        if value == getattr(session, field):
+            continue
+        raise RealtimeError(
+            "unsupported_parameter",
+            f"This model cannot change '{field}' for a single response; set it for the "
+            "session with session.update instead.",
+            param=where[field],
+        )
+    if options.tools and not caps.tools:
+        raise RealtimeError(
+            "unsupported_parameter",
+            "This model does not call functions.",
+            param=where["tools"],
+        )

@@ -103,7 +103,33 @@ def apply_update(
                 f"tool_choice names '{wanted}', which is not among the session's tools.",
                 param=f"{p}.tool_choice",
             )
+    _check_capabilities(ch, caps, wire)
     return msgspec.structs.replace(state, **ch)
+
+
+def _check_capabilities(ch: dict[str, Any], caps: Capabilities, wire: SessionWire) -> None:
+    """What the provider declared it cannot do is refused here, never passed on unheard."""
+    nested = wire.audio is not UNSET and wire.audio.input is not UNSET
+    td_param = "session.audio.input.turn_detection" if nested else "session.turn_detection"
+    if "turn_detection" in ch:
+        if ch["turn_detection"] is not None and not caps.server_vad:
+            raise RealtimeError(
+                "unsupported_parameter",
+                "This model has no server-side turn detection: set turn_detection to null "
+                "and commit the audio buffer yourself.",
+                param=td_param,
+            )
+        if ch["turn_detection"] is None and not caps.manual_commit:
+            raise RealtimeError(
+                "unsupported_parameter",
+                "This model detects turns itself and takes no committed audio: keep "
+                "turn_detection set.",
+                param=td_param,
+            )
+    if ch.get("tools") and not caps.tools:
+        raise RealtimeError(
+            "unsupported_parameter", "This model does not call functions.", param="session.tools"
+        )
 
 
 def _apply_audio(

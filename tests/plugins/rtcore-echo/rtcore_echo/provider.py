@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from rtcore.neutral import SessionConfig
-from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
+from rtcore.provider import (
+    ALL_RESPONSE_OVERRIDES,
+    Capabilities,
+    ModelConfig,
+    ProviderSession,
+    ProviderUnavailable,
+)
+from rtcore.provider.messages import SessionConfig
 from rtcore_echo.params import EchoParams
 from rtcore_echo.session import EchoSession
 
@@ -16,6 +22,7 @@ CAPABILITIES = Capabilities(
     server_vad=True,
     manual_commit=True,
     tools=True,
+    response_overrides=ALL_RESPONSE_OVERRIDES,  # every response is planned on its own
 )
 
 

@@ -15,7 +15,7 @@ from typing import Final
 import msgspec
 import numpy as np
 
-from rtcore.neutral import (
+from rtcore.provider.messages import (
     AudioDelta,
     Event,
     FunctionCallOutput,
@@ -116,8 +116,9 @@ def tool_arguments(tool: ToolDef, user_text: str) -> str:
     return json.dumps(args)
 
 
-def tool_call(tool: ToolDef, user_text: str) -> ToolCall:
+def tool_call(tool: ToolDef, user_text: str, response_id: str) -> ToolCall:
     return ToolCall(
+        response_id=response_id,
         call_id="call_" + secrets.token_hex(8),
         name=tool.name,
         arguments=tool_arguments(tool, user_text),
@@ -161,13 +162,15 @@ def speak(
     voice: str,
     ms_per_char: int,
     max_tokens: int | None,
+    response_id: str,
 ) -> Plan:
     """Text deltas word by word, or ~40 ms audio chunks interleaved with transcript deltas."""
     parts, cut = limit_words(words(text), max_tokens)
     status: ResponseStatus = "incomplete" if cut else "completed"
     reason = "max_output_tokens" if cut else None
     if "audio" not in modalities:
-        return Plan(events=[TextDelta(text=p) for p in parts], status=status, reason=reason)
+        texts: list[Event] = [TextDelta(response_id=response_id, text=p) for p in parts]
+        return Plan(events=texts, status=status, reason=reason)
     spoken = "".join(parts)
     pcm = tone(max(len(spoken), 1) * ms_per_char, rate, TONE_HZ.get(voice, TONE_HZ["alloy"]))
     step = rate * AUDIO_CHUNK_MS // 1000 * 2
@@ -178,8 +181,8 @@ def speak(
         # The words due by the end of this chunk go just before it (rounded up, so the
         # first word leads), keeping transcript and audio in step.
         due = -(-len(parts) * (index + 1) // len(chunks))
-        events.extend(TranscriptDelta(text=p) for p in parts[sent:due])
+        events.extend(TranscriptDelta(response_id=response_id, text=p) for p in parts[sent:due])
         sent = max(sent, due)
-        events.append(AudioDelta(pcm=chunk))
-    events.extend(TranscriptDelta(text=p) for p in parts[sent:])
+        events.append(AudioDelta(response_id=response_id, pcm=chunk))
+    events.extend(TranscriptDelta(response_id=response_id, text=p) for p in parts[sent:])
     return Plan(events=events, status=status, reason=reason)

@@ -12,24 +12,38 @@ from typing import Protocol
 
 import msgspec
 
-from rtcore.neutral import Command, Event, Modality, SessionConfig
+from rtcore.provider.messages import Command, Event, Modality, ResponseOptions, SessionConfig
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
-    """What a model can do, declared up front so the core answers the rest itself.
+    """What a model can do, declared up front; the core refuses the rest itself with
+    ``unsupported_parameter`` instead of passing on what the provider would ignore.
 
-    ``voices`` empty means any voice name is accepted. Sample rates are the PCM16 rates the
+    ``voices`` empty means any voice name is accepted; ``normalize_voice`` (when given) maps
+    a client's voice name to the provider's (``"Matthew"`` to ``"matthew"``, say) or raises
+    ``ValueError`` with a message for the client. Sample rates are the PCM16 rates the
     provider accepts (input) and can produce (output); the core converts anything else.
+    ``server_vad``: the provider detects turns itself (``turn_detection`` may be set);
+    ``manual_commit``: it takes committed turns (``turn_detection: null``); ``tools``: it
+    calls functions. ``response_overrides`` names the ``ResponseOptions`` fields the provider
+    honours for one response (``ALL_RESPONSE_OVERRIDES``: every one); a ``response.create``
+    asking for another one with a value that differs from the session's is refused. Output
+    modalities need no declaring: the core honours them itself.
     """
 
     input_sample_rates: tuple[int, ...] = (16000,)
     output_sample_rates: tuple[int, ...] = (24000,)
     voices: tuple[str, ...] = ()
     default_voice: str | None = None
+    normalize_voice: Callable[[str], str] | None = None
     output_modalities: tuple[Modality, ...] = ("text", "audio")
     server_vad: bool = True
     manual_commit: bool = True
     tools: bool = True
+    response_overrides: frozenset[str] = frozenset()
+
+
+ALL_RESPONSE_OVERRIDES = frozenset(ResponseOptions.__struct_fields__)
 
 
 class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,4 @@
-"""The neutral vocabulary between the core and a provider.
+"""The messages between the core and a provider: configuration, items, commands, events.
 
 A provider never sees OpenAI JSON and never builds it: the core turns client events into the
 commands below and turns the events below into OpenAI server events, in either dialect.
@@ -7,9 +7,18 @@ Audio crossing this boundary is always 16-bit little-endian mono PCM at the samp
 core negotiated with the provider (``SessionConfig.input_sample_rate`` /
 ``output_sample_rate``); format conversion for the client happens in the core.
 
-Contract for responses: every response a provider produces ends with exactly one
-``ResponseDone``, whether it was requested with ``CreateResponse``, started by the provider's
-own turn detection, cancelled, or interrupted. The core relies on that to attribute output.
+Identity: whoever starts a thing names it, and both sides use that name from then on.
+
+- Items: the core names the items clients create and the user item of a commit; the provider
+  names a spoken user turn its own turn detection found (``SpeechStarted.item_id``). The core
+  tells the provider of every item that joins the conversation (``AddItem``), changes
+  (``UpdateItem``, ``TruncateItem``) or leaves it (``DeleteItem``): the conversation is the
+  core's, and a provider that needs history renders it from ``rtcore.kit.ConversationMirror``.
+- Responses: the core names the responses it asks for (``CreateResponse.response_id``); the
+  provider names one it starts itself and announces it (``ResponseStarted``) before any of its
+  output. Every response event names its response, and every response ends with exactly one
+  ``ResponseDone`` for its id, however it ends. Output of a response the core has closed is
+  dropped by the core; cancelling an id the provider does not know is a no-op.
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ import msgspec
 Role = Literal["user", "assistant", "system"]
 Modality = Literal["text", "audio"]
 ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
+# Where an item came from: a client event, the user's audio (a commit or a spoken turn the
+# model heard), or the model's own output. A model has already seen the last two.
+ItemSource = Literal["client", "audio", "model"]
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -68,7 +80,6 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     tools: tuple[ToolDef, ...] = ()
     tool_choice: str = "auto"
     turn_detection: TurnDetection | None = TurnDetection()
-    input_transcription: bool = True
     input_sample_rate: int = 16000
     output_sample_rate: int = 24000
 
@@ -135,8 +146,8 @@ class AppendAudio(msgspec.Struct, frozen=True, kw_only=True, tag="append_audio")
 
 
 class CommitAudio(msgspec.Struct, frozen=True, kw_only=True, tag="commit_audio"):
-    """The client committed its audio buffer (manual turn taking); the new user item is
-    ``item_id``."""
+    """The client committed its audio buffer (manual turn taking): the audio since the last
+    commit is the user item ``item_id``, which an ``AddItem`` announces right after."""
 
     item_id: str
 
@@ -146,10 +157,18 @@ class ClearAudio(msgspec.Struct, frozen=True, kw_only=True, tag="clear_audio"):
 
 
 class AddItem(msgspec.Struct, frozen=True, kw_only=True, tag="add_item"):
-    """An item joined the conversation after ``previous_item_id`` (None: at the start)."""
+    """``item`` joined the conversation after ``previous_item_id`` (None: at the start)."""
 
     item: Item
     previous_item_id: str | None = None
+    source: ItemSource = "client"
+
+
+class UpdateItem(msgspec.Struct, frozen=True, kw_only=True, tag="update_item"):
+    """An item's content changed (a spoken turn's transcript arrived): ``item`` replaces
+    the item of the same id."""
+
+    item: Item
 
 
 class DeleteItem(msgspec.Struct, frozen=True, kw_only=True, tag="delete_item"):
@@ -158,21 +177,33 @@ class DeleteItem(msgspec.Struct, frozen=True, kw_only=True, tag="delete_item"):
 
 class TruncateItem(msgspec.Struct, frozen=True, kw_only=True, tag="truncate_item"):
     """The client played only ``audio_end_ms`` of an assistant item; ``text`` is the item's
-    transcript cut to roughly what was heard, so the provider's history can match."""
+    transcript cut to roughly what was heard, so the provider's history can match.
+
+    ``streaming_in`` names the response when the item was still streaming: the core sends
+    the client nothing more of that item (the response itself goes on), so a provider that
+    can stop producing it early may."""
 
     item_id: str
     audio_end_ms: int
     text: str
+    streaming_in: str | None = None
 
 
 class CreateResponse(msgspec.Struct, frozen=True, kw_only=True, tag="create_response"):
-    """Generate a response now, from the conversation so far."""
+    """Generate response ``response_id`` now, from the conversation so far.
+
+    ``conversation`` False is an out-of-band response: its output never joins the
+    conversation (the core adds no item for it), so no later history may contain it.
+    """
 
     response_id: str
     options: ResponseOptions = ResponseOptions()
+    conversation: bool = True
 
 
 class CancelResponse(msgspec.Struct, frozen=True, kw_only=True, tag="cancel_response"):
+    """Stop response ``response_id``; an id that is not active is ignored."""
+
     response_id: str
 
 
@@ -182,6 +213,7 @@ Command = (
     | CommitAudio
     | ClearAudio
     | AddItem
+    | UpdateItem
     | DeleteItem
     | TruncateItem
     | CreateResponse
@@ -210,45 +242,58 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
 
 class SpeechStarted(msgspec.Struct, frozen=True, kw_only=True, tag="speech_started"):
     """The provider heard the user start speaking, ``audio_start_ms`` into the session's
-    input audio."""
+    input audio; ``item_id`` (``rtcore.kit.new_item_id``) names the user turn from now on."""
 
+    item_id: str
     audio_start_ms: int
 
 
 class SpeechStopped(msgspec.Struct, frozen=True, kw_only=True, tag="speech_stopped"):
+    """The spoken turn ``item_id`` ended: the core commits it as a user item."""
+
+    item_id: str
     audio_end_ms: int
 
 
 class InputTranscript(msgspec.Struct, frozen=True, kw_only=True, tag="input_transcript"):
-    """Transcript of the user's latest spoken turn; ``final`` closes it."""
+    """Transcript of the user turn ``item_id`` (a spoken turn or a commit); ``final``
+    closes it."""
 
+    item_id: str
     text: str
     final: bool = True
 
 
 class ResponseStarted(msgspec.Struct, frozen=True, kw_only=True, tag="response_started"):
-    """The provider began a response on its own (after its turn detection)."""
+    """The provider began response ``response_id`` on its own (after its turn detection);
+    ``rtcore.kit.new_response_id`` makes the id."""
+
+    response_id: str
 
 
 class TextDelta(msgspec.Struct, frozen=True, kw_only=True, tag="text_delta"):
     """Text output in a text-modality response."""
 
+    response_id: str
     text: str
 
 
 class AudioDelta(msgspec.Struct, frozen=True, kw_only=True, tag="audio_delta"):
+    response_id: str
     pcm: bytes
 
 
 class TranscriptDelta(msgspec.Struct, frozen=True, kw_only=True, tag="transcript_delta"):
     """Transcript of the response's audio output."""
 
+    response_id: str
     text: str
 
 
 class ToolCall(msgspec.Struct, frozen=True, kw_only=True, tag="tool_call"):
     """The model calls a function; ``arguments`` is a JSON object as a string."""
 
+    response_id: str
     call_id: str
     name: str
     arguments: str
@@ -258,6 +303,7 @@ class ResponseDone(msgspec.Struct, frozen=True, kw_only=True, tag="response_done
     """``reason`` follows OpenAI's status_details.reason: "turn_detected",
     "client_cancelled", "max_output_tokens", "content_filter" or None."""
 
+    response_id: str
     status: ResponseStatus = "completed"
     reason: str | None = None
     usage: Usage = Usage()
@@ -272,6 +318,8 @@ class ProviderError(msgspec.Struct, frozen=True, kw_only=True, tag="provider_err
     fatal: bool = False
     param: str | None = None
 
+
+ResponseEvent = TextDelta | AudioDelta | TranscriptDelta | ToolCall | ResponseDone
 
 Event = (
     SpeechStarted

@@ -1,0 +1,22 @@
+"""What a provider plugin implements (``interface``) and the messages it exchanges with the
+core (``messages``). The kit that helps build one is ``rtcore.kit``."""
+
+from rtcore.provider.interface import (
+    ALL_RESPONSE_OVERRIDES,
+    Capabilities,
+    ModelConfig,
+    Provider,
+    ProviderSession,
+    ProviderSpec,
+    ProviderUnavailable,
+)
+
+__all__ = [
+    "ALL_RESPONSE_OVERRIDES",
+    "Capabilities",
+    "ModelConfig",
+    "Provider",
+    "ProviderSession",
+    "ProviderSpec",
+    "ProviderUnavailable",
+]
