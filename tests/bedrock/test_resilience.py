@@ -72,6 +72,21 @@ async def test_stalled_stream_is_detected_and_replaced(
     assert (await driver.wait_done(2))[1].status == "completed"
 
 
+async def test_speech_sent_to_a_stalled_stream_is_replayed(
+    emulator: NovaSonicEmulator, open_driver: Any
+) -> None:
+    emulator.inject("stall@1")
+    driver = await open_driver(V2, stall_timeout_seconds=1.0)
+    await driver.audio(utterance_pcm(0))
+    await driver.wait(lambda: bool(driver.of(n.ResponseStarted)))  # then it stalls
+    # The user speaks on while the stream says nothing more; nobody repeats it later.
+    await driver.audio(silence_pcm(0.2) + utterance_pcm(3) + silence_pcm(0.5))
+    dones = await driver.wait_done(2, within=15)
+    assert [d.status for d in dones] == ["failed", "completed"]
+    assert driver.of(n.InputTranscript)[-1].text == "Thank you, goodbye."
+    assert emulator.stats.opened == 2
+
+
 async def test_throttling_at_open_is_retried(emulator: NovaSonicEmulator, open_driver: Any) -> None:
     emulator.inject("throttle", connections=2)
     driver = await open_driver(V1)

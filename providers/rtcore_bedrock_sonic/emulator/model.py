@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import tones, voice
@@ -36,6 +36,22 @@ class Turn:
     answers: str | None = None
 
 
+@dataclass(slots=True)
+class Received:
+    """What one stream was sent, for tests to check what a client told the model: its
+    voice, tools and inference settings, and every text block in order (the system prompt,
+    history, live text) as (role, interactive, text)."""
+
+    model_id: str
+    voice: str = ""
+    tools: list[str] = field(default_factory=list)
+    inference: dict[str, Any] = field(default_factory=dict)
+    texts: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def said(self, role: str) -> list[str]:
+        return [text for r, _, text in self.texts if r == role]
+
+
 # Called with the 1-based response number once its first audio chunk is out; faults use it.
 type FirstAudioHook = Callable[[int], Awaitable[None]]
 
@@ -52,7 +68,9 @@ class Conversation:
         endpoint_override: float | None,
         first_audio: FirstAudioHook,
         probe: AudioProbe | None = None,
+        received: Received | None = None,
     ) -> None:
+        self.received = received or Received(model_id=validator.model.model_id)
         self._validator = validator
         self._emit = emitter
         self._script = script
@@ -83,8 +101,12 @@ class Conversation:
 
     # Input side: called by the stream reader for each validated event.
     def on_event(self, name: str, body: dict[str, Any], content: Content | None) -> None:
-        if name == "promptStart":
+        if name == "sessionStart":
+            self.received.inference = dict(body.get("inferenceConfiguration", {}))
+        elif name == "promptStart":
             self._emit.prompt_name = body["promptName"]
+            self.received.voice = self._validator.voice
+            self.received.tools = [tool.name for tool in self._validator.tools]
         elif name == "contentStart" and content is not None:
             if content.type == "AUDIO":
                 self._vad = EnergyVad(content.sample_rate, self.endpoint_seconds)
@@ -128,6 +150,7 @@ class Conversation:
     def _on_content_end(self, content: Content) -> None:
         if content.type == "TEXT":
             text = "".join(self._texts.pop(content.name, []))
+            self.received.texts.append((content.role, content.interactive, text))
             self._pending_input.input_text += text_tokens(text)
             # Nova 2 answers live (interactive) user text; v1 only takes text as context.
             if content.role == "USER" and content.interactive and self._validator.model.nova2:

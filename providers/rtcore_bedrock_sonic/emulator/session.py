@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from . import faults, wire
 from .errors import MODEL_TIMEOUT, BedrockError
 from .h2server import H2Stream, StreamClosed
-from .model import Conversation
+from .model import Conversation, Received
 from .output import Emitter
 from .probe import AudioProbe
 from .script import Script
@@ -38,6 +38,15 @@ class Stats:
     responses: int = 0
     connections: int = 0  # TLS connections accepted (each carries any number of streams)
     errors: dict[str, int] = field(default_factory=dict)
+    # What each stream was sent, newest last (the oldest dropped past MAX_RECORDED).
+    streams: list[Received] = field(default_factory=list)
+
+    def record(self, received: Received) -> None:
+        self.streams.append(received)
+        del self.streams[:-MAX_RECORDED]
+
+
+MAX_RECORDED = 1000
 
 
 class _Reset(Exception):
@@ -85,6 +94,8 @@ async def _converse(
     stream: H2Stream, settings: Settings, stats: Stats, validator: Validator, plan: faults.FaultPlan
 ) -> None:
     emitter = Emitter(stream)
+    received = Received(model_id=validator.model.model_id)
+    stats.record(received)
 
     async def first_audio(number: int) -> None:
         stats.responses += 1
@@ -107,6 +118,7 @@ async def _converse(
         endpoint_override=settings.endpoint_seconds,
         first_audio=first_audio,
         probe=settings.probe,
+        received=received,
     )
     tasks = [
         asyncio.create_task(_read(stream, validator, conversation)),
