@@ -100,6 +100,14 @@ async def connect(served: Served, model: str) -> AsyncIterator[Client]:
         client._reader.cancel()
 
 
+async def streams_opened(emu: NovaSonicEmulator, count: int, within: float = 10.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if emu.stats.opened >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{emu.stats.opened} streams opened, expected {count}")
+
+
 def history_after_first_stream(emu: NovaSonicEmulator) -> str:
     """The history (non-interactive text) every stream after the first was given."""
     texts = [t for r in emu.stats.streams[1:] for _, interactive, t in r.texts if not interactive]
@@ -160,9 +168,7 @@ async def test_deleted_spoken_turn_is_not_replayed_after_a_rotation(
                 await client.wait("conversation.item.deleted", 1 if item_id == user_item else 2)
             await client.speak(utterance_pcm(3) + silence_pcm(2.0))  # "Thank you, goodbye."
             await client.wait("response.done", 2)
-            async with asyncio.timeout(10):
-                while emu.stats.opened < 2:  # the rotation, at the next turn boundary
-                    await asyncio.sleep(0.05)
+            await streams_opened(emu, 2)  # the rotation, at the next turn boundary
             await client.say("Are you there?")
             await client.send(type="response.create")
             await client.wait("response.done", 3)
@@ -189,9 +195,7 @@ async def test_out_of_band_output_is_never_announced_nor_replayed(
             await client.send(type="conversation.item.retrieve", item_id=output_id)
             error = await client.wait("error")
             assert error["error"]["code"] == "item_not_found"
-            async with asyncio.timeout(10):
-                while emu.stats.opened < 2:
-                    await asyncio.sleep(0.05)
+            await streams_opened(emu, 2)
             await client.say("Hello again.")
             await client.send(type="response.create")
             await client.wait("response.done", 2)
