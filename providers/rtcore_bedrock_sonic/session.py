@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from rtcore.kit import ConversationMirror
+from rtcore.kit import ConversationMirror, EventOutbox
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.audio import InputAudio, frames, silence
@@ -57,8 +57,9 @@ class SonicSession:
         self._opts = up.options
         self._config = config
         self._voice = resolve_voice(up.profile, config.voice)
-        self._queue: asyncio.Queue[n.Event | None] = asyncio.Queue(_QUEUE_EVENTS)
+        self._outbox = EventOutbox(_QUEUE_EVENTS)
         self._inbound = Inbound(config.output_modalities)
+        self._inbound.manual_turns = config.turn_detection is None
         self._mirror = ConversationMirror()
         self._audio = InputAudio(config.input_sample_rate)
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
@@ -75,6 +76,8 @@ class SonicSession:
         self._readers: dict[asyncio.Task[None], SonicStream] = {}
         self._held_results: list[n.FunctionCallOutput] = []
         self._stream_tool_ids: set[str] = set()
+        # A client's commit that no response.create has answered yet.
+        self._commit_unanswered = False
         self._last_event = time.monotonic()
         self._wake = asyncio.Event()
         self._closing = False
@@ -84,12 +87,8 @@ class SonicSession:
 
     # -- ProviderSession --------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[n.Event]:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
-            yield event
+    def events(self) -> AsyncIterator[n.Event]:
+        return self._outbox
 
     async def send(self, command: n.Command) -> None:
         if self._finished:
@@ -113,6 +112,7 @@ class SonicSession:
                 await self._configure(config, changed)
             case n.CommitAudio(item_id=item_id):
                 self._inbound.committed_item = item_id
+                self._commit_unanswered = True
                 # Nova has no commit: a pause is what ends its user turn.
                 await self._send_audio(silence(self._config.input_sample_rate, 1.6))
             case n.ClearAudio():
@@ -156,6 +156,7 @@ class SonicSession:
             self._voice = resolve_voice(self._up.profile, config.voice)
         self._config = config
         self._inbound.modalities = config.output_modalities
+        self._inbound.manual_turns = config.turn_detection is None
         if "input_sample_rate" in changed:
             self._audio = InputAudio(config.input_sample_rate)
             budget = self._opts.audio_coalesce_ms
@@ -182,7 +183,25 @@ class SonicSession:
         if live:
             return  # the tool result resumes Nova's own turn: no nudge needed
         texts = [i for i in self._mirror.unsent() if _is_user_text(i)]
+        if self._commit_unanswered:
+            # Push-to-talk: Nova answers the committed speech itself (the commit's pause
+            # ends its turn); new text only joins it as context, and nothing nudges.
+            self._commit_unanswered = False
+            await self._context_text(texts, create.options.instructions)
+            return
         await self._text_turn(texts, create.options.instructions)
+
+    async def _context_text(self, items: list[n.Item], instructions: str | None) -> None:
+        text = _turn_text(items, instructions)
+        if not text:
+            return
+        ids = [i.id for i in items]
+
+        def build(w: PromptWriter) -> list[bytes]:
+            self._mirror.mark_sent(ids)
+            return w.text_block("USER", text, interactive=False)
+
+        await self._send(build)
 
     async def _text_turn(self, items: list[n.Item], instructions: str | None) -> None:
         """Send the client's new user text (and this response's instructions) as a turn.
@@ -190,9 +209,7 @@ class SonicSession:
         must not also get them as history."""
         profile = self._up.profile
         self._inbound.suppress_next_user_turn = True
-        text = "\n".join(i.text for i in items if isinstance(i, n.Message) and i.text)
-        if instructions:
-            text = f"{text}\n\n(Instructions for this reply: {instructions})".strip()
+        text = _turn_text(items, instructions)
         ids = [i.id for i in items]
         if profile.interactive_text:
             prompt = text or "Please go on."
@@ -282,13 +299,15 @@ class SonicSession:
                     self._stream_tool_ids.add(call_id)
                 case n.ResponseDone():
                     self._wake.set()  # a turn boundary: rotation may be due
-            await self._queue.put(event)
+            await self._outbox.put(event)
 
     def _end_events(self) -> None:
+        """The last events: every response still open ends (the session closes under it)."""
         if not self._finished:
             self._finished = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
+            for event in self._inbound.close():
+                self._outbox.put_nowait(event)
+            self._outbox.end()
 
     async def _read(self, stream: SonicStream) -> None:
         failure: UpstreamFailure | None = None
@@ -520,8 +539,7 @@ class SonicSession:
         events: list[n.Event] = list(self._inbound.fail())
         events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
         for event in events:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(event)
+            self._outbox.put_nowait(event)
 
 
 def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:
@@ -531,6 +549,13 @@ def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:
     if start is not None and start.role.upper() == "USER":
         return True
     return any(isinstance(e, n.SpeechStarted) for e in out)
+
+
+def _turn_text(items: list[n.Item], instructions: str | None) -> str:
+    text = "\n".join(i.text for i in items if isinstance(i, n.Message) and i.text)
+    if instructions:
+        text = f"{text}\n\n(Instructions for this reply: {instructions})"
+    return text.strip()
 
 
 def _is_user_text(item: n.Item) -> bool:

@@ -131,6 +131,9 @@ class Inbound:
         # The item a client's commit made of the audio Nova is about to answer: the spoken
         # turn Nova reports next is that item, not a new one.
         self.committed_item: str | None = None
+        # Turn detection is the client's (push-to-talk): Nova's own turn-taking is not
+        # reported as speech events, only the transcripts of the committed items.
+        self.manual_turns = False
         self._spec_emitted = False
         self._blocks: dict[str, _Block] = {}
         self._usage = _UsageAcc()
@@ -177,6 +180,13 @@ class Inbound:
         elif (done := self.ledger.cancel(response_id)) is not None:
             out.append(done)  # it was still waiting for its turn
         return out
+
+    def close(self) -> list[Event]:
+        """The session closes: every open response ends, cancelled."""
+        out = self.flush()
+        if self.response_active:
+            out.append(self._finish("cancelled", None))
+        return out + self.ledger.fail_all("cancelled")
 
     def fail(self) -> list[Event]:
         """The upstream stream broke: close what is open so the core is never left
@@ -253,7 +263,7 @@ class Inbound:
                 self._user_suppressed = self.suppress_next_user_turn
                 self.suppress_next_user_turn = False
                 if not self._user_suppressed and not self._user_speech_announced:
-                    out.append(self._speech_started(min(onset_ms, audio_ms)))
+                    out += self._speech_started(min(onset_ms, audio_ms))
             if not self.requested:
                 self.discard = False
             return out
@@ -271,10 +281,17 @@ class Inbound:
         self.requested = False
         return out
 
-    def _speech_started(self, at_ms: int) -> SpeechStarted:
+    def _speech_started(self, at_ms: int) -> list[Event]:
         self._user_speech_announced = True
         self._user_item = self.committed_item or new_item_id()
-        return SpeechStarted(item_id=self._user_item, audio_start_ms=at_ms)
+        if self.manual_turns:
+            return []
+        return [SpeechStarted(item_id=self._user_item, audio_start_ms=at_ms)]
+
+    def _speech_stopped(self, audio_ms: int) -> list[Event]:
+        if self.manual_turns:
+            return []
+        return [SpeechStopped(item_id=self._user_item, audio_end_ms=audio_ms)]
 
     def _close_user_turn(self, audio_ms: int, *, allow_empty: bool = False) -> list[Event]:
         closing = self._user_open or (self._user_speech_announced and allow_empty)
@@ -284,20 +301,19 @@ class Inbound:
             if self._user_speech_announced and allow_empty:
                 # A barge-in whose speech never got a transcript: still close the turn.
                 self._user_speech_announced = False
-                item = self._user_item
                 return [
-                    SpeechStopped(item_id=item, audio_end_ms=audio_ms),
-                    InputTranscript(item_id=item, text=""),
+                    *self._speech_stopped(audio_ms),
+                    InputTranscript(item_id=self._user_item, text=""),
                 ]
             return []
         self._user_open = False
         self._user_speech_announced = False
         if self._user_suppressed:
             return []
-        item = self._user_item
+        text = " ".join(self._user_text).strip()
         return [
-            SpeechStopped(item_id=item, audio_end_ms=audio_ms),
-            InputTranscript(item_id=item, text=" ".join(self._user_text).strip(), final=True),
+            *self._speech_stopped(audio_ms),
+            InputTranscript(item_id=self._user_item, text=text, final=True),
         ]
 
     def _text(self, t: ev.TextOutput, out: list[Event], onset_ms: int) -> list[Event]:
@@ -330,7 +346,7 @@ class Inbound:
             # The response had finished; only its usage was outstanding.
             return out + self.flush()
         if not self._user_speech_announced:
-            out.append(self._speech_started(onset_ms))
+            out += self._speech_started(onset_ms)
         out.append(self._finish("cancelled", "turn_detected"))
         self.discard = True
         return out

@@ -1,0 +1,21 @@
+"""Testing providers: the contract suite every provider's own tests run.
+
+Installed with rtcore as a pytest plugin (entry point ``pytest11: rtcore``), so a provider's
+test suite needs nothing but::
+
+    from rtcore.testing import ProviderContract, Speech
+
+    class TestMyProviderContract(ProviderContract):
+        @pytest.fixture
+        def contract_provider(self) -> Provider: ...   # the provider under test
+        @pytest.fixture
+        def contract_speech(self) -> Speech: ...       # audio its turn detection hears
+
+See docs/writing-a-provider.md.
+"""
+
+from rtcore.testing.contract import ProviderContract, Speech
+from rtcore.testing.driver import Driver
+from rtcore.testing.ids import ANY_ID, anonymous
+
+__all__ = ["ANY_ID", "Driver", "ProviderContract", "Speech", "anonymous"]
