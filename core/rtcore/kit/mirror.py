@@ -3,6 +3,9 @@ core's order, kept from the ``AddItem`` / ``UpdateItem`` / ``TruncateItem`` / ``
 commands. A provider that must replay history (a new upstream stream, a rotation) renders
 it from here, so a deleted or out-of-band item can never reach the model again.
 
+``heard`` records a provider's own transcript of a user turn, so replies computed right after
+it need not wait for the core's ``UpdateItem`` (which carries the same text, later).
+
 ``unsent`` tracks the client's items the live upstream has not been given yet (items from
 the user's audio or the model's output it has seen already); ``mark_sent`` is the
 provider's to call when it delivers them, or when a new stream takes the whole history.
@@ -36,6 +39,7 @@ class ConversationMirror:
     def __init__(self) -> None:
         self._order: list[str] = []
         self._items: dict[str, MirroredItem] = {}
+        self._heard: dict[str, str] = {}
 
     @property
     def items(self) -> list[Item]:
@@ -70,7 +74,18 @@ class ConversationMirror:
                 return False
         return True
 
+    def heard(self, item_id: str, text: str) -> None:
+        """The provider transcribed user turn ``item_id`` itself (before or after the core's
+        ``AddItem`` for it)."""
+        entry = self._items.get(item_id)
+        if entry is None:
+            self._heard[item_id] = text
+        elif isinstance(entry.item, Message) and not entry.item.text:
+            entry.item = msgspec.structs.replace(entry.item, text=text)
+
     def _add(self, item: Item, previous: str | None, source: ItemSource) -> None:
+        if (text := self._heard.pop(item.id, None)) and isinstance(item, Message):
+            item = item if item.text else msgspec.structs.replace(item, text=text)
         if item.id in self._items:
             self._order.remove(item.id)  # re-announced: the core's position wins
         self._items[item.id] = MirroredItem(item=item, source=source, sent=source != "client")

@@ -12,6 +12,9 @@ from typing import Final
 import msgspec
 import numpy as np
 
+from rtcore.kit import new_item_id
+from rtcore.provider.messages import SessionConfig, SpeechStarted, SpeechStopped
+
 FRAME_MS: Final = 20
 
 
@@ -79,3 +82,52 @@ class EnergyDetector:
                 self._speaking = False
                 events.append(VoiceStop(self._elapsed_ms, self._last_loud_end_ms - self._start_ms))
         return events
+
+
+DEFAULT_SILENCE_MS: Final = 500
+
+
+class Listener:
+    """The session's input audio: what is buffered since the last turn, and the turns the
+    detector finds (when turn detection is on) as boundary events, each spoken turn under
+    an item id of its own."""
+
+    def __init__(self, config: SessionConfig, threshold: float) -> None:
+        self._threshold = threshold
+        self._detector = EnergyDetector(config.input_sample_rate, threshold, 0)
+        self.configure(config)
+        self._turn_id = ""
+        self.buffered_bytes = 0
+        self.total_ms = 0  # all input audio, for usage
+        self.spoken_ms = 0  # the last spoken turn's speech
+
+    def configure(self, config: SessionConfig) -> None:
+        self._config = config
+        td = config.turn_detection
+        silence = td.silence_duration_ms if td and td.silence_duration_ms else DEFAULT_SILENCE_MS
+        self._detector.configure(config.input_sample_rate, self._threshold, silence)
+
+    def feed(self, pcm: bytes) -> list[SpeechStarted | SpeechStopped]:
+        self.buffered_bytes += len(pcm)
+        self.total_ms += len(pcm) * 1000 // (2 * self._config.input_sample_rate)
+        if self._config.turn_detection is None:
+            return []  # manual turns: the client commits
+        out: list[SpeechStarted | SpeechStopped] = []
+        for voice in self._detector.feed(pcm):
+            if isinstance(voice, VoiceStart):
+                self._turn_id = new_item_id()
+                out.append(SpeechStarted(item_id=self._turn_id, audio_start_ms=voice.start_ms))
+            else:
+                self.spoken_ms = voice.speech_ms
+                out.append(SpeechStopped(item_id=self._turn_id, audio_end_ms=voice.end_ms))
+        return out
+
+    def take(self) -> int:
+        """End the turn: the milliseconds buffered since the last one."""
+        ms = self.buffered_bytes * 1000 // (2 * self._config.input_sample_rate)
+        self.clear()
+        return ms
+
+    def clear(self) -> None:
+        self._detector.reset()
+        self.buffered_bytes = 0
