@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import msgspec
 
+from rtcore.kit.supervisor import UpstreamFailure
 from rtcore_bedrock_sonic.models import profile_for
 
-
-class UpstreamFailure(Exception):
-    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
+__all__ = ["UpstreamFailure", "classify", "model_not_offered"]
 
 
 # Transient ValidationExceptions Bedrock sends for its own trouble (seen by peers).

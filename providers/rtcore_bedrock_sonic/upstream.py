@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from rtcore.kit import SupervisorPolicy
 from rtcore_bedrock_sonic.models import ModelProfile
 
 if TYPE_CHECKING:
@@ -36,6 +37,20 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # A response (or a user turn) with no upstream event for this long is a stalled stream.
     stall_timeout_seconds: float = 15.0
     text_trigger_wav: str | None = None
+
+    def policy(self, input_rate: int) -> SupervisorPolicy:
+        """What the kit's upstream supervisor needs of these, for audio at ``input_rate``."""
+        return SupervisorPolicy(
+            rotate_after_seconds=self.rotate_after_seconds,
+            connection_limit_seconds=self.connection_limit_seconds,
+            stall_timeout_seconds=self.stall_timeout_seconds,
+            max_open_attempts=self.max_open_attempts,
+            backoff_initial_seconds=self.backoff_initial_seconds,
+            backoff_max_seconds=self.backoff_max_seconds,
+            max_recoveries_per_minute=self.max_recoveries_per_minute,
+            close_timeout_seconds=self.close_timeout_seconds,
+            max_backlog_bytes=int(self.max_backlog_seconds * input_rate * 2),
+        )
 
 
 class Upstream(msgspec.Struct, kw_only=True):

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rtcore.kit.coalescer import AudioCoalescer
 from rtcore.provider import ModelConfig
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.coalesce import AudioCoalescer
 from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from rtcore_bedrock_sonic.provider import SonicProvider
 from tests.bedrock.conftest import V2, Driver, emulated_params

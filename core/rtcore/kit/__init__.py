@@ -4,20 +4,43 @@ its model's own policy.
 - ``EventOutbox``: the session's outgoing events, with end and error semantics.
 - ``ResponseLedger``: responses by id, exactly one ``ResponseDone`` for each.
 - ``ConversationMirror``: the core's conversation as the provider was told of it.
+- ``UpstreamSupervisor``: one live upstream stream kept alive (open with backoff, rotate at
+  a turn boundary, recover with replay, a backlog meanwhile), driven through an
+  ``UpstreamAdapter``; ``UpstreamState`` is its state.
+- ``AudioCoalescer``, ``InputAudio`` (the replay ring), ``Backlog``: their parts.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 """
 
+from rtcore.kit.backlog import Backlog, Builder
+from rtcore.kit.coalescer import AudioCoalescer
 from rtcore.kit.ids import new_item_id, new_response_id
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
+from rtcore.kit.replay import InputAudio
+from rtcore.kit.supervisor import (
+    SupervisorPolicy,
+    UpstreamAdapter,
+    UpstreamFailure,
+    UpstreamState,
+    UpstreamSupervisor,
+)
 
 __all__ = [
+    "AudioCoalescer",
+    "Backlog",
+    "Builder",
     "ConversationMirror",
     "EventOutbox",
+    "InputAudio",
     "LedgerResponse",
     "MirroredItem",
     "ResponseLedger",
+    "SupervisorPolicy",
+    "UpstreamAdapter",
+    "UpstreamFailure",
+    "UpstreamState",
+    "UpstreamSupervisor",
     "new_item_id",
     "new_response_id",
 ]

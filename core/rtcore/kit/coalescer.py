@@ -11,16 +11,23 @@ docs/performance.md for the measured trade-off.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 
 class AudioCoalescer:
     def __init__(self, budget_ms: int, bytes_per_second: int) -> None:
-        self.budget = max(0, budget_ms) / 1000
-        # Whole samples only, so an event never splits a 16-bit sample.
-        self.limit = int(bytes_per_second * self.budget) // 2 * 2
+        self.configure(budget_ms, bytes_per_second)
         self._parts: list[bytes] = []
         self._size = 0
         # When the oldest held audio must go out (event-loop time), or None when empty.
         self.deadline: float | None = None
+
+    def configure(self, budget_ms: int, bytes_per_second: int) -> None:
+        """A new budget or audio rate (what is held stays held)."""
+        self.budget = max(0, budget_ms) / 1000
+        # Whole samples only, so an event never splits a 16-bit sample.
+        self.limit = int(bytes_per_second * self.budget) // 2 * 2
 
     @property
     def enabled(self) -> bool:
@@ -44,3 +51,23 @@ class AudioCoalescer:
         self._size = 0
         self.deadline = None
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def flush_when_due(
+    coalescer: AudioCoalescer, due: asyncio.Event, flush: Callable[[], Awaitable[None]]
+) -> None:
+    """Run beside a session: send held audio once it has waited its budget (the client
+    paused). ``due`` is set when audio starts waiting."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await due.wait()
+        deadline = coalescer.deadline
+        if deadline is None:
+            due.clear()
+            continue
+        delay = deadline - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+            continue
+        due.clear()
+        await flush()

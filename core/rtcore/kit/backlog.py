@@ -1,9 +1,9 @@
-"""What the client sent while no Bedrock stream could take it, in order (no I/O).
+"""What the client sent while no upstream stream could take it, in order (no I/O).
 
-Entries are builders, not events: they are written for whichever stream takes them, since
-each stream numbers its own content blocks. A stream that stays unreachable must not grow
-the backlog without bound, so past ``limit_bytes`` of audio the oldest audio goes (never a
-text turn or a tool result, which the conversation cannot do without).
+Entries are builders, not payloads: they are written for whichever stream takes them, since
+a stream may number its own content (Nova Sonic does). A stream that stays unreachable must
+not grow the backlog without bound, so past ``limit_bytes`` of audio the oldest audio goes
+(never a text turn or a tool result, which the conversation cannot do without).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
-
-from rtcore_bedrock_sonic.prompt import PromptWriter
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-Builder = Callable[[PromptWriter], list[bytes]]
+# Writes one entry for the stream that takes it (the stream's own writer as argument).
+Builder = Callable[[Any], list[bytes]]
 
 
 class Backlog:
@@ -35,7 +35,7 @@ class Backlog:
         self.audio += audio
         self.client_audio += client
         if self.audio > limit_bytes:
-            log.warning("Bedrock unreachable for too long: dropping the oldest held audio")
+            log.warning("upstream unreachable for too long: dropping the oldest held audio")
             self._drop_oldest_audio()
 
     def drain(self) -> Iterator[Builder]:

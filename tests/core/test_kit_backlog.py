@@ -6,12 +6,11 @@ import logging
 
 import pytest
 
-from rtcore_bedrock_sonic.backlog import Backlog, Builder
-from rtcore_bedrock_sonic.prompt import PromptWriter
+from rtcore.kit.backlog import Backlog, Builder
 
 
 def _builder() -> Builder:
-    def build(_writer: PromptWriter) -> list[bytes]:
+    def build(_writer: object) -> list[bytes]:
         return []
 
     return build

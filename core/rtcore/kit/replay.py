@@ -1,8 +1,9 @@
-"""User-audio bookkeeping for one session: position, speech onset, and the replay buffer.
+"""User-audio bookkeeping for one session: position, speech onset, and the replay ring.
 
-Nova Sonic reports the user's speech only as a transcript, after the fact; the session's
-own cheap energy measure supplies the ``audio_start_ms`` of the utterance and tells
-whether recent audio holds speech that no stream has answered yet.
+An upstream that reports the user's speech only after the fact (Nova Sonic: a transcript)
+leaves the session to measure it: a cheap energy measure supplies the ``audio_start_ms`` of
+the utterance and tells whether recent audio holds speech that no stream has answered yet,
+which a new stream (a rotation, a recovery) must hear again.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ _QUIET_MS_FOR_NEW_ONSET = 300
 
 
 class InputAudio:
-    """Position, onset and replay buffer of the user's audio, plus whether Nova has heard
-    all of it.
+    """Position, onset and replay ring of the user's audio, plus whether the upstream has
+    heard all of it.
 
-    *Unanswered speech* is voiced audio that reached Nova after its last sign of having
-    heard the user (a USER turn, a response starting). Nova ends a user turn only after
-    1.5-2 s of silence, so for a while after the user stops speaking the stream holds speech
-    that no event has acknowledged yet: a stream retired in that window takes the turn with
-    it unless the audio is replayed.
+    *Unanswered speech* is voiced audio that reached the upstream after its last sign of
+    having heard the user (a user turn, a response starting). Nova ends a user turn only
+    after 1.5-2 s of silence, so for a while after the user stops speaking the stream holds
+    speech that no event has acknowledged yet: a stream retired in that window takes the
+    turn with it unless the audio is replayed.
     """
 
     def __init__(self, rate: int, *, replay_seconds: float = 10.0) -> None:

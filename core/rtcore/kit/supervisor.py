@@ -1,0 +1,375 @@
+"""The upstream supervisor: one live stream to a model with session limits, kept alive.
+
+Any upstream whose streams end on their own (Nova Sonic after ~8 minutes; Gemini Live has
+connection limits too) or break needs the same machinery: open lazily with backoff, rotate
+to a fresh stream at a turn boundary before the limit, recover a broken or stalled stream
+and replay what it heard but never answered, and hold what is sent meanwhile in a bounded
+backlog. This module is that machinery, driven through a small ``UpstreamAdapter`` that
+knows the model: how to open a stream with the conversation so far, how to send and read,
+when a turn is in flight. It keeps an explicit ``UpstreamState``; its loop sleeps until the
+next deadline (rotation, stall, the adapter's own) instead of polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import msgspec
+
+from rtcore.kit.backlog import Backlog, Builder
+
+log = logging.getLogger(__name__)
+
+# Waiting for a turn boundary that is due: conditions the adapter watches (speech, a reply
+# in flight) change without an event, so they are looked at this often.
+BOUNDARY_POLL_SECONDS = 0.1
+
+
+class UpstreamFailure(Exception):
+    """An upstream stream failed: ``code`` for logs and clients, ``message`` says what to
+    do, ``retryable`` whether a new stream can help."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class UpstreamState(enum.Enum):
+    IDLE = "idle"  # no stream yet: one opens when something must be sent
+    OPENING = "opening"  # the first stream (or one after an idle close) is opening
+    OPEN = "open"  # a stream takes what is sent
+    SWITCHING = "switching"  # a fresh stream replaces the live one (rotation, restart)
+    RECOVERING = "recovering"  # the live stream broke; a fresh one replays what it lost
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class SupervisorPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    rotate_after_seconds: float = 360.0
+    connection_limit_seconds: float = 480.0
+    stall_timeout_seconds: float = 15.0
+    max_open_attempts: int = 4
+    backoff_initial_seconds: float = 0.25
+    backoff_max_seconds: float = 4.0
+    max_recoveries_per_minute: int = 5
+    close_timeout_seconds: float = 3.0
+    max_backlog_bytes: int = 60 * 32000
+
+
+class UpstreamAdapter[H](Protocol):
+    """The model's side. ``H`` is a handle on one stream (and whatever writes for it)."""
+
+    async def open(self) -> H:
+        """Open a stream that knows the conversation so far; UpstreamFailure on failure."""
+        ...
+
+    async def send(self, handle: H, payload: list[bytes]) -> None: ...
+
+    async def read(self, handle: H) -> None:
+        """Read the stream until it ends (a normal return is an unexpected end); call
+        ``supervisor.heard_from(handle)`` for each event of the current stream."""
+        ...
+
+    async def close(self, handle: H) -> None:
+        """End the stream gracefully, bounded."""
+        ...
+
+    async def abort(self, handle: H) -> None: ...
+
+    def at_boundary(self, hurry: bool) -> bool:
+        """No turn in flight (``hurry``: the connection limit is near; be less strict)."""
+        ...
+
+    def waiting(self) -> bool:
+        """The model owes an answer (a silent stream then counts as stalled)."""
+        ...
+
+    def replay(self, recovering: bool) -> list[bytes]:
+        """Audio the next stream must hear again (PCM), decided before the old one goes."""
+        ...
+
+    def audio_payload(self, handle: H, pcm: list[bytes]) -> list[bytes]: ...
+
+    async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
+        """The live stream broke: end what it owed (its open responses); ``fatal``: the
+        session ends with ``failure``."""
+        ...
+
+    async def tick(self, now: float) -> float | None:
+        """Periodic work; returns when it wants the next tick (monotonic), or None."""
+        ...
+
+
+class UpstreamSupervisor[H]:
+    def __init__(
+        self, adapter: UpstreamAdapter[H], policy: SupervisorPolicy, *, name: str = "upstream"
+    ) -> None:
+        self._adapter = adapter
+        self.name = name  # what logs and failures call the upstream ("Bedrock")
+        self.policy = policy
+        self.state = UpstreamState.IDLE
+        self.handle: H | None = None
+        self._backlog = Backlog()
+        self._opened_at = 0.0
+        self.last_event = time.monotonic()
+        self._open_wanted = False
+        self._restart_wanted = False
+        self._broken: UpstreamFailure | None = None
+        self._recoveries: deque[float] = deque()
+        self._readers: dict[asyncio.Task[None], H] = {}
+        self._wake = asyncio.Event()
+        self._tg: asyncio.TaskGroup | None = None
+
+    # -- what the session calls ---------------------------------------------------------
+
+    @property
+    def held_client_audio(self) -> int:
+        """Bytes of the client's audio still in the backlog (not sent to any stream)."""
+        return self._backlog.client_audio
+
+    def is_current(self, handle: H) -> bool:
+        return handle is self.handle
+
+    def heard_from(self, handle: H) -> None:
+        self.last_event = time.monotonic()
+
+    def wake(self) -> None:
+        """Something the adapter's conditions depend on changed (a turn ended)."""
+        self._wake.set()
+
+    def restart(self) -> None:
+        """The stream must be replaced (a setting only a new stream can take): at the next
+        turn boundary, or at once when idle now; what is sent from then on waits for it."""
+        if self.handle is None or self.state is not UpstreamState.OPEN:
+            return
+        self._restart_wanted = True
+        if self._at_boundary(time.monotonic()):
+            self.state = UpstreamState.SWITCHING
+        self._wake.set()
+
+    async def send(self, build: Builder, *, audio: int = 0, client: int = 0) -> None:
+        """Send now when a stream takes it, else hold it (in order) for the next one."""
+        handle = self.handle
+        if self.state is not UpstreamState.OPEN or handle is None or self._backlog:
+            self._hold(build, audio, client)
+            return
+        try:
+            await self._adapter.send(handle, build(handle))
+        except UpstreamFailure as failure:
+            self._hold(build, audio, client)
+            self.failed(handle, failure)
+
+    def failed(self, handle: H, failure: UpstreamFailure) -> None:
+        if handle is self.handle and self._broken is None and self.state not in _ENDING:
+            self._broken = failure
+            self._wake.set()
+
+    async def run(self, *background: Coroutine[Any, Any, None]) -> None:
+        """The lifecycle, until ``close``; ``background`` runs beside it, in its task group.
+        A failure no new stream can help ends it with ``adapter.lost(..., fatal=True)``."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tasks = [tg.create_task(c) for c in background]
+                try:
+                    await self._maintain()
+                except UpstreamFailure as failure:
+                    await self._fatal(failure)
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await self._stop_readers()
+        finally:
+            self.state = UpstreamState.CLOSED
+
+    async def close(self) -> None:
+        """Begin closing: the live stream ends gracefully; ``run`` returns once its readers
+        are done."""
+        if self.state in _ENDING:
+            return
+        self.state = UpstreamState.CLOSING
+        self._wake.set()
+        handle = self.handle
+        if handle is not None:
+            await self._adapter.close(handle)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        return self.state in _ENDING
+
+    async def _maintain(self) -> None:
+        while not self.closing:
+            timeout = await self._next_wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            self._wake.clear()
+            if self.closing:
+                return
+            now = time.monotonic()
+            if self._broken is None and self._stalled(now):
+                self._broken = UpstreamFailure(
+                    "stream_stalled", f"{self.name} stopped answering mid-turn.", retryable=True
+                )
+            if self._broken is not None:
+                await self._recover(self._broken)
+            elif (self.handle is None and self._open_wanted) or self._switch_due(now):
+                await self._switch(replay=self._adapter.replay(False) if self.handle else [])
+
+    async def _next_wait(self) -> float | None:
+        now = time.monotonic()
+        deadlines: list[float] = []
+        if (tick := await self._adapter.tick(now)) is not None:
+            deadlines.append(tick)
+        if self.handle is not None:
+            rotate_at = self._opened_at + self.policy.rotate_after_seconds
+            if self._restart_wanted or now >= rotate_at:
+                deadlines.append(now + BOUNDARY_POLL_SECONDS)  # due: watch for a boundary
+            else:
+                deadlines.append(rotate_at)
+            if self._adapter.waiting():
+                deadlines.append(self.last_event + self.policy.stall_timeout_seconds + 0.01)
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - now)
+
+    def _stalled(self, now: float) -> bool:
+        return (
+            self.handle is not None
+            and self._adapter.waiting()
+            and now - self.last_event > self.policy.stall_timeout_seconds
+        )
+
+    def _switch_due(self, now: float) -> bool:
+        if self.handle is None:
+            return False
+        if self._restart_wanted and self.state is UpstreamState.SWITCHING:
+            return True  # decided at a boundary by restart()
+        if not self._at_boundary(now):
+            return False
+        return self._restart_wanted or now - self._opened_at >= self.policy.rotate_after_seconds
+
+    def _at_boundary(self, now: float) -> bool:
+        age = now - self._opened_at
+        limit = self.policy.connection_limit_seconds
+        # Close to the limit, switch even mid-turn (what is unheard is replayed): 30 s
+        # before it, or halfway from the rotation point for short limits.
+        margin = min(30.0, max(0.0, limit - self.policy.rotate_after_seconds) / 2)
+        return self._adapter.at_boundary(age >= limit - margin)
+
+    # -- opening, switching, recovering -------------------------------------------------
+
+    def _hold(self, build: Builder, audio: int, client: int) -> None:
+        self._backlog.hold(build, audio, client, limit_bytes=self.policy.max_backlog_bytes)
+        if self.handle is None and self.state is UpstreamState.IDLE:
+            self._open_wanted = True
+        self._wake.set()
+
+    async def _open(self) -> H:
+        delay = self.policy.backoff_initial_seconds
+        attempts = max(1, self.policy.max_open_attempts)
+        for attempt in range(attempts):
+            try:
+                return await self._adapter.open()
+            except UpstreamFailure as failure:
+                if not failure.retryable or attempt == attempts - 1:
+                    raise
+                log.info("opening the %s stream failed (%s); retrying", self.name, failure.code)
+                await asyncio.sleep(delay * (0.75 + random.random() / 2))
+                delay = min(delay * 2, self.policy.backoff_max_seconds)
+        raise AssertionError("unreachable")
+
+    async def _switch(self, *, replay: list[bytes]) -> None:
+        """Open a fresh stream, hand over (replay, then the backlog), retire the old one."""
+        assert self._tg is not None
+        if self.state is not UpstreamState.RECOVERING:
+            self.state = UpstreamState.OPENING if self.handle is None else UpstreamState.SWITCHING
+        self._open_wanted = self._restart_wanted = False
+        new = await self._open()  # an UpstreamFailure here ends the session
+        old, self.handle = self.handle, new
+        self._opened_at = self.last_event = time.monotonic()
+        self._readers = {t: h for t, h in self._readers.items() if not t.done()}
+        self._readers[self._tg.create_task(self._read(new))] = new
+        try:
+            if replay:
+                await self._adapter.send(new, self._adapter.audio_payload(new, replay))
+            for build in self._backlog.drain():
+                await self._adapter.send(new, build(new))
+        except UpstreamFailure as failure:
+            self.failed(new, failure)
+        finally:
+            if self.state not in _ENDING:
+                self.state = UpstreamState.OPEN
+        if old is not None:
+            await self._adapter.close(old)
+
+    async def _read(self, handle: H) -> None:
+        failure: UpstreamFailure
+        try:
+            await self._adapter.read(handle)
+            # Many transports end a dropped connection exactly like a clean end.
+            failure = UpstreamFailure(
+                "stream_ended", f"{self.name} ended the stream unexpectedly.", retryable=True
+            )
+        except UpstreamFailure as exc:
+            failure = exc
+        self.failed(handle, failure)
+
+    async def _recover(self, failure: UpstreamFailure) -> None:
+        self._broken = None
+        self.state = UpstreamState.RECOVERING
+        # Decided before any await, and before the broken stream is dropped: what it heard
+        # but never answered is measured against it; what arrives from now on is held.
+        replay = self._adapter.replay(True)
+        broken, self.handle = self.handle, None
+        if broken is not None:
+            await self._adapter.abort(broken)
+        now = time.monotonic()
+        while self._recoveries and now - self._recoveries[0] > 60:
+            self._recoveries.popleft()
+        self._recoveries.append(now)
+        if not failure.retryable or len(self._recoveries) > self.policy.max_recoveries_per_minute:
+            raise failure
+        await self._adapter.lost(failure, False)
+        log.warning(
+            "%s stream failed (%s: %s); reconnecting", self.name, failure.code, failure.message
+        )
+        await self._switch(replay=replay)
+
+    async def _fatal(self, failure: UpstreamFailure) -> None:
+        log.error("%s session ended (%s): %s", self.name, failure.code, failure.message)
+        self.state = UpstreamState.CLOSING
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            await self._adapter.abort(handle)
+        await self._adapter.lost(failure, True)
+
+    async def _stop_readers(self) -> None:
+        pending = {r: h for r, h in self._readers.items() if not r.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=self.policy.close_timeout_seconds)
+        late = [r for r in pending if not r.done()]
+        if late:
+            # Aborting a stream ends a receive the transport has parked; cancelling the
+            # reader instead can leave the transport resolving a cancelled future later.
+            for reader in late:
+                await self._adapter.abort(pending[reader])
+            await asyncio.wait(late, timeout=1.0)
+        for reader in late:
+            if not reader.done():
+                reader.cancel()
+
+
+_ENDING = (UpstreamState.CLOSING, UpstreamState.CLOSED)

@@ -1,0 +1,178 @@
+"""Nova Sonic's side of the kit's upstream supervisor: how one Bedrock stream opens with
+the conversation so far, is read, and when a turn is in flight.
+
+The supervisor decides when to open, rotate, recover and close; this adapter knows Nova:
+the opening (system prompt, history rendered from the conversation mirror, the open audio
+block), reading and translating its events, and what counts as a turn boundary or unheard
+speech.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from rtcore.kit import UpstreamFailure
+from rtcore.kit.replay import frames
+from rtcore.provider import messages as n
+from rtcore_bedrock_sonic import events as ev
+from rtcore_bedrock_sonic.history import HistoryMessage, build_history, system_additions
+from rtcore_bedrock_sonic.prompt import PromptWriter
+from rtcore_bedrock_sonic.stream import SonicStream
+from rtcore_bedrock_sonic.trigger import SYSTEM_HINT
+
+if TYPE_CHECKING:
+    from rtcore_bedrock_sonic.session import SonicSession
+
+log = logging.getLogger(__name__)
+
+
+class Live(msgspec.Struct, kw_only=True):
+    """One Bedrock stream and the writer that numbers its content."""
+
+    stream: SonicStream
+    writer: PromptWriter
+
+
+class NovaLink:
+    def __init__(self, session: SonicSession) -> None:
+        self._s = session
+        # Tool calls of the live stream: a toolUseId means nothing to another stream.
+        self.tool_ids: set[str] = set()
+
+    async def open(self) -> Live:
+        s = self._s
+        writer = PromptWriter(s.up.profile)
+        opening = writer.opening(
+            s.config, voice=s.voice, system_prompt=self._system_prompt(), history=self._history()
+        )
+        opening.append(writer.audio_start(s.config.input_sample_rate))
+        stream = await SonicStream.open(
+            s.up.client,
+            s.up.model_id,
+            opening,
+            limit=s.up.options.open_timeout_seconds,
+            region=s.up.region,
+        )
+        self.tool_ids = set()
+        return Live(stream=stream, writer=writer)
+
+    def _system_prompt(self) -> str:
+        s = self._s
+        parts = [s.config.instructions, system_additions(s.mirror.items)]
+        if not s.up.profile.interactive_text:
+            parts.append(SYSTEM_HINT)
+        return "\n\n".join(p for p in parts if p.strip())
+
+    def _history(self) -> list[HistoryMessage]:
+        """The conversation, less the user text a text turn still has to send (it goes
+        there, not here). Everything else counts as sent from here on."""
+        mirror = self._s.mirror
+        waiting = {i.id for i in mirror.unsent() if is_user_text(i)}
+        mirror.mark_sent(i.id for i in mirror.items if i.id not in waiting)
+        return build_history([i for i in mirror.items if i.id not in waiting])
+
+    async def send(self, live: Live, payload: list[bytes]) -> None:
+        await live.stream.send(payload)
+
+    async def close(self, live: Live) -> None:
+        await live.stream.close(
+            live.writer.closing(), limit=self._s.up.options.close_timeout_seconds
+        )
+
+    async def abort(self, live: Live) -> None:
+        await live.stream.abort()
+
+    def audio_payload(self, live: Live, pcm: list[bytes]) -> list[bytes]:
+        size = self._s.frame_bytes()
+        return [live.writer.audio_chunk(f) for p in pcm for f in frames(p, size)]
+
+    async def read(self, live: Live) -> None:
+        s, sup = self._s, self._s.supervisor
+        while (data := await live.stream.receive()) is not None:
+            try:
+                event = ev.decode(data)
+            except msgspec.DecodeError:
+                log.warning("ignoring an undecodable Nova Sonic event")
+                continue
+            if not sup.is_current(live):
+                continue  # late output of a retired stream
+            sup.heard_from(live)
+            audio, before = s.audio, self._watched()
+            out = s.inbound.feed(event, audio_ms=int(audio.position_ms), onset_ms=audio.onset_ms)
+            if _heard_user(event, out):
+                audio.acknowledge()
+            if self._watched() != before:
+                sup.wake()  # a turn began or ended: the supervisor's deadlines change
+            await s.emit(out)
+
+    def _watched(self) -> tuple[bool, bool, bool]:
+        inbound = self._s.inbound
+        return (inbound.response_active, inbound.user_turn_open, inbound.done_pending is None)
+
+    # -- what the supervisor asks -------------------------------------------------------
+
+    def at_boundary(self, hurry: bool) -> bool:
+        inbound, audio = self._s.inbound, self._s.audio
+        return (
+            not inbound.response_active
+            and inbound.done_pending is None
+            and not inbound.user_turn_open
+            and not audio.speaking_recently()
+            # Speech Nova has not acknowledged yet (its end-of-turn pause is still
+            # running) would leave with the old stream.
+            and (hurry or not audio.unanswered())
+            and (hurry or not inbound.open_tool_calls)
+        )
+
+    def waiting(self) -> bool:
+        return self._s.inbound.response_active or self._s.inbound.user_turn_open
+
+    def replay(self, recovering: bool) -> list[bytes]:
+        """What the next stream must hear again: speech the current one received but never
+        acknowledged (for a broken stream, the last 3 s of a turn it was still taking)."""
+        s = self._s
+        sent_ms = s.audio.position_ms - s.supervisor.held_client_audio / s.audio.bytes_per_ms
+        if recovering and (
+            s.inbound.user_turn_open
+            or (s.audio.speaking_recently(3000) and not s.inbound.response_active)
+        ):
+            return s.audio.recent(until_ms=sent_ms)
+        return s.audio.unanswered_audio(until_ms=sent_ms)
+
+    async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
+        s = self._s
+        events = s.inbound.fail()
+        if fatal:
+            events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
+            for event in events:
+                s.outbox.put_nowait(event)
+            return
+        await s.emit(events)
+
+    async def tick(self, now: float) -> float | None:
+        """A finished response waits ``usage_grace_seconds`` for its usage event."""
+        s = self._s
+        if s.inbound.done_pending is None:
+            return None
+        due = s.supervisor.last_event + s.up.options.usage_grace_seconds
+        if time.monotonic() >= due:
+            await s.emit(s.inbound.flush())
+            return None
+        return due
+
+
+def is_user_text(item: n.Item) -> bool:
+    return isinstance(item, n.Message) and item.role == "user" and bool(item.text)
+
+
+def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:
+    """Nova showed it heard the user's speech so far: its USER transcript block began, or
+    it detected a barge-in."""
+    start = event.content_start
+    if start is not None and start.role.upper() == "USER":
+        return True
+    return any(isinstance(e, n.SpeechStarted) for e in out)

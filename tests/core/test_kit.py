@@ -1,0 +1,234 @@
+"""The provider kit's pieces on their own: outbox, ledger, mirror, supervisor (with a fake
+upstream: the real one, Bedrock against the emulator, is in tests/bedrock)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from rtcore.kit import (
+    ConversationMirror,
+    EventOutbox,
+    ResponseLedger,
+    SupervisorPolicy,
+    UpstreamFailure,
+    UpstreamState,
+    UpstreamSupervisor,
+)
+from rtcore.provider import messages as n
+
+
+async def test_outbox_ends_after_what_was_queued_and_raises_the_error_last() -> None:
+    outbox = EventOutbox(maxsize=1)
+    outbox.put_nowait(n.ResponseStarted(response_id="a"))
+    outbox.put_nowait(n.ResponseStarted(response_id="b"))  # put_nowait ignores the bound
+    outbox.end(RuntimeError("worker bug"))
+    outbox.put_nowait(n.ResponseStarted(response_id="late"))  # nobody reads it: dropped
+    got = [await anext(outbox), await anext(outbox)]
+    assert [e.response_id for e in got] == ["a", "b"]  # type: ignore[union-attr]
+    with pytest.raises(RuntimeError, match="worker bug"):
+        await anext(outbox)
+
+
+async def test_outbox_put_waits_for_the_reader_and_a_cancelled_read_loses_nothing() -> None:
+    outbox = EventOutbox(maxsize=1)
+    await outbox.put(n.ResponseStarted(response_id="a"))
+    blocked = asyncio.create_task(outbox.put(n.ResponseStarted(response_id="b")))
+    await asyncio.sleep(0.01)
+    assert not blocked.done()  # full: backpressure
+    assert (await anext(outbox)).response_id == "a"  # type: ignore[union-attr]
+    await blocked
+    empty = EventOutbox()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await anext(empty)
+    empty.put_nowait(n.ResponseStarted(response_id="c"))
+    assert (await anext(empty)).response_id == "c"  # type: ignore[union-attr]
+
+
+def test_ledger_gives_each_response_exactly_one_done() -> None:
+    ledger = ResponseLedger()
+    first = ledger.request(n.CreateResponse(response_id="r1"), ("audio",))
+    second = ledger.request(n.CreateResponse(response_id="r2"), ("audio",))
+    assert ledger.active is first
+    assert list(ledger.waiting) == [second]
+    assert ledger.cancel("nobody") is None
+    done = ledger.finish("r1")
+    assert done == n.ResponseDone(response_id="r1")
+    assert ledger.finish("r1") is None  # never a second done
+    assert ledger.next_request() is second
+    cancelled = ledger.cancel("r2")
+    assert cancelled is not None
+    assert (cancelled.status, cancelled.reason) == ("cancelled", "client_cancelled")
+    started = ledger.start_own(("text",))
+    assert ledger.active is not None
+    assert ledger.active.id == started.response_id
+    assert not ledger.active.requested
+    ledger.request(n.CreateResponse(response_id="r3"), ("audio",))
+    assert [d.response_id for d in ledger.fail_all()] == [started.response_id, "r3"]
+    assert ledger.fail_all() == []
+
+
+def test_mirror_follows_the_core_and_tracks_what_was_sent() -> None:
+    mirror = ConversationMirror()
+    user = n.Message(id="u1", role="user", text="hi")
+    mirror.apply(n.AddItem(item=user))
+    mirror.apply(n.AddItem(item=n.Message(id="a1", role="assistant"), previous_item_id="u1"))
+    mirror.apply(n.AddItem(item=n.Message(id="s0", role="system", text="be kind")))  # at start
+    spoken = n.Message(id="u2", role="user", has_audio=True)
+    mirror.heard("u2", "spoken words")  # the provider's own transcript, before the AddItem
+    mirror.apply(n.AddItem(item=spoken, previous_item_id="a1", source="audio"))
+    assert [i.id for i in mirror.items] == ["s0", "u1", "a1", "u2"]
+    assert mirror.get("u2") == n.Message(id="u2", role="user", text="spoken words", has_audio=True)
+    assert [i.id for i in mirror.unsent()] == ["s0", "u1", "a1"]  # client items only
+    mirror.mark_sent(["u1"])
+    mirror.apply(n.TruncateItem(item_id="a1", audio_end_ms=0, text="cut"))
+    mirror.apply(n.DeleteItem(item_id="s0"))
+    mirror.apply(n.DeleteItem(item_id="gone"))  # unknown: nothing happens
+    assert [i.id for i in mirror.unsent()] == ["a1"]
+    assert mirror.get("a1") == n.Message(id="a1", role="assistant", text="cut")
+    assert not mirror.apply(n.ClearAudio())
+
+
+class FakeUpstream:
+    """An upstream whose streams are numbers; what each was sent is recorded."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.sent: dict[int, list[bytes]] = {}
+        self.fail_opens: list[UpstreamFailure] = []
+        self.boundary = True
+        self.owed = False
+        self.unheard: list[bytes] = []
+        self.lost_with: list[tuple[str, bool]] = []
+        self.ends: dict[int, asyncio.Event] = {}
+        self.closed: list[int] = []
+
+    async def open(self) -> int:
+        if self.fail_opens:
+            raise self.fail_opens.pop(0)
+        self.opened += 1
+        self.sent[self.opened] = []
+        self.ends[self.opened] = asyncio.Event()
+        return self.opened
+
+    async def send(self, handle: int, payload: list[bytes]) -> None:
+        self.sent[handle] += payload
+
+    async def read(self, handle: int) -> None:
+        await self.ends[handle].wait()
+
+    async def close(self, handle: int) -> None:
+        self.closed.append(handle)
+        self.ends[handle].set()
+
+    async def abort(self, handle: int) -> None:
+        self.ends[handle].set()
+
+    def at_boundary(self, hurry: bool) -> bool:
+        return self.boundary
+
+    def waiting(self) -> bool:
+        return self.owed
+
+    def replay(self, recovering: bool) -> list[bytes]:
+        return self.unheard
+
+    def audio_payload(self, handle: int, pcm: list[bytes]) -> list[bytes]:
+        return [b"replay:" + p for p in pcm]
+
+    async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
+        self.lost_with.append((failure.code, fatal))
+
+    async def tick(self, now: float) -> float | None:
+        return None
+
+
+def payload(data: bytes) -> Any:
+    return lambda _handle: [data]
+
+
+async def eventually(check: Any, within: float = 2.0) -> None:
+    for _ in range(int(within / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never held")
+
+
+FAST = SupervisorPolicy(backoff_initial_seconds=0.001, close_timeout_seconds=0.2)
+
+
+async def test_supervisor_opens_lazily_rotates_at_a_boundary_and_recovers_with_replay() -> None:
+    up = FakeUpstream()
+    sup = UpstreamSupervisor[int](up, FAST, name="Fake")
+    runner = asyncio.create_task(sup.run())
+    assert sup.state is UpstreamState.IDLE
+    await sup.send(payload(b"one"), audio=3, client=3)  # held: no stream yet
+    await eventually(lambda: sup.state is UpstreamState.OPEN)
+    await sup.send(payload(b"two"))
+    assert up.sent[1] == [b"one", b"two"]
+    # A setting only a new stream can take: switched at once, as it is idle.
+    sup.restart()
+    assert sup.state is UpstreamState.SWITCHING
+    await sup.send(payload(b"three"))  # waits for the new stream
+    await eventually(lambda: up.opened == 2 and sup.state is UpstreamState.OPEN)
+    assert up.sent[2] == [b"three"]
+    assert up.closed == [1]
+    # The live stream breaks: what it never answered is replayed on the next one.
+    up.unheard = [b"speech"]
+    up.ends[2].set()
+    await eventually(lambda: up.opened == 3 and sup.state is UpstreamState.OPEN)
+    assert up.sent[3] == [b"replay:speech"]
+    assert up.lost_with == [("stream_ended", False)]
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+    assert sup.state is UpstreamState.CLOSED
+
+
+async def test_supervisor_rotates_only_at_a_turn_boundary() -> None:
+    up = FakeUpstream()
+    sup = UpstreamSupervisor[int](up, SupervisorPolicy(rotate_after_seconds=0.05))
+    runner = asyncio.create_task(sup.run())
+    up.boundary = False
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 1)
+    await asyncio.sleep(0.2)
+    assert up.opened == 1  # rotation due, but a turn is in flight
+    up.boundary = True
+    await eventually(lambda: up.opened == 2)
+    assert up.lost_with == []  # a rotation loses nothing
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+
+
+async def test_supervisor_replaces_a_stalled_stream() -> None:
+    up = FakeUpstream()
+    sup = UpstreamSupervisor[int](up, SupervisorPolicy(stall_timeout_seconds=0.1))
+    runner = asyncio.create_task(sup.run())
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 1)
+    up.owed = True  # a reply is owed and nothing comes
+    sup.wake()
+    await eventually(lambda: up.opened == 2)
+    assert up.lost_with == [("stream_stalled", False)]
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+
+
+async def test_supervisor_retries_opens_then_gives_up_on_what_cannot_be_retried() -> None:
+    up = FakeUpstream()
+    busy = UpstreamFailure("throttled", "slow down", retryable=True)
+    up.fail_opens = [busy, busy]
+    sup = UpstreamSupervisor[int](up, FAST)
+    runner = asyncio.create_task(sup.run())
+    await sup.send(payload(b"x"))
+    await eventually(lambda: sup.state is UpstreamState.OPEN)
+    assert up.sent[1] == [b"x"]
+    up.fail_opens = [UpstreamFailure("denied", "no access", retryable=False)]
+    up.ends[1].set()  # the stream ends; the reopen is refused for good
+    await asyncio.wait_for(runner, 2)
+    assert up.lost_with == [("stream_ended", False), ("denied", True)]
+    assert sup.state is UpstreamState.CLOSED
