@@ -80,7 +80,7 @@ class MarkerProbe:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, Script
+    from rtcore_sonic_emulator import NovaSonicEmulator, Script
 
     probe = MarkerProbe()
     script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)

@@ -315,7 +315,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     start: asyncio.Future[tuple[float, float]] = loop.create_future()
     client: Any = None
     if spec["kind"] == "direct":
-        from rtcore_bedrock_sonic.emulator import make_client
+        from rtcore_sonic_emulator import make_client
 
         client = await make_client(spec["endpoint"], spec["ca_file"])
 

@@ -87,13 +87,13 @@ class Cycle:
 
 
 def reply_seconds() -> float:
-    from rtcore_bedrock_sonic.emulator import voice
+    from rtcore_sonic_emulator import voice
 
     return voice.speech_seconds(REPLY)
 
 
 def build_cycle(seconds: float | None = None) -> Cycle:
-    from rtcore_bedrock_sonic.emulator import utterance_pcm
+    from rtcore_sonic_emulator import utterance_pcm
 
     speech = (LEAD_CHUNKS + TONE_CHUNKS) * CHUNK_MS / 1000
     # Long enough for the turn to end and the whole reply to play before the next one.

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-from rtcore.commands import CommandSpec
 from rtcore.logs import RedactingFormatter, configure_logging
+from rtcore.plugin_commands import CommandSpec
 from rtcore.plugins import DuplicateName, PluginHost, load_plugins
 
 log = logging.getLogger("rtcore.cli")
@@ -44,7 +44,7 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser(host: PluginHost) -> argparse.ArgumentParser:
-    from rtcore import serve
+    from rtcore import serve_command as serve
 
     parser = argparse.ArgumentParser(
         prog="rtcore",
@@ -136,7 +136,7 @@ def _dispatch(
             from rtcore import workers
 
             return workers.run(args, host, formatter)
-        from rtcore import serve
+        from rtcore import serve_command as serve
 
         return serve.run(args, host, formatter)
     if args.command == "plugins":

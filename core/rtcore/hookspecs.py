@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from rtcore.commands import CommandSpec
+    from rtcore.plugin_commands import CommandSpec
     from rtcore.provider import ProviderSpec
-    from rtcore.serving import ServeSettings
+    from rtcore.serve_settings import ServeSettings
     from rtcore.transport import TransportSpec
 
 hookspec = pluggy.HookspecMarker("rtcore")

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from rtcore.serving import ServeError
+from rtcore.serve_settings import ServeError
 
 LOOPS = ("auto", "uvloop", "asyncio")
 

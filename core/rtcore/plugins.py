@@ -19,9 +19,9 @@ import pluggy
 from rtcore import hookspecs
 
 if TYPE_CHECKING:
-    from rtcore.commands import CommandSpec
+    from rtcore.plugin_commands import CommandSpec
     from rtcore.provider import ProviderSpec
-    from rtcore.serving import ServeSettings
+    from rtcore.serve_settings import ServeSettings
     from rtcore.transport import TransportSpec
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import msgspec
 
 if TYPE_CHECKING:
     from rtcore.gateway import Gateway
-    from rtcore.serving import ServeSettings
+    from rtcore.serve_settings import ServeSettings
 
 
 class TransportSpec(msgspec.Struct, frozen=True, kw_only=True):

@@ -36,7 +36,7 @@ from rtcore import loops, worker_process
 from rtcore.logs import WORKER_LOG_FORMAT, RedactingFormatter, configure_logging
 from rtcore.plugins import PluginHost, load_plugins
 from rtcore.provider import ModelConfig, Provider
-from rtcore.serving import ServeError, ServeSettings
+from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class _Providers:
 def preload(host: PluginHost, transport: str) -> None:
     """Import what serving needs before the first worker starts or the spec arrives."""
     importlib.import_module("rtcore.gateway")  # the session core: numpy, codecs
-    importlib.import_module("rtcore.serve")
+    importlib.import_module("rtcore.serve_command")
     spec = host.transports().get(transport)
     if spec is not None and spec.preload is not None:
         spec.preload()
@@ -218,7 +218,7 @@ class Supervisor:
 
 async def supervise(supervisor: Supervisor, host: PluginHost, formatter: RedactingFormatter) -> int:
     """The parent of ``--workers N``, its workers started: returns the exit code."""
-    from rtcore.serve import _build_providers
+    from rtcore.serve_command import _build_providers
 
     settings = supervisor.settings
     loop = asyncio.get_running_loop()
@@ -286,7 +286,7 @@ async def _supervise(supervisor: Supervisor) -> int:
 def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatter) -> int:
     """``rtcore serve --workers N`` (N != 1); returns the exit code."""
     from rtcore.config import ConfigError
-    from rtcore.serve import build_settings
+    from rtcore.serve_command import build_settings
 
     try:
         if not 1 <= args.workers <= MAX_WORKERS:
@@ -358,7 +358,7 @@ def _read_spec(fd: int) -> WorkerSpec | None:
 def serve_handed_over(fd: int, host: PluginHost, formatter: RedactingFormatter) -> int:
     """One worker, forked or fresh: wait for the spec on ``fd``, then serve until stopped."""
     from rtcore.config import ConfigError
-    from rtcore.serve import serve
+    from rtcore.serve_command import serve
 
     spec = _read_spec(fd)
     if spec is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -19,26 +18,17 @@ from rtcore.kit import UpstreamFailure
 from rtcore.kit.replay import frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
+from rtcore_bedrock_sonic.context import Live, SessionContext
 from rtcore_bedrock_sonic.history import HistoryMessage, build_history, system_additions
 from rtcore_bedrock_sonic.prompt import PromptWriter
+from rtcore_bedrock_sonic.spoken_nudge import SYSTEM_HINT
 from rtcore_bedrock_sonic.stream import SonicStream
-from rtcore_bedrock_sonic.trigger import SYSTEM_HINT
-
-if TYPE_CHECKING:
-    from rtcore_bedrock_sonic.session import SonicSession
 
 log = logging.getLogger(__name__)
 
 
-class Live(msgspec.Struct, kw_only=True):
-    """One Bedrock stream and the writer that numbers its content."""
-
-    stream: SonicStream
-    writer: PromptWriter
-
-
 class NovaLink:
-    def __init__(self, session: SonicSession) -> None:
+    def __init__(self, session: SessionContext) -> None:
         self._s = session
         # Tool calls of the live stream: a toolUseId means nothing to another stream.
         self.tool_ids: set[str] = set()

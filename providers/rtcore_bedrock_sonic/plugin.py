@@ -1,22 +1,17 @@
 """rtcore hooks of the Bedrock Nova Sonic plugin.
 
-Nothing heavy is imported here: the AWS SDK loads when a model is first used.
+Nothing heavy is imported here: the AWS SDK loads when a model is first used. The local
+emulator (``rtcore emulator``, ``serve --emulator``) is a plugin of its own,
+``rtcore_sonic_emulator``.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
 
-from rtcore.commands import CommandSpec
 from rtcore.hookspecs import hookimpl
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
 from rtcore_bedrock_sonic import models
-
-if TYPE_CHECKING:
-    from rtcore.serving import ServeSettings
 
 
 def _factory(model: ModelConfig) -> Provider:
@@ -38,46 +33,3 @@ def rtcore_register_providers() -> Sequence[ProviderSpec]:
             accepts=models.accepts,
         )
     ]
-
-
-def _emulator_configure(parser: argparse.ArgumentParser) -> None:
-    from rtcore_bedrock_sonic.emulator import cli
-
-    cli.configure(parser)
-
-
-def _emulator_run(args: argparse.Namespace) -> int:
-    from rtcore_bedrock_sonic.emulator import cli
-
-    return cli.run(args)
-
-
-@hookimpl
-def rtcore_register_commands() -> Sequence[CommandSpec]:
-    return [
-        CommandSpec(
-            name="emulator",
-            help="run the local Nova Sonic (Bedrock) emulator",
-            configure=_emulator_configure,
-            run=_emulator_run,
-        )
-    ]
-
-
-@hookimpl
-def rtcore_add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--emulator",
-        action="store_true",
-        help="answer every Bedrock Nova Sonic model from the built-in emulator, in-process "
-        "(no AWS account needed; replies are synthetic)",
-    )
-
-
-@hookimpl
-def rtcore_serve_lifespan(settings: ServeSettings) -> AbstractAsyncContextManager[None] | None:
-    if not getattr(settings.args, "emulator", False):
-        return None
-    from rtcore_bedrock_sonic.embedded import run_emulator
-
-    return run_emulator(settings)

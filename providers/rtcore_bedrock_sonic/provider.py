@@ -25,7 +25,7 @@ from rtcore_bedrock_sonic.models import (
     profile_for,
     resolve_voice,
 )
-from rtcore_bedrock_sonic.upstream import SessionOptions, Upstream
+from rtcore_bedrock_sonic.options import SessionOptions, Upstream
 
 if TYPE_CHECKING:
     from rtcore_bedrock_sonic.aws import PooledCRTClient

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -25,11 +24,12 @@ from rtcore.kit import (
 from rtcore.kit.coalescer import flush_when_due
 from rtcore.kit.replay import InputAudio, frames, silence
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.link import Live, NovaLink, is_user_text
+from rtcore_bedrock_sonic.context import Live
+from rtcore_bedrock_sonic.link import NovaLink
 from rtcore_bedrock_sonic.models import resolve_voice
+from rtcore_bedrock_sonic.options import Upstream
+from rtcore_bedrock_sonic.replies import request_reply
 from rtcore_bedrock_sonic.translate import Inbound
-from rtcore_bedrock_sonic.trigger import trigger_pcm
-from rtcore_bedrock_sonic.upstream import Upstream
 
 # Settings a live Nova stream cannot change: a new stream (a new prompt) takes them.
 RESTART_FIELDS = frozenset(
@@ -52,12 +52,12 @@ class SonicSession:
         self.audio = InputAudio(config.input_sample_rate)
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
         self._audio_due = asyncio.Event()
-        self._link = NovaLink(self)
+        self.link = NovaLink(self)
         self.supervisor = UpstreamSupervisor[Live](
-            self._link, up.options.policy(config.input_sample_rate), name="Bedrock"
+            self.link, up.options.policy(config.input_sample_rate), name="Bedrock"
         )
-        self._held_results: list[n.FunctionCallOutput] = []
-        self._commit_unanswered = False  # a commit no response.create has answered yet
+        self.held_results: list[n.FunctionCallOutput] = []
+        self.commit_unanswered = False  # a commit no response.create has answered yet
         self._finished = False
         flusher = flush_when_due(self._coalescer, self._audio_due, self._flush_audio)
         self._runner = asyncio.create_task(self._run(flusher), name="bedrock-sonic-session")
@@ -90,7 +90,7 @@ class SonicSession:
                 self._configure(config, changed)
             case n.CommitAudio(item_id=item_id):
                 self.inbound.committed_item = item_id
-                self._commit_unanswered = True
+                self.commit_unanswered = True
                 # Nova has no commit: a pause is what ends its user turn.
                 await self._send_audio(silence(self.config.input_sample_rate, 1.6))
             case n.ClearAudio():
@@ -98,11 +98,11 @@ class SonicSession:
             case n.AddItem(item=n.FunctionCallOutput() as result):
                 self.mirror.apply(command)
                 if result.call_id in self.inbound.open_tool_calls:
-                    self._held_results.append(result)
+                    self.held_results.append(result)
             case n.AddItem() | n.UpdateItem() | n.DeleteItem() | n.TruncateItem():
                 self.mirror.apply(command)
             case n.CreateResponse():
-                await self._create_response(command)
+                await request_reply(self, command)
             case n.CancelResponse(response_id=response_id):
                 await self.emit(self.inbound.cancel(response_id))
                 self.supervisor.wake()
@@ -136,10 +136,14 @@ class SonicSession:
                 self.outbox.put_nowait(event)
             self.outbox.end()
 
+    @property
+    def tool_ids(self) -> set[str]:
+        return self.link.tool_ids
+
     async def emit(self, events: list[n.Event]) -> None:
         for event in events:
             if isinstance(event, n.ToolCall):
-                self._link.tool_ids.add(event.call_id)
+                self.link.tool_ids.add(event.call_id)
             elif isinstance(event, n.ResponseDone):
                 self.supervisor.wake()  # a turn boundary: a rotation may be due
             await self.outbox.put(event)
@@ -165,53 +169,6 @@ class SonicSession:
             # the change applies from the very next turn.
             self.supervisor.restart()
 
-    async def _create_response(self, create: n.CreateResponse) -> None:
-        await self.emit(self.inbound.begin_requested(create, self.config.output_modalities))
-        self.supervisor.last_event = time.monotonic()  # a reply is owed from now
-        self.supervisor.wake()
-        results, self._held_results = self._held_results, []
-        live = [r for r in results if r.call_id in self._link.tool_ids]
-        for result in live:
-            self.inbound.open_tool_calls.pop(result.call_id, None)
-            await self.supervisor.send(
-                lambda h, r=result: h.writer.tool_result(r.call_id, r.output)  # type: ignore[misc]
-            )
-        if live:
-            return  # the tool result resumes Nova's own turn: no nudge needed
-        texts = [i for i in self.mirror.unsent() if is_user_text(i)]
-        instructions = create.options.instructions
-        if self._commit_unanswered:
-            # Push-to-talk: Nova answers the committed speech itself (the commit's pause
-            # ends its turn); new text only joins it as context, and nothing nudges.
-            self._commit_unanswered = False
-            if text := _turn_text(texts, instructions):
-                await self._send_text(texts, text, interactive=False)
-            return
-        self.inbound.suppress_next_user_turn = True
-        text = _turn_text(texts, instructions)
-        if self.up.profile.interactive_text:
-            await self._send_text(texts, text or "Please go on.", interactive=True)
-            return
-        # v1 answers only speech: the text goes in as context, then the spoken nudge.
-        opts = self.up.options
-        nudge = trigger_pcm(self.config.input_sample_rate, wav_path=opts.text_trigger_wav)
-        await self._send_text(texts, text, interactive=False, then=nudge)
-
-    async def _send_text(
-        self, items: list[n.Item], text: str, *, interactive: bool, then: bytes = b""
-    ) -> None:
-        """A USER text block (and audio after it, in the same hold). The items count as
-        sent once it is on a stream: a stream opening before then gets them here, not as
-        history too."""
-        ids, size = [i.id for i in items], self.frame_bytes()
-
-        def build(live: Live) -> list[bytes]:
-            self.mirror.mark_sent(ids)
-            out = live.writer.text_block("USER", text, interactive=interactive) if text else []
-            return out + [live.writer.audio_chunk(f) for f in frames(then, size)] if then else out
-
-        await self.supervisor.send(build)
-
     # -- audio ------------------------------------------------------------------------------
 
     def frame_bytes(self) -> int:
@@ -231,10 +188,3 @@ class SonicSession:
             return [live.writer.audio_chunk(f) for f in frames(pcm, size)]
 
         await self.supervisor.send(build, audio=len(pcm), client=len(pcm) if client else 0)
-
-
-def _turn_text(items: list[n.Item], instructions: str | None) -> str:
-    text = "\n".join(i.text for i in items if isinstance(i, n.Message) and i.text)
-    if instructions:
-        text = f"{text}\n\n(Instructions for this reply: {instructions})"
-    return text.strip()

@@ -12,8 +12,8 @@ import pytest
 
 from rtcore.provider import ModelConfig, ProviderSession
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from rtcore_bedrock_sonic.provider import SonicProvider
+from rtcore_sonic_emulator import NovaSonicEmulator
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"

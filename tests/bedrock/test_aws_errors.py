@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 from tests.bedrock.conftest import V1, V2
 
 

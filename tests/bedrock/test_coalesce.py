@@ -10,8 +10,8 @@ from typing import Any
 from rtcore.kit.coalescer import AudioCoalescer
 from rtcore.provider import ModelConfig
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
 from rtcore_bedrock_sonic.provider import SonicProvider
+from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.bedrock.conftest import V2, Driver, emulated_params
 
 

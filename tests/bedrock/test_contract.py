@@ -9,8 +9,8 @@ import pytest
 
 from rtcore.provider import Provider
 from rtcore.testing import ProviderContract, Speech
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
 from rtcore_bedrock_sonic.provider import SonicProvider
+from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
 from tests.bedrock.conftest import V1, V2
 
 

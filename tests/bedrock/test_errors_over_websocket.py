@@ -16,7 +16,7 @@ from typing import Any
 import websockets
 import yaml
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 from tests.transports.process import Served
 
 V1 = "amazon.nova-sonic-v1:0"

@@ -17,7 +17,7 @@ import pytest
 import websockets
 import yaml
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
+from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
 from tests.transports.process import Served
 
 V1 = "amazon.nova-sonic-v1:0"

@@ -15,7 +15,7 @@ import pytest
 
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 from tests.bedrock.conftest import V2
 
 

@@ -19,8 +19,8 @@ import trustme
 
 from rtcore.provider import ModelConfig
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.emulator import utterance_pcm
 from rtcore_bedrock_sonic.provider import SonicProvider
+from rtcore_sonic_emulator import utterance_pcm
 
 V2 = "amazon.nova-2-sonic-v1:0"
 

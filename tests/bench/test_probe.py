@@ -11,8 +11,8 @@ import pytest
 from bench import speech as sig
 from bench.emulator import MarkerProbe
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, make_client
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import NovaSonicEmulator, make_client
+from tests.emulator.sdk_stream import SonicStream
 
 
 def test_marker_round_trip_and_silence_stays_silent() -> None:
@@ -58,7 +58,7 @@ async def test_emulator_reports_audio_in_and_out_to_its_probe(tmp_path: Path) ->
         def audio_out(self, stream: int, size: int, at_ns: int) -> None:
             self.outs.append((stream, size, at_ns))
 
-    from rtcore_bedrock_sonic.emulator import utterance_pcm
+    from rtcore_sonic_emulator import utterance_pcm
 
     recorder = Recorder()
     before = time.monotonic_ns()

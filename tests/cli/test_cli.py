@@ -25,7 +25,8 @@ def test_help_lists_commands_and_import_stays_light() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, rtcore.cli, rtcore.serve, rtcore_websocket.plugin, rtcore_stdio.plugin;"
+            "import sys, rtcore.cli, rtcore.serve_command, rtcore_websocket.plugin, "
+            "rtcore_stdio.plugin;"
             "print(sorted({'aiohttp', 'numpy', 'yaml'} & set(sys.modules)))",
         ],
         capture_output=True,

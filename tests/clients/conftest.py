@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
+from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.core.test_sdk_shapes import BETA, GA
 from tests.transports.process import Served
 

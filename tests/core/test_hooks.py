@@ -10,12 +10,12 @@ import msgspec
 
 from rtcore import hookimpl
 from rtcore.cli import build_parser
-from rtcore.commands import CommandSpec
 from rtcore.gateway import Gateway
+from rtcore.plugin_commands import CommandSpec
 from rtcore.plugins import load_plugins
 from rtcore.provider import ModelConfig, ProviderSpec
-from rtcore.serve import build_settings, serve
-from rtcore.serving import ServeSettings
+from rtcore.serve_command import build_settings, serve
+from rtcore.serve_settings import ServeSettings
 from rtcore.transport import TransportSpec
 
 from .conftest import ScriptedProvider, text_reply

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rtcore import loops
-from rtcore.serving import ServeError
+from rtcore.serve_settings import ServeError
 from tests.transports.process import Served, rtcore
 from tests.transports.test_serve_e2e import streamed_text, text_turn
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rtcore.serve import _warm_up
+from rtcore.serve_command import _warm_up
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, make_client
 from rtcore_bedrock_sonic.stream import install_loop_exception_filter
+from rtcore_sonic_emulator import NovaSonicEmulator, make_client
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"

@@ -1,4 +1,4 @@
-"""The emulator as a process: ``python -m rtcore_bedrock_sonic.emulator``, ``rtcore emulator``."""
+"""The emulator as a process: ``python -m rtcore_sonic_emulator``, ``rtcore emulator``."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import asyncio
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rtcore_bedrock_sonic.emulator import make_client, utterance_pcm
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import make_client, utterance_pcm
 from tests.emulator.conftest import V2
+from tests.emulator.sdk_stream import SonicStream
 
 RTCORE = shutil.which("rtcore", path=str(Path(sys.executable).parent))
 
@@ -33,7 +34,7 @@ async def start(command: list[str]) -> tuple[asyncio.subprocess.Process, str, st
 @pytest.mark.parametrize(
     "prefix",
     [
-        pytest.param([sys.executable, "-m", "rtcore_bedrock_sonic.emulator"], id="python-m"),
+        pytest.param([sys.executable, "-m", "rtcore_sonic_emulator"], id="python-m"),
         pytest.param(
             [RTCORE or "rtcore", "emulator"],
             id="rtcore",
@@ -65,8 +66,8 @@ async def test_ssl_cert_file_is_what_awscrt_honours(cert_dir: Path, emulator: An
     program = f"""
 import asyncio, json
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
-from rtcore_bedrock_sonic.emulator import make_client
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import make_client
+from tests.emulator.sdk_stream import SonicStream
 
 async def main():
     transport = AWSCRTHTTPClient(client_config=AWSCRTHTTPClientConfig(force_http_2=True))
@@ -89,3 +90,31 @@ asyncio.run(main())
     out, err = await asyncio.wait_for(process.communicate(), 40)
     assert process.returncode == 0, err.decode()[-2000:]
     assert b"completionEnd" in out
+
+
+def test_the_emulator_proper_imports_neither_the_core_nor_the_provider() -> None:
+    code = (
+        "import sys, rtcore_sonic_emulator.server, rtcore_sonic_emulator.cli;"
+        "print(sorted(m for m in sys.modules if m == 'rtcore' or m.startswith(('rtcore.', "
+        "'rtcore_bedrock_sonic'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "argv", [["emulator"], ["serve", "--provider", "bedrock-sonic", "--emulator"]]
+)
+def test_without_the_extra_the_emulator_says_what_to_install(argv: list[str]) -> None:
+    # As if h2 were not installed: the emulator's extra (rtcore[emulator]) is missing.
+    code = "import sys; sys.modules['h2'] = None; from rtcore.cli import main; main(sys.argv[1:])"
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "pip install 'rtcore[emulator]'" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -6,10 +6,10 @@ import base64
 import json
 from typing import Any
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
-from rtcore_bedrock_sonic.emulator.voice import speech_seconds
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
+from rtcore_sonic_emulator.voice import speech_seconds
 from tests.emulator.conftest import V1, V2
+from tests.emulator.sdk_stream import SonicStream
 
 
 def names(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -79,7 +79,7 @@ async def test_multi_turn_scripted_and_output_rate(
 
 
 async def test_unrecognised_speech_from_a_wav_style_stream(client: Any) -> None:
-    from rtcore_bedrock_sonic.emulator import voice
+    from rtcore_sonic_emulator import voice
 
     spoken = voice.synthesize("Some words spoken by a person.", "matthew", 16000)
     session = await SonicStream.open(client, V1)

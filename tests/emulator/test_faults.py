@@ -17,10 +17,10 @@ from aws_sdk_bedrock_runtime.models import (
     ValidationException,
 )
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
-from rtcore_bedrock_sonic.emulator.errors import ACCESS_DENIED
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
+from rtcore_sonic_emulator.errors import ACCESS_DENIED
 from tests.emulator.conftest import V1, V2
+from tests.emulator.sdk_stream import SonicStream
 
 
 async def test_connection_limit_ends_with_model_timeout(client: Any) -> None:
@@ -63,8 +63,8 @@ async def test_refused_at_open(
 
 
 def test_open_only_faults_have_no_later_position() -> None:
-    from rtcore_bedrock_sonic.emulator.errors import BedrockError
-    from rtcore_bedrock_sonic.emulator.faults import parse
+    from rtcore_sonic_emulator.errors import BedrockError
+    from rtcore_sonic_emulator.faults import parse
 
     with pytest.raises(BedrockError):
         parse(["access-denied@1"])
@@ -129,7 +129,7 @@ async def test_connection_reset_mid_response(client: Any) -> None:
 
 
 async def test_faults_for_all_connections_and_unknown_fault(cert_dir: Any) -> None:
-    from rtcore_bedrock_sonic.emulator import make_client
+    from rtcore_sonic_emulator import make_client
 
     async with NovaSonicEmulator(cert_dir=cert_dir, realtime_factor=0, faults=["limit=0.3"]) as emu:
         client = await make_client(emu.endpoint, emu.ca_file)

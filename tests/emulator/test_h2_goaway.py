@@ -11,7 +11,7 @@ import h2.config
 import h2.connection
 import pytest
 
-from rtcore_bedrock_sonic.emulator.h2server import H2Connection, H2Stream, StreamClosed
+from rtcore_sonic_emulator.h2server import H2Connection, H2Stream, StreamClosed
 
 
 async def test_goaway_closes_the_streams_a_handler_still_writes_to(

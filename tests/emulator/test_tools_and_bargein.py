@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rtcore_bedrock_sonic.emulator import NovaSonicEmulator, utterance_pcm
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 from tests.emulator.conftest import V1, V2, WEATHER_TOOL
+from tests.emulator.sdk_stream import SonicStream
 
 
 async def test_tool_call_waits_for_result_and_quotes_it(client: Any) -> None:
@@ -104,7 +104,7 @@ async def test_string_arguments_take_the_whole_capitalised_name(
 
 
 def test_name_rule() -> None:
-    from rtcore_bedrock_sonic.emulator.tooluse import _proper_noun
+    from rtcore_sonic_emulator.tooluse import _proper_noun
 
     cases = {
         "What's the weather in San Francisco?": "San Francisco",

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtcore_bedrock_sonic.emulator import silence_pcm, utterance_pcm
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import silence_pcm, utterance_pcm
 from tests.emulator.conftest import V1, V2, WEATHER_TOOL
+from tests.emulator.sdk_stream import SonicStream
 
 
 def speech_pcm(seconds: float, rate: int = 16000) -> bytes:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from aws_sdk_bedrock_runtime.models import ValidationException
 
-from rtcore_bedrock_sonic.emulator import utterance_pcm
-from rtcore_bedrock_sonic.emulator.testing import SonicStream
+from rtcore_sonic_emulator import utterance_pcm
 from tests.emulator.conftest import V1, V2, WEATHER_TOOL
+from tests.emulator.sdk_stream import SonicStream
 
 
 async def expect_error(session: SonicStream, fragment: str) -> None:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from rtcore_bedrock_sonic.emulator import utterance_wav
-from rtcore_bedrock_sonic.emulator.voice import speech_seconds
+from rtcore_sonic_emulator import utterance_wav
+from rtcore_sonic_emulator.voice import speech_seconds
 from tests.seed.test_seed_text import SEED_PORT, _port_free
 from tests.transports.process import Served, rtcore
 

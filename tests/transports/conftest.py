@@ -11,7 +11,7 @@ from aiohttp import web
 
 from rtcore.gateway import Gateway
 from rtcore.provider import ModelConfig, ProviderSpec
-from rtcore.serving import ServeSettings
+from rtcore.serve_settings import ServeSettings
 from rtcore_websocket.server import build_app
 from tests.core.conftest import ScriptedProvider, text_reply
 

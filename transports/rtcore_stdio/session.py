@@ -21,7 +21,7 @@ from typing import Protocol
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
-from rtcore.serving import ServeError, ServeSettings
+from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_stdio.lines import LineSplitter
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rtcore.serving import ServeError, ServeSettings
+from rtcore.serve_settings import ServeError, ServeSettings
 
 
 def check_binding(settings: ServeSettings) -> None:

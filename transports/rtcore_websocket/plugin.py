@@ -10,7 +10,7 @@ from rtcore.transport import TransportSpec
 
 if TYPE_CHECKING:
     from rtcore.gateway import Gateway
-    from rtcore.serving import ServeSettings
+    from rtcore.serve_settings import ServeSettings
 
 
 async def serve(gateway: Gateway, settings: ServeSettings) -> None:

@@ -18,7 +18,7 @@ from rtcore.audio import PCM16_RATES
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
-from rtcore.serving import ServeError, ServeSettings
+from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.handshake import read_handshake
 
 log = logging.getLogger(__name__)

@@ -21,14 +21,14 @@ from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
 from rtcore.session.conversation import Conversation, ConvItem, Part
+from rtcore.session.dialect_events import Vocabulary, vocabulary
 from rtcore.session.ids import EventIds, new_id
 from rtcore.session.items import item_from_wire
 from rtcore.session.render import render_item, render_session
+from rtcore.session.response_params import response_options, response_shell
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState, to_neutral
-from rtcore.session.shells import response_options, response_shell
 from rtcore.session.update import apply_update
-from rtcore.session.vocabulary import Vocabulary, vocabulary
 
 SESSION_LIFETIME_S = 60 * 60
 MIN_COMMIT_MS = 100

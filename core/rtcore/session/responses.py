@@ -23,9 +23,9 @@ from rtcore.protocol.objects import (
 )
 from rtcore.provider import messages as neutral
 from rtcore.session.conversation import Conversation, ConvItem, Part
+from rtcore.session.dialect_events import Vocabulary
 from rtcore.session.ids import new_id
 from rtcore.session.render import content_part, render_item
-from rtcore.session.vocabulary import Vocabulary
 
 Emit = Callable[[s.ServerEvent], None]
 _NO_OVERRIDES = neutral.ResponseOptions()

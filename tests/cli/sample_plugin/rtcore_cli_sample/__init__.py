@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import rtcore
-from rtcore.commands import CommandSpec
+from rtcore.plugin_commands import CommandSpec
 from rtcore.provider import ModelConfig
-from rtcore.serving import ServeSettings
+from rtcore.serve_settings import ServeSettings
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

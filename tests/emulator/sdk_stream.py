@@ -13,7 +13,7 @@ import uuid
 from base64 import b64encode
 from typing import Any, Self
 
-from .shapes import ShapeChecker
+from tests.emulator.shapes import ShapeChecker
 
 type Event = tuple[str, dict[str, Any]]
 

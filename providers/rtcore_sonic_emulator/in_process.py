@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import msgspec
 
 from rtcore.provider import ModelConfig
-from rtcore.serving import ServeSettings
+from rtcore.serve_settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def run_emulator(settings: ServeSettings) -> AsyncIterator[None]:
         log.warning("--emulator: no %s model is configured, so nothing is emulated", PROVIDER)
         yield
         return
-    from rtcore_bedrock_sonic.emulator import NovaSonicEmulator
+    from rtcore_sonic_emulator import NovaSonicEmulator
 
     async with NovaSonicEmulator() as emulator:
         settings.models = point_at(settings.models, emulator.endpoint, str(emulator.ca_file))

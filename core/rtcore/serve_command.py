@@ -16,7 +16,7 @@ from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.loops import LOOPS
 from rtcore.plugins import PluginHost
-from rtcore.serving import ServeError, ServeSettings
+from rtcore.serve_settings import ServeError, ServeSettings
 
 if TYPE_CHECKING:
     from rtcore.gateway import Gateway

@@ -1,6 +1,6 @@
 """Measure how many live sessions one emulator process sustains.
 
-``python -m rtcore_bedrock_sonic.emulator.capacity --sessions 200 --seconds 20`` starts the
+``python -m bench.capacity --sessions 200 --seconds 20`` starts the
 emulator in a child process and drives it with a light raw HTTP/2 client (the SDK costs ~0.5 ms
 of CPU per event and would measure itself instead). Every session streams 16 kHz audio in real
 time (64 ms chunks, ``--chunk-ms`` to change) and speaks a tone-coded utterance every few
@@ -29,10 +29,10 @@ import h2.events
 import msgspec
 from smithy_aws_event_stream.events import EventMessage
 
-from . import wire
-from .model import ENDPOINT_SECONDS
-from .tones import silence_pcm, utterance_pcm
-from .validation import V2
+from rtcore_sonic_emulator import wire
+from rtcore_sonic_emulator.model import ENDPOINT_SECONDS
+from rtcore_sonic_emulator.tones import silence_pcm, utterance_pcm
+from rtcore_sonic_emulator.validation import V2
 
 RATE = 16000
 STREAMS_PER_CONNECTION = 50
@@ -212,7 +212,7 @@ def _cpu_seconds(pid: int) -> float:
 async def main(sessions: int, seconds: float, chunk_ms: float, signed: bool) -> None:
     chunk = round(RATE * chunk_ms / 1000)
     emulator = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rtcore_bedrock_sonic.emulator", "--port", "0",
+        sys.executable, "-m", "rtcore_sonic_emulator", "--port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert emulator.stdout is not None
@@ -264,7 +264,7 @@ async def main(sessions: int, seconds: float, chunk_ms: float, signed: bool) -> 
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m rtcore_bedrock_sonic.emulator.capacity")
+    parser = argparse.ArgumentParser(prog="python -m bench.capacity")
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument(

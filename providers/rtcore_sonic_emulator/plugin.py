@@ -1,0 +1,76 @@
+"""rtcore hooks of the Nova Sonic emulator: ``rtcore emulator`` and ``rtcore serve --emulator``.
+
+Only ``argparse`` is imported here: the emulator itself (``h2``, ``trustme``: the
+``rtcore[emulator]`` extra) loads when one of the two is used, and says how to install it
+when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+from rtcore.hookspecs import hookimpl
+from rtcore.plugin_commands import CommandSpec
+
+if TYPE_CHECKING:
+    from rtcore.serve_settings import ServeSettings
+
+INSTALL_HINT = (
+    "the Nova Sonic emulator needs its extra dependencies: pip install 'rtcore[emulator]'"
+)
+
+
+def _require() -> None:
+    try:
+        import h2  # noqa: F401
+        import trustme  # noqa: F401
+    except ImportError as exc:
+        raise SystemExit(f"rtcore: {INSTALL_HINT} ({exc.name} is missing)") from None
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    from rtcore_sonic_emulator import cli
+
+    cli.configure(parser)
+
+
+def _run(args: argparse.Namespace) -> int:
+    _require()
+    from rtcore_sonic_emulator import cli
+
+    return cli.run(args)
+
+
+@hookimpl
+def rtcore_register_commands() -> Sequence[CommandSpec]:
+    return [
+        CommandSpec(
+            name="emulator",
+            help="run the local Nova Sonic (Bedrock) emulator",
+            configure=_configure,
+            run=_run,
+        )
+    ]
+
+
+@hookimpl
+def rtcore_add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="answer every Bedrock Nova Sonic model from the built-in emulator, in-process "
+        "(no AWS account needed; replies are synthetic)",
+    )
+
+
+@hookimpl
+def rtcore_serve_lifespan(settings: ServeSettings) -> AbstractAsyncContextManager[None] | None:
+    if not getattr(settings.args, "emulator", False):
+        return None
+    _require()
+    from rtcore_sonic_emulator.in_process import run_emulator
+
+    return run_emulator(settings)
