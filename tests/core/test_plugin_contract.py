@@ -25,12 +25,16 @@ def test_builtin_plugins_register_through_entry_points() -> None:
     assert names["bedrock-sonic"] == "rtcore_bedrock_sonic.plugin"
     assert names["websocket"] == "rtcore_websocket.plugin"
     assert names["stdio"] == "rtcore_stdio.plugin"
+    assert names["sonic-emulator"] == "rtcore_sonic_emulator.plugin"
+    pytest_plugins = importlib.metadata.entry_points(group="pytest11")
+    assert {ep.name: ep.value for ep in pytest_plugins}["rtcore"] == "rtcore.testing.plugin"
 
 
 def test_loaded_host_offers_builtin_transports_and_providers() -> None:
     host = load_plugins()
     assert {"websocket", "stdio"} <= set(host.transports())
     assert "bedrock-sonic" in host.providers()
+    assert "emulator" in host.commands()
     assert not host.broken
 
 
