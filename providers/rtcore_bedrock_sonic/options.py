@@ -39,16 +39,11 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     text_trigger_wav: str | None = None
 
     def policy(self, input_rate: int) -> SupervisorPolicy:
-        """What the kit's upstream supervisor needs of these, for audio at ``input_rate``."""
+        """What the kit's upstream supervisor needs of these (the fields of the same name),
+        for audio at ``input_rate``."""
+        shared = set(SupervisorPolicy.__struct_fields__) & set(self.__struct_fields__)
         return SupervisorPolicy(
-            rotate_after_seconds=self.rotate_after_seconds,
-            connection_limit_seconds=self.connection_limit_seconds,
-            stall_timeout_seconds=self.stall_timeout_seconds,
-            max_open_attempts=self.max_open_attempts,
-            backoff_initial_seconds=self.backoff_initial_seconds,
-            backoff_max_seconds=self.backoff_max_seconds,
-            max_recoveries_per_minute=self.max_recoveries_per_minute,
-            close_timeout_seconds=self.close_timeout_seconds,
+            **{name: getattr(self, name) for name in shared},
             max_backlog_bytes=int(self.max_backlog_seconds * input_rate * 2),
         )
 

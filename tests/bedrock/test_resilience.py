@@ -165,3 +165,17 @@ def test_region_and_endpoint_sources() -> None:
     assert "shh" not in repr(secret)
     with pytest.raises(ProviderUnavailable):
         settings_from({"aws_access_key_id": "only-one"}, env)
+
+
+def test_every_supervisor_setting_is_a_provider_option() -> None:
+    from rtcore.kit import SupervisorPolicy
+    from rtcore_bedrock_sonic.options import SessionOptions
+
+    # None may fall back to the kit's default unseen: each is a documented model option.
+    derived = {"max_backlog_bytes"}
+    assert set(SupervisorPolicy.__struct_fields__) - derived <= set(
+        SessionOptions.__struct_fields__
+    )
+    policy = SessionOptions(rotate_after_seconds=7.0, max_backlog_seconds=2.0).policy(16000)
+    assert policy.rotate_after_seconds == 7.0
+    assert policy.max_backlog_bytes == 64000
