@@ -1,0 +1,97 @@
+"""Capabilities are enforced by the core: what a provider cannot do is refused, naming the
+parameter, before the provider hears of it; voices are validated once, by its own rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rtcore.dialect import Dialect
+from rtcore.provider import Capabilities
+from rtcore.provider import messages as n
+
+from .conftest import Harness, ScriptedProvider
+
+
+class LimitedProvider(ScriptedProvider):
+    def __init__(self, caps: Capabilities) -> None:
+        super().__init__(lambda _c: [])
+        self._caps = caps
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+
+def normalize(voice: str) -> str:
+    if voice.lower() not in ("matthew", "tiffany"):
+        raise ValueError(f"Voice {voice!r} is not one of this model's: matthew, tiffany.")
+    return voice.lower()
+
+
+async def first_error(caps: Capabilities, *events: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    provider = LimitedProvider(caps)
+    async with Harness(provider, Dialect.BETA) as client:
+        for event in events:
+            await client.send(event)
+        error = await client.wait_for("error")
+    return error["error"], provider
+
+
+@pytest.mark.parametrize(
+    ("caps", "session", "param"),
+    [
+        (
+            Capabilities(server_vad=False),
+            {"turn_detection": {"type": "server_vad"}},
+            "session.turn_detection",
+        ),
+        (Capabilities(manual_commit=False), {"turn_detection": None}, "session.turn_detection"),
+        (
+            Capabilities(tools=False),
+            {"tools": [{"type": "function", "name": "f"}]},
+            "session.tools",
+        ),
+    ],
+)
+async def test_what_the_provider_cannot_do_is_refused(
+    caps: Capabilities, session: dict[str, Any], param: str
+) -> None:
+    error, provider = await first_error(caps, {"type": "session.update", "session": session})
+    assert (error["code"], error["param"]) == ("unsupported_parameter", param)
+    # The update was refused whole: the provider never heard of it.
+    field = param.split(".")[-1]
+    assert not [c for c in provider.commands if isinstance(c, n.Configure) and field in c.changed]
+
+
+async def test_a_per_response_override_it_does_not_declare_is_refused() -> None:
+    caps = Capabilities(
+        voices=("matthew", "tiffany"), response_overrides=frozenset({"instructions"})
+    )
+    error, provider = await first_error(
+        caps, {"type": "response.create", "response": {"max_output_tokens": 10}}
+    )
+    assert (error["code"], error["param"]) == (
+        "unsupported_parameter",
+        "response.max_output_tokens",
+    )
+    assert not [c for c in provider.commands if isinstance(c, n.CreateResponse)]
+
+
+async def test_voice_is_validated_once_with_the_providers_own_rule() -> None:
+    caps = Capabilities(
+        voices=("matthew", "tiffany"), default_voice="matthew", normalize_voice=normalize
+    )
+    provider = LimitedProvider(caps)
+    async with Harness(provider, Dialect.BETA) as client:
+        await client.send({"type": "session.update", "session": {"voice": "Tiffany"}})
+        updated = await client.wait_for("session.updated")
+        await client.send({"type": "session.update", "session": {"voice": "joanna"}})
+        error = (await client.wait_for("error"))["error"]
+        await client.send({"type": "session.update", "session": {"voice": "alloy"}})
+        alloy = await client.wait_for("session.updated", 2)
+    assert updated["session"]["voice"] == "tiffany"  # the provider's spelling, reported
+    assert error["message"] == "Voice 'joanna' is not one of this model's: matthew, tiffany."
+    assert error["param"] == "session.voice"
+    assert alloy["session"]["voice"] == "matthew"  # an OpenAI voice stands for the default
