@@ -218,6 +218,9 @@ async def test_per_response_overrides_take_effect_or_are_refused(
             refused = (await client.wait("error"))["error"]
             await client.send(type="response.create", response={"temperature": 0.2})
             refused_temperature = (await client.wait("error", 2))["error"]
+            tool = {"type": "function", "name": "lookup", "parameters": {"type": "object"}}
+            await client.send(type="response.create", response={"tools": [tool]})
+            refused_tools = (await client.wait("error", 3))["error"]
             # The session's own value is no override.
             await client.say("Hi.")
             await client.send(
@@ -229,6 +232,10 @@ async def test_per_response_overrides_take_effect_or_are_refused(
     assert refused["code"] == "unsupported_parameter"
     assert refused["param"] == "response.voice"
     assert refused_temperature["param"] == "response.temperature"
+    assert (refused_tools["code"], refused_tools["param"]) == (
+        "unsupported_parameter",
+        "response.tools",
+    )
     assert len(client.of("response.created")) == 1
     assert created["response"]["voice"] == "matthew"
     live = [text for role, interactive, text in emu.stats.streams[-1].texts if interactive]
