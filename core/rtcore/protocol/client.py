@@ -37,7 +37,7 @@ class OutputAudioBufferClear(ClientEvent, tag="output_audio_buffer.clear", kw_on
 
 class ConversationItemCreate(ClientEvent, tag="conversation.item.create", kw_only=True):
     item: ItemWire
-    previous_item_id: str | UnsetType | None = UNSET
+    previous_item_id: str | UnsetType = UNSET
 
 
 class ConversationItemRetrieve(ClientEvent, tag="conversation.item.retrieve", kw_only=True):

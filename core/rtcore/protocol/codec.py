@@ -14,6 +14,23 @@ from rtcore.protocol.errors import (
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
+# Where an explicit ``null`` means something (it turns the feature off), as in OpenAI's API;
+# everywhere else the SDKs' Optional fields send ``null`` for "not given".
+MEANINGFUL_NULLS = frozenset(
+    {
+        "turn_detection",
+        "input_audio_transcription",
+        "input_audio_noise_reduction",
+        "transcription",
+        "noise_reduction",
+    }
+)
+# Free-form values (a tool's JSON Schema, metadata, tracing): their nulls are the client's data.
+_OPAQUE = frozenset({"parameters", "metadata", "tracing", "prompt", "truncation"})
+# ``response.input`` (a list of items) is the client's too; ``audio.input`` is config.
+_OPAQUE_LISTS = frozenset({"input"})
+_NULL_MARK = "got `null`"
+
 
 class ClientDecoder:
     def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
@@ -41,13 +58,39 @@ class ClientDecoder:
             event: AnyClientEvent = self._decoder.decode(frame)
             return event
         except msgspec.ValidationError as exc:
-            event_type, event_id = envelope(frame)
-            raise from_validation_error(exc, event_type, event_id, CLIENT_EVENT_TYPES) from None
+            error = exc
         except msgspec.DecodeError as exc:
             raise RealtimeError(
                 "invalid_json",
                 f"The event could not be parsed as JSON ({exc}). Send one JSON object per frame.",
             ) from None
+        if _NULL_MARK in str(error):
+            # Rare, so off the fast path: an Optional field sent as null means "absent".
+            try:
+                cleaned = msgspec.json.encode(without_nulls(msgspec.json.decode(frame)))
+                return self._decoder.decode(cleaned)
+            except msgspec.ValidationError as exc:
+                error = exc
+            except RecursionError:
+                pass  # nested too deep to clean: report the first error
+        event_type, event_id = envelope(frame)
+        raise from_validation_error(error, event_type, event_id, CLIENT_EVENT_TYPES) from None
+
+
+def without_nulls(value: object, key: str = "") -> object:
+    """A decoded event with every ``null`` that stands for "not given" left out: all but
+    those of ``MEANINGFUL_NULLS``, and none inside free-form values."""
+    if key in _OPAQUE or (key in _OPAQUE_LISTS and isinstance(value, list)):
+        return value
+    if isinstance(value, dict):
+        return {
+            k: without_nulls(v, k)
+            for k, v in value.items()
+            if v is not None or k in MEANINGFUL_NULLS
+        }
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
 
 
 class ServerEncoder:

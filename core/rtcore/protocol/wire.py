@@ -57,9 +57,16 @@ class AudioFormatWire(Strict):
 
 
 class TranscriptionWire(Strict):
+    """Transcription settings. A speech-to-speech provider transcribes with its own model,
+    so only on/off applies; the rest is accepted (current SDKs send it) and not applied,
+    which ``session.updated`` shows by leaving it out (docs/protocol.md)."""
+
     model: str | UnsetType = UNSET
     language: str | UnsetType = UNSET
     prompt: str | UnsetType = UNSET
+    delay: str | UnsetType = UNSET
+    keywords: list[str] | UnsetType = UNSET
+    languages: list[str] | UnsetType = UNSET
 
 
 class TurnDetectionWire(Strict):
@@ -75,6 +82,7 @@ class TurnDetectionWire(Strict):
 
 class NoiseReductionWire(Strict):
     type: str | UnsetType = UNSET
+    strength: float | UnsetType = UNSET
 
 
 class AudioInputWire(Strict):
@@ -130,6 +138,10 @@ class SessionWire(Strict):
     truncation: Any | UnsetType = UNSET
     parallel_tool_calls: bool | UnsetType = UNSET
     expires_at: int | UnsetType = UNSET
+    # Accepted from current SDKs, not applied (speech-to-speech models here have no
+    # reasoning effort; beta's client_secret is the server's to mint): see docs/protocol.md.
+    reasoning: Any | UnsetType = UNSET
+    client_secret: Any | UnsetType = UNSET
     # rtcore extension, for providers with nucleus sampling (Nova Sonic's topP)
     top_p: float | UnsetType = UNSET
 
@@ -143,6 +155,7 @@ class ContentPartWire(Strict):
     transcript: str | UnsetType | None = UNSET
     image_url: str | UnsetType = UNSET
     detail: str | UnsetType = UNSET
+    id: str | UnsetType = UNSET  # beta SDKs model one; nothing refers to a part by it
 
 
 class ItemWire(Strict, kw_only=True):
@@ -177,6 +190,8 @@ class ResponseParamsWire(Strict):
     metadata: dict[str, str] | UnsetType | None = UNSET
     input: list[object] | UnsetType = UNSET
     prompt: Any | UnsetType = UNSET
+    parallel_tool_calls: bool | UnsetType = UNSET
+    reasoning: Any | UnsetType = UNSET
     # beta
     modalities: list[str] | UnsetType = UNSET
     voice: str | UnsetType = UNSET
