@@ -287,3 +287,33 @@ async def test_session_update_tells_the_provider_what_changed() -> None:
     }
     assert configure.config.tools[0].parameters == {"type": "object"}
     assert configure.config.tool_choice == "function:get_weather"
+
+
+async def test_a_long_provider_call_id_reaches_the_client_short_and_maps_back() -> None:
+    nova_id = "5a7e2c1e-9b0f-4c43-a3c1-6f2d8e9b1a77"  # a toolUseId: 36 characters
+
+    def tool_call(command: n.Command) -> list[n.Event]:
+        if not isinstance(command, n.CreateResponse):
+            return []
+        rid = command.response_id
+        call = n.ToolCall(response_id=rid, call_id=nova_id, name="get_weather", arguments="{}")
+        return [call, n.ResponseDone(response_id=rid)]
+
+    provider = ScriptedProvider(tool_call)
+    async with Harness(provider, Dialect.GA) as client:
+        await client.send({"type": "response.create"})
+        done = await client.wait_for("response.done")
+        call_id = done["response"]["output"][0]["call_id"]
+        output = {"type": "function_call_output", "call_id": call_id, "output": '{"t": 21}'}
+        await client.send({"type": "conversation.item.create", "item": output})
+        await client.wait_for("conversation.item.done", 2)
+    assert len(call_id) <= 32
+    assert call_id.startswith("call_")
+    args = [e for e in client.events if e["type"] == "response.function_call_arguments.done"]
+    assert args[0]["call_id"] == call_id
+    added = [c.item for c in provider.commands if isinstance(c, n.AddItem)]
+    # The provider hears of both under its own id.
+    assert [(type(i).__name__, i.call_id) for i in added] == [  # type: ignore[union-attr]
+        ("FunctionCall", nova_id),
+        ("FunctionCallOutput", nova_id),
+    ]

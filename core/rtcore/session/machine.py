@@ -35,6 +35,8 @@ MIN_COMMIT_MS = 100
 # The seed's programs and LiteLLM's users send 16 kHz audio labelled "pcm16" without any
 # dialect signal; OpenAI's own clients (which signal the dialect) send 24 kHz.
 UNSIGNALLED_BETA_PCM16_RATE = 16000
+# OpenAI's limit on a call_id; clients (LiveKit) cut longer ones, which then match nothing.
+MAX_CALL_ID_LENGTH = 32
 OPENAI_PCM16_RATE = 24000
 _NO_OVERRIDES = neutral.ResponseOptions()
 
@@ -74,6 +76,8 @@ class RealtimeSession:
         self._transcripts: dict[str, str] = {}
         # Commands for the provider that come of its own events (see ``on_event``).
         self._pending: Commands = []
+        # Client-facing call id -> the provider's, where the provider's is too long.
+        self._call_ids: dict[str, str] = {}
         self._input: InputConverter | None = None
         self._rebuild_converters()
 
@@ -271,7 +275,7 @@ class RealtimeSession:
         else:
             previous = self.conversation.insert(item, event.previous_item_id)
         self._announce_item(item, previous)
-        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=previous)]
+        return [neutral.AddItem(item=self._for_provider(item), previous_item_id=previous)]
 
     def _commit(self) -> Commands:
         if self._buffered_ms < MIN_COMMIT_MS:
@@ -414,6 +418,7 @@ class RealtimeSession:
             output_bytes_per_ms=out_bytes_per_ms,
             metadata=metadata,
             options=options,
+            client_call_id=self._client_call_id,
         )
         self.responses[response_id] = response
         response.start()
@@ -423,11 +428,26 @@ class RealtimeSession:
         del self.responses[response.id]
         response.finish(done)
 
+    def _client_call_id(self, call_id: str) -> str:
+        if len(call_id) <= MAX_CALL_ID_LENGTH:
+            return call_id
+        short = new_id("call_", MAX_CALL_ID_LENGTH - len("call_"))
+        self._call_ids[short] = call_id
+        return short
+
+    def _for_provider(self, item: ConvItem) -> neutral.Item:
+        """An item as the provider knows it: under the provider's own call ids."""
+        out = item.to_neutral()
+        calls = neutral.FunctionCall | neutral.FunctionCallOutput
+        if isinstance(out, calls) and (call_id := self._call_ids.get(out.call_id)) is not None:
+            out = msgspec.structs.replace(out, call_id=call_id)
+        return out
+
     def _output_item_done(self, item: ConvItem) -> None:
         # The provider hears of its own output once it is final, under the core's id.
         self._pending.append(
             neutral.AddItem(
-                item=item.to_neutral(),
+                item=self._for_provider(item),
                 previous_item_id=self.conversation.previous_of(item.id),
                 source="model",
             )

@@ -34,7 +34,9 @@ _NO_OVERRIDES = neutral.ResponseOptions()
 class ActiveResponse:
     """A response from response.created to response.done.
 
-    ``emit`` sends a server event (the session fills in event ids). ``conversation`` is
+    ``emit`` sends a server event (the session fills in event ids); ``client_call_id``
+    gives the id a function call has for the client (a provider's may be too long for
+    OpenAI's clients). ``conversation`` is
     where its output items go, or None for an out-of-band response, whose items are never
     announced as conversation items. ``item_done`` is told of each output item that closed
     in the conversation (so the provider can be told of it); ``shell`` renders the response
@@ -55,6 +57,7 @@ class ActiveResponse:
         output_bytes_per_ms: float,
         metadata: dict[str, str] | None = None,
         options: neutral.ResponseOptions = _NO_OVERRIDES,
+        client_call_id: Callable[[str], str] = lambda call_id: call_id,
     ) -> None:
         self.id = response_id
         self.modalities = modalities
@@ -64,6 +67,7 @@ class ActiveResponse:
         self.conversation = conversation
         self._emit = emit
         self._item_done = item_done
+        self._client_call_id = client_call_id
         self._shell = shell
         self._output = output
         self._bytes_per_ms = output_bytes_per_ms
@@ -227,11 +231,12 @@ class ActiveResponse:
 
     def tool_call(self, call: neutral.ToolCall) -> ConvItem:
         self._close_message("incomplete" if self._muted else "completed")
+        call_id = self._client_call_id(call.call_id)
         item = ConvItem(
             id=new_id("item_"),
             type="function_call",
             status="in_progress",
-            call_id=call.call_id,
+            call_id=call_id,
             name=call.name,
             arguments="",
         )
@@ -241,7 +246,7 @@ class ActiveResponse:
             "response_id": self.id,
             "item_id": item.id,
             "output_index": index,
-            "call_id": call.call_id,
+            "call_id": call_id,
         }
         self._ev(s.FunctionCallArgumentsDelta, delta=call.arguments, **common)
         self._ev(s.FunctionCallArgumentsDone, name=call.name, arguments=call.arguments, **common)
