@@ -219,3 +219,20 @@ async def test_tool_call_turn(served: Served, dialect: str) -> None:
         events = await c.until("response.done")
         assert deltas(events, c.name("text")) == "The tool said: Sunny"
         assert events[-1]["response"]["status"] == "completed"
+
+
+async def test_ga_client_whose_first_event_is_an_item_gets_ga_names_and_rates(
+    served: Served,
+) -> None:
+    # GA SDKs send no OpenAI-Beta header; without a session.update first, the SDK's own
+    # headers are what tells rtcore this is a GA client.
+    async with connect(served, "ga") as conv:
+        await conv.conn.send({"type": "conversation.item.create", "item": user_text("hello")})
+        await conv.conn.send({"type": "response.create"})
+        events = await conv.until("response.done")
+    types = [e["type"] for e in events]
+    assert "conversation.item.added" in types
+    assert "conversation.item.created" not in types
+    assert deltas(events, "response.output_audio_transcript.delta") == "You said: hello"
+    created = conv.events[0]["session"]
+    assert created["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": RATE}

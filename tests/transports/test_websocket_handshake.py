@@ -164,5 +164,9 @@ def test_read_handshake_rules() -> None:
     assert (h.key, h.protocol, h.dialect) == ("k3", "realtime", Dialect.BETA)
     assert read_handshake({"OpenAI-Beta": "realtime=v1"}).dialect is Dialect.BETA
     assert read_handshake({"OpenAI-Beta": "assistants=v2"}).dialect is None
+    # An openai SDK (its platform headers) without the beta header is a GA client.
+    sdk = {"X-Stainless-Lang": "python", "User-Agent": "AsyncOpenAI/Python 3.57.0"}
+    assert read_handshake(sdk).dialect is Dialect.GA
+    assert read_handshake({**sdk, "OpenAI-Beta": "realtime=v1"}).dialect is Dialect.BETA
     h = read_handshake({"Sec-WebSocket-Protocol": "openai-insecure-api-key.k4"})
     assert (h.key, h.protocol, h.offered_protocols) == ("k4", None, True)

@@ -1,4 +1,5 @@
-"""Reading a WebSocket handshake: the API key, the subprotocol to echo, the dialect hint.
+"""Reading a WebSocket handshake: the API key, the subprotocol to echo, the dialect hint
+(beta: ``OpenAI-Beta: realtime=v1`` or its subprotocol; GA: an openai SDK without it).
 
 Pure functions over the request headers, so each rule is testable without a socket.
 """
@@ -57,5 +58,12 @@ def read_handshake(headers: Mapping[str, str]) -> Handshake:
         echo = next((p for p in protocols if not p.startswith(KEY_PROTOCOL_PREFIX)), None)
 
     beta_header = "realtime=v1" in headers.get("OpenAI-Beta", "").replace(" ", "")
-    dialect = Dialect.BETA if beta_header or BETA_PROTOCOL in protocols else None
+    dialect: Dialect | None = None
+    if beta_header or BETA_PROTOCOL in protocols:
+        dialect = Dialect.BETA
+    elif headers.get("X-Stainless-Lang"):
+        # The openai SDKs (Python, Node) send their platform headers on every connection,
+        # and the beta header only from their beta clients: this one speaks GA, whatever
+        # its first event is.
+        dialect = Dialect.GA
     return Handshake(key=key, protocol=echo, dialect=dialect, offered_protocols=bool(protocols))
