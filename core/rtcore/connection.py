@@ -61,6 +61,8 @@ class Connection:
         self._idle.set()
         self._closed = False
         self._send_lock = asyncio.Lock()
+        # What ended the session from the provider's side (a transport closes accordingly).
+        self.failure: neutral.ProviderError | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -70,6 +72,7 @@ class Connection:
             self._upstream = await self.provider.open_session(self.session.neutral_config())
         except ProviderUnavailable as exc:
             log.warning("provider for model %r unavailable: %s", self.model.name, exc.message)
+            self.failure = neutral.ProviderError(code=exc.code, message=exc.message, fatal=True)
             self.session.error(RealtimeError(exc.code, exc.message, type="server_error"))
             await self._flush()
             await self._close_outgoing()
@@ -95,6 +98,7 @@ class Connection:
                 if commands:
                     await self._send(upstream, commands)
                 if isinstance(event, neutral.ProviderError) and event.fatal:
+                    self.failure = event
                     break
         except Exception:
             # A provider bug must not vanish silently: the client hears of it, the log has it.

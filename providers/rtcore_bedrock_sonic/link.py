@@ -135,7 +135,7 @@ class NovaLink:
 
     async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
         s = self._s
-        events = s.inbound.fail()
+        events = s.inbound.fail(n.ResponseError(code=failure.code, message=failure.message))
         if fatal:
             events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
             for event in events:

@@ -36,6 +36,7 @@ from rtcore.provider.messages import (
     InputTranscript,
     Modality,
     ResponseDone,
+    ResponseError,
     ResponseStatus,
     SpeechStarted,
     SpeechStopped,
@@ -188,13 +189,13 @@ class Inbound:
             out.append(self._finish("cancelled", None))
         return out + self.ledger.fail_all("cancelled")
 
-    def fail(self) -> list[Event]:
-        """The upstream stream broke: close what is open so the core is never left
-        waiting for a ResponseDone that cannot come."""
+    def fail(self, error: ResponseError | None = None) -> list[Event]:
+        """The upstream stream broke (``error`` says how): close what is open so the core
+        is never left waiting for a ResponseDone that cannot come."""
         out = self.flush()
         if self.response_active:
-            out.append(self._finish("failed", None))
-        out += self.ledger.fail_all("failed")
+            out.append(self._finish("failed", None, error))
+        out += self.ledger.fail_all("failed", error=error)
         self._blocks.clear()
         self._user_open = False
         self._user_text.clear()
@@ -392,14 +393,16 @@ class Inbound:
             self._usage.out_text += max(0, now[3] - before[3])
             self._totals = now
 
-    def _finish(self, status: ResponseStatus, reason: str | None) -> ResponseDone:
+    def _finish(
+        self, status: ResponseStatus, reason: str | None, error: ResponseError | None = None
+    ) -> ResponseDone:
         response_id = self.response_id
         self.response_active = False
         self.requested = False
         self.done_pending = None
         self._spec_emitted = False
         usage = self._usage.take()
-        done = self.ledger.finish(response_id, status, reason, usage)
+        done = self.ledger.finish(response_id, status, reason, usage, error)
         assert done is not None, "a response is finished once"
         if (waiting := self.ledger.next_request()) is not None:
             self._activate(waiting)

@@ -24,18 +24,28 @@ V2 = "amazon.nova-2-sonic-v1:0"
 FAST = {"backoff_initial_seconds": 0.02, "max_open_attempts": 2, "close_timeout_seconds": 1}
 
 
+CLOSES: dict[str, tuple[int | None, str]] = {}
+
+
 async def _error_of(served: Served, model: str) -> dict[str, Any]:
-    """Connect, speak one utterance, and return the first ``error`` event."""
+    """Connect, speak one utterance, and return the first ``error`` event (the close code
+    and reason that follow go to ``CLOSES``)."""
     async with websockets.connect(served.url(model), open_timeout=10) as ws:
         audio = base64.b64encode(utterance_pcm(0)).decode()
         # Refused at connect, the connection may already be closing: the error is queued.
         with contextlib.suppress(websockets.ConnectionClosed):
             await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": audio}))
-        async with asyncio.timeout(15):
-            async for frame in ws:
-                event = json.loads(frame)
-                if event["type"] == "error":
-                    return event["error"]  # type: ignore[no-any-return]
+        error: dict[str, Any] | None = None
+        # An error close (1011) ends the iteration with ConnectionClosedError.
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(15):
+                async for frame in ws:
+                    event = json.loads(frame)
+                    if event["type"] == "error" and error is None:
+                        error = event["error"]
+        CLOSES[model] = (ws.close_code, ws.close_reason or "")
+        if error is not None:
+            return error
     raise AssertionError(f"{model}: the connection closed without an error event")
 
 
@@ -95,6 +105,11 @@ async def test_aws_errors_reach_the_client_as_error_events(tmp_path: Path) -> No
     assert "throttling" in throttled["message"]
 
     assert nocreds["code"] == "missing_credentials"
+    # The session ended on the upstream's account: 1011 with the code, never a bare 1000.
+    for model, code in (("denied", "access_denied"), ("nocreds", "missing_credentials")):
+        close_code, close_reason = CLOSES[model]
+        assert close_code == 1011, (model, CLOSES[model])
+        assert close_reason.startswith(code), (model, CLOSES[model])
     assert "AWS_ACCESS_KEY_ID" in nocreds["message"]
     assert "aws configure" in nocreds["message"]
 

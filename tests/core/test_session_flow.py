@@ -317,3 +317,29 @@ async def test_a_long_provider_call_id_reaches_the_client_short_and_maps_back() 
         ("FunctionCall", nova_id),
         ("FunctionCallOutput", nova_id),
     ]
+
+
+async def test_a_failed_response_says_why_in_its_status_and_in_one_error_event() -> None:
+    provider = ScriptedProvider(lambda _c: [])
+    async with Harness(provider, Dialect.GA) as client:
+        await client.send({"type": "response.create"})
+        await client.wait_for("response.created")
+        rid = provider.sessions[0].requested
+        why = n.ResponseError(code="stream_stalled", message="Bedrock stopped answering.")
+        await provider.sessions[0].emit(
+            n.ResponseDone(response_id=rid, status="failed", error=why),
+            # The session then ends on the same failure: the client hears of it once.
+            n.ProviderError(code=why.code, message=why.message, fatal=True),
+        )
+        done = await client.wait_for("response.done")
+        error = await client.wait_for("error")
+    details = done["response"]["status_details"]
+    assert details["type"] == "failed"
+    assert details["error"] == {
+        "type": "server_error",
+        "code": "stream_stalled",
+        "message": "Bedrock stopped answering.",
+    }
+    assert (error["error"]["type"], error["error"]["code"]) == ("server_error", "stream_stalled")
+    assert [e["type"] for e in client.events].count("error") == 1
+    assert client.conn.failure is not None  # the transport closes with an error code

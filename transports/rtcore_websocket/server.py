@@ -157,14 +157,23 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     sockets = request.app[SOCKETS]
     sockets.add(ws)
     log.info("session opened: model %s, peer %s", model.name, request.remote)
+    failure = None
     try:
         async with gateway.connect(
             model, dialect=dialect, pcm16_input_rate=pcm16_input_rate
         ) as connection:
             await _pump(ws, connection)
+            failure = connection.failure
     finally:
         sockets.discard(ws)
-        await ws.close()
+        if failure is not None:
+            # The upstream ended the session: 1011 with the code, not a clean 1000.
+            # A close reason is at most 123 bytes of UTF-8, cut at a character boundary.
+            why = f"{failure.code}: {failure.message}".encode()[:120]
+            why = why.decode(errors="ignore").encode()
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=why)
+        else:
+            await ws.close()
         log.info("session closed: model %s, peer %s", model.name, request.remote)
     return ws
 

@@ -18,6 +18,7 @@ from rtcore.provider.messages import (
     CreateResponse,
     Modality,
     ResponseDone,
+    ResponseError,
     ResponseOptions,
     ResponseStarted,
     ResponseStatus,
@@ -86,23 +87,33 @@ class ResponseLedger:
         status: ResponseStatus = "completed",
         reason: str | None = None,
         usage: Usage = _NO_USAGE,
+        error: ResponseError | None = None,
     ) -> ResponseDone | None:
         """The one done of an open response; None if it is not open (nothing to send)."""
-        return self._close(response_id, status, reason, usage)
+        return self._close(response_id, status, reason, usage, error)
 
     def cancel(self, response_id: str, reason: str = "client_cancelled") -> ResponseDone | None:
         """Cancel by id; an unknown or closed id is a no-op (None)."""
         return self._close(response_id, "cancelled", reason, _NO_USAGE)
 
     def fail_all(
-        self, status: ResponseStatus = "failed", reason: str | None = None
+        self,
+        status: ResponseStatus = "failed",
+        reason: str | None = None,
+        error: ResponseError | None = None,
     ) -> list[ResponseDone]:
-        """Close every open response: the session ends, or its upstream broke."""
+        """Close every open response: the session ends, or its upstream broke (``error``
+        says how)."""
         open_ids = [r.id for r in ([self.active] if self.active else []) + list(self.waiting)]
-        return [d for i in open_ids if (d := self._close(i, status, reason, _NO_USAGE))]
+        return [d for i in open_ids if (d := self._close(i, status, reason, _NO_USAGE, error))]
 
     def _close(
-        self, response_id: str, status: ResponseStatus, reason: str | None, usage: Usage
+        self,
+        response_id: str,
+        status: ResponseStatus,
+        reason: str | None,
+        usage: Usage,
+        error: ResponseError | None = None,
     ) -> ResponseDone | None:
         if self.active is not None and self.active.id == response_id:
             self.active = None
@@ -111,4 +122,6 @@ class ResponseLedger:
             if len(kept) == len(self.waiting):
                 return None
             self.waiting = deque(kept)
-        return ResponseDone(response_id=response_id, status=status, reason=reason, usage=usage)
+        return ResponseDone(
+            response_id=response_id, status=status, reason=reason, usage=usage, error=error
+        )

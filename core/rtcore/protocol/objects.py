@@ -63,6 +63,7 @@ class UsageOut(Struct, kw_only=True):
 class StatusErrorOut(Out, kw_only=True):
     type: str
     code: str | UnsetType = UNSET
+    message: str | UnsetType = UNSET
 
 
 class StatusDetailsOut(Out, kw_only=True):

@@ -299,14 +299,23 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True, tag="tool_call"):
     arguments: str
 
 
+class ResponseError(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a response failed: a short snake_case ``code`` and what to do about it."""
+
+    code: str
+    message: str
+
+
 class ResponseDone(msgspec.Struct, frozen=True, kw_only=True, tag="response_done"):
     """``reason`` follows OpenAI's status_details.reason: "turn_detected",
-    "client_cancelled", "max_output_tokens", "content_filter" or None."""
+    "client_cancelled", "max_output_tokens", "content_filter" or None; a failed response
+    says why in ``error``."""
 
     response_id: str
     status: ResponseStatus = "completed"
     reason: str | None = None
     usage: Usage = Usage()
+    error: ResponseError | None = None
 
 
 class ProviderError(msgspec.Struct, frozen=True, kw_only=True, tag="provider_error"):

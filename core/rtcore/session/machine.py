@@ -76,6 +76,8 @@ class RealtimeSession:
         self._transcripts: dict[str, str] = {}
         # Commands for the provider that come of its own events (see ``on_event``).
         self._pending: Commands = []
+        # The last provider failure reported to the client (not reported twice).
+        self._reported: tuple[str, str] | None = None
         # Client-facing call id -> the provider's, where the provider's is too long.
         self._call_ids: dict[str, str] = {}
         self._input: InputConverter | None = None
@@ -476,6 +478,14 @@ class RealtimeSession:
             case neutral.ResponseDone():
                 if (r := self.responses.get(event.response_id)) is not None:
                     self._close_response(r, event)
+                    if event.error is not None:
+                        # A client acts on an error event; the status says which response.
+                        self._reported = (event.error.code, event.error.message)
+                        self.error(
+                            RealtimeError(
+                                event.error.code, event.error.message, type="server_error"
+                            )
+                        )
             case neutral.SpeechStarted():
                 self.emit(
                     s.SpeechStarted(
@@ -487,9 +497,13 @@ class RealtimeSession:
             case neutral.InputTranscript():
                 self._input_transcript(event)
             case neutral.ProviderError():
-                self.error(
-                    RealtimeError(event.code, event.message, param=event.param, type="server_error")
-                )
+                # The failure that ended a response was reported with it already.
+                if (event.code, event.message) != self._reported:
+                    self.error(
+                        RealtimeError(
+                            event.code, event.message, param=event.param, type="server_error"
+                        )
+                    )
         pending, self._pending = self._pending, []
         return pending
 

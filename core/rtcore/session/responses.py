@@ -19,6 +19,7 @@ from rtcore.protocol.objects import (
     OutputTokenDetails,
     ResponseOut,
     StatusDetailsOut,
+    StatusErrorOut,
     UsageOut,
 )
 from rtcore.provider import messages as neutral
@@ -260,8 +261,13 @@ class ActiveResponse:
         self._close_message(item_status)
         self.status = done.status
         if done.status != "completed" or done.reason:
+            error = done.error
             self.status_details = StatusDetailsOut(
-                type=done.status, reason=done.reason or msgspec.UNSET
+                type=done.status,
+                reason=done.reason or msgspec.UNSET,
+                error=msgspec.UNSET
+                if error is None
+                else StatusErrorOut(type="server_error", code=error.code, message=error.message),
             )
         self.usage = usage_out(done.usage)
         self._ev(s.ResponseDone, response=self._shell(self))
