@@ -18,6 +18,7 @@ import msgspec
 
 from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
 from rtcore.provider.messages import SessionConfig
+from rtcore_bedrock_sonic import limits
 from rtcore_bedrock_sonic.models import (
     SAMPLE_RATES,
     ModelProfile,
@@ -71,6 +72,7 @@ class SonicProvider:
             default_voice=self._profile.default_voice,
             output_modalities=("text", "audio"),
             normalize_voice=partial(resolve_voice, self._profile),
+            check_config=limits.check_config,
             server_vad=True,
             manual_commit=True,
             tools=True,

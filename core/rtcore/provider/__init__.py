@@ -9,6 +9,7 @@ from rtcore.provider.interface import (
     ProviderSession,
     ProviderSpec,
     ProviderUnavailable,
+    SettingRefused,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "ProviderSession",
     "ProviderSpec",
     "ProviderUnavailable",
+    "SettingRefused",
 ]

@@ -25,10 +25,13 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     provider accepts (input) and can produce (output); the core converts anything else.
     ``server_vad``: the provider detects turns itself (``turn_detection`` may be set);
     ``manual_commit``: it takes committed turns (``turn_detection: null``); ``tools``: it
-    calls functions. ``response_overrides`` names the ``ResponseOptions`` fields the provider
-    honours for one response (``ALL_RESPONSE_OVERRIDES``: every one); a ``response.create``
-    asking for another one with a value that differs from the session's is refused. Output
-    modalities need no declaring: the core honours them itself.
+    calls functions. ``check_config`` (when given) sees every configuration before it
+    takes effect and raises ``SettingRefused`` for one the model would reject, so the
+    client gets an error and the session keeps its settings, instead of an upstream that
+    refuses the stream later. ``response_overrides`` names the ``ResponseOptions`` fields
+    the provider honours for one response (``ALL_RESPONSE_OVERRIDES``: every one); a
+    ``response.create`` asking for another one with a value that differs from the
+    session's is refused. Output modalities need no declaring: the core honours them.
     """
 
     input_sample_rates: tuple[int, ...] = (16000,)
@@ -41,6 +44,17 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     manual_commit: bool = True
     tools: bool = True
     response_overrides: frozenset[str] = frozenset()
+    check_config: Callable[[SessionConfig], None] | None = None
+
+
+class SettingRefused(ValueError):
+    """Raised by ``Capabilities.check_config``: ``field`` is the ``SessionConfig`` field (with
+    an index and key for tools: ``tools[2].name``), ``message`` says the model's rule."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 ALL_RESPONSE_OVERRIDES = frozenset(ResponseOptions.__struct_fields__)

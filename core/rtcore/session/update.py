@@ -10,7 +10,7 @@ from msgspec import UNSET
 from rtcore.dialect import Dialect
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import SessionWire
-from rtcore.provider import Capabilities
+from rtcore.provider import Capabilities, SettingRefused
 from rtcore.session.settings import (
     SessionState,
     check_max_tokens,
@@ -21,6 +21,7 @@ from rtcore.session.settings import (
     parse_tool_choice,
     parse_tools,
     parse_turn_detection,
+    to_neutral,
 )
 
 
@@ -104,7 +105,26 @@ def apply_update(
                 param=f"{p}.tool_choice",
             )
     _check_capabilities(ch, caps, wire)
-    return msgspec.structs.replace(state, **ch)
+    new = msgspec.structs.replace(state, **ch)
+    if caps.check_config is not None:
+        try:
+            caps.check_config(to_neutral(new, caps))
+        except SettingRefused as refused:
+            raise RealtimeError(
+                "invalid_value", refused.message, param=_param_of(refused.field, wire)
+            ) from None
+    return new
+
+
+def _param_of(field: str, wire: SessionWire) -> str:
+    """Where the client put a refused ``SessionConfig`` field."""
+    name = field.split("[", 1)[0].split(".", 1)[0]
+    out = wire.audio.output if wire.audio is not UNSET else UNSET
+    if name == "voice" and out is not UNSET and out.voice is not UNSET:
+        return "session.audio.output.voice"
+    if name == "max_output_tokens" and wire.max_response_output_tokens is not UNSET:
+        return "session.max_response_output_tokens"
+    return f"session.{field}"
 
 
 def _check_capabilities(ch: dict[str, Any], caps: Capabilities, wire: SessionWire) -> None:
