@@ -7,9 +7,10 @@ sees ends with exactly one ``ResponseDone``:
 - A USER text block is the transcript of the user's speech: its start is the speech start,
   and the first assistant block after it closes the user turn (speech stopped, transcript).
 - Assistant text comes twice: SPECULATIVE (planned, before its audio) and FINAL (what was
-  actually spoken). Text-only responses use SPECULATIVE (lowest latency, FINAL as a
-  fallback); audio responses use FINAL as the audio transcript, so a truncated reply's
-  transcript matches what was heard.
+  actually spoken, after the audio). Both text and the audio transcript use SPECULATIVE, so
+  the transcript streams with the audio (clients caption it and truncate it as they play);
+  FINAL is the fallback when no SPECULATIVE text came. What the user heard of a reply they
+  spoke over is what the client's truncation keeps.
 - Barge-in arrives as the text ``{ "interrupted" : true }`` or a stop reason INTERRUPTED:
   it becomes SpeechStarted + ResponseDone(cancelled, "turn_detected") and is never
   passed on as text. The rest of the interrupted output is dropped.
@@ -328,14 +329,15 @@ class Inbound:
             return out
         if block is None or not self._emitting(t.content_id) or not t.content:
             return out
+        # SPECULATIVE text comes before its audio: as text, or as the audio's transcript,
+        # it streams with the reply (captions, and what a truncation cuts); FINAL repeats
+        # it after the audio and is used only when no SPECULATIVE text came.
+        if not block.speculative and self._spec_emitted:
+            return out
+        self._spec_emitted = self._spec_emitted or block.speculative
         rid = self.response_id
-        if block.speculative:
-            if self.text_only:
-                out.append(TextDelta(response_id=rid, text=t.content))
-                self._spec_emitted = True
-        elif self.text_only:
-            if not self._spec_emitted:
-                out.append(TextDelta(response_id=rid, text=t.content))
+        if self.text_only:
+            out.append(TextDelta(response_id=rid, text=t.content))
         else:
             out.append(TranscriptDelta(response_id=rid, text=t.content))
         return out
