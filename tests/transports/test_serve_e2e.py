@@ -72,6 +72,7 @@ async def test_signal_closes_open_sessions_and_exits_cleanly(sig: signal.Signals
     served = Served("--provider", "echo")
     async with connect(served.url(), proxy=None) as ws:
         assert json.loads(await ws.recv())["type"] == "session.created"
+        assert json.loads(await ws.recv())["type"] == "conversation.created"
         code = await asyncio.to_thread(served.stop, sig)
         with pytest.raises(ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), 5)

@@ -86,6 +86,7 @@ async def test_input_audio_rate_sets_what_beta_pcm16_stands_for(
     async with start_server() as server:
         async with connect(server.url() + query, proxy=None) as ws:
             await ws.recv()  # session.created
+            await ws.recv()  # conversation.created
             update = {"type": "session.update", "session": {"input_audio_format": "pcm16"}}
             await ws.send(json.dumps(update))
             event: dict[str, Any] = json.loads(await ws.recv())

@@ -51,7 +51,10 @@ async def test_seed_text_turn(start_server: StartServer) -> None:
     ):
         events = await run_turn(ws, SEED_TURN)
     types = [e["type"] for e in events]
-    assert types[0] == "session.created"
+    assert types[:2] == ["session.created", "conversation.created"]
+    conversation = events[1]["conversation"]
+    assert conversation["object"] == "realtime.conversation"
+    assert events[-1]["response"]["conversation_id"] == conversation["id"]
     text = "".join(e["delta"] for e in events if e["type"] == "response.text.delta")
     assert text == "Hello there"
     assert events[-1]["response"]["status"] == "completed"
@@ -104,6 +107,7 @@ async def test_bad_frames_get_errors_and_the_session_continues(start_server: Sta
         connect(server.url(), proxy=None) as ws,
     ):
         await ws.recv()  # session.created
+        await ws.recv()  # conversation.created
         await ws.send("not json")
         assert json.loads(await ws.recv())["error"]["code"] == "invalid_json"
         await ws.send(b"\x00binary")

@@ -25,7 +25,7 @@ from rtcore.session.dialect_events import Vocabulary, vocabulary
 from rtcore.session.ids import EventIds, new_id
 from rtcore.session.items import item_from_wire
 from rtcore.session.render import render_item, render_session
-from rtcore.session.response_params import response_options, response_shell
+from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState, to_neutral
 from rtcore.session.update import apply_update
@@ -142,6 +142,9 @@ class RealtimeSession:
         may be unknown, so the session object then carries fields valid in both."""
         session = render_session(self.state, self.dialect)
         self.emit(s.SessionCreated(event_id="", session=session))
+        # As OpenAI does: the session's one conversation, under the id responses carry.
+        conversation = s.ConversationRef(id=conversation_id(self.state))
+        self.emit(s.ConversationCreated(event_id="", conversation=conversation))
 
     # -- client events ---------------------------------------------------------------------
 

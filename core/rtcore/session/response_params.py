@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from rtcore.session.responses import ActiveResponse
 
 
+def conversation_id(state: SessionState) -> str:
+    return "conv_" + state.id.removeprefix("sess_")
+
+
 def response_shell(r: ActiveResponse, state: SessionState, dialect: Dialect) -> ResponseOut:
     """The response object, showing what this response was asked for (its overrides) over
     the session's settings."""
@@ -44,9 +48,7 @@ def response_shell(r: ActiveResponse, state: SessionState, dialect: Dialect) -> 
         "status_details": r.status_details,
         "output": [render_item(i, dialect) for i in r.items],
         # An out-of-band response belongs to no conversation.
-        "conversation_id": None
-        if r.conversation is None
-        else "conv_" + state.id.removeprefix("sess_"),
+        "conversation_id": None if r.conversation is None else conversation_id(state),
         "usage": r.usage,
         "metadata": r.metadata,
         "max_output_tokens": max_tokens,
