@@ -55,6 +55,9 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     models: list[ModelConfig]
     master_key: str | None = None
     origins: dict[str, str] = msgspec.field(default_factory=dict)
+    # general_settings.ssl_certfile / ssl_keyfile: serve wss:// and https:// (PEM files).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
 
 
 def resolve_env(value: object, key: str, source: str) -> object:
@@ -202,7 +205,14 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     if "master_key" in settings:
         key = "general_settings.master_key"
         master_key = _string(resolve_env(settings["master_key"], key, source), key, source)
-    return LoadedConfig(models=models, master_key=master_key, origins=seen)
+    files: dict[str, str | None] = {}
+    for name in ("ssl_certfile", "ssl_keyfile"):
+        key = f"general_settings.{name}"
+        value = settings.get(name)
+        files[name] = (
+            None if value is None else _string(resolve_env(value, key, source), key, source)
+        )
+    return LoadedConfig(models=models, master_key=master_key, origins=seen, **files)
 
 
 def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> LoadedConfig:

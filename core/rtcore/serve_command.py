@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rtcore import loops
@@ -58,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="event loop: uvloop when installed (auto, the default), uvloop, or asyncio",
     )
     net.add_argument(
+        "--ssl-certfile",
+        metavar="PEM",
+        help="serve TLS (wss://, https://) with this certificate chain (and --ssl-keyfile)",
+    )
+    net.add_argument("--ssl-keyfile", metavar="PEM", help="the private key of --ssl-certfile")
+    net.add_argument(
         "--max-message-bytes",
         type=int,
         default=16 * 1024 * 1024,
@@ -83,6 +90,7 @@ def build_settings(
         raise ServeError("give either --config FILE or --provider NAME, not both")
     master_key = master_key_from_env()
     origins: dict[str, str] = {}
+    loaded = None
     if args.config:
         loaded = load_config(args.config, providers)
         models = loaded.models
@@ -114,7 +122,14 @@ def build_settings(
         raise ServeError(f"--port {args.port} is out of range 0-65535")
     if args.max_message_bytes < 1024:
         raise ServeError("--max-message-bytes must be at least 1024")
-    return ServeSettings(
+    certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
+    keyfile = getattr(args, "ssl_keyfile", None) or (loaded.ssl_keyfile if loaded else None)
+    if keyfile is not None and certfile is None:
+        raise ServeError("--ssl-keyfile needs --ssl-certfile (the certificate to serve)")
+    for flag, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+        if path is not None and not Path(path).is_file():
+            raise ServeError(f"{flag} {path}: no such file")
+    settings = ServeSettings(
         models=models,
         args=args,
         host=args.host,
@@ -126,7 +141,11 @@ def build_settings(
         model=model,
         dialect=args.dialect,
         origins=origins,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
+    settings.tls_context()  # a bad certificate or key stops the start, with a message
+    return settings
 
 
 def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:

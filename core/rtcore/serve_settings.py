@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ssl
 from dataclasses import dataclass, field
 
 from rtcore.provider import ModelConfig
@@ -46,6 +47,25 @@ class ServeSettings:
     workers: int = 1
     worker_index: int | None = None
     reuse_port: bool = False
+    # ``--ssl-certfile`` / ``--ssl-keyfile`` (or general_settings): TLS, wss:// and https://.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certfile is not None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context (None: plain ws://); ``ServeError`` for a file that is
+        not a PEM certificate chain, or a key that does not match it."""
+        if self.ssl_certfile is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ServeError(f"cannot serve TLS with --ssl-certfile/--ssl-keyfile: {exc}") from None
+        return context
 
     @property
     def is_loopback(self) -> bool:

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 RTCORE = str(Path(sys.executable).parent / "rtcore")
-LISTENING = re.compile(r"listening on ws://(\S+):(\d+)/v1/realtime")
+LISTENING = re.compile(r"listening on wss?://(\S+):(\d+)/v1/realtime")
 
 
 def rtcore(

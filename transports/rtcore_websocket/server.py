@@ -227,10 +227,10 @@ def build_app(gateway: Gateway, settings: ServeSettings) -> web.Application:
     return app
 
 
-def _url(address: object) -> str:
+def _url(address: object, tls: bool = False) -> str:
     host, port = address[0], address[1]  # type: ignore[index]
     host = f"[{host}]" if ":" in str(host) else host
-    return f"ws://{host}:{port}/v1/realtime"
+    return f"{'wss' if tls else 'ws'}://{host}:{port}/v1/realtime"
 
 
 async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
@@ -246,7 +246,13 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
     try:
         # With --workers, every worker listens on the same port; the kernel spreads the
         # connections over them.
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port)
+        site = web.TCPSite(
+            runner,
+            settings.host,
+            settings.port,
+            reuse_port=settings.reuse_port,
+            ssl_context=settings.tls_context(),
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -265,7 +271,8 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
             log.warning("no master key configured: any API key is accepted; %s", where)
         models = ", ".join(gateway.model_names)
         for address in runner.addresses:
-            log.info("listening on %s?model=NAME (models: %s)", _url(address), models)
+            url = _url(address, settings.tls)
+            log.info("listening on %s?model=NAME (models: %s)", url, models)
         await asyncio.get_running_loop().create_future()  # until cancelled
     finally:
         await runner.cleanup()
