@@ -76,6 +76,8 @@ class SonicProvider:
             server_vad=True,
             manual_commit=True,
             tools=True,
+            # Nova answers every turn it detects and stops when spoken over.
+            turn_options=frozenset(),
             # Voice, tools and inference settings are fixed per Nova stream; instructions
             # go into the turn's text.
             response_overrides=frozenset({"instructions"}),

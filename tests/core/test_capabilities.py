@@ -95,3 +95,39 @@ async def test_voice_is_validated_once_with_the_providers_own_rule() -> None:
     assert error["message"] == "Voice 'joanna' is not one of this model's: matthew, tiffany."
     assert error["param"] == "session.voice"
     assert alloy["session"]["voice"] == "matthew"  # an OpenAI voice stands for the default
+
+
+@pytest.mark.parametrize(
+    ("turn_detection", "param"),
+    [
+        (
+            {"type": "server_vad", "create_response": False},
+            "session.turn_detection.create_response",
+        ),
+        (
+            {"type": "server_vad", "interrupt_response": False},
+            "session.turn_detection.interrupt_response",
+        ),
+        ({"type": "server_vad", "idle_timeout_ms": 5000}, "session.turn_detection.idle_timeout_ms"),
+    ],
+)
+async def test_turn_detection_behaviour_the_provider_cannot_vary_is_refused(
+    turn_detection: dict[str, Any], param: str
+) -> None:
+    caps = Capabilities(turn_options=frozenset())
+    error, _ = await first_error(
+        caps, {"type": "session.update", "session": {"turn_detection": turn_detection}}
+    )
+    assert (error["code"], error["param"]) == ("unsupported_parameter", param)
+
+
+async def test_turn_detection_behaviour_the_provider_declares_is_taken() -> None:
+    provider = LimitedProvider(Capabilities())  # create_response, interrupt_response
+    async with Harness(provider, Dialect.BETA) as client:
+        td = {"type": "server_vad", "create_response": False, "interrupt_response": False}
+        await client.send({"type": "session.update", "session": {"turn_detection": td}})
+        updated = await client.wait_for("session.updated")
+    assert updated["session"]["turn_detection"]["create_response"] is False
+    configured = [c for c in provider.commands if isinstance(c, n.Configure)][-1]
+    assert configured.config.turn_detection is not None
+    assert configured.config.turn_detection.interrupt_response is False

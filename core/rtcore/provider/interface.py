@@ -43,6 +43,10 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     server_vad: bool = True
     manual_commit: bool = True
     tools: bool = True
+    # What of OpenAI's turn detection the provider can vary: a turn_detection with
+    # create_response or interrupt_response false, or an idle_timeout_ms, is refused
+    # unless named here.
+    turn_options: frozenset[str] = frozenset({"create_response", "interrupt_response"})
     response_overrides: frozenset[str] = frozenset()
     check_config: Callable[[SessionConfig], None] | None = None
 

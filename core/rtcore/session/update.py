@@ -9,7 +9,7 @@ from msgspec import UNSET
 
 from rtcore.dialect import Dialect
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.wire import SessionWire
+from rtcore.protocol.wire import SessionWire, TurnDetectionWire
 from rtcore.provider import Capabilities, SettingRefused
 from rtcore.session.settings import (
     SessionState,
@@ -127,6 +127,28 @@ def _param_of(field: str, wire: SessionWire) -> str:
     return f"session.{field}"
 
 
+_TURN_OPTION_HELP = {
+    "create_response": "it answers every turn it detects",
+    "interrupt_response": "it stops speaking when the user speaks",
+    "idle_timeout_ms": "it has no idle timeout",
+}
+
+
+def _check_turn_options(td: TurnDetectionWire, caps: Capabilities, td_param: str) -> None:
+    asked = {
+        "create_response": td.create_response is False,
+        "interrupt_response": td.interrupt_response is False,
+        "idle_timeout_ms": td.idle_timeout_ms not in (UNSET, None),
+    }
+    for name, wanted in asked.items():
+        if wanted and name not in caps.turn_options:
+            raise RealtimeError(
+                "unsupported_parameter",
+                f"This model cannot take turn_detection.{name}: {_TURN_OPTION_HELP[name]}.",
+                param=f"{td_param}.{name}",
+            )
+
+
 def _check_capabilities(ch: dict[str, Any], caps: Capabilities, wire: SessionWire) -> None:
     """What the provider declared it cannot do is refused here, never passed on unheard."""
     nested = wire.audio is not UNSET and wire.audio.input is not UNSET
@@ -146,6 +168,11 @@ def _check_capabilities(ch: dict[str, Any], caps: Capabilities, wire: SessionWir
                 "turn_detection set.",
                 param=td_param,
             )
+    td_wire = wire.turn_detection
+    if nested and wire.audio is not UNSET and wire.audio.input is not UNSET:
+        td_wire = wire.audio.input.turn_detection
+    if isinstance(td_wire, TurnDetectionWire):
+        _check_turn_options(td_wire, caps, td_param)
     if ch.get("tools") and not caps.tools:
         raise RealtimeError(
             "unsupported_parameter", "This model does not call functions.", param="session.tools"
