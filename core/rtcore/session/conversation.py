@@ -130,3 +130,34 @@ class Conversation:
     def delete(self, item_id: str) -> None:
         item = self.require(item_id)
         self._items.remove(item)
+
+
+def truncate_item(item: ConvItem, content_index: int, audio_end_ms: int) -> str:
+    """Cut an assistant audio item to what the client played; returns the kept transcript.
+    ``RealtimeError`` for an item or a part that is not assistant audio, or a time past its
+    audio (which, while the item streams, is what has been sent so far)."""
+    if item.role != "assistant" or not any(p.kind == "audio" for p in item.parts):
+        raise RealtimeError(
+            "invalid_value", "Only assistant messages with audio can be truncated.", param="item_id"
+        )
+    if not 0 <= content_index < len(item.parts) or item.parts[content_index].kind != "audio":
+        raise RealtimeError(
+            "invalid_value",
+            f"Content part {content_index} of item '{item.id}' is not audio.",
+            param="content_index",
+        )
+    if audio_end_ms < 0 or audio_end_ms > item.audio_ms:
+        raise RealtimeError(
+            "invalid_value",
+            f"audio_end_ms {audio_end_ms} is beyond the item's audio ({item.audio_ms} ms).",
+            param="audio_end_ms",
+        )
+    part = item.parts[content_index]
+    full = part.transcript or ""
+    # No word timings from the provider: keep the share of the transcript that matches the
+    # share of audio heard, cut at a word boundary.
+    keep = int(len(full) * audio_end_ms / item.audio_ms) if item.audio_ms else len(full)
+    cut = full[:keep].rsplit(" ", 1)[0] if keep < len(full) else full
+    part.transcript = cut
+    item.audio_ms = audio_end_ms
+    return cut

@@ -20,7 +20,8 @@ from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
-from rtcore.session.conversation import Conversation, ConvItem, Part
+from rtcore.session.call_ids import CallIds
+from rtcore.session.conversation import Conversation, ConvItem, Part, truncate_item
 from rtcore.session.dialect_events import Vocabulary, vocabulary
 from rtcore.session.ids import EventIds, new_id
 from rtcore.session.items import item_from_wire
@@ -35,8 +36,6 @@ MIN_COMMIT_MS = 100
 # The seed's programs and LiteLLM's users send 16 kHz audio labelled "pcm16" without any
 # dialect signal; OpenAI's own clients (which signal the dialect) send 24 kHz.
 UNSIGNALLED_BETA_PCM16_RATE = 16000
-# OpenAI's limit on a call_id; clients (LiveKit) cut longer ones, which then match nothing.
-MAX_CALL_ID_LENGTH = 32
 OPENAI_PCM16_RATE = 24000
 _NO_OVERRIDES = neutral.ResponseOptions()
 
@@ -78,8 +77,7 @@ class RealtimeSession:
         self._pending: Commands = []
         # The last provider failure reported to the client (not reported twice).
         self._reported: tuple[str, str] | None = None
-        # Client-facing call id -> the provider's, where the provider's is too long.
-        self._call_ids: dict[str, str] = {}
+        self._call_ids = CallIds()
         self._input: InputConverter | None = None
         self._rebuild_converters()
 
@@ -315,37 +313,8 @@ class RealtimeSession:
 
     def _truncate(self, event: c.ConversationItemTruncate) -> Commands:
         item = self.conversation.require(event.item_id)
-        if item.role != "assistant" or not any(p.kind == "audio" for p in item.parts):
-            raise RealtimeError(
-                "invalid_value",
-                "Only assistant messages with audio can be truncated.",
-                param="item_id",
-            )
-        if (
-            not 0 <= event.content_index < len(item.parts)
-            or item.parts[event.content_index].kind != "audio"
-        ):
-            raise RealtimeError(
-                "invalid_value",
-                f"Content part {event.content_index} of item '{item.id}' is not audio.",
-                param="content_index",
-            )
-        if event.audio_end_ms < 0 or event.audio_end_ms > item.audio_ms:
-            raise RealtimeError(
-                "invalid_value",
-                f"audio_end_ms {event.audio_end_ms} is beyond the item's audio "
-                f"({item.audio_ms} ms).",
-                param="audio_end_ms",
-            )
+        cut = truncate_item(item, event.content_index, event.audio_end_ms)
         streaming = next((r for r in self.responses.values() if r.truncate(item)), None)
-        part = item.parts[event.content_index]
-        full = part.transcript or ""
-        # No word timings from the provider: keep the share of the transcript that matches
-        # the share of audio heard, cut at a word boundary.
-        keep = int(len(full) * event.audio_end_ms / item.audio_ms) if item.audio_ms else len(full)
-        cut = full[:keep].rsplit(" ", 1)[0] if keep < len(full) else full
-        part.transcript = cut
-        item.audio_ms = event.audio_end_ms
         self.emit(
             s.ConversationItemTruncated(
                 event_id="",
@@ -423,7 +392,7 @@ class RealtimeSession:
             output_bytes_per_ms=out_bytes_per_ms,
             metadata=metadata,
             options=options,
-            client_call_id=self._client_call_id,
+            client_call_id=self._call_ids.for_client,
         )
         self.responses[response_id] = response
         response.start()
@@ -433,20 +402,9 @@ class RealtimeSession:
         del self.responses[response.id]
         response.finish(done)
 
-    def _client_call_id(self, call_id: str) -> str:
-        if len(call_id) <= MAX_CALL_ID_LENGTH:
-            return call_id
-        short = new_id("call_", MAX_CALL_ID_LENGTH - len("call_"))
-        self._call_ids[short] = call_id
-        return short
-
     def _for_provider(self, item: ConvItem) -> neutral.Item:
         """An item as the provider knows it: under the provider's own call ids."""
-        out = item.to_neutral()
-        calls = neutral.FunctionCall | neutral.FunctionCallOutput
-        if isinstance(out, calls) and (call_id := self._call_ids.get(out.call_id)) is not None:
-            out = msgspec.structs.replace(out, call_id=call_id)
-        return out
+        return self._call_ids.for_provider(item.to_neutral())
 
     def _output_item_done(self, item: ConvItem) -> None:
         # The provider hears of its own output once it is final, under the core's id.
