@@ -241,8 +241,17 @@ class UsageEvent(_Out, frozen=True, kw_only=True):
     total_tokens: int = 0
 
 
+class UserSpeech(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Nova 2's ``userSpeechStart`` / ``userSpeechEnd``: it heard the user start or stop
+    speaking, ``input_audio_offset_ms`` into the stream's audio."""
+
+    input_audio_offset_ms: int = 0
+
+
 class OutputEvent(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     completion_start: CompletionStart | None = None
+    user_speech_start: UserSpeech | None = None
+    user_speech_end: UserSpeech | None = None
     content_start: OutContentStart | None = None
     text_output: TextOutput | None = None
     audio_output: AudioOutput | None = None

@@ -160,9 +160,12 @@ def is_user_text(item: n.Item) -> bool:
 
 
 def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:
-    """Nova showed it heard the user's speech so far: its USER transcript block began, or
-    it detected a barge-in."""
+    """Nova showed it took the user's speech so far: its USER transcript block began, or it
+    stopped a reply for it (a barge-in). Nova 2's userSpeechStart is not that: the turn it
+    starts is still Nova's to end, and a stream retired before then would take it along."""
     start = event.content_start
     if start is not None and start.role.upper() == "USER":
         return True
+    if event.user_speech_start is not None:
+        return any(isinstance(e, n.ResponseDone) for e in out)
     return any(isinstance(e, n.SpeechStarted) for e in out)

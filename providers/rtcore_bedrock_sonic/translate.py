@@ -130,6 +130,8 @@ class Inbound:
         self._user_speech_announced = False
         self._user_text: list[str] = []
         self._user_item = ""
+        # Nova's output for the active response has begun (speech over it is a barge-in).
+        self._answering = False
         # The item a client's commit made of the audio Nova is about to answer: the spoken
         # turn Nova reports next is that item, not a new one.
         self.committed_item: str | None = None
@@ -216,6 +218,8 @@ class Inbound:
         if (u := event.usage_event) is not None:
             self._add_usage(u)
             return self.flush()
+        if event.user_speech_start is not None:
+            return self._user_speech_start(onset_ms)
         if (cs := event.content_start) is not None:
             return self._content_start(cs, out, audio_ms, onset_ms)
         if (t := event.text_output) is not None:
@@ -281,7 +285,23 @@ class Inbound:
             self._spec_emitted = False
             out.append(self.ledger.start_own(self.modalities))
         self.requested = False
+        self._answering = True
         return out
+
+    def _user_speech_start(self, onset_ms: int) -> list[Event]:
+        """Nova 2 heard speech begin, as it happens (its USER transcript comes only after
+        the end-of-turn pause): announce it now, so clients can stop playback. Over a reply
+        it is a barge-in. ``audio_start_ms`` is the session's own onset estimate, since
+        Nova's offset counts from the start of the current stream."""
+        if self.done_pending is not None:
+            out = self.flush()
+        elif self.response_active and not self.discard and self._answering:
+            return self._barge_in([], onset_ms)
+        else:
+            out = []
+        if self._user_speech_announced or self.suppress_next_user_turn:
+            return out
+        return out + self._speech_started(onset_ms)
 
     def _speech_started(self, at_ms: int) -> list[Event]:
         self._user_speech_announced = True
@@ -401,6 +421,7 @@ class Inbound:
         response_id = self.response_id
         self.response_active = False
         self.requested = False
+        self._answering = False
         self.done_pending = None
         self._spec_emitted = False
         usage = self._usage.take()

@@ -89,6 +89,9 @@ class Conversation:
         self._speech = asyncio.Event()  # set when the VAD hears speech start
         self._pending_input = Usage()
         self._typed = PendingText()
+        self._audio_ms = 0.0  # of user audio received
+        self.signals: list[tuple[str, dict[str, int]]] = []
+        self.silent = False  # a stalled stream says nothing more
         self.responses = 0
 
     @property
@@ -138,14 +141,32 @@ class Conversation:
         if self._probe is not None:
             self._probe.audio_in(id(self), pcm, arrived)
         self._last_audio = time.monotonic()
+        start_ms = self._audio_ms
+        self._audio_ms += len(pcm) / 2 / vad.sample_rate * 1000
         result = vad.feed(pcm)
         if result.speech_started:
             self._speech.set()
             if time.monotonic() < self._speaking_until:
                 self._interrupt = True
+            if self._validator.model.nova2:
+                self._signal("userSpeechStart", inputAudioOffsetMs=round(start_ms))
+        if result.turn is not None and self._validator.model.nova2:
+            at = round(self._audio_ms)
+            self._signal("userSpeechEnd", inputAudioOffsetMs=at, inputAudioDetectionOffsetMs=at)
         if result.turn is not None:
             slot = tones.detect_slot(result.turn, vad.sample_rate)
             self._turns.put_nowait(self._spoken_turn(slot, result.turn_seconds))
+
+    def _signal(self, name: str, **fields: int) -> None:
+        # Nova 2 reports the user's speech as it hears it, outside any completion (LiteLLM
+        # issue 38346's capture): sent by the input loop right after the audio event.
+        self.signals.append((name, fields))
+
+    async def send_signals(self) -> None:
+        signals, self.signals = self.signals, []
+        if not self.silent:
+            for name, fields in signals:
+                await self._emit.user_speech(name, fields)
 
     def _on_content_end(self, content: Content) -> None:
         if content.type == "TEXT":

@@ -80,6 +80,12 @@ class Emitter:
             "completionId": completion_id,
         }
 
+    async def user_speech(self, name: str, fields: dict[str, int]) -> None:
+        """Nova 2's userSpeechStart / userSpeechEnd, which belong to no completion."""
+        await self.send(
+            name, {"sessionId": self.session_id, "promptName": self.prompt_name, **fields}
+        )
+
     async def completion_start(self, completion_id: str) -> None:
         await self.send("completionStart", self._ids(completion_id))
 

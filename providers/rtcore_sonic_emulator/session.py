@@ -107,7 +107,9 @@ async def _converse(
         if action.kind == "reset":
             stream.abort_connection()
             raise _Reset
-        # A stalled stream keeps its connection and input open but never says another word.
+        # A stalled stream keeps its connection and input open but never says another word
+        # (its speech signals included).
+        conversation.silent = True
         await asyncio.Future()
 
     conversation = Conversation(
@@ -162,6 +164,8 @@ async def _read(stream: H2Stream, validator: Validator, conversation: Conversati
                 continue
             name, body, content = validator.check(wire.chunk_json(inner))
             conversation.on_event(name, body, content)
+            if conversation.signals:
+                await conversation.send_signals()
             if name == "sessionEnd":
                 await _drain_input(stream)
                 return

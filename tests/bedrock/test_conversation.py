@@ -146,3 +146,19 @@ async def test_clean_shutdown_is_prompt(open_driver: Any) -> None:
     await driver.aclose()
     assert time.monotonic() - started < 2
     assert driver.ended
+
+
+async def test_nova2_speech_start_is_announced_before_the_turn_ends(open_driver: Any) -> None:
+    # Nova 2 says userSpeechStart as soon as it hears speech; its transcript comes only
+    # after the end-of-turn pause. A client stops playback on speech_started: it must not
+    # wait for the pause. (v1 has no such event: its speech start comes with the transcript.)
+    driver = await open_driver(V2)
+    await driver.audio(utterance_pcm(0, trail_silence=0.0))  # the user is still "speaking"
+    await driver.wait(lambda: bool(driver.of(n.SpeechStarted)), within=3.0)
+    assert not driver.of(n.SpeechStopped)
+    assert not driver.of(n.InputTranscript)
+    await driver.audio(silence_pcm(2.0))
+    await driver.wait_done(1)
+    started, stopped = driver.of(n.SpeechStarted), driver.of(n.SpeechStopped)
+    assert len(started) == 1  # announced once, not again at the transcript
+    assert started[0].item_id == stopped[0].item_id == driver.of(n.InputTranscript)[0].item_id

@@ -16,6 +16,7 @@ from typing import Any, Self
 from tests.emulator.shapes import ShapeChecker
 
 type Event = tuple[str, dict[str, Any]]
+SPEECH_SIGNALS = ("userSpeechStart", "userSpeechEnd")
 
 
 class SonicStream:
@@ -28,6 +29,7 @@ class SonicStream:
         self.prompt = str(uuid.uuid4())
         self.audio_content: str | None = None
         self.received: list[Event] = []
+        self.speech_signals: list[Event] = []
 
     @classmethod
     async def open(cls, client: Any, model_id: str, *, wait: float = 10.0) -> Self:
@@ -189,13 +191,19 @@ class SonicStream:
         await self.send("contentEnd", {"promptName": self.prompt, "contentName": name})
 
     async def next(self, wait: float = 10.0) -> Event | None:
-        """The next output event; raises what the SDK raised; None at the end of the stream."""
-        item = await asyncio.wait_for(self._queue.get(), wait)
-        if isinstance(item, BaseException):
-            raise item
-        if item is not None:
-            self.received.append(item)
-        return item
+        """The next output event; raises what the SDK raised; None at the end of the stream.
+        Nova 2's speech signals (userSpeechStart/End, outside completions) are set aside in
+        ``speech_signals``, so sequences of a turn read the same on both models."""
+        while True:
+            item = await asyncio.wait_for(self._queue.get(), wait)
+            if isinstance(item, BaseException):
+                raise item
+            if item is not None and item[0] in SPEECH_SIGNALS:
+                self.speech_signals.append(item)
+                continue
+            if item is not None:
+                self.received.append(item)
+            return item
 
     async def until(
         self, name: str, *, wait: float = 10.0, **fields: Any

@@ -58,6 +58,10 @@ class ShapeChecker:
             self.session_id = session_id
         _expect(session_id == self.session_id, "sessionId changed within a stream")
         _str(body, "promptName")
+        if name in ("userSpeechStart", "userSpeechEnd"):
+            # Nova 2's speech signals belong to no completion.
+            _expect(isinstance(body.get("inputAudioOffsetMs"), int), f"{name}: offset")
+            return name, body
         completion = _str(body, "completionId")
         checker = getattr(self, f"_{name}", None)
         if checker is None:

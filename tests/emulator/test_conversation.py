@@ -114,3 +114,23 @@ async def test_v1_ignores_interactive_text_but_answers_speech(client: Any) -> No
     events, _ = await session.until("completionEnd")
     assert next(b["content"] for n, b in events if n == "textOutput") == "Hello."
     await session.close()
+
+
+async def test_nova2_reports_the_users_speech_as_it_hears_it(client: Any) -> None:
+    # userSpeechStart / userSpeechEnd with inputAudioOffsetMs, outside any completion
+    # (LiteLLM issue 38346's capture of amazon.nova-2-sonic-v1:0); v1 sends neither.
+    for model, expected in ((V2, ["userSpeechStart", "userSpeechEnd"]), (V1, [])):
+        session = await SonicStream.open(client, model)
+        await session.start()
+        await session.send_audio(utterance_pcm(0, lead_silence=0.5))
+        await session.until("completionEnd")
+        signals = session.speech_signals
+        assert [name for name, _ in signals] == expected, model
+        if signals:
+            start, end = signals[0][1], signals[1][1]
+            # Speech begins at 0.5 s; the offset is where the 64 ms chunk in which the onset
+            # was confirmed (a few voiced 20 ms frames) begins.
+            assert 400 <= start["inputAudioOffsetMs"] <= 650
+            assert end["inputAudioOffsetMs"] > start["inputAudioOffsetMs"] + 600
+            assert end["inputAudioDetectionOffsetMs"] == end["inputAudioOffsetMs"]
+        await session.close()
