@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from rtcore.dialect import Dialect
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
@@ -136,7 +136,7 @@ class Connection:
         if commands and self._upstream is not None:
             await self._send(self._upstream, commands)
 
-    async def _send(self, upstream: ProviderSession, commands: list[neutral.Command]) -> None:
+    async def _send(self, upstream: ProviderSession, commands: Sequence[neutral.Command]) -> None:
         # Serialised so one batch of commands reaches the provider before the next.
         async with self._send_lock:
             for command in commands:

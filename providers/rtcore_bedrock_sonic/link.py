@@ -10,7 +10,6 @@ speech.
 from __future__ import annotations
 
 import logging
-import time
 
 import msgspec
 
@@ -149,7 +148,7 @@ class NovaLink:
         if s.inbound.done_pending is None:
             return None
         due = s.supervisor.last_event + s.up.options.usage_grace_seconds
-        if time.monotonic() >= due:
+        if now >= due:
             await s.emit(s.inbound.flush())
             return None
         return due

@@ -328,8 +328,6 @@ class ProviderError(msgspec.Struct, frozen=True, kw_only=True, tag="provider_err
     param: str | None = None
 
 
-ResponseEvent = TextDelta | AudioDelta | TranscriptDelta | ToolCall | ResponseDone
-
 Event = (
     SpeechStarted
     | SpeechStopped

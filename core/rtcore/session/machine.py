@@ -8,6 +8,7 @@ Client mistakes raise ``RealtimeError``; the connection turns that into an ``err
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import msgspec
 from msgspec import UNSET
@@ -40,6 +41,7 @@ OPENAI_PCM16_RATE = 24000
 _NO_OVERRIDES = neutral.ResponseOptions()
 
 Commands = list[neutral.Command]
+_NO_COMMANDS: tuple[neutral.Command, ...] = ()
 
 
 class RealtimeSession:
@@ -418,7 +420,7 @@ class RealtimeSession:
 
     # -- provider events -------------------------------------------------------------------
 
-    def on_event(self, event: neutral.Event) -> Commands:
+    def on_event(self, event: neutral.Event) -> Sequence[neutral.Command]:
         """Handle one provider event; returns what the provider must be told in turn (the
         items its events added to the conversation)."""
         match event:
@@ -465,6 +467,8 @@ class RealtimeSession:
                             event.code, event.message, param=event.param, type="server_error"
                         )
                     )
+        if not self._pending:
+            return _NO_COMMANDS  # the usual case (every audio delta): nothing allocated
         pending, self._pending = self._pending, []
         return pending
 

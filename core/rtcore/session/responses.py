@@ -37,11 +37,11 @@ class ActiveResponse:
 
     ``emit`` sends a server event (the session fills in event ids); ``client_call_id``
     gives the id a function call has for the client (a provider's may be too long for
-    OpenAI's clients). ``conversation`` is
-    where its output items go, or None for an out-of-band response, whose items are never
-    announced as conversation items. ``item_done`` is told of each output item that closed
-    in the conversation (so the provider can be told of it); ``shell`` renders the response
-    object with the dialect's fields; ``output`` converts its audio for the client.
+    OpenAI's clients). ``conversation`` is where its output items go, or None for an
+    out-of-band response, whose items are never announced as conversation items.
+    ``item_done`` is told of each output item that closed in the conversation (so the
+    provider can be told of it); ``shell`` renders the response object with the dialect's
+    fields; ``output`` converts its audio for the client.
     """
 
     def __init__(
@@ -86,10 +86,6 @@ class ActiveResponse:
     @property
     def audio(self) -> bool:
         return "audio" in self.modalities
-
-    @property
-    def streaming_item(self) -> ConvItem | None:
-        return self._message
 
     def _ev(self, cls: type[s.ServerEvent], **fields: object) -> None:
         self._emit(cls(event_id="", **fields))
