@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml tests/plugins/rtcore-echo/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[emulator,test]' -e tests/plugins/rtcore-echo
+	$(BIN)/python -m pip install --quiet -e '.[emulator,test,clients]' -e tests/plugins/rtcore-echo
 	touch $(STAMP)
 
 .PHONY: install serve test lint

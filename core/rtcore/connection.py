@@ -43,8 +43,12 @@ class Connection:
         default_dialect: Dialect,
         max_message_bytes: int,
         pcm16_input_rate: int | None = None,
+        closing: set[asyncio.Task[None]] | None = None,
     ) -> None:
         self.model = model
+        # Where this connection's wind-down is kept while it runs (the gateway's set, so a
+        # shutdown waits for it even when the transport's handler was cancelled).
+        self._closing = closing if closing is not None else set()
         self.provider = provider
         self.session = RealtimeSession(
             model=model.name,
@@ -84,11 +88,21 @@ class Connection:
         try:
             yield
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            # The upstream's close runs to its end even when the transport's handler is
+            # cancelled under it (a server stopping): abandoned half-way, the provider's
+            # streams would be torn down by the loop's exit instead.
+            winding = asyncio.create_task(self._wind_down(reader), name="session-close")
+            self._closing.add(winding)
+            winding.add_done_callback(self._closing.discard)
+            await asyncio.shield(winding)
+
+    async def _wind_down(self, reader: asyncio.Task[None]) -> None:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        if self._upstream is not None:
             await self._upstream.aclose()
-            await self._close_outgoing()
+        await self._close_outgoing()
 
     async def _read_provider(self, upstream: ProviderSession) -> None:
         try:

@@ -6,6 +6,7 @@ can refuse with a proper HTTP status), then ``connect`` and pumps frames both wa
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -16,6 +17,9 @@ from rtcore.dialect import Dialect
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
 
 log = logging.getLogger(__name__)
+
+# How long a stopping gateway waits for sessions still closing their upstream.
+CLOSE_WAIT_SECONDS = 10.0
 
 
 class UnknownModel(LookupError):
@@ -47,6 +51,7 @@ class Gateway:
         self._specs = providers
         self._master_key = master_key.encode() if master_key else None
         self._providers: dict[str, Provider] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self.default_dialect = default_dialect
         self.max_message_bytes = max_message_bytes
 
@@ -102,11 +107,17 @@ class Gateway:
             default_dialect=self.default_dialect,
             max_message_bytes=self.max_message_bytes,
             pcm16_input_rate=pcm16_input_rate,
+            closing=self._closing,
         )
         async with connection.running():
             yield connection
 
     async def aclose(self) -> None:
+        """Stop: sessions still closing finish first (bounded), then the providers close."""
+        if self._closing:
+            _, late = await asyncio.wait(set(self._closing), timeout=CLOSE_WAIT_SECONDS)
+            if late:
+                log.warning("%d session(s) did not finish closing in time", len(late))
         providers, self._providers = self._providers, {}
         for provider in providers.values():
             await provider.aclose()

@@ -87,7 +87,7 @@ async def test_aws_errors_reach_the_client_as_error_events(tmp_path: Path) -> No
             "AWS_CONFIG_FILE": str(home / "config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
         }
-        with Served("--config", str(path), env=env) as served:
+        async with Served("--config", str(path), env=env) as served:
             denied = await _error_of(served, "denied")
             elsewhere = await _error_of(served, "elsewhere")
             throttled = await _error_of(served, "throttled")

@@ -87,7 +87,7 @@ def serve(emu: NovaSonicEmulator, tmp_path: Path, **params: object) -> Iterator[
     ]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump({"model_list": models}))
-    with Served("--config", str(path)) as served:
+    async with Served("--config", str(path)) as served:
         yield served
 
 

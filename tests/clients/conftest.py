@@ -32,7 +32,7 @@ def validate(event: dict[str, Any], dialect: str) -> None:
 
 @asynccontextmanager
 async def served_by_emulator(
-    tmp_path: Path, model_id: str, env: dict[str, str] | None = None
+    tmp_path: Path, model_id: str, env: dict[str, str] | None = None, *extra: str
 ) -> AsyncIterator[Served]:
     """``rtcore serve --config`` with one model, ``nova``: the Bedrock provider pointed at a
     local Nova Sonic emulator by its config options (docs/providers/bedrock-sonic.md)."""
@@ -48,7 +48,7 @@ async def served_by_emulator(
         config = {"model_list": [{"model_name": "nova", "litellm_params": params}]}
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(config))
-        with Served("--config", str(path), env=env) as served:
+        async with Served("--config", str(path), *extra, env=env) as served:
             yield served
 
 

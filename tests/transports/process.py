@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -88,3 +89,11 @@ class Served:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # In a test whose event loop also runs what the server talks to (the emulator), the
+    # stop must not block that loop: the server's graceful close needs its peer to answer.
+    async def __aenter__(self) -> Served:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
