@@ -56,6 +56,9 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     ``interactive_text``: the model answers USER text sent with ``interactive: true``
     (Nova 2); without it a text turn needs spoken input to be answered (v1).
     ``turn_detection``: ``sessionStart`` accepts ``turnDetectionConfiguration``.
+    ``speech_signals``: the model says when the user starts speaking (``userSpeechStart``,
+    Nova 2); without it (v1) only its USER transcript, after the end-of-turn pause, does,
+    and the session announces the speech from its own measure of the audio.
     ``regions``: where Bedrock offers the model, named in the advice when a region does
     not; empty where no list is vouched for (it grows as AWS adds regions).
     """
@@ -66,6 +69,7 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     default_voice: str = "matthew"
     interactive_text: bool
     turn_detection: bool
+    speech_signals: bool
     system_speech_role: bool
     connection_limit_seconds: float = 480.0
     regions: tuple[str, ...] = ()
@@ -78,6 +82,7 @@ _PROFILES = {
         voices=_V1_VOICES,
         interactive_text=False,
         turn_detection=False,
+        speech_signals=False,
         system_speech_role=False,
         regions=("us-east-1", "eu-north-1", "ap-northeast-1"),
     ),
@@ -87,6 +92,7 @@ _PROFILES = {
         voices=_V2_VOICES,
         interactive_text=True,
         turn_detection=True,
+        speech_signals=True,
         system_speech_role=True,
     ),
 }

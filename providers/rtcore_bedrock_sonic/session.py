@@ -37,6 +37,9 @@ RESTART_FIELDS = frozenset(
     | {"max_output_tokens", "input_sample_rate", "output_sample_rate"}
 )
 _QUEUE_EVENTS = 512
+# Speech announced from the audio that Nova has not taken as a turn after this much quiet
+# (its end-of-turn pause is at most 2 s) was noise to it.
+_NOISE_AFTER_QUIET_MS = 5000.0
 _ORDERED_AFTER_AUDIO = (n.CommitAudio, n.ClearAudio, n.CreateResponse, n.Configure)
 
 
@@ -80,7 +83,15 @@ class SonicSession:
                 await self._flush_audio()
         match command:
             case n.AppendAudio(pcm=pcm):
-                self.audio.observe(pcm)
+                if self.audio.observe(pcm) and not self.up.profile.speech_signals:
+                    await self.emit(self.inbound.heard_speech_begin(self.audio.onset_ms))
+                elif (
+                    self.inbound.awaiting_confirmation
+                    and self.audio.quiet_for_ms() >= _NOISE_AFTER_QUIET_MS
+                ):
+                    await self.emit(
+                        self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms))
+                    )
                 batch = self._coalescer.add(pcm, asyncio.get_running_loop().time())
                 if batch is not None:
                     await self._send_audio(batch, client=True)

@@ -132,6 +132,8 @@ class Inbound:
         self._user_item = ""
         # Nova's output for the active response has begun (speech over it is a barge-in).
         self._answering = False
+        # The user's speech was announced from the audio, not yet by Nova (v1).
+        self._unconfirmed = False
         # The item a client's commit made of the audio Nova is about to answer: the spoken
         # turn Nova reports next is that item, not a new one.
         self.committed_item: str | None = None
@@ -265,6 +267,7 @@ class Inbound:
             out += self.flush()
             if not self._user_open:
                 self._user_open = True
+                self._unconfirmed = False
                 self._user_text.clear()
                 self._user_suppressed = self.suppress_next_user_turn
                 self.suppress_next_user_turn = False
@@ -278,7 +281,10 @@ class Inbound:
             out += self.flush()
         if self.discard:
             return out  # trailing output of a cancelled response
-        out += self._close_user_turn(audio_ms, allow_empty=True)
+        if not self._unconfirmed:
+            # (Speech announced from the audio waits for Nova's verdict: its USER turn,
+            # a barge-in, or silence long enough to call it noise.)
+            out += self._close_user_turn(audio_ms, allow_empty=True)
         self.suppress_next_user_turn = False
         if not self.response_active:
             self.response_active = True
@@ -303,6 +309,30 @@ class Inbound:
             return out
         return out + self._speech_started(onset_ms)
 
+    def heard_speech_begin(self, onset_ms: int) -> list[Event]:
+        """The session's own measure says an utterance began (a model with no speech
+        signals of its own, v1): announce it now rather than after Nova's end-of-turn
+        pause, so clients can stop playback. Over a reply, whether it is a barge-in stays
+        Nova's call (its interrupt marker); the core mutes what the client truncates."""
+        if self.manual_turns or self.suppress_next_user_turn:
+            return []
+        out = self.flush()
+        if self._user_speech_announced or self._user_open:
+            return out
+        self._unconfirmed = True
+        return out + self._speech_started(onset_ms)
+
+    def drop_unconfirmed_speech(self, audio_ms: int) -> list[Event]:
+        """Speech announced from the audio that Nova never took as a turn (a cough, a
+        door): the turn closes empty, as a server VAD's false start does."""
+        if not self._unconfirmed or self._user_open or not self._user_speech_announced:
+            return []
+        return self._close_user_turn(audio_ms, allow_empty=True)
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self._unconfirmed and not self._user_open
+
     def _speech_started(self, at_ms: int) -> list[Event]:
         self._user_speech_announced = True
         self._user_item = self.committed_item or new_item_id()
@@ -317,6 +347,8 @@ class Inbound:
 
     def _close_user_turn(self, audio_ms: int, *, allow_empty: bool = False) -> list[Event]:
         closing = self._user_open or (self._user_speech_announced and allow_empty)
+        if closing:
+            self._unconfirmed = False
         if closing and self.committed_item is not None:
             self._user_item, self.committed_item = self.committed_item, None
         if not self._user_open:

@@ -8,6 +8,7 @@ import pytest
 
 from rtcore.provider import messages as n
 from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
+from tests.audio.audio_signals import pcm, sine
 from tests.bedrock.conftest import V1, V2, WEATHER
 
 
@@ -62,12 +63,13 @@ async def test_unknown_voice_is_refused_with_the_real_list(make_provider: Any) -
     assert "greta" not in make_provider(V2).capabilities.voices
 
 
+@pytest.mark.parametrize("model", [V1, V2])
 async def test_multi_turn_audio_with_tool_call_and_barge_in(
-    emulator: NovaSonicEmulator, open_driver: Any
+    emulator: NovaSonicEmulator, open_driver: Any, model: str
 ) -> None:
     emulator.realtime_factor = 0.2  # slow enough that speech can land mid-reply
-    config = n.SessionConfig(model=V2, tools=(WEATHER,), output_modalities=("text", "audio"))
-    driver = await open_driver(V2, config)
+    config = n.SessionConfig(model=model, tools=(WEATHER,), output_modalities=("text", "audio"))
+    driver = await open_driver(model, config)
     # turn 1: a question that needs the tool
     await driver.audio(utterance_pcm(1))
     await driver.wait(lambda: bool(driver.of(n.ToolCall)))
@@ -93,6 +95,10 @@ async def test_multi_turn_audio_with_tool_call_and_barge_in(
     assert dones[2].reason == "turn_detected"
     assert dones[3].status == "completed"
     assert driver.of(n.InputTranscript)[-1].text == "Stop."
+    # Speech over the reply is announced once, whoever saw it first (Nova 2's signal,
+    # rtcore's measure on v1), and it is the item Nova then transcribes.
+    assert len(driver.of(n.SpeechStarted)) == len(driver.of(n.InputTranscript)) == 3
+    assert driver.of(n.SpeechStarted)[-1].item_id == driver.of(n.InputTranscript)[-1].item_id
     assert all(
         "interrupted" not in e.text for e in driver.of(n.TranscriptDelta) + driver.of(n.TextDelta)
     )
@@ -148,17 +154,40 @@ async def test_clean_shutdown_is_prompt(open_driver: Any) -> None:
     assert driver.ended
 
 
-async def test_nova2_speech_start_is_announced_before_the_turn_ends(open_driver: Any) -> None:
-    # Nova 2 says userSpeechStart as soon as it hears speech; its transcript comes only
-    # after the end-of-turn pause. A client stops playback on speech_started: it must not
-    # wait for the pause. (v1 has no such event: its speech start comes with the transcript.)
-    driver = await open_driver(V2)
+@pytest.mark.parametrize("model", [V1, V2])
+async def test_speech_start_is_announced_before_the_turn_ends(open_driver: Any, model: str) -> None:
+    # A client stops playback on speech_started: it must not wait for Nova's end-of-turn
+    # pause. Nova 2 says userSpeechStart as soon as it hears speech; v1 says nothing until
+    # its transcript, so the session announces the speech from its own measure of the audio.
+    driver = await open_driver(model)
     await driver.audio(utterance_pcm(0, trail_silence=0.0))  # the user is still "speaking"
     await driver.wait(lambda: bool(driver.of(n.SpeechStarted)), within=3.0)
     assert not driver.of(n.SpeechStopped)
     assert not driver.of(n.InputTranscript)
+    # The tone starts after 100 ms of silence: the onset is measured, not guessed.
+    assert driver.of(n.SpeechStarted)[0].audio_start_ms == pytest.approx(100, abs=20)
     await driver.audio(silence_pcm(2.0))
     await driver.wait_done(1)
     started, stopped = driver.of(n.SpeechStarted), driver.of(n.SpeechStopped)
     assert len(started) == 1  # announced once, not again at the transcript
     assert started[0].item_id == stopped[0].item_id == driver.of(n.InputTranscript)[0].item_id
+    assert driver.of(n.InputTranscript)[0].text == "Hello."
+
+
+async def test_v1_noise_announced_from_the_audio_closes_empty_when_nova_ignores_it(
+    open_driver: Any,
+) -> None:
+    # 120 ms of sound: speech to rtcore's measure (100 ms), too short for a turn to Nova's
+    # (150 ms). After long enough quiet the turn closes empty, as a VAD's false start.
+    driver = await open_driver(V1)
+    click = pcm(sine(440, 16000, 0.12))
+    await driver.audio(silence_pcm(0.2) + click)
+    await driver.wait(lambda: bool(driver.of(n.SpeechStarted)), within=3.0)
+    await driver.audio(silence_pcm(5.5))
+    await driver.wait(lambda: bool(driver.of(n.InputTranscript)), within=5.0)
+    (started,) = driver.of(n.SpeechStarted)
+    (stopped,) = driver.of(n.SpeechStopped)
+    (heard,) = driver.of(n.InputTranscript)
+    assert started.item_id == stopped.item_id == heard.item_id
+    assert heard.text == ""
+    assert not driver.of(n.ResponseStarted)

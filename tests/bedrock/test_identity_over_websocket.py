@@ -9,7 +9,7 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,8 @@ class Client:
         return "".join(e["delta"] for e in deltas if e["response_id"] == response_id)
 
 
-@contextlib.contextmanager
-def serve(emu: NovaSonicEmulator, tmp_path: Path, **params: object) -> Iterator[Served]:
+@contextlib.asynccontextmanager
+async def serve(emu: NovaSonicEmulator, tmp_path: Path, **params: object) -> AsyncIterator[Served]:
     emulated = {
         "api_base": emu.endpoint,
         "ssl_ca_file": str(emu.ca_file),
@@ -124,21 +124,20 @@ async def emu(tmp_path: Path) -> AsyncIterator[NovaSonicEmulator]:
 async def test_after_a_cancel_the_next_answer_is_the_next_questions(
     emu: NovaSonicEmulator, tmp_path: Path, model: str
 ) -> None:
-    with serve(emu, tmp_path) as served:
-        async with connect(served, model) as client:
-            await client.send(type="session.update", session={"modalities": ["text"]})
-            await client.say("What is the capital of France?")
-            await client.send(type="response.create")
-            first = (await client.wait("response.created"))["response"]["id"]
-            await client.wait("response.text.delta")
-            await client.send(type="response.cancel")
-            cancelled = await client.wait("response.done")
-            assert cancelled["response"]["id"] == first
-            assert cancelled["response"]["status"] == "cancelled"
-            await client.say("Tell me about Spain.")
-            await client.send(type="response.create")
-            second = (await client.wait("response.created", 2))["response"]["id"]
-            done = await client.wait("response.done", 2)
+    async with serve(emu, tmp_path) as served, connect(served, model) as client:
+        await client.send(type="session.update", session={"modalities": ["text"]})
+        await client.say("What is the capital of France?")
+        await client.send(type="response.create")
+        first = (await client.wait("response.created"))["response"]["id"]
+        await client.wait("response.text.delta")
+        await client.send(type="response.cancel")
+        cancelled = await client.wait("response.done")
+        assert cancelled["response"]["id"] == first
+        assert cancelled["response"]["status"] == "cancelled"
+        await client.say("Tell me about Spain.")
+        await client.send(type="response.create")
+        second = (await client.wait("response.created", 2))["response"]["id"]
+        done = await client.wait("response.done", 2)
     assert done["response"]["id"] == second
     assert done["response"]["status"] == "completed"
     assert client.text_of(second) == "You said: Tell me about Spain."
@@ -155,23 +154,25 @@ async def test_after_a_cancel_the_next_answer_is_the_next_questions(
 async def test_deleted_spoken_turn_is_not_replayed_after_a_rotation(
     emu: NovaSonicEmulator, tmp_path: Path
 ) -> None:
-    with serve(emu, tmp_path, rotate_after_seconds=1.0) as served:
-        async with connect(served, "v2") as client:
-            await client.speak(utterance_pcm(0) + silence_pcm(2.0))  # "Hello."
-            first = await client.wait("response.done")
-            user_item = (
-                await client.wait("conversation.item.input_audio_transcription.completed")
-            )["item_id"]
-            reply_item = first["response"]["output"][0]["id"]
-            for item_id in (user_item, reply_item):
-                await client.send(type="conversation.item.delete", item_id=item_id)
-                await client.wait("conversation.item.deleted", 1 if item_id == user_item else 2)
-            await client.speak(utterance_pcm(3) + silence_pcm(2.0))  # "Thank you, goodbye."
-            await client.wait("response.done", 2)
-            await streams_opened(emu, 2)  # the rotation, at the next turn boundary
-            await client.say("Are you there?")
-            await client.send(type="response.create")
-            await client.wait("response.done", 3)
+    async with (
+        serve(emu, tmp_path, rotate_after_seconds=1.0) as served,
+        connect(served, "v2") as client,
+    ):
+        await client.speak(utterance_pcm(0) + silence_pcm(2.0))  # "Hello."
+        first = await client.wait("response.done")
+        user_item = (await client.wait("conversation.item.input_audio_transcription.completed"))[
+            "item_id"
+        ]
+        reply_item = first["response"]["output"][0]["id"]
+        for item_id in (user_item, reply_item):
+            await client.send(type="conversation.item.delete", item_id=item_id)
+            await client.wait("conversation.item.deleted", 1 if item_id == user_item else 2)
+        await client.speak(utterance_pcm(3) + silence_pcm(2.0))  # "Thank you, goodbye."
+        await client.wait("response.done", 2)
+        await streams_opened(emu, 2)  # the rotation, at the next turn boundary
+        await client.say("Are you there?")
+        await client.send(type="response.create")
+        await client.wait("response.done", 3)
     replayed = history_after_first_stream(emu)
     assert "Thank you, goodbye." in replayed  # the kept turn is replayed
     assert "Hello." not in replayed
@@ -180,25 +181,27 @@ async def test_deleted_spoken_turn_is_not_replayed_after_a_rotation(
 async def test_out_of_band_output_is_never_announced_nor_replayed(
     emu: NovaSonicEmulator, tmp_path: Path
 ) -> None:
-    with serve(emu, tmp_path, rotate_after_seconds=0.5) as served:
-        async with connect(served, "v2") as client:
-            await client.send(type="session.update", session={"modalities": ["text"]})
-            await client.say("Summarise our chat.")
-            await client.send(
-                type="response.create",
-                response={"conversation": "none", "metadata": {"purpose": "summary"}},
-            )
-            aside = await client.wait("response.done")
-            assert aside["response"]["conversation_id"] is None
-            assert aside["response"]["metadata"] == {"purpose": "summary"}
-            output_id = aside["response"]["output"][0]["id"]
-            await client.send(type="conversation.item.retrieve", item_id=output_id)
-            error = await client.wait("error")
-            assert error["error"]["code"] == "item_not_found"
-            await streams_opened(emu, 2)
-            await client.say("Hello again.")
-            await client.send(type="response.create")
-            await client.wait("response.done", 2)
+    async with (
+        serve(emu, tmp_path, rotate_after_seconds=0.5) as served,
+        connect(served, "v2") as client,
+    ):
+        await client.send(type="session.update", session={"modalities": ["text"]})
+        await client.say("Summarise our chat.")
+        await client.send(
+            type="response.create",
+            response={"conversation": "none", "metadata": {"purpose": "summary"}},
+        )
+        aside = await client.wait("response.done")
+        assert aside["response"]["conversation_id"] is None
+        assert aside["response"]["metadata"] == {"purpose": "summary"}
+        output_id = aside["response"]["output"][0]["id"]
+        await client.send(type="conversation.item.retrieve", item_id=output_id)
+        error = await client.wait("error")
+        assert error["error"]["code"] == "item_not_found"
+        await streams_opened(emu, 2)
+        await client.say("Hello again.")
+        await client.send(type="response.create")
+        await client.wait("response.done", 2)
     announced = [e["item"]["id"] for e in client.of("conversation.item.created")]
     assert output_id not in announced
     replayed = history_after_first_stream(emu)
@@ -209,26 +212,25 @@ async def test_out_of_band_output_is_never_announced_nor_replayed(
 async def test_per_response_overrides_take_effect_or_are_refused(
     emu: NovaSonicEmulator, tmp_path: Path
 ) -> None:
-    with serve(emu, tmp_path) as served:
-        async with connect(served, "v2") as client:
-            await client.send(
-                type="session.update", session={"modalities": ["text"], "voice": "matthew"}
-            )
-            await client.send(type="response.create", response={"voice": "tiffany"})
-            refused = (await client.wait("error"))["error"]
-            await client.send(type="response.create", response={"temperature": 0.2})
-            refused_temperature = (await client.wait("error", 2))["error"]
-            tool = {"type": "function", "name": "lookup", "parameters": {"type": "object"}}
-            await client.send(type="response.create", response={"tools": [tool]})
-            refused_tools = (await client.wait("error", 3))["error"]
-            # The session's own value is no override.
-            await client.say("Hi.")
-            await client.send(
-                type="response.create",
-                response={"voice": "matthew", "instructions": "Answer in French."},
-            )
-            created = await client.wait("response.created")
-            await client.wait("response.done")
+    async with serve(emu, tmp_path) as served, connect(served, "v2") as client:
+        await client.send(
+            type="session.update", session={"modalities": ["text"], "voice": "matthew"}
+        )
+        await client.send(type="response.create", response={"voice": "tiffany"})
+        refused = (await client.wait("error"))["error"]
+        await client.send(type="response.create", response={"temperature": 0.2})
+        refused_temperature = (await client.wait("error", 2))["error"]
+        tool = {"type": "function", "name": "lookup", "parameters": {"type": "object"}}
+        await client.send(type="response.create", response={"tools": [tool]})
+        refused_tools = (await client.wait("error", 3))["error"]
+        # The session's own value is no override.
+        await client.say("Hi.")
+        await client.send(
+            type="response.create",
+            response={"voice": "matthew", "instructions": "Answer in French."},
+        )
+        created = await client.wait("response.created")
+        await client.wait("response.done")
     assert refused["code"] == "unsupported_parameter"
     assert refused["param"] == "response.voice"
     assert refused_temperature["param"] == "response.temperature"
@@ -246,19 +248,18 @@ async def test_truncating_a_reply_that_still_streams_is_accepted(
     emu: NovaSonicEmulator, tmp_path: Path
 ) -> None:
     emu.realtime_factor = 1.0
-    with serve(emu, tmp_path) as served:
-        async with connect(served, "v2") as client:
-            await client.speak(utterance_pcm(1) + silence_pcm(2.0))
-            delta = await client.wait("response.audio.delta")
-            await asyncio.sleep(0.3)
-            await client.send(
-                type="conversation.item.truncate",
-                item_id=delta["item_id"],
-                content_index=0,
-                audio_end_ms=100,
-            )
-            truncated = await client.wait("conversation.item.truncated")
-            done = await client.wait("response.done")
+    async with serve(emu, tmp_path) as served, connect(served, "v2") as client:
+        await client.speak(utterance_pcm(1) + silence_pcm(2.0))
+        delta = await client.wait("response.audio.delta")
+        await asyncio.sleep(0.3)
+        await client.send(
+            type="conversation.item.truncate",
+            item_id=delta["item_id"],
+            content_index=0,
+            audio_end_ms=100,
+        )
+        truncated = await client.wait("conversation.item.truncated")
+        done = await client.wait("response.done")
     assert truncated["audio_end_ms"] == 100
     assert not client.of("error")
     # Nothing more of the truncated item reached the client after the truncation.

@@ -29,15 +29,14 @@ __all__ = ["emu"]  # the emulator fixture
 async def test_what_bedrock_would_refuse_is_refused_and_the_session_goes_on(
     emu: NovaSonicEmulator, tmp_path: Path, session: dict[str, object], param: str
 ) -> None:
-    with serve(emu, tmp_path) as served:
-        async with connect(served, "v2") as client:
-            await client.send(type="session.update", session={"modalities": ["text"]})
-            await client.wait("session.updated")
-            await client.send(type="session.update", session=session)
-            error = (await client.wait("error"))["error"]
-            await client.say("Hello.")
-            await client.send(type="response.create")
-            done = await client.wait("response.done")
+    async with serve(emu, tmp_path) as served, connect(served, "v2") as client:
+        await client.send(type="session.update", session={"modalities": ["text"]})
+        await client.wait("session.updated")
+        await client.send(type="session.update", session=session)
+        error = (await client.wait("error"))["error"]
+        await client.say("Hello.")
+        await client.send(type="response.create")
+        done = await client.wait("response.done")
     assert (error["code"], error["param"]) == ("invalid_value", param)
     assert "Nova Sonic" in error["message"] or "tools" in error["param"]
     assert len(client.of("session.updated")) == 1  # the refused update changed nothing

@@ -16,6 +16,9 @@ import numpy as np
 _SPEECH_RMS = 0.01 * 32768
 _FRAME_MS = 20
 _QUIET_MS_FOR_NEW_ONSET = 300
+# Voiced audio this long, after quiet, is an utterance beginning (not a click): what
+# server VADs wait for before they say speech started.
+_VOICED_MS_FOR_SPEECH = 100
 
 
 class InputAudio:
@@ -36,14 +39,19 @@ class InputAudio:
         self.onset_ms = 0
         self.last_voiced_ms = -1.0
         self._quiet_ms = float(_QUIET_MS_FOR_NEW_ONSET)
+        self._voiced_run_ms = 0.0
+        self._utterance_reported = True
         self._unanswered_ms: float | None = None
         # (start position in ms, pcm) of the newest ``replay_seconds`` of audio.
         self._ring: deque[tuple[float, bytes]] = deque()
         self._ring_bytes = 0
         self._ring_limit = int(replay_seconds * rate * 2)
 
-    def observe(self, pcm: bytes) -> None:
-        """Account for client audio: position, onset estimate, replay ring."""
+    def observe(self, pcm: bytes) -> bool:
+        """Account for client audio: position, onset estimate, replay ring. True when an
+        utterance began in it (``_VOICED_MS_FOR_SPEECH`` of voiced audio after quiet; its
+        start is ``onset_ms``), for an upstream that does not say so itself."""
+        began = False
         samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2)
         frame = max(1, self.rate * _FRAME_MS // 1000)
         count = samples.size // frame
@@ -62,17 +70,31 @@ class InputAudio:
                 if energy >= threshold:
                     if self._quiet_ms >= _QUIET_MS_FOR_NEW_ONSET:
                         self.onset_ms = int(at)
+                        self._utterance_reported = False
+                        self._voiced_run_ms = 0.0
                     self._quiet_ms = 0.0
+                    self._voiced_run_ms += _FRAME_MS
                     self.last_voiced_ms = at
                     if self._unanswered_ms is None:
                         self._unanswered_ms = at
+                    if (
+                        not self._utterance_reported
+                        and self._voiced_run_ms >= _VOICED_MS_FOR_SPEECH
+                    ):
+                        self._utterance_reported = began = True
                 else:
                     self._quiet_ms += _FRAME_MS
+                    self._voiced_run_ms = 0.0
         self._ring.append((self.position_ms, pcm))
         self._ring_bytes += len(pcm)
         while self._ring_bytes - len(self._ring[0][1]) >= self._ring_limit:
             self._ring_bytes -= len(self._ring.popleft()[1])
         self.position_ms += len(pcm) / self.bytes_per_ms
+        return began
+
+    def quiet_for_ms(self) -> float:
+        """Audio since the last voiced frame (all of it when nothing was voiced yet)."""
+        return self.position_ms - max(self.last_voiced_ms, 0.0)
 
     def speaking_recently(self, within_ms: float = 600.0) -> bool:
         return self.last_voiced_ms >= 0 and self.position_ms - self.last_voiced_ms < within_ms
