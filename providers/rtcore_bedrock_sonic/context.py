@@ -8,7 +8,7 @@ from typing import Protocol
 
 import msgspec
 
-from rtcore.kit import ConversationMirror, EventOutbox, UpstreamSupervisor
+from rtcore.kit import AnswerHold, ConversationMirror, EventOutbox, UpstreamSupervisor
 from rtcore.kit.replay import InputAudio
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.options import Upstream
@@ -35,6 +35,7 @@ class SessionContext(Protocol):
     supervisor: UpstreamSupervisor[Live]
     held_results: list[n.FunctionCallOutput]
     commit_unanswered: bool
+    hold: AnswerHold
 
     @property
     def tool_ids(self) -> set[str]:

@@ -76,8 +76,10 @@ class SonicProvider:
             server_vad=True,
             manual_commit=True,
             tools=True,
-            # Nova answers every turn it detects and stops when spoken over.
-            turn_options=frozenset(),
+            # Nova answers every turn it detects and stops when spoken over; the session
+            # holds the answer until asked (create_response false) and holds speech back
+            # during a reply (interrupt_response false).
+            turn_options=frozenset({"create_response", "interrupt_response"}),
             # Voice, tools and inference settings are fixed per Nova stream; instructions
             # go into the turn's text.
             response_overrides=frozenset({"instructions"}),

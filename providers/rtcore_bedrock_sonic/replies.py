@@ -16,6 +16,13 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
     """What a ``response.create`` sends Nova: the tool results it waits for, else the
     client's new text as a turn (v1: as context, then the spoken nudge), or, after a
     push-to-talk commit, nothing that would make Nova answer twice."""
+    if s.hold.has_answer:
+        if not s.held_results and not [i for i in s.mirror.unsent() if is_user_text(i)]:
+            # Nova already answered the turn this asks about: that answer is the reply.
+            s.commit_unanswered = False
+            await s.emit(s.hold.claim(create.response_id))
+            return
+        s.hold.drop()  # the client added to the conversation since: Nova answers anew
     await s.emit(s.inbound.begin_requested(create, s.config.output_modalities))
     s.supervisor.last_event = time.monotonic()  # a reply is owed from now
     s.supervisor.wake()

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from rtcore.kit import (
+    AnswerHold,
     AudioCoalescer,
     ConversationMirror,
     EventOutbox,
@@ -43,6 +44,13 @@ _NOISE_AFTER_QUIET_MS = 5000.0
 _ORDERED_AFTER_AUDIO = (n.CommitAudio, n.ClearAudio, n.CreateResponse, n.Configure)
 
 
+def _client_asks(config: n.SessionConfig) -> bool:
+    """The client, not the server, starts responses (OpenAI's push-to-talk, or server VAD
+    with ``create_response: false``)."""
+    td = config.turn_detection
+    return td is None or not td.create_response
+
+
 class SonicSession:
     def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
         self.up = up
@@ -51,6 +59,13 @@ class SonicSession:
         self.outbox = EventOutbox(_QUEUE_EVENTS)
         self.inbound = Inbound(config.output_modalities)
         self.inbound.manual_turns = config.turn_detection is None
+        # Nova answers every turn itself; when the client is to ask (push-to-talk,
+        # create_response false), the answer waits for its response.create.
+        self.hold = AnswerHold()
+        self.hold.enabled = _client_asks(config)
+        # interrupt_response false: speech during a reply reaches Nova after it (Nova
+        # would cut its reply on hearing it), as the next turn.
+        self._deferred: list[bytes] = []
         self.mirror = ConversationMirror()
         self.audio = InputAudio(config.input_sample_rate)
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
@@ -83,23 +98,11 @@ class SonicSession:
                 await self._flush_audio()
         match command:
             case n.AppendAudio(pcm=pcm):
-                if self.audio.observe(pcm) and not self.up.profile.speech_signals:
-                    await self.emit(self.inbound.heard_speech_begin(self.audio.onset_ms))
-                elif (
-                    self.inbound.awaiting_confirmation
-                    and self.audio.quiet_for_ms() >= _NOISE_AFTER_QUIET_MS
-                ):
-                    await self.emit(
-                        self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms))
-                    )
-                batch = self._coalescer.add(pcm, asyncio.get_running_loop().time())
-                if batch is not None:
-                    await self._send_audio(batch, client=True)
-                elif not self._audio_due.is_set():
-                    self._audio_due.set()
+                await self._append(pcm)
             case n.Configure(config=config, changed=changed):
                 self._configure(config, changed)
             case n.CommitAudio(item_id=item_id):
+                self.hold.drop()  # a new turn: an answer held for the last one is moot
                 self.inbound.committed_item = item_id
                 self.commit_unanswered = True
                 # Nova has no commit: a pause is what ends its user turn.
@@ -115,7 +118,7 @@ class SonicSession:
             case n.CreateResponse():
                 await request_reply(self, command)
             case n.CancelResponse(response_id=response_id):
-                await self.emit(self.inbound.cancel(response_id))
+                await self.emit(self.inbound.cancel(self.hold.model_id(response_id)))
                 self.supervisor.wake()
 
     async def aclose(self) -> None:
@@ -157,7 +160,10 @@ class SonicSession:
                 self.link.tool_ids.add(event.call_id)
             elif isinstance(event, n.ResponseDone):
                 self.supervisor.wake()  # a turn boundary: a rotation may be due
-            await self.outbox.put(event)
+            elif isinstance(event, n.SpeechStarted):
+                self.hold.drop()  # the user speaks again: a held answer is moot
+            for visible in self.hold.feed(event):
+                await self.outbox.put(visible)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -168,6 +174,7 @@ class SonicSession:
         self.config = config
         self.inbound.modalities = config.output_modalities
         self.inbound.manual_turns = config.turn_detection is None
+        self.hold.enabled = _client_asks(config)
         if "input_sample_rate" in changed:
             self.audio = InputAudio(config.input_sample_rate)
             self._coalescer.configure(
@@ -181,6 +188,43 @@ class SonicSession:
             self.supervisor.restart()
 
     # -- audio ------------------------------------------------------------------------------
+
+    async def _append(self, pcm: bytes) -> None:
+        began = self.audio.observe(pcm)
+        deferring = self._defers_speech()
+        if began and (deferring or not self.up.profile.speech_signals):
+            # Nova will not say so in time (v1 says nothing until its transcript; speech
+            # held back from it is not heard yet): announce it from the audio.
+            await self.emit(self.inbound.heard_speech_begin(self.audio.onset_ms))
+        elif (
+            self.inbound.awaiting_confirmation
+            and not deferring
+            and not self._deferred
+            and self.audio.quiet_for_ms() >= _NOISE_AFTER_QUIET_MS
+        ):
+            await self.emit(self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms)))
+        if deferring:
+            self._deferred.append(pcm)
+            return
+        if self._deferred:
+            # The reply is over: what the user said during it goes to Nova now, in order.
+            await self._flush_audio()
+            held, self._deferred = b"".join(self._deferred), []
+            await self._send_audio(held, client=True)
+        batch = self._coalescer.add(pcm, asyncio.get_running_loop().time())
+        if batch is not None:
+            await self._send_audio(batch, client=True)
+        elif not self._audio_due.is_set():
+            self._audio_due.set()
+
+    def _defers_speech(self) -> bool:
+        td = self.config.turn_detection
+        return (
+            td is not None
+            and not td.interrupt_response
+            and self.inbound.response_active
+            and not self.inbound.discard
+        )
 
     def frame_bytes(self) -> int:
         # A coalesced batch is one event, whatever audio_frame_ms says.

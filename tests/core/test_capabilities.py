@@ -108,7 +108,11 @@ async def test_voice_is_validated_once_with_the_providers_own_rule() -> None:
             {"type": "server_vad", "interrupt_response": False},
             "session.turn_detection.interrupt_response",
         ),
-        ({"type": "server_vad", "idle_timeout_ms": 5000}, "session.turn_detection.idle_timeout_ms"),
+        # The idle timeout is the core's, for any provider, but a server_vad setting only.
+        (
+            {"type": "semantic_vad", "idle_timeout_ms": 5000},
+            "session.turn_detection.idle_timeout_ms",
+        ),
     ],
 )
 async def test_turn_detection_behaviour_the_provider_cannot_vary_is_refused(

@@ -8,11 +8,14 @@ its model's own policy.
   a turn boundary, recover with replay, a backlog meanwhile), driven through an
   ``UpstreamAdapter``; ``UpstreamState`` is its state.
 - ``AudioCoalescer``, ``InputAudio`` (the replay ring), ``Backlog``: their parts.
+- ``AnswerHold``: a model's own answer kept back until the client's ``response.create``
+  claims it (push-to-talk, ``create_response: false`` on a model that always answers).
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 """
 
 from rtcore.kit.backlog import Backlog, Builder
 from rtcore.kit.coalescer import AudioCoalescer
+from rtcore.kit.hold import AnswerHold
 from rtcore.kit.ids import new_item_id, new_response_id
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
@@ -27,6 +30,7 @@ from rtcore.kit.supervisor import (
 )
 
 __all__ = [
+    "AnswerHold",
     "AudioCoalescer",
     "Backlog",
     "Builder",

@@ -101,6 +101,14 @@ class InputAudioBufferCommitted(ServerEvent, tag="input_audio_buffer.committed",
     item_id: str
 
 
+class InputAudioBufferTimeoutTriggered(
+    ServerEvent, tag="input_audio_buffer.timeout_triggered", kw_only=True
+):
+    audio_start_ms: int
+    audio_end_ms: int
+    item_id: str
+
+
 class InputAudioBufferCleared(ServerEvent, tag="input_audio_buffer.cleared", kw_only=True):
     pass
 

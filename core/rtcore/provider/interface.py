@@ -44,8 +44,8 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     manual_commit: bool = True
     tools: bool = True
     # What of OpenAI's turn detection the provider can vary: a turn_detection with
-    # create_response or interrupt_response false, or an idle_timeout_ms, is refused
-    # unless named here.
+    # create_response or interrupt_response false is refused unless named here. (The
+    # idle timeout is the core's, for every provider.)
     turn_options: frozenset[str] = frozenset({"create_response", "interrupt_response"})
     response_overrides: frozenset[str] = frozenset()
     check_config: Callable[[SessionConfig], None] | None = None

@@ -60,6 +60,8 @@ class TurnDetection(msgspec.Struct, frozen=True, kw_only=True):
     eagerness: str | None = None
     create_response: bool = True
     interrupt_response: bool = True
+    # Kept by the core (session/idle.py); providers need not look at it.
+    idle_timeout_ms: int | None = None
 
 
 class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -24,6 +24,7 @@ from rtcore.provider import messages as neutral
 from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem, Part, truncate_item
 from rtcore.session.dialect_events import Vocabulary, vocabulary
+from rtcore.session.idle import IdleTimeout
 from rtcore.session.ids import EventIds, new_id
 from rtcore.session.items import item_from_wire
 from rtcore.session.render import render_item, render_session
@@ -73,6 +74,9 @@ class RealtimeSession:
         self._ids = EventIds()
         self._out: list[s.ServerEvent] = []
         self._buffered_ms = 0.0
+        self._audio_ms = 0.0  # all input audio so far: the timeline idle_timeout_ms runs on
+        self._idle = IdleTimeout()
+        self._reply_started_ms: dict[str, float] = {}
         # Spoken or committed user items whose transcript is not final yet.
         self._transcripts: dict[str, str] = {}
         # Commands for the provider that come of its own events (see ``on_event``).
@@ -235,9 +239,32 @@ class RealtimeSession:
         assert self._input is not None
         fmt = self.state.input_format
         bytes_per_ms = fmt.sample_rate / 1000 * fmt.bytes_per_sample
-        self._buffered_ms += len(audio) / bytes_per_ms
+        ms = len(audio) / bytes_per_ms
+        self._buffered_ms += ms
+        self._audio_ms += ms
         pcm = self._input.feed(audio)
-        return [neutral.AppendAudio(pcm=pcm)] if pcm else []
+        commands: Commands = [neutral.AppendAudio(pcm=pcm)] if pcm else []
+        return commands + self._idle_timeout()
+
+    def _idle_timeout(self) -> Commands:
+        """The user has been silent ``idle_timeout_ms`` since the last reply played out:
+        say so, commit the silence as a user item, and answer it (see session/idle.py)."""
+        td = self.state.turn_detection
+        if td is None or self.response is not None:
+            return []
+        silent = self._idle.due(self._audio_ms, td.idle_timeout_ms)
+        if silent is None:
+            return []
+        item_id = new_id("item_")
+        self.emit(
+            s.InputAudioBufferTimeoutTriggered(
+                event_id="", audio_start_ms=silent[0], audio_end_ms=silent[1], item_id=item_id
+            )
+        )
+        commands = self._commit_user_audio(item_id)
+        self._transcripts.pop(item_id, None)  # silence: no transcript will come
+        response = self._open_response(new_id("resp_"), self.state.output_modalities, None)
+        return [*commands, neutral.CreateResponse(response_id=response.id)]
 
     def _session_update(self, event: c.SessionUpdate) -> Commands:
         if self._explicit_dialect is Dialect.GA and event.session.type is UNSET:
@@ -397,12 +424,18 @@ class RealtimeSession:
             client_call_id=self._call_ids.for_client,
         )
         self.responses[response_id] = response
+        self._idle.disarm()
+        self._reply_started_ms[response_id] = self._audio_ms
         response.start()
         return response
 
     def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
         del self.responses[response.id]
+        played_ms = response.audio_out_ms
         response.finish(done)
+        started = self._reply_started_ms.pop(response.id, self._audio_ms)
+        if response.conversation is not None and not self.responses:
+            self._idle.arm(self._audio_ms, started, played_ms)
 
     def _for_provider(self, item: ConvItem) -> neutral.Item:
         """An item as the provider knows it: under the provider's own call ids."""
@@ -450,6 +483,7 @@ class RealtimeSession:
                             )
                         )
             case neutral.SpeechStarted():
+                self._idle.disarm()
                 self.emit(
                     s.SpeechStarted(
                         event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id

@@ -29,6 +29,7 @@ class TurnDetectionOut(Struct, kw_only=True, omit_defaults=True):
     eagerness: str | UnsetType = UNSET
     create_response: bool = True
     interrupt_response: bool = True
+    idle_timeout_ms: int | UnsetType = UNSET
 
 
 class TranscriptionOut(Struct, kw_only=True):
@@ -132,6 +133,7 @@ def _turn_detection(td: TurnDetection | None) -> TurnDetectionOut | None:
         eagerness=(td.eagerness or "auto") if semantic else UNSET,
         create_response=td.create_response,
         interrupt_response=td.interrupt_response,
+        idle_timeout_ms=UNSET if semantic or td.idle_timeout_ms is None else td.idle_timeout_ms,
     )
 
 

@@ -93,6 +93,11 @@ class ActiveResponse:
     def start(self) -> None:
         self._ev(s.ResponseCreated, response=self._shell(self))
 
+    @property
+    def audio_out_ms(self) -> float:
+        """How long the audio sent so far plays."""
+        return self._audio_bytes / self._bytes_per_ms if self._bytes_per_ms else 0.0
+
     # -- items -----------------------------------------------------------------------------
 
     def _open_item(self, item: ConvItem) -> int:

@@ -160,6 +160,7 @@ def parse_turn_detection(
         "create_response",
         "interrupt_response",
         "eagerness",
+        "idle_timeout_ms",
     ):
         value = getattr(td, name)
         if value is not UNSET:

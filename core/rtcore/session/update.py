@@ -130,7 +130,6 @@ def _param_of(field: str, wire: SessionWire) -> str:
 _TURN_OPTION_HELP = {
     "create_response": "it answers every turn it detects",
     "interrupt_response": "it stops speaking when the user speaks",
-    "idle_timeout_ms": "it has no idle timeout",
 }
 
 
@@ -138,8 +137,22 @@ def _check_turn_options(td: TurnDetectionWire, caps: Capabilities, td_param: str
     asked = {
         "create_response": td.create_response is False,
         "interrupt_response": td.interrupt_response is False,
-        "idle_timeout_ms": td.idle_timeout_ms not in (UNSET, None),
     }
+    if td.idle_timeout_ms not in (UNSET, None):
+        # The idle timeout is the core's (session/idle.py), for every provider.
+        if td.type != "server_vad":
+            raise RealtimeError(
+                "unsupported_parameter",
+                "idle_timeout_ms is a server_vad setting; semantic_vad has none.",
+                param=f"{td_param}.idle_timeout_ms",
+            )
+        if td.idle_timeout_ms <= 0:
+            raise RealtimeError(
+                "invalid_value",
+                f"Invalid value for idle_timeout_ms: {td.idle_timeout_ms}; expected a "
+                "positive number of milliseconds.",
+                param=f"{td_param}.idle_timeout_ms",
+            )
     for name, wanted in asked.items():
         if wanted and name not in caps.turn_options:
             raise RealtimeError(
