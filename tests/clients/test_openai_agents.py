@@ -1,5 +1,6 @@
 """The OpenAI Agents SDK (GA, validates every server event with pydantic) against
-``rtcore serve --provider echo``: a RealtimeAgent's function tool runs and the agent answers.
+``rtcore serve --provider echo`` and the Bedrock provider on the emulator (both models): a
+RealtimeAgent's function tool runs and the agent answers.
 
 The SDK is used as its documentation shows; only the URL points at rtcore.
 """
@@ -28,7 +29,12 @@ def answered_after_tool(seen: list[str]) -> bool:
 # server: (model name, the city the user asks about, what the answer says)
 SERVERS = {
     "echo": ("echo", "San Francisco", "The tool said: Sunny in San Francisco"),
+    "nova-v1-emulator": ("nova", "Paris", "Sunny in Paris"),
     "nova-2-emulator": ("nova", "Paris", "Sunny in Paris"),
+}
+MODEL_IDS = {
+    "nova-v1-emulator": "amazon.nova-sonic-v1:0",
+    "nova-2-emulator": "amazon.nova-2-sonic-v1:0",
 }
 
 
@@ -37,7 +43,7 @@ async def server_for(name: str, echo: Served, tmp_path: Path) -> AsyncIterator[S
     if name == "echo":
         yield echo
     else:
-        async with served_by_emulator(tmp_path, "amazon.nova-2-sonic-v1:0") as served:
+        async with served_by_emulator(tmp_path, MODEL_IDS[name]) as served:
             yield served
 
 
