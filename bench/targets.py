@@ -20,7 +20,7 @@ import yaml
 from bench import pinning
 
 REPO = Path(__file__).resolve().parent.parent
-MODEL_ID = "amazon.nova-sonic-v1:0"
+MODEL_ID = "amazon.nova-2-sonic-v1:0"
 LITELLM_SPEC = "litellm[proxy,bedrock-realtime]"
 
 

@@ -196,7 +196,9 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         model = _string(params.get("model"), f"{here}.litellm_params.model", source)
         spec, model_id = match_provider(model, providers, f"{here}.litellm_params.model", source)
         rest = {k: v for k, v in params.items() if k != "model"}
-        models.append(ModelConfig(name=name, provider=spec.name, model=model_id, params=rest))
+        models.append(
+            ModelConfig(name=name, provider=spec.name, model=model_id, params=rest, info=info)
+        )
     if not models:
         raise ConfigError(source, "model_list", "no entry has model_info.mode 'realtime'")
 

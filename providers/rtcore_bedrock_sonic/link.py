@@ -19,6 +19,7 @@ from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.context import Live, SessionContext
 from rtcore_bedrock_sonic.history import HistoryMessage, build_history, system_additions
+from rtcore_bedrock_sonic.models import retirement_notice
 from rtcore_bedrock_sonic.prompt import PromptWriter
 from rtcore_bedrock_sonic.spoken_nudge import SYSTEM_HINT
 from rtcore_bedrock_sonic.stream import SonicStream
@@ -81,7 +82,9 @@ class NovaLink:
 
     async def read(self, live: Live) -> None:
         s, sup = self._s, self._s.supervisor
+        heard = False
         while (data := await live.stream.receive()) is not None:
+            heard = True
             try:
                 event = ev.decode(data)
             except msgspec.DecodeError:
@@ -97,6 +100,15 @@ class NovaLink:
             if self._watched() != before:
                 sup.wake()  # a turn began or ended: the supervisor's deadlines change
             await s.emit(out)
+        if not heard and (retired := s.up.retired) is not None:
+            # What Bedrock does with a retired model: it ends the stream without a word.
+            raise UpstreamFailure(
+                "model_retired",
+                f"Bedrock ended the stream without answering: {retirement_notice(retired)}. "
+                f"Its successor is {retired.successor}: drop model_info.use_successor: "
+                "false to be served by it.",
+                retryable=False,
+            )
 
     def _watched(self) -> tuple[bool, bool, bool]:
         inbound = self._s.inbound

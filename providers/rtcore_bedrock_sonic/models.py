@@ -6,6 +6,7 @@ Model ids may carry a cross-region inference-profile prefix (``us.``, ``eu.``, `
 
 from __future__ import annotations
 
+import datetime
 from typing import Literal
 
 import msgspec
@@ -61,6 +62,8 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     and the session announces the speech from its own measure of the audio.
     ``regions``: where Bedrock offers the model, named in the advice when a region does
     not; empty where no list is vouched for (it grows as AWS adds regions).
+    ``end_of_life`` / ``successor``: AWS's lifecycle for the model (its model card): from
+    that date Bedrock no longer serves it, and ``successor`` is the model AWS names instead.
     """
 
     family: Literal["nova-sonic-v1", "nova-2-sonic"]
@@ -73,6 +76,12 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     system_speech_role: bool
     connection_limit_seconds: float = 480.0
     regions: tuple[str, ...] = ()
+    end_of_life: datetime.date | None = None
+    successor: str | None = None
+
+    def retired(self, today: datetime.date | None = None) -> bool:
+        today = today or datetime.datetime.now(datetime.UTC).date()
+        return self.end_of_life is not None and today >= self.end_of_life
 
 
 _PROFILES = {
@@ -85,6 +94,9 @@ _PROFILES = {
         speech_signals=False,
         system_speech_role=False,
         regions=("us-east-1", "eu-north-1", "ap-northeast-1"),
+        # AWS's model card: Legacy, end of life 2026-09-14; Nova 2 Sonic replaces it.
+        end_of_life=datetime.date(2026, 9, 14),
+        successor=V2_ID,
     ),
     V2_ID: ModelProfile(
         family="nova-2-sonic",
@@ -112,6 +124,17 @@ def base_model_id(model_id: str) -> str:
 
 def profile_for(model_id: str) -> ModelProfile | None:
     return _PROFILES.get(base_model_id(model_id))
+
+
+def retirement_notice(profile: ModelProfile) -> str:
+    return f"{profile.base_id} reached its end of life on {profile.end_of_life} (AWS retired it)"
+
+
+def with_base(model_id: str, base: str) -> str:
+    """``model_id`` with its base model replaced, keeping an inference-profile prefix."""
+    model_id = model_id.removeprefix("bedrock/")
+    old = base_model_id(model_id)
+    return model_id.replace(old, base, 1) if old != base else model_id
 
 
 def accepts(model_id: str) -> bool:

@@ -54,3 +54,6 @@ class Upstream(msgspec.Struct, kw_only=True):
     profile: ModelProfile
     options: SessionOptions
     region: str | None = None
+    # The configured model is retired and served as written: a stream Bedrock ends without
+    # a word is that retirement, not a dropped connection.
+    retired: ModelProfile | None = None

@@ -27,7 +27,7 @@ def rtcore_register_providers() -> Sequence[ProviderSpec]:
             name="bedrock-sonic",
             factory=_factory,
             description="Amazon Bedrock Nova Sonic (speech to speech)",
-            default_model=models.V1_ID,
+            default_model=models.V2_ID,  # v1 is retired (models.py)
             models=models.KNOWN_MODELS,
             model_prefixes=("bedrock",),
             accepts=models.accepts,

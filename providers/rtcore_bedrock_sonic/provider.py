@@ -25,6 +25,8 @@ from rtcore_bedrock_sonic.models import (
     base_model_id,
     profile_for,
     resolve_voice,
+    retirement_notice,
+    with_base,
 )
 from rtcore_bedrock_sonic.options import SessionOptions, Upstream
 
@@ -49,14 +51,44 @@ def session_options(params: Mapping[str, object]) -> SessionOptions:
         ) from exc
 
 
+def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile | None]:
+    """The id to send Bedrock, its profile, and the retired profile when the configured
+    model is retired and served as written anyway (``model_info.use_successor: false``)."""
+    model_id = model.model.removeprefix("bedrock/")
+    profile = profile_for(model_id)
+    if profile is None:
+        raise ValueError(f"{model.model!r} is not a Nova Sonic model")
+    if not profile.retired() or profile.successor is None:
+        return model_id, profile, None
+    use_successor = model.info.get("use_successor", True)
+    if not isinstance(use_successor, bool):
+        raise ValueError(f"model_info.use_successor must be true or false, not {use_successor!r}")
+    if not use_successor:
+        log.warning(
+            "model %r: %s; serving it as written (model_info.use_successor: false): Bedrock "
+            "ends its streams unanswered unless it still serves your account",
+            model.name,
+            retirement_notice(profile),
+        )
+        return model_id, profile, profile
+    served = with_base(model_id, profile.successor)
+    successor = profile_for(served)
+    assert successor is not None, "a successor is a known model"
+    log.warning(
+        "model %r: %s; serving it with its successor %s (model_info.use_successor: false "
+        "sends %s as written)",
+        model.name,
+        retirement_notice(profile),
+        served,
+        model_id,
+    )
+    return served, successor, None
+
+
 class SonicProvider:
     def __init__(self, model: ModelConfig) -> None:
         self._model = model
-        self._model_id = model.model.removeprefix("bedrock/")
-        profile = profile_for(self._model_id)
-        if profile is None:
-            raise ValueError(f"{model.model!r} is not a Nova Sonic model")
-        self._profile: ModelProfile = profile
+        self._model_id, self._profile, self._retired = _served_model(model)
         self._upstream: Upstream | None = None
         self._transport: PooledCRTClient | None = None
         self._endpoint = ""
@@ -122,6 +154,7 @@ class SonicProvider:
             profile=self._profile,
             options=options,
             region=config.region,
+            retired=self._retired,
         )
 
     async def warm_up(self) -> None:

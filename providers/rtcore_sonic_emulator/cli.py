@@ -32,6 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--script", default=None, help="JSON script of utterances and replies")
     parser.add_argument(
+        "--legacy-models",
+        action="store_true",
+        help="serve retired models (Nova Sonic v1) as they were; by default their streams "
+        "end without an event, as Bedrock's do",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -58,6 +64,7 @@ async def _serve(args: argparse.Namespace) -> int:
         connection_limit=args.connection_limit,
         script=Script.load(args.script) if args.script else None,
         faults=list(args.fault),
+        legacy_models=args.legacy_models,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

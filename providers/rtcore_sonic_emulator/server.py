@@ -26,7 +26,8 @@ class NovaSonicEmulator:
     ``ModelTimeoutException`` (Bedrock: about 8 minutes). ``endpoint_seconds`` overrides the
     silence that ends a user turn for every model and setting. ``probe`` (an
     :class:`~.probe.AudioProbe`, for benchmarks) is told when each audio chunk came in and
-    went out.
+    went out. ``legacy_models`` serves retired models (Nova Sonic v1) as they were; by
+    default their streams end without an event, as Bedrock's do since their end of life.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class NovaSonicEmulator:
         faults: list[str] | None = None,
         max_concurrent_streams: int = 1000,
         probe: AudioProbe | None = None,
+        legacy_models: bool = False,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
@@ -61,6 +63,7 @@ class NovaSonicEmulator:
             script=self.script,
             faults=self.faults,
             probe=probe,
+            legacy_models=legacy_models,
         )
         self._server = H2Server(
             self._handle,

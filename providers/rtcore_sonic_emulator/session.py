@@ -15,7 +15,7 @@ from .model import Conversation, Received
 from .output import Emitter
 from .probe import AudioProbe
 from .script import Script
-from .validation import Validator, resolve_model
+from .validation import RETIRED, Validator, resolve_model
 
 _PATH = re.compile(r"^/model/([^/]+)/invoke-with-bidirectional-stream/?$")
 FAULT_HEADER = "x-rtcore-emulator-faults"
@@ -29,6 +29,9 @@ class Settings:
     script: Script
     faults: faults.FaultQueue
     probe: AudioProbe | None = None
+    # Serve retired models as they were (for tests of the legacy path); else a retired
+    # model's stream ends without an event, as Bedrock's does now.
+    legacy_models: bool = False
 
 
 @dataclass
@@ -77,9 +80,23 @@ async def handle(stream: H2Stream, settings: Settings, stats: Stats) -> None:
     stats.active += 1
     stats.opened += 1
     try:
+        if model.base_id in RETIRED and not settings.legacy_models:
+            await _end_unanswered(stream, stats)
+            return
         await _converse(stream, settings, stats, Validator(model), plan)
     finally:
         stats.active -= 1
+
+
+async def _end_unanswered(stream: H2Stream, stats: Stats) -> None:
+    """A retired model: Bedrock accepts the stream and then ends it without a single event
+    (LiteLLM PR 42053, 2026-09-19: its clients saw a plain close). What the client sends
+    meanwhile is read, for up to half a second, before the response ends."""
+    stats.errors["Retired"] = stats.errors.get("Retired", 0) + 1
+    with contextlib.suppress(TimeoutError, StreamClosed):
+        async with asyncio.timeout(0.5):
+            while await stream.read() is not None:
+                pass
 
 
 async def _reject(stream: H2Stream, error: BedrockError) -> None:

@@ -26,6 +26,10 @@ _V2_VOICES = (
     "beatrice", "lorenzo", "tina", "lennart", "lupe", "carlos", "carolina", "leo",
 )  # fmt: skip
 
+# Models AWS no longer serves, and since when (the model card: Nova Sonic v1 is Legacy,
+# end of life 2026-09-14). See docs/emulator.md for what Bedrock does with them.
+RETIRED = {V1: "2026-09-14"}
+
 _PLAIN = "text/plain"
 SAMPLE_RATES = (8000, 16000, 24000)
 SENSITIVITIES = ("HIGH", "MEDIUM", "LOW")

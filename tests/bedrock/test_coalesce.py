@@ -67,7 +67,9 @@ async def _until(predicate: Callable[[], bool]) -> None:
 
 async def test_client_chunks_reach_bedrock_in_budget_sized_events(tmp_path: Path) -> None:
     probe = _Sizes()
-    async with NovaSonicEmulator(cert_dir=tmp_path, realtime_factor=0.0, probe=probe) as emu:
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, probe=probe, legacy_models=True
+    ) as emu:
         driver, close = await _session(emu, audio_coalesce_ms=60)
         chunk = 2 * n.SessionConfig(model=V2).input_sample_rate // 50  # 20 ms
         for _ in range(6):
@@ -89,7 +91,9 @@ async def test_client_chunks_reach_bedrock_in_budget_sized_events(tmp_path: Path
 
 async def test_zero_budget_sends_one_event_per_chunk(tmp_path: Path) -> None:
     probe = _Sizes()
-    async with NovaSonicEmulator(cert_dir=tmp_path, realtime_factor=0.0, probe=probe) as emu:
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, probe=probe, legacy_models=True
+    ) as emu:
         driver, close = await _session(emu, audio_coalesce_ms=0)
         for _ in range(4):
             await driver.session.send(n.AppendAudio(pcm=bytes(640)))

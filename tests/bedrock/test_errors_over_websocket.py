@@ -50,7 +50,9 @@ async def _error_of(served: Served, model: str) -> dict[str, Any]:
 
 
 async def test_aws_errors_reach_the_client_as_error_events(tmp_path: Path) -> None:
-    async with NovaSonicEmulator(cert_dir=tmp_path / "certs", realtime_factor=0.0) as emu:
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path / "certs", realtime_factor=0.0, legacy_models=True
+    ) as emu:
         emulated = {
             "api_base": emu.endpoint,
             "ssl_ca_file": str(emu.ca_file),
@@ -75,8 +77,13 @@ async def test_aws_errors_reach_the_client_as_error_events(tmp_path: Path) -> No
                 "credentials_timeout_seconds": 2,
             },
         }
+        # v1 as written (the legacy path), so that its own region list is named.
+        legacy = {"use_successor": False}
         config = {
-            "model_list": [{"model_name": name, "litellm_params": p} for name, p in models.items()]
+            "model_list": [
+                {"model_name": name, "litellm_params": p, "model_info": legacy}
+                for name, p in models.items()
+            ]
         }
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(config))

@@ -82,7 +82,11 @@ async def serve(emu: NovaSonicEmulator, tmp_path: Path, **params: object) -> Asy
         **params,
     }
     models = [
-        {"model_name": "v1", "litellm_params": {**emulated, "model": f"bedrock/{V1}"}},
+        {
+            "model_name": "v1",
+            "litellm_params": {**emulated, "model": f"bedrock/{V1}"},
+            "model_info": {"use_successor": False},  # v1 as written: the legacy path
+        },
         {"model_name": "v2", "litellm_params": {**emulated, "model": f"bedrock/{V2}"}},
     ]
     path = tmp_path / "config.yaml"
@@ -116,7 +120,9 @@ def history_after_first_stream(emu: NovaSonicEmulator) -> str:
 
 @pytest.fixture
 async def emu(tmp_path: Path) -> AsyncIterator[NovaSonicEmulator]:
-    async with NovaSonicEmulator(cert_dir=tmp_path / "certs", realtime_factor=0.5) as emulator:
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path / "certs", realtime_factor=0.5, legacy_models=True
+    ) as emulator:
         yield emulator
 
 

@@ -11,7 +11,7 @@ from rtcore.provider import ModelConfig, ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.provider import SonicProvider
 from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
-from tests.bedrock.conftest import V1, V2
+from tests.bedrock.conftest import LEGACY, V1, V2
 
 
 async def test_session_outlives_connection_limit_three_times(
@@ -120,7 +120,7 @@ async def test_unknown_model_is_a_clear_fatal_error(open_driver: Any) -> None:
 
 def _provider(params: dict[str, object], model: str = V1) -> SonicProvider:
     return SonicProvider(
-        ModelConfig(name="m", provider="bedrock-sonic", model=model, params=params)
+        ModelConfig(name="m", provider="bedrock-sonic", model=model, params=params, info=LEGACY)
     )
 
 

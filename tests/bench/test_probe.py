@@ -62,7 +62,9 @@ async def test_emulator_reports_audio_in_and_out_to_its_probe(tmp_path: Path) ->
 
     recorder = Recorder()
     before = time.monotonic_ns()
-    async with NovaSonicEmulator(cert_dir=tmp_path, realtime_factor=0.0, probe=recorder) as emu:
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, probe=recorder, legacy_models=True
+    ) as emu:
         client = await make_client(emu.endpoint, emu.ca_file)
         session = await SonicStream.open(client, "amazon.nova-sonic-v1:0")
         await session.start()

@@ -36,7 +36,9 @@ async def served_by_emulator(
 ) -> AsyncIterator[Served]:
     """``rtcore serve --config`` with one model, ``nova``: the Bedrock provider pointed at a
     local Nova Sonic emulator by its config options (docs/providers/bedrock-sonic.md)."""
-    async with NovaSonicEmulator(cert_dir=tmp_path / "certs", realtime_factor=0.0) as emu:
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path / "certs", realtime_factor=0.0, legacy_models=True
+    ) as emu:
         params = {
             "model": f"bedrock/{model_id}",
             "api_base": emu.endpoint,
@@ -45,7 +47,12 @@ async def served_by_emulator(
             "aws_secret_access_key": "client-test-secret",
             "aws_region_name": "us-east-1",
         }
-        config = {"model_list": [{"model_name": "nova", "litellm_params": params}]}
+        # v1 is retired: the clients' v1 runs are the legacy path, v1 served as written
+        # by an emulator that still serves it (legacy_models).
+        info = {"mode": "realtime", "use_successor": False}
+        config = {
+            "model_list": [{"model_name": "nova", "litellm_params": params, "model_info": info}]
+        }
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(config))
         async with Served("--config", str(path), *extra, env=env) as served:

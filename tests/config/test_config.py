@@ -70,6 +70,7 @@ def test_seed_config_verbatim(tmp_path: Path) -> None:
             provider="bedrock-sonic",
             model="amazon.nova-sonic-v1:0",
             params={"aws_region_name": "us-east-1"},
+            info={"mode": "realtime"},
         )
     ]
     assert loaded.master_key is None

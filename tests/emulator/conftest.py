@@ -39,7 +39,7 @@ async def _crt_loop_handler() -> None:
 
 @pytest.fixture
 async def emulator(cert_dir: Path) -> AsyncIterator[NovaSonicEmulator]:
-    async with NovaSonicEmulator(cert_dir=cert_dir, realtime_factor=0.0) as emu:
+    async with NovaSonicEmulator(cert_dir=cert_dir, realtime_factor=0.0, legacy_models=True) as emu:
         yield emu
 
 

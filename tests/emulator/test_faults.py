@@ -131,7 +131,9 @@ async def test_connection_reset_mid_response(client: Any) -> None:
 async def test_faults_for_all_connections_and_unknown_fault(cert_dir: Any) -> None:
     from rtcore_sonic_emulator import make_client
 
-    async with NovaSonicEmulator(cert_dir=cert_dir, realtime_factor=0, faults=["limit=0.3"]) as emu:
+    async with NovaSonicEmulator(
+        cert_dir=cert_dir, realtime_factor=0, faults=["limit=0.3"], legacy_models=True
+    ) as emu:
         client = await make_client(emu.endpoint, emu.ca_file)
         for model in (V1, V2 + "~bogus"):
             session = await SonicStream.open(client, model)

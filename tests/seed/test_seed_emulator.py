@@ -73,6 +73,17 @@ def test_serve_says_loudly_that_replies_are_emulated(served: Served) -> None:
     assert "bedrock-sonic" in warning
 
 
+def test_serve_says_which_model_serves_the_retired_one_and_why(served: Served) -> None:
+    # The seed names Nova Sonic v1, which AWS retired on 2026-09-14 (and the emulator, as
+    # Bedrock now, answers it with a silent end): its successor serves the seed instead.
+    warning = next(line for line in served.lines if "successor" in line)
+    assert "WARNING" in warning
+    assert "'bedrock-sonic'" in warning
+    assert "amazon.nova-sonic-v1:0 reached its end of life on 2026-09-14" in warning
+    assert "serving it with its successor amazon.nova-2-sonic-v1:0" in warning
+    assert "model_info.use_successor: false" in warning
+
+
 def test_seed_text_program(served: Served, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(program("text_chat.py", served, tmp_path))],

@@ -69,13 +69,16 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     ``name`` is what clients ask for (``?model=NAME``); ``model`` is the provider's own id;
     ``params`` are the provider options from the config file, with ``os.environ/VAR``
-    references already resolved. Treat ``params`` as possibly holding secrets.
+    references already resolved. Treat ``params`` as possibly holding secrets. ``info`` is
+    the entry's ``model_info`` (LiteLLM's place for facts about the model: ``mode``, and
+    what a provider reads there, such as Bedrock's ``use_successor`` and ``base_model``).
     """
 
     name: str
     provider: str
     model: str
     params: Mapping[str, object] = msgspec.field(default_factory=dict)
+    info: Mapping[str, object] = msgspec.field(default_factory=dict)
 
 
 class ProviderSession(Protocol):
