@@ -138,7 +138,10 @@ def with_base(model_id: str, base: str) -> str:
 
 
 def accepts(model_id: str) -> bool:
-    return profile_for(model_id) is not None
+    """Ids the provider takes in a config: the known models, and what may be a newer Nova
+    Sonic or an inference profile's ARN, which ``model_info.base_model`` then describes."""
+    base = base_model_id(model_id)
+    return profile_for(model_id) is not None or "sonic" in base or base.startswith("arn:")
 
 
 def resolve_voice(profile: ModelProfile, voice: str | None) -> str:

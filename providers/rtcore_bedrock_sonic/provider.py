@@ -20,6 +20,7 @@ from rtcore.provider import Capabilities, ModelConfig, ProviderSession, Provider
 from rtcore.provider.messages import SessionConfig
 from rtcore_bedrock_sonic import limits
 from rtcore_bedrock_sonic.models import (
+    KNOWN_MODELS,
     SAMPLE_RATES,
     ModelProfile,
     base_model_id,
@@ -55,9 +56,29 @@ def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile |
     """The id to send Bedrock, its profile, and the retired profile when the configured
     model is retired and served as written anyway (``model_info.use_successor: false``)."""
     model_id = model.model.removeprefix("bedrock/")
+    base_model = model.info.get("base_model")
+    if base_model is not None:
+        # An id rtcore does not know (a newer generation, an inference profile) that
+        # behaves like a known model: sent as written, with that model's profile.
+        known = profile_for(str(base_model))
+        if known is None:
+            raise ValueError(
+                f"model_info.base_model {base_model!r} is not a model rtcore knows "
+                f"({', '.join(KNOWN_MODELS)})"
+            )
+        log.info(
+            "model %r: %s is served with the behaviour of %s (model_info.base_model)",
+            model.name,
+            model_id,
+            known.base_id,
+        )
+        return model_id, known, None
     profile = profile_for(model_id)
     if profile is None:
-        raise ValueError(f"{model.model!r} is not a Nova Sonic model")
+        raise ValueError(
+            f"{model_id!r} is not a Nova Sonic model rtcore knows ({', '.join(KNOWN_MODELS)}): "
+            "if it behaves like one, say which with model_info.base_model"
+        )
     if not profile.retired() or profile.successor is None:
         return model_id, profile, None
     use_successor = model.info.get("use_successor", True)

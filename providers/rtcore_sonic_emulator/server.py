@@ -28,6 +28,8 @@ class NovaSonicEmulator:
     :class:`~.probe.AudioProbe`, for benchmarks) is told when each audio chunk came in and
     went out. ``legacy_models`` serves retired models (Nova Sonic v1) as they were; by
     default their streams end without an event, as Bedrock's do since their end of life.
+    ``aliases`` serves further model ids (a newer generation, an inference profile's ARN)
+    as the known model each maps to.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class NovaSonicEmulator:
         max_concurrent_streams: int = 1000,
         probe: AudioProbe | None = None,
         legacy_models: bool = False,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
@@ -64,6 +67,7 @@ class NovaSonicEmulator:
             faults=self.faults,
             probe=probe,
             legacy_models=legacy_models,
+            aliases=dict(aliases or {}),
         )
         self._server = H2Server(
             self._handle,

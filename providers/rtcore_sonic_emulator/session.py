@@ -32,6 +32,8 @@ class Settings:
     # Serve retired models as they were (for tests of the legacy path); else a retired
     # model's stream ends without an event, as Bedrock's does now.
     legacy_models: bool = False
+    # Model ids beyond the known ones, and the known model each behaves like.
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,7 +71,7 @@ async def handle(stream: H2Stream, settings: Settings, stats: Stats) -> None:
         plan = faults.parse([*specs, *header.split(","), *queued])
         if not stream.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256"):
             raise BedrockError("AccessDeniedException", "Missing SigV4 authorization header.")
-        model = resolve_model(base_id)
+        model = resolve_model(base_id, settings.aliases)
         if plan.at_open is not None:
             raise plan.at_open
     except BedrockError as error:

@@ -53,8 +53,15 @@ class ModelInfo:
     def nova2(self) -> bool:
         return self.base_id == V2
 
+    def _replace_id(self, model_id: str) -> ModelInfo:
+        return ModelInfo(model_id, self.base_id, self.voices)
 
-def resolve_model(model_id: str) -> ModelInfo:
+
+def resolve_model(model_id: str, aliases: dict[str, str] | None = None) -> ModelInfo:
+    """The model an id names; ``aliases`` maps further ids (a newer generation, an
+    application inference profile's ARN) to the model they behave like."""
+    if aliases and model_id in aliases:
+        return resolve_model(aliases[model_id])._replace_id(model_id)
     match = _PROFILE.match(model_id)
     if match is None:
         raise validation(

@@ -140,3 +140,39 @@ async def test_over_the_socket_a_retired_model_as_written_closes_with_the_reason
     assert done["response"]["status"] == "failed"
     assert close[0] == 1011
     assert close[1].startswith("model_retired: ")
+
+
+NEXT = "amazon.nova-3-sonic-v1:0"  # an id rtcore does not know
+PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+
+
+@pytest.mark.parametrize("model_id", [NEXT, PROFILE_ARN])
+async def test_base_model_gives_an_unknown_id_a_known_behaviour(
+    cert_dir: Path, model_id: str
+) -> None:
+    async with NovaSonicEmulator(
+        cert_dir=cert_dir, realtime_factor=0.0, aliases={model_id: V2}
+    ) as emu:
+        provider = sonic(emu, model_id, base_model=V2)
+        assert provider.capabilities.voices == sonic(emu, V2).capabilities.voices
+        driver = await text_turn(provider)
+        (done,) = await driver.wait_done(1)
+        assert done.status == "completed"
+        assert emu.stats.streams[-1].model_id == model_id  # sent as written
+        await driver.aclose()
+        await provider.aclose()
+
+
+def test_an_unknown_id_without_base_model_says_what_to_set(today: NovaSonicEmulator) -> None:
+    with pytest.raises(ValueError, match=r"model_info\.base_model"):
+        sonic(today, NEXT)
+    with pytest.raises(ValueError, match="is not a model rtcore knows"):
+        sonic(today, NEXT, base_model="amazon.nova-9-sonic")
+
+
+def test_config_files_route_new_sonic_ids_and_profile_arns_to_the_provider() -> None:
+    from rtcore_bedrock_sonic.models import accepts
+
+    assert accepts(NEXT)
+    assert accepts(PROFILE_ARN)
+    assert not accepts("anthropic.claude-3-haiku-20240307-v1:0")
