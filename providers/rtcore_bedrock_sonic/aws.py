@@ -26,8 +26,7 @@ from smithy_core.exceptions import SmithyError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
 from rtcore.provider import ProviderUnavailable
-
-REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_REGION_NAME")
+from rtcore_bedrock_sonic.regions import RegionError, check_region, configured_region
 
 CREDENTIALS_HELP = (
     "Set AWS credentials: aws_access_key_id / aws_secret_access_key in the model's "
@@ -72,10 +71,7 @@ def _str(params: Mapping[str, object], *names: str) -> str | None:
 def settings_from(
     params: Mapping[str, object], environ: Mapping[str, str] | None = None
 ) -> AwsSettings:
-    env = os.environ if environ is None else environ
-    region = _str(params, "aws_region_name", "region_name", "aws_region")
-    if region is None:
-        region = next((env[v] for v in REGION_ENV if env.get(v)), None)
+    region, _ = configured_region(params, environ)
     access_key = _str(params, "aws_access_key_id")
     secret_key = _str(params, "aws_secret_access_key")
     if (access_key is None) != (secret_key is None):
@@ -168,6 +164,12 @@ async def build_client(
         ) from exc
     if not config.region:
         raise ProviderUnavailable(NO_REGION, code="missing_region")
+    if settings.region is None:
+        # The region came from the AWS profile: checked now that it is known.
+        try:
+            check_region(str(config.region), f"profile {settings.profile or 'default'}")
+        except RegionError as exc:
+            raise ProviderUnavailable(str(exc), code="invalid_region") from None
     if config.aws_credentials_identity_resolver is None:
         # Built here, not lazily by the client, so it can be checked with a timeout
         # before a stream is opened: the SDK's duplex call hangs when it finds nothing.

@@ -30,6 +30,8 @@ from rtcore_bedrock_sonic.models import (
     with_base,
 )
 from rtcore_bedrock_sonic.options import SessionOptions, Upstream
+from rtcore_bedrock_sonic.params import param_warnings
+from rtcore_bedrock_sonic.regions import RegionError, check_region, configured_region
 
 if TYPE_CHECKING:
     from rtcore_bedrock_sonic.aws import PooledCRTClient
@@ -106,9 +108,24 @@ def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile |
     return served, successor, None
 
 
+def _check_config(model: ModelConfig) -> None:
+    """What can be told at start: unknown options (warned) and a region that is none."""
+    for warning in param_warnings(model.name, model.params):
+        log.warning("%s", warning)
+    region, where = configured_region(model.params)
+    if region is not None:
+        try:
+            doubt = check_region(region, where)
+        except RegionError as exc:
+            raise ValueError(str(exc)) from None
+        if doubt:
+            log.warning("model %r: %s", model.name, doubt)
+
+
 class SonicProvider:
     def __init__(self, model: ModelConfig) -> None:
         self._model = model
+        _check_config(model)
         self._model_id, self._profile, self._retired = _served_model(model)
         self._upstream: Upstream | None = None
         self._transport: PooledCRTClient | None = None
