@@ -112,6 +112,18 @@ class Gateway:
         async with connection.running():
             yield connection
 
+    async def readiness(self) -> dict[str, str]:
+        """Why each model that cannot serve sessions now cannot (empty: all can). Asks
+        the providers that can tell (an optional ``readiness()`` returning the reason or
+        None); the others count as ready."""
+        problems: dict[str, str] = {}
+        for name in self.model_names:
+            provider = self.provider_for(self._models[name])
+            check = getattr(provider, "readiness", None)
+            if check is not None and (problem := await check()) is not None:
+                problems[name] = problem
+        return problems
+
     async def aclose(self) -> None:
         """Stop: sessions still closing finish first (bounded), then the providers close."""
         if self._closing:

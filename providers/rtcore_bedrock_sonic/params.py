@@ -13,7 +13,8 @@ AWS_PARAMS = frozenset(
     {
         "aws_region_name", "region_name", "aws_region",
         "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-        "aws_profile_name", "aws_bedrock_runtime_endpoint", "api_base", "ssl_ca_file", "aws_ca_bundle",
+        "aws_profile_name", "aws_bedrock_runtime_endpoint", "api_base",
+        "ssl_ca_file", "aws_ca_bundle",
         "credentials_timeout_seconds",
     }
 )  # fmt: skip

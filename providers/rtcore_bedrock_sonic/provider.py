@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
@@ -39,7 +40,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _retrieve(future: asyncio.Future[None]) -> None:
+# How often readiness looks again at a model it found unusable.
+_RECHECK_SECONDS = 5.0
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.debug("warming the Bedrock connection failed: %s", future.exception())
 
@@ -132,6 +137,10 @@ class SonicProvider:
         self._endpoint = ""
         self._warm: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
+        # Readiness: whether building the client was tried, and why it last failed.
+        self._tried = False
+        self._unusable: tuple[str, float] | None = None
+        self._recheck: asyncio.Future[Upstream] | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -158,8 +167,32 @@ class SonicProvider:
     async def _get_upstream(self) -> Upstream:
         async with self._lock:
             if self._upstream is None:
-                self._upstream = await self._build()
+                self._tried = True
+                try:
+                    self._upstream = await self._build()
+                except ProviderUnavailable as exc:
+                    self._unusable = (f"{exc.code}: {exc.message}", time.monotonic())
+                    raise
+                self._unusable = None
             return self._upstream
+
+    async def readiness(self) -> str | None:
+        """None when sessions can be served; else why not (no credentials, no region, ...).
+        A model found unusable is looked at again, in the background, every few seconds,
+        so that credentials that appear later (a token file, a profile) make it ready."""
+        if self._upstream is not None:
+            return None
+        if not self._tried or self._lock.locked():
+            return "starting: resolving the AWS region and credentials"
+        if self._unusable is None:
+            return None
+        reason, since = self._unusable
+        if time.monotonic() - since >= _RECHECK_SECONDS and (
+            self._recheck is None or self._recheck.done()
+        ):
+            self._recheck = asyncio.ensure_future(self._get_upstream())
+            self._recheck.add_done_callback(_retrieve)
+        return reason
 
     async def _build(self) -> Upstream:
         try:

@@ -144,6 +144,7 @@ async def test_auth_is_checked_before_the_model(start_server: StartServer) -> No
 
 async def test_health_and_plain_http(start_server: StartServer) -> None:
     async with start_server(master_key=KEY) as server, aiohttp.ClientSession() as http:
+        # (The scripted provider has no readiness check: it counts as ready.)
         for path in ("/health", "/health/liveliness", "/health/readiness"):
             async with http.get(server.http + path) as response:
                 assert response.status == 200

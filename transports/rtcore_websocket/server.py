@@ -32,7 +32,8 @@ SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 HEARTBEAT_SECONDS = 20.0
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
-HEALTH_PATHS = ("/health", "/health/liveliness", "/health/readiness")
+READINESS_PATH = "/health/readiness"
+HEALTH_PATHS = ("/health", "/health/liveliness", READINESS_PATH)
 MODELS_PATHS = ("/v1/models", "/models")
 WORKER_HEADER = "X-Rtcore-Worker"
 # The browser playground: static files shipped inside this package, no build step.
@@ -54,7 +55,15 @@ def error_response(status: int, code: str, message: str, param: str | None = Non
 
 
 async def health(request: web.Request) -> web.Response:
-    response = web.json_response({"status": "ok"})
+    """Liveness (``/health``, ``/health/liveliness``): the process answers. Readiness
+    (``/health/readiness``): every model can serve sessions, else 503 and why not."""
+    body: dict[str, object] = {"status": "ok"}
+    status = 200
+    if request.path == READINESS_PATH:
+        problems = await request.app[GATEWAY].readiness()
+        if problems:
+            body, status = {"status": "unavailable", "models": problems}, 503
+    response = web.json_response(body, status=status)
     if request.app[SETTINGS].worker_index is not None:
         # Which of the ``--workers`` processes answered (the port is shared).
         response.headers[WORKER_HEADER] = str(os.getpid())
