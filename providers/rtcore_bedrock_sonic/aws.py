@@ -4,7 +4,8 @@ Only imported once a provider is built, because the SDK is slow to import.
 
 Precedence: the model's ``params`` from the config file, then the environment, then the
 shared config files (``aws configure``, ``AWS_PROFILE`` / ``aws_profile_name``), then the
-SDK's container and instance-metadata chain. Secrets never reach a log line or a repr.
+container and instance-metadata credentials (``credentials.py`` has the whole order).
+Secrets never reach a log line or a repr.
 """
 
 from __future__ import annotations
@@ -19,20 +20,21 @@ import msgspec
 from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from awscrt import io as crt_io
-from smithy_aws_core.identity import AWSCredentialsIdentity
-from smithy_aws_core.identity.chain import IdentityChain
 from smithy_core import URI
 from smithy_core.exceptions import SmithyError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
 from rtcore.provider import ProviderUnavailable
+from rtcore_bedrock_sonic.credentials import Sources, credentials_for
 from rtcore_bedrock_sonic.regions import RegionError, check_region, configured_region
 
 CREDENTIALS_HELP = (
     "Set AWS credentials: aws_access_key_id / aws_secret_access_key in the model's "
     "litellm_params, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in "
-    "the environment, or a profile (`aws configure`, AWS_PROFILE or aws_profile_name), or "
-    "run where an instance or container role is available."
+    "the environment, or a profile (`aws configure`, AWS_PROFILE or aws_profile_name), or a "
+    "web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN), or run where a container "
+    "(ECS, EKS Pod Identity) or instance role is available; aws_role_name assumes a role "
+    "with any of these."
 )
 
 NO_REGION = (
@@ -49,6 +51,11 @@ class AwsSettings(msgspec.Struct, frozen=True, kw_only=True):
     access_key_id: str | None = msgspec.field(default=None)
     secret_access_key: str | None = None
     session_token: str | None = None
+    role_arn: str | None = None
+    session_name: str | None = None
+    external_id: str | None = None
+    web_identity_token: str | None = None
+    sts_endpoint: str | None = None
     ca_file: str | None = None
     credentials_timeout: float = 10.0
 
@@ -56,7 +63,20 @@ class AwsSettings(msgspec.Struct, frozen=True, kw_only=True):
         return (
             f"AwsSettings(region={self.region!r}, endpoint={self.endpoint!r}, "
             f"profile={self.profile!r}, static_credentials={self.access_key_id is not None}, "
-            f"ca_file={self.ca_file!r})"
+            f"role={self.role_arn!r}, ca_file={self.ca_file!r})"
+        )
+
+    def sources(self) -> Sources:
+        return Sources(
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+            session_token=self.session_token,
+            profile=self.profile,
+            role_arn=self.role_arn,
+            session_name=self.session_name,
+            web_identity_token=self.web_identity_token,
+            sts_endpoint=self.sts_endpoint,
+            external_id=self.external_id,
         )
 
 
@@ -87,6 +107,11 @@ def settings_from(
         access_key_id=access_key,
         secret_access_key=secret_key,
         session_token=_str(params, "aws_session_token"),
+        role_arn=_str(params, "aws_role_name"),
+        session_name=_str(params, "aws_session_name"),
+        external_id=_str(params, "aws_external_id"),
+        web_identity_token=_str(params, "aws_web_identity_token"),
+        sts_endpoint=_str(params, "aws_sts_endpoint"),
         ca_file=_str(params, "ssl_ca_file", "aws_ca_bundle"),
         credentials_timeout=float(timeout) if isinstance(timeout, int | float | str) else 10.0,
     )
@@ -147,11 +172,6 @@ async def build_client(
         overrides["region"] = settings.region
     if settings.endpoint:
         overrides["endpoint_uri"] = settings.endpoint
-    if settings.access_key_id and settings.secret_access_key:
-        overrides["aws_access_key_id"] = settings.access_key_id
-        overrides["aws_secret_access_key"] = settings.secret_access_key
-        if settings.session_token:
-            overrides["aws_session_token"] = settings.session_token
     try:
         config = await AsyncBedrockRuntimeConfig.resolve(profile=settings.profile, **overrides)
     except (SmithyError, ValueError, KeyError) as exc:
@@ -170,18 +190,13 @@ async def build_client(
             check_region(str(config.region), f"profile {settings.profile or 'default'}")
         except RegionError as exc:
             raise ProviderUnavailable(str(exc), code="invalid_region") from None
-    if config.aws_credentials_identity_resolver is None:
-        # Built here, not lazily by the client, so it can be checked with a timeout
-        # before a stream is opened: the SDK's duplex call hangs when it finds nothing.
-        context = config.resolution_context()
-        config_file = await context.parsed_profiles() if context is not None else None
-        config.aws_credentials_identity_resolver = await IdentityChain.create(
-            AWSCredentialsIdentity,
-            config_file=config_file,
-            profile_name=settings.profile,
-            region_override=config.region,
-            http_client=config.transport,
-        )
+    # Built here, not lazily by the client, so it can be checked with a timeout before a
+    # stream is opened (the SDK's duplex call hangs when it finds nothing).
+    context = config.resolution_context()
+    config_file = await context.parsed_profiles() if context is not None else None
+    config.aws_credentials_identity_resolver = await credentials_for(
+        settings.sources(), region=str(config.region), config_file=config_file
+    )
     return AsyncBedrockRuntimeClient(config=config), config
 
 

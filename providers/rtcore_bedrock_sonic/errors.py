@@ -3,6 +3,8 @@ whether trying again can help."""
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from rtcore.kit.supervisor import UpstreamFailure
@@ -87,6 +89,9 @@ _KNOWN = {
 }
 
 
+_UNMODELED_ID = re.compile(r"id: [\w.]+#(\w+)")
+
+
 def _message_of(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or str(exc)
     original = getattr(exc, "original_message", None)
@@ -108,6 +113,9 @@ def classify(
     if name == "UnmodeledEventError" and isinstance(code_attr, str):
         name = code_attr if code_attr.endswith("Exception") else f"{code_attr}Exception"
         name = name[:1].upper() + name[1:]
+    if name == "CallError" and (unmodeled := _UNMODELED_ID.search(detail)) is not None:
+        # An error the SDK has no model for (UnrecognizedClientException...): its id.
+        name = unmodeled.group(1)
     if name == "ResourceNotFoundException" or (
         name == "ValidationException" and _INVALID_MODEL in detail
     ):

@@ -13,7 +13,8 @@ AWS_PARAMS = frozenset(
     {
         "aws_region_name", "region_name", "aws_region",
         "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-        "aws_profile_name", "aws_bedrock_runtime_endpoint", "api_base",
+        "aws_profile_name", "aws_role_name", "aws_session_name", "aws_external_id",
+        "aws_web_identity_token", "aws_sts_endpoint", "aws_bedrock_runtime_endpoint", "api_base",
         "ssl_ca_file", "aws_ca_bundle",
         "credentials_timeout_seconds",
     }
@@ -29,12 +30,6 @@ LITELLM_ONLY = frozenset(
     }
 )  # fmt: skip
 
-# LiteLLM's role settings, which this provider does not act on yet: said so, not ignored
-# silently.
-NOT_YET = frozenset(
-    {"aws_role_name", "aws_session_name", "aws_web_identity_token", "aws_sts_endpoint"}
-)
-
 KNOWN = AWS_PARAMS | frozenset(SessionOptions.__struct_fields__)
 
 
@@ -43,9 +38,6 @@ def param_warnings(model_name: str, params: Mapping[str, object]) -> Iterable[st
         if key in KNOWN:
             continue
         where = f"model {model_name!r}: litellm_params.{key}"
-        if key in NOT_YET:
-            yield f"{where} is not supported by rtcore yet (no role is assumed); it is ignored"
-            continue
         if key in LITELLM_ONLY:
             yield f"{where} is a LiteLLM setting rtcore does not use; it is ignored"
             continue

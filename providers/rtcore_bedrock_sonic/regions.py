@@ -42,8 +42,7 @@ def check_region(region: str, where: str) -> str | None:
     close = difflib.get_close_matches(region.lower(), KNOWN_REGIONS, n=2, cutoff=0.75)
     hint = f"; did you mean {' or '.join(close)}?" if close else "."
     raise RegionError(
-        f"{region!r} ({where}) is not an AWS region{hint} AWS regions: "
-        f"{', '.join(KNOWN_REGIONS)}."
+        f"{region!r} ({where}) is not an AWS region{hint} AWS regions: {', '.join(KNOWN_REGIONS)}."
     )
 
 

@@ -7,6 +7,9 @@ from typing import Any
 # Status codes Bedrock returns when an error happens before the response stream starts.
 STATUS = {
     "AccessDeniedException": 403,
+    "UnrecognizedClientException": 403,
+    "InvalidSignatureException": 403,
+    "ExpiredTokenException": 403,
     "ValidationException": 400,
     "ResourceNotFoundException": 404,
     "ThrottlingException": 429,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +14,7 @@ from .faults import FaultQueue
 from .h2server import H2Server, H2Stream
 from .probe import AudioProbe
 from .script import Script
+from .sigv4 import Issued
 
 DEFAULT_CONNECTION_LIMIT = 480.0
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -76,6 +78,18 @@ class NovaSonicEmulator:
             on_connection=self._count_connection,
         )
         self.port = 0
+
+    def issue(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        expires: datetime.datetime | None = None,
+    ) -> None:
+        """Credentials a test's stand-in (STS, IMDS, a container endpoint) handed out. Once
+        any are issued, every stream must be signed with issued, unexpired credentials (the
+        signature is checked, as Bedrock does); ``stats.signed_by`` lists the keys used."""
+        self._settings.issued[access_key_id] = Issued(secret_access_key, session_token, expires)
 
     @property
     def endpoint(self) -> str:

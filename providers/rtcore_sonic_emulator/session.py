@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import faults, wire
+from . import faults, sigv4, wire
 from .errors import MODEL_TIMEOUT, BedrockError
 from .h2server import H2Stream, StreamClosed
 from .model import Conversation, Received
@@ -34,6 +34,9 @@ class Settings:
     legacy_models: bool = False
     # Model ids beyond the known ones, and the known model each behaves like.
     aliases: dict[str, str] = field(default_factory=dict)
+    # Credentials issued (by a test's stand-in STS, IMDS...): when any are, every stream's
+    # signature is checked against them.
+    issued: dict[str, sigv4.Issued] = field(default_factory=dict)
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)
     # What each stream was sent, newest last (the oldest dropped past MAX_RECORDED).
     streams: list[Received] = field(default_factory=list)
+    # The access key each stream request was signed with, in order.
+    signed_by: list[str] = field(default_factory=list)
 
     def record(self, received: Received) -> None:
         self.streams.append(received)
@@ -69,8 +74,11 @@ async def handle(stream: H2Stream, settings: Settings, stats: Stats) -> None:
         header = stream.headers.get(FAULT_HEADER, "")
         queued = settings.faults.take()
         plan = faults.parse([*specs, *header.split(","), *queued])
-        if not stream.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256"):
+        if settings.issued:
+            sigv4.verify(stream.headers, settings.issued)
+        elif not stream.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256"):
             raise BedrockError("AccessDeniedException", "Missing SigV4 authorization header.")
+        stats.signed_by.append(_access_key(stream.headers))
         model = resolve_model(base_id, settings.aliases)
         if plan.at_open is not None:
             raise plan.at_open
@@ -88,6 +96,11 @@ async def handle(stream: H2Stream, settings: Settings, stats: Stats) -> None:
         await _converse(stream, settings, stats, Validator(model), plan)
     finally:
         stats.active -= 1
+
+
+def _access_key(headers: dict[str, str]) -> str:
+    credential = headers.get("authorization", "").partition("Credential=")[2]
+    return credential.partition("/")[0]
 
 
 async def _end_unanswered(stream: H2Stream, stats: Stats) -> None:

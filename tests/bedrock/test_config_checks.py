@@ -70,7 +70,7 @@ def test_a_new_region_in_a_known_area_is_tried_with_a_warning(
         ),
         ("rotate_after_secs", "did you mean rotate_after_seconds?"),
         ("rpm", "is a LiteLLM setting rtcore does not use; it is ignored"),
-        ("aws_role_name", "is not supported by rtcore yet (no role is assumed); it is ignored"),
+        ("aws_role_nam", "did you mean aws_role_name?"),
         ("frobnicate", "is not an option of the Bedrock provider and is ignored"),
     ],
 )

@@ -25,6 +25,7 @@ async def test_a_retired_model_ends_its_stream_without_an_event(cert_dir: Path) 
         active = await spoken_turn(emu.endpoint, emu.ca_file, V2)
         first = await active.next()
         assert first is not None  # Nova 2 answers as usual
+        await active.close()
         assert emu.stats.errors.get("Retired") == 1
 
 
@@ -34,3 +35,4 @@ async def test_legacy_models_serves_v1_as_it_was(cert_dir: Path) -> None:
         first = await session.next()
         assert first is not None
         assert first[0] == "completionStart"
+        await session.close()

@@ -1,0 +1,269 @@
+"""Where a model's AWS credentials come from, in the order the AWS SDKs look:
+
+1. the model's ``litellm_params`` keys (``aws_access_key_id`` / ``aws_secret_access_key``
+   / ``aws_session_token``), or a web identity token there (``aws_web_identity_token``
+   with ``aws_role_name``);
+2. the environment: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` /
+   ``AWS_SESSION_TOKEN``, then a web identity (``AWS_WEB_IDENTITY_TOKEN_FILE`` +
+   ``AWS_ROLE_ARN``: EKS IRSA);
+3. the shared config and credentials files and their profiles (``AWS_PROFILE`` /
+   ``aws_profile_name``), a profile's ``role_arn`` (AssumeRole, aws-credentials-sts),
+   ``credential_process``;
+4. container credentials (``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` /
+   ``..._FULL_URI``: ECS task roles, EKS Pod Identity; aws-credentials-http);
+5. EC2 instance metadata, IMDSv2 (aws-credentials-imds).
+
+Steps 2-5 are the SDK's own identity chain, with the credential packages made for it
+installed; web identity from the environment, and LiteLLM's ``aws_role_name`` /
+``aws_session_name`` (AssumeRole from whatever the chain finds) are this module's, on the
+SDK's STS client. Temporary credentials are fetched again before they expire (the chain's
+resolvers would keep them to the last second), and a Bedrock stream is retired before the
+credentials it was signed with expire: a credential change breaks a live stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from smithy_aws_core.identity import AWSCredentialsIdentity, AWSIdentityProperties
+from smithy_aws_core.identity.chain import IdentityChain
+from smithy_aws_core.identity.static import StaticCredentialsResolver
+from smithy_core.aio.interfaces.identity import IdentityResolver
+from smithy_core.exceptions import SmithyIdentityError
+from smithy_http.aio.crt import AWSCRTHTTPClient
+
+Resolver = IdentityResolver[AWSCredentialsIdentity, AWSIdentityProperties]
+
+# Temporary credentials are fetched again this long before they expire (at most half
+# their lifetime), and a stream signed with them is retired a little after that.
+REFRESH_BEFORE_SECONDS = 300.0
+RETIRE_BEFORE_SECONDS = 120.0
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class StsRole(Resolver):
+    """Credentials of a role, from STS: ``AssumeRole`` signed with ``source``'s
+    credentials, or ``AssumeRoleWithWebIdentity`` with a token (which needs none)."""
+
+    def __init__(
+        self,
+        *,
+        role_arn: str,
+        session_name: str | None,
+        region: str,
+        endpoint: str | None,
+        http_client: Any,
+        source: Resolver | None = None,
+        token: Callable[[], str] | None = None,
+        external_id: str | None = None,
+    ) -> None:
+        self.role_arn = role_arn
+        self._external_id = external_id
+        self.session_name = session_name or f"rtcore-{uuid.uuid4().hex[:16]}"
+        self._region = region
+        self._endpoint = endpoint
+        self._http = http_client
+        self._source = source
+        self._token = token
+        self._client: Any = None
+
+    async def get_identity(self, *, properties: AWSIdentityProperties) -> AWSCredentialsIdentity:
+        from aws_sdk_sts.models import AssumeRoleInput, AssumeRoleWithWebIdentityInput
+
+        client = await self._sts()
+        if self._token is not None:
+            token = self._token()
+            response: Any = await client.assume_role_with_web_identity(
+                AssumeRoleWithWebIdentityInput(
+                    role_arn=self.role_arn,
+                    role_session_name=self.session_name,
+                    web_identity_token=token,
+                )
+            )
+        else:
+            response = await client.assume_role(
+                AssumeRoleInput(
+                    role_arn=self.role_arn,
+                    role_session_name=self.session_name,
+                    external_id=self._external_id,
+                )
+            )
+        issued = response.credentials
+        if issued is None:
+            raise SmithyIdentityError(f"STS returned no credentials for {self.role_arn}")
+        return AWSCredentialsIdentity(
+            access_key_id=issued.access_key_id,
+            secret_access_key=issued.secret_access_key,
+            session_token=issued.session_token,
+            expiration=issued.expiration,
+        )
+
+    async def _sts(self) -> Any:
+        if self._client is None:
+            from aws_sdk_sts.client import AsyncSTSClient
+            from aws_sdk_sts.config import AsyncSTSConfig
+
+            overrides: dict[str, Any] = {"region": self._region, "transport": self._http}
+            if self._endpoint:
+                overrides["endpoint_uri"] = self._endpoint
+            overrides["aws_credentials_identity_resolver"] = self._source or _NoCredentials()
+            if self._token is not None:
+                # AssumeRoleWithWebIdentity is unsigned by its model, but the SDK's own
+                # resolver (0.12) still picks SigV4 for it and asks for credentials.
+                overrides["auth_scheme_resolver"] = _Unsigned()
+            self._client = AsyncSTSClient(config=await AsyncSTSConfig.resolve(**overrides))
+        return self._client
+
+
+class _NoCredentials(Resolver):
+    """For AssumeRoleWithWebIdentity, which is called unsigned."""
+
+    async def get_identity(self, *, properties: AWSIdentityProperties) -> AWSCredentialsIdentity:
+        raise SmithyIdentityError("no source credentials: this call is made unsigned")
+
+
+class _Unsigned:
+    def resolve_auth_scheme(self, auth_parameters: Any) -> list[Any]:
+        return []
+
+
+class Refreshing(Resolver):
+    """The credentials ``build`` finds, kept until shortly before they expire, then found
+    anew (with a fresh resolver, so that no inner cache holds them to the last second)."""
+
+    def __init__(self, build: Callable[[], Awaitable[Resolver]]) -> None:
+        self._build = build
+        self._identity: AWSCredentialsIdentity | None = None
+        self._refresh_at: datetime.datetime | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def expiration(self) -> datetime.datetime | None:
+        """When the credentials in use expire (None: they do not)."""
+        return self._identity.expiration if self._identity is not None else None
+
+    async def get_identity(self, *, properties: AWSIdentityProperties) -> AWSCredentialsIdentity:
+        async with self._lock:
+            if self._identity is None or (
+                self._refresh_at is not None and _now() >= self._refresh_at
+            ):
+                resolver = await self._build()
+                self._identity = await resolver.get_identity(properties=properties)
+                self._refresh_at = _refresh_time(self._identity.expiration)
+            return self._identity
+
+
+def _refresh_time(expiration: datetime.datetime | None) -> datetime.datetime | None:
+    if expiration is None:
+        return None
+    left = (expiration - _now()).total_seconds()
+    return expiration - datetime.timedelta(seconds=min(REFRESH_BEFORE_SECONDS, left / 2))
+
+
+def retire_before(expiration: datetime.datetime | None) -> float | None:
+    """Seconds from now by which a stream signed with credentials expiring then must be
+    gone (None: never), leaving time for fresh credentials and a new stream."""
+    if expiration is None:
+        return None
+    left = (expiration - _now()).total_seconds()
+    return max(0.0, left - min(RETIRE_BEFORE_SECONDS, left / 4))
+
+
+class Sources:
+    """What a model's params say about its credentials (none of it logged)."""
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        session_token: str | None,
+        profile: str | None,
+        role_arn: str | None,
+        session_name: str | None,
+        web_identity_token: str | None,
+        sts_endpoint: str | None,
+        external_id: str | None = None,
+    ) -> None:
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
+        self.profile = profile
+        self.role_arn = role_arn
+        self.session_name = session_name
+        self.web_identity_token = web_identity_token
+        self.sts_endpoint = sts_endpoint
+        self.external_id = external_id
+
+
+async def credentials_for(
+    sources: Sources, *, region: str, config_file: Any, environ: dict[str, str] | None = None
+) -> Refreshing:
+    """The model's credentials resolver (see the module's docstring for the order)."""
+    env = dict(os.environ) if environ is None else environ
+    # STS, container and instance-metadata calls go out with the default trust store:
+    # the model's ssl_ca_file is for its Bedrock endpoint only.
+    http = AWSCRTHTTPClient()
+
+    def role(
+        arn: str, session: str | None, *, source: Resolver | None = None, token: Any = None
+    ) -> StsRole:
+        return StsRole(
+            role_arn=arn,
+            session_name=session,
+            region=region,
+            endpoint=sources.sts_endpoint,
+            http_client=http,
+            source=source,
+            token=token,
+            external_id=sources.external_id if source is not None else None,
+        )
+
+    async def found() -> Resolver:
+        if sources.access_key_id and sources.secret_access_key:
+            base: Resolver = StaticCredentialsResolver(
+                AWSCredentialsIdentity(
+                    access_key_id=sources.access_key_id,
+                    secret_access_key=sources.secret_access_key,
+                    session_token=sources.session_token,
+                )
+            )
+        elif sources.web_identity_token and sources.role_arn:
+            token = sources.web_identity_token
+            # LiteLLM's aws_web_identity_token: the token; its role is aws_role_name.
+            return role(sources.role_arn, sources.session_name, token=lambda: token)
+        elif not sources.profile and not env.get("AWS_ACCESS_KEY_ID") and _web_identity_env(env):
+            token_file = Path(env["AWS_WEB_IDENTITY_TOKEN_FILE"])
+            base = role(
+                env["AWS_ROLE_ARN"],
+                env.get("AWS_ROLE_SESSION_NAME"),
+                # Read at every fetch: the kubelet rotates the projected token.
+                token=lambda: token_file.read_text().strip(),
+            )
+        else:
+            base = await IdentityChain.create(
+                AWSCredentialsIdentity,
+                config_file=config_file,
+                profile_name=sources.profile,
+                region_override=region,
+                http_client=http,
+            )
+        if sources.role_arn:
+            # LiteLLM's aws_role_name: that role, assumed with what was found above.
+            return role(sources.role_arn, sources.session_name, source=base)
+        return base
+
+    return Refreshing(found)
+
+
+def _web_identity_env(env: dict[str, str]) -> bool:
+    return bool(env.get("AWS_WEB_IDENTITY_TOKEN_FILE")) and bool(env.get("AWS_ROLE_ARN"))

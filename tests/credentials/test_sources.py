@@ -1,0 +1,145 @@
+"""Every AWS credential source, resolved as the AWS SDKs do, each proved against the
+emulator's signature check: the stream is signed by exactly the credentials that source
+handed out. The sources are local stand-ins on loopback (tests/credentials/standins.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.credentials.standins import CONTAINER_TOKEN, StandIns
+
+Turn = Callable[..., Any]
+
+
+async def test_keys_in_litellm_params(standins: StandIns, turn: Turn) -> None:
+    standins.issue("AKIDPARAMS", "params-secret")
+    key = await turn(aws_access_key_id="AKIDPARAMS", aws_secret_access_key="params-secret")
+    assert key == "AKIDPARAMS"
+
+
+async def test_keys_in_the_environment(
+    standins: StandIns, turn: Turn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standins.issue("AKIDENVIRON", "environ-secret", "environ-token")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDENVIRON")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environ-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "environ-token")
+    assert await turn() == "AKIDENVIRON"
+
+
+async def test_a_profile_in_the_shared_credentials_file(
+    standins: StandIns, turn: Turn, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standins.issue("AKIDPROFILE", "profile-secret")
+    (home / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIDWRONG\naws_secret_access_key = wrong\n"
+        "[dev]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    assert await turn() == "AKIDPROFILE"
+    # ... or named in the model's params
+    monkeypatch.delenv("AWS_PROFILE")
+    assert await turn(aws_profile_name="dev") == "AKIDPROFILE"
+
+
+async def test_a_profile_that_assumes_a_role(standins: StandIns, turn: Turn, home: Path) -> None:
+    standins.issue("AKIDSOURCE", "source-secret")
+    (home / ".aws" / "config").write_text(
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/voice\n"
+        "source_profile = base\nrole_session_name = voice-session\n"
+        "[profile base]\naws_access_key_id = AKIDSOURCE\naws_secret_access_key = source-secret\n"
+    )
+    key = await turn(aws_profile_name="deploy")
+    (call,) = standins.of("sts")
+    assert call.fields["Action"] == "AssumeRole"
+    assert call.fields["RoleArn"] == "arn:aws:iam::123456789012:role/voice"
+    assert call.signed_by == "AKIDSOURCE"  # assumed with the source profile's keys
+    assert key == call.issued
+
+
+async def test_web_identity_from_the_environment_eks_irsa(
+    standins: StandIns, turn: Turn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("eyJ-projected-service-account-token\n")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa")
+    monkeypatch.setenv("AWS_ROLE_SESSION_NAME", "pod-1")
+    key = await turn()
+    (call,) = standins.of("sts")
+    assert call.fields["Action"] == "AssumeRoleWithWebIdentity"
+    assert call.fields["WebIdentityToken"] == "eyJ-projected-service-account-token"
+    assert call.fields["RoleArn"] == "arn:aws:iam::123456789012:role/irsa"
+    assert call.fields["RoleSessionName"] == "pod-1"
+    assert call.signed_by is None  # this call is unsigned
+    assert key == call.issued
+
+
+async def test_container_credentials_ecs_and_eks_pod_identity(
+    standins: StandIns, turn: Turn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{standins.base}/container/credentials"
+    )
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", CONTAINER_TOKEN)
+    key = await turn()
+    (call,) = standins.of("container")
+    assert key == call.issued
+
+
+async def test_ec2_instance_metadata_imdsv2(
+    standins: StandIns, turn: Turn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", standins.base)
+    key = await turn()
+    (call,) = standins.of("imds")
+    assert key == call.issued
+
+
+async def test_aws_role_name_assumes_a_role_with_what_was_found(
+    standins: StandIns, turn: Turn
+) -> None:
+    standins.issue("AKIDBASE", "base-secret")
+    key = await turn(
+        aws_access_key_id="AKIDBASE",
+        aws_secret_access_key="base-secret",
+        aws_role_name="arn:aws:iam::123456789012:role/litellm",
+        aws_session_name="rtcore-voice",
+    )
+    (call,) = standins.of("sts")
+    assert call.fields["Action"] == "AssumeRole"
+    assert call.fields["RoleArn"] == "arn:aws:iam::123456789012:role/litellm"
+    assert call.fields["RoleSessionName"] == "rtcore-voice"
+    assert call.signed_by == "AKIDBASE"
+    assert key == call.issued
+
+
+async def test_aws_web_identity_token_with_aws_role_name(standins: StandIns, turn: Turn) -> None:
+    key = await turn(
+        aws_web_identity_token="oidc-token-value",
+        aws_role_name="arn:aws:iam::123456789012:role/oidc",
+        aws_session_name="rtcore-oidc",
+    )
+    (call,) = standins.of("sts")
+    assert call.fields["Action"] == "AssumeRoleWithWebIdentity"
+    assert call.fields["WebIdentityToken"] == "oidc-token-value"
+    assert key == call.issued
+
+
+async def test_aws_sts_endpoint_names_where_sts_is(
+    standins: StandIns, turn: Turn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_STS")
+    standins.issue("AKIDBASE", "base-secret")
+    key = await turn(
+        aws_access_key_id="AKIDBASE",
+        aws_secret_access_key="base-secret",
+        aws_role_name="arn:aws:iam::123456789012:role/litellm",
+        aws_sts_endpoint=f"{standins.base}/sts/",
+    )
+    assert key == standins.of("sts")[0].issued
