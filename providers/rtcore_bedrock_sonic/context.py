@@ -22,6 +22,8 @@ class Live(msgspec.Struct, kw_only=True):
 
     stream: SonicStream
     writer: PromptWriter
+    # Monotonic time by which the stream must be replaced (its credentials expire).
+    retire_at: float | None = None
 
 
 class SessionContext(Protocol):

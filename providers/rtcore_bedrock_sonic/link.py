@@ -10,6 +10,7 @@ speech.
 from __future__ import annotations
 
 import logging
+import time
 
 import msgspec
 
@@ -18,6 +19,7 @@ from rtcore.kit.replay import frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.context import Live, SessionContext
+from rtcore_bedrock_sonic.credentials import retire_before
 from rtcore_bedrock_sonic.history import HistoryMessage, build_history, system_additions
 from rtcore_bedrock_sonic.models import retirement_notice
 from rtcore_bedrock_sonic.prompt import PromptWriter
@@ -48,7 +50,15 @@ class NovaLink:
             region=s.up.region,
         )
         self.tool_ids = set()
-        return Live(stream=stream, writer=writer)
+        # Signed with the credentials in use now: retired before they expire, because a
+        # credential change breaks a live Bedrock stream.
+        expiration = getattr(s.up.credentials, "expiration", None)
+        left = retire_before(expiration)
+        retire_at = None if left is None else time.monotonic() + left
+        return Live(stream=stream, writer=writer, retire_at=retire_at)
+
+    def expires(self, live: Live) -> float | None:
+        return live.retire_at
 
     def _system_prompt(self) -> str:
         s = self._s

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -57,3 +57,5 @@ class Upstream(msgspec.Struct, kw_only=True):
     # The configured model is retired and served as written: a stream Bedrock ends without
     # a word is that retirement, not a dropped connection.
     retired: ModelProfile | None = None
+    # The credentials resolver (credentials.Refreshing): when those in use expire.
+    credentials: Any = None

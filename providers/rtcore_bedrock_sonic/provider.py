@@ -226,6 +226,7 @@ class SonicProvider:
             options=options,
             region=config.region,
             retired=self._retired,
+            credentials=config.aws_credentials_identity_resolver,
         )
 
     async def warm_up(self) -> None:

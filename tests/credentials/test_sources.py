@@ -143,3 +143,56 @@ async def test_aws_sts_endpoint_names_where_sts_is(
         aws_sts_endpoint=f"{standins.base}/sts/",
     )
     assert key == standins.of("sts")[0].issued
+
+
+async def test_temporary_credentials_are_renewed_and_the_stream_retired_before_they_expire(
+    standins: StandIns, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import time
+
+    from rtcore.provider import ModelConfig
+    from rtcore.provider import messages as n
+    from rtcore_bedrock_sonic.provider import SonicProvider
+    from tests.bedrock.conftest import FAST, V2, Driver
+
+    standins.ttl_seconds = 8.0  # container credentials that last 8 s
+    monkeypatch.setenv(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{standins.base}/container/credentials"
+    )
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", CONTAINER_TOKEN)
+    params = {
+        "aws_region_name": "us-east-1",
+        "aws_bedrock_runtime_endpoint": emulator.endpoint,
+        "ssl_ca_file": str(emulator.ca_file),
+        **FAST,
+    }
+    provider = SonicProvider(
+        ModelConfig(name="voice", provider="bedrock-sonic", model=V2, params=params)
+    )
+    driver = Driver(await provider.open_session(n.SessionConfig(model=V2)))
+
+    async def ask(number: int) -> None:
+        await driver.send(
+            n.AddItem(item=n.Message(id=f"i{number}", role="user", text="Hello!")),
+            n.CreateResponse(response_id=f"resp_{number}"),
+        )
+        await driver.wait_done(number, within=15)
+
+    started = time.monotonic()
+    await ask(1)
+    first_key = emulator.stats.signed_by[-1]
+    async with asyncio.timeout(15):
+        while len(emulator.stats.signed_by) < 2:  # noqa: ASYNC110 - the emulator's record
+            await asyncio.sleep(0.1)
+    replaced_after = time.monotonic() - started
+    await ask(2)
+    await driver.aclose()
+    await provider.aclose()
+    first, second = standins.of("container")[:2]
+    assert first_key == first.issued
+    # The stream was replaced by one signed with fresh credentials, before the first
+    # ones expired (8 s), and the conversation went on on it.
+    assert emulator.stats.signed_by[1] == second.issued != first.issued
+    assert replaced_after < 8.0
+    assert [d.status for d in driver.of(n.ResponseDone)] == ["completed", "completed"]

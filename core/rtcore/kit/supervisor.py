@@ -67,7 +67,11 @@ class SupervisorPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class UpstreamAdapter[H](Protocol):
-    """The model's side. ``H`` is a handle on one stream (and whatever writes for it)."""
+    """The model's side. ``H`` is a handle on one stream (and whatever writes for it).
+
+    Optional, found by name: ``expires(handle) -> float | None``, the monotonic time by
+    which that stream must be replaced (a stream signed with credentials that expire);
+    the supervisor rotates at a boundary from then on, or mid-turn with replay."""
 
     async def open(self) -> H:
         """Open a stream that knows the conversation so far; UpstreamFailure on failure."""
@@ -121,6 +125,9 @@ class UpstreamSupervisor[H]:
         self.handle: H | None = None
         self._backlog = Backlog()
         self._opened_at = 0.0
+        # When the live stream must be gone by (monotonic; the adapter's ``expires``),
+        # e.g. before the credentials it was signed with expire.
+        self._retire_at: float | None = None
         self.last_event = time.monotonic()
         self._open_wanted = False
         self._restart_wanted = False
@@ -235,6 +242,8 @@ class UpstreamSupervisor[H]:
             deadlines.append(tick)
         if self.handle is not None:
             rotate_at = self._opened_at + self.policy.rotate_after_seconds
+            if self._retire_at is not None:
+                rotate_at = min(rotate_at, self._retire_at)
             if self._restart_wanted or now >= rotate_at:
                 deadlines.append(now + BOUNDARY_POLL_SECONDS)  # due: watch for a boundary
             else:
@@ -259,7 +268,11 @@ class UpstreamSupervisor[H]:
             return True  # decided at a boundary by restart()
         if not self._at_boundary(now):
             return False
-        return self._restart_wanted or now - self._opened_at >= self.policy.rotate_after_seconds
+        return (
+            self._restart_wanted
+            or now - self._opened_at >= self.policy.rotate_after_seconds
+            or (self._retire_at is not None and now >= self._retire_at)
+        )
 
     def _at_boundary(self, now: float) -> bool:
         age = now - self._opened_at
@@ -267,7 +280,9 @@ class UpstreamSupervisor[H]:
         # Close to the limit, switch even mid-turn (what is unheard is replayed): 30 s
         # before it, or halfway from the rotation point for short limits.
         margin = min(30.0, max(0.0, limit - self.policy.rotate_after_seconds) / 2)
-        return self._adapter.at_boundary(age >= limit - margin)
+        # So too once the stream must be retired (its credentials are about to expire).
+        retiring = self._retire_at is not None and now >= self._retire_at
+        return self._adapter.at_boundary(age >= limit - margin or retiring)
 
     # -- opening, switching, recovering -------------------------------------------------
 
@@ -300,6 +315,8 @@ class UpstreamSupervisor[H]:
         new = await self._open()  # an UpstreamFailure here ends the session
         old, self.handle = self.handle, new
         self._opened_at = self.last_event = time.monotonic()
+        expires = getattr(self._adapter, "expires", None)
+        self._retire_at = expires(new) if expires is not None else None
         self._readers = {t: h for t, h in self._readers.items() if not t.done()}
         self._readers[self._tg.create_task(self._read(new))] = new
         try:
