@@ -22,6 +22,7 @@ STATUS = {
 
 MODEL_TIMEOUT = "Model has timed out in processing the request"
 RST_STREAM_531 = "InternalErrorCode=531::RST_STREAM closed stream"
+SYSTEM_INSTABILITY = "System instability detected. Please retry your request."
 CHAT_HISTORY = "Chat history should be sent completely before streaming audio."
 THROTTLED = "Too many requests, please wait before trying again."
 UNAVAILABLE = "Service unavailable. Try your request again later."

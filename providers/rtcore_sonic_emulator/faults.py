@@ -16,6 +16,7 @@ from .errors import (
     MODEL_TIMEOUT,
     RST_STREAM_531,
     STREAM_ERROR,
+    SYSTEM_INSTABILITY,
     THROTTLED,
     UNAVAILABLE,
     BedrockError,
@@ -28,6 +29,8 @@ _ERRORS = {
     "unavailable": ("ServiceUnavailableException", UNAVAILABLE, 1),
     "stream-error": ("ModelStreamErrorException", STREAM_ERROR, 1),
     "rst531": ("ValidationException", RST_STREAM_531, 1),
+    # Transient, "please retry" (seen in the wild: livekit issue 6010).
+    "instability": ("ValidationException", SYSTEM_INSTABILITY, 1),
     "internal": ("InternalServerException", "An internal server error occurred.", 1),
     "timeout": ("ModelTimeoutException", MODEL_TIMEOUT, 1),
     # Only at open: what Bedrock answers without model access, or in a region without the model.

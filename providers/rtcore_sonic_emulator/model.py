@@ -34,6 +34,10 @@ class Turn:
     input_seconds: float = 0.0
     # What the reply answers when it is not the transcript (v1 typed text, see typed.py).
     answers: str | None = None
+    # Nova 2's answer to a tool result that arrived while the conversation went on: the
+    # reply to speak, and its input tokens (no user turn of its own).
+    tool_reply: str | None = None
+    tool_tokens: int = 0
 
 
 @dataclass(slots=True)
@@ -47,6 +51,9 @@ class Received:
     tools: list[str] = field(default_factory=list)
     inference: dict[str, Any] = field(default_factory=dict)
     texts: list[tuple[str, bool, str]] = field(default_factory=list)
+    # Nova 2's endpointingSensitivity, if sent; the sample rate of the audio input.
+    sensitivity: str | None = None
+    input_rate: int = 0
 
     def said(self, role: str) -> list[str]:
         return [text for r, _, text in self.texts if r == role]
@@ -83,6 +90,8 @@ class Conversation:
         self._last_audio = 0.0
         self._texts: dict[str, list[str]] = {}
         self._tool_results: dict[str, asyncio.Future[str]] = {}
+        # Nova 2's tool calls in flight (each waits for its result in the background).
+        self._waiting_tools: set[asyncio.Future[None]] = set()
         self._tool_text: dict[str, list[str]] = {}
         self._speaking_until = 0.0
         self._interrupt = False
@@ -106,6 +115,7 @@ class Conversation:
     def on_event(self, name: str, body: dict[str, Any], content: Content | None) -> None:
         if name == "sessionStart":
             self.received.inference = dict(body.get("inferenceConfiguration", {}))
+            self.received.sensitivity = self._validator.sensitivity
         elif name == "promptStart":
             self._emit.prompt_name = body["promptName"]
             self.received.voice = self._validator.voice
@@ -113,6 +123,7 @@ class Conversation:
         elif name == "contentStart" and content is not None:
             if content.type == "AUDIO":
                 self._vad = EnergyVad(content.sample_rate, self.endpoint_seconds)
+                self.received.input_rate = content.sample_rate
             elif content.type == "TEXT":
                 self._texts[content.name] = []
             else:
@@ -215,9 +226,23 @@ class Conversation:
 
     # Output side.
     async def run(self) -> None:
-        while True:
-            turn = await self._turns.get()
-            await self._respond(turn)
+        try:
+            while True:
+                turn = await self._turns.get()
+                await self._respond(turn)
+        finally:
+            for waiting in self._waiting_tools:
+                waiting.cancel()
+
+    async def _answer_when_done(
+        self, name: str, tool_use_id: str, future: asyncio.Future[str]
+    ) -> None:
+        try:
+            result = await future
+        finally:
+            del self._tool_results[tool_use_id]
+        reply = self._script.after_tool(name, result)
+        self._turns.put_nowait(Turn("", False, tool_reply=reply, tool_tokens=text_tokens(result)))
 
     async def _respond(self, turn: Turn) -> None:
         self.responses += 1
@@ -225,6 +250,10 @@ class Conversation:
         completion = str(uuid.uuid4())
         emit = self._emit
         await emit.completion_start(completion)
+        if turn.tool_reply is not None:
+            await emit.usage_event(completion, Usage(input_text=turn.tool_tokens))
+            await self._speak(completion, turn.tool_reply, number)
+            return
         delta = self._pending_input
         self._pending_input = Usage()
         if turn.spoken:
@@ -246,6 +275,17 @@ class Conversation:
             await emit.tool_use(completion, content, tool.name, tool_use_id, args)
             await emit.content_end(completion, content, "TOOL", "TOOL_USE")
             await emit.usage_event(completion, Usage(output_text=text_tokens(args)))
+            if self._validator.model.nova2:
+                # Nova 2 calls tools asynchronously: the completion ends here and the model
+                # keeps listening and answering; the result, whenever it comes, gets a
+                # completion of its own (the AWS Nova 2 user guide, async tools).
+                await emit.completion_end(completion, "END_TURN")
+                waiting = asyncio.ensure_future(
+                    self._answer_when_done(tool.name, tool_use_id, future)
+                )
+                self._waiting_tools.add(waiting)
+                waiting.add_done_callback(self._waiting_tools.discard)
+                return
             try:
                 result = await future
             finally:

@@ -10,8 +10,8 @@ from tests.emulator.conftest import V1, V2, WEATHER_TOOL
 from tests.emulator.sdk_stream import SonicStream
 
 
-async def test_tool_call_waits_for_result_and_quotes_it(client: Any) -> None:
-    session = await SonicStream.open(client, V2)
+async def test_v1_tool_call_waits_for_result_and_quotes_it(client: Any) -> None:
+    session = await SonicStream.open(client, V1)
     await session.start(tools=[WEATHER_TOOL])
     await session.send_audio(utterance_pcm(1))  # "What is the weather like in Paris?"
     events, tool_end = await session.until("contentEnd", type="TOOL")
@@ -25,6 +25,39 @@ async def test_tool_call_waits_for_result_and_quotes_it(client: Any) -> None:
     assert end["stopReason"] == "END_TURN"
     final = [b["content"] for n, b in events if n == "textOutput"]
     assert final[-1] == 'The get_weather tool returned {"forecast": "sunny, 21 C"}'
+    await session.close()
+
+
+async def test_nova2_tools_run_asynchronously_while_the_conversation_goes_on(
+    client: Any,
+) -> None:
+    # AWS Nova 2 user guide, asynchronous tool calling: the model keeps listening and
+    # answering while a tool runs; several calls may be in flight; every result is taken.
+    session = await SonicStream.open(client, V2)
+    await session.start(tools=[WEATHER_TOOL])
+    await session.send_audio(utterance_pcm(1))  # "What is the weather like in Paris?"
+    events, _ = await session.until("completionEnd")  # ends without waiting for the tool
+    first = next(b for n, b in events if n == "toolUse")
+    await session.send_audio(utterance_pcm(1))  # asked again: a second call in flight
+    events, _ = await session.until("completionEnd")
+    second = next(b for n, b in events if n == "toolUse")
+    assert first["toolUseId"] != second["toolUseId"]
+    await session.send_audio(utterance_pcm(0))  # "Hello.", answered meanwhile
+    events, _ = await session.until("completionEnd")
+    said = [b["content"] for n, b in events if n == "textOutput"]
+    assert said[0] == "Hello."
+    assert said[-1] == "You said: Hello."
+    # The results, in the order they come, each answered in a completion of its own.
+    await session.send_tool_result(second["toolUseId"], {"forecast": "rain"})
+    events, _ = await session.until("completionEnd")
+    assert [b["content"] for n, b in events if n == "textOutput"][-1] == (
+        'The get_weather tool returned {"forecast": "rain"}'
+    )
+    await session.send_tool_result(first["toolUseId"], {"forecast": "sun"})
+    events, _ = await session.until("completionEnd")
+    assert [b["content"] for n, b in events if n == "textOutput"][-1] == (
+        'The get_weather tool returned {"forecast": "sun"}'
+    )
     await session.close()
 
 
