@@ -21,7 +21,7 @@ from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from awscrt import io as crt_io
 from smithy_core import URI
-from smithy_core.exceptions import SmithyError
+from smithy_core.exceptions import SmithyError, SmithyIdentityError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
 from rtcore.provider import ProviderUnavailable
@@ -213,6 +213,13 @@ async def check_credentials(config: AsyncBedrockRuntimeConfig, limit: float) -> 
     except TimeoutError as exc:
         raise ProviderUnavailable(
             f"Timed out looking for AWS credentials after {limit:g} s. {CREDENTIALS_HELP}",
+            code="missing_credentials",
+        ) from exc
+    except SmithyIdentityError as exc:
+        # The identity resolvers' own words say which source failed and how to fix it
+        # (they carry no secrets: "run `aws sso login`", "no credentials configured").
+        raise ProviderUnavailable(
+            f"No usable AWS credentials found: {exc} {CREDENTIALS_HELP}",
             code="missing_credentials",
         ) from exc
     except (SmithyError, OSError, ValueError) as exc:

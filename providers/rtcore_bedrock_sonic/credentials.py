@@ -8,13 +8,16 @@
    ``AWS_ROLE_ARN``: EKS IRSA);
 3. the shared config and credentials files and their profiles (``AWS_PROFILE`` /
    ``aws_profile_name``), a profile's ``role_arn`` (AssumeRole, aws-credentials-sts),
-   ``credential_process``;
+   ``credential_process``, an SSO profile (``sso_session`` or the legacy
+   ``sso_start_url``: the role's credentials from the SSO portal with the token
+   ``aws sso login`` cached);
 4. container credentials (``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` /
    ``..._FULL_URI``: ECS task roles, EKS Pod Identity; aws-credentials-http);
 5. EC2 instance metadata, IMDSv2 (aws-credentials-imds).
 
 Steps 2-5 are the SDK's own identity chain, with the credential packages made for it
-installed; web identity from the environment, and LiteLLM's ``aws_role_name`` /
+installed; web identity from the environment, SSO profiles (no package does them yet) and
+LiteLLM's ``aws_role_name`` /
 ``aws_session_name`` (AssumeRole from whatever the chain finds) are this module's, on the
 SDK's STS client. Temporary credentials are fetched again before they expire (the chain's
 resolvers would keep them to the last second), and a Bedrock stream is retired before the
@@ -122,6 +125,103 @@ class StsRole(Resolver):
                 overrides["auth_scheme_resolver"] = _Unsigned()
             self._client = AsyncSTSClient(config=await AsyncSTSConfig.resolve(**overrides))
         return self._client
+
+
+class SsoRole(Resolver):
+    """An SSO profile's role credentials: ``GetRoleCredentials`` on the SSO portal with the
+    access token ``aws sso login`` cached (``~/.aws/sso/cache``, named by the SHA-1 of the
+    sso-session's name, or of the start URL for a legacy profile)."""
+
+    def __init__(
+        self, *, profile: str, cache_key: str, region: str, account_id: str, role_name: str
+    ) -> None:
+        self._profile = profile
+        self._cache_key = cache_key
+        self._account_id = account_id
+        self._role_name = role_name
+        self._endpoint = os.environ.get(
+            "AWS_ENDPOINT_URL_SSO", f"https://portal.sso.{region}.amazonaws.com"
+        )
+
+    async def get_identity(self, *, properties: AWSIdentityProperties) -> AWSCredentialsIdentity:
+        import aiohttp
+
+        token = self._token()
+        url = f"{self._endpoint.rstrip('/')}/federation/credentials"
+        query = {"account_id": self._account_id, "role_name": self._role_name}
+        headers = {"x-amz-sso_bearer_token": token}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, params=query, headers=headers) as response,
+        ):
+            if response.status != 200:
+                raise SmithyIdentityError(
+                    f"The SSO portal refused the role credentials of profile {self._profile!r} "
+                    f"(HTTP {response.status}): run `aws sso login --profile {self._profile}`."
+                )
+            body = await response.json()
+        issued = body.get("roleCredentials") or {}
+        expiration = issued.get("expiration")
+        return AWSCredentialsIdentity(
+            access_key_id=issued["accessKeyId"],
+            secret_access_key=issued["secretAccessKey"],
+            session_token=issued.get("sessionToken"),
+            expiration=(
+                datetime.datetime.fromtimestamp(expiration / 1000, datetime.UTC)
+                if isinstance(expiration, int | float)
+                else None
+            ),
+        )
+
+    def _token(self) -> str:
+        import hashlib
+        import json
+
+        # The cache file is named by a SHA-1, as the AWS CLI names it (not for security).
+        name = hashlib.sha1(self._cache_key.encode()).hexdigest()
+        path = Path.home() / ".aws" / "sso" / "cache" / f"{name}.json"
+        login = f"run `aws sso login --profile {self._profile}`"
+        try:
+            cached = json.loads(path.read_text())
+            token, expires = cached["accessToken"], cached["expiresAt"]
+        except (OSError, ValueError, KeyError):
+            raise SmithyIdentityError(
+                f"No SSO login for profile {self._profile!r}: {login}."
+            ) from None
+        when = datetime.datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        if when <= _now():
+            raise SmithyIdentityError(
+                f"The SSO login of profile {self._profile!r} has expired: {login}."
+            )
+        return str(token)
+
+
+def sso_profile(config_file: Any, profile: str) -> SsoRole | None:
+    """The profile's SSO role, if it is an SSO profile."""
+    section = config_file.get_profile(profile) if config_file is not None else None
+    if section is None:
+        return None
+    values = section.properties
+    account, role_name = values.get("sso_account_id"), values.get("sso_role_name")
+    if not account or not role_name:
+        return None
+    if session := values.get("sso_session"):
+        sso = config_file.get_sso_session(str(session))
+        region = sso.properties.get("sso_region") if sso is not None else None
+        cache_key = str(session)
+    elif start_url := values.get("sso_start_url"):
+        region, cache_key = values.get("sso_region"), str(start_url)
+    else:
+        return None
+    if not region:
+        raise SmithyIdentityError(f"SSO profile {profile!r} names no sso_region.")
+    return SsoRole(
+        profile=profile,
+        cache_key=cache_key,
+        region=str(region),
+        account_id=str(account),
+        role_name=str(role_name),
+    )
 
 
 class _NoCredentials(Resolver):
@@ -249,6 +349,10 @@ async def credentials_for(
                 # Read at every fetch: the kubelet rotates the projected token.
                 token=lambda: token_file.read_text().strip(),
             )
+        elif not env.get("AWS_ACCESS_KEY_ID") and (
+            sso := sso_profile(config_file, sources.profile or env.get("AWS_PROFILE") or "default")
+        ):
+            base = sso
         else:
             base = await IdentityChain.create(
                 AWSCredentialsIdentity,

@@ -20,6 +20,7 @@ from rtcore_sonic_emulator import NovaSonicEmulator
 
 IMDS_ROLE = "rtcore-test-instance-role"
 CONTAINER_TOKEN = "container-auth-token"
+SSO_TOKEN = "sso-access-token"  # what `aws sso login` cached, in the tests
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Credentials:
 class Call:
     """One request a stand-in answered: which source, and what it was asked."""
 
-    source: str  # "sts", "imds", "container"
+    source: str  # "sts", "imds", "container", "sso"
     fields: dict[str, str] = field(default_factory=dict)
     signed_by: str | None = None  # the access key an STS call was signed with
     issued: str = ""  # the access key handed out
@@ -86,6 +87,7 @@ class StandIns:
             "/latest/meta-data/iam/security-credentials/{role}", self._imds_credentials
         )
         app.router.add_get("/container/credentials", self._container)
+        app.router.add_get("/federation/credentials", self._sso)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -148,6 +150,21 @@ class StandIns:
         if not self._imds_ok(request) or request.match_info["role"] != IMDS_ROLE:
             return web.Response(status=401 if not self._imds_ok(request) else 404)
         return web.json_response(_json(self._new("imds", Call("imds")), code=True))
+
+    # -- the SSO portal (GetRoleCredentials) -------------------------------------------------
+
+    async def _sso(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-amz-sso_bearer_token") != SSO_TOKEN:
+            return web.json_response({"message": "Session token not found or invalid"}, status=401)
+        fields = dict(request.query)
+        creds = self._new("sso", Call("sso", fields))
+        role = {
+            "accessKeyId": creds.access_key_id,
+            "secretAccessKey": creds.secret_access_key,
+            "sessionToken": creds.session_token,
+            "expiration": int(creds.expiration.timestamp() * 1000),
+        }
+        return web.json_response({"roleCredentials": role})
 
     # -- container credentials -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.credentials.standins import CONTAINER_TOKEN, StandIns
+from tests.credentials.standins import CONTAINER_TOKEN, SSO_TOKEN, StandIns
 
 Turn = Callable[..., Any]
 
@@ -59,6 +59,82 @@ async def test_a_profile_that_assumes_a_role(standins: StandIns, turn: Turn, hom
     assert call.fields["RoleArn"] == "arn:aws:iam::123456789012:role/voice"
     assert call.signed_by == "AKIDSOURCE"  # assumed with the source profile's keys
     assert key == call.issued
+
+
+def sso_login(home: Path, cache_key: str, *, expires: str = "2099-01-01T00:00:00Z") -> None:
+    """What `aws sso login` leaves behind: the access token, cached under the SHA-1 of the
+    sso-session's name (or a legacy profile's start URL)."""
+    import hashlib
+    import json
+
+    cache = home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1(cache_key.encode()).hexdigest()
+    token = {"accessToken": SSO_TOKEN, "expiresAt": expires, "region": "us-east-1"}
+    (cache / f"{name}.json").write_text(json.dumps(token))
+
+
+SSO_CONFIG = """\
+[profile sso-dev]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = VoiceRole
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+[profile sso-legacy]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 210987654321
+sso_role_name = LegacyRole
+"""
+
+
+@pytest.mark.parametrize(
+    ("profile", "cache_key", "account", "role"),
+    [
+        ("sso-dev", "corp", "123456789012", "VoiceRole"),
+        ("sso-legacy", "https://legacy.awsapps.com/start", "210987654321", "LegacyRole"),
+    ],
+)
+async def test_an_sso_profile(
+    standins: StandIns,
+    turn: Turn,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    profile: str,
+    cache_key: str,
+    account: str,
+    role: str,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", standins.base)
+    (home / ".aws" / "config").write_text(SSO_CONFIG)
+    sso_login(home, cache_key)
+    key = await turn(aws_profile_name=profile)
+    (call,) = standins.of("sso")
+    assert call.fields == {"account_id": account, "role_name": role}
+    assert key == call.issued
+
+
+async def test_an_sso_profile_whose_login_expired_says_to_log_in(
+    standins: StandIns, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtcore.provider import ModelConfig, ProviderUnavailable
+    from rtcore_bedrock_sonic.provider import SonicProvider
+    from tests.bedrock.conftest import V2
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", standins.base)
+    (home / ".aws" / "config").write_text(SSO_CONFIG)
+    sso_login(home, "corp", expires="2026-01-01T00:00:00Z")
+    params = {"aws_region_name": "us-east-1", "aws_profile_name": "sso-dev"}
+    provider = SonicProvider(
+        ModelConfig(name="v", provider="bedrock-sonic", model=V2, params=params)
+    )
+    with pytest.raises(ProviderUnavailable) as refused:
+        await provider.warm_up()
+    assert refused.value.code == "missing_credentials"
+    assert "aws sso login --profile sso-dev" in refused.value.message
+    assert standins.of("sso") == []
 
 
 async def test_web_identity_from_the_environment_eks_irsa(
