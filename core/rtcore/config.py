@@ -206,7 +206,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     master_key = None
     if "master_key" in settings:
         key = "general_settings.master_key"
-        master_key = _string(resolve_env(settings["master_key"], key, source), key, source)
+        master_key = _string(resolve_env(settings["master_key"], key, source), key, source).strip()
     files: dict[str, str | None] = {}
     for name in ("ssl_certfile", "ssl_keyfile"):
         key = f"general_settings.{name}"
@@ -247,5 +247,7 @@ def provider_models(spec: ProviderSpec) -> list[ModelConfig]:
 
 
 def master_key_from_env() -> str | None:
-    """``RTCORE_MASTER_KEY``, used when the config file sets no key. Empty means unset."""
-    return os.environ.get(MASTER_KEY_ENV) or None
+    """``RTCORE_MASTER_KEY``, used when the config file sets no key. Empty or whitespace
+    means unset (a key nobody could type would lock everyone out yet allow a public bind);
+    surrounding whitespace (a key read from a file with its newline) is not part of it."""
+    return (os.environ.get(MASTER_KEY_ENV) or "").strip() or None

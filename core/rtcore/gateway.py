@@ -70,7 +70,9 @@ class Gateway:
             return True
         if presented is None:
             return False
-        return hmac.compare_digest(presented.encode(), self._master_key)
+        # Header bytes that are not UTF-8 arrive as surrogate escapes: still a wrong key
+        # (401), never an encoding error.
+        return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), self._master_key)
 
     def resolve_model(self, name: str | None) -> ModelConfig:
         if name is None and len(self._models) == 1:

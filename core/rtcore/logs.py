@@ -65,6 +65,18 @@ def secret_values(params: Mapping[str, object]) -> list[str]:
     return found
 
 
+# The formatters configure_logging installed: where register_secrets adds.
+_ACTIVE: list[RedactingFormatter] = []
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    """Mask these in every log line from now on: for a provider's credentials, from
+    wherever they came (the environment, a profile, a role), once it knows them."""
+    found = [v for v in values if v]
+    for formatter in _ACTIVE:
+        formatter.add_secrets(found)
+
+
 def configure_logging(
     level: str = "INFO", stream: TextIO | None = None, fmt: str = LOG_FORMAT
 ) -> RedactingFormatter:
@@ -78,4 +90,5 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    _ACTIVE[:] = [formatter]
     return formatter

@@ -41,6 +41,8 @@ from smithy_core.aio.interfaces.identity import IdentityResolver
 from smithy_core.exceptions import SmithyIdentityError
 from smithy_http.aio.crt import AWSCRTHTTPClient
 
+from rtcore.logs import register_secrets
+
 Resolver = IdentityResolver[AWSCredentialsIdentity, AWSIdentityProperties]
 
 # Temporary credentials are fetched again this long before they expire (at most half
@@ -257,8 +259,14 @@ class Refreshing(Resolver):
                 self._refresh_at is not None and _now() >= self._refresh_at
             ):
                 resolver = await self._build()
-                self._identity = await resolver.get_identity(properties=properties)
-                self._refresh_at = _refresh_time(self._identity.expiration)
+                identity = await resolver.get_identity(properties=properties)
+                # Whatever their source, these never reach a log line (the SDK's debug
+                # logs print signed requests).
+                register_secrets(
+                    [identity.access_key_id, identity.secret_access_key, identity.session_token]
+                )
+                self._identity = identity
+                self._refresh_at = _refresh_time(identity.expiration)
             return self._identity
 
 

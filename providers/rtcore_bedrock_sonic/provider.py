@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import time
 from collections.abc import Mapping
 from functools import partial
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
+from rtcore.logs import register_secrets
 from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
 from rtcore.provider.messages import SessionConfig
 from rtcore_bedrock_sonic import limits
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+_SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # How often readiness looks again at a model it found unusable.
 _RECHECK_SECONDS = 5.0
 
@@ -114,7 +117,9 @@ def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile |
 
 
 def _check_config(model: ModelConfig) -> None:
-    """What can be told at start: unknown options (warned) and a region that is none."""
+    """What can be told at start: unknown options (warned) and a region that is none.
+    Credentials in the environment are masked in the log from the start."""
+    register_secrets(os.environ.get(name) for name in _SECRET_ENV)
     for warning in param_warnings(model.name, model.params):
         log.warning("%s", warning)
     region, where = configured_region(model.params)

@@ -64,6 +64,8 @@ class ClientDecoder:
                 "invalid_json",
                 f"The event could not be parsed as JSON ({exc}). Send one JSON object per frame.",
             ) from None
+        except RecursionError:
+            raise _too_deep(frame) from None
         if _NULL_MARK in str(error):
             # Rare, so off the fast path: an Optional field sent as null means "absent".
             try:
@@ -73,8 +75,20 @@ class ClientDecoder:
                 error = exc
             except RecursionError:
                 pass  # nested too deep to clean: report the first error
-        event_type, event_id = envelope(frame)
+        try:
+            event_type, event_id = envelope(frame)
+        except RecursionError:
+            raise _too_deep(frame) from None
         raise from_validation_error(error, event_type, event_id, CLIENT_EVENT_TYPES) from None
+
+
+def _too_deep(frame: str) -> RealtimeError:
+    # msgspec's nesting guard: JSON nested thousands deep is no event of OpenAI's.
+    return RealtimeError(
+        "invalid_json",
+        "The event is nested too deeply to parse. Send one JSON object per frame.",
+        event_id=sniff_event_id(frame),
+    )
 
 
 def without_nulls(value: object, key: str = "") -> object:
