@@ -58,6 +58,8 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     # general_settings.ssl_certfile / ssl_keyfile: serve wss:// and https:// (PEM files).
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    # general_settings.allowed_origins: browser origins allowed to open sessions.
+    allowed_origins: tuple[str, ...] = ()
 
 
 def resolve_env(value: object, key: str, source: str) -> object:
@@ -214,7 +216,18 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         files[name] = (
             None if value is None else _string(resolve_env(value, key, source), key, source)
         )
-    return LoadedConfig(models=models, master_key=master_key, origins=seen, **files)
+    allowed = settings.get("allowed_origins") or []
+    if isinstance(allowed, str):
+        allowed = [allowed]
+    if not isinstance(allowed, list) or not all(isinstance(o, str) for o in allowed):
+        raise ConfigError(source, "general_settings.allowed_origins", "expected a list of origins")
+    return LoadedConfig(
+        models=models,
+        master_key=master_key,
+        origins=seen,
+        allowed_origins=tuple(allowed),
+        **files,
+    )
 
 
 def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> LoadedConfig:

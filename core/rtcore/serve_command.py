@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import re
 import signal
 import sys
 from contextlib import AsyncExitStack
@@ -65,11 +66,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     net.add_argument("--ssl-keyfile", metavar="PEM", help="the private key of --ssl-certfile")
     net.add_argument(
+        "--allowed-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="accept WebSocket upgrades from this browser origin (repeatable; * for any); "
+        "same-origin pages and clients that send no Origin are always accepted",
+    )
+    net.add_argument(
         "--max-message-bytes",
         type=int,
         default=16 * 1024 * 1024,
         help="largest client event accepted (default 16 MiB)",
     )
+
+
+def _origins(values: list[str]) -> tuple[str, ...]:
+    """Origins as browsers send them (``scheme://host[:port]``, lower case, no path)."""
+    out: list[str] = []
+    for value in values:
+        origin = value.strip().rstrip("/").lower()
+        if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin):
+            raise ServeError(
+                f"allowed origin {value!r} is not an origin: give scheme://host[:port], "
+                "such as https://app.example.com, or * for any"
+            )
+        out.append(origin)
+    return tuple(out)
 
 
 def build_settings(
@@ -143,6 +166,9 @@ def build_settings(
         origins=origins,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        allowed_origins=_origins(
+            [*(loaded.allowed_origins if loaded else ()), *getattr(args, "allowed_origin", [])]
+        ),
     )
     settings.tls_context()  # a bad certificate or key stops the start, with a message
     return settings

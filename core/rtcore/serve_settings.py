@@ -51,6 +51,9 @@ class ServeSettings:
     # ``--ssl-certfile`` / ``--ssl-keyfile`` (or general_settings): TLS, wss:// and https://.
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    # ``--allowed-origin`` (or general_settings.allowed_origins): browser origins whose
+    # pages may open a session; "*" for any.
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def tls(self) -> bool:

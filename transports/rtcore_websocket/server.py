@@ -20,6 +20,7 @@ from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.origins import origin_allowed
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,16 @@ def input_audio_rate(request: web.Request) -> int | web.Response | None:
 async def realtime(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     settings = request.app[SETTINGS]
+    origin = request.headers.get("Origin")
+    if not origin_allowed(origin, request.host, settings.allowed_origins):
+        log.info("refused %s: cross-origin upgrade from %s", request.remote, origin)
+        return error_response(
+            403,
+            "origin_not_allowed",
+            f"WebSocket connections from pages of {origin} are not allowed here. The server "
+            "operator can allow them with --allowed-origin ORIGIN or "
+            "general_settings.allowed_origins.",
+        )
     handshake = read_handshake(request.headers)
     if not gateway.authenticate(handshake.key):
         if handshake.key is None:
