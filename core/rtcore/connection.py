@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 
 from rtcore.dialect import Dialect
@@ -12,7 +13,7 @@ from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Provider, ProviderSession, ProviderUnavailable
 from rtcore.provider import messages as neutral
-from rtcore.session.machine import RealtimeSession
+from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Connection:
         max_message_bytes: int,
         pcm16_input_rate: int | None = None,
         closing: set[asyncio.Task[None]] | None = None,
+        lifetime_seconds: int = SESSION_LIFETIME_S,
     ) -> None:
         self.model = model
         # Where this connection's wind-down is kept while it runs (the gateway's set, so a
@@ -56,6 +58,7 @@ class Connection:
             dialect=dialect,
             default_dialect=default_dialect,
             pcm16_input_rate=pcm16_input_rate,
+            lifetime_seconds=lifetime_seconds,
         )
         self._decoder = ClientDecoder(max_message_bytes)
         self._encoder = ServerEncoder()
@@ -85,9 +88,11 @@ class Connection:
         self.session.created()
         await self._flush()
         reader = asyncio.create_task(self._read_provider(self._upstream), name="provider-reader")
+        expiry = asyncio.create_task(self._expire(), name="session-expiry")
         try:
             yield
         finally:
+            expiry.cancel()
             # The upstream's close runs to its end even when the transport's handler is
             # cancelled under it (a server stopping): abandoned half-way, the provider's
             # streams would be torn down by the loop's exit instead.
@@ -95,6 +100,17 @@ class Connection:
             self._closing.add(winding)
             winding.add_done_callback(self._closing.discard)
             await asyncio.shield(winding)
+
+    async def _expire(self) -> None:
+        """At ``expires_at`` the session ends, as OpenAI's do at their maximum duration:
+        an ``error`` saying so, then the close."""
+        await asyncio.sleep(max(0.0, self.session.state.expires_at - time.time()))
+        minutes = self.session.lifetime_seconds / 60
+        message = f"Your session hit the maximum duration of {minutes:g} minutes."
+        self.failure = neutral.ProviderError(code="session_expired", message=message, fatal=True)
+        self.session.error(RealtimeError("session_expired", message))
+        await self._flush()
+        await self._close_outgoing()
 
     async def _wind_down(self, reader: asyncio.Task[None]) -> None:
         reader.cancel()

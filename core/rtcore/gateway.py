@@ -46,7 +46,9 @@ class Gateway:
         master_key: str | None = None,
         default_dialect: Dialect = Dialect.BETA,
         max_message_bytes: int = 16 * 1024 * 1024,
+        session_lifetime_seconds: int = 3600,
     ) -> None:
+        self.session_lifetime_seconds = session_lifetime_seconds
         self._models = {m.name: m for m in models}
         self._specs = providers
         self._master_key = master_key.encode() if master_key else None
@@ -110,6 +112,7 @@ class Gateway:
             max_message_bytes=self.max_message_bytes,
             pcm16_input_rate=pcm16_input_rate,
             closing=self._closing,
+            lifetime_seconds=self.session_lifetime_seconds,
         )
         async with connection.running():
             yield connection

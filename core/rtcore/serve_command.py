@@ -74,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "same-origin pages and clients that send no Origin are always accepted",
     )
     net.add_argument(
+        "--max-session-seconds",
+        type=int,
+        default=3600,
+        help="a session ends this long after it began, at its expires_at (default 3600, "
+        "OpenAI's 60 minutes)",
+    )
+    net.add_argument(
         "--max-message-bytes",
         type=int,
         default=16 * 1024 * 1024,
@@ -145,6 +152,8 @@ def build_settings(
         raise ServeError(f"--port {args.port} is out of range 0-65535")
     if args.max_message_bytes < 1024:
         raise ServeError("--max-message-bytes must be at least 1024")
+    if args.max_session_seconds < 1:
+        raise ServeError("--max-session-seconds must be at least 1")
     certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
     keyfile = getattr(args, "ssl_keyfile", None) or (loaded.ssl_keyfile if loaded else None)
     if keyfile is not None and certfile is None:
@@ -160,6 +169,7 @@ def build_settings(
         master_key=master_key,
         allow_unauthenticated_public=args.allow_unauthenticated_public,
         max_message_bytes=args.max_message_bytes,
+        max_session_seconds=args.max_session_seconds,
         config_path=args.config,
         model=model,
         dialect=args.dialect,
@@ -244,6 +254,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
             master_key=settings.master_key,
             default_dialect=Dialect(settings.default_dialect),
             max_message_bytes=settings.max_message_bytes,
+            session_lifetime_seconds=settings.max_session_seconds,
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)

@@ -72,7 +72,10 @@ class SonicSession:
         self._audio_due = asyncio.Event()
         self.link = NovaLink(self)
         self.supervisor = UpstreamSupervisor[Live](
-            self.link, up.options.policy(config.input_sample_rate), name="Bedrock"
+            self.link,
+            up.options.policy(config.input_sample_rate),
+            name="Bedrock",
+            session=config.session_id,
         )
         self.held_results: list[n.FunctionCallOutput] = []
         self.commit_unanswered = False  # a commit no response.create has answered yet

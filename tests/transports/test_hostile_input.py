@@ -5,7 +5,9 @@ like loopback, JSON nested thousands deep, a reused item id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from typing import Any
 
 import pytest
@@ -114,3 +116,25 @@ async def test_an_item_id_is_taken_once() -> None:
             gone = (await _events_until(ws, "error"))[-1]["error"]
     assert (error["code"], error["param"]) == ("item_id_already_exists", "item.id")
     assert gone["code"] == "item_not_found"  # no duplicate survived the delete
+
+
+async def _until_closed(ws: Any) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    with contextlib.suppress(websockets.ConnectionClosedError):
+        async with asyncio.timeout(10):
+            async for frame in ws:
+                got.append(json.loads(frame))
+    return got
+
+
+async def test_a_session_ends_at_its_expires_at() -> None:
+    with Served("--provider", "echo", "--max-session-seconds", "2") as served:
+        async with websockets.connect(served.url()) as ws:
+            created = json.loads(await ws.recv())
+            assert created["session"]["expires_at"] - time.time() == pytest.approx(2, abs=1)
+            events = await _until_closed(ws)
+    (error,) = [e["error"] for e in events if e["type"] == "error"]
+    assert error["code"] == "session_expired"
+    assert "maximum duration" in error["message"]
+    assert ws.close_code == 1011
+    assert (ws.close_reason or "").startswith("session_expired: ")

@@ -116,8 +116,15 @@ class UpstreamAdapter[H](Protocol):
 
 class UpstreamSupervisor[H]:
     def __init__(
-        self, adapter: UpstreamAdapter[H], policy: SupervisorPolicy, *, name: str = "upstream"
+        self,
+        adapter: UpstreamAdapter[H],
+        policy: SupervisorPolicy,
+        *,
+        name: str = "upstream",
+        session: str = "",
     ) -> None:
+        # ``session`` names the client session in the log lines of its streams.
+        self.session = session
         self._adapter = adapter
         self.name = name  # what logs and failures call the upstream ("Bedrock")
         self.policy = policy
@@ -311,8 +318,10 @@ class UpstreamSupervisor[H]:
         assert self._tg is not None
         if self.state is not UpstreamState.RECOVERING:
             self.state = UpstreamState.OPENING if self.handle is None else UpstreamState.SWITCHING
+        why = self._why_open()
         self._open_wanted = self._restart_wanted = False
         new = await self._open()  # an UpstreamFailure here ends the session
+        log.info("%s stream %s for session %s", self.name, why, self.session or "?")
         old, self.handle = self.handle, new
         self._opened_at = self.last_event = time.monotonic()
         expires = getattr(self._adapter, "expires", None)
@@ -331,6 +340,17 @@ class UpstreamSupervisor[H]:
                 self.state = UpstreamState.OPEN
         if old is not None:
             await self._adapter.close(old)
+
+    def _why_open(self) -> str:
+        if self.state is UpstreamState.RECOVERING:
+            return "reopened after a failure (replaying what it had not answered)"
+        if self.handle is None:
+            return "opened"
+        if self._restart_wanted:
+            return "restarted for new settings"
+        if self._retire_at is not None and time.monotonic() >= self._retire_at:
+            return "rotated before its credentials expire"
+        return "rotated before the connection limit"
 
     async def _read(self, handle: H) -> None:
         failure: UpstreamFailure

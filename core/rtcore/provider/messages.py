@@ -72,6 +72,8 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     model: str
+    # The core's id of the client session (sess_...), for the provider's log lines.
+    session_id: str = ""
     instructions: str = ""
     # tool_choice: "auto" | "none" | "required" | "function:<name>"
     voice: str | None = None

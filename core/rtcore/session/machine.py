@@ -54,8 +54,10 @@ class RealtimeSession:
         dialect: Dialect | None,
         default_dialect: Dialect,
         pcm16_input_rate: int | None = None,
+        lifetime_seconds: int = SESSION_LIFETIME_S,
     ) -> None:
         self.caps = caps
+        self.lifetime_seconds = lifetime_seconds
         self._explicit_dialect = dialect
         self._default_dialect = default_dialect
         self.dialect: Dialect | None = dialect
@@ -64,7 +66,7 @@ class RealtimeSession:
             id=new_id("sess_"),
             model=model,
             voice=caps.default_voice,
-            expires_at=int(time.time()) + SESSION_LIFETIME_S,
+            expires_at=int(time.time()) + lifetime_seconds,
             output_modalities=("text", "audio") if "audio" in caps.output_modalities else ("text",),
         )
         self.conversation = Conversation()

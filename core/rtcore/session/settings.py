@@ -215,6 +215,7 @@ def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
     out_rate = nearest_rate(state.output_format.sample_rate, caps.output_sample_rates)
     return SessionConfig(
         model=state.model,
+        session_id=state.id,
         instructions=state.instructions,
         voice=state.voice,
         output_modalities=state.output_modalities,

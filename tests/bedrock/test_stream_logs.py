@@ -1,0 +1,46 @@
+"""An operator can follow a session's Bedrock streams in the log: each open, rotation and
+recovery at INFO, with the client session's id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from rtcore.provider import messages as n
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
+from tests.bedrock.conftest import V2
+
+SESSION = n.SessionConfig(model=V2, session_id="sess_logtest")
+
+
+async def test_opens_rotations_and_recoveries_are_logged_with_the_session(
+    emulator: NovaSonicEmulator, open_driver: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rtcore.kit.supervisor")
+    driver = await open_driver(V2, SESSION, rotate_after_seconds=0.5)
+    await driver.audio(utterance_pcm(0))
+    await driver.wait_done(1)
+    await asyncio.sleep(0.8)  # past rotate_after_seconds, at a boundary
+    await driver.audio(utterance_pcm(3))
+    await driver.wait_done(2)
+    await driver.aclose()
+    lines = [r.getMessage() for r in caplog.records if "sess_logtest" in r.getMessage()]
+    assert lines[0] == "Bedrock stream opened for session sess_logtest"
+    assert "Bedrock stream rotated before the connection limit for session sess_logtest" in lines
+
+
+async def test_a_recovery_is_logged_with_the_session(
+    emulator: NovaSonicEmulator, open_driver: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rtcore.kit.supervisor")
+    emulator.inject("stream-error@1")
+    driver = await open_driver(V2, SESSION)
+    await driver.audio(utterance_pcm(0))
+    await driver.wait(lambda: bool(driver.of(n.ResponseDone)))
+    await driver.audio(utterance_pcm(3))
+    await driver.wait_done(2, within=15)
+    lines = [r.getMessage() for r in caplog.records if "sess_logtest" in r.getMessage()]
+    assert any(line.startswith("Bedrock stream reopened after a failure") for line in lines)
