@@ -26,6 +26,11 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_open_attempts: int = 4
     backoff_initial_seconds: float = 0.25
     backoff_max_seconds: float = 4.0
+    # ThrottlingException at open: retried for about 23 s (1, 2, 4, 8, 8 s) before the
+    # client hears rate_limit_exceeded.
+    throttle_attempts: int = 6
+    throttle_backoff_initial_seconds: float = 1.0
+    throttle_backoff_max_seconds: float = 8.0
     max_recoveries_per_minute: int = 5
     # How long a finished response waits for its usage event before response.done.
     usage_grace_seconds: float = 0.25

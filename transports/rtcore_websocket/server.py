@@ -191,7 +191,13 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             # A close reason is at most 123 bytes of UTF-8, cut at a character boundary.
             why = f"{failure.code}: {failure.message}".encode()[:120]
             why = why.decode(errors="ignore").encode()
-            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=why)
+            # Throttled: 1013 "try again later" tells a client that waiting helps.
+            code = (
+                WSCloseCode.TRY_AGAIN_LATER
+                if failure.code == "rate_limit_exceeded"
+                else WSCloseCode.INTERNAL_ERROR
+            )
+            await ws.close(code=code, message=why)
         else:
             await ws.close()
         log.info("session closed: model %s, peer %s", model.name, request.remote)

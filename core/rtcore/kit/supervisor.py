@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 BOUNDARY_POLL_SECONDS = 0.1
 
 
+# The failure code of a throttled upstream (OpenAI's own code for it).
+THROTTLED = "rate_limit_exceeded"
+
+
 class UpstreamFailure(Exception):
     """An upstream stream failed: ``code`` for logs and clients, ``message`` says what to
     do, ``retryable`` whether a new stream can help."""
@@ -61,6 +65,10 @@ class SupervisorPolicy(msgspec.Struct, frozen=True, kw_only=True):
     max_open_attempts: int = 4
     backoff_initial_seconds: float = 0.25
     backoff_max_seconds: float = 4.0
+    # Throttled opens (``rate_limit_exceeded``) are retried longer: 1, 2, 4, 8, 8 s.
+    throttle_attempts: int = 6
+    throttle_backoff_initial_seconds: float = 1.0
+    throttle_backoff_max_seconds: float = 8.0
     max_recoveries_per_minute: int = 5
     close_timeout_seconds: float = 3.0
     max_backlog_bytes: int = 60 * 32000
@@ -300,18 +308,41 @@ class UpstreamSupervisor[H]:
         self._wake.set()
 
     async def _open(self) -> H:
-        delay = self.policy.backoff_initial_seconds
-        attempts = max(1, self.policy.max_open_attempts)
-        for attempt in range(attempts):
+        policy = self.policy
+        delay, attempt, throttled, waited = policy.backoff_initial_seconds, 0, 0, 0.0
+        while True:
             try:
                 return await self._adapter.open()
             except UpstreamFailure as failure:
-                if not failure.retryable or attempt == attempts - 1:
+                attempt += 1
+                if failure.code == THROTTLED:
+                    # A quota per second or per account: worth waiting for, longer than
+                    # for a broken connection, with jittered exponential backoff.
+                    throttled += 1
+                    if throttled >= policy.throttle_attempts:
+                        raise UpstreamFailure(
+                            failure.code,
+                            f"{failure.message} (still throttled after {throttled} attempts "
+                            f"over {waited:.0f} s; retry in a minute)",
+                            retryable=False,
+                        ) from failure
+                    delay = min(
+                        policy.throttle_backoff_max_seconds,
+                        policy.throttle_backoff_initial_seconds * 2 ** (throttled - 1),
+                    )
+                elif not failure.retryable or attempt >= max(1, policy.max_open_attempts):
                     raise
-                log.info("opening the %s stream failed (%s); retrying", self.name, failure.code)
-                await asyncio.sleep(delay * (0.75 + random.random() / 2))
-                delay = min(delay * 2, self.policy.backoff_max_seconds)
-        raise AssertionError("unreachable")
+                log.info(
+                    "opening the %s stream for session %s failed (%s); retrying",
+                    self.name,
+                    self.session or "?",
+                    failure.code,
+                )
+                pause = delay * (0.75 + random.random() / 2)
+                waited += pause
+                await asyncio.sleep(pause)
+                if failure.code != THROTTLED:
+                    delay = min(delay * 2, policy.backoff_max_seconds)
 
     async def _switch(self, *, replay: list[bytes]) -> None:
         """Open a fresh stream, hand over (replay, then the backlog), retire the old one."""
