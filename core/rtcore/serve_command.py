@@ -81,6 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "OpenAI's 60 minutes)",
     )
     net.add_argument(
+        "--send-timeout-seconds",
+        type=float,
+        default=10.0,
+        help="a client that reads nothing for this long is dropped (1008) and its session "
+        "closed (default 10)",
+    )
+    net.add_argument(
         "--max-message-bytes",
         type=int,
         default=16 * 1024 * 1024,
@@ -154,6 +161,8 @@ def build_settings(
         raise ServeError("--max-message-bytes must be at least 1024")
     if args.max_session_seconds < 1:
         raise ServeError("--max-session-seconds must be at least 1")
+    if args.send_timeout_seconds <= 0:
+        raise ServeError("--send-timeout-seconds must be more than 0")
     certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
     keyfile = getattr(args, "ssl_keyfile", None) or (loaded.ssl_keyfile if loaded else None)
     if keyfile is not None and certfile is None:
@@ -170,6 +179,7 @@ def build_settings(
         allow_unauthenticated_public=args.allow_unauthenticated_public,
         max_message_bytes=args.max_message_bytes,
         max_session_seconds=args.max_session_seconds,
+        send_timeout_seconds=args.send_timeout_seconds,
         config_path=args.config,
         model=model,
         dialect=args.dialect,

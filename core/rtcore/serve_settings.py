@@ -36,6 +36,8 @@ class ServeSettings:
     max_message_bytes: int = 16 * 1024 * 1024
     # ``--max-session-seconds``: a session ends at its expires_at (OpenAI: 60 minutes).
     max_session_seconds: int = 3600
+    # ``--send-timeout-seconds``: a client that reads nothing for this long is dropped.
+    send_timeout_seconds: float = 10.0
     config_path: str | None = None
     # The model a single-client transport (stdio) serves, and the one a network transport
     # uses when a client names none (``rtcore serve --model NAME``).

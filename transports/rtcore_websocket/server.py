@@ -178,15 +178,28 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     sockets.add(ws)
     log.info("session opened: model %s, peer %s", model.name, request.remote)
     failure = None
+    slow = False
     try:
         async with gateway.connect(
             model, dialect=dialect, pcm16_input_rate=pcm16_input_rate
         ) as connection:
-            await _pump(ws, connection)
+            try:
+                await _pump(ws, connection, settings.send_timeout_seconds)
+            except* SlowClient:
+                slow = True
             failure = connection.failure
     finally:
         sockets.discard(ws)
-        if failure is not None:
+        if slow:
+            # Its session is closed (the provider's too) and its memory returned; the
+            # close frame may not get through a full buffer, so the socket is dropped.
+            log.info(
+                "closed session of %s: it read nothing for %g s",
+                request.remote,
+                settings.send_timeout_seconds,
+            )
+            await _close_or_drop(ws, request, WSCloseCode.POLICY_VIOLATION, SLOW_REASON)
+        elif failure is not None:
             # The upstream ended the session: 1011 with the code, not a clean 1000.
             # A close reason is at most 123 bytes of UTF-8, cut at a character boundary.
             why = f"{failure.code}: {failure.message}".encode()[:120]
@@ -204,10 +217,28 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _pump(ws: web.WebSocketResponse, connection: Connection) -> None:
+class SlowClient(Exception):
+    """The client has not read what was sent for the send timeout."""
+
+
+SLOW_REASON = b"client too slow: it read nothing for too long"
+
+
+async def _close_or_drop(
+    ws: web.WebSocketResponse, request: web.Request, code: int, reason: bytes
+) -> None:
+    try:
+        async with asyncio.timeout(2.0):
+            await ws.close(code=code, message=reason)
+    except TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+
+
+async def _pump(ws: web.WebSocketResponse, connection: Connection, send_timeout: float) -> None:
     async with asyncio.TaskGroup() as group:
         reader = group.create_task(_read(ws, connection))
-        writer = group.create_task(_write(ws, connection))
+        writer = group.create_task(_write(ws, connection, send_timeout))
         reader.add_done_callback(lambda _: writer.cancel())
         writer.add_done_callback(lambda _: reader.cancel())
 
@@ -221,11 +252,17 @@ async def _read(ws: web.WebSocketResponse, connection: Connection) -> None:
             return
 
 
-async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:
+async def _write(ws: web.WebSocketResponse, connection: Connection, send_timeout: float) -> None:
     try:
         async for data in connection.outgoing():
             # The core hands out UTF-8 JSON; sending it as a frame skips a decode/encode.
-            await ws.send_frame(data, WSMsgType.TEXT)
+            # A client that stops reading fills the socket's buffers and stalls the send:
+            # past the timeout it is dropped, not left to hold its session's memory.
+            try:
+                async with asyncio.timeout(send_timeout):
+                    await ws.send_frame(data, WSMsgType.TEXT)
+            except TimeoutError:
+                raise SlowClient from None
     except ConnectionResetError:
         return  # the client went away; the reader sees it too
 
