@@ -7,7 +7,9 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.transports.conftest import StartServer
 
@@ -112,12 +114,24 @@ async def test_bad_frames_get_errors_and_the_session_continues(start_server: Sta
         assert json.loads(await ws.recv())["error"]["code"] == "invalid_json"
         await ws.send(b"\x00binary")
         assert json.loads(await ws.recv())["error"]["code"] == "invalid_event"
-        # Over the core's limit but under the socket's hard cap: reported, not fatal.
-        big = json.dumps({"type": "input_audio_buffer.append", "audio": "A" * 3000})
-        await ws.send(big)
-        assert json.loads(await ws.recv())["error"]["code"] == "message_too_large"
         events = await run_turn_after_created(ws)
         assert events[-1]["type"] == "response.done"
+
+
+async def test_a_frame_over_the_limit_closes_the_socket_without_being_buffered(
+    start_server: StartServer,
+) -> None:
+    async with (
+        start_server(max_message_bytes=2048) as server,
+        connect(server.url(), proxy=None) as ws,
+    ):
+        await ws.recv()  # session.created
+        await ws.recv()  # conversation.created
+        # Refused at the limit, as the socket reads it: 1009, message too big.
+        await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": "A" * 3000}))
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+    assert ws.close_code == 1009
 
 
 async def run_turn_after_created(ws: ClientConnection) -> list[dict[str, Any]]:

@@ -159,9 +159,10 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         )
     ws = web.WebSocketResponse(
         heartbeat=HEARTBEAT_SECONDS,
-        # A hard cap well above the core's limit: messages in between reach the core, which
-        # answers with an error event and keeps the session; only absurd ones close it.
-        max_msg_size=2 * settings.max_message_bytes,
+        # Refused at the limit, before more of it is buffered (a frame twice the limit, held
+        # whole to be refused, cost its size in memory per connection): a larger frame
+        # closes the socket with 1009, message too big.
+        max_msg_size=settings.max_message_bytes,
         protocols=(handshake.protocol,) if handshake.protocol else (),
         # Audio is base64: compressing it costs CPU on the hot path for little gain.
         compress=False,
