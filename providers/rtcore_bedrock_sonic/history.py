@@ -62,9 +62,15 @@ def build_history(
     max_messages: int = MAX_MESSAGES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
 ) -> list[HistoryMessage]:
-    """Nova-valid history from conversation items, newest kept when something must go."""
-    merged: list[tuple[HistoryRole, str]] = []
-    for item in items:
+    """Nova-valid history from conversation items, newest kept when something must go.
+
+    Linear in what is kept, whatever the conversation's size: items are read newest first
+    and reading stops once the budget is spent, and same-role runs are joined once (a
+    conversation of a thousand long replies must not stall the event loop at every open).
+    """
+    runs: list[tuple[HistoryRole, list[str]]] = []  # newest first, pieces newest first
+    gathered = 0
+    for item in reversed(items):
         rendered = _item_text(item)
         if rendered is None or rendered[0] == "SYSTEM":
             continue
@@ -73,18 +79,26 @@ def build_history(
         text = text.strip()
         if not text:
             continue
-        if merged and merged[-1][0] == role:
-            merged[-1] = (role, f"{merged[-1][1]}\n{text}")
+        if runs and runs[-1][0] == role:
+            runs[-1][1].append(text)
+        elif len(runs) > max_messages:
+            break  # this and older messages cannot be kept
         else:
-            merged.append((role, text))
+            runs.append((role, [text]))
+        gathered += len(text.encode()) + 1
+        if gathered > max_total_bytes:
+            # Over the budget: nothing older can be kept (of a single run, only its tail,
+            # which the pieces gathered already hold).
+            break
 
     # Keep the newest messages that fit; a single message larger than the whole budget
     # keeps its tail (the most recent words).
     kept: list[tuple[HistoryRole, str]] = []
     total = 0
-    for role, text in reversed(merged):
+    for role, pieces in runs:
         if len(kept) >= max_messages:
             break
+        text = "\n".join(reversed(pieces))
         size = len(text.encode())
         if total + size > max_total_bytes:
             room = max_total_bytes - total

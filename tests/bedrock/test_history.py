@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rtcore.provider import messages as n
-from rtcore_bedrock_sonic.history import build_history, split_utf8, system_additions
+from rtcore_bedrock_sonic.history import (
+    MAX_MESSAGES,
+    build_history,
+    split_utf8,
+    system_additions,
+)
 
 
 def msg(i: int, role: n.Role, text: str) -> n.Message:
@@ -50,3 +57,45 @@ def test_split_utf8_never_breaks_characters() -> None:
     assert all(len(p.encode()) <= 1024 for p in pieces)
     assert "".join(pieces) == text
     assert split_utf8("") == [""]
+
+
+class CountingItems(list[Any]):
+    """A conversation that counts how many of its items were looked at."""
+
+    looked = 0
+
+    def __reversed__(self) -> Any:
+        for item in super().__reversed__():
+            self.looked += 1
+            yield item
+
+    def __iter__(self) -> Any:
+        for item in super().__iter__():
+            self.looked += 1
+            yield item
+
+
+def test_rendering_reads_only_what_it_can_keep() -> None:
+    # A thousand 60 kB replies: history keeps the newest 40 kB, so it must read a couple of
+    # items, not a thousand (merging them all, quadratically, stalled every other session).
+    items = CountingItems(
+        [n.Message(id="u", role="user", text="hello")]
+        + [n.Message(id=f"a{i}", role="assistant", text="x" * 60_000) for i in range(1000)]
+        + [n.Message(id="u2", role="user", text="what now?")]
+    )
+    history = build_history(items)
+    assert items.looked <= 3
+    # The newest message fits; the run of replies before it does not, nor anything older.
+    assert [(m.role, m.text) for m in history] == [("USER", "what now?")]
+
+
+def test_many_short_turns_keep_the_newest_messages_in_order() -> None:
+    items = [
+        n.Message(id=f"{r}{i}", role=r, text=f"{r} {i}")
+        for i in range(500)
+        for r in ("user", "assistant")
+    ]
+    history = build_history(items)
+    assert len(history) <= MAX_MESSAGES
+    assert history[-1].text == "assistant 499"
+    assert history[0].role == "USER"
