@@ -18,7 +18,13 @@ from rtcore_sonic_emulator import NovaSonicEmulator
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"
 LEGACY = {"use_successor": False}
-FAST = {"usage_grace_seconds": 0.05, "backoff_initial_seconds": 0.02, "close_timeout_seconds": 1.0}
+FAST = {
+    "usage_grace_seconds": 0.05,
+    "backoff_initial_seconds": 0.02,
+    "close_timeout_seconds": 1.0,
+    "throttle_backoff_initial_seconds": 0.02,
+    "throttle_backoff_max_seconds": 0.05,
+}
 
 WEATHER = n.ToolDef(
     name="get_weather",

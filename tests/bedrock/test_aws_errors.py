@@ -68,7 +68,7 @@ async def test_persistent_throttling_says_what_happened(
     emulator: NovaSonicEmulator, open_driver: Any
 ) -> None:
     emulator.inject("throttle", connections=10)
-    error = await _fatal_error(await open_driver(V2, max_open_attempts=3))
+    error = await _fatal_error(await open_driver(V2, throttle_attempts=3))
     assert error.code == "rate_limit_exceeded"
     assert "throttling" in error.message
     assert "Too many requests" in error.message

@@ -21,7 +21,13 @@ from tests.transports.process import Served
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"
-FAST = {"backoff_initial_seconds": 0.02, "max_open_attempts": 2, "close_timeout_seconds": 1}
+FAST = {
+    "backoff_initial_seconds": 0.02,
+    "max_open_attempts": 2,
+    "close_timeout_seconds": 1,
+    "throttle_attempts": 2,
+    "throttle_backoff_initial_seconds": 0.02,
+}
 
 
 CLOSES: dict[str, tuple[int | None, str]] = {}
@@ -117,6 +123,7 @@ async def test_aws_errors_reach_the_client_as_error_events(tmp_path: Path) -> No
         close_code, close_reason = CLOSES[model]
         assert close_code == 1011, (model, CLOSES[model])
         assert close_reason.startswith(code), (model, CLOSES[model])
+    assert CLOSES["throttled"][0] == 1013  # try again later
     assert "AWS_ACCESS_KEY_ID" in nocreds["message"]
     assert "aws configure" in nocreds["message"]
 

@@ -99,13 +99,14 @@ async def test_persistent_throttling_is_reported(
     emulator: NovaSonicEmulator, open_driver: Any
 ) -> None:
     emulator.inject("throttle", connections=10)
-    driver = await open_driver(V1, max_open_attempts=2)
+    driver = await open_driver(V1, throttle_attempts=2)
     await driver.audio(utterance_pcm(0))
     await driver.wait(lambda: driver.ended)
     errors = driver.of(n.ProviderError)
     assert errors
     assert errors[0].fatal
     assert errors[0].code == "rate_limit_exceeded"
+    assert emulator.stats.errors["ThrottlingException"] == 2
 
 
 async def test_unknown_model_is_a_clear_fatal_error(open_driver: Any) -> None:

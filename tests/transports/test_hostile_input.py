@@ -114,7 +114,7 @@ async def test_an_item_id_is_taken_once() -> None:
                 json.dumps({"type": "conversation.item.retrieve", "item_id": "item_mine"})
             )
             gone = (await _events_until(ws, "error"))[-1]["error"]
-    assert (error["code"], error["param"]) == ("item_id_already_exists", "item.id")
+    assert (error["code"], error["param"]) == ("item_already_exists", "item.id")
     assert gone["code"] == "item_not_found"  # no duplicate survived the delete
 
 

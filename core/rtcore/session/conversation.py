@@ -57,28 +57,49 @@ class ConvItem(msgspec.Struct, kw_only=True):
         )
 
 
+# Bounds of one conversation: past either, the oldest items go first (as OpenAI's
+# truncation drops the oldest), so that no client can grow a session's memory without end.
+MAX_ITEMS = 4096
+MAX_TEXT_BYTES = 32 * 1024 * 1024
+
+
+def _size(item: ConvItem) -> int:
+    parts = sum(len(p.text or "") + len(p.transcript or "") for p in item.parts)
+    return parts + len(item.arguments or "") + len(item.output or "") + 64
+
+
 class Conversation:
-    def __init__(self) -> None:
+    """Items in order, with an index by id (lookups are O(1): a long conversation must not
+    make every event slower)."""
+
+    def __init__(self, *, max_items: int = MAX_ITEMS, max_bytes: int = MAX_TEXT_BYTES) -> None:
         self._items: list[ConvItem] = []
+        self._by_id: dict[str, ConvItem] = {}
+        # Each item's size as last measured (at insertion, again when it is final).
+        self._sizes: dict[str, int] = {}
+        self._bytes = 0
+        self.max_items = max_items
+        self.max_bytes = max_bytes
 
     @property
     def last_id(self) -> str | None:
         return self._items[-1].id if self._items else None
 
     def __contains__(self, item_id: object) -> bool:
-        return any(item.id == item_id for item in self._items)
+        return item_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def previous_of(self, item_id: str) -> str | None:
-        for index, item in enumerate(self._items):
-            if item.id == item_id:
-                return self._items[index - 1].id if index else None
-        return None
+        item = self._by_id.get(item_id)
+        if item is None:
+            return None
+        index = self._items.index(item)
+        return self._items[index - 1].id if index else None
 
     def get(self, item_id: str) -> ConvItem | None:
-        for item in self._items:
-            if item.id == item_id:
-                return item
-        return None
+        return self._by_id.get(item_id)
 
     def require(self, item_id: str, param: str = "item_id") -> ConvItem:
         item = self.get(item_id)
@@ -103,33 +124,75 @@ class Conversation:
         """Insert after ``previous_item_id`` ("root" or None = at the start when given
         explicitly; the caller passes ``last_id`` for "append"). Returns the actual
         previous item id."""
-        if self.get(item.id) is not None:
+        self._check_new(item)
+        if previous_item_id is None or previous_item_id == "root":
+            self._items.insert(0, item)
+            self._index(item)
+            return None
+        previous = self._by_id.get(previous_item_id)
+        if previous is None:
+            raise RealtimeError(
+                "item_not_found",
+                f"previous_item_id '{previous_item_id}' is not in the conversation.",
+                param="previous_item_id",
+            )
+        self._items.insert(self._items.index(previous) + 1, item)
+        self._index(item)
+        return previous_item_id
+
+    def append(self, item: ConvItem) -> str | None:
+        self._check_new(item)
+        previous = self.last_id
+        self._items.append(item)
+        self._index(item)
+        return previous
+
+    def _index(self, item: ConvItem) -> None:
+        self._by_id[item.id] = item
+        self._sizes[item.id] = size = _size(item)
+        self._bytes += size
+
+    def measure(self, item_id: str) -> None:
+        """The item is final (a reply done, a transcript in): count its size anew."""
+        item = self._by_id.get(item_id)
+        if item is not None:
+            size = _size(item)
+            self._bytes += size - self._sizes[item_id]
+            self._sizes[item_id] = size
+
+    def _check_new(self, item: ConvItem) -> None:
+        if item.id in self._by_id:
             raise RealtimeError(
                 "item_already_exists",
                 f"An item with id '{item.id}' already exists in the conversation.",
                 param="item.id",
             )
-        if previous_item_id is None or previous_item_id == "root":
-            self._items.insert(0, item)
-            return None
-        for index, existing in enumerate(self._items):
-            if existing.id == previous_item_id:
-                self._items.insert(index + 1, item)
-                return previous_item_id
-        raise RealtimeError(
-            "item_not_found",
-            f"previous_item_id '{previous_item_id}' is not in the conversation.",
-            param="previous_item_id",
-        )
-
-    def append(self, item: ConvItem) -> str | None:
-        previous = self.last_id
-        self._items.append(item)
-        return previous
 
     def delete(self, item_id: str) -> None:
         item = self.require(item_id)
         self._items.remove(item)
+        self._forget(item_id)
+
+    def _forget(self, item_id: str) -> None:
+        del self._by_id[item_id]
+        self._bytes -= self._sizes.pop(item_id)
+
+    def over_bounds(self, keep: set[str]) -> list[str]:
+        """Remove the oldest items (never those in ``keep``: responses still streaming)
+        until the conversation is within its bounds; returns their ids, oldest first."""
+        removed: list[str] = []
+        index = 0
+        while (len(self._items) > self.max_items or self._bytes > self.max_bytes) and index < len(
+            self._items
+        ):
+            item = self._items[index]
+            if item.id in keep:
+                index += 1
+                continue
+            del self._items[index]
+            self._forget(item.id)
+            removed.append(item.id)
+        return removed
 
 
 def truncate_item(item: ConvItem, content_index: int, audio_end_ms: int) -> str:

@@ -60,13 +60,6 @@ def item_from_wire(wire: ItemWire, conversation: Conversation) -> ConvItem:
                 f"characters, got {len(wire.id)}.",
                 param="item.id",
             )
-        if wire.id in conversation:
-            # Ids name items (truncate, delete, retrieve, previous_item_id): one each.
-            raise RealtimeError(
-                "item_id_already_exists",
-                f"Item with item_id '{wire.id}' already exists in the conversation.",
-                param="item.id",
-            )
         item_id = wire.id
     else:
         item_id = new_id("item_")

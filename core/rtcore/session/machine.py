@@ -173,6 +173,7 @@ class RealtimeSession:
             if err.event_id is None and not isinstance(event.event_id, msgspec.UnsetType):
                 err.event_id = event.event_id
             raise
+        commands += self._within_bounds()
         after = self.neutral_config()
         changed = frozenset(
             f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
@@ -476,6 +477,9 @@ class RealtimeSession:
             case neutral.ResponseDone():
                 if (r := self.responses.get(event.response_id)) is not None:
                     self._close_response(r, event)
+                    for item in r.items:
+                        self.conversation.measure(item.id)
+                    self._pending += self._within_bounds()
                     if event.error is not None:
                         # A client acts on an error event; the status says which response.
                         self._reported = (event.error.code, event.error.message)
@@ -508,6 +512,16 @@ class RealtimeSession:
         pending, self._pending = self._pending, []
         return pending
 
+    def _within_bounds(self) -> Commands:
+        """Past its bounds the conversation drops its oldest items (not those of responses
+        still streaming): the client is told of each as deleted, and so is the provider."""
+        keep = {item.id for r in self.responses.values() for item in r.items}
+        removed = self.conversation.over_bounds(keep)
+        for item_id in removed:
+            self._transcripts.pop(item_id, None)
+            self.emit(s.ConversationItemDeleted(event_id="", item_id=item_id))
+        return [neutral.DeleteItem(item_id=item_id) for item_id in removed]
+
     def _provider_response(self, response_id: str) -> None:
         """The provider started a response on its own (its turn detection)."""
         if response_id not in self.responses:
@@ -535,6 +549,7 @@ class RealtimeSession:
             item = self.conversation.get(item_id)
             if item is not None and item.parts:
                 item.parts[0].transcript = transcript
+                self.conversation.measure(item_id)
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
             self.emit(s.TranscriptionCompleted(event_id="", item_id=item_id, transcript=transcript))
 
