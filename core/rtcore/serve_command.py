@@ -81,6 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "OpenAI's 60 minutes)",
     )
     net.add_argument(
+        "--header-timeout-seconds",
+        type=float,
+        default=10.0,
+        help="close a connection whose request (line and headers) has not arrived in this "
+        "time (default 10)",
+    )
+    net.add_argument(
         "--send-timeout-seconds",
         type=float,
         default=10.0,
@@ -163,6 +170,8 @@ def build_settings(
         raise ServeError("--max-session-seconds must be at least 1")
     if args.send_timeout_seconds <= 0:
         raise ServeError("--send-timeout-seconds must be more than 0")
+    if args.header_timeout_seconds <= 0:
+        raise ServeError("--header-timeout-seconds must be more than 0")
     certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
     keyfile = getattr(args, "ssl_keyfile", None) or (loaded.ssl_keyfile if loaded else None)
     if keyfile is not None and certfile is None:
@@ -180,6 +189,7 @@ def build_settings(
         max_message_bytes=args.max_message_bytes,
         max_session_seconds=args.max_session_seconds,
         send_timeout_seconds=args.send_timeout_seconds,
+        header_timeout_seconds=args.header_timeout_seconds,
         config_path=args.config,
         model=model,
         dialect=args.dialect,

@@ -38,6 +38,9 @@ class ServeSettings:
     max_session_seconds: int = 3600
     # ``--send-timeout-seconds``: a client that reads nothing for this long is dropped.
     send_timeout_seconds: float = 10.0
+    # ``--header-timeout-seconds``: a connection whose request has not arrived by then is
+    # closed (slow or absent request lines and headers).
+    header_timeout_seconds: float = 10.0
     config_path: str | None = None
     # The model a single-client transport (stdio) serves, and the one a network transport
     # uses when a client names none (``rtcore serve --model NAME``).

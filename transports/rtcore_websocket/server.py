@@ -19,6 +19,7 @@ from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
 from rtcore.serve_settings import ServeError, ServeSettings
+from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.origins import origin_allowed
 
@@ -274,8 +275,10 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
 
-def build_app(gateway: Gateway, settings: ServeSettings) -> web.Application:
-    app = web.Application()
+def build_app(
+    gateway: Gateway, settings: ServeSettings, guard: ConnectionGuard | None = None
+) -> web.Application:
+    app = web.Application(middlewares=[guard.middleware] if guard is not None else [])
     app[GATEWAY] = gateway
     app[SETTINGS] = settings
     app[SOCKETS] = set()
@@ -300,13 +303,16 @@ def _url(address: object, tls: bool = False) -> str:
 async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
     """Listen until cancelled; then close every session and stop. ``rtcore serve`` has
     checked the binding (``binding.check_binding``) before anything started."""
+    guard = ConnectionGuard(timeout=settings.header_timeout_seconds)
     runner = web.AppRunner(
-        build_app(gateway, settings),
+        build_app(gateway, settings, guard),
         handle_signals=False,
         access_log=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
     await runner.setup()
+    assert runner.server is not None
+    sweeping = asyncio.create_task(guard.run(runner.server), name="connection-guard")
     try:
         # With --workers, every worker listens on the same port; the kernel spreads the
         # connections over them.
@@ -339,4 +345,5 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
             log.info("listening on %s?model=NAME (models: %s)", url, models)
         await asyncio.get_running_loop().create_future()  # until cancelled
     finally:
+        sweeping.cancel()
         await runner.cleanup()
