@@ -5,15 +5,11 @@ hears why. Against an emulator of today's Bedrock (retired models end their stre
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import websockets
 import yaml
 
 from rtcore.provider import ModelConfig
@@ -21,6 +17,7 @@ from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.provider import SonicProvider
 from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.bedrock.conftest import V1, V2, Driver, emulated_params
+from tests.bedrock.socket_turn import typed_turn
 from tests.transports.process import Served
 
 
@@ -117,20 +114,9 @@ async def test_over_the_socket_a_retired_model_as_written_closes_with_the_reason
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    events: list[dict[str, Any]] = []
     async with Served("--config", str(path), "--emulator", env=env) as served:
-        async with websockets.connect(served.url("bedrock-sonic"), open_timeout=10) as ws:
-            item = {
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "Hi"}],
-            }
-            await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
-            await ws.send(json.dumps({"type": "response.create"}))
-            with contextlib.suppress(websockets.ConnectionClosedError):
-                async for frame in ws:
-                    events.append(json.loads(frame))
-        close = ws.close_code, ws.close_reason
+        turn = await typed_turn(served.url("bedrock-sonic"))
+    events, close = turn.events, (turn.close_code, turn.close_reason)
     assert "serving it as written" in served.stderr
     assert "Traceback" not in served.stderr, served.stderr
     (error,) = [e["error"] for e in events if e["type"] == "error"]

@@ -4,14 +4,13 @@ requests, tokens and key ids included)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import websockets
 import yaml
 
 from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.bedrock.conftest import V2
+from tests.bedrock.socket_turn import typed_turn
 from tests.transports.process import Served
 
 ENV_CREDENTIALS = {
@@ -33,20 +32,10 @@ async def test_environment_credentials_never_reach_the_log(tmp_path: Path) -> No
         path.write_text(
             yaml.safe_dump({"model_list": [{"model_name": "voice", "litellm_params": params}]})
         )
-        async with (
-            Served("--config", str(path), "--log-level", "debug", env=ENV_CREDENTIALS) as served,
-            websockets.connect(served.url("voice")) as ws,
-        ):
-            item = {
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "Hello"}],
-            }
-            await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
-            await ws.send(json.dumps({"type": "response.create"}))
-            async for frame in ws:
-                if json.loads(frame)["type"] == "response.done":
-                    break
+        async with Served(
+            "--config", str(path), "--log-level", "debug", env=ENV_CREDENTIALS
+        ) as served:
+            await typed_turn(served.url("voice"), "Hello", until_close=False)
     log = served.stderr
     assert emu.stats.signed_by == ["AKIDFROMTHEENVIRONMENT"]  # they were used
     assert "[REDACTED]" in log  # and the SDK did log them, masked

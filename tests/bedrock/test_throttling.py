@@ -4,17 +4,15 @@ socket closes 1013 (try again later), not 1000 after two seconds."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
-import websockets
 import yaml
 
 from rtcore.provider import messages as n
 from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.bedrock.conftest import V2
+from tests.bedrock.socket_turn import typed_turn
 from tests.transports.process import Served
 
 QUICK = {"throttle_backoff_initial_seconds": 0.05, "throttle_backoff_max_seconds": 0.2}
@@ -52,24 +50,11 @@ async def test_still_throttled_the_client_hears_it_and_the_close_says_try_later(
         path = tmp_path / "config.yaml"
         entry = {"model_name": "voice", "litellm_params": params}
         path.write_text(yaml.safe_dump({"model_list": [entry]}))
-        events: list[dict[str, Any]] = []
-        async with (
-            Served("--config", str(path)) as served,
-            websockets.connect(served.url("voice")) as ws,
-        ):
-            item = {
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "Hi"}],
-            }
-            await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
-            await ws.send(json.dumps({"type": "response.create"}))
-            with contextlib.suppress(websockets.ConnectionClosedError):
-                async for frame in ws:
-                    events.append(json.loads(frame))
-    (error,) = [e["error"] for e in events if e["type"] == "error"]
+        async with Served("--config", str(path)) as served:
+            turn = await typed_turn(served.url("voice"))
+    (error,) = turn.errors()
     assert error["code"] == "rate_limit_exceeded"
     assert "still throttled after 3 attempts" in error["message"]
     assert "retry" in error["message"]
-    assert ws.close_code == 1013
+    assert turn.close_code == 1013
     assert emu.stats.errors["ThrottlingException"] == 3
