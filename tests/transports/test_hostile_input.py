@@ -138,3 +138,14 @@ async def test_a_session_ends_at_its_expires_at() -> None:
     assert "maximum duration" in error["message"]
     assert ws.close_code == 1011
     assert (ws.close_reason or "").startswith("session_expired: ")
+
+
+async def test_a_null_then_broken_json_is_invalid_json_not_an_internal_error() -> None:
+    # Found by the corpus: the typed decoder stops at the null, and the text past it is cut.
+    with Served("--provider", "echo") as served:
+        async with websockets.connect(served.url()) as ws:
+            await ws.recv()
+            await ws.send('{"type":"session.update","session":{"voice":null,"instructions":"')
+            error = (await _events_until(ws, "error"))[-1]["error"]
+    assert error["code"] == "invalid_json"
+    assert "Traceback" not in served.stderr

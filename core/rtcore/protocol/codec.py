@@ -73,6 +73,15 @@ class ClientDecoder:
                 return self._decoder.decode(cleaned)
             except msgspec.ValidationError as exc:
                 error = exc
+            except msgspec.DecodeError as exc:
+                # The typed decoder stopped at its first error; past it the text is not
+                # JSON at all (cut short, a broken escape).
+                raise RealtimeError(
+                    "invalid_json",
+                    f"The event could not be parsed as JSON ({exc}). "
+                    "Send one JSON object per frame.",
+                    event_id=sniff_event_id(frame),
+                ) from None
             except RecursionError:
                 pass  # nested too deep to clean: report the first error
         try:
