@@ -55,6 +55,13 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="phases per N in the search; N holds only if every one holds (default 1)",
     )
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="one long phase (MINUTES, rtcore only unless --targets says otherwise) that "
+        "prints the gateway's memory minute by minute",
+    )
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
     p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")
     return p
@@ -63,6 +70,10 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     p = parser()
     args = p.parse_args()
+    if args.soak:
+        args.seconds = args.soak * 60
+        if args.targets == ",".join(run.TARGETS):
+            args.targets = "rtcore"
     # Decided here, once: a machine that cannot be split is a usage error, not a crash.
     args.pinning = None
     if args.pin:

@@ -87,6 +87,17 @@ class Sampler:
             return 0.0, 0.0, 0
         return rows[-1].cpu - rows[0].cpu, rows[-1].at - rows[0].at, max(s.rss for s in rows)
 
+    def timeline(
+        self, name: str, start: float, end: float, every: float
+    ) -> list[tuple[float, float]]:
+        """(seconds into the window, RSS in MB) about every ``every`` seconds."""
+        rows = [s for s in self.samples.get(name, []) if start <= s.at <= end]
+        out: list[tuple[float, float]] = []
+        for row in rows:
+            if not out or row.at - start >= out[-1][0] + every:
+                out.append((round(row.at - start, 1), round(row.rss / 2**20, 1)))
+        return out
+
     def before(self, name: str, start: float) -> int:
         """RSS of a family in its last sample before ``start`` (its idle size)."""
         rows = [s for s in self.samples.get(name, []) if s.at < start]

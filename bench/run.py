@@ -95,6 +95,8 @@ async def run_phase(
     figures["cpu_s_per_session_min"] = figures[f"{own}_cpu_s_per_session_min"]
     figures["rss_peak_mb"] = figures[f"{own}_rss_peak_mb"]
     figures["rss_per_session_mb"] = figures[f"{own}_rss_per_session_mb"]
+    # Over a long phase (a soak), the process's memory minute by minute.
+    figures["rss_timeline_mb"] = sampler.timeline(own, start, end, 60.0)
     return figures
 
 
@@ -201,8 +203,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(table(report))
+    if getattr(args, "soak", None):
+        print(soak_table(report))
     print(f"\nJSON: {out}")
     return report
+
+
+def soak_table(report: dict[str, Any]) -> str:
+    """Each target's RSS minute by minute, and its growth after the first minute."""
+    lines = []
+    for target, figures in report["targets"].items():
+        timeline = figures.get("rss_timeline_mb") or []
+        lines.append(f"\n{target}: RSS (MB) by minute, {report['sessions']} sessions")
+        lines += [f"  {at / 60:5.1f} min  {mb:8.1f}" for at, mb in timeline]
+        settled = [(at, mb) for at, mb in timeline if at >= 60]
+        if len(settled) >= 2:
+            (t0, m0), (t1, m1) = settled[0], settled[-1]
+            lines.append(f"  after the first minute: {(m1 - m0) / ((t1 - t0) / 60):+.2f} MB/min")
+    return "\n".join(lines)
 
 
 async def run_target(
