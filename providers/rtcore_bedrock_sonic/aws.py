@@ -47,36 +47,14 @@ NO_REGION = (
 class AwsSettings(msgspec.Struct, frozen=True, kw_only=True):
     region: str | None = None
     endpoint: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = msgspec.field(default=None)
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    role_arn: str | None = None
-    session_name: str | None = None
-    external_id: str | None = None
-    web_identity_token: str | None = None
-    sts_endpoint: str | None = None
+    credentials: Sources = Sources()
     ca_file: str | None = None
     credentials_timeout: float = 10.0
 
     def __repr__(self) -> str:  # keys must never end up in a log line
         return (
             f"AwsSettings(region={self.region!r}, endpoint={self.endpoint!r}, "
-            f"profile={self.profile!r}, static_credentials={self.access_key_id is not None}, "
-            f"role={self.role_arn!r}, ca_file={self.ca_file!r})"
-        )
-
-    def sources(self) -> Sources:
-        return Sources(
-            access_key_id=self.access_key_id,
-            secret_access_key=self.secret_access_key,
-            session_token=self.session_token,
-            profile=self.profile,
-            role_arn=self.role_arn,
-            session_name=self.session_name,
-            web_identity_token=self.web_identity_token,
-            sts_endpoint=self.sts_endpoint,
-            external_id=self.external_id,
+            f"credentials={self.credentials!r}, ca_file={self.ca_file!r})"
         )
 
 
@@ -103,15 +81,17 @@ def settings_from(
     return AwsSettings(
         region=region,
         endpoint=_str(params, "aws_bedrock_runtime_endpoint", "api_base"),
-        profile=_str(params, "aws_profile_name"),
-        access_key_id=access_key,
-        secret_access_key=secret_key,
-        session_token=_str(params, "aws_session_token"),
-        role_arn=_str(params, "aws_role_name"),
-        session_name=_str(params, "aws_session_name"),
-        external_id=_str(params, "aws_external_id"),
-        web_identity_token=_str(params, "aws_web_identity_token"),
-        sts_endpoint=_str(params, "aws_sts_endpoint"),
+        credentials=Sources(
+            profile=_str(params, "aws_profile_name"),
+            access_key_id=access_key,
+            secret_access_key=secret_key,
+            session_token=_str(params, "aws_session_token"),
+            role_arn=_str(params, "aws_role_name"),
+            session_name=_str(params, "aws_session_name"),
+            external_id=_str(params, "aws_external_id"),
+            web_identity_token=_str(params, "aws_web_identity_token"),
+            sts_endpoint=_str(params, "aws_sts_endpoint"),
+        ),
         ca_file=_str(params, "ssl_ca_file", "aws_ca_bundle"),
         credentials_timeout=float(timeout) if isinstance(timeout, int | float | str) else 10.0,
     )
@@ -173,7 +153,8 @@ async def build_client(
     if settings.endpoint:
         overrides["endpoint_uri"] = settings.endpoint
     try:
-        config = await AsyncBedrockRuntimeConfig.resolve(profile=settings.profile, **overrides)
+        profile = settings.credentials.profile
+        config = await AsyncBedrockRuntimeConfig.resolve(profile=profile, **overrides)
     except (SmithyError, ValueError, KeyError) as exc:
         if "region" in str(exc).lower():
             raise ProviderUnavailable(NO_REGION, code="missing_region") from exc
@@ -187,7 +168,8 @@ async def build_client(
     if settings.region is None:
         # The region came from the AWS profile: checked now that it is known.
         try:
-            check_region(str(config.region), f"profile {settings.profile or 'default'}")
+            where = f"profile {settings.credentials.profile or 'default'}"
+            check_region(str(config.region), where)
         except RegionError as exc:
             raise ProviderUnavailable(str(exc), code="invalid_region") from None
     # Built here, not lazily by the client, so it can be checked with a timeout before a
@@ -195,7 +177,7 @@ async def build_client(
     context = config.resolution_context()
     config_file = await context.parsed_profiles() if context is not None else None
     config.aws_credentials_identity_resolver = await credentials_for(
-        settings.sources(), region=str(config.region), config_file=config_file
+        settings.credentials, region=str(config.region), config_file=config_file
     )
     return AsyncBedrockRuntimeClient(config=config), config
 

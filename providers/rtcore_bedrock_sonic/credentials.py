@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from smithy_aws_core.identity import AWSCredentialsIdentity, AWSIdentityProperties
 from smithy_aws_core.identity.chain import IdentityChain
 from smithy_aws_core.identity.static import StaticCredentialsResolver
@@ -286,31 +287,24 @@ def retire_before(expiration: datetime.datetime | None) -> float | None:
     return max(0.0, left - min(RETIRE_BEFORE_SECONDS, left / 4))
 
 
-class Sources:
-    """What a model's params say about its credentials (none of it logged)."""
+class Sources(msgspec.Struct, frozen=True, kw_only=True):
+    """What a model's params say about its credentials (``aws.settings_from``)."""
 
-    def __init__(
-        self,
-        *,
-        access_key_id: str | None,
-        secret_access_key: str | None,
-        session_token: str | None,
-        profile: str | None,
-        role_arn: str | None,
-        session_name: str | None,
-        web_identity_token: str | None,
-        sts_endpoint: str | None,
-        external_id: str | None = None,
-    ) -> None:
-        self.access_key_id = access_key_id
-        self.secret_access_key = secret_access_key
-        self.session_token = session_token
-        self.profile = profile
-        self.role_arn = role_arn
-        self.session_name = session_name
-        self.web_identity_token = web_identity_token
-        self.sts_endpoint = sts_endpoint
-        self.external_id = external_id
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+    role_arn: str | None = None
+    session_name: str | None = None
+    external_id: str | None = None
+    web_identity_token: str | None = None
+    sts_endpoint: str | None = None
+
+    def __repr__(self) -> str:  # keys and tokens must never end up in a log line
+        return (
+            f"Sources(profile={self.profile!r}, static={self.access_key_id is not None}, "
+            f"role={self.role_arn!r}, web_identity={self.web_identity_token is not None})"
+        )
 
 
 async def credentials_for(

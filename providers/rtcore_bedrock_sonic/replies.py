@@ -16,8 +16,9 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
     """What a ``response.create`` sends Nova: the tool results it waits for, else the
     client's new text as a turn (v1: as context, then the spoken nudge), or, after a
     push-to-talk commit, nothing that would make Nova answer twice."""
+    texts = [i for i in s.mirror.unsent() if is_user_text(i)]
     if s.hold.has_answer:
-        if not s.held_results and not [i for i in s.mirror.unsent() if is_user_text(i)]:
+        if not s.held_results and not texts:
             # Nova already answered the turn this asks about: that answer is the reply.
             s.commit_unanswered = False
             await s.emit(s.hold.claim(create.response_id))
@@ -33,7 +34,6 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
         await s.supervisor.send(_tool_result(result))
     if live:
         return  # the tool result resumes Nova's own turn: no nudge needed
-    texts = [i for i in s.mirror.unsent() if is_user_text(i)]
     instructions = create.options.instructions
     if s.commit_unanswered:
         # Push-to-talk: Nova answers the committed speech itself (the commit's pause

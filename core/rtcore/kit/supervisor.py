@@ -256,9 +256,7 @@ class UpstreamSupervisor[H]:
         if (tick := await self._adapter.tick(now)) is not None:
             deadlines.append(tick)
         if self.handle is not None:
-            rotate_at = self._opened_at + self.policy.rotate_after_seconds
-            if self._retire_at is not None:
-                rotate_at = min(rotate_at, self._retire_at)
+            rotate_at = self._rotate_at()
             if self._restart_wanted or now >= rotate_at:
                 deadlines.append(now + BOUNDARY_POLL_SECONDS)  # due: watch for a boundary
             else:
@@ -283,11 +281,13 @@ class UpstreamSupervisor[H]:
             return True  # decided at a boundary by restart()
         if not self._at_boundary(now):
             return False
-        return (
-            self._restart_wanted
-            or now - self._opened_at >= self.policy.rotate_after_seconds
-            or (self._retire_at is not None and now >= self._retire_at)
-        )
+        return self._restart_wanted or now >= self._rotate_at()
+
+    def _rotate_at(self) -> float:
+        """When the live stream is due for a rotation: its age, or the time by which the
+        adapter said it must be gone (``expires``), whichever comes first."""
+        rotate_at = self._opened_at + self.policy.rotate_after_seconds
+        return rotate_at if self._retire_at is None else min(rotate_at, self._retire_at)
 
     def _at_boundary(self, now: float) -> bool:
         age = now - self._opened_at
