@@ -11,6 +11,7 @@ Secrets never reach a log line or a repr.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -21,12 +22,17 @@ from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from awscrt import io as crt_io
 from smithy_core import URI
+from smithy_core import interfaces as smithy_interfaces
 from smithy_core.exceptions import SmithyError, SmithyIdentityError
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig
 
 from rtcore.provider import ProviderUnavailable
+from rtcore_bedrock_sonic import lanes
 from rtcore_bedrock_sonic.credentials import Sources, credentials_for
+from rtcore_bedrock_sonic.lanes import Lane
 from rtcore_bedrock_sonic.regions import RegionError, check_region, configured_region
+
+log = logging.getLogger(__name__)
 
 CREDENTIALS_HELP = (
     "Set AWS credentials: aws_access_key_id / aws_secret_access_key in the model's "
@@ -97,9 +103,14 @@ def settings_from(
     )
 
 
+# Connections kept open for the next sessions: one is enough to hide the handshake from a
+# session that opens alone; more would only hold sockets Bedrock closes when idle.
+_SPARES = 2
+
+
 class PooledCRTClient(AWSCRTHTTPClient):
-    """The awscrt transport, one connection pool per model's client, and, with ``ca_file``,
-    trusting exactly that CA.
+    """The awscrt transport of one model's client: a connection per session (``lanes.py``)
+    with a spare kept open, and, with ``ca_file``, trusting exactly that CA.
 
     Trust is a property of this client only: the process environment (SSL_CERT_FILE and
     friends) is left alone, so other clients in the process keep their own trust.
@@ -114,20 +125,94 @@ class PooledCRTClient(AWSCRTHTTPClient):
             options.override_default_trust_store_from_path(ca_filepath=ca_file)
             self._tls_ctx = crt_io.ClientTlsContext(options)
         self._ca_file = ca_file
+        self._spares: list[Any] = []
+        self._lanes: set[Lane] = set()
+        self._opening: asyncio.Future[None] | None = None
+        self._url: smithy_interfaces.URI | None = None
 
     def __deepcopy__(self, memo: Any) -> PooledCRTClient:
         # The SDK copies its config per call; the stock transport's copy starts an empty
         # pool (and default trust), so every stream would open its own connection.
         return self
 
+    # -- lanes.LanePool ---------------------------------------------------------------------
+
+    def lane(self) -> Lane:
+        lane = Lane()
+        self._lanes.add(lane)
+        return lane
+
+    def release(self, lane: Lane) -> None:
+        self._lanes.discard(lane)
+        connection, lane.connection = lane.connection, None
+        if connection is None or not connection.is_open():
+            return
+        if self._closed or len(self._spares) >= _SPARES:
+            _close_later(connection)
+        else:
+            self._spares.append(connection)
+
+    # -- the transport ------------------------------------------------------------------------
+
+    async def _get_connection(self, url: smithy_interfaces.URI) -> Any:
+        lane = lanes.current()
+        if lane is None:
+            return await super()._get_connection(url)
+        if lane.connection is not None and lane.connection.is_open():
+            return lane.connection
+        self._url = url
+        lane.connection = self._take_spare() or await self._create_connection(url)
+        self._keep_a_spare()
+        return lane.connection
+
+    def _take_spare(self) -> Any:
+        while self._spares:
+            connection = self._spares.pop()
+            if connection.is_open():
+                return connection
+        return None
+
+    def _keep_a_spare(self) -> None:
+        if self._spares or self._closed or self._url is None:
+            return
+        if self._opening is None or self._opening.done():
+            # Never cancelled: awscrt fails on a cancelled connect future.
+            self._opening = asyncio.ensure_future(self._open_spare(self._url))
+            self._opening.add_done_callback(_retrieve)
+
+    async def _open_spare(self, url: smithy_interfaces.URI) -> None:
+        connection = await self._create_connection(url)
+        if self._closed:
+            await connection.close()
+        else:
+            self._spares.append(connection)
+
     async def warm(self, endpoint: str) -> None:
-        """Open the pooled connection to ``endpoint`` now. Sessions opened together on a
-        cold pool each open their own connection (the pool has no lock); after this they
-        share one HTTP/2 connection."""
+        """Open a spare connection to ``endpoint`` now, so that the first session finds
+        one (a later spare is opened behind each session that takes one)."""
         url = urlsplit(endpoint)
-        await self._get_connection(
-            URI(scheme=url.scheme or "https", host=url.hostname or "", port=url.port)
-        )
+        self._url = URI(scheme=url.scheme or "https", host=url.hostname or "", port=url.port)
+        if self._spares:
+            return
+        self._keep_a_spare()
+        assert self._opening is not None
+        await asyncio.shield(self._opening)
+
+    async def close(self) -> None:
+        spares = [*self._spares, *(lane.connection for lane in self._lanes if lane.connection)]
+        self._spares.clear()
+        await super().close()
+        await asyncio.gather(*(c.close() for c in spares), return_exceptions=True)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("opening a spare Bedrock connection failed: %s", future.exception())
+
+
+def _close_later(connection: Any) -> None:
+    task = asyncio.ensure_future(connection.close())
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def make_transport(ca_file: str | None) -> PooledCRTClient:

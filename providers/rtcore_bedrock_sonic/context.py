@@ -11,6 +11,7 @@ import msgspec
 from rtcore.kit import AnswerHold, ConversationMirror, EventOutbox, UpstreamSupervisor
 from rtcore.kit.replay import InputAudio
 from rtcore.provider import messages as n
+from rtcore_bedrock_sonic.lanes import Lane
 from rtcore_bedrock_sonic.options import Upstream
 from rtcore_bedrock_sonic.prompt import PromptWriter
 from rtcore_bedrock_sonic.stream import SonicStream
@@ -38,6 +39,7 @@ class SessionContext(Protocol):
     held_results: list[n.FunctionCallOutput]
     commit_unanswered: bool
     hold: AnswerHold
+    lane: Lane | None
 
     @property
     def tool_ids(self) -> set[str]:
@@ -47,3 +49,7 @@ class SessionContext(Protocol):
     async def emit(self, events: list[n.Event]) -> None: ...
 
     def frame_bytes(self) -> int: ...
+
+    def unsent_audio_bytes(self) -> int:
+        """Client audio counted in ``audio`` that no stream has taken yet."""
+        ...

@@ -48,6 +48,7 @@ class NovaLink:
             opening,
             limit=s.up.options.open_timeout_seconds,
             region=s.up.region,
+            lane=s.lane,
         )
         self.tool_ids = set()
         # Signed with the credentials in use now: retired before they expire, because a
@@ -146,7 +147,7 @@ class NovaLink:
         """What the next stream must hear again: speech the current one received but never
         acknowledged (for a broken stream, the last 3 s of a turn it was still taking)."""
         s = self._s
-        sent_ms = s.audio.position_ms - s.supervisor.held_client_audio / s.audio.bytes_per_ms
+        sent_ms = s.audio.position_ms - s.unsent_audio_bytes() / s.audio.bytes_per_ms
         if recovering and (
             s.inbound.user_turn_open
             or (s.audio.speaking_recently(3000) and not s.inbound.response_active)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from rtcore.kit import SupervisorPolicy
+from rtcore_bedrock_sonic.lanes import LanePool
 from rtcore_bedrock_sonic.models import ModelProfile
 
 if TYPE_CHECKING:
@@ -64,3 +65,5 @@ class Upstream(msgspec.Struct, kw_only=True):
     retired: ModelProfile | None = None
     # The credentials resolver (credentials.Refreshing): when those in use expire.
     credentials: Any = None
+    # A connection per session (lanes.py); without it, sessions share the client's.
+    lanes: LanePool | None = None

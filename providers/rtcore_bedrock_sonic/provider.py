@@ -1,6 +1,6 @@
 """The ``Provider`` for one configured Nova Sonic model.
 
-One SDK client (and so one awscrt connection pool) per model, shared by its sessions. The
+One SDK client per model, shared by its sessions, each on a connection of its own. The
 client is built on the first session, after checking region and credentials, so that a
 misconfiguration becomes a clear error instead of the SDK's silent hang.
 """
@@ -232,6 +232,7 @@ class SonicProvider:
             region=config.region,
             retired=self._retired,
             credentials=config.aws_credentials_identity_resolver,
+            lanes=self._transport,
         )
 
     async def warm_up(self) -> None:

@@ -70,6 +70,7 @@ class SonicSession:
         self.audio = InputAudio(config.input_sample_rate)
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
         self._audio_due = asyncio.Event()
+        self.lane = up.lanes.lane() if up.lanes is not None else None
         self.link = NovaLink(self)
         self.supervisor = UpstreamSupervisor[Live](
             self.link,
@@ -138,6 +139,8 @@ class SonicSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
         self._end_events()
+        if self.lane is not None and self.up.lanes is not None:
+            self.up.lanes.release(self.lane)
 
     async def _run(self, flusher: Coroutine[Any, Any, None]) -> None:
         try:
@@ -233,6 +236,12 @@ class SonicSession:
         # A coalesced batch is one event, whatever audio_frame_ms says.
         ms = max(self.up.options.audio_frame_ms, self.up.options.audio_coalesce_ms)
         return max(320, self.config.input_sample_rate * 2 * ms // 1000)
+
+    def unsent_audio_bytes(self) -> int:
+        # Batched, held back during a reply (interrupt_response false), or not yet taken
+        # by a stream: none of it is a broken stream's to replay.
+        deferred = sum(len(pcm) for pcm in self._deferred)
+        return self._coalescer.held + deferred + self.supervisor.held_client_audio
 
     async def _flush_audio(self) -> None:
         pcm = self._coalescer.take()

@@ -22,6 +22,7 @@ from aws_sdk_bedrock_runtime.models import (
 )
 
 from rtcore_bedrock_sonic.errors import UpstreamFailure, classify
+from rtcore_bedrock_sonic.lanes import Lane, riding
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class SonicStream:
         *,
         limit: float,
         region: str | None = None,
+        lane: Lane | None = None,
     ) -> SonicStream:
         """Open the duplex stream, send ``opening`` and wait for the response headers.
 
@@ -88,11 +90,12 @@ class SonicStream:
         # The call (connection, TLS handshake, request) is never cancelled: awscrt completes
         # its connect future later anyway and fails on a cancelled one. Past the limit it is
         # left to finish on its own and whatever it opened is abandoned.
-        call = asyncio.ensure_future(
-            client.invoke_model_with_bidirectional_stream(
-                InvokeModelWithBidirectionalStreamOperationInput(model_id=model_id)
+        with riding(lane):
+            call = asyncio.ensure_future(
+                client.invoke_model_with_bidirectional_stream(
+                    InvokeModelWithBidirectionalStreamOperationInput(model_id=model_id)
+                )
             )
-        )
         try:
             async with asyncio.timeout(limit):
                 duplex = await asyncio.shield(call)
@@ -165,6 +168,21 @@ class SonicStream:
 _late: set[asyncio.Task[None]] = set()
 
 
+async def _drop_unsent(duplex: Any) -> None:
+    """Close the request body's buffer without flushing it. On a dead connection nothing
+    drains it: a send waits forever for room, and the SDK's own close waits (in a
+    ``finally`` that no timeout can cancel twice) for it to empty. Closed unflushed, the
+    waiting send fails (and its audio is held for the next stream) and close returns. The
+    buffer is the SDK's private ``AsyncBytesProvider``; without it, this does nothing."""
+    writer = getattr(getattr(duplex, "input_stream", None), "_writer", None)
+    close = getattr(writer, "close", None)
+    if close is None:
+        return
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await close(flush=False)
+
+
 def _abandon_late(call: asyncio.Future[Any]) -> None:
     """A call that finished after its open gave up: close what it opened, keep its error."""
     if call.cancelled():
@@ -179,6 +197,7 @@ def _abandon_late(call: asyncio.Future[Any]) -> None:
 
 async def _abandon(duplex: Any) -> None:
     # Best effort only: the stream is already broken or being thrown away.
+    await _drop_unsent(duplex)
     with contextlib.suppress(Exception):
         async with asyncio.timeout(1.0):
             await duplex.input_stream.close()

@@ -54,6 +54,10 @@ class Received:
     # Nova 2's endpointingSensitivity, if sent; the sample rate of the audio input.
     sensitivity: str | None = None
     input_rate: int = 0
+    # The audio it was sent (bytes), and every spoken turn it heard: (tone slot or None,
+    # voiced seconds), so a test can count the speech that reached the model.
+    audio_bytes: int = 0
+    heard: list[tuple[int | None, float]] = field(default_factory=list)
 
     def said(self, role: str) -> list[str]:
         return [text for r, _, text in self.texts if r == role]
@@ -152,6 +156,7 @@ class Conversation:
         if self._probe is not None:
             self._probe.audio_in(id(self), pcm, arrived)
         self._last_audio = time.monotonic()
+        self.received.audio_bytes += len(pcm)
         start_ms = self._audio_ms
         self._audio_ms += len(pcm) / 2 / vad.sample_rate * 1000
         result = vad.feed(pcm)
@@ -205,6 +210,7 @@ class Conversation:
                 self._turns.put_nowait(self._spoken_turn(slot, result.turn_seconds))
 
     def _spoken_turn(self, slot: int | None, seconds: float) -> Turn:
+        self.received.heard.append((slot, seconds))
         answers = self._typed.take(slot, seconds)
         return Turn(self._script.transcript(slot), True, seconds, answers)
 

@@ -86,6 +86,13 @@ async def make_provider(
         await provider.aclose()
 
 
+async def until(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait for what the emulator records (its stats have no event to wait on)."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 - polls the emulator's record
+            await asyncio.sleep(0.01)
+
+
 class Driver:
     """Drives one ProviderSession through the neutral interface and records its events."""
 

@@ -16,7 +16,7 @@ import pytest
 
 from rtcore.provider import messages as n
 from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
-from tests.bedrock.conftest import V1, V2
+from tests.bedrock.conftest import V1, V2, until
 
 MODELS = [V1, V2]
 SERVER_VAD_ASKING = n.TurnDetection(create_response=False)
@@ -24,9 +24,7 @@ SERVER_VAD_ASKING = n.TurnDetection(create_response=False)
 
 async def answered_upstream(emulator: NovaSonicEmulator, count: int) -> None:
     """Nova has answered ``count`` turns (its reply has gone out, unpaced)."""
-    async with asyncio.timeout(10):
-        while emulator.stats.responses < count:  # noqa: ASYNC110 (the emulator has no event)
-            await asyncio.sleep(0.02)
+    await until(lambda: emulator.stats.responses >= count)
     await asyncio.sleep(0.3)
 
 

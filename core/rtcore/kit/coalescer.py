@@ -30,6 +30,11 @@ class AudioCoalescer:
         self.limit = int(bytes_per_second * self.budget) // 2 * 2
 
     @property
+    def held(self) -> int:
+        """Bytes waiting to go out."""
+        return self._size
+
+    @property
     def enabled(self) -> bool:
         return self.limit > 0
 

@@ -139,6 +139,10 @@ class UpstreamSupervisor[H]:
         self.state = UpstreamState.IDLE
         self.handle: H | None = None
         self._backlog = Backlog()
+        # Client audio on its way to a stream (inside the adapter's send), and whether a
+        # recovery measured its replay without it (see ``send``).
+        self._in_flight = 0
+        self._resend = False
         self._opened_at = 0.0
         # When the live stream must be gone by (monotonic; the adapter's ``expires``),
         # e.g. before the credentials it was signed with expire.
@@ -156,8 +160,9 @@ class UpstreamSupervisor[H]:
 
     @property
     def held_client_audio(self) -> int:
-        """Bytes of the client's audio still in the backlog (not sent to any stream)."""
-        return self._backlog.client_audio
+        """Bytes of the client's audio no stream has taken yet: in the backlog, or on its
+        way (whichever stream takes it, it is not the broken one's to replay)."""
+        return self._backlog.client_audio + self._in_flight
 
     def is_current(self, handle: H) -> bool:
         return handle is self.handle
@@ -185,11 +190,21 @@ class UpstreamSupervisor[H]:
         if self.state is not UpstreamState.OPEN or handle is None or self._backlog:
             self._hold(build, audio, client)
             return
+        self._in_flight, self._resend = client, False
         try:
             await self._adapter.send(handle, build(handle))
         except UpstreamFailure as failure:
             self._hold(build, audio, client)
             self.failed(handle, failure)
+            return
+        finally:
+            self._in_flight = 0
+        if self._resend:
+            # The stream broke while this audio was on its way, and the recovery measured
+            # its replay without it: it goes to the next stream, after that replay, or it
+            # would be lost with the broken stream (or, replayed too, heard twice).
+            self._resend = False
+            self._hold(build, audio, client)
 
     def failed(self, handle: H, failure: UpstreamFailure) -> None:
         if handle is self.handle and self._broken is None and self.state not in _ENDING:
@@ -401,6 +416,7 @@ class UpstreamSupervisor[H]:
         # Decided before any await, and before the broken stream is dropped: what it heard
         # but never answered is measured against it; what arrives from now on is held.
         replay = self._adapter.replay(True)
+        self._resend = self._in_flight > 0
         broken, self.handle = self.handle, None
         if broken is not None:
             await self._adapter.abort(broken)
