@@ -60,10 +60,17 @@ def phase_figures(load: dict[str, Any], emu: dict[str, Any]) -> dict[str, Any]:
         streams[int(key.split(":")[0])].append(key)
     for session, keys in streams.items():
         record = sessions.get(session)
-        if record is None or len(keys) != 1 or not record["deltas"]:
-            continue  # a session whose output came over several streams is not matched
+        if record is None or not record["deltas"] or not all(emu["sent"][k] for k in keys):
+            continue
         deltas = np.asarray(record["deltas"], dtype=np.int64)
-        sent = np.asarray(emu["sent"][keys[0]], dtype=np.int64)
+        # A session rotated (or recovered) onto new streams: its output is theirs in the
+        # order they started, each continuing the client's byte count where the last
+        # left off (a rotation waits for a turn boundary, so no reply spans two).
+        rows: list[tuple[int, int]] = []
+        for key in sorted(keys, key=lambda k: emu["sent"][k][0][1]):
+            base = rows[-1][0] if rows else 0
+            rows += [(base + total, at) for total, at in emu["sent"][key]]
+        sent = np.asarray(rows, dtype=np.int64)
         index = np.searchsorted(deltas[:, 0], sent[:, 0], side="left")
         ok = index < len(deltas)
         down += ((deltas[index[ok], 1] - sent[ok, 1]) * _MS).tolist()
