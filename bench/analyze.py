@@ -66,11 +66,11 @@ def phase_figures(load: dict[str, Any], emu: dict[str, Any]) -> dict[str, Any]:
         # A session rotated (or recovered) onto new streams: its output is theirs in the
         # order they started, each continuing the client's byte count where the last
         # left off (a rotation waits for a turn boundary, so no reply spans two).
-        rows: list[tuple[int, int]] = []
+        joined: list[tuple[int, int]] = []
         for key in sorted(keys, key=lambda k: emu["sent"][k][0][1]):
-            base = rows[-1][0] if rows else 0
-            rows += [(base + total, at) for total, at in emu["sent"][key]]
-        sent = np.asarray(rows, dtype=np.int64)
+            base = joined[-1][0] if joined else 0
+            joined += [(base + total, at) for total, at in emu["sent"][key]]
+        sent = np.asarray(joined, dtype=np.int64)
         index = np.searchsorted(deltas[:, 0], sent[:, 0], side="left")
         ok = index < len(deltas)
         down += ((deltas[index[ok], 1] - sent[ok, 1]) * _MS).tolist()
