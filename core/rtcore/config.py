@@ -60,6 +60,8 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     ssl_keyfile: str | None = None
     # general_settings.allowed_origins: browser origins allowed to open sessions.
     allowed_origins: tuple[str, ...] = ()
+    # general_settings.database_url: the key store's database (PostgreSQL for replicas).
+    database_url: str | None = msgspec.field(default=None)
 
 
 def resolve_env(value: object, key: str, source: str) -> object:
@@ -221,9 +223,14 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         allowed = [allowed]
     if not isinstance(allowed, list) or not all(isinstance(o, str) for o in allowed):
         raise ConfigError(source, "general_settings.allowed_origins", "expected a list of origins")
+    database_url = None
+    if "database_url" in settings:
+        key = "general_settings.database_url"
+        database_url = _string(resolve_env(settings["database_url"], key, source), key, source)
     return LoadedConfig(
         models=models,
         master_key=master_key,
+        database_url=database_url,
         origins=seen,
         allowed_origins=tuple(allowed),
         **files,

@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from rtcore.dialect import Dialect
+from rtcore.keys.usage import Meter
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import ModelConfig, Provider, ProviderSession, ProviderUnavailable
+from rtcore.provider import ModelConfig, Prices, Provider, ProviderSession, ProviderUnavailable
 from rtcore.provider import messages as neutral
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
 
@@ -46,8 +47,10 @@ class Connection:
         pcm16_input_rate: int | None = None,
         closing: set[asyncio.Task[None]] | None = None,
         lifetime_seconds: int = SESSION_LIFETIME_S,
+        meter: Meter | None = None,
     ) -> None:
         self.model = model
+        self.meter = meter if meter is not None else Meter(Prices())
         # Where this connection's wind-down is kept while it runs (the gateway's set, so a
         # shutdown waits for it even when the transport's handler was cancelled).
         self._closing = closing if closing is not None else set()
@@ -86,6 +89,9 @@ class Connection:
             yield
             return
         self.session.created()
+        config = self.session.neutral_config()
+        self.meter.input_rate = config.input_sample_rate
+        self.meter.output_rate = config.output_sample_rate
         await self._flush()
         reader = asyncio.create_task(self._read_provider(self._upstream), name="provider-reader")
         expiry = asyncio.create_task(self._expire(), name="session-expiry")
@@ -124,12 +130,21 @@ class Connection:
         try:
             async for event in upstream.events():
                 commands = self.session.on_event(event)
+                if isinstance(event, neutral.AudioDelta):
+                    self.meter.bytes_out += len(event.pcm)
                 await self._flush()
                 if commands:
                     await self._send(upstream, commands)
                 if isinstance(event, neutral.ProviderError) and event.fatal:
                     self.failure = event
                     break
+                if isinstance(event, neutral.ResponseDone) and event.usage is not None:
+                    self.meter.add_usage(event.usage)
+                    if self.meter.over_budget():
+                        # At a turn boundary: the reply that spent the last of it is whole.
+                        self._budget_spent()
+                        await self._flush()
+                        break
         except Exception:
             # A provider bug must not vanish silently: the client hears of it, the log has it.
             log.exception("provider session for model %r failed", self.model.name)
@@ -170,7 +185,18 @@ class Connection:
         # Serialised so one batch of commands reaches the provider before the next.
         async with self._send_lock:
             for command in commands:
+                if isinstance(command, neutral.AppendAudio):
+                    self.meter.bytes_in += len(command.pcm)
                 await upstream.send(command)
+
+    def _budget_spent(self) -> None:
+        spent = self.meter.spend
+        message = (
+            f"Budget has been exceeded! This key's budget ran out during the session "
+            f"(this session spent {spent:.6f} USD of the {self.meter.budget_left:.6f} left)."
+        )
+        self.failure = neutral.ProviderError(code="budget_exceeded", message=message, fatal=True)
+        self.session.error(RealtimeError("budget_exceeded", message, type="budget_exceeded"))
 
     async def finish(self) -> None:
         while not self._closed and not self.session.idle:

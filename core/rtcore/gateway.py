@@ -9,12 +9,22 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
+from rtcore.keys.errors import Refusal
+from rtcore.keys.pricing import prices_for
+from rtcore.keys.usage import Meter, SessionRecord
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
+
+if TYPE_CHECKING:
+    from rtcore.keys.store import Admission, KeyStore
+
+# Called with every session's record when it ends (rtcore_session_ended plugins).
+type SessionSink = Callable[[SessionRecord], Awaitable[None] | None]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,17 @@ class UnknownModel(LookupError):
         self.message = message
 
 
+def unauthenticated(presented: str | None) -> Refusal:
+    if presented is None:
+        return Refusal(
+            401,
+            "invalid_api_key",
+            "No API key provided. Send 'Authorization: Bearer KEY', an 'api-key' header, "
+            "or the subprotocols 'realtime' and 'openai-insecure-api-key.KEY'.",
+        )
+    return Refusal(401, "invalid_api_key", "Incorrect API key provided.")
+
+
 class Gateway:
     """The core as transports see it. One per ``rtcore serve`` process."""
 
@@ -47,8 +68,12 @@ class Gateway:
         default_dialect: Dialect = Dialect.BETA,
         max_message_bytes: int = 16 * 1024 * 1024,
         session_lifetime_seconds: int = 3600,
+        keys: KeyStore | None = None,
+        sinks: Sequence[SessionSink] = (),
     ) -> None:
         self.session_lifetime_seconds = session_lifetime_seconds
+        self.keys = keys
+        self._sinks = list(sinks)
         self._models = {m.name: m for m in models}
         self._specs = providers
         self._master_key = master_key.encode() if master_key else None
@@ -76,6 +101,18 @@ class Gateway:
         # (401), never an encoding error.
         return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), self._master_key)
 
+    async def admit(self, presented: str | None, model: ModelConfig) -> Admission:
+        """Let a session of ``model`` in, or raise ``Refusal`` (its HTTP status, an
+        OpenAI-style error): the master key, else a virtual key of the key store, else,
+        with no master key configured, anyone."""
+        from rtcore.keys.store import Admission
+
+        if self._master_key is None or self.authenticate(presented):
+            return Admission()
+        if presented is None or self.keys is None:
+            raise unauthenticated(presented)
+        return await self.keys.admit(presented, model.name)
+
     def resolve_model(self, name: str | None) -> ModelConfig:
         if name is None and len(self._models) == 1:
             return next(iter(self._models.values()))
@@ -99,14 +136,19 @@ class Gateway:
         *,
         dialect: Dialect | None = None,
         pcm16_input_rate: int | None = None,
+        admission: Admission | None = None,
     ) -> AsyncIterator[Connection]:
         """Run one client session. ``dialect`` is the transport's explicit hint (header,
         subprotocol, flag); None lets the session decide from the client's first
         ``session.update``, falling back to ``default_dialect``. ``pcm16_input_rate``
         overrides the rate a beta ``"pcm16"`` input format stands for (see docs/audio.md)."""
+        provider = self.provider_for(model)
+        budget = admission.budget_left if admission is not None else None
+        meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)
         connection = Connection(
             model=model,
-            provider=self.provider_for(model),
+            provider=provider,
+            meter=meter,
             dialect=dialect,
             default_dialect=self.default_dialect,
             max_message_bytes=self.max_message_bytes,
@@ -114,8 +156,36 @@ class Gateway:
             closing=self._closing,
             lifetime_seconds=self.session_lifetime_seconds,
         )
-        async with connection.running():
-            yield connection
+        try:
+            async with connection.running():
+                yield connection
+        finally:
+            await self._record(connection, admission)
+
+    async def _record(self, connection: Connection, admission: Admission | None) -> None:
+        """One record per session, written once it is over: the lease released, the
+        spend counted, the plugins told. Never on the audio path."""
+        failure = connection.failure
+        record = connection.meter.record(
+            key_hash=admission.key_hash if admission is not None else None,
+            key_alias=admission.key_alias if admission is not None else None,
+            model=connection.model.model,
+            model_group=connection.model.name,
+            deployment=connection.model.provider,
+            end_reason=failure.code if failure is not None else "client_closed",
+        )
+        if self.keys is not None and admission is not None:
+            try:
+                await asyncio.shield(self.keys.finish(admission, record))
+            except Exception:
+                log.exception("recording session %s failed", record.request_id)
+        for sink in self._sinks:
+            try:
+                result = sink(record)
+                if result is not None:
+                    await result
+            except Exception:  # a plugin's failure is logged, never the session's
+                log.exception("a session-ended hook failed for %s", record.request_id)
 
     async def readiness(self) -> dict[str, str]:
         """Why each model that cannot serve sessions now cannot (empty: all can). Asks
@@ -138,3 +208,5 @@ class Gateway:
         providers, self._providers = self._providers, {}
         for provider in providers.values():
             await provider.aclose()
+        if self.keys is not None:
+            await self.keys.aclose()

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from rtcore.keys.usage import SessionRecord
     from rtcore.plugin_commands import CommandSpec
     from rtcore.provider import ProviderSpec
     from rtcore.serve_settings import ServeSettings
@@ -89,4 +92,18 @@ class RtcoreSpecs:
                 if settings.args.emulator:
                     return run_emulator_for(settings)
                 return None
+        """
+
+    @hookspec
+    def rtcore_session_ended(self, record: SessionRecord) -> Awaitable[None] | None:
+        """A session is over: what it used (``rtcore.keys.usage.SessionRecord``: key,
+        model, start and end, end reason, audio seconds, tokens, spend). For logging sinks
+        (Langfuse, S3, OpenTelemetry, ...); called once per session, never on the audio
+        path. May return an awaitable, which is awaited; an exception is logged.
+
+        Example::
+
+            @rtcore.hookimpl
+            def rtcore_session_ended(record):
+                print(record.request_id, record.spend)
         """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -19,6 +19,7 @@ import pluggy
 from rtcore import hookspecs
 
 if TYPE_CHECKING:
+    from rtcore.keys.usage import SessionRecord
     from rtcore.plugin_commands import CommandSpec
     from rtcore.provider import ProviderSpec
     from rtcore.serve_settings import ServeSettings
@@ -87,6 +88,10 @@ class PluginHost:
         if settings.worker_index is not None:
             return []  # with --workers, lifespans run once, in the parent of the workers
         results = self.pm.hook.rtcore_serve_lifespan(settings=settings)
+        return [r for r in results if r is not None]
+
+    def session_ended(self, record: SessionRecord) -> list[Awaitable[None]]:
+        results = self.pm.hook.rtcore_session_ended(record=record)
         return [r for r in results if r is not None]
 
     def info(self) -> list[PluginInfo]:

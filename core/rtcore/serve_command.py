@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import re
 import signal
 import sys
@@ -21,7 +22,10 @@ from rtcore.plugins import PluginHost
 from rtcore.serve_settings import ServeError, ServeSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from rtcore.gateway import Gateway
+    from rtcore.keys.store import KeyStore
     from rtcore.provider import ModelConfig
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=3600,
         help="a session ends this long after it began, at its expires_at (default 3600, "
         "OpenAI's 60 minutes)",
+    )
+    net.add_argument(
+        "--database-url",
+        default=None,
+        help="the database of virtual keys and spend logs (postgresql://... for several "
+        "replicas; default: general_settings.database_url, DATABASE_URL, else SQLite in "
+        "the data directory). Used only with a master key.",
     )
     net.add_argument(
         "--header-timeout-seconds",
@@ -185,6 +196,11 @@ def build_settings(
         host=args.host,
         port=args.port,
         master_key=master_key,
+        database_url=(
+            getattr(args, "database_url", None)
+            or (loaded.database_url if loaded else None)
+            or os.environ.get("DATABASE_URL")
+        ),
         allow_unauthenticated_public=args.allow_unauthenticated_public,
         max_message_bytes=args.max_message_bytes,
         max_session_seconds=args.max_session_seconds,
@@ -254,6 +270,29 @@ def _freeze_startup_heap() -> None:
     log.debug("froze %d start-up objects", gc.get_freeze_count())
 
 
+async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
+    """With a master key, virtual keys and spend logs live in a database: SQLite in the
+    data directory unless a database URL is given. Without one there is nobody to mint
+    keys, and nothing is stored."""
+    if settings.master_key is None:
+        return None
+    from rtcore.keys.store import KeyStore, default_url
+
+    url = settings.database_url or default_url()
+    try:
+        store = await KeyStore.open(url)
+    except Exception as exc:
+        raise ServeError(f"cannot open the key database: {type(exc).__name__}: {exc}") from None
+    where = "the configured database" if settings.database_url else url.split("///", 1)[-1]
+    log.info("virtual keys and spend logs in %s", where)
+    return store
+
+
+async def _all(waiting: list[Awaitable[None]]) -> None:
+    for awaitable in waiting:
+        await awaitable
+
+
 async def serve(settings: ServeSettings, host: PluginHost) -> None:
     """Run the chosen transport until it ends or SIGINT/SIGTERM arrives."""
     # The session core (numpy, codecs) is imported only when serving starts.
@@ -271,6 +310,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         gateway = Gateway(
             settings.models,
             host.providers(),
+            sinks=[lambda record: _all(host.session_ended(record))],
             master_key=settings.master_key,
             default_dialect=Dialect(settings.default_dialect),
             max_message_bytes=settings.max_message_bytes,
@@ -278,6 +318,8 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)
+        # Opened once the configuration is known to be good.
+        gateway.keys = await _open_key_store(settings)
         warming = asyncio.create_task(_warm_up(gateway, settings), name="warm-up")
         stack.callback(warming.cancel)
 

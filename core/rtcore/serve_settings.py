@@ -31,6 +31,9 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 4000
     master_key: str | None = field(default=None, repr=False)
+    # The key store's database (--database-url, general_settings.database_url or
+    # DATABASE_URL; a secret, it may hold a password); None: SQLite in the data directory.
+    database_url: str | None = field(default=None, repr=False)
     allow_unauthenticated_public: bool = False
     default_dialect: str = "beta"
     max_message_bytes: int = 16 * 1024 * 1024

@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from rtcore.provider import Prices
+
 V1_ID = "amazon.nova-sonic-v1:0"
 V2_ID = "amazon.nova-2-sonic-v1:0"
 
@@ -78,6 +80,8 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     regions: tuple[str, ...] = ()
     end_of_life: datetime.date | None = None
     successor: str | None = None
+    # On-demand prices, USD per token (Bedrock's pricing page; see docs/keys.md).
+    prices: Prices = Prices()
 
     def retired(self, today: datetime.date | None = None) -> bool:
         today = today or datetime.datetime.now(datetime.UTC).date()
@@ -97,6 +101,10 @@ _PROFILES = {
         # AWS's model card: Legacy, end of life 2026-09-14; Nova 2 Sonic replaces it.
         end_of_life=datetime.date(2026, 9, 14),
         successor=V2_ID,
+        # Per 1,000 tokens: speech $0.0034 in, $0.0136 out; text $0.00006 in, $0.00024 out.
+        prices=Prices(
+            input_audio=3.4e-6, output_audio=13.6e-6, input_text=0.06e-6, output_text=0.24e-6
+        ),
     ),
     V2_ID: ModelProfile(
         family="nova-2-sonic",
@@ -106,6 +114,10 @@ _PROFILES = {
         turn_detection=True,
         speech_signals=True,
         system_speech_role=True,
+        # Per 1,000 tokens: speech $0.003 in, $0.012 out; text $0.00033 in, $0.00275 out.
+        prices=Prices(
+            input_audio=3.0e-6, output_audio=12.0e-6, input_text=0.33e-6, output_text=2.75e-6
+        ),
     ),
 }
 

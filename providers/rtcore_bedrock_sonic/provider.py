@@ -167,6 +167,7 @@ class SonicProvider:
             # Voice, tools and inference settings are fixed per Nova stream; instructions
             # go into the turn's text.
             response_overrides=frozenset({"instructions"}),
+            prices=self._profile.prices,
         )
 
     async def _get_upstream(self) -> Upstream:

@@ -17,8 +17,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from rtcore.audio import PCM16_RATES
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
-from rtcore.gateway import Gateway, UnknownModel
+from rtcore.gateway import Gateway, UnknownModel, unauthenticated
+from rtcore.keys.errors import Refusal
 from rtcore.serve_settings import ServeError, ServeSettings
+from rtcore_websocket.admin import add_routes, refusal_response
 from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.origins import origin_allowed
@@ -130,18 +132,12 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             "general_settings.allowed_origins.",
         )
     handshake = read_handshake(request.headers)
-    if not gateway.authenticate(handshake.key):
-        if handshake.key is None:
-            reason = "no API key"
-            message = (
-                "No API key provided. Send 'Authorization: Bearer KEY', an 'api-key' header, "
-                "or the subprotocols 'realtime' and 'openai-insecure-api-key.KEY'."
-            )
-        else:
-            reason = "wrong API key"
-            message = "Incorrect API key provided."
+    if not gateway.keys and not gateway.authenticate(handshake.key):
+        # Without a key store only the master key opens sessions: refused before the
+        # model is looked at, so a wrong key learns nothing of the models.
+        reason = "no API key" if handshake.key is None else "wrong API key"
         log.info("refused %s: %s", request.remote, reason)
-        return error_response(401, "invalid_api_key", message)
+        return refusal_response(unauthenticated(handshake.key))
     try:
         model = gateway.resolve_model(request.query.get("model") or settings.model)
     except UnknownModel as exc:
@@ -149,6 +145,11 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         if exc.requested is None:
             return error_response(400, "missing_model", exc.message, param="model")
         return error_response(404, "model_not_found", exc.message, param="model")
+    try:
+        admission = await gateway.admit(handshake.key, model)
+    except Refusal as refusal:
+        log.info("refused %s: %s", request.remote, refusal.code)
+        return refusal_response(refusal)
     pcm16_input_rate = input_audio_rate(request)
     if isinstance(pcm16_input_rate, web.Response):
         return pcm16_input_rate
@@ -183,7 +184,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     slow = False
     try:
         async with gateway.connect(
-            model, dialect=dialect, pcm16_input_rate=pcm16_input_rate
+            model, dialect=dialect, pcm16_input_rate=pcm16_input_rate, admission=admission
         ) as connection:
             try:
                 await _pump(ws, connection, settings.send_timeout_seconds)
@@ -288,6 +289,7 @@ def build_app(
         app.router.add_get(path, health)
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
+    add_routes(app, gateway)
     app.router.add_get("/", playground)
     app.router.add_static("/playground/", STATIC_DIR)
     app.on_shutdown.append(_close_sockets)

@@ -15,6 +15,16 @@ import msgspec
 from rtcore.provider.messages import Command, Event, Modality, ResponseOptions, SessionConfig
 
 
+class Prices(msgspec.Struct, frozen=True, kw_only=True):
+    """USD per token, as the model's vendor lists them: what a session's usage costs. An
+    operator overrides them per model with LiteLLM's ``model_info`` cost fields."""
+
+    input_text: float = 0.0
+    output_text: float = 0.0
+    input_audio: float = 0.0
+    output_audio: float = 0.0
+
+
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     """What a model can do, declared up front; the core refuses the rest itself with
     ``unsupported_parameter`` instead of passing on what the provider would ignore.
@@ -49,6 +59,8 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     turn_options: frozenset[str] = frozenset({"create_response", "interrupt_response"})
     response_overrides: frozenset[str] = frozenset()
     check_config: Callable[[SessionConfig], None] | None = None
+    # What usage costs (spend records and budgets); None: nothing is charged.
+    prices: Prices | None = None
 
 
 class SettingRefused(ValueError):

@@ -6,13 +6,17 @@ manager registers it and calls the hook below. Nothing runs at import time.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
+
+import msgspec
 
 import rtcore
 from rtcore.provider import ProviderSpec
 from rtcore_echo.provider import EchoProvider
 
-__all__ = ["EchoProvider", "rtcore_register_providers"]
+__all__ = ["EchoProvider", "rtcore_register_providers", "rtcore_session_ended"]
 
 
 @rtcore.hookimpl
@@ -28,3 +32,13 @@ def rtcore_register_providers() -> Sequence[ProviderSpec]:
             model_prefixes=("echo",),
         )
     ]
+
+
+@rtcore.hookimpl
+def rtcore_session_ended(record: object) -> None:
+    """A logging sink, as a third-party plugin writes one: each session's record as a JSON
+    line in the file ``RTCORE_ECHO_SESSION_LOG`` names (nothing when it is unset)."""
+    path = os.environ.get("RTCORE_ECHO_SESSION_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(msgspec.to_builtins(record)) + "\n")

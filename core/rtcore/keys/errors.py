@@ -1,0 +1,14 @@
+"""Why a session (or an admin call) is refused: an HTTP status and an OpenAI-style error."""
+
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, *, type: str = "invalid_request_error"
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.type = type

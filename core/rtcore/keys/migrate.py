@@ -1,0 +1,24 @@
+"""Bring a database to the newest schema with Alembic (``migrations/``), on the store's
+own connection: zero set-up for SQLite, the same step for PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+
+# Alembic announces its plugins at INFO as it loads, on every start: not news to an operator.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def upgrade(connection: sa.Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

@@ -1,0 +1,61 @@
+"""The tables (SQLAlchemy Core): keys, session leases, spend logs. Migrations in
+``migrations/`` create them; this is what the code reads and writes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+keys = sa.Table(
+    "rtcore_keys",
+    metadata,
+    # SHA-256 of the key: the key itself is shown once, at generation, and never stored.
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("key_name", sa.String(32), nullable=False),  # "sk-...abcd", for humans
+    sa.Column("key_alias", sa.String(256), unique=True),
+    sa.Column("models", sa.JSON, nullable=False),
+    sa.Column("max_parallel_requests", sa.Integer),
+    sa.Column("max_budget", sa.Float),
+    sa.Column("budget_duration", sa.String(16)),
+    sa.Column("budget_reset_at", sa.DateTime(timezone=True)),
+    sa.Column("spend", sa.Float, nullable=False, default=0.0),
+    sa.Column("expires", sa.DateTime(timezone=True)),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("blocked", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A live session of a key, held by one replica and renewed while it lives: a replica that
+# dies stops renewing, and its leases stop counting once they expire.
+leases = sa.Table(
+    "rtcore_leases",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("token", sa.String(64), nullable=False, index=True),
+    sa.Column("replica", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+spend_logs = sa.Table(
+    "rtcore_spend_logs",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("api_key", sa.String(64), nullable=False, index=True),  # the key's hash
+    sa.Column("key_alias", sa.String(256)),
+    sa.Column("model", sa.String(256), nullable=False),  # the provider's model id
+    sa.Column("model_group", sa.String(256), nullable=False),  # the configured model name
+    sa.Column("deployment", sa.String(256), nullable=False),
+    sa.Column("start_time", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("end_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_reason", sa.String(64), nullable=False),
+    sa.Column("audio_seconds_in", sa.Float, nullable=False),
+    sa.Column("audio_seconds_out", sa.Float, nullable=False),
+    sa.Column("input_text_tokens", sa.Integer, nullable=False),
+    sa.Column("input_audio_tokens", sa.Integer, nullable=False),
+    sa.Column("output_text_tokens", sa.Integer, nullable=False),
+    sa.Column("output_audio_tokens", sa.Integer, nullable=False),
+    sa.Column("spend", sa.Float, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+)

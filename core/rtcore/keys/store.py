@@ -1,0 +1,548 @@
+"""The key store: virtual keys, the leases that count a key's live sessions, spend logs.
+
+One per serving process (each ``--workers`` process, each replica), all sharing one
+database. A key's parallel limit holds across all of them: admitting a session takes the
+key's row lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``, one
+writer at a time), counts the key's unexpired leases and adds one. Each process renews its
+leases every ``lease_seconds / 3``; a process that dies stops renewing, and its leases no
+longer count once ``lease_seconds`` have passed. Nothing here runs per audio chunk: a
+session costs one admission and one record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import hashlib
+import logging
+import math
+import os
+import secrets
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from rtcore.keys import durations, migrate
+from rtcore.keys.errors import Refusal
+from rtcore.keys.schema import keys, leases, spend_logs
+from rtcore.keys.usage import SessionRecord
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 15.0
+# What /key/generate and /key/update take (LiteLLM's names); others are refused by name.
+_KEY_FIELDS = {
+    "models",
+    "max_parallel_requests",
+    "max_budget",
+    "budget_duration",
+    "duration",
+    "key_alias",
+    "metadata",
+    "blocked",
+}
+# LiteLLM fields rtcore does not enforce: refused, never silently ignored.
+_NOT_ENFORCED = {"tpm_limit", "rpm_limit", "soft_budget", "team_id", "user_id", "aliases"}
+
+
+class Admission(msgspec.Struct, frozen=True, kw_only=True):
+    """A session let in: by the master key (no key hash), or by a virtual key."""
+
+    key_hash: str | None = None
+    key_alias: str | None = None
+    lease_id: str | None = None
+    budget_left: float | None = None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def default_url() -> str:
+    """SQLite in rtcore's data directory (``$XDG_DATA_HOME/rtcore``, else
+    ``~/.local/share/rtcore``), created on first use."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite+aiosqlite:///{Path(base) / 'rtcore' / 'rtcore.db'}"
+
+
+def async_url(url: str) -> str:
+    """The driver each database needs here, from the URLs operators write
+    (``postgresql://…`` as LiteLLM's DATABASE_URL is, ``sqlite:///file``)."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _utc(value: datetime.datetime | None) -> datetime.datetime | None:
+    # SQLite gives back naive datetimes: they were written in UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=datetime.UTC)
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    value = _utc(value)
+    return value.isoformat() if value is not None else None
+
+
+def _key_info(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "token": row["token"],
+        "key_name": row["key_name"],
+        "key_alias": row["key_alias"],
+        "models": row["models"],
+        "max_parallel_requests": row["max_parallel_requests"],
+        "max_budget": row["max_budget"],
+        "budget_duration": row["budget_duration"],
+        "budget_reset_at": _iso(row["budget_reset_at"]),
+        "spend": row["spend"],
+        "expires": _iso(row["expires"]),
+        "metadata": row["metadata"],
+        "blocked": row["blocked"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+    }
+
+
+class KeyStore:
+    def __init__(self, engine: AsyncEngine, *, lease_seconds: float = LEASE_SECONDS) -> None:
+        self._engine = engine
+        self.lease_seconds = lease_seconds
+        self.replica = uuid.uuid4().hex
+        self._renewing: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls, url: str | None = None, *, lease_seconds: float = LEASE_SECONDS
+    ) -> KeyStore:
+        """Connect, migrate to the newest schema, start renewing this process's leases."""
+        url = async_url(url or default_url())
+        sqlite = url.startswith("sqlite")
+        if sqlite:
+            path = sa.make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30} if sqlite else {})
+        if sqlite:
+            _serialise_sqlite_writers(engine)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(migrate.upgrade)
+        except Exception:
+            await engine.dispose()
+            raise
+        store = cls(engine, lease_seconds=lease_seconds)
+        store._renewing = asyncio.create_task(store._renew(), name="key-leases")
+        return store
+
+    async def aclose(self) -> None:
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewing
+        with contextlib.suppress(Exception):
+            async with self._engine.begin() as conn:
+                await conn.execute(sa.delete(leases).where(leases.c.replica == self.replica))
+        await self._engine.dispose()
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        sa.update(leases)
+                        .where(leases.c.replica == self.replica)
+                        .values(expires_at=_now() + datetime.timedelta(seconds=self.lease_seconds))
+                    )
+            except Exception as exc:  # a database blip: the next round tries again
+                log.warning("renewing this replica's session leases failed: %s", exc)
+
+    # -- admin (LiteLLM's /key/* shapes) --------------------------------------------------------
+
+    async def generate(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        values = _key_values(body, creating=True)
+        key = f"sk-{secrets.token_urlsafe(24)}"
+        now = _now()
+        row = {
+            "token": hash_key(key),
+            "key_name": f"sk-...{key[-4:]}",
+            "spend": 0.0,
+            "blocked": False,
+            "created_at": now,
+            "updated_at": now,
+            "models": [],
+            "metadata": {},
+            "key_alias": None,
+            "max_parallel_requests": None,
+            "max_budget": None,
+            "budget_duration": None,
+            "budget_reset_at": None,
+            "expires": None,
+            **values,
+        }
+        async with self._engine.begin() as conn:
+            await self._check_alias(conn, row.get("key_alias"), None)
+            await conn.execute(sa.insert(keys).values(**row))
+        return {"key": key, **_key_info(row)}
+
+    async def info(self, key: str) -> dict[str, Any]:
+        async with self._engine.connect() as conn:
+            row = await self._row(conn, key)
+        return {"key": key, "info": _key_info(row)}
+
+    async def update(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        key = body.get("key")
+        if not isinstance(key, str):
+            raise Refusal(400, "invalid_value", "Give the key to update as 'key'.")
+        values = _key_values({k: v for k, v in body.items() if k != "key"}, creating=False)
+        async with self._engine.begin() as conn:
+            row = await self._row(conn, key)
+            await self._check_alias(conn, values.get("key_alias"), row["token"])
+            values["updated_at"] = _now()
+            await conn.execute(sa.update(keys).where(keys.c.token == row["token"]).values(**values))
+            updated = await self._row(conn, key)
+        return {"key": key, **_key_info(updated)}
+
+    async def delete(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        given = body.get("keys") or []
+        aliases = body.get("key_aliases") or []
+        if not isinstance(given, list) or not isinstance(aliases, list) or not (given or aliases):
+            raise Refusal(400, "invalid_value", "Give 'keys' (a list of keys) or 'key_aliases'.")
+        deleted: list[str] = []
+        async with self._engine.begin() as conn:
+            for key in given:
+                row = await self._row(conn, str(key))
+                await conn.execute(sa.delete(keys).where(keys.c.token == row["token"]))
+                deleted.append(str(key))
+            for alias in aliases:
+                result = await conn.execute(sa.delete(keys).where(keys.c.key_alias == str(alias)))
+                if result.rowcount == 0:
+                    raise Refusal(404, "key_not_found", f"No key has the alias {alias!r}.")
+                deleted.append(str(alias))
+        return {"deleted_keys": deleted}
+
+    async def list_keys(self, query: Mapping[str, str]) -> dict[str, Any]:
+        try:
+            page = max(1, int(query.get("page", "1")))
+            size = min(100, max(1, int(query.get("size", "10"))))
+        except ValueError:
+            raise Refusal(400, "invalid_value", "page and size must be whole numbers.") from None
+        full = query.get("return_full_object", "false").lower() == "true"
+        where: sa.ColumnElement[bool] = sa.true()
+        if alias := query.get("key_alias"):
+            where = keys.c.key_alias == alias
+        async with self._engine.connect() as conn:
+            total = (await conn.execute(sa.select(sa.func.count()).where(where))).scalar_one()
+            rows = (
+                await conn.execute(
+                    sa.select(keys)
+                    .where(where)
+                    .order_by(keys.c.created_at)
+                    .limit(size)
+                    .offset((page - 1) * size)
+                )
+            ).mappings()
+            found = [_key_info(r) if full else r["token"] for r in rows]
+        return {
+            "keys": found,
+            "total_count": total,
+            "current_page": page,
+            "total_pages": math.ceil(total / size),
+        }
+
+    async def spend_logs(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        select = sa.select(spend_logs).order_by(spend_logs.c.start_time)
+        if key := query.get("api_key"):
+            # A key, or its hash (what the logs and /key/list show).
+            token = key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
+            select = select.where(spend_logs.c.api_key == token)
+        if request_id := query.get("request_id"):
+            select = select.where(spend_logs.c.request_id == request_id)
+        for name, column, op in (
+            ("start_date", spend_logs.c.start_time, "ge"),
+            ("end_date", spend_logs.c.start_time, "le"),
+        ):
+            if value := query.get(name):
+                try:
+                    when = _utc(datetime.datetime.fromisoformat(value))
+                except ValueError:
+                    raise Refusal(
+                        400, "invalid_value", f"{name} must be a date, e.g. 2026-12-01."
+                    ) from None
+                select = select.where(column >= when if op == "ge" else column <= when)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select)).mappings().all()
+        return [_spend_row(r) for r in rows]
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def admit(self, presented: str, model: str) -> Admission:
+        """Let a session of ``model`` in with this virtual key, or raise ``Refusal``."""
+        token = hash_key(presented)
+        now = _now()
+        async with self._engine.begin() as conn:
+            row = (
+                (await conn.execute(sa.select(keys).where(keys.c.token == token).with_for_update()))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
+            label = f"Key={row['key_alias'] or row['key_name']}"
+            if row["blocked"]:
+                raise Refusal(401, "key_blocked", f"This key is blocked ({label}).")
+            expires = _utc(row["expires"])
+            if expires is not None and expires <= now:
+                raise Refusal(
+                    401,
+                    "key_expired",
+                    f"Authentication Error - Expired Key. {label} expired at "
+                    f"{expires.isoformat()}.",
+                )
+            if row["models"] and model not in row["models"]:
+                raise Refusal(
+                    403,
+                    "model_not_allowed",
+                    f"key not allowed to access model. This key can only access "
+                    f"models={row['models']}. Tried to access {model}.",
+                )
+            spend = float(row["spend"])
+            reset_at = _utc(row["budget_reset_at"])
+            if reset_at is not None and row["budget_duration"] and reset_at <= now:
+                # A new budget period: what was spent before it no longer counts.
+                spend = 0.0
+                await conn.execute(
+                    sa.update(keys)
+                    .where(keys.c.token == token)
+                    .values(
+                        spend=0.0, budget_reset_at=now + durations.parse(row["budget_duration"])
+                    )
+                )
+            budget = row["max_budget"]
+            if budget is not None and spend >= budget:
+                raise Refusal(
+                    429,
+                    "budget_exceeded",
+                    f"Budget has been exceeded! {label} Current cost: {spend}, "
+                    f"Max budget: {budget}",
+                    type="budget_exceeded",
+                )
+            await conn.execute(
+                sa.delete(leases).where(leases.c.token == token, leases.c.expires_at <= now)
+            )
+            limit = row["max_parallel_requests"]
+            if limit is not None:
+                live = (
+                    await conn.execute(sa.select(sa.func.count()).where(leases.c.token == token))
+                ).scalar_one()
+                if live >= limit:
+                    raise Refusal(
+                        429,
+                        "max_parallel_requests",
+                        f"Max parallel request limit reached: {label} has {live} live "
+                        f"session(s) of max_parallel_requests={limit}.",
+                        type="rate_limit_error",
+                    )
+            lease = uuid.uuid4().hex
+            await conn.execute(
+                sa.insert(leases).values(
+                    id=lease,
+                    token=token,
+                    replica=self.replica,
+                    expires_at=now + datetime.timedelta(seconds=self.lease_seconds),
+                )
+            )
+        return Admission(
+            key_hash=token,
+            key_alias=row["key_alias"],
+            lease_id=lease,
+            budget_left=None if budget is None else budget - spend,
+        )
+
+    async def finish(self, admission: Admission, record: SessionRecord) -> None:
+        """The session is over: its lease goes, its record and spend are written."""
+        async with self._engine.begin() as conn:
+            if admission.lease_id is not None:
+                await conn.execute(sa.delete(leases).where(leases.c.id == admission.lease_id))
+            await conn.execute(sa.insert(spend_logs).values(**_record_row(record)))
+            if record.key_hash is not None and record.spend:
+                await conn.execute(
+                    sa.update(keys)
+                    .where(keys.c.token == record.key_hash)
+                    .values(spend=keys.c.spend + record.spend)
+                )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _row(self, conn: AsyncConnection, key: str) -> Mapping[Any, Any]:
+        token = key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
+        row = (await conn.execute(sa.select(keys).where(keys.c.token == token))).mappings().first()
+        if row is None:
+            raise Refusal(404, "key_not_found", "No such key.")
+        return row
+
+    async def _check_alias(self, conn: AsyncConnection, alias: object, own: str | None) -> None:
+        if alias is None:
+            return
+        found = (
+            await conn.execute(sa.select(keys.c.token).where(keys.c.key_alias == alias))
+        ).scalar()
+        if found is not None and found != own:
+            raise Refusal(400, "key_alias_taken", f"A key with the alias {alias!r} exists.")
+
+
+def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """The columns a /key/generate or /key/update body sets, checked."""
+    unknown = set(body) - _KEY_FIELDS - {"key"}
+    if unknown & _NOT_ENFORCED:
+        raise Refusal(
+            400,
+            "unsupported_parameter",
+            f"rtcore does not enforce {', '.join(sorted(unknown & _NOT_ENFORCED))} on keys; "
+            "remove them (see docs/keys.md for what it does enforce).",
+        )
+    if unknown:
+        raise Refusal(
+            400, "unknown_parameter", f"Unknown key field(s): {', '.join(sorted(unknown))}."
+        )
+    values: dict[str, Any] = {}
+    now = _now()
+    if "models" in body:
+        models = body["models"] or []
+        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+            raise Refusal(400, "invalid_value", "models must be a list of model names.")
+        values["models"] = models
+    for name in ("max_parallel_requests",):
+        if name in body:
+            value = body[name]
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
+                raise Refusal(400, "invalid_value", f"{name} must be a whole number of at least 1.")
+            values[name] = value
+    if "max_budget" in body:
+        value = body["max_budget"]
+        if value is not None and (
+            not isinstance(value, int | float) or isinstance(value, bool) or value < 0
+        ):
+            raise Refusal(400, "invalid_value", "max_budget must be a number of USD, 0 or more.")
+        values["max_budget"] = None if value is None else float(value)
+    try:
+        if "budget_duration" in body:
+            value = body["budget_duration"]
+            values["budget_duration"] = value
+            values["budget_reset_at"] = None if value is None else now + durations.parse(str(value))
+        if "duration" in body:
+            value = body["duration"]
+            values["expires"] = (
+                None if value in (None, "permanent") else now + durations.parse(str(value))
+            )
+    except ValueError as exc:
+        raise Refusal(400, "invalid_value", str(exc)) from None
+    if "key_alias" in body:
+        alias = body["key_alias"]
+        if alias is not None and not isinstance(alias, str):
+            raise Refusal(400, "invalid_value", "key_alias must be a string.")
+        values["key_alias"] = alias
+    if "metadata" in body:
+        metadata = body["metadata"] or {}
+        if not isinstance(metadata, dict):
+            raise Refusal(400, "invalid_value", "metadata must be an object.")
+        values["metadata"] = metadata
+    if "blocked" in body:
+        values["blocked"] = bool(body["blocked"])
+    return values
+
+
+def _record_row(record: SessionRecord) -> dict[str, Any]:
+    usage = record.usage
+    return {
+        "request_id": record.request_id,
+        "api_key": record.key_hash or "master",
+        "key_alias": record.key_alias,
+        "model": record.model,
+        "model_group": record.model_group,
+        "deployment": record.deployment,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "end_reason": record.end_reason,
+        "audio_seconds_in": record.audio_seconds_in,
+        "audio_seconds_out": record.audio_seconds_out,
+        "input_text_tokens": usage.input_text_tokens,
+        "input_audio_tokens": usage.input_audio_tokens,
+        "output_text_tokens": usage.output_text_tokens,
+        "output_audio_tokens": usage.output_audio_tokens,
+        "spend": record.spend,
+        "metadata": {},
+    }
+
+
+def _spend_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A row in LiteLLM's spend-log shape (``/spend/logs``), the realtime figures in its
+    metadata."""
+    prompt = row["input_text_tokens"] + row["input_audio_tokens"]
+    completion = row["output_text_tokens"] + row["output_audio_tokens"]
+    return {
+        "request_id": row["request_id"],
+        "call_type": "realtime",
+        "api_key": row["api_key"],
+        "spend": row["spend"],
+        "total_tokens": prompt + completion,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "startTime": _iso(row["start_time"]),
+        "endTime": _iso(row["end_time"]),
+        "model": row["model"],
+        "model_group": row["model_group"],
+        "custom_llm_provider": row["deployment"],
+        "status": "success" if row["end_reason"] == "client_closed" else "failure",
+        "metadata": {
+            "user_api_key_alias": row["key_alias"],
+            "end_reason": row["end_reason"],
+            "audio_seconds_in": row["audio_seconds_in"],
+            "audio_seconds_out": row["audio_seconds_out"],
+            "input_text_tokens": row["input_text_tokens"],
+            "input_audio_tokens": row["input_audio_tokens"],
+            "output_text_tokens": row["output_text_tokens"],
+            "output_audio_tokens": row["output_audio_tokens"],
+            **(row["metadata"] or {}),
+        },
+    }
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+    """SQLite transactions that take the write lock when they begin (``BEGIN IMMEDIATE``),
+    so an admission's count-then-insert is never interleaved with another process's; WAL
+    so readers never wait for it."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's own BEGIN, replaced below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        # With WAL, NORMAL syncs at checkpoints, not every commit: a crash of the process
+        # loses nothing; a power cut may lose the last records (leases expire anyway).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,98 @@
+"""One session's usage, counted as it runs (integers only on the audio path) and
+summed up once when it ends: the record the spend log keeps and plugins are handed."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import msgspec
+
+from rtcore.keys.pricing import cost
+from rtcore.provider import Prices
+from rtcore.provider.messages import Usage
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What a session used, from its start to its end (``rtcore_session_ended``)."""
+
+    request_id: str
+    key_hash: str | None  # the virtual key's SHA-256; None for the master key
+    key_alias: str | None
+    model: str  # the provider's model id
+    model_group: str  # the configured model name clients ask for
+    deployment: str  # the provider that served it
+    start_time: datetime.datetime
+    end_time: datetime.datetime
+    end_reason: str  # "client_closed", or the error code that ended it
+    audio_seconds_in: float
+    audio_seconds_out: float
+    usage: Usage
+    spend: float
+
+
+class Meter:
+    """Counts a session's audio and usage; ``over_budget`` after each response."""
+
+    def __init__(self, prices: Prices, *, budget_left: float | None = None) -> None:
+        self.prices = prices
+        self.budget_left = budget_left
+        self.started = datetime.datetime.now(datetime.UTC)
+        self.request_id = f"sess_{uuid.uuid4().hex}"
+        self.bytes_in = 0  # PCM16 bytes at the provider's input rate
+        self.bytes_out = 0
+        self.input_rate = 16000
+        self.output_rate = 24000
+        self._usage = [0, 0, 0, 0, 0]
+
+    def add_usage(self, usage: Usage) -> None:
+        u = self._usage
+        u[0] += usage.input_text_tokens
+        u[1] += usage.input_audio_tokens
+        u[2] += usage.output_text_tokens
+        u[3] += usage.output_audio_tokens
+        u[4] += usage.cached_tokens
+
+    @property
+    def usage(self) -> Usage:
+        u = self._usage
+        return Usage(
+            input_text_tokens=u[0],
+            input_audio_tokens=u[1],
+            output_text_tokens=u[2],
+            output_audio_tokens=u[3],
+            cached_tokens=u[4],
+        )
+
+    @property
+    def spend(self) -> float:
+        return cost(self.usage, self.prices)
+
+    def over_budget(self) -> bool:
+        return self.budget_left is not None and self.spend >= self.budget_left
+
+    def record(
+        self,
+        *,
+        key_hash: str | None,
+        key_alias: str | None,
+        model: str,
+        model_group: str,
+        deployment: str,
+        end_reason: str,
+    ) -> SessionRecord:
+        return SessionRecord(
+            request_id=self.request_id,
+            key_hash=key_hash,
+            key_alias=key_alias,
+            model=model,
+            model_group=model_group,
+            deployment=deployment,
+            start_time=self.started,
+            end_time=datetime.datetime.now(datetime.UTC),
+            end_reason=end_reason,
+            audio_seconds_in=self.bytes_in / 2 / self.input_rate,
+            audio_seconds_out=self.bytes_out / 2 / self.output_rate,
+            usage=self.usage,
+            spend=self.spend,
+        )

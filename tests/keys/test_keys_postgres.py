@@ -1,0 +1,97 @@
+"""Two ``rtcore serve`` replicas sharing a real PostgreSQL (Debian's, started by the test):
+a key's parallel limit holds across them, a replica killed with SIGKILL gives its
+sessions' leases back within the lease time, and spend recorded by either is read through
+the other."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import aiohttp
+import websockets
+
+from rtcore.keys.store import LEASE_SECONDS
+from tests.keys.conftest import Admin, admitted, refused, serve, session, text_turn, until
+
+
+async def test_limits_and_spend_across_two_replicas(
+    tmp_path: Path, http: aiohttp.ClientSession, postgres: str
+) -> None:
+    a = serve(tmp_path / "..", "--database-url", postgres)
+    b = serve(tmp_path / "..", "--database-url", postgres)
+    try:
+        key = await Admin(http, a.port).generate(max_parallel_requests=1, key_alias="fleet")
+        # Minted on one replica, known to the other.
+        async with session(a.port, key) as ws:
+            status, body = await refused(b.port, key)
+            assert status == 429
+            assert body["error"]["code"] == "max_parallel_requests"
+            await text_turn(ws)
+        # a's session is over: its lease goes as it winds down.
+        await until(lambda: admitted(b.port, key), within=5)
+
+        async def on_b() -> list[object]:
+            _, rows = await Admin(http, b.port).get("/spend/logs", api_key=key)
+            return [r for r in rows if r["spend"] > 0]
+
+        [row] = await until(on_b)  # a's session, read through b
+        _, info = await Admin(http, b.port).get("/key/info", key=key)
+        assert info["info"]["spend"] == row["spend"]
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_a_killed_replica_releases_its_leases(
+    tmp_path: Path, http: aiohttp.ClientSession, postgres: str
+) -> None:
+    a = serve(tmp_path, "--database-url", postgres)
+    b = serve(tmp_path, "--database-url", postgres)
+    try:
+        key = await Admin(http, b.port).generate(max_parallel_requests=1)
+        url = f"ws://127.0.0.1:{a.port}/v1/realtime?model=echo"
+        ws = await websockets.connect(url, additional_headers={"Authorization": f"Bearer {key}"})
+        await ws.recv()  # session.created: a holds the key's one lease
+        assert (await refused(b.port, key))[0] == 429
+        a.proc.kill()  # SIGKILL: no chance to release anything
+        killed = time.monotonic()
+        await ws.close()
+
+        await until(lambda: admitted(b.port, key), within=LEASE_SECONDS + 10)
+        waited = time.monotonic() - killed
+        # The lease ran out: not before it could have, not long after.
+        assert waited <= LEASE_SECONDS + 5, waited
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_concurrent_admissions_never_exceed_the_limit(
+    tmp_path: Path, http: aiohttp.ClientSession, postgres: str
+) -> None:
+    a = serve(tmp_path, "--database-url", postgres)
+    b = serve(tmp_path, "--database-url", postgres)
+    try:
+        key = await Admin(http, a.port).generate(max_parallel_requests=2)
+        headers = {"Authorization": f"Bearer {key}"}
+
+        async def try_open(port: int) -> websockets.ClientConnection | None:
+            try:
+                return await websockets.connect(
+                    f"ws://127.0.0.1:{port}/v1/realtime?model=echo", additional_headers=headers
+                )
+            except websockets.InvalidStatus:
+                return None
+
+        opened = await asyncio.gather(*(try_open(p) for p in [a.port, b.port] * 5))
+        live = [ws for ws in opened if ws is not None]
+        try:
+            assert len(live) == 2, len(live)
+        finally:
+            for ws in live:
+                await ws.close()
+    finally:
+        a.stop()
+        b.stop()

@@ -1,0 +1,109 @@
+"""The key admin API in LiteLLM's shape (``/key/*``, ``/spend/logs``), so operators'
+scripts keep working: HTTP in and out here, the work in the core's key store."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from rtcore.gateway import Gateway
+from rtcore.keys.errors import Refusal
+from rtcore.keys.store import KeyStore
+from rtcore_websocket.handshake import read_handshake
+
+log = logging.getLogger(__name__)
+
+GATEWAY: web.AppKey[Gateway] = web.AppKey("admin-gateway", Gateway)
+
+type Operation = Callable[[KeyStore, web.Request], Awaitable[Any]]
+
+
+def refusal_response(refusal: Refusal) -> web.Response:
+    body = {
+        "error": {
+            "type": refusal.type,
+            "code": refusal.code,
+            "message": refusal.message,
+            "param": None,
+            "event_id": None,
+        }
+    }
+    return web.json_response(body, status=refusal.status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Refusal(400, "invalid_json", "The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise Refusal(400, "invalid_json", "The request body must be a JSON object.")
+    return body
+
+
+def _admin(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        gateway = request.app[GATEWAY]
+        try:
+            if not gateway.requires_key:
+                raise Refusal(
+                    403,
+                    "no_master_key",
+                    "The key admin API needs a master key: set general_settings.master_key "
+                    "(or RTCORE_MASTER_KEY / LITELLM_MASTER_KEY).",
+                )
+            presented = read_handshake(request.headers).key
+            if not gateway.authenticate(presented):
+                raise Refusal(401, "invalid_api_key", "The key admin API takes the master key.")
+            if gateway.keys is None:
+                raise Refusal(503, "no_key_store", "No key store is open on this server.")
+            result = await operation(gateway.keys, request)
+        except Refusal as refusal:
+            log.info("admin %s refused: %s", request.path, refusal.code)
+            return refusal_response(refusal)
+        return web.json_response(result)
+
+    return handler
+
+
+async def _generate(store: KeyStore, request: web.Request) -> Any:
+    result = await store.generate(await _body(request))
+    log.info("key generated: %s (%s)", result["key_name"], result["key_alias"] or "no alias")
+    return result
+
+
+async def _info(store: KeyStore, request: web.Request) -> Any:
+    key = request.query.get("key")
+    if not key:
+        raise Refusal(400, "invalid_value", "Give the key as ?key=sk-...")
+    return await store.info(key)
+
+
+async def _update(store: KeyStore, request: web.Request) -> Any:
+    return await store.update(await _body(request))
+
+
+async def _delete(store: KeyStore, request: web.Request) -> Any:
+    return await store.delete(await _body(request))
+
+
+async def _list(store: KeyStore, request: web.Request) -> Any:
+    return await store.list_keys(request.query)
+
+
+async def _spend_logs(store: KeyStore, request: web.Request) -> Any:
+    return await store.spend_logs(request.query)
+
+
+def add_routes(app: web.Application, gateway: Gateway) -> None:
+    app[GATEWAY] = gateway
+    app.router.add_post("/key/generate", _admin(_generate))
+    app.router.add_get("/key/info", _admin(_info))
+    app.router.add_post("/key/update", _admin(_update))
+    app.router.add_post("/key/delete", _admin(_delete))
+    app.router.add_get("/key/list", _admin(_list))
+    app.router.add_get("/spend/logs", _admin(_spend_logs))
