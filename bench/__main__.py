@@ -62,6 +62,14 @@ def parser() -> argparse.ArgumentParser:
         help="one long phase (MINUTES, rtcore only unless --targets says otherwise) that "
         "prints the gateway's memory minute by minute",
     )
+    p.add_argument(
+        "--keys",
+        action="store_true",
+        help="instead: session set-up and per-chunk CPU with a virtual key against the "
+        "master key (bench.keys; --sessions sets the set-ups of each, --database-url "
+        "a PostgreSQL instead of SQLite)",
+    )
+    p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
     p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")
     return p
@@ -70,6 +78,11 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     p = parser()
     args = p.parse_args()
+    if args.keys:
+        from bench import keys
+
+        asyncio.run(keys.main(args.sessions, keys.CHUNKS, args.database_url))
+        return
     if args.soak:
         args.seconds = args.soak * 60
         if args.targets == ",".join(run.TARGETS):

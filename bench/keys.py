@@ -1,4 +1,5 @@
-"""``python -m bench.keys [--sessions N] [--database-url URL]``: what a virtual key costs.
+"""``python -m bench --keys [--sessions N] [--database-url URL]`` (or ``python -m bench.keys``):
+what a virtual key costs.
 
 One ``rtcore serve`` (the echo provider of the test plugin, so that only rtcore's own work
 is measured) with a master key and its key store. In the same run, alternating so that
@@ -39,6 +40,7 @@ general_settings:
   master_key: {MASTER}
 """
 ROUNDS = 5
+CHUNKS = 40000
 CHUNK = json.dumps(
     {"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(3200)).decode()}
 )
@@ -128,7 +130,7 @@ async def main(sessions: int, chunks: int, database_url: str | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.keys")
     parser.add_argument("--sessions", type=int, default=100)
-    parser.add_argument("--chunks", type=int, default=40000)
+    parser.add_argument("--chunks", type=int, default=CHUNKS)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     asyncio.run(main(args.sessions, args.chunks, args.database_url))
