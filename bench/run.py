@@ -172,6 +172,7 @@ async def search_max(
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
+    output_path(args)  # before the run, not after it
     chosen = [t for t in args.targets.split(",") if t]
     pinned: pinning.Pinning | None = args.pinning
     if pinned is not None:
@@ -198,15 +199,32 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 report["targets"][target] = await run_target(target, emulator, workdir, args)
         finally:
             await emulator.stop()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else RESULTS / f"bench-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = output_path(args)
     out.write_text(json.dumps(report, indent=2))
     print(table(report))
     if getattr(args, "soak", None):
         print(soak_table(report))
     print(f"\nJSON: {out}")
     return report
+
+
+def output_path(args: Any) -> Path:
+    """Where the JSON goes, checked writable before anything runs (a run of many minutes
+    must not be lost to a typo in --out at its end); SystemExit with the reason if not."""
+    if getattr(args, "_out_path", None) is not None:
+        return Path(args._out_path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else RESULTS / f"bench-{stamp}.json"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a"):
+            pass
+    except OSError as exc:
+        raise SystemExit(
+            f"python -m bench: cannot write --out {out}: {exc.strerror or exc}"
+        ) from None
+    args._out_path = str(out)
+    return out
 
 
 def soak_table(report: dict[str, Any]) -> str:

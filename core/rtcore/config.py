@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ENV_PREFIX = "os.environ/"
 MASTER_KEY_ENV = "RTCORE_MASTER_KEY"
+LITELLM_MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 # Top-level sections rtcore reads; LiteLLM's others (litellm_settings, router_settings, ...)
 # are accepted so that one file can serve both, and named in a log line as ignored.
 KNOWN_SECTIONS = frozenset({"model_list", "general_settings"})
@@ -267,7 +268,12 @@ def provider_models(spec: ProviderSpec) -> list[ModelConfig]:
 
 
 def master_key_from_env() -> str | None:
-    """``RTCORE_MASTER_KEY``, used when the config file sets no key. Empty or whitespace
-    means unset (a key nobody could type would lock everyone out yet allow a public bind);
-    surrounding whitespace (a key read from a file with its newline) is not part of it."""
-    return (os.environ.get(MASTER_KEY_ENV) or "").strip() or None
+    """``RTCORE_MASTER_KEY``, else LiteLLM's ``LITELLM_MASTER_KEY`` (so a LiteLLM
+    deployment's environment works as it is), used when the config file sets no key. Empty
+    or whitespace means unset (a key nobody could type would lock everyone out yet allow a
+    public bind); surrounding whitespace (a key read from a file with its newline) is not
+    part of it."""
+    for name in (MASTER_KEY_ENV, LITELLM_MASTER_KEY_ENV):
+        if key := (os.environ.get(name) or "").strip():
+            return key
+    return None

@@ -245,7 +245,15 @@ def test_provider_models_default_answers_to_provider_name() -> None:
 
 def test_master_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RTCORE_MASTER_KEY", raising=False)
+    monkeypatch.delenv("LITELLM_MASTER_KEY", raising=False)
     assert master_key_from_env() is None
+    # LiteLLM's variable, so a LiteLLM deployment's environment works as it is...
+    monkeypatch.setenv("LITELLM_MASTER_KEY", " sk-litellm\n")
+    assert master_key_from_env() == "sk-litellm"
+    # ...and rtcore's own wins over it.
+    monkeypatch.setenv("RTCORE_MASTER_KEY", "sk-rtcore")
+    assert master_key_from_env() == "sk-rtcore"
+    monkeypatch.delenv("LITELLM_MASTER_KEY")
     monkeypatch.setenv("RTCORE_MASTER_KEY", "")
     assert master_key_from_env() is None
     monkeypatch.setenv("RTCORE_MASTER_KEY", "sk-env")
