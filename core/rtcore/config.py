@@ -35,7 +35,7 @@ MASTER_KEY_ENV = "RTCORE_MASTER_KEY"
 LITELLM_MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 # Top-level sections rtcore reads; LiteLLM's others (litellm_settings, router_settings, ...)
 # are accepted so that one file can serve both, and named in a log line as ignored.
-KNOWN_SECTIONS = frozenset({"model_list", "general_settings"})
+KNOWN_SECTIONS = frozenset({"model_list", "general_settings", "environment_variables"})
 
 
 class ConfigError(Exception):
@@ -61,6 +61,8 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     ssl_keyfile: str | None = None
     # general_settings.allowed_origins: browser origins allowed to open sessions.
     allowed_origins: tuple[str, ...] = ()
+    # environment_variables: set in the process before anything else is read (secrets).
+    environment: dict[str, str] = msgspec.field(default_factory=dict)
     # general_settings.database_url: the key store's database (PostgreSQL for replicas).
     database_url: str | None = msgspec.field(default=None)
 
@@ -161,6 +163,32 @@ def _describe(providers: Mapping[str, ProviderSpec]) -> str:
     return "; ".join(parts)
 
 
+def _environment(section: object, source: str) -> dict[str, str]:
+    """LiteLLM's ``environment_variables:``: names and values set in this process's
+    environment before the rest of the file is read, so ``os.environ/NAME`` finds them (as
+    LiteLLM does, they replace what the environment had). The values are secrets to the
+    logs; the names are logged."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(
+            source, "environment_variables", f"expected a mapping, got {_kind(section)}"
+        )
+    values: dict[str, str] = {}
+    for name, value in section.items():
+        if not isinstance(name, str) or not name or "=" in name:
+            raise ConfigError(source, "environment_variables", f"{name!r} is not a variable name")
+        if not isinstance(value, str | int | float | bool) or value is None:
+            raise ConfigError(
+                source, f"environment_variables.{name}", f"expected a string, got {_kind(value)}"
+            )
+        values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    os.environ.update(values)
+    if values:
+        log.info("%s: set %s from environment_variables", source, ", ".join(sorted(values)))
+    return values
+
+
 def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: str) -> LoadedConfig:
     """Validate an already-parsed YAML document into the model table."""
     if data is None:
@@ -169,6 +197,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     ignored = sorted(set(top) - KNOWN_SECTIONS)
     if ignored:
         log.info("%s: ignoring sections rtcore does not use: %s", source, ", ".join(ignored))
+    environment = _environment(top.get("environment_variables"), source)
 
     raw_list = top.get("model_list")
     if not isinstance(raw_list, list) or not raw_list:
@@ -230,6 +259,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         database_url = _string(resolve_env(settings["database_url"], key, source), key, source)
     return LoadedConfig(
         models=models,
+        environment=environment,
         master_key=master_key,
         database_url=database_url,
         origins=seen,

@@ -164,6 +164,8 @@ def build_settings(
         )
     if formatter is not None:
         formatter.add_secrets([master_key] if master_key else [])
+        if loaded is not None:
+            formatter.add_secrets(list(loaded.environment.values()))
         for entry in models:
             formatter.add_secrets(secret_values(entry.params))
 

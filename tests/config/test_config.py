@@ -3,6 +3,7 @@ file, the key and the problem."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,48 @@ def test_master_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert master_key_from_env() is None
     monkeypatch.setenv("RTCORE_MASTER_KEY", "sk-env")
     assert master_key_from_env() == "sk-env"
+
+
+def test_environment_variables_are_set_before_the_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LiteLLM's section: its values are in the environment for os.environ/ references
+    # (and for libraries that read the environment, the AWS SDK's chain).
+    monkeypatch.delenv("T_ENV_KEY", raising=False)
+    monkeypatch.setenv("T_ENV_REGION", "us-west-2")  # replaced, as LiteLLM does
+    loaded = load_config(
+        write(
+            tmp_path,
+            """\
+environment_variables:
+  T_ENV_KEY: sk-from-the-file
+  T_ENV_REGION: eu-north-1
+  T_ENV_FLAG: true
+model_list:
+  - model_name: sonic
+    litellm_params:
+      model: bedrock/amazon.nova-2-sonic-v1:0
+      aws_region_name: os.environ/T_ENV_REGION
+general_settings:
+  master_key: os.environ/T_ENV_KEY
+""",
+        ),
+        PROVIDERS,
+    )
+    assert loaded.master_key == "sk-from-the-file"
+    assert loaded.models[0].params["aws_region_name"] == "eu-north-1"
+    assert loaded.environment == {
+        "T_ENV_KEY": "sk-from-the-file",
+        "T_ENV_REGION": "eu-north-1",
+        "T_ENV_FLAG": "true",
+    }
+    assert os.environ["T_ENV_FLAG"] == "true"
+    for name in ("T_ENV_KEY", "T_ENV_FLAG"):  # T_ENV_REGION: monkeypatch restores it
+        os.environ.pop(name, None)
+
+
+def test_environment_variables_must_be_a_mapping_of_names(tmp_path: Path) -> None:
+    error = error_for(tmp_path, "environment_variables: [A]\nmodel_list: []\n")
+    assert error.key == "environment_variables"
+    error = error_for(tmp_path, "environment_variables: {A: {b: 1}}\nmodel_list: []\n")
+    assert error.key == "environment_variables.A"
