@@ -246,7 +246,11 @@ class Inbound:
         if event.completion_end is not None:
             out += self.flush()
             out += self._close_user_turn(audio_ms)
-            if self.response_active and not self.discard:
+            # A response asked for and not yet answered was created after the completion
+            # that ends here (a response.create right after response.done, before Nova's
+            # completionEnd): that end is not its own.
+            waiting = self.requested and not self._answering
+            if self.response_active and not self.discard and not waiting:
                 out.append(self._finish("completed", None))
             # Nova finished the completion of a cancelled response: what follows is new.
             self.discard = False

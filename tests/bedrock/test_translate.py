@@ -202,6 +202,24 @@ def test_a_request_after_a_cancel_gets_the_next_completion_not_the_cancelled_one
     assert {x.response_id for x in out if isinstance(x, n.TextDelta | n.ResponseDone)} == {"r2"}
 
 
+def test_a_request_made_before_the_last_completion_ended_waits_for_its_own_answer() -> None:
+    # response.done goes out at the usage event; a client that asks again at once (a typed
+    # turn) does so before Nova's completionEnd of the turn just answered.
+    inbound = Inbound(("text",))
+    first = run(inbound, spoken_turn("First answer.")[:-1])
+    assert [x.status for x in first if isinstance(x, n.ResponseDone)] == ["completed"]
+    requested(inbound, "typed", ("text",))
+    out = run(inbound, [e("completionEnd", stopReason="END_TURN")])
+    assert not [x for x in out if isinstance(x, n.ResponseDone)]  # not ended by the old end
+    answer = spoken_turn("You said: typed.")
+    out = run(inbound, [answer[0], *answer[5:]])  # Nova's answer to the text
+    texts = "".join(x.text for x in out if isinstance(x, n.TextDelta))
+    assert texts == "You said: typed."
+    assert [(x.response_id, x.status) for x in out if isinstance(x, n.ResponseDone)] == [
+        ("typed", "completed")
+    ]
+
+
 def test_suppressed_trigger_turn_is_hidden() -> None:
     inbound = Inbound(("text",))
     requested(inbound, "r1", ("text",))
