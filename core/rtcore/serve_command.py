@@ -337,6 +337,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop, signum)
+        loop.add_signal_handler(signal.SIGHUP, hangup)
         try:
             await task
         except asyncio.CancelledError:
@@ -344,8 +345,18 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
                 raise
             log.info("stopped by %s", signal.Signals(stopping[0]).name)
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
+
+
+def hangup() -> None:
+    """SIGHUP (a closed terminal, or an operator asking for a reload) never ends serving
+    silently: rtcore does not reload its configuration in place, so it says so and goes
+    on. Restart it (or drain with SIGTERM) to apply a new configuration."""
+    log.warning(
+        "SIGHUP received: still serving (rtcore does not reload its configuration; "
+        "restart it to apply changes)"
+    )
 
 
 def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatter) -> int:

@@ -218,7 +218,7 @@ class Supervisor:
 
 async def supervise(supervisor: Supervisor, host: PluginHost, formatter: RedactingFormatter) -> int:
     """The parent of ``--workers N``, its workers started: returns the exit code."""
-    from rtcore.serve_command import _build_providers
+    from rtcore.serve_command import _build_providers, hangup
 
     settings = supervisor.settings
     loop = asyncio.get_running_loop()
@@ -247,13 +247,14 @@ async def supervise(supervisor: Supervisor, host: PluginHost, formatter: Redacti
         )
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, supervisor.request_stop, signum)
+        loop.add_signal_handler(signal.SIGHUP, hangup)
         try:
             log.info("starting %d workers on port %d", settings.workers, settings.port)
             for index in range(settings.workers):
                 await supervisor.hand_over(index)
             code = await _supervise(supervisor)
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
         if supervisor.stopping is not None:
             log.info("stopped by %s", supervisor.stopping.name)

@@ -150,3 +150,27 @@ general_settings:
     assert "[REDACTED]" in served.stderr  # the leak was attempted, and masked
     for value in (master, secret, "AKIAEXAMPLEKEYID1234", "sk-wrong-key-123"):
         assert value not in served.stderr
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+async def test_sighup_is_said_and_serving_goes_on(workers: list[str]) -> None:
+    # Before, SIGHUP (a closed terminal; an operator's "reload") killed the process
+    # without a word: Python's default action.
+    served = Served("--provider", "echo", *workers)
+    try:
+        async with connect(served.url(), proxy=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "session.created"
+            served.proc.send_signal(signal.SIGHUP)
+            await asyncio.sleep(0.5)
+            assert served.proc.poll() is None
+            # The open session goes on, and new ones are served.
+            events = await text_turn(served.url(), {})
+            assert streamed_text(events) == "You said: Hello!"
+            await ws.send(json.dumps({"type": "session.update", "session": {}}))
+            async with asyncio.timeout(5):
+                while json.loads(await ws.recv())["type"] != "session.updated":
+                    pass
+        assert "SIGHUP received: still serving" in served.stderr
+    finally:
+        code = await asyncio.to_thread(served.stop, signal.SIGTERM)
+    assert code == 0
