@@ -65,6 +65,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def _token(key: str) -> str:
+    """The stored token of a key given as itself (``sk-...``) or as its token already (what
+    ``/key/list`` and the spend log show)."""
+    return key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
+
+
 def default_url() -> str:
     """SQLite in rtcore's data directory (``$XDG_DATA_HOME/rtcore``, else
     ``~/.local/share/rtcore``), created on first use."""
@@ -271,8 +277,7 @@ class KeyStore:
         select = sa.select(spend_logs).order_by(spend_logs.c.start_time)
         if key := query.get("api_key"):
             # A key, or its hash (what the logs and /key/list show).
-            token = key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
-            select = select.where(spend_logs.c.api_key == token)
+            select = select.where(spend_logs.c.api_key == _token(key))
         if request_id := query.get("request_id"):
             select = select.where(spend_logs.c.request_id == request_id)
         for name, column, op in (
@@ -392,8 +397,11 @@ class KeyStore:
     # -- helpers ------------------------------------------------------------------------------
 
     async def _row(self, conn: AsyncConnection, key: str) -> Mapping[Any, Any]:
-        token = key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
-        row = (await conn.execute(sa.select(keys).where(keys.c.token == token))).mappings().first()
+        row = (
+            (await conn.execute(sa.select(keys).where(keys.c.token == _token(key))))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise Refusal(404, "key_not_found", "No such key.")
         return row
