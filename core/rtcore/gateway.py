@@ -101,6 +101,14 @@ class Gateway:
         # (401), never an encoding error.
         return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), self._master_key)
 
+    async def identify(self, presented: str | None) -> bool:
+        """Whether ``presented`` is a key here at all (the master key, a virtual key; any
+        key when there is no master key): asked before the model is looked up, so that a
+        wrong key learns nothing of the models."""
+        if self._master_key is None or self.authenticate(presented):
+            return True
+        return presented is not None and self.keys is not None and await self.keys.knows(presented)
+
     async def admit(self, presented: str | None, model: ModelConfig) -> Admission:
         """Let a session of ``model`` in, or raise ``Refusal`` (its HTTP status, an
         OpenAI-style error): the master key, else a virtual key of the key store, else,

@@ -103,6 +103,10 @@ async def test_refusals_before_the_upgrade(tmp_path: Path, http: aiohttp.ClientS
         status, body = await refused(served.port, "sk-unknown")
         assert status == 401
         assert body["error"]["code"] == "invalid_api_key"
+        # ...before the model is looked up: no list of the configured models for it.
+        status, body = await refused(served.port, "sk-unknown", model="no-such-model")
+        assert status == 401
+        assert body["error"]["code"] == "invalid_api_key"
 
         only_echo = await admin.generate(models=["echo"])
         status, body = await refused(served.port, only_echo, model="other")

@@ -132,9 +132,8 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             "general_settings.allowed_origins.",
         )
     handshake = read_handshake(request.headers)
-    if not gateway.keys and not gateway.authenticate(handshake.key):
-        # Without a key store only the master key opens sessions: refused before the
-        # model is looked at, so a wrong key learns nothing of the models.
+    if not await gateway.identify(handshake.key):
+        # Refused before the model is looked at: a wrong key learns nothing of the models.
         reason = "no API key" if handshake.key is None else "wrong API key"
         log.info("refused %s: %s", request.remote, reason)
         return refusal_response(unauthenticated(handshake.key))

@@ -298,6 +298,15 @@ class KeyStore:
 
     # -- sessions -----------------------------------------------------------------------------
 
+    async def knows(self, presented: str) -> bool:
+        """Whether ``presented`` is a key of this store (any state: what it may do is for
+        ``admit`` to say)."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(
+                sa.select(keys.c.token).where(keys.c.token == hash_key(presented))
+            )
+            return found.first() is not None
+
     async def admit(self, presented: str, model: str) -> Admission:
         """Let a session of ``model`` in with this virtual key, or raise ``Refusal``."""
         token = hash_key(presented)
