@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 # reader down (backpressure) rather than growing memory without bound.
 OUTGOING_QUEUE_FRAMES = 512
 _CLOSE = b""
+# The last word to a client of a draining server is bounded too: one that reads nothing is
+# not waited for past this.
+FAREWELL_SECONDS = 2.0
+SHUTTING_DOWN = "server_shutting_down"
 
 
 class Connection:
@@ -199,9 +203,29 @@ class Connection:
         self.session.error(RealtimeError("budget_exceeded", message, type="budget_exceeded"))
 
     async def finish(self) -> None:
+        await self._until_idle()
+        await self._close_outgoing()
+
+    async def _until_idle(self) -> None:
         while not self._closed and not self.session.idle:
             self._idle.clear()
             await self._idle.wait()
+
+    async def shut_down(self, grace_seconds: float) -> None:
+        """The server is going away: let the response in flight complete (for at most
+        ``grace_seconds``), then tell the client why the session ends and end it. The
+        transport closes with "going away" (1001 on a WebSocket)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_seconds):
+                await self._until_idle()
+        if self._closed:
+            return
+        message = "The server is shutting down; connect again to continue."
+        self.failure = neutral.ProviderError(code=SHUTTING_DOWN, message=message, fatal=True)
+        self.session.error(RealtimeError(SHUTTING_DOWN, message, type="server_error"))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FAREWELL_SECONDS):
+                await self._flush()
         await self._close_outgoing()
 
     # -- server side -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ can refuse with a proper HTTP status), then ``connect`` and pumps frames both wa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -79,6 +80,11 @@ class Gateway:
         self._master_key = master_key.encode() if master_key else None
         self._providers: dict[str, Provider] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._live: set[Connection] = set()
+        self._none_live = asyncio.Event()
+        self._none_live.set()
+        # Set by ``drain``: no new sessions, readiness says so.
+        self.draining = False
         self.default_dialect = default_dialect
         self.max_message_bytes = max_message_bytes
 
@@ -164,11 +170,39 @@ class Gateway:
             closing=self._closing,
             lifetime_seconds=self.session_lifetime_seconds,
         )
+        self._live.add(connection)
+        self._none_live.clear()
         try:
             async with connection.running():
                 yield connection
         finally:
+            self._live.discard(connection)
+            if not self._live:
+                self._none_live.set()
             await self._record(connection, admission)
+
+    @property
+    def live_sessions(self) -> int:
+        return len(self._live)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Stop taking sessions and end the live ones gracefully: each response in flight
+        completes (within ``grace_seconds``), then each client is told the server is
+        shutting down. Returns once every session has ended, or at the deadline."""
+        self.draining = True
+        live = list(self._live)
+        log.info(
+            "draining: no new sessions; %d live session(s) end after their response "
+            "in flight (at most %g s)",
+            len(live),
+            grace_seconds,
+        )
+        await asyncio.gather(*(c.shut_down(grace_seconds) for c in live))
+        # The transports close their clients now; the sessions' records are written as
+        # they end.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                await self._none_live.wait()
 
     async def _record(self, connection: Connection, admission: Admission | None) -> None:
         """One record per session, written once it is over: the lease released, the
@@ -199,6 +233,8 @@ class Gateway:
         """Why each model that cannot serve sessions now cannot (empty: all can). Asks
         the providers that can tell (an optional ``readiness()`` returning the reason or
         None); the others count as ready."""
+        if self.draining:
+            return dict.fromkeys(self.model_names, "the server is shutting down")
         problems: dict[str, str] = {}
         for name in self.model_names:
             provider = self.provider_for(self._models[name])

@@ -106,6 +106,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "closed (default 10)",
     )
     net.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, how long responses in flight may take to complete before "
+        "every session is closed (default 30; a second signal stops at once)",
+    )
+    net.add_argument(
         "--max-message-bytes",
         type=int,
         default=16 * 1024 * 1024,
@@ -185,6 +193,8 @@ def build_settings(
         raise ServeError("--send-timeout-seconds must be more than 0")
     if args.header_timeout_seconds <= 0:
         raise ServeError("--header-timeout-seconds must be more than 0")
+    if args.graceful_timeout < 0:
+        raise ServeError("--graceful-timeout must be 0 or more")
     certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
     keyfile = getattr(args, "ssl_keyfile", None) or (loaded.ssl_keyfile if loaded else None)
     if keyfile is not None and certfile is None:
@@ -208,6 +218,7 @@ def build_settings(
         max_session_seconds=args.max_session_seconds,
         send_timeout_seconds=args.send_timeout_seconds,
         header_timeout_seconds=args.header_timeout_seconds,
+        graceful_timeout_seconds=args.graceful_timeout,
         config_path=args.config,
         model=model,
         dialect=args.dialect,
@@ -331,9 +342,19 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         task = asyncio.create_task(run_transport())
         stopping: list[int] = []
 
-        def stop(signum: int) -> None:
-            stopping.append(signum)
+        async def drain() -> None:
+            await gateway.drain(settings.graceful_timeout_seconds)
             task.cancel()
+
+        def stop(signum: int) -> None:
+            # The first signal drains; a second one stops at once.
+            stopping.append(signum)
+            if len(stopping) == 1:
+                log.info("%s received: draining", signal.Signals(signum).name)
+                draining = asyncio.create_task(drain(), name="drain")
+                stack.callback(draining.cancel)
+            else:
+                task.cancel()
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop, signum)

@@ -10,7 +10,7 @@ new connections over them; each runs its own gateway and provider clients.
 The parent supervises: SIGINT/SIGTERM are forwarded to every worker (they run in their own
 session, so a terminal's Ctrl-C reaches only the parent), a worker that dies is restarted
 (at most ``MAX_RESTARTS_PER_MINUTE``), a worker that fails while starting (a port taken, a
-bad option) stops the whole server with its exit code. All of them write to the parent's
+bad option: exit code 2) stops the whole server with that code. All of them write to the parent's
 stderr, one log stream, each worker's lines tagged with its pid. A worker whose parent
 disappears (its pipe closes) stops on its own.
 """
@@ -43,10 +43,12 @@ log = logging.getLogger(__name__)
 
 MAX_WORKERS = 64
 MAX_RESTARTS_PER_MINUTE = 5
-# A worker that exits this soon after it started failed to start: restarting cannot help.
-STARTING_SECONDS = 5.0
-# Workers close their sessions within the transport's shutdown timeout (5 s); then SIGKILL.
-STOP_SECONDS = 10.0
+# Workers drain within --graceful-timeout and close their sessions within the transport's
+# shutdown timeout (5 s); this much more, then SIGKILL.
+STOP_MARGIN_SECONDS = 10.0
+# The exit code of a worker that could not start (a port taken, a bad option): restarting
+# cannot help, so the server stops with it.
+CANNOT_START = 2
 
 
 @dataclass
@@ -122,7 +124,6 @@ class Supervisor:
         self.disabled = disabled
         self.spec: WorkerSpec | None = None
         self.procs: dict[int, WorkerProcess] = {}
-        self.started: dict[int, float] = {}
         self.restarts: list[float] = []
         self.stopping: signal.Signals | None = None
         self.signalled = False
@@ -141,7 +142,6 @@ class Supervisor:
         for index in range(self.settings.workers):
             pipes = [p.pipe for p in self.procs.values() if p.pipe is not None]
             self.procs[index] = worker_process.fork(child, pipes)
-            self.started[index] = time.monotonic()
 
     def spawn(self, index: int) -> None:
         """Start worker ``index`` as a fresh interpreter (``python -m rtcore.workers``)."""
@@ -150,7 +150,6 @@ class Supervisor:
         for name in self.disabled:
             argv += ["--disable-plugin", name]
         self.procs[index] = worker_process.spawn(argv)
-        self.started[index] = time.monotonic()
 
     async def hand_over(self, index: int) -> None:
         assert self.spec is not None
@@ -183,9 +182,11 @@ class Supervisor:
         now = time.monotonic()
         for index in indexes:
             code = self.procs[index].returncode
-            if now - self.started[index] < STARTING_SECONDS or code == 2:
+            # Only a worker that said it cannot start stops the server; one that died
+            # (killed, crashed), however soon, is replaced like any other.
+            if code == CANNOT_START:
                 log.error("worker %d failed to start (exit code %s)", index, code)
-                return code if code else 1
+                return code
             self.restarts = [t for t in self.restarts if now - t < 60] + [now]
             if len(self.restarts) > MAX_RESTARTS_PER_MINUTE:
                 log.error("workers keep dying (last exit code %s): stopping", code)
@@ -204,7 +205,9 @@ class Supervisor:
             self.signal_all(signal.SIGTERM)
         live = [p for p in self.procs.values() if p.returncode is None]
         try:
-            async with asyncio.timeout(STOP_SECONDS):
+            async with asyncio.timeout(
+                self.settings.graceful_timeout_seconds + STOP_MARGIN_SECONDS
+            ):
                 await asyncio.gather(*(p.wait() for p in live))
         except TimeoutError:
             for proc in live:
@@ -363,7 +366,7 @@ def serve_handed_over(fd: int, host: PluginHost, formatter: RedactingFormatter) 
 
     spec = _read_spec(fd)
     if spec is None:
-        return 2  # the parent's checks failed (it said why), or there is no parent
+        return CANNOT_START  # the parent's checks failed (it said why), or there is no parent
     formatter.add_secrets(spec.secrets)
     threading.Thread(target=_watch_parent, args=(fd,), name="parent-watch", daemon=True).start()
     settings = spec.settings
@@ -374,7 +377,7 @@ def serve_handed_over(fd: int, host: PluginHost, formatter: RedactingFormatter) 
     except (ConfigError, ServeError) as exc:
         log.debug("worker refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)
-        return 2
+        return CANNOT_START
     return 0
 
 

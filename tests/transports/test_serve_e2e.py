@@ -74,6 +74,10 @@ async def test_signal_closes_open_sessions_and_exits_cleanly(sig: signal.Signals
         assert json.loads(await ws.recv())["type"] == "session.created"
         assert json.loads(await ws.recv())["type"] == "conversation.created"
         code = await asyncio.to_thread(served.stop, sig)
+        # Nothing in flight: the last word at once, then "going away".
+        farewell = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert farewell["type"] == "error"
+        assert farewell["error"]["code"] == "server_shutting_down"
         with pytest.raises(ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), 5)
     assert code == 0

@@ -15,10 +15,11 @@ from pathlib import Path
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from rtcore.audio import PCM16_RATES
-from rtcore.connection import Connection
+from rtcore.connection import SHUTTING_DOWN, Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel, unauthenticated
 from rtcore.keys.errors import Refusal
+from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes, refusal_response
 from rtcore_websocket.guard import ConnectionGuard
@@ -64,9 +65,11 @@ async def health(request: web.Request) -> web.Response:
     body: dict[str, object] = {"status": "ok"}
     status = 200
     if request.path == READINESS_PATH:
-        problems = await request.app[GATEWAY].readiness()
+        gateway = request.app[GATEWAY]
+        problems = await gateway.readiness()
         if problems:
-            body, status = {"status": "unavailable", "models": problems}, 503
+            state = "draining" if gateway.draining else "unavailable"
+            body, status = {"status": state, "models": problems}, 503
     response = web.json_response(body, status=status)
     if request.app[SETTINGS].worker_index is not None:
         # Which of the ``--workers`` processes answered (the port is shared).
@@ -131,6 +134,14 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             "operator can allow them with --allowed-origin ORIGIN or "
             "general_settings.allowed_origins.",
         )
+    if gateway.draining:
+        # Before anything else: a load balancer retries the upgrade on another replica.
+        log.info("refused %s: the server is shutting down", request.remote)
+        return error_response(
+            503,
+            SHUTTING_DOWN,
+            "The server is shutting down and takes no new sessions; connect again.",
+        )
     handshake = read_handshake(request.headers)
     if not await gateway.identify(handshake.key):
         # Refused before the model is looked at: a wrong key learns nothing of the models.
@@ -179,7 +190,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     sockets = request.app[SOCKETS]
     sockets.add(ws)
     log.info("session opened: model %s, peer %s", model.name, request.remote)
-    failure = None
+    failure: neutral.ProviderError | None = None
     slow = False
     try:
         async with gateway.connect(
@@ -201,22 +212,16 @@ async def realtime(request: web.Request) -> web.StreamResponse:
                 settings.send_timeout_seconds,
             )
             await _close_or_drop(ws, request, WSCloseCode.POLICY_VIOLATION, SLOW_REASON)
-        elif failure is not None:
-            # The upstream ended the session: 1011 with the code, not a clean 1000.
-            # A close reason is at most 123 bytes of UTF-8, cut at a character boundary.
-            why = f"{failure.code}: {failure.message}".encode()[:120]
-            why = why.decode(errors="ignore").encode()
-            # Throttled: 1013 "try again later" tells a client that waiting helps.
-            code = (
-                WSCloseCode.TRY_AGAIN_LATER
-                if failure.code == "rate_limit_exceeded"
-                else WSCloseCode.INTERNAL_ERROR
-            )
-            await ws.close(code=code, message=why)
         else:
-            await ws.close()
+            await _close(ws, failure)
         log.info("session closed: model %s, peer %s", model.name, request.remote)
     return ws
+
+
+CLOSE_CODES = {
+    "rate_limit_exceeded": WSCloseCode.TRY_AGAIN_LATER,
+    SHUTTING_DOWN: WSCloseCode.GOING_AWAY,
+}
 
 
 class SlowClient(Exception):
@@ -237,12 +242,34 @@ async def _close_or_drop(
             request.transport.abort()
 
 
+async def _close(ws: web.WebSocketResponse, failure: neutral.ProviderError | None) -> None:
+    """The close a session's end calls for: 1000 when the client ended it, else the code
+    and reason of what ended it (a second call is a no-op)."""
+    if failure is None:
+        await ws.close()
+        return
+    # A close reason is at most 123 bytes of UTF-8, cut at a character boundary.
+    why = f"{failure.code}: {failure.message}".encode()[:120]
+    why = why.decode(errors="ignore").encode()
+    # The upstream ended the session: 1011, not a clean 1000. Throttled: 1013 "try again
+    # later" tells a client that waiting helps; a draining server is "going away".
+    await ws.close(code=CLOSE_CODES.get(failure.code, WSCloseCode.INTERNAL_ERROR), message=why)
+
+
 async def _pump(ws: web.WebSocketResponse, connection: Connection, send_timeout: float) -> None:
+    closing = asyncio.Event()
     async with asyncio.TaskGroup() as group:
         reader = group.create_task(_read(ws, connection))
-        writer = group.create_task(_write(ws, connection, send_timeout))
-        reader.add_done_callback(lambda _: writer.cancel())
-        writer.add_done_callback(lambda _: reader.cancel())
+        writer = group.create_task(_write(ws, connection, send_timeout, closing))
+
+        def client_gone(_: object) -> None:
+            # The client ended it (its close, a reset): nothing more to send. Unless the
+            # server is closing: then the reader ended on that close, whose handshake the
+            # writer is finishing.
+            if not closing.is_set():
+                writer.cancel()
+
+        reader.add_done_callback(client_gone)
 
 
 async def _read(ws: web.WebSocketResponse, connection: Connection) -> None:
@@ -254,7 +281,9 @@ async def _read(ws: web.WebSocketResponse, connection: Connection) -> None:
             return
 
 
-async def _write(ws: web.WebSocketResponse, connection: Connection, send_timeout: float) -> None:
+async def _write(
+    ws: web.WebSocketResponse, connection: Connection, send_timeout: float, closing: asyncio.Event
+) -> None:
     try:
         async for data in connection.outgoing():
             # The core hands out UTF-8 JSON; sending it as a frame skips a decode/encode.
@@ -267,6 +296,11 @@ async def _write(ws: web.WebSocketResponse, connection: Connection, send_timeout
                 raise SlowClient from None
     except ConnectionResetError:
         return  # the client went away; the reader sees it too
+    # The session is over on the server's side: close from here, with the reader still
+    # reading, so that it takes the client's close reply (a reader cancelled mid-read
+    # leaves the handshake to wait out aiohttp's close timeout).
+    closing.set()
+    await _close(ws, connection.failure)
 
 
 async def _close_sockets(app: web.Application) -> None:
