@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from rtcore.logs import RedactingFormatter, configure_logging
+from rtcore.logs import LOG_FORMATS, RedactingFormatter, configure_logging
 from rtcore.plugin_commands import CommandSpec
 from rtcore.plugins import DuplicateName, PluginHost, load_plugins
 
@@ -60,6 +60,13 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
     serve.add_arguments(serve_parser)
     serve_parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="default: info (logs go to stderr)"
+    )
+    serve_parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text (default) or json: one JSON object per line, with the session's id, "
+        "model and key alias on every line about a session",
     )
     serve_parser.add_argument(
         "--workers",
@@ -132,6 +139,7 @@ def _dispatch(
 ) -> int:
     if args.command == "serve":
         logging.getLogger().setLevel(args.log_level.upper())
+        formatter.style = args.log_format
         if args.workers != 1:
             from rtcore import workers
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import msgspec
 import yaml
 
+from rtcore.config_sections import Routing, litellm_settings, router_settings
 from rtcore.provider import ModelConfig, ProviderSpec
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,17 @@ log = logging.getLogger(__name__)
 ENV_PREFIX = "os.environ/"
 MASTER_KEY_ENV = "RTCORE_MASTER_KEY"
 LITELLM_MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
-# Top-level sections rtcore reads; LiteLLM's others (litellm_settings, router_settings, ...)
-# are accepted so that one file can serve both, and named in a log line as ignored.
-KNOWN_SECTIONS = frozenset({"model_list", "general_settings", "environment_variables"})
+# Top-level sections rtcore reads; LiteLLM's others are accepted so that one file can
+# serve both, and named in a log line as ignored.
+KNOWN_SECTIONS = frozenset(
+    {
+        "model_list",
+        "general_settings",
+        "environment_variables",
+        "litellm_settings",
+        "router_settings",
+    }
+)
 
 
 class ConfigError(Exception):
@@ -51,11 +60,18 @@ class ConfigError(Exception):
 
 class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     """What a config file resolved to. ``master_key`` is a secret; ``origins`` maps each
-    model name to its key path (``model_list[0]``) for later error messages."""
+    deployment id (the model name, for a name with one entry) to its key path
+    (``model_list[0]``) for later error messages."""
 
     models: list[ModelConfig]
     master_key: str | None = None
     origins: dict[str, str] = msgspec.field(default_factory=dict)
+    # litellm_settings.require_auth_for_metrics_endpoint: /metrics only with the master key.
+    metrics_require_key: bool = False
+    # litellm_settings.json_logs: log JSON lines (as --log-format json).
+    json_logs: bool = False
+    # router_settings: how a session picks among a model_name's deployments.
+    routing: Routing = msgspec.field(default_factory=lambda: Routing())
     # general_settings.ssl_certfile / ssl_keyfile: serve wss:// and https:// (PEM files).
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
@@ -207,7 +223,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
             f"expected a non-empty list of models, got {_kind(raw_list)}",
         )
     models: list[ModelConfig] = []
-    seen: dict[str, str] = {}
+    places: list[str] = []
     for index, raw in enumerate(raw_list):
         here = f"model_list[{index}]"
         entry = _mapping(raw, here, source)
@@ -218,23 +234,46 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
             log.info("%s: skipping %s: model_info.mode is %r, not 'realtime'", source, here, mode)
             continue
         name = _string(entry.get("model_name"), f"{here}.model_name", source)
-        if name in seen:
-            raise ConfigError(
-                source,
-                f"{here}.model_name",
-                f"{name!r} is already defined at {seen[name]}; each model_name must be unique",
-            )
-        seen[name] = here
         params = _mapping(entry.get("litellm_params"), f"{here}.litellm_params", source)
         params = _mapping(resolve_env(params, f"{here}.litellm_params", source), here, source)
         model = _string(params.get("model"), f"{here}.litellm_params.model", source)
         spec, model_id = match_provider(model, providers, f"{here}.litellm_params.model", source)
-        rest = {k: v for k, v in params.items() if k != "model"}
+        order = params.get("order")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+            raise ConfigError(source, f"{here}.litellm_params.order", "expected a whole number")
+        rest = {k: v for k, v in params.items() if k not in ("model", "order")}
+        deployment = info.get("id")
         models.append(
-            ModelConfig(name=name, provider=spec.name, model=model_id, params=rest, info=info)
+            ModelConfig(
+                name=name,
+                provider=spec.name,
+                model=model_id,
+                params=rest,
+                info=info,
+                deployment=str(deployment) if deployment is not None else "",
+                order=order,
+            )
         )
+        places.append(here)
     if not models:
         raise ConfigError(source, "model_list", "no entry has model_info.mode 'realtime'")
+    first: dict[str, tuple[ModelConfig, str]] = {}
+    for m, here in zip(models, places, strict=True):
+        other, there = first.setdefault(m.name, (m, here))
+        if other.provider != m.provider:
+            raise ConfigError(
+                source,
+                f"{here}.litellm_params.model",
+                f"{m.name!r} is served by provider {other.provider!r} at {there}: the "
+                "deployments of one model_name share a provider (a session fails over "
+                "between them)",
+            )
+    models = _name_deployments(models)
+    seen = {m.deployment_id: here for m, here in zip(models, places, strict=True)}
+    if len(seen) < len(models):
+        taken = [m.deployment_id for m in models]
+        twice = next(d for d in taken if taken.count(d) > 1)
+        raise ConfigError(source, "model_list", f"model_info.id {twice!r} is given to two entries")
 
     settings = _mapping(top.get("general_settings") or {}, "general_settings", source)
     master_key = None
@@ -257,15 +296,36 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     if "database_url" in settings:
         key = "general_settings.database_url"
         database_url = _string(resolve_env(settings["database_url"], key, source), key, source)
+    lite = litellm_settings(top.get("litellm_settings"), source)
     return LoadedConfig(
         models=models,
         environment=environment,
+        routing=router_settings(top.get("router_settings"), source),
+        metrics_require_key=lite.metrics_require_key,
+        json_logs=lite.json_logs,
         master_key=master_key,
         database_url=database_url,
         origins=seen,
         allowed_origins=tuple(allowed),
         **files,
     )
+
+
+def _name_deployments(models: list[ModelConfig]) -> list[ModelConfig]:
+    """Entries sharing a model_name are deployments of it: each gets an id (its
+    model_info.id, else NAME[k] by its place among them)."""
+    counts: dict[str, int] = {}
+    for m in models:
+        counts[m.name] = counts.get(m.name, 0) + 1
+    out: list[ModelConfig] = []
+    place: dict[str, int] = {}
+    for m in models:
+        k = place.get(m.name, 0)
+        place[m.name] = k + 1
+        if counts[m.name] > 1 and not m.deployment:
+            m = msgspec.structs.replace(m, deployment=f"{m.name}[{k}]")
+        out.append(m)
+    return out
 
 
 def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> LoadedConfig:

@@ -14,7 +14,9 @@ from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Prices, Provider, ProviderSession, ProviderUnavailable
 from rtcore.provider import messages as neutral
+from rtcore.routing import Router
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
+from rtcore.telemetry.session_metrics import SessionMetrics
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,13 @@ class Connection:
         closing: set[asyncio.Task[None]] | None = None,
         lifetime_seconds: int = SESSION_LIFETIME_S,
         meter: Meter | None = None,
+        fallbacks: Sequence[tuple[ModelConfig, Provider]] = (),
+        router: Router | None = None,
     ) -> None:
         self.model = model
+        # Other deployments of the model, tried in turn when one cannot open the session.
+        self._fallbacks = list(fallbacks)
+        self._router = router
         self.meter = meter if meter is not None else Meter(Prices())
         # Where this connection's wind-down is kept while it runs (the gateway's set, so a
         # shutdown waits for it even when the transport's handler was cancelled).
@@ -67,6 +74,9 @@ class Connection:
             pcm16_input_rate=pcm16_input_rate,
             lifetime_seconds=lifetime_seconds,
         )
+        # Spend logs, log lines and the client name the session alike.
+        self.meter.request_id = self.session.state.id
+        self.metrics = SessionMetrics(model.name, self.meter)
         self._decoder = ClientDecoder(max_message_bytes)
         self._encoder = ServerEncoder()
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(OUTGOING_QUEUE_FRAMES)
@@ -80,12 +90,48 @@ class Connection:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    async def _open(self) -> ProviderSession:
+        """Open the session upstream, failing over to the next deployment when one
+        cannot: all before the client hears of the session, so none of its input is lost.
+        With a deployment left to try, the session is asked to prove its upstream open
+        (``connected()``, where a provider has it) rather than to fail on first use."""
+        config = self.session.neutral_config()
+        while True:
+            upstream: ProviderSession | None = None
+            try:
+                upstream = await self.provider.open_session(config)
+                connected = getattr(upstream, "connected", None)
+                if self._fallbacks and connected is not None:
+                    await connected()
+            except ProviderUnavailable as exc:
+                if upstream is not None:
+                    await upstream.aclose()
+                if self._router is not None:
+                    self._router.failed(self.model)
+                if not self._fallbacks:
+                    raise
+                failed, (self.model, self.provider) = self.model, self._fallbacks.pop(0)
+                log.warning(
+                    "deployment %s of model %r failed to open the session (%s: %s); trying %s",
+                    failed.deployment_id,
+                    failed.name,
+                    exc.code,
+                    exc.message,
+                    self.model.deployment_id,
+                )
+                self.metrics.upstream_error(exc.code)
+                continue
+            if self._router is not None:
+                self._router.opened(self.model)
+            return upstream
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         try:
-            self._upstream = await self.provider.open_session(self.session.neutral_config())
+            self._upstream = await self._open()
         except ProviderUnavailable as exc:
             log.warning("provider for model %r unavailable: %s", self.model.name, exc.message)
+            self.metrics.upstream_error(exc.code)
             self.failure = neutral.ProviderError(code=exc.code, message=exc.message, fatal=True)
             self.session.error(RealtimeError(exc.code, exc.message, type="server_error"))
             await self._flush()
@@ -127,6 +173,8 @@ class Connection:
         with contextlib.suppress(asyncio.CancelledError):
             await reader
         if self._upstream is not None:
+            if self._router is not None:
+                self._router.closed(self.model)
             await self._upstream.aclose()
         await self._close_outgoing()
 
@@ -136,6 +184,13 @@ class Connection:
                 commands = self.session.on_event(event)
                 if isinstance(event, neutral.AudioDelta):
                     self.meter.bytes_out += len(event.pcm)
+                    self.metrics.audio_out()
+                elif isinstance(event, neutral.SpeechStopped):
+                    self.metrics.turn_ended()
+                elif isinstance(event, neutral.ResponseDone):
+                    self.metrics.response_done(event.status)
+                elif isinstance(event, neutral.ProviderError):
+                    self.metrics.upstream_error(event.code)
                 await self._flush()
                 if commands:
                     await self._send(upstream, commands)
@@ -191,6 +246,8 @@ class Connection:
             for command in commands:
                 if isinstance(command, neutral.AppendAudio):
                     self.meter.bytes_in += len(command.pcm)
+                elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
+                    self.metrics.turn_ended()
                 await upstream.send(command)
 
     def _budget_spent(self) -> None:

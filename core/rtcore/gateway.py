@@ -14,12 +14,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.keys.errors import Refusal
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter, SessionRecord
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
+from rtcore.routing import Router
+from rtcore.telemetry.context import SessionTag, tagged
 
 if TYPE_CHECKING:
     from rtcore.keys.store import Admission, KeyStore
@@ -71,11 +74,17 @@ class Gateway:
         session_lifetime_seconds: int = 3600,
         keys: KeyStore | None = None,
         sinks: Sequence[SessionSink] = (),
+        routing: Routing | None = None,
     ) -> None:
         self.session_lifetime_seconds = session_lifetime_seconds
         self.keys = keys
         self._sinks = list(sinks)
-        self._models = {m.name: m for m in models}
+        # Each model name's deployments, in the config file's order (the first stands for
+        # the name: its capabilities, its prices).
+        self._groups: dict[str, list[ModelConfig]] = {}
+        for m in models:
+            self._groups.setdefault(m.name, []).append(m)
+        self._router = Router(routing)
         self._specs = providers
         self._master_key = master_key.encode() if master_key else None
         self._providers: dict[str, Provider] = {}
@@ -94,7 +103,10 @@ class Gateway:
 
     @property
     def model_names(self) -> list[str]:
-        return sorted(self._models)
+        return sorted(self._groups)
+
+    def deployments(self, name: str) -> list[ModelConfig]:
+        return list(self._groups[name])
 
     def authenticate(self, presented: str | None) -> bool:
         """True when the key is right, or when no key is configured (any key is accepted,
@@ -128,19 +140,20 @@ class Gateway:
         return await self.keys.admit(presented, model.name)
 
     def resolve_model(self, name: str | None) -> ModelConfig:
-        if name is None and len(self._models) == 1:
-            return next(iter(self._models.values()))
-        if name is None or name not in self._models:
+        """The model a client asked for (its first deployment stands for it)."""
+        if name is None and len(self._groups) == 1:
+            return next(iter(self._groups.values()))[0]
+        if name is None or name not in self._groups:
             raise UnknownModel(name, self.model_names)
-        return self._models[name]
+        return self._groups[name][0]
 
     def provider_for(self, model: ModelConfig) -> Provider:
-        # Providers are built lazily and shared by the sessions of one model, so that an
-        # upstream client (and its connection pool) is reused across sessions.
-        provider = self._providers.get(model.name)
+        # Providers are built lazily and shared by the sessions of one deployment, so that
+        # an upstream client (and its connection pool) is reused across sessions.
+        provider = self._providers.get(model.deployment_id)
         if provider is None:
             provider = self._specs[model.provider].factory(model)
-            self._providers[model.name] = provider
+            self._providers[model.deployment_id] = provider
         return provider
 
     @asynccontextmanager
@@ -151,17 +164,22 @@ class Gateway:
         dialect: Dialect | None = None,
         pcm16_input_rate: int | None = None,
         admission: Admission | None = None,
+        peer: str | None = None,
     ) -> AsyncIterator[Connection]:
         """Run one client session. ``dialect`` is the transport's explicit hint (header,
         subprotocol, flag); None lets the session decide from the client's first
         ``session.update``, falling back to ``default_dialect``. ``pcm16_input_rate``
         overrides the rate a beta ``"pcm16"`` input format stands for (see docs/audio.md)."""
-        provider = self.provider_for(model)
+        group = self._groups.get(model.name, [model])
+        candidates = [(m, self.provider_for(m)) for m in self._router.candidates(group)]
+        model, provider = candidates[0]
         budget = admission.budget_left if admission is not None else None
         meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)
         connection = Connection(
             model=model,
             provider=provider,
+            fallbacks=candidates[1:],
+            router=self._router,
             meter=meter,
             dialect=dialect,
             default_dialect=self.default_dialect,
@@ -170,16 +188,29 @@ class Gateway:
             closing=self._closing,
             lifetime_seconds=self.session_lifetime_seconds,
         )
-        self._live.add(connection)
-        self._none_live.clear()
-        try:
-            async with connection.running():
-                yield connection
-        finally:
-            self._live.discard(connection)
-            if not self._live:
-                self._none_live.set()
-            await self._record(connection, admission)
+        tag = SessionTag(
+            session_id=connection.session.state.id,
+            model=model.name,
+            key_alias=admission.key_alias if admission is not None else None,
+        )
+        with tagged(tag):
+            self._live.add(connection)
+            self._none_live.clear()
+            connection.metrics.opened()
+            log.info(
+                "session opened: model %s, peer %s, dialect %s",
+                model.name,
+                peer or "?",
+                dialect.value if dialect else "auto",
+            )
+            try:
+                async with connection.running():
+                    yield connection
+            finally:
+                self._live.discard(connection)
+                if not self._live:
+                    self._none_live.set()
+                await self._record(connection, admission)
 
     @property
     def live_sessions(self) -> int:
@@ -213,8 +244,16 @@ class Gateway:
             key_alias=admission.key_alias if admission is not None else None,
             model=connection.model.model,
             model_group=connection.model.name,
-            deployment=connection.model.provider,
+            deployment=connection.model.deployment_id,
             end_reason=failure.code if failure is not None else "client_closed",
+        )
+        connection.metrics.closed(record.end_reason)
+        log.info(
+            "session ended (%s) after %.1f s: %.1f s of audio in, %.1f s out",
+            record.end_reason,
+            (record.end_time - record.start_time).total_seconds(),
+            record.audio_seconds_in,
+            record.audio_seconds_out,
         )
         if self.keys is not None and admission is not None:
             try:
@@ -237,10 +276,16 @@ class Gateway:
             return dict.fromkeys(self.model_names, "the server is shutting down")
         problems: dict[str, str] = {}
         for name in self.model_names:
-            provider = self.provider_for(self._models[name])
-            check = getattr(provider, "readiness", None)
-            if check is not None and (problem := await check()) is not None:
-                problems[name] = problem
+            # A model is ready when one of its deployments is (sessions fail over).
+            found: list[str] = []
+            for deployment in self._groups[name]:
+                check = getattr(self.provider_for(deployment), "readiness", None)
+                problem = await check() if check is not None else None
+                if problem is None:
+                    break
+                found.append(problem)
+            else:
+                problems[name] = "; ".join(dict.fromkeys(found))
         return problems
 
     async def aclose(self) -> None:

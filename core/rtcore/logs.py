@@ -1,18 +1,30 @@
-"""Logging to stderr, with secrets masked.
+"""Logging to stderr, with secrets masked, as text or as JSON lines.
 
 Every record goes through one handler on the root logger whose formatter replaces each known
 secret (the master key, secret-looking provider params) in the *formatted* text, tracebacks
 included. Masking the final text rather than the record's arguments also catches secrets
 that third-party libraries put into their own messages.
+
+A line logged while a session's work runs names the session (its id, model and key alias,
+from ``rtcore.telemetry.context``): ``[sess_... model=NAME]`` in text, fields in JSON
+(``rtcore serve --log-format json``, one object per line for a log pipeline).
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import TextIO
+from typing import Literal, TextIO
+
+from rtcore.telemetry.context import current
+
+type LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 
 MASK = "[REDACTED]"
 # Param names whose values are treated as secrets (aws_secret_access_key, api_key, ...).
@@ -27,8 +39,11 @@ WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s [worker %(process)d] %(name)s: %(
 class RedactingFormatter(logging.Formatter):
     """A formatter that masks registered secrets in everything it formats."""
 
-    def __init__(self, fmt: str = LOG_FORMAT) -> None:
+    def __init__(self, fmt: str = LOG_FORMAT, style: LogFormat = "text") -> None:
         super().__init__(fmt)
+        self.style: LogFormat = style
+        # The worker tag of ``--workers N`` lines (JSON carries it as a field).
+        self._worker = fmt == WORKER_LOG_FORMAT
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
 
@@ -51,7 +66,47 @@ class RedactingFormatter(logging.Formatter):
         return self._pattern.sub(MASK, text)
 
     def format(self, record: logging.LogRecord) -> str:
+        if self.style == "json":
+            return self._json(record)
         return self.redact(super().format(record))
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        tag = current()
+        if tag is None:
+            return super().formatMessage(record)
+        # Prefixed to the formatted message (not the record's ``msg``, which other
+        # handlers see and whose ``%`` placeholders a model name must not meet).
+        keyed = f" key={tag.key_alias}" if tag.key_alias else ""
+        message = record.message
+        record.message = f"[{tag.session_id} model={tag.model}{keyed}] {message}"
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
+
+    def _json(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+        }
+        tag = current()
+        if tag is not None:
+            line["session_id"] = tag.session_id
+            line["model"] = tag.model
+            if tag.key_alias:
+                line["key_alias"] = self.redact(tag.key_alias)
+        if self._worker:
+            line["worker_pid"] = os.getpid()
+        http = getattr(record, "http", None)
+        if isinstance(http, dict):
+            line["http"] = {k: self.redact(v) if isinstance(v, str) else v for k, v in http.items()}
+        if record.exc_info:
+            line["exception"] = self.redact(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False)
 
 
 def secret_values(params: Mapping[str, object]) -> list[str]:
@@ -78,11 +133,14 @@ def register_secrets(values: Iterable[str | None]) -> None:
 
 
 def configure_logging(
-    level: str = "INFO", stream: TextIO | None = None, fmt: str = LOG_FORMAT
+    level: str = "INFO",
+    stream: TextIO | None = None,
+    fmt: str = LOG_FORMAT,
+    style: LogFormat = "text",
 ) -> RedactingFormatter:
     """Send all logs to stderr through a redacting formatter; returns it so that secrets
     found later (after the config is read) can be added."""
-    formatter = RedactingFormatter(fmt)
+    formatter = RedactingFormatter(fmt, style)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rtcore import loops
+from rtcore.config_sections import Routing
 from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.loops import LOOPS
@@ -106,6 +107,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "closed (default 10)",
     )
     net.add_argument(
+        "--metrics-require-key",
+        action="store_true",
+        help="serve GET /metrics only to the master key (also "
+        "litellm_settings.require_auth_for_metrics_endpoint)",
+    )
+    net.add_argument(
         "--graceful-timeout",
         type=float,
         default=30.0,
@@ -174,6 +181,8 @@ def build_settings(
         formatter.add_secrets([master_key] if master_key else [])
         if loaded is not None:
             formatter.add_secrets(list(loaded.environment.values()))
+            if loaded.json_logs:
+                formatter.style = "json"  # litellm_settings.json_logs
         for entry in models:
             formatter.add_secrets(secret_values(entry.params))
 
@@ -219,10 +228,13 @@ def build_settings(
         send_timeout_seconds=args.send_timeout_seconds,
         header_timeout_seconds=args.header_timeout_seconds,
         graceful_timeout_seconds=args.graceful_timeout,
+        metrics_require_key=getattr(args, "metrics_require_key", False)
+        or (loaded.metrics_require_key if loaded else False),
         config_path=args.config,
         model=model,
         dialect=args.dialect,
         origins=origins,
+        routing=loaded.routing if loaded else Routing(),
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         allowed_origins=_origins(
@@ -245,7 +257,8 @@ def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
         except Exception as exc:  # third-party factories may raise anything
             log.debug("provider for model %r failed to build", model.name, exc_info=True)
             source = settings.config_path or f"--provider {model.provider}"
-            key = f"{origins[model.name]}.litellm_params" if model.name in origins else None
+            place = origins.get(model.deployment_id)
+            key = f"{place}.litellm_params" if place is not None else None
             problem = f"model {model.name!r} (provider {model.provider!r}): {exc}"
             raise ConfigError(source, key, problem) from None
 
@@ -328,6 +341,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
             default_dialect=Dialect(settings.default_dialect),
             max_message_bytes=settings.max_message_bytes,
             session_lifetime_seconds=settings.max_session_seconds,
+            routing=settings.routing,
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)

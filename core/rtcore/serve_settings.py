@@ -7,6 +7,7 @@ import ipaddress
 import ssl
 from dataclasses import dataclass, field
 
+from rtcore.config_sections import Routing
 from rtcore.provider import ModelConfig
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -53,8 +54,11 @@ class ServeSettings:
     # ``--dialect``: the dialect of every connection that gives no signal of its own
     # (header, subprotocol); None lets each session decide from its first session.update.
     dialect: str | None = None
-    # Model name -> where the config file defined it (``model_list[0]``), for error messages.
+    # Deployment id -> where the config file defined it (``model_list[0]``), for error
+    # messages.
     origins: dict[str, str] = field(default_factory=dict)
+    # router_settings: how sessions pick among the deployments of one model name.
+    routing: Routing = field(default_factory=Routing)
     # ``--workers N``: processes sharing the port (SO_REUSEPORT). In a worker, its index
     # (0..N-1) and ``reuse_port``; lifespans ran once, in the parent that supervises them.
     workers: int = 1
@@ -66,6 +70,9 @@ class ServeSettings:
     # ``--allowed-origin`` (or general_settings.allowed_origins): browser origins whose
     # pages may open a session; "*" for any.
     allowed_origins: tuple[str, ...] = ()
+    # ``GET /metrics`` only with the master key (--metrics-require-key, or LiteLLM's
+    # litellm_settings.require_auth_for_metrics_endpoint).
+    metrics_require_key: bool = False
 
     @property
     def tls(self) -> bool:

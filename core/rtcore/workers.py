@@ -24,16 +24,24 @@ import importlib
 import logging
 import os
 import pickle
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 
 from rtcore import loops, worker_process
-from rtcore.logs import WORKER_LOG_FORMAT, RedactingFormatter, configure_logging
+from rtcore.logs import (
+    LOG_FORMATS,
+    WORKER_LOG_FORMAT,
+    LogFormat,
+    RedactingFormatter,
+    configure_logging,
+)
 from rtcore.plugins import PluginHost, load_plugins
 from rtcore.provider import ModelConfig, Provider
 from rtcore.serve_settings import ServeError, ServeSettings
@@ -108,6 +116,27 @@ class _Providers:
             await provider.aclose()
 
 
+def shared_metrics_dir() -> str | None:
+    """Where every worker writes its metrics, so that ``/metrics`` on any of them reports
+    the whole server (prometheus-client's multiprocess mode). Set before the metrics are
+    imported, here or in a worker; the operator's own ``PROMETHEUS_MULTIPROC_DIR`` is
+    used as it is. Returns the directory made here (removed at exit)."""
+    from rtcore.telemetry.metrics_env import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):
+        return None
+    if "prometheus_client.values" in sys.modules:
+        log.warning(
+            "metrics were loaded before the workers started: /metrics reports only the "
+            "worker that answers (set %s to share them)",
+            MULTIPROC_ENV,
+        )
+        return None
+    path = tempfile.mkdtemp(prefix="rtcore-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    return path
+
+
 def preload(host: PluginHost, transport: str) -> None:
     """Import what serving needs before the first worker starts or the spec arrives."""
     importlib.import_module("rtcore.gateway")  # the session core: numpy, codecs
@@ -118,9 +147,16 @@ def preload(host: PluginHost, transport: str) -> None:
 
 
 class Supervisor:
-    def __init__(self, settings: ServeSettings, log_level: str, disabled: list[str]) -> None:
+    def __init__(
+        self,
+        settings: ServeSettings,
+        log_level: str,
+        disabled: list[str],
+        log_format: LogFormat = "text",
+    ) -> None:
         self.settings = settings
         self.log_level = log_level
+        self.log_format: LogFormat = log_format
         self.disabled = disabled
         self.spec: WorkerSpec | None = None
         self.procs: dict[int, WorkerProcess] = {}
@@ -136,7 +172,9 @@ class Supervisor:
         def child(pipe: int) -> int:
             for sock in held:
                 sock.close()
-            formatter = configure_logging(self.log_level, fmt=WORKER_LOG_FORMAT)
+            formatter = configure_logging(
+                self.log_level, fmt=WORKER_LOG_FORMAT, style=self.log_format
+            )
             return serve_handed_over(pipe, host, formatter)
 
         for index in range(self.settings.workers):
@@ -146,6 +184,7 @@ class Supervisor:
     def spawn(self, index: int) -> None:
         """Start worker ``index`` as a fresh interpreter (``python -m rtcore.workers``)."""
         argv = ["-m", "rtcore.workers", "--log-level", self.log_level]
+        argv += ["--log-format", self.log_format]
         argv += ["--transport", self.settings.args.transport]
         for name in self.disabled:
             argv += ["--disable-plugin", name]
@@ -192,6 +231,9 @@ class Supervisor:
                 log.error("workers keep dying (last exit code %s): stopping", code)
                 return 1
             log.warning("worker %d exited with code %s; starting it again", index, code)
+            from rtcore.telemetry.metrics import process_gone
+
+            process_gone(self.procs[index].pid)
         return None
 
     async def restart(self, indexes: list[int]) -> None:
@@ -307,11 +349,13 @@ def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatte
             transport.check(settings)
         loops.loop_factory(args.loop)  # a bad --loop fails now, before any worker starts
         held = reserve_port(settings.host, settings.port)
+        metrics_dir: str | None = None
         try:
             settings.port = held[0].getsockname()[1]
             level = logging.getLevelName(logging.getLogger().level)
             disabled = list(getattr(args, "disable_plugin", None) or [])
-            supervisor = Supervisor(settings, level, disabled)
+            supervisor = Supervisor(settings, level, disabled, formatter.style)
+            metrics_dir = shared_metrics_dir()
             preload(host, args.transport)
             if worker_process.can_fork():
                 supervisor.fork_all(host, held)
@@ -322,6 +366,8 @@ def run(args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatte
         finally:
             for sock in held:
                 sock.close()
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
     except (ConfigError, ServeError) as exc:
         log.debug("serve refused to start", exc_info=True)
         print(f"rtcore serve: error: {exc}", file=sys.stderr)
@@ -386,9 +432,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m rtcore.workers")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--transport", default="websocket")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text")
     parser.add_argument("--disable-plugin", action="append", default=[])
     args = parser.parse_args()
-    formatter = configure_logging(args.log_level, fmt=WORKER_LOG_FORMAT)
+    formatter = configure_logging(args.log_level, fmt=WORKER_LOG_FORMAT, style=args.log_format)
     host = load_plugins(disabled=args.disable_plugin)
     preload(host, args.transport)
     return serve_handed_over(sys.stdin.fileno(), host, formatter)

@@ -20,10 +20,12 @@ from rtcore.kit import (
     AudioCoalescer,
     ConversationMirror,
     EventOutbox,
+    UpstreamFailure,
     UpstreamSupervisor,
 )
 from rtcore.kit.coalescer import flush_when_due
 from rtcore.kit.replay import InputAudio, frames, silence
+from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live
 from rtcore_bedrock_sonic.link import NovaLink
@@ -124,6 +126,14 @@ class SonicSession:
             case n.CancelResponse(response_id=response_id):
                 await self.emit(self.inbound.cancel(self.hold.model_id(response_id)))
                 self.supervisor.wake()
+
+    async def connected(self) -> None:
+        """Open the Bedrock stream now and wait for it (the gateway asks before the client
+        hears of the session when another deployment could take it instead)."""
+        try:
+            await self.supervisor.opened()
+        except UpstreamFailure as failure:
+            raise ProviderUnavailable(failure.message, code=failure.code) from None
 
     async def aclose(self) -> None:
         """Close upstream in Bedrock's order (contentEnd, promptEnd, sessionEnd), bounded."""

@@ -177,9 +177,28 @@ def test_non_realtime_entries_are_skipped(tmp_path: Path) -> None:
         ),
         (
             "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"
-            "- model_name: a\n  litellm_params: {model: echo/echo-2}\n",
-            "model_list[1].model_name",
-            "'a' is already defined at model_list[0]",
+            "- model_name: a\n  litellm_params: {model: bedrock/amazon.nova-2-sonic-v1:0}\n",
+            "model_list[1].litellm_params.model",
+            "'a' is served by provider 'echo' at model_list[0]: the deployments of one "
+            "model_name share a provider",
+        ),
+        (
+            "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"
+            "  model_info: {id: x}\n"
+            "- model_name: b\n  litellm_params: {model: echo/echo-1}\n  model_info: {id: x}\n",
+            "model_list",
+            "model_info.id 'x' is given to two entries",
+        ),
+        (
+            "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1, order: one}\n",
+            "model_list[0].litellm_params.order",
+            "expected a whole number",
+        ),
+        (
+            "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"
+            "router_settings: {routing_strategy: fastest}\n",
+            "router_settings.routing_strategy",
+            "unknown strategy 'fastest'",
         ),
         (
             "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"

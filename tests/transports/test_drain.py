@@ -57,7 +57,7 @@ async def _rest(ws: ClientConnection) -> tuple[list[dict[str, Any]], int | None]
 def _readiness(port: int) -> tuple[int, dict[str, Any]]:
     url = f"http://127.0.0.1:{port}/health/readiness"
     try:
-        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=5) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as refused:
         return refused.code, json.loads(refused.read())

@@ -24,6 +24,7 @@ from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes, refusal_response
 from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.operations import ACCESS, AccessLogger, metrics_route, refused
 from rtcore_websocket.origins import origin_allowed
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
     if not origin_allowed(origin, request.host, settings.allowed_origins):
         log.info("refused %s: cross-origin upgrade from %s", request.remote, origin)
-        return error_response(
+        return refused_with(
             403,
             "origin_not_allowed",
             f"WebSocket connections from pages of {origin} are not allowed here. The server "
@@ -137,7 +138,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     if gateway.draining:
         # Before anything else: a load balancer retries the upgrade on another replica.
         log.info("refused %s: the server is shutting down", request.remote)
-        return error_response(
+        return refused_with(
             503,
             SHUTTING_DOWN,
             "The server is shutting down and takes no new sessions; connect again.",
@@ -147,24 +148,24 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         # Refused before the model is looked at: a wrong key learns nothing of the models.
         reason = "no API key" if handshake.key is None else "wrong API key"
         log.info("refused %s: %s", request.remote, reason)
-        return refusal_response(unauthenticated(handshake.key))
+        return refusal(unauthenticated(handshake.key))
     try:
         model = gateway.resolve_model(request.query.get("model") or settings.model)
     except UnknownModel as exc:
         log.info("refused %s: %s", request.remote, exc.message)
         if exc.requested is None:
-            return error_response(400, "missing_model", exc.message, param="model")
-        return error_response(404, "model_not_found", exc.message, param="model")
+            return refused_with(400, "missing_model", exc.message, param="model")
+        return refused_with(404, "model_not_found", exc.message, param="model")
     try:
         admission = await gateway.admit(handshake.key, model)
-    except Refusal as refusal:
-        log.info("refused %s: %s", request.remote, refusal.code)
-        return refusal_response(refusal)
+    except Refusal as refused_key:
+        log.info("refused %s: %s", request.remote, refused_key.code)
+        return refusal(refused_key)
     pcm16_input_rate = input_audio_rate(request)
     if isinstance(pcm16_input_rate, web.Response):
-        return pcm16_input_rate
+        return refused(pcm16_input_rate, "invalid_value")
     if handshake.offered_protocols and handshake.protocol is None:
-        return error_response(
+        return refused_with(
             400,
             "invalid_subprotocol",
             "Offer the subprotocol 'realtime' alongside 'openai-insecure-api-key.KEY'.",
@@ -180,7 +181,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         compress=False,
     )
     if not ws.can_prepare(request).ok:
-        return error_response(
+        return refused_with(
             426,
             "upgrade_required",
             "This endpoint speaks WebSocket: connect with ws://HOST:PORT/v1/realtime?model=NAME.",
@@ -189,12 +190,15 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     dialect = handshake.dialect or (Dialect(settings.dialect) if settings.dialect else None)
     sockets = request.app[SOCKETS]
     sockets.add(ws)
-    log.info("session opened: model %s, peer %s", model.name, request.remote)
     failure: neutral.ProviderError | None = None
     slow = False
     try:
         async with gateway.connect(
-            model, dialect=dialect, pcm16_input_rate=pcm16_input_rate, admission=admission
+            model,
+            dialect=dialect,
+            pcm16_input_rate=pcm16_input_rate,
+            admission=admission,
+            peer=request.remote,
         ) as connection:
             try:
                 await _pump(ws, connection, settings.send_timeout_seconds)
@@ -214,7 +218,6 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             await _close_or_drop(ws, request, WSCloseCode.POLICY_VIOLATION, SLOW_REASON)
         else:
             await _close(ws, failure)
-        log.info("session closed: model %s, peer %s", model.name, request.remote)
     return ws
 
 
@@ -222,6 +225,14 @@ CLOSE_CODES = {
     "rate_limit_exceeded": WSCloseCode.TRY_AGAIN_LATER,
     SHUTTING_DOWN: WSCloseCode.GOING_AWAY,
 }
+
+
+def refused_with(status: int, code: str, message: str, param: str | None = None) -> web.Response:
+    return refused(error_response(status, code, message, param), code)
+
+
+def refusal(why: Refusal) -> web.Response:
+    return refused(refusal_response(why), why.code)
 
 
 class SlowClient(Exception):
@@ -323,6 +334,7 @@ def build_app(
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
     add_routes(app, gateway)
+    app.router.add_routes([metrics_route(gateway, settings.metrics_require_key)])
     app.router.add_get("/", playground)
     app.router.add_static("/playground/", STATIC_DIR)
     app.on_shutdown.append(_close_sockets)
@@ -342,7 +354,8 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
     runner = web.AppRunner(
         build_app(gateway, settings, guard),
         handle_signals=False,
-        access_log=None,
+        access_log_class=AccessLogger,
+        access_log=ACCESS,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
     await runner.setup()

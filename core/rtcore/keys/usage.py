@@ -21,7 +21,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     key_alias: str | None
     model: str  # the provider's model id
     model_group: str  # the configured model name clients ask for
-    deployment: str  # the provider that served it
+    deployment: str  # the deployment that served it (model_info.id, NAME[k], or the name)
     start_time: datetime.datetime
     end_time: datetime.datetime
     end_reason: str  # "client_closed", or the error code that ended it

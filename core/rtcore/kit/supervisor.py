@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import msgspec
 
 from rtcore.kit.backlog import Backlog, Builder
+from rtcore.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,8 @@ class UpstreamSupervisor[H]:
         self._readers: dict[asyncio.Task[None], H] = {}
         self._wake = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
+        # Resolved when the first stream is open, or failed with what ended the session.
+        self._first: asyncio.Future[None] | None = None
 
     # -- what the session calls ---------------------------------------------------------
 
@@ -163,6 +166,32 @@ class UpstreamSupervisor[H]:
         """Bytes of the client's audio no stream has taken yet: in the backlog, or on its
         way (whichever stream takes it, it is not the broken one's to replay)."""
         return self._backlog.client_audio + self._in_flight
+
+    async def opened(self) -> None:
+        """Open the first stream now (streams otherwise open on first use) and wait for
+        it; raises the ``UpstreamFailure`` that ended the session when none could open."""
+        if self._first is None:
+            self._first = asyncio.get_running_loop().create_future()
+            if self.handle is not None:
+                self._first.set_result(None)
+            elif self.state in _ENDING:
+                self._first.set_exception(
+                    UpstreamFailure(
+                        "stream_closed", f"the {self.name} session is closed", retryable=False
+                    )
+                )
+            else:
+                self._open_wanted = True
+                self._wake.set()
+        await asyncio.shield(self._first)
+
+    def _settle_first(self, failure: UpstreamFailure | None) -> None:
+        first = self._first
+        if first is not None and not first.done():
+            if failure is None:
+                first.set_result(None)
+            else:
+                first.set_exception(failure)
 
     def is_current(self, handle: H) -> bool:
         return handle is self.handle
@@ -228,6 +257,9 @@ class UpstreamSupervisor[H]:
                     await self._stop_readers()
         finally:
             self.state = UpstreamState.CLOSED
+            self._settle_first(
+                UpstreamFailure("stream_closed", f"the {self.name} session closed", retryable=False)
+            )
 
     async def close(self) -> None:
         """Begin closing: the live stream ends gracefully; ``run`` returns once its readers
@@ -364,10 +396,12 @@ class UpstreamSupervisor[H]:
         assert self._tg is not None
         if self.state is not UpstreamState.RECOVERING:
             self.state = UpstreamState.OPENING if self.handle is None else UpstreamState.SWITCHING
-        why = self._why_open()
+        reason, why = self._why_open()
         self._open_wanted = self._restart_wanted = False
         new = await self._open()  # an UpstreamFailure here ends the session
         log.info("%s stream %s for session %s", self.name, why, self.session or "?")
+        metrics.stream_opened(reason)
+        self._settle_first(None)
         old, self.handle = self.handle, new
         self._opened_at = self.last_event = time.monotonic()
         expires = getattr(self._adapter, "expires", None)
@@ -387,16 +421,17 @@ class UpstreamSupervisor[H]:
         if old is not None:
             await self._adapter.close(old)
 
-    def _why_open(self) -> str:
+    def _why_open(self) -> tuple[str, str]:
+        """Why a stream opens: the metric's reason, and the log's."""
         if self.state is UpstreamState.RECOVERING:
-            return "reopened after a failure (replaying what it had not answered)"
+            return "recovered", "reopened after a failure (replaying what it had not answered)"
         if self.handle is None:
-            return "opened"
+            return "opened", "opened"
         if self._restart_wanted:
-            return "restarted for new settings"
+            return "restarted", "restarted for new settings"
         if self._retire_at is not None and time.monotonic() >= self._retire_at:
-            return "rotated before its credentials expire"
-        return "rotated before the connection limit"
+            return "rotated", "rotated before its credentials expire"
+        return "rotated", "rotated before the connection limit"
 
     async def _read(self, handle: H) -> None:
         failure: UpstreamFailure
@@ -433,6 +468,7 @@ class UpstreamSupervisor[H]:
         await self._switch(replay=replay)
 
     async def _fatal(self, failure: UpstreamFailure) -> None:
+        self._settle_first(failure)
         log.error("%s session ended (%s): %s", self.name, failure.code, failure.message)
         self.state = UpstreamState.CLOSING
         handle, self.handle = self.handle, None

@@ -84,6 +84,10 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
     references already resolved. Treat ``params`` as possibly holding secrets. ``info`` is
     the entry's ``model_info`` (LiteLLM's place for facts about the model: ``mode``, and
     what a provider reads there, such as Bedrock's ``use_successor`` and ``base_model``).
+
+    Several entries may share a ``name`` (deployments of one model, e.g. two regions):
+    each has its own ``deployment`` id, and a session is routed to one of them when it
+    opens; ``order`` (LiteLLM's ``litellm_params.order``) ranks them, lowest first.
     """
 
     name: str
@@ -91,6 +95,13 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     params: Mapping[str, object] = msgspec.field(default_factory=dict)
     info: Mapping[str, object] = msgspec.field(default_factory=dict)
+    deployment: str = ""
+    order: int | None = None
+
+    @property
+    def deployment_id(self) -> str:
+        """This entry among the deployments of its name (the name itself when alone)."""
+        return self.deployment or self.name
 
 
 class ProviderSession(Protocol):

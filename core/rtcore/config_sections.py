@@ -1,0 +1,146 @@
+"""LiteLLM's ``router_settings`` and ``litellm_settings``: what applies to realtime
+sessions is taken, the rest is named in a warning (never dropped without a word).
+
+LiteLLM routes each *request* among a model_name's deployments; rtcore routes each
+*session*, once, when it opens (a session is bound to one upstream for its life).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Literal
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+type Strategy = Literal["simple-shuffle", "least-busy"]
+STRATEGIES: tuple[Strategy, ...] = ("simple-shuffle", "least-busy")
+# LiteLLM's strategies that need per-request figures (tokens per minute, latency, cost):
+# sessions fall back to simple-shuffle under them, and a warning says so.
+PER_REQUEST_STRATEGIES = frozenset(
+    {"usage-based-routing", "usage-based-routing-v2", "latency-based-routing", "cost-based-routing"}
+)
+DEFAULT_COOLDOWN_SECONDS = 5.0
+
+
+class Routing(msgspec.Struct, frozen=True, kw_only=True):
+    """``strategy``: how the first deployment is picked. ``cooldown_seconds``: a deployment
+    that failed to open a session is passed over this long (LiteLLM's ``cooldown_time``).
+    ``num_retries``: how many more deployments a session tries when one fails at open
+    (None: all of them)."""
+
+    strategy: Strategy = "simple-shuffle"
+    cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
+    num_retries: int | None = None
+
+
+class LiteLLMSettings(msgspec.Struct, frozen=True, kw_only=True):
+    metrics_require_key: bool = False
+    json_logs: bool = False
+
+
+def _section(raw: object, name: str, source: str) -> Mapping[str, object]:
+    from rtcore.config import ConfigError
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(source, name, f"expected a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def _number(value: object, key: str, source: str) -> float:
+    from rtcore.config import ConfigError
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(source, key, f"expected a number of 0 or more, got {value!r}")
+    return float(value)
+
+
+def _flag(value: object, key: str, source: str) -> bool:
+    from rtcore.config import ConfigError
+
+    if not isinstance(value, bool):
+        raise ConfigError(source, key, f"expected true or false, got {value!r}")
+    return value
+
+
+def _unused(source: str, section: str, names: list[str], why: str) -> None:
+    if names:
+        log.warning("%s: %s %s: %s; ignored", source, section, ", ".join(sorted(names)), why)
+
+
+def router_settings(raw: object, source: str) -> Routing:
+    section = _section(raw, "router_settings", source)
+    strategy: Strategy = "simple-shuffle"
+    cooldown = DEFAULT_COOLDOWN_SECONDS
+    retries: int | None = None
+    unused: list[str] = []
+    for key, value in section.items():
+        where = f"router_settings.{key}"
+        if key == "routing_strategy":
+            if value in STRATEGIES:
+                strategy = value
+            elif value in PER_REQUEST_STRATEGIES:
+                log.warning(
+                    "%s: %s %r weighs single requests; sessions are routed by "
+                    "simple-shuffle instead (supported: %s)",
+                    source,
+                    where,
+                    value,
+                    ", ".join(STRATEGIES),
+                )
+            else:
+                from rtcore.config import ConfigError
+
+                raise ConfigError(
+                    source, where, f"unknown strategy {value!r}; supported: {', '.join(STRATEGIES)}"
+                )
+        elif key == "cooldown_time":
+            cooldown = _number(value, where, source)
+        elif key == "num_retries":
+            retries = int(_number(value, where, source))
+        else:
+            unused.append(key)
+    _unused(
+        source,
+        "router_settings",
+        unused,
+        "rtcore routes a session once, at open (routing_strategy, cooldown_time and "
+        "num_retries apply); per-request settings and shared router state do not",
+    )
+    return Routing(strategy=strategy, cooldown_seconds=cooldown, num_retries=retries)
+
+
+def litellm_settings(raw: object, source: str) -> LiteLLMSettings:
+    section = _section(raw, "litellm_settings", source)
+    metrics_key = json_logs = False
+    unused: list[str] = []
+    for key, value in section.items():
+        where = f"litellm_settings.{key}"
+        if key == "require_auth_for_metrics_endpoint":
+            metrics_key = _flag(value, where, source)
+        elif key == "json_logs":
+            json_logs = _flag(value, where, source)
+        elif key in ("callbacks", "success_callback", "failure_callback") and _only_prometheus(
+            value
+        ):
+            pass  # rtcore's /metrics is always on
+        else:
+            unused.append(key)
+    _unused(
+        source,
+        "litellm_settings",
+        unused,
+        "they configure LiteLLM's request handling, which realtime sessions in rtcore do "
+        "not go through (require_auth_for_metrics_endpoint, json_logs and the prometheus "
+        "callback apply)",
+    )
+    return LiteLLMSettings(metrics_require_key=metrics_key, json_logs=json_logs)
+
+
+def _only_prometheus(value: object) -> bool:
+    names = [value] if isinstance(value, str) else value
+    return isinstance(names, list) and all(n == "prometheus" for n in names)

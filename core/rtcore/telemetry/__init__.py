@@ -1,0 +1,1 @@
+"""What an operator watches: the session a log line is about, and the service's metrics."""

@@ -1,0 +1,125 @@
+"""The service's Prometheus metrics (``GET /metrics``).
+
+Labels have bounded cardinality: the configured model name, an end reason or error code
+(a fixed vocabulary of the core and its providers), a direction, a status. Nothing is
+counted per audio chunk: sessions count audio in integers as they run, and add it here at
+each response's end and at the session's.
+
+With ``rtcore serve --workers N`` every worker writes its figures to files in one
+directory (prometheus-client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``), and
+whichever worker answers ``/metrics`` reports the sum of all of them. prometheus-client
+fixes its mode when it is first imported, so it is imported on first use (in a worker,
+once the parent has set the directory), not when this module is.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING
+
+from rtcore.telemetry.context import current
+from rtcore.telemetry.metrics_env import MULTIPROC_ENV
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.sessions_active: Gauge = Gauge(
+            "rtcore_sessions_active", "Sessions open now.", ["model"], multiprocess_mode="livesum"
+        )
+        self.sessions: Counter = Counter(
+            "rtcore_sessions",
+            "Sessions ended, by what ended them (client_closed, or the error code).",
+            ["model", "end_reason"],
+        )
+        self.session_seconds: Histogram = Histogram(
+            "rtcore_session_duration_seconds",
+            "How long sessions lasted.",
+            ["model"],
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600),
+        )
+        self.audio_seconds: Counter = Counter(
+            "rtcore_audio_seconds",
+            "Seconds of audio the model heard (in) and spoke (out).",
+            ["model", "direction"],
+        )
+        self.responses: Counter = Counter(
+            "rtcore_responses",
+            "Responses the model finished, by status (completed, cancelled, incomplete, failed).",
+            ["model", "status"],
+        )
+        self.time_to_first_audio: Histogram = Histogram(
+            "rtcore_time_to_first_audio_seconds",
+            "From the end of the user's turn (speech stopped, commit, response.create) to "
+            "the reply's first audio.",
+            ["model"],
+            buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+        )
+        self.upstream_errors: Counter = Counter(
+            "rtcore_upstream_errors", "Errors from the model's service, by code.", ["model", "code"]
+        )
+        self.upstream_streams: Counter = Counter(
+            "rtcore_upstream_streams",
+            "Upstream streams opened, by why: opened (a session's first), rotated (before a "
+            "limit), recovered (after a failure), restarted (for new settings).",
+            ["model", "reason"],
+        )
+        self.refusals: Counter = Counter(
+            "rtcore_refusals",
+            "Sessions refused before they began (HTTP status at the handshake), by error code.",
+            ["code"],
+        )
+
+
+@functools.cache
+def metrics() -> Metrics:
+    return Metrics()
+
+
+def stream_opened(reason: str) -> None:
+    """Count an upstream stream of the current session (a provider's supervisor)."""
+    tag = current()
+    metrics().upstream_streams.labels(tag.model if tag else "", reason).inc()
+
+
+def upstream_error(model: str, code: str) -> None:
+    metrics().upstream_errors.labels(model, code).inc()
+
+
+def refused(code: str) -> None:
+    metrics().refusals.labels(code).inc()
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text ``/metrics`` serves, and its content type."""
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        REGISTRY,
+        CollectorRegistry,
+        generate_latest,
+        multiprocess,
+    )
+
+    metrics()  # every family shows, at zero, before its first sample
+    if multiprocess_dir() is None:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def process_gone(pid: int) -> None:
+    """A worker ended: its live gauges no longer count (multiprocess mode)."""
+    if multiprocess_dir() is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
