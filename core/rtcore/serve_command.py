@@ -107,6 +107,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "closed (default 10)",
     )
     net.add_argument(
+        "--ping-interval",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="WebSocket ping to every client this often, which keeps quiet sessions open "
+        "through proxies' idle timeouts and finds dead peers (default 20, as OpenAI's "
+        "service; 0 turns pings off)",
+    )
+    net.add_argument(
         "--metrics-require-key",
         action="store_true",
         help="serve GET /metrics only to the master key (also "
@@ -202,6 +211,8 @@ def build_settings(
         raise ServeError("--send-timeout-seconds must be more than 0")
     if args.header_timeout_seconds <= 0:
         raise ServeError("--header-timeout-seconds must be more than 0")
+    if getattr(args, "ping_interval", 20.0) < 0:
+        raise ServeError("--ping-interval must be 0 (off) or more")
     if args.graceful_timeout < 0:
         raise ServeError("--graceful-timeout must be 0 or more")
     certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
@@ -228,6 +239,7 @@ def build_settings(
         send_timeout_seconds=args.send_timeout_seconds,
         header_timeout_seconds=args.header_timeout_seconds,
         graceful_timeout_seconds=args.graceful_timeout,
+        ping_interval_seconds=getattr(args, "ping_interval", 20.0),
         metrics_require_key=getattr(args, "metrics_require_key", False)
         or (loaded.metrics_require_key if loaded else False),
         config_path=args.config,

@@ -45,6 +45,8 @@ class ServeSettings:
     # ``--header-timeout-seconds``: a connection whose request has not arrived by then is
     # closed (slow or absent request lines and headers).
     header_timeout_seconds: float = 10.0
+    # ``--ping-interval``: WebSocket pings to each client (0: none).
+    ping_interval_seconds: float = 20.0
     # ``--graceful-timeout``: on SIGTERM, how long responses in flight may take to complete.
     graceful_timeout_seconds: float = 30.0
     config_path: str | None = None

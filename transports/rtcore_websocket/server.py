@@ -33,9 +33,6 @@ GATEWAY = web.AppKey("gateway", Gateway)
 SETTINGS = web.AppKey("settings", ServeSettings)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 
-# The live service pings about every 20 s; the same keeps idle NAT mappings open and finds
-# dead peers.
-HEARTBEAT_SECONDS = 20.0
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
 READINESS_PATH = "/health/readiness"
@@ -171,7 +168,8 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             "Offer the subprotocol 'realtime' alongside 'openai-insecure-api-key.KEY'.",
         )
     ws = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS,
+        # Pings keep quiet sessions open through proxies and NATs and find dead peers.
+        heartbeat=settings.ping_interval_seconds or None,
         # Refused at the limit, before more of it is buffered (a frame twice the limit, held
         # whole to be refused, cost its size in memory per connection): a larger frame
         # closes the socket with 1009, message too big.
