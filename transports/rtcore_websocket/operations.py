@@ -20,7 +20,7 @@ from rtcore_websocket.handshake import read_handshake
 ACCESS = logging.getLogger("rtcore.access")
 METRICS_PATH = "/metrics"
 # Set on a refusal's response: the OpenAI error code it carries (for the log and metrics).
-ERROR_CODE = "rtcore_error_code"
+ERROR_CODE = web.ResponseKey("rtcore_error_code", str)
 PROBE_PREFIXES = ("/health", METRICS_PATH)
 
 
