@@ -3,29 +3,36 @@
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Serving needs the package and its emulator extra only; the checks add the test tools,
+# the third-party clients the suite drives and the echo plugin.
+SERVE_STAMP := $(VENV)/.serve-stamp
+TEST_STAMP := $(VENV)/.test-stamp
 # The Node realtime clients the suite drives (tests/clients/node).
 NODE_CLIENTS := tests/clients/node
 NODE_STAMP := $(NODE_CLIENTS)/node_modules/.package-lock.json
 
-$(STAMP): pyproject.toml tests/plugins/rtcore-echo/pyproject.toml
+$(SERVE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[emulator]'
+	touch $(SERVE_STAMP)
+
+$(TEST_STAMP): $(SERVE_STAMP) pyproject.toml tests/plugins/rtcore-echo/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[emulator,test,clients]' -e tests/plugins/rtcore-echo
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
 $(NODE_STAMP): $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
 	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: install serve test lint
-install: $(STAMP)
+install: $(TEST_STAMP)
 
 # No AWS account needed: replies come from the bundled Nova Sonic emulator.
 # With AWS credentials, run `.venv/bin/rtcore serve --provider bedrock-sonic` instead.
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(BIN)/rtcore serve --provider bedrock-sonic --emulator
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
