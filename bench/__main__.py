@@ -69,6 +69,13 @@ def parser() -> argparse.ArgumentParser:
         "master key (bench.keys; --sessions sets the set-ups of each, --database-url "
         "a PostgreSQL instead of SQLite)",
     )
+    p.add_argument(
+        "--observability",
+        action="store_true",
+        help="instead: the gateway's CPU per session-minute with metrics and JSON logs on "
+        "against off, alternating in one run (bench.observability)",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="with --observability: phases of each (3)")
     p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
     p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")
@@ -82,6 +89,11 @@ def main() -> None:
         from bench import keys
 
         asyncio.run(keys.main(args.sessions, keys.CHUNKS, args.database_url))
+        return
+    if args.observability:
+        from bench import observability
+
+        asyncio.run(observability.main(args, rounds=args.rounds))
         return
     if args.soak:
         args.seconds = args.soak * 60

@@ -165,7 +165,9 @@ async def start_rtcore(
     options: dict[str, Any],
     loop: str = "auto",
     cpus: frozenset[int] | None = None,
+    extra: list[str] | None = None,
 ) -> Gateway:
+    """``extra``: more ``rtcore serve`` flags (after the harness's own, so they win)."""
     config = {"model_list": [_bench_model(emulator, ssl_ca_file=emulator.ca_file, **options)]}
     path = workdir / "rtcore.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -174,6 +176,7 @@ async def start_rtcore(
     command += ["--port", str(port), "--log-level", "warning", "--loop", loop]
     if workers > 1:
         command += ["--workers", str(workers)]
+    command += extra or []
     log = (workdir / "rtcore.log").open("wb")
     began = time.monotonic()
     proc = await asyncio.create_subprocess_exec(

@@ -16,7 +16,7 @@ from rtcore.provider import ModelConfig, Prices, Provider, ProviderSession, Prov
 from rtcore.provider import messages as neutral
 from rtcore.routing import Router
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
-from rtcore.telemetry.session_metrics import SessionMetrics
+from rtcore.telemetry.session_metrics import session_metrics
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Connection:
         )
         # Spend logs, log lines and the client name the session alike.
         self.meter.request_id = self.session.state.id
-        self.metrics = SessionMetrics(model.name, self.meter)
+        self.metrics = session_metrics(model.name, self.meter)
         self._decoder = ClientDecoder(max_message_bytes)
         self._encoder = ServerEncoder()
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(OUTGOING_QUEUE_FRAMES)

@@ -116,6 +116,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "service; 0 turns pings off)",
     )
     net.add_argument(
+        "--no-metrics",
+        dest="metrics",
+        action="store_false",
+        help="count nothing and serve no /metrics",
+    )
+    net.add_argument(
         "--metrics-require-key",
         action="store_true",
         help="serve GET /metrics only to the master key (also "
@@ -240,6 +246,7 @@ def build_settings(
         header_timeout_seconds=args.header_timeout_seconds,
         graceful_timeout_seconds=args.graceful_timeout,
         ping_interval_seconds=getattr(args, "ping_interval", 20.0),
+        metrics=getattr(args, "metrics", True),
         metrics_require_key=getattr(args, "metrics_require_key", False)
         or (loaded.metrics_require_key if loaded else False),
         config_path=args.config,
@@ -341,6 +348,10 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         transport.check(settings)
     loop = asyncio.get_running_loop()
     log.debug("event loop: %s", loops.loop_name(loop))
+    if not settings.metrics:
+        from rtcore.telemetry import metrics
+
+        metrics.disable()
     async with AsyncExitStack() as stack:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
         for lifespan in host.serve_lifespans(settings):

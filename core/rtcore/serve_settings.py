@@ -72,6 +72,8 @@ class ServeSettings:
     # ``--allowed-origin`` (or general_settings.allowed_origins): browser origins whose
     # pages may open a session; "*" for any.
     allowed_origins: tuple[str, ...] = ()
+    # ``--no-metrics``: nothing counted, no /metrics.
+    metrics: bool = True
     # ``GET /metrics`` only with the master key (--metrics-require-key, or LiteLLM's
     # litellm_settings.require_auth_for_metrics_endpoint).
     metrics_require_key: bool = False

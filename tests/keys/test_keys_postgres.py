@@ -95,3 +95,30 @@ async def test_concurrent_admissions_never_exceed_the_limit(
     finally:
         a.stop()
         b.stop()
+
+
+async def test_replicas_starting_together_on_an_empty_database_migrate_it_once(
+    postgres: str,
+) -> None:
+    """Pods of a fresh deployment start at once: each migrates the empty database, one at
+    a time (an advisory lock), and the others find it done."""
+    import asyncpg
+
+    from rtcore.keys.store import KeyStore
+
+    admin = await asyncpg.connect(postgres)
+    try:
+        await admin.execute("DROP DATABASE IF EXISTS fresh_fleet")
+        await admin.execute("CREATE DATABASE fresh_fleet")
+    finally:
+        await admin.close()
+    url = postgres.rsplit("/", 1)[0] + "/fresh_fleet"
+    # Unserialised, the concurrent migrations deadlock on each other's DDL.
+    async with asyncio.timeout(60):
+        stores = await asyncio.gather(*(KeyStore.open(url) for _ in range(4)))
+    try:
+        key = await stores[0].generate({"key_alias": "first"})
+        assert await stores[3].knows(key["key"])
+    finally:
+        for store in stores:
+            await store.aclose()

@@ -332,7 +332,8 @@ def build_app(
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
     add_routes(app, gateway)
-    app.router.add_routes([metrics_route(gateway, settings.metrics_require_key)])
+    if settings.metrics:
+        app.router.add_routes([metrics_route(gateway, settings.metrics_require_key)])
     app.router.add_get("/", playground)
     app.router.add_static("/playground/", STATIC_DIR)
     app.on_shutdown.append(_close_sockets)

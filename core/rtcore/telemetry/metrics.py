@@ -81,18 +81,34 @@ def metrics() -> Metrics:
     return Metrics()
 
 
+# ``rtcore serve --no-metrics`` turns counting off for the process (and /metrics with it).
+_enabled = True
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def disable() -> None:
+    global _enabled
+    _enabled = False
+
+
 def stream_opened(reason: str) -> None:
     """Count an upstream stream of the current session (a provider's supervisor)."""
-    tag = current()
-    metrics().upstream_streams.labels(tag.model if tag else "", reason).inc()
+    if _enabled:
+        tag = current()
+        metrics().upstream_streams.labels(tag.model if tag else "", reason).inc()
 
 
 def upstream_error(model: str, code: str) -> None:
-    metrics().upstream_errors.labels(model, code).inc()
+    if _enabled:
+        metrics().upstream_errors.labels(model, code).inc()
 
 
 def refused(code: str) -> None:
-    metrics().refusals.labels(code).inc()
+    if _enabled:
+        metrics().refusals.labels(code).inc()
 
 
 def multiprocess_dir() -> str | None:

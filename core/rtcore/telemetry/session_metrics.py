@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from rtcore.keys.usage import Meter
-from rtcore.telemetry.metrics import metrics, upstream_error
+from rtcore.telemetry.metrics import enabled, metrics, upstream_error
 
 
 class SessionMetrics:
@@ -66,3 +66,35 @@ class SessionMetrics:
         self._active.dec()
         self._all.sessions.labels(self.model, end_reason).inc()
         self._all.session_seconds.labels(self.model).observe(time.monotonic() - self._started)
+
+
+class Uncounted(SessionMetrics):
+    """A session of a server started with ``--no-metrics``: nothing is counted."""
+
+    def __init__(self, model: str, meter: Meter) -> None:
+        self.model = model
+
+    def opened(self) -> None:
+        pass
+
+    def turn_ended(self) -> None:
+        pass
+
+    def audio_out(self) -> None:
+        pass
+
+    def response_done(self, status: str) -> None:
+        pass
+
+    def upstream_error(self, code: str) -> None:
+        pass
+
+    def add_audio(self) -> None:
+        pass
+
+    def closed(self, end_reason: str) -> None:
+        pass
+
+
+def session_metrics(model: str, meter: Meter) -> SessionMetrics:
+    return SessionMetrics(model, meter) if enabled() else Uncounted(model, meter)
