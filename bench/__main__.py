@@ -75,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
         help="instead: the gateway's CPU per session-minute with metrics and JSON logs on "
         "against off, alternating in one run (bench.observability)",
     )
-    p.add_argument("--rounds", type=int, default=3, help="with --observability: phases of each (3)")
+    p.add_argument("--rounds", type=int, default=4, help="with --observability: phases of each (4)")
     p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
     p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")

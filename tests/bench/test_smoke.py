@@ -45,3 +45,23 @@ def test_harness_smoke_run(tmp_path: Path) -> None:
     assert all(0 < seconds < 60 for seconds in rtcore["startup_runs_s"])
     assert min(rtcore["startup_runs_s"]) <= rtcore["startup_s"] <= max(rtcore["startup_runs_s"])
     assert report["loop"] == "auto"
+
+
+@pytest.mark.slow
+def test_observability_harness_smoke_run(tmp_path: Path) -> None:
+    """``--observability`` runs both modes in ABBA order and reports their ratio (how big
+    it is is the benchmark's to say, not this test's)."""
+    out = tmp_path / "observability.json"
+    command = [sys.executable, "-m", "bench", "--observability", "-n", "2", "--seconds", "4"]
+    command += ["--rounds", "2", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on / off:" in done.stdout
+    report = json.loads(out.read_text())
+    figures = report["cpu_s_per_session_min"]
+    assert len(figures["off"]) == len(figures["on"]) == 2
+    assert all(value > 0 for values in figures.values() for value in values)
+    assert report["ratio_on_off"] == pytest.approx(report["median_on"] / report["median_off"])
+    # The ABBA order, as the log tells it.
+    order = [line.split()[1] for line in done.stderr.splitlines() if "round" in line]
+    assert order == ["off", "on", "on", "off"], order
