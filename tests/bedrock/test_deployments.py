@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.bedrock.conftest import V2, emulated_params
 from tests.transports.process import Served
+from tests.transports.test_operations import sample, scrape
 
 
 def _closed_port() -> int:
@@ -73,6 +74,11 @@ async def test_session_fails_over_to_the_next_region_before_the_client_loses_any
         assert events[0]["type"] == "session.created"
         assert events[-1]["response"]["status"] == "completed", events[-1]
         assert "error" not in [e["type"] for e in events]
+        _, text = await scrape(served.port)
+        # The failed open is an upstream error; the session's one stream opened on the
+        # live region.
+        assert sample(text, "rtcore_upstream_errors_total", model="voice") == 1
+        assert sample(text, "rtcore_upstream_streams_total", model="voice", reason="opened") == 1
     # The model heard the typed turn, on one stream: the one of the live region.
     heard = [text for stream in emulator.stats.streams for text in stream.said("USER")]
     assert "What time is it?" in heard, heard
