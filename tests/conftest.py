@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres_server import postgres  # noqa: F401  (the suite's one PostgreSQL)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

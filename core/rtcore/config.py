@@ -26,6 +26,8 @@ from pathlib import Path
 import msgspec
 import yaml
 
+# Raised for every problem of a file; importable from here, as callers always have.
+from rtcore.config_errors import ConfigError as ConfigError
 from rtcore.config_sections import Routing, litellm_settings, router_settings
 from rtcore.provider import ModelConfig, ProviderSpec
 
@@ -45,17 +47,6 @@ KNOWN_SECTIONS = frozenset(
         "router_settings",
     }
 )
-
-
-class ConfigError(Exception):
-    """A config problem, worded for the user: ``FILE: KEY.PATH: what is wrong``."""
-
-    def __init__(self, source: str, key: str | None, problem: str) -> None:
-        self.source = source
-        self.key = key
-        self.problem = problem
-        where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {problem}")
 
 
 class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):

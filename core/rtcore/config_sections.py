@@ -13,6 +13,8 @@ from typing import Literal
 
 import msgspec
 
+from rtcore.config_errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 type Strategy = Literal["simple-shuffle", "least-busy"]
@@ -42,8 +44,6 @@ class LiteLLMSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _section(raw: object, name: str, source: str) -> Mapping[str, object]:
-    from rtcore.config import ConfigError
-
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -52,16 +52,12 @@ def _section(raw: object, name: str, source: str) -> Mapping[str, object]:
 
 
 def _number(value: object, key: str, source: str) -> float:
-    from rtcore.config import ConfigError
-
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(source, key, f"expected a number of 0 or more, got {value!r}")
     return float(value)
 
 
 def _flag(value: object, key: str, source: str) -> bool:
-    from rtcore.config import ConfigError
-
     if not isinstance(value, bool):
         raise ConfigError(source, key, f"expected true or false, got {value!r}")
     return value
@@ -93,8 +89,6 @@ def router_settings(raw: object, source: str) -> Routing:
                     ", ".join(STRATEGIES),
                 )
             else:
-                from rtcore.config import ConfigError
-
                 raise ConfigError(
                     source, where, f"unknown strategy {value!r}; supported: {', '.join(STRATEGIES)}"
                 )

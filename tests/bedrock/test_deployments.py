@@ -17,6 +17,7 @@ from rtcore_sonic_emulator import NovaSonicEmulator
 from tests.bedrock.conftest import V2, emulated_params
 from tests.transports.process import Served
 from tests.transports.test_operations import sample, scrape
+from tests.transports.turns import send_turn, user_turn
 
 
 def _closed_port() -> int:
@@ -54,19 +55,7 @@ async def test_session_fails_over_to_the_next_region_before_the_client_loses_any
     async with Served("--config", str(config)) as served:
         async with connect(served.url("voice"), proxy=None) as ws:
             # Sent before session.created: held while the session opens (and fails over).
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "conversation.item.create",
-                        "item": {
-                            "type": "message",
-                            "role": "user",
-                            "content": [{"type": "input_text", "text": "What time is it?"}],
-                        },
-                    }
-                )
-            )
-            await ws.send(json.dumps({"type": "response.create"}))
+            await send_turn(ws, user_turn("What time is it?"))
             events: list[dict[str, Any]] = []
             async with asyncio.timeout(30):
                 while not events or events[-1]["type"] != "response.done":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shutil
 import signal
 import socket
@@ -28,9 +29,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.keys.conftest import postgres  # noqa: F401  (the shared database)
 from tests.transports.process import Served
-from tests.transports.test_serve_e2e import TEXT_TURN
+from tests.transports.turns import send_turn, user_turn
 
 MASTER = "sk-fleet-master"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -164,10 +164,7 @@ async def session(url: str, key: str) -> ClientConnection:
 
 
 async def start_turn(ws: ClientConnection, text: str = "Hello!") -> None:
-    turn = json.loads(json.dumps(TEXT_TURN))
-    turn[0]["item"]["content"][0]["text"] = text
-    for event in turn:
-        await ws.send(json.dumps(event))
+    await send_turn(ws, user_turn(text, ["text"]))
 
 
 async def until(ws: ClientConnection, kind: str) -> list[dict[str, Any]]:
@@ -194,7 +191,8 @@ async def mint_key(port: int) -> str:
         aiohttp.ClientSession() as http,
         http.post(
             f"http://127.0.0.1:{port}/key/generate",
-            json={"key_alias": "fleet"},
+            # The suite's one database: an alias no other test takes.
+            json={"key_alias": f"fleet-{secrets.token_hex(4)}"},
             headers={"Authorization": f"Bearer {MASTER}"},
         ) as answer,
     ):
@@ -205,7 +203,7 @@ async def mint_key(port: int) -> str:
 async def test_two_replicas_behind_nginx_spread_drain_and_keep_quiet_sessions(
     tmp_path: Path,
     nginx_root: Path,
-    postgres: str,  # noqa: F811
+    postgres: str,
 ) -> None:
     a = replica(tmp_path, "a", postgres, "--ping-interval", "1")
     b = replica(tmp_path, "b", postgres, "--ping-interval", "1")
@@ -264,7 +262,7 @@ async def test_two_replicas_behind_nginx_spread_drain_and_keep_quiet_sessions(
 async def test_without_pings_nginx_closes_a_quiet_session(
     tmp_path: Path,
     nginx_root: Path,
-    postgres: str,  # noqa: F811
+    postgres: str,
 ) -> None:
     """The control: the same proxy ends a session quiet past its idle timeout when rtcore
     does not ping, so the test above would see it."""

@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.transports.process import LISTENING
+from tests.transports.turns import send_turn, user_turn
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_CONFIG = ROOT / "tests" / "seed" / "config.yaml"
@@ -49,19 +50,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def typed_turn(url: str) -> dict[str, Any]:
     async with connect(url, proxy=None) as ws:
         assert json.loads(await ws.recv())["type"] == "session.created"
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "conversation.item.create",
-                    "item": {
-                        "type": "message",
-                        "role": "user",
-                        "content": [{"type": "input_text", "text": "Hello!"}],
-                    },
-                }
-            )
-        )
-        await ws.send(json.dumps({"type": "response.create"}))
+        await send_turn(ws, user_turn())
         async with asyncio.timeout(30):
             while (event := json.loads(await ws.recv()))["type"] != "response.done":
                 pass

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.transports.process import Served
 from tests.transports.test_serve_e2e import TEXT_TURN
+from tests.transports.turns import send_turn, user_turn
 
 SLOW_ECHO = (
     "model_list:\n"
@@ -71,8 +72,7 @@ async def test_sigterm_lets_the_response_in_flight_complete_then_closes_1001(
         assert _readiness(served.port)[0] == 200
         async with connect(served.url(), proxy=None) as ws:
             await _until(ws, "conversation.created")
-            for event in TEXT_TURN:
-                await ws.send(json.dumps(event))
+            await send_turn(ws, TEXT_TURN)
             await _until(ws, "response.text.delta")
             signalled = time.monotonic()
             served.proc.send_signal(signal.SIGTERM)
@@ -110,10 +110,7 @@ async def test_graceful_timeout_bounds_the_wait(tmp_path: Path) -> None:
     try:
         async with connect(served.url(), proxy=None) as ws:
             await _until(ws, "conversation.created")
-            long_turn = json.loads(json.dumps(TEXT_TURN))
-            long_turn[0]["item"]["content"][0]["text"] = "Hello! " * 40
-            for event in long_turn:
-                await ws.send(json.dumps(event))
+            await send_turn(ws, user_turn("Hello! " * 40, ["text"]))
             await _until(ws, "response.text.delta")
             signalled = time.monotonic()
             served.proc.send_signal(signal.SIGTERM)
@@ -134,10 +131,7 @@ async def test_a_second_signal_stops_at_once(tmp_path: Path) -> None:
     try:
         async with connect(served.url(), proxy=None) as ws:
             await _until(ws, "conversation.created")
-            long_turn = json.loads(json.dumps(TEXT_TURN))
-            long_turn[0]["item"]["content"][0]["text"] = "Hello! " * 200
-            for event in long_turn:
-                await ws.send(json.dumps(event))
+            await send_turn(ws, user_turn("Hello! " * 200, ["text"]))
             await _until(ws, "response.text.delta")
             served.proc.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.5)

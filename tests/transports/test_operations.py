@@ -16,29 +16,13 @@ from websockets.exceptions import InvalidStatus
 
 from tests.transports.process import Served
 from tests.transports.test_workers import _pids_answering
+from tests.transports.turns import run_turn, user_turn
 
-AUDIO_TURN = [
-    {
-        "type": "conversation.item.create",
-        "item": {
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": "Hello!"}],
-        },
-    },
-    {"type": "response.create", "response": {"modalities": ["audio", "text"]}},
-]
+AUDIO_TURN = user_turn(modalities=["audio", "text"])
 
 
 async def audio_turn(url: str, headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    async with connect(url, proxy=None, additional_headers=headers) as ws:
-        events: list[dict[str, Any]] = [json.loads(await ws.recv())]
-        for event in AUDIO_TURN:
-            await ws.send(json.dumps(event))
-        async with asyncio.timeout(20):
-            while events[-1]["type"] != "response.done":
-                events.append(json.loads(await ws.recv()))
-    return events
+    return await run_turn(url, AUDIO_TURN, headers, within=20)
 
 
 async def scrape(port: int, headers: dict[str, str] | None = None) -> tuple[int, str]:

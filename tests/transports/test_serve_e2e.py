@@ -15,29 +15,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.transports.process import Served, rtcore
+from tests.transports.turns import run_turn, user_turn
 
-TEXT_TURN = [
-    {
-        "type": "conversation.item.create",
-        "item": {
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": "Hello!"}],
-        },
-    },
-    {"type": "response.create", "response": {"modalities": ["text"]}},
-]
+TEXT_TURN = user_turn(modalities=["text"])
 
 
 async def text_turn(url: str, headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    async with connect(url, proxy=None, additional_headers=headers) as ws:
-        events: list[dict[str, Any]] = [json.loads(await ws.recv())]
-        for event in TEXT_TURN:
-            await ws.send(json.dumps(event))
-        async with asyncio.timeout(10):
-            while events[-1]["type"] != "response.done":
-                events.append(json.loads(await ws.recv()))
-    return events
+    return await run_turn(url, TEXT_TURN, headers)
 
 
 def streamed_text(events: list[dict[str, Any]]) -> str:
