@@ -16,6 +16,7 @@ from rtcore.provider import ModelConfig, Prices, Provider, ProviderSession, Prov
 from rtcore.provider import messages as neutral
 from rtcore.routing import Router
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
+from rtcore.session.media import MediaSink
 from rtcore.telemetry.session_metrics import session_metrics
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Connection:
         meter: Meter | None = None,
         fallbacks: Sequence[tuple[ModelConfig, Provider]] = (),
         router: Router | None = None,
+        media: MediaSink | None = None,
     ) -> None:
         self.model = model
         # Other deployments of the model, tried in turn when one cannot open the session.
@@ -73,6 +75,7 @@ class Connection:
             default_dialect=default_dialect,
             pcm16_input_rate=pcm16_input_rate,
             lifetime_seconds=lifetime_seconds,
+            media=media,
         )
         # Spend logs, log lines and the client name the session alike.
         self.meter.request_id = self.session.state.id
@@ -239,6 +242,23 @@ class Connection:
         await self._flush()
         if commands and self._upstream is not None:
             await self._send(self._upstream, commands)
+
+    async def append_audio(self, pcm: bytes) -> None:
+        """Microphone audio of an out-of-band (WebRTC) session: PCM16 mono at 48 kHz."""
+        try:
+            commands = self.session.append_media(pcm)
+        except RealtimeError as err:
+            self.session.error(err)
+            commands = []
+        await self._flush()
+        if commands and self._upstream is not None:
+            await self._send(self._upstream, commands)
+
+    async def playback_stopped(self, response_id: str) -> None:
+        """The transport played the last of a reply (``output_audio_buffer.stopped``)."""
+        if not self._closed:
+            self.session.playback_stopped(response_id)
+            await self._flush()
 
     async def _send(self, upstream: ProviderSession, commands: Sequence[neutral.Command]) -> None:
         # Serialised so one batch of commands reaches the provider before the next.

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
+from rtcore.http import HttpRoute
 from rtcore.keys.errors import Refusal
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter, SessionRecord
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
 from rtcore.routing import Router
+from rtcore.session.media import MediaSink
 from rtcore.telemetry.context import SessionTag, tagged
 
 if TYPE_CHECKING:
@@ -85,6 +87,8 @@ class Gateway:
         for m in models:
             self._groups.setdefault(m.name, []).append(m)
         self._router = Router(routing)
+        # Endpoints plugins add to the HTTP server (``rtcore_http_routes``), set by serve.
+        self.http_routes: list[HttpRoute] = []
         self._specs = providers
         self._master_key = master_key.encode() if master_key else None
         self._providers: dict[str, Provider] = {}
@@ -165,6 +169,7 @@ class Gateway:
         pcm16_input_rate: int | None = None,
         admission: Admission | None = None,
         peer: str | None = None,
+        media: MediaSink | None = None,
     ) -> AsyncIterator[Connection]:
         """Run one client session. ``dialect`` is the transport's explicit hint (header,
         subprotocol, flag); None lets the session decide from the client's first
@@ -180,6 +185,7 @@ class Gateway:
             provider=provider,
             fallbacks=candidates[1:],
             router=self._router,
+            media=media,
             meter=meter,
             dialect=dialect,
             default_dialect=self.default_dialect,

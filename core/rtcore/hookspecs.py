@@ -17,6 +17,8 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from rtcore.gateway import Gateway
+    from rtcore.http import HttpRoute
     from rtcore.keys.usage import SessionRecord
     from rtcore.plugin_commands import CommandSpec
     from rtcore.provider import ProviderSpec
@@ -107,3 +109,21 @@ class RtcoreSpecs:
             def rtcore_session_ended(record):
                 print(record.request_id, record.spend)
         """
+
+    @hookspec
+    def rtcore_http_routes(self, gateway: Gateway, settings: ServeSettings) -> Sequence[HttpRoute]:
+        """HTTP endpoints to serve beside the realtime WebSocket (``rtcore.http``: neutral
+        request and response; the transport that serves HTTP mounts them). Called once per
+        serving process, when serving starts. The WebRTC plugin adds
+        ``/v1/realtime/calls`` this way.
+
+        Example::
+
+            @rtcore.hookimpl
+            def rtcore_http_routes(gateway, settings):
+                async def hello(request):
+                    return rtcore.http.json_response(200, {"hello": request.remote})
+
+                return [rtcore.http.HttpRoute(method="GET", path="/hello", handle=hello)]
+        """
+        raise NotImplementedError

@@ -19,6 +19,8 @@ import pluggy
 from rtcore import hookspecs
 
 if TYPE_CHECKING:
+    from rtcore.gateway import Gateway
+    from rtcore.http import HttpRoute
     from rtcore.keys.usage import SessionRecord
     from rtcore.plugin_commands import CommandSpec
     from rtcore.provider import ProviderSpec
@@ -89,6 +91,13 @@ class PluginHost:
             return []  # with --workers, lifespans run once, in the parent of the workers
         results = self.pm.hook.rtcore_serve_lifespan(settings=settings)
         return [r for r in results if r is not None]
+
+    def http_routes(self, gateway: Gateway, settings: ServeSettings) -> list[HttpRoute]:
+        return [
+            route
+            for routes in self.pm.hook.rtcore_http_routes(gateway=gateway, settings=settings)
+            for route in routes
+        ]
 
     def session_ended(self, record: SessionRecord) -> list[Awaitable[None]]:
         results = self.pm.hook.rtcore_session_ended(record=record)

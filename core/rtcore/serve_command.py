@@ -370,6 +370,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         _build_providers(gateway, settings)
         # Opened once the configuration is known to be good.
         gateway.keys = await _open_key_store(settings)
+        gateway.http_routes = host.http_routes(gateway, settings)
         warming = asyncio.create_task(_warm_up(gateway, settings), name="warm-up")
         stack.callback(warming.cancel)
 

@@ -140,3 +140,15 @@ async def test_workers_report_the_whole_server() -> None:
         for _ in range(4):
             text = await settled_metrics(served.port, "rtcore_sessions_total", 6, model="echo")
             assert sample(text, "rtcore_sessions_total", model="echo") == 6
+
+
+async def test_a_plugin_serves_its_own_http_endpoint() -> None:
+    """``rtcore_http_routes``: the echo plugin (third-party, installed by entry point) adds
+    ``GET /echo/live`` to the server, which counts the live sessions."""
+    async with Served("--provider", "echo") as served:
+        url = f"http://127.0.0.1:{served.port}/echo/live"
+        async with connect(served.url(), proxy=None) as ws:
+            await ws.recv()
+            async with aiohttp.ClientSession() as http, http.get(url) as answer:
+                assert answer.status == 200
+                assert (await answer.json()) == {"live_sessions": 1, "peer": "127.0.0.1"}

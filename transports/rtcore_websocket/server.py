@@ -24,6 +24,7 @@ from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes, refusal_response
 from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.mounted import mount
 from rtcore_websocket.operations import ACCESS, AccessLogger, metrics_route, refused
 from rtcore_websocket.origins import origin_allowed
 
@@ -332,6 +333,7 @@ def build_app(
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
     add_routes(app, gateway)
+    mount(app, gateway.http_routes)
     if settings.metrics:
         app.router.add_routes([metrics_route(gateway, settings.metrics_require_key)])
     app.router.add_get("/", playground)

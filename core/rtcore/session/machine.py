@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import msgspec
 from msgspec import UNSET
 
-from rtcore.audio import InputConverter, OutputConverter
+from rtcore.audio import AudioFormat, InputConverter, OutputConverter
 from rtcore.dialect import Dialect
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
@@ -27,6 +27,7 @@ from rtcore.session.dialect_events import Vocabulary, vocabulary
 from rtcore.session.idle import IdleTimeout
 from rtcore.session.ids import EventIds, new_id
 from rtcore.session.items import item_from_wire
+from rtcore.session.media import MEDIA_FORMAT, MediaSink
 from rtcore.session.render import render_item, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
@@ -55,8 +56,13 @@ class RealtimeSession:
         default_dialect: Dialect,
         pcm16_input_rate: int | None = None,
         lifetime_seconds: int = SESSION_LIFETIME_S,
+        media: MediaSink | None = None,
     ) -> None:
         self.caps = caps
+        # WebRTC: audio in and out at MEDIA_FORMAT through the transport, whatever
+        # formats the client names (OpenAI ignores them on WebRTC too).
+        self._media = media
+        self._media_in: InputConverter | None = None
         self.lifetime_seconds = lifetime_seconds
         self._explicit_dialect = dialect
         self._default_dialect = default_dialect
@@ -135,6 +141,8 @@ class RealtimeSession:
     def _rebuild_converters(self) -> None:
         cfg = self.neutral_config()
         self._input = InputConverter(self.state.input_format, cfg.input_sample_rate)
+        if self._media is not None:
+            self._media_in = InputConverter(MEDIA_FORMAT, cfg.input_sample_rate)
 
     def _pcm16_rate(self) -> int:
         if self._pcm16_override is not None:
@@ -225,6 +233,11 @@ class RealtimeSession:
             case c.ConversationItemTruncate():
                 return self._truncate(event)
             case c.OutputAudioBufferClear():
+                if self._media is not None:
+                    # Out of band, the server plays the reply: it stops it here.
+                    if self._clear_playback() is None:
+                        self.emit(s.OutputAudioBufferCleared(event_id=""))
+                    return []
                 # Audio already sent over a WebSocket is the client's to drop; acknowledge.
                 rid = next(reversed(self.responses), None) or UNSET
                 self.emit(s.OutputAudioBufferCleared(event_id="", response_id=rid))
@@ -240,14 +253,35 @@ class RealtimeSession:
 
     def _append(self, audio: bytes) -> Commands:
         assert self._input is not None
-        fmt = self.state.input_format
+        return self._take_audio(audio, self.state.input_format, self._input)
+
+    def append_media(self, pcm: bytes) -> Commands:
+        """Microphone audio of an out-of-band session (PCM16 mono at MEDIA_FORMAT's rate),
+        taken as ``input_audio_buffer.append`` would take it."""
+        assert self._media_in is not None, "not a media session"
+        return self._take_audio(pcm, MEDIA_FORMAT, self._media_in)
+
+    def _take_audio(self, audio: bytes, fmt: AudioFormat, converter: InputConverter) -> Commands:
         bytes_per_ms = fmt.sample_rate / 1000 * fmt.bytes_per_sample
         ms = len(audio) / bytes_per_ms
         self._buffered_ms += ms
         self._audio_ms += ms
-        pcm = self._input.feed(audio)
+        pcm = converter.feed(audio)
         commands: Commands = [neutral.AppendAudio(pcm=pcm)] if pcm else []
         return commands + self._idle_timeout()
+
+    def playback_stopped(self, response_id: str) -> None:
+        """The transport played the last of a reply (out-of-band sessions)."""
+        self.emit(s.OutputAudioBufferStopped(event_id="", response_id=response_id))
+
+    def _clear_playback(self) -> str | None:
+        """Drop the reply audio not yet played (out-of-band sessions); whose it was."""
+        if self._media is None:
+            return None
+        dropped = self._media.clear()
+        if dropped is not None:
+            self.emit(s.OutputAudioBufferCleared(event_id="", response_id=dropped))
+        return dropped
 
     def _idle_timeout(self) -> Commands:
         """The user has been silent ``idle_timeout_ms`` since the last reply played out:
@@ -410,7 +444,7 @@ class RealtimeSession:
         out_of_band: bool = False,
         options: neutral.ResponseOptions = _NO_OVERRIDES,
     ) -> ActiveResponse:
-        out_fmt = self.state.output_format
+        out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
         out_bytes_per_ms = out_fmt.sample_rate / 1000 * out_fmt.bytes_per_sample
         response = ActiveResponse(
             response_id=response_id,
@@ -425,6 +459,7 @@ class RealtimeSession:
             metadata=metadata,
             options=options,
             client_call_id=self._call_ids.for_client,
+            media=self._media,
         )
         self.responses[response_id] = response
         self._idle.disarm()
@@ -490,6 +525,8 @@ class RealtimeSession:
                         )
             case neutral.SpeechStarted():
                 self._idle.disarm()
+                # Barge-in: the user speaks over the reply, which stops playing.
+                self._clear_playback()
                 self.emit(
                     s.SpeechStarted(
                         event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id

@@ -26,6 +26,7 @@ from rtcore.provider import messages as neutral
 from rtcore.session.conversation import Conversation, ConvItem, Part
 from rtcore.session.dialect_events import Vocabulary
 from rtcore.session.ids import new_id
+from rtcore.session.media import MediaSink
 from rtcore.session.render import content_part, render_item
 
 Emit = Callable[[s.ServerEvent], None]
@@ -59,8 +60,12 @@ class ActiveResponse:
         metadata: dict[str, str] | None = None,
         options: neutral.ResponseOptions = _NO_OVERRIDES,
         client_call_id: Callable[[str], str] = lambda call_id: call_id,
+        media: MediaSink | None = None,
     ) -> None:
         self.id = response_id
+        # Out-of-band audio (WebRTC): the reply goes to the transport, not into events.
+        self._media = media
+        self._media_started = False
         self.modalities = modalities
         self.words = words
         self.metadata = metadata
@@ -229,6 +234,12 @@ class ActiveResponse:
         self._audio_bytes += len(data)
         # Kept current while it streams: a client may truncate what it has played so far.
         msg.audio_ms = int(self._audio_bytes / self._bytes_per_ms) if self._bytes_per_ms else 0
+        if self._media is not None:
+            if not self._media_started:
+                self._media_started = True
+                self._emit(s.OutputAudioBufferStarted(event_id="", response_id=self.id))
+            self._media.play(self.id, data)
+            return
         self._ev(self.words.audio_delta, delta=data, **self._ids(msg))
 
     def tool_call(self, call: neutral.ToolCall) -> ConvItem:

@@ -13,10 +13,17 @@ from collections.abc import Sequence
 import msgspec
 
 import rtcore
+from rtcore.gateway import Gateway
+from rtcore.http import HttpRequest, HttpResponse, HttpRoute, json_response
 from rtcore.provider import ProviderSpec
 from rtcore_echo.provider import EchoProvider
 
-__all__ = ["EchoProvider", "rtcore_register_providers", "rtcore_session_ended"]
+__all__ = [
+    "EchoProvider",
+    "rtcore_http_routes",
+    "rtcore_register_providers",
+    "rtcore_session_ended",
+]
 
 
 @rtcore.hookimpl
@@ -42,3 +49,14 @@ def rtcore_session_ended(record: object) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(json.dumps(msgspec.to_builtins(record)) + "\n")
+
+
+@rtcore.hookimpl
+def rtcore_http_routes(gateway: Gateway, settings: object) -> Sequence[HttpRoute]:
+    """An HTTP endpoint, as a third-party plugin adds one: ``GET /echo/live`` says how many
+    sessions this process serves."""
+
+    async def live(request: HttpRequest) -> HttpResponse:
+        return json_response(200, {"live_sessions": gateway.live_sessions, "peer": request.remote})
+
+    return [HttpRoute(method="GET", path="/echo/live", handle=live)]

@@ -1,0 +1,145 @@
+"""WebRTC calls (``POST /v1/realtime/calls``) from an aiortc client, as a browser makes
+them, against ``rtcore serve`` (a real process; ICE on loopback): the events channel, the
+reply as Opus on the audio track, the microphone heard, barge-in, hang-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from rtcore_webrtc.ice import gather_on
+from tests.transports.process import Served
+from tests.transports.turns import user_turn
+from tests.webrtc.peer import Peer, tone
+
+KEY = "sk-webrtc-test"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_ice() -> None:
+    # The client gathers on loopback too, as the server does when it serves there.
+    gather_on("127.0.0.1")
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    async with Served("--provider", "echo", env={"RTCORE_MASTER_KEY": KEY}) as server:
+        yield server
+
+
+def base(served: Served) -> str:
+    return f"http://127.0.0.1:{served.port}"
+
+
+async def test_a_typed_turn_is_answered_in_voice_on_the_audio_track(served: Served) -> None:
+    peer = Peer()
+    try:
+        answer = await peer.call(base(served), KEY, model="echo")
+        assert answer.status == 201
+        assert answer.content_type == "application/sdp"
+        assert peer.location is not None
+        assert peer.location.startswith("/v1/realtime/calls/rtc_")
+        created = await peer.until("session.created")
+        assert created["session"]["model"] == "echo"
+        for event in user_turn("Hello!", ["audio", "text"]):
+            await peer.send(event)
+        started = await peer.until("output_audio_buffer.started")
+        done = await peer.until("response.done")
+        assert done["response"]["status"] == "completed"
+        assert started["response_id"] == done["response"]["id"]
+        stopped = await peer.until("output_audio_buffer.stopped", within=20)
+        assert stopped["response_id"] == done["response"]["id"]
+        # The reply went out as audio, not as events.
+        kinds = peer.kinds()
+        assert not any(k.endswith("audio.delta") for k in kinds), kinds
+        assert any(k.endswith("audio_transcript.delta") for k in kinds), kinds
+        assert peer.loudness() > 300  # the echo model's reply tone, through Opus
+    finally:
+        await peer.close()
+
+
+async def test_a_spoken_turn_is_heard_and_barge_in_stops_playback(served: Served) -> None:
+    peer = Peer()
+    try:
+        assert (await peer.call(base(served), KEY, model="echo")).status == 201
+        await peer.until("session.created")
+        await peer.opened()
+        peer.mic.say(tone(0.8))
+        await peer.until("input_audio_buffer.speech_started")
+        await peer.until("input_audio_buffer.speech_stopped")
+        started = await peer.until("output_audio_buffer.started")
+        # Speak over the reply while it plays.
+        await asyncio.sleep(0.3)
+        mark = len(peer.events)
+        peer.mic.say(tone(0.8))
+        cleared = await peer.until("output_audio_buffer.cleared", after=mark)
+        assert cleared["response_id"] == started["response_id"]
+        assert (
+            "output_audio_buffer.stopped"
+            not in [e["type"] for e in peer.events[mark:]][
+                : [e["type"] for e in peer.events[mark:]].index("output_audio_buffer.cleared")
+            ]
+        )
+    finally:
+        await peer.close()
+
+
+async def test_hang_up_ends_the_call(served: Served) -> None:
+    peer = Peer()
+    try:
+        assert (await peer.call(base(served), KEY, model="echo")).status == 201
+        await peer.until("session.created")
+        assert peer.location is not None
+        async with (
+            aiohttp.ClientSession() as http,
+            http.delete(
+                base(served) + peer.location, headers={"Authorization": f"Bearer {KEY}"}
+            ) as answer,
+        ):
+            assert answer.status == 200
+        closed = asyncio.Event()
+        peer.channel.on("close", closed.set)
+        async with asyncio.timeout(10):
+            await closed.wait()
+    finally:
+        await peer.close()
+    assert any("session ended" in line for line in served.lines), served.stderr
+
+
+async def test_offers_are_refused_clearly(served: Served) -> None:
+    peer = Peer()
+    try:
+        assert (await peer.call(base(served), "sk-wrong", model="echo")).status == 401
+        assert peer.refusal["error"]["code"] == "invalid_api_key"
+        assert (await Peer().call(base(served), KEY, model="nope")).status == 404
+    finally:
+        await peer.close()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            base(served) + "/v1/realtime/calls",
+            data=b"not sdp",
+            headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/sdp"},
+        ) as answer,
+    ):
+        assert answer.status == 400
+        assert (await answer.json())["error"]["code"] == "invalid_offer"
+
+
+@pytest.mark.parametrize("multipart", [True, False])
+async def test_the_session_part_of_a_form_offer_configures_the_session(
+    served: Served, multipart: bool
+) -> None:
+    peer = Peer()
+    try:
+        session = {"type": "realtime", "model": "echo", "instructions": "Be brief."}
+        answer = await peer.call(base(served), KEY, session=session, multipart=multipart)
+        assert answer.status == 201
+        await peer.until("session.created")
+        updated = await peer.until("session.updated")
+        assert updated["session"]["instructions"] == "Be brief."
+    finally:
+        await peer.close()

@@ -1,0 +1,169 @@
+"""``POST /v1/realtime/calls`` and hang-up, as OpenAI's WebRTC endpoint has them.
+
+The offer comes as ``application/sdp`` (the session configured later on the events
+channel), or as a form (``multipart/form-data``, as browsers and the SDKs send it, or
+urlencoded) with an ``sdp`` field and a ``session`` JSON field (the GA API's way to
+configure it up front). The answer is 201 with the SDP answer and a
+``Location`` naming the call; ``DELETE`` on it, or ``POST .../hangup``, ends the call.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import logging
+import urllib.parse
+from collections.abc import Sequence
+
+from rtcore.dialect import Dialect
+from rtcore.gateway import Gateway, UnknownModel, unauthenticated
+from rtcore.http import HttpRequest, HttpResponse, HttpRoute, error_response, json_response
+from rtcore.keys.errors import Refusal
+from rtcore.serve_settings import ServeSettings
+from rtcore_webrtc.calls import Call
+
+log = logging.getLogger(__name__)
+
+CALLS_PATHS = ("/v1/realtime/calls", "/realtime/calls")
+
+
+def bearer(request: HttpRequest) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("api-key") or None
+
+
+def _parts(request: HttpRequest) -> tuple[str | None, str | None]:
+    """The offer's SDP and its ``session`` JSON (None when absent)."""
+    if request.content_type == "application/sdp":
+        return request.body.decode("utf-8", "replace"), None
+    if request.content_type == "application/x-www-form-urlencoded":
+        fields = urllib.parse.parse_qs(request.body.decode("utf-8", "replace"))
+        sdps, sessions = fields.get("sdp", []), fields.get("session", [])
+        return (sdps[0] if sdps else None), (sessions[0] if sessions else None)
+    if request.content_type == "multipart/form-data":
+        head = f"Content-Type: {request.headers.get('content-type', '')}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
+        sdp = session = None
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
+            if name == "sdp":
+                sdp = text
+            elif name == "session":
+                session = text
+        return sdp, session
+    return None, None
+
+
+def _first_update(session: str) -> tuple[str | None, str | None, Dialect] | HttpResponse:
+    """The ``session`` part as the session's first ``session.update`` (and its model)."""
+    try:
+        config = json.loads(session)
+    except json.JSONDecodeError as exc:
+        return error_response(400, "invalid_json", f"The session part is not JSON: {exc}.")
+    if not isinstance(config, dict):
+        return error_response(400, "invalid_value", "The session part must be a JSON object.")
+    model = config.pop("model", None)
+    dialect = Dialect.GA if "type" in config else Dialect.BETA
+    update = json.dumps({"type": "session.update", "session": config}) if config else None
+    return update, model if isinstance(model, str) else None, dialect
+
+
+class Calls:
+    def __init__(self, gateway: Gateway, settings: ServeSettings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.live: dict[str, Call] = {}
+
+    def routes(self) -> Sequence[HttpRoute]:
+        routes = []
+        for path in CALLS_PATHS:
+            routes.append(HttpRoute(method="POST", path=path, handle=self.create))
+            routes.append(HttpRoute(method="DELETE", path=path + "/{call_id}", handle=self.end))
+            routes.append(
+                HttpRoute(method="POST", path=path + "/{call_id}/hangup", handle=self.end)
+            )
+        return routes
+
+    async def create(self, request: HttpRequest) -> HttpResponse:
+        gateway = self.gateway
+        if gateway.draining:
+            return error_response(
+                503, "server_shutting_down", "The server is shutting down; call again."
+            )
+        key = bearer(request)
+        if not await gateway.identify(key):
+            refusal = unauthenticated(key)
+            return error_response(refusal.status, refusal.code, refusal.message)
+        sdp, session = _parts(request)
+        if not sdp:
+            return error_response(
+                400,
+                "invalid_offer",
+                "Post the SDP offer as application/sdp, or as multipart/form-data with an "
+                "'sdp' part (and optionally a 'session' JSON part).",
+            )
+        initial, wanted, dialect = None, None, None
+        if session is not None:
+            parsed = _first_update(session)
+            if isinstance(parsed, HttpResponse):
+                return parsed
+            initial, wanted, dialect = parsed
+        try:
+            model = gateway.resolve_model(
+                request.query.get("model") or wanted or self.settings.model
+            )
+        except UnknownModel as exc:
+            code = "missing_model" if exc.requested is None else "model_not_found"
+            return error_response(400 if exc.requested is None else 404, code, exc.message)
+        try:
+            admission = await gateway.admit(key, model)
+        except Refusal as refusal:
+            return error_response(refusal.status, refusal.code, refusal.message)
+        call = Call(
+            gateway,
+            model,
+            admission=admission,
+            dialect=dialect or (Dialect(self.settings.dialect) if self.settings.dialect else None),
+            peer=request.remote,
+            initial=initial,
+            on_end=self._ended,
+        )
+        try:
+            answer = await call.answer(sdp)
+        except Exception as exc:  # aiortc rejects malformed or unsupported offers
+            log.info("refused a WebRTC offer from %s: %s", request.remote, exc)
+            await call.aclose()
+            return error_response(400, "invalid_offer", f"The SDP offer was refused: {exc}.")
+        self.live[call.id] = call
+        log.info("call %s: answered (model %s, peer %s)", call.id, model.name, request.remote)
+        return HttpResponse(
+            status=201,
+            body=answer.encode(),
+            content_type="application/sdp",
+            headers={"Location": f"{CALLS_PATHS[0]}/{call.id}"},
+        )
+
+    def _ended(self, call: Call) -> None:
+        self.live.pop(call.id, None)
+
+    async def end(self, request: HttpRequest) -> HttpResponse:
+        if not self.gateway.authenticate(bearer(request)) and not await self.gateway.identify(
+            bearer(request)
+        ):
+            refusal = unauthenticated(bearer(request))
+            return error_response(refusal.status, refusal.code, refusal.message)
+        call = self.live.get(request.params.get("call_id", ""))
+        if call is None:
+            return error_response(404, "call_not_found", "No such call here.")
+        call.hang_up()
+        return json_response(200, {"id": call.id, "status": "hung_up"})
+
+    async def aclose(self) -> None:
+        for call in list(self.live.values()):
+            await call.aclose()

@@ -1,0 +1,102 @@
+"""Audio between a WebRTC peer and a session: the microphone track in, the reply track out.
+
+aiortc decodes the peer's Opus to 48 kHz frames; the session takes PCM16 mono at 48 kHz
+(the core converts to the model's rate). The reply track is the session's ``MediaSink``:
+the core hands it the reply as PCM16 mono 48 kHz and it paces it out in 20 ms frames, as
+a real-time source must (aiortc encodes whatever ``recv`` returns, as fast as it returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from collections.abc import Callable
+
+import av
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+RATE = 48000
+FRAME_SAMPLES = 960  # 20 ms at 48 kHz
+FRAME_BYTES = FRAME_SAMPLES * 2
+FRAME_SECONDS = FRAME_SAMPLES / RATE
+TIME_BASE = fractions.Fraction(1, RATE)
+_SILENCE = bytes(FRAME_BYTES)
+
+
+class ReplyTrack(MediaStreamTrack):
+    """The model's voice, 20 ms at a time; silence between replies (the peer's jitter
+    buffer and echo canceller expect a steady stream).
+
+    ``on_stopped(response_id)`` is called once the last audio of a response has gone out
+    (OpenAI's ``output_audio_buffer.stopped``)."""
+
+    kind = "audio"
+
+    def __init__(self, on_stopped: Callable[[str], None]) -> None:
+        super().__init__()
+        self._on_stopped = on_stopped
+        self._queue = bytearray()
+        self._playing: str | None = None  # the response whose audio is going out
+        self._start: float | None = None
+        self._pts = 0
+        self.sent_bytes = 0
+
+    # -- the session's MediaSink ------------------------------------------------------------
+
+    def play(self, response_id: str, pcm: bytes) -> None:
+        self._playing = response_id
+        self._queue += pcm
+
+    def clear(self) -> str | None:
+        """Drop what has not gone out (barge-in); the response that was playing, if any."""
+        playing, self._playing = self._playing, None
+        self._queue.clear()
+        return playing
+
+    @property
+    def played_ms(self) -> int:
+        return self.sent_bytes * 1000 // (RATE * 2)
+
+    # -- aiortc's side ----------------------------------------------------------------------
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop_time = time.monotonic()
+        if self._start is None:
+            self._start = loop_time
+        due = self._start + self._pts / RATE
+        if due > loop_time:
+            await asyncio.sleep(due - loop_time)
+        if self._queue:
+            chunk = bytes(self._queue[:FRAME_BYTES])
+            del self._queue[:FRAME_BYTES]
+            self.sent_bytes += len(chunk)
+            if len(chunk) < FRAME_BYTES:
+                chunk += _SILENCE[len(chunk) :]
+            if not self._queue and self._playing is not None:
+                finished, self._playing = self._playing, None
+                self._on_stopped(finished)
+        else:
+            chunk = _SILENCE
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(chunk)
+        frame.sample_rate = RATE
+        frame.pts = self._pts
+        frame.time_base = TIME_BASE
+        self._pts += FRAME_SAMPLES
+        return frame
+
+
+class MicrophoneReader:
+    """The peer's audio track → PCM16 mono 48 kHz chunks for the session."""
+
+    def __init__(self) -> None:
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+
+    def pcm(self, frame: av.AudioFrame) -> bytes:
+        return b"".join(
+            bytes(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(frame)
+        )

@@ -1,0 +1,42 @@
+"""Plugins' HTTP endpoints (``rtcore_http_routes``: WebRTC calls, ...) served here,
+translated between aiohttp and the core's neutral request and response."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from rtcore.http import Handler, HttpRequest, HttpRoute
+
+# A WebRTC offer is a few kB; a session part a few more.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+type AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _adapt(handle: Handler) -> AiohttpHandler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
+        neutral = HttpRequest(
+            method=request.method,
+            path=request.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query),
+            body=await request.read(),
+            remote=request.remote,
+            params=dict(request.match_info),
+        )
+        answer = await handle(neutral)
+        response = web.Response(status=answer.status, body=answer.body, headers=answer.headers)
+        response.content_type = answer.content_type
+        return response
+
+    return handler
+
+
+def mount(app: web.Application, routes: Sequence[HttpRoute]) -> None:
+    for route in routes:
+        app.router.add_route(route.method, route.path, _adapt(route.handle))
