@@ -9,18 +9,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.http import HttpRoute
+from rtcore.keys.client_secrets import (
+    MemoryBook,
+    Minted,
+    SecretBook,
+    is_secret,
+    session_update,
+)
 from rtcore.keys.errors import Refusal
+from rtcore.keys.hashing import hash_key
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter, SessionRecord
+from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Provider, ProviderSpec
 from rtcore.routing import Router
 from rtcore.session.media import MediaSink
@@ -87,6 +99,7 @@ class Gateway:
         for m in models:
             self._groups.setdefault(m.name, []).append(m)
         self._router = Router(routing)
+        self._memory_secrets = MemoryBook()
         # Endpoints plugins add to the HTTP server (``rtcore_http_routes``), set by serve.
         self.http_routes: list[HttpRoute] = []
         self._specs = providers
@@ -123,13 +136,66 @@ class Gateway:
         # (401), never an encoding error.
         return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), self._master_key)
 
+    @property
+    def secrets(self) -> SecretBook:
+        """Where client secrets are kept: the key store's database, else this process."""
+        return self.keys.secrets if self.keys is not None else self._memory_secrets
+
     async def identify(self, presented: str | None) -> bool:
-        """Whether ``presented`` is a key here at all (the master key, a virtual key; any
-        key when there is no master key): asked before the model is looked up, so that a
-        wrong key learns nothing of the models."""
+        """Whether ``presented`` is a key here at all (the master key, a virtual key, a
+        client secret; any key when there is no master key): asked before the model is
+        looked up, so that a wrong key learns nothing of the models."""
         if self._master_key is None or self.authenticate(presented):
             return True
-        return presented is not None and self.keys is not None and await self.keys.knows(presented)
+        if presented is None:
+            return False
+        if is_secret(presented):
+            return await self.secrets.peek(presented) is not None
+        return self.keys is not None and await self.keys.knows(presented)
+
+    async def secret_model(self, presented: str | None) -> str | None:
+        """The model a client secret was minted for, if it names one."""
+        if not is_secret(presented):
+            return None
+        assert presented is not None
+        redeemed = await self.secrets.peek(presented)
+        return redeemed.model if redeemed is not None else None
+
+    def check_session(self, model: ModelConfig, session: dict[str, object]) -> RealtimeError | None:
+        """What is wrong with a session object for ``model`` (as ``session.update`` would
+        say it), or None: a client secret is refused when minted, not when used."""
+        from rtcore.protocol.codec import ClientDecoder
+        from rtcore.session.machine import RealtimeSession
+
+        config = {k: v for k, v in session.items() if k != "model"}
+        trial = RealtimeSession(
+            model=model.name,
+            caps=self.provider_for(model).capabilities,
+            dialect=None,
+            default_dialect=self.default_dialect,
+        )
+        try:
+            trial.handle(
+                ClientDecoder().decode(json.dumps({"type": "session.update", "session": config}))
+            )
+        except RealtimeError as err:
+            return err
+        return None
+
+    async def mint_secret(
+        self, presented: str | None, ttl_seconds: int, session: dict[str, object]
+    ) -> Minted:
+        """A client secret standing for ``presented`` (the master key or a virtual key;
+        anyone with no master key), or ``Refusal``."""
+        if is_secret(presented):
+            raise Refusal(401, "invalid_api_key", "A client secret cannot mint another.")
+        if not await self.identify(presented):
+            raise unauthenticated(presented)
+        token = None
+        if self._master_key is not None and not self.authenticate(presented):
+            assert presented is not None
+            token = hash_key(presented)
+        return await self.secrets.mint(token, ttl_seconds, session)
 
     async def admit(self, presented: str | None, model: ModelConfig) -> Admission:
         """Let a session of ``model`` in, or raise ``Refusal`` (its HTTP status, an
@@ -137,6 +203,21 @@ class Gateway:
         with no master key configured, anyone."""
         from rtcore.keys.store import Admission
 
+        if is_secret(presented) and (self._master_key is None or self.keys is not None):
+            assert presented is not None
+            redeemed = await self.secrets.redeem(presented)
+            if redeemed.model is not None and redeemed.model != model.name:
+                raise Refusal(
+                    400,
+                    "model_mismatch",
+                    f"This client secret was minted for model {redeemed.model!r}, not "
+                    f"{model.name!r}.",
+                )
+            if redeemed.token is None or self.keys is None:
+                admission = Admission()
+            else:
+                admission = await self.keys.admit_token(redeemed.token, model.name)
+            return msgspec.structs.replace(admission, session_update=session_update(redeemed))
         if self._master_key is None or self.authenticate(presented):
             return Admission()
         if presented is None or self.keys is None:
@@ -211,6 +292,9 @@ class Gateway:
             )
             try:
                 async with connection.running():
+                    if admission is not None and admission.session_update is not None:
+                        # A client secret's session: in force before the client's events.
+                        await connection.receive(admission.session_update)
                     yield connection
             finally:
                 self._live.discard(connection)

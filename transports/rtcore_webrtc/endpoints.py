@@ -116,7 +116,10 @@ class Calls:
             initial, wanted, dialect = parsed
         try:
             model = gateway.resolve_model(
-                request.query.get("model") or wanted or self.settings.model
+                request.query.get("model")
+                or wanted
+                or await gateway.secret_model(key)
+                or self.settings.model
             )
         except UnknownModel as exc:
             code = "missing_model" if exc.requested is None else "model_not_found"

@@ -28,7 +28,7 @@ def refusal_response(refusal: Refusal) -> web.Response:
             "type": refusal.type,
             "code": refusal.code,
             "message": refusal.message,
-            "param": None,
+            "param": refusal.param,
             "event_id": None,
         }
     }

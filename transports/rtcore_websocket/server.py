@@ -22,6 +22,7 @@ from rtcore.keys.errors import Refusal
 from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes, refusal_response
+from rtcore_websocket.client_secrets import add_secret_routes
 from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.mounted import mount
@@ -148,7 +149,11 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         log.info("refused %s: %s", request.remote, reason)
         return refusal(unauthenticated(handshake.key))
     try:
-        model = gateway.resolve_model(request.query.get("model") or settings.model)
+        model = gateway.resolve_model(
+            request.query.get("model")
+            or await gateway.secret_model(handshake.key)
+            or settings.model
+        )
     except UnknownModel as exc:
         log.info("refused %s: %s", request.remote, exc.message)
         if exc.requested is None:
@@ -333,6 +338,7 @@ def build_app(
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
     add_routes(app, gateway)
+    add_secret_routes(app, gateway)
     mount(app, gateway.http_routes)
     if settings.metrics:
         app.router.add_routes([metrics_route(gateway, settings.metrics_require_key)])

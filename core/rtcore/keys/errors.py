@@ -5,10 +5,17 @@ from __future__ import annotations
 
 class Refusal(Exception):
     def __init__(
-        self, status: int, code: str, message: str, *, type: str = "invalid_request_error"
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.type = type
+        self.param = param

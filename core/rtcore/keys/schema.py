@@ -1,4 +1,4 @@
-"""The tables (SQLAlchemy Core): keys, session leases, spend logs. Migrations in
+"""The tables (SQLAlchemy Core): keys, session leases, spend logs, client secrets. Migrations in
 ``migrations/`` create them; this is what the code reads and writes."""
 
 from __future__ import annotations
@@ -58,4 +58,17 @@ spend_logs = sa.Table(
     sa.Column("output_audio_tokens", sa.Integer, nullable=False),
     sa.Column("spend", sa.Float, nullable=False),
     sa.Column("metadata", sa.JSON, nullable=False),
+)
+
+# An ephemeral client secret: what a browser holds instead of a key, for one session,
+# until it expires. ``token`` is the minting virtual key's (None: the master key).
+client_secrets = sa.Table(
+    "rtcore_client_secrets",
+    metadata,
+    sa.Column("secret", sa.String(64), primary_key=True),  # its SHA-256
+    sa.Column("token", sa.String(64)),
+    sa.Column("session", sa.JSON, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

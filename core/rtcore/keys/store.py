@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import hashlib
 import logging
 import math
 import os
@@ -31,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rtcore.keys import durations, migrate
 from rtcore.keys.errors import Refusal
+from rtcore.keys.hashing import hash_key
 from rtcore.keys.schema import keys, leases, spend_logs
+from rtcore.keys.secret_store import DatabaseBook
 from rtcore.keys.usage import SessionRecord
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,8 @@ class Admission(msgspec.Struct, frozen=True, kw_only=True):
     key_alias: str | None = None
     lease_id: str | None = None
     budget_left: float | None = None
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+    # Let in by a client secret: the session it was minted with, as a session.update.
+    session_update: str | None = None
 
 
 def _token(key: str) -> str:
@@ -307,9 +306,17 @@ class KeyStore:
             )
             return found.first() is not None
 
+    @property
+    def secrets(self) -> DatabaseBook:
+        """The client secrets minted here (in the same database, for every replica)."""
+        return DatabaseBook(self._engine)
+
     async def admit(self, presented: str, model: str) -> Admission:
         """Let a session of ``model`` in with this virtual key, or raise ``Refusal``."""
-        token = hash_key(presented)
+        return await self.admit_token(hash_key(presented), model)
+
+    async def admit_token(self, token: str, model: str) -> Admission:
+        """``admit`` for a key known by its stored token (a client secret it minted)."""
         now = _now()
         async with self._engine.begin() as conn:
             row = (
