@@ -83,6 +83,8 @@ class Connection:
         self._decoder = ClientDecoder(max_message_bytes)
         self._encoder = ServerEncoder()
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(OUTGOING_QUEUE_FRAMES)
+        # Copies of the outgoing events for attached controllers (a WebRTC call's sideband).
+        self._taps: list[asyncio.Queue[bytes]] = []
         self._upstream: ProviderSession | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -311,14 +313,45 @@ class Connection:
         for event in self.session.drain():
             if self._closed:
                 break
-            await self._queue.put(self._encoder.encode(event))
+            data = self._encoder.encode(event)
+            await self._queue.put(data)
+            for tap in self._taps:
+                self._copy(tap, data)
         if self.session.idle:
             self._idle.set()
+
+    def _copy(self, tap: asyncio.Queue[bytes], data: bytes) -> None:
+        try:
+            tap.put_nowait(data)
+        except asyncio.QueueFull:
+            # A controller that reads nothing does not hold the call back: it is let go.
+            self._taps.remove(tap)
+            tap.get_nowait()
+            tap.put_nowait(_CLOSE)
+
+    async def tap(self) -> AsyncIterator[bytes]:
+        """Every event the client is sent from now on, for a second reader attached to
+        the session (a sideband controller); ends with the session, or when this reader
+        falls too far behind."""
+        queue: asyncio.Queue[bytes] = asyncio.Queue(OUTGOING_QUEUE_FRAMES)
+        self._taps.append(queue)
+        try:
+            while not self._closed or not queue.empty():
+                data = await queue.get()
+                if not data:
+                    return
+                yield data
+        finally:
+            if queue in self._taps:
+                self._taps.remove(queue)
 
     async def _close_outgoing(self) -> None:
         if not self._closed:
             self._closed = True
             self._idle.set()
+            for tap in self._taps:
+                with contextlib.suppress(asyncio.QueueFull):
+                    tap.put_nowait(_CLOSE)
             # A full queue means the reader is not parked in get(): it sees ``_closed``
             # once it has drained what is queued.
             with contextlib.suppress(asyncio.QueueFull):

@@ -11,7 +11,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -100,6 +100,8 @@ class Gateway:
             self._groups.setdefault(m.name, []).append(m)
         self._router = Router(routing)
         self._memory_secrets = MemoryBook()
+        # Sessions another transport may attach to by id (WebRTC calls: ``?call_id=``).
+        self._attachable: dict[str, Connection] = {}
         # Endpoints plugins add to the HTTP server (``rtcore_http_routes``), set by serve.
         self.http_routes: list[HttpRoute] = []
         self._specs = providers
@@ -301,6 +303,19 @@ class Gateway:
                 if not self._live:
                     self._none_live.set()
                 await self._record(connection, admission)
+
+    @contextlib.contextmanager
+    def attachable(self, call_id: str, connection: Connection) -> Iterator[None]:
+        """While in this block, ``attached(call_id)`` finds the session: a WebRTC call's,
+        for a server that controls it over the WebSocket (OpenAI's sideband)."""
+        self._attachable[call_id] = connection
+        try:
+            yield
+        finally:
+            self._attachable.pop(call_id, None)
+
+    def attached(self, call_id: str) -> Connection | None:
+        return self._attachable.get(call_id)
 
     @property
     def live_sessions(self) -> int:

@@ -5,10 +5,13 @@ reply as Opus on the audio track, the microphone heard, barge-in, hang-up."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from rtcore_webrtc.ice import gather_on
 from tests.transports.process import Served
@@ -28,6 +31,18 @@ def _loopback_ice() -> None:
 async def served() -> AsyncIterator[Served]:
     async with Served("--provider", "echo", env={"RTCORE_MASTER_KEY": KEY}) as server:
         yield server
+
+
+async def _closed(ws: ClientConnection, within: float) -> bool:
+    """Whether the server closes ``ws`` within the time (what it sends meanwhile is read)."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                await ws.recv()
+    except ConnectionClosed:
+        return True
+    except TimeoutError:
+        return False
 
 
 def base(served: Served) -> str:
@@ -110,13 +125,14 @@ async def test_hang_up_ends_the_call(served: Served) -> None:
 
 
 async def test_offers_are_refused_clearly(served: Served) -> None:
-    peer = Peer()
+    peer, other = Peer(), Peer()
     try:
         assert (await peer.call(base(served), "sk-wrong", model="echo")).status == 401
         assert peer.refusal["error"]["code"] == "invalid_api_key"
-        assert (await Peer().call(base(served), KEY, model="nope")).status == 404
+        assert (await other.call(base(served), KEY, model="nope")).status == 404
     finally:
         await peer.close()
+        await other.close()
     async with (
         aiohttp.ClientSession() as http,
         http.post(
@@ -143,3 +159,51 @@ async def test_the_session_part_of_a_form_offer_configures_the_session(
         assert updated["session"]["instructions"] == "Be brief."
     finally:
         await peer.close()
+
+
+async def test_a_server_controls_a_live_call_over_the_sideband(served: Served) -> None:
+    """``wss://.../v1/realtime?call_id=``: the server's own WebSocket to the call."""
+    peer = Peer()
+    try:
+        assert (await peer.call(base(served), KEY, model="echo")).status == 201
+        await peer.until("session.created")
+        await peer.opened()
+        assert peer.location is not None
+        call_id = peer.location.rsplit("/", 1)[1]
+        url = f"ws://127.0.0.1:{served.port}/v1/realtime?call_id={call_id}"
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with connect(url, proxy=None, additional_headers=headers) as control:
+            # The server configures the call; the browser's channel sees it too.
+            update = {"type": "session.update", "session": {"instructions": "From the server."}}
+            await control.send(json.dumps(update))
+            seen = json.loads(await asyncio.wait_for(control.recv(), 10))
+            assert seen["type"] == "session.updated"
+            assert seen["session"]["instructions"] == "From the server."
+            updated = await peer.until("session.updated")
+            assert updated["session"]["instructions"] == "From the server."
+            # The browser's turn: the server sees its events as they go out.
+            for event in user_turn("Hello!", ["text"]):
+                await peer.send(event)
+            async with asyncio.timeout(10):
+                while json.loads(await control.recv())["type"] != "response.done":
+                    pass
+            # The call ends: so does its sideband.
+            await peer.close()
+            assert await _closed(control, within=15)
+    finally:
+        await peer.close()
+    # A wrong call id, a client secret or no key get nothing.
+    with pytest.raises(InvalidStatus) as unknown:
+        async with connect(
+            f"ws://127.0.0.1:{served.port}/v1/realtime?call_id=rtc_nope",
+            proxy=None,
+            additional_headers={"Authorization": f"Bearer {KEY}"},
+        ):
+            pass
+    assert unknown.value.response.status_code == 404
+    with pytest.raises(InvalidStatus) as keyless:
+        async with connect(
+            f"ws://127.0.0.1:{served.port}/v1/realtime?call_id=rtc_nope", proxy=None
+        ):
+            pass
+    assert keyless.value.response.status_code == 401

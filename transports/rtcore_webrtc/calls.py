@@ -130,22 +130,23 @@ class Call:
                 media=self.reply,
             ) as connection:
                 self.connection = connection
-                if self._initial is not None:
-                    await connection.receive(self._initial)
-                try:
-                    async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-                        await self._channel_open.wait()
-                except TimeoutError:
-                    log.info("call %s: the events channel never opened; ending it", self.id)
-                    return
-                async with asyncio.TaskGroup() as group:
-                    sender = group.create_task(self._send(connection))
-                    listener = group.create_task(self._listen(connection))
-                    ended = group.create_task(self._ended.wait())
-                    # Whichever ends first ends the call: the session, or the peer.
-                    for task in (sender, ended):
-                        task.add_done_callback(lambda _: (listener.cancel(), ended.cancel()))
-                    ended.add_done_callback(lambda _: sender.cancel())
+                with self.gateway.attachable(self.id, connection):
+                    if self._initial is not None:
+                        await connection.receive(self._initial)
+                    try:
+                        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                            await self._channel_open.wait()
+                    except TimeoutError:
+                        log.info("call %s: the events channel never opened; ending it", self.id)
+                        return
+                    async with asyncio.TaskGroup() as group:
+                        sender = group.create_task(self._send(connection))
+                        listener = group.create_task(self._listen(connection))
+                        ended = group.create_task(self._ended.wait())
+                        # Whichever ends first ends the call: the session, or the peer.
+                        for task in (sender, ended):
+                            task.add_done_callback(lambda _: (listener.cancel(), ended.cancel()))
+                        ended.add_done_callback(lambda _: sender.cancel())
         finally:
             await self.pc.close()
             self._on_end(self)

@@ -8,6 +8,7 @@ the other is stopped. The handler is the only reader of its socket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ from rtcore.audio import PCM16_RATES
 from rtcore.connection import SHUTTING_DOWN, Connection
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel, unauthenticated
+from rtcore.keys.client_secrets import is_secret
 from rtcore.keys.errors import Refusal
 from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
@@ -143,6 +145,8 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             "The server is shutting down and takes no new sessions; connect again.",
         )
     handshake = read_handshake(request.headers)
+    if "call_id" in request.query:
+        return await sideband(request, request.query["call_id"], handshake.key)
     if not await gateway.identify(handshake.key):
         # Refused before the model is looked at: a wrong key learns nothing of the models.
         reason = "no API key" if handshake.key is None else "wrong API key"
@@ -222,6 +226,46 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             await _close_or_drop(ws, request, WSCloseCode.POLICY_VIOLATION, SLOW_REASON)
         else:
             await _close(ws, failure)
+    return ws
+
+
+async def sideband(request: web.Request, call_id: str, key: str | None) -> web.StreamResponse:
+    """``?call_id=``: a server attaches to a live WebRTC call to control it (OpenAI's
+    sideband): what it sends reaches the call's session, and it sees every event the
+    call's client is sent. With a real key, never a client secret (that is the client's)."""
+    gateway = request.app[GATEWAY]
+    settings = request.app[SETTINGS]
+    if is_secret(key) or not await gateway.identify(key):
+        log.info("refused %s: a sideband needs the server's key", request.remote)
+        return refusal(unauthenticated(key if not is_secret(key) else "secret"))
+    connection = gateway.attached(call_id)
+    if connection is None:
+        return refused_with(404, "call_not_found", f"No live call {call_id!r} here.", "call_id")
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ping_interval_seconds or None,
+        max_msg_size=settings.max_message_bytes,
+        compress=False,
+    )
+    await ws.prepare(request)
+    log.info("sideband of call %s attached (peer %s)", call_id, request.remote)
+
+    async def forward() -> None:
+        async for data in connection.tap():
+            await ws.send_frame(data, WSMsgType.TEXT)
+        # The call is over: so is its sideband (closed from here, the reader still reading).
+        await ws.close(message=b"call ended")
+
+    forwarding = asyncio.create_task(forward())
+    try:
+        async for message in ws:
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                await connection.receive(message.data)
+    finally:
+        forwarding.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            await forwarding
+        await ws.close()
+        log.info("sideband of call %s detached", call_id)
     return ws
 
 
