@@ -75,7 +75,18 @@ def parser() -> argparse.ArgumentParser:
         help="instead: the gateway's CPU per session-minute with metrics and JSON logs on "
         "against off, alternating in one run (bench.observability)",
     )
-    p.add_argument("--rounds", type=int, default=4, help="with --observability: phases of each (4)")
+    p.add_argument(
+        "--webrtc",
+        action="store_true",
+        help="instead: the gateway's CPU per session-minute of WebRTC sessions against "
+        "WebSocket sessions (the echo model), alternating in one run (bench.webrtc)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="with --observability or --webrtc: phases of each (4)",
+    )
     p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
     p.add_argument("--out", help="JSON path (default bench/results/bench-TIME.json)")
@@ -89,6 +100,11 @@ def main() -> None:
         from bench import keys
 
         asyncio.run(keys.main(args.sessions, keys.CHUNKS, args.database_url))
+        return
+    if args.webrtc:
+        from bench import webrtc
+
+        asyncio.run(webrtc.main(args, rounds=args.rounds))
         return
     if args.observability:
         from bench import observability

@@ -98,7 +98,7 @@ class Emulator:
         await stop_process(self.proc)
 
 
-async def _wait_http(port: int, path: str, proc: asyncio.subprocess.Process, limit: float) -> None:
+async def wait_http(port: int, path: str, proc: asyncio.subprocess.Process, limit: float) -> None:
     """Until ``GET path`` answers (any status): the server accepted a connection and served."""
     deadline = time.monotonic() + limit
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
@@ -183,7 +183,7 @@ async def start_rtcore(
         *command, stdout=log, stderr=log, cwd=workdir, preexec_fn=pinning.on(cpus)
     )
     gateway = Gateway("rtcore", proc, port)
-    await _wait_http(port, "/health", proc, 30)
+    await wait_http(port, "/health", proc, 30)
     gateway.startup_seconds = time.monotonic() - began
     gateway.url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench&input_audio_rate=16000"
     return gateway
@@ -265,7 +265,7 @@ async def start_litellm(
     )
     gateway = Gateway("litellm", proc, port)
     try:
-        await _wait_http(port, "/health/liveliness", proc, 180)
+        await wait_http(port, "/health/liveliness", proc, 180)
     except BaseException:
         await gateway.stop()
         raise

@@ -111,7 +111,11 @@ def test_loaded_by_the_plugin_host() -> None:
     assert not spec.claims("gpt-4o-realtime")
     info = {p.name: p for p in host.info()}
     assert info["echo"].distribution == "rtcore-echo"
-    assert info["echo"].hooks == ("rtcore_register_providers", "rtcore_session_ended")
+    assert info["echo"].hooks == (
+        "rtcore_http_routes",
+        "rtcore_register_providers",
+        "rtcore_session_ended",
+    )
 
 
 def test_capabilities() -> None:
