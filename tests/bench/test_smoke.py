@@ -65,3 +65,22 @@ def test_observability_harness_smoke_run(tmp_path: Path) -> None:
     # The ABBA order, as the log tells it.
     order = [line.split()[1] for line in done.stderr.splitlines() if "round" in line]
     assert order == ["off", "on", "on", "off"], order
+
+
+@pytest.mark.slow
+def test_webrtc_harness_smoke_run(tmp_path: Path) -> None:
+    """``--webrtc`` runs WebSocket and WebRTC sessions in ABBA order, every turn answered
+    both ways (the figures' size is the benchmark's to say)."""
+    out = tmp_path / "webrtc.json"
+    command = [sys.executable, "-m", "bench", "--webrtc", "-n", "1", "--seconds", "4"]
+    command += ["--rounds", "2", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    for kind in ("websocket", "webrtc"):
+        assert len(report["cpu_s_per_session_min"][kind]) == 2
+        assert all(value > 0 for value in report["cpu_s_per_session_min"][kind])
+        for counts in report["counts"][kind]:
+            assert counts["errors"] == 0
+            assert counts["replies"] >= 1
+    assert "webrtc / websocket:" in done.stdout
