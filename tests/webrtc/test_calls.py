@@ -92,6 +92,9 @@ async def test_a_spoken_turn_is_heard_and_barge_in_stops_playback(served: Served
         peer.mic.say(tone(0.8))
         cleared = await peer.until("output_audio_buffer.cleared", after=mark)
         assert cleared["response_id"] == started["response_id"]
+        # The reply's item is cut where playback stopped: the model knows what was heard.
+        truncated = await peer.until("conversation.item.truncated", after=mark)
+        assert 200 <= truncated["audio_end_ms"] <= 2000, truncated
         assert (
             "output_audio_buffer.stopped"
             not in [e["type"] for e in peer.events[mark:]][

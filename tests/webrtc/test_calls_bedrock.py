@@ -122,6 +122,8 @@ async def test_speaking_over_the_reply_stops_its_playback(served: Served) -> Non
         peer.mic.say(utterance_pcm(0, sample_rate=RATE, trail_silence=1.0))
         cleared = await peer.until("output_audio_buffer.cleared", within=30, after=mark)
         assert cleared["response_id"] == started["response_id"]
+        truncated = await peer.until("conversation.item.truncated", after=mark)
+        assert truncated["audio_end_ms"] > 0
         done = await peer.until("response.done", within=30)
         assert done["response"]["id"] == started["response_id"]
     finally:

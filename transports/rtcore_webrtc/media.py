@@ -17,6 +17,8 @@ import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from rtcore.session.media import Playback
+
 RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz
 FRAME_BYTES = FRAME_SAMPLES * 2
@@ -39,21 +41,28 @@ class ReplyTrack(MediaStreamTrack):
         self._on_stopped = on_stopped
         self._queue = bytearray()
         self._playing: str | None = None  # the response whose audio is going out
+        self._item: str | None = None  # and its item
+        self._played = 0  # bytes of that item gone out
         self._start: float | None = None
         self._pts = 0
         self.sent_bytes = 0
 
     # -- the session's MediaSink ------------------------------------------------------------
 
-    def play(self, response_id: str, pcm: bytes) -> None:
-        self._playing = response_id
+    def play(self, response_id: str, item_id: str, pcm: bytes) -> None:
+        if (response_id, item_id) != (self._playing, self._item):
+            self._playing, self._item, self._played = response_id, item_id, 0
         self._queue += pcm
 
-    def clear(self) -> str | None:
-        """Drop what has not gone out (barge-in); the response that was playing, if any."""
-        playing, self._playing = self._playing, None
+    def clear(self) -> Playback | None:
+        """Drop what has not gone out (barge-in): what was playing, and how far it got."""
+        playing, item, self._playing = self._playing, self._item, None
         self._queue.clear()
-        return playing
+        if playing is None or item is None:
+            return None
+        return Playback(
+            response_id=playing, item_id=item, played_ms=self._played * 1000 // (RATE * 2)
+        )
 
     @property
     def played_ms(self) -> int:
@@ -74,6 +83,7 @@ class ReplyTrack(MediaStreamTrack):
             chunk = bytes(self._queue[:FRAME_BYTES])
             del self._queue[:FRAME_BYTES]
             self.sent_bytes += len(chunk)
+            self._played += len(chunk)
             if len(chunk) < FRAME_BYTES:
                 chunk += _SILENCE[len(chunk) :]
             if not self._queue and self._playing is not None:

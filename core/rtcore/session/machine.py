@@ -235,9 +235,10 @@ class RealtimeSession:
             case c.OutputAudioBufferClear():
                 if self._media is not None:
                     # Out of band, the server plays the reply: it stops it here.
-                    if self._clear_playback() is None:
+                    cut = self._clear_playback()
+                    if cut is None:
                         self.emit(s.OutputAudioBufferCleared(event_id=""))
-                    return []
+                    return cut or []
                 # Audio already sent over a WebSocket is the client's to drop; acknowledge.
                 rid = next(reversed(self.responses), None) or UNSET
                 self.emit(s.OutputAudioBufferCleared(event_id="", response_id=rid))
@@ -274,14 +275,28 @@ class RealtimeSession:
         """The transport played the last of a reply (out-of-band sessions)."""
         self.emit(s.OutputAudioBufferStopped(event_id="", response_id=response_id))
 
-    def _clear_playback(self) -> str | None:
-        """Drop the reply audio not yet played (out-of-band sessions); whose it was."""
+    def _clear_playback(self) -> Commands | None:
+        """Drop the reply audio not yet played (out-of-band sessions) and truncate its
+        item to what played; None when nothing was playing."""
         if self._media is None:
             return None
         dropped = self._media.clear()
-        if dropped is not None:
-            self.emit(s.OutputAudioBufferCleared(event_id="", response_id=dropped))
-        return dropped
+        if dropped is None:
+            return None
+        self.emit(s.OutputAudioBufferCleared(event_id="", response_id=dropped.response_id))
+        item = self.conversation.get(dropped.item_id)
+        index = (
+            next((i for i, p in enumerate(item.parts) if p.kind == "audio"), None) if item else None
+        )
+        if item is None or index is None:
+            return []
+        cut = c.ConversationItemTruncate(
+            item_id=item.id, content_index=index, audio_end_ms=min(dropped.played_ms, item.audio_ms)
+        )
+        try:
+            return self._truncate(cut)
+        except RealtimeError:
+            return []  # nothing left to cut: the item ended where playback did
 
     def _idle_timeout(self) -> Commands:
         """The user has been silent ``idle_timeout_ms`` since the last reply played out:
@@ -526,7 +541,7 @@ class RealtimeSession:
             case neutral.SpeechStarted():
                 self._idle.disarm()
                 # Barge-in: the user speaks over the reply, which stops playing.
-                self._clear_playback()
+                self._pending += self._clear_playback() or []
                 self.emit(
                     s.SpeechStarted(
                         event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id

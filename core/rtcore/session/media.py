@@ -3,13 +3,17 @@ records the microphone; the session exchanges PCM with it instead of audio event
 
 The transport's ``MediaSink`` takes the reply as PCM16 mono at ``MEDIA_FORMAT``'s rate and
 paces it out; ``clear`` drops what has not played (barge-in, ``output_audio_buffer.clear``)
-and says whose audio that was. The transport reports the end of each reply's playback to
-the connection (``output_audio_buffer.stopped``).
+and says whose audio that was and how much of it played: the session truncates the item
+there, as OpenAI's server does on WebRTC (the model then knows what the user heard). The
+transport reports the end of each reply's playback to the connection
+(``output_audio_buffer.stopped``).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
+
+import msgspec
 
 from rtcore.audio import AudioFormat
 
@@ -17,7 +21,15 @@ from rtcore.audio import AudioFormat
 MEDIA_FORMAT = AudioFormat("pcm16", 48000)
 
 
-class MediaSink(Protocol):
-    def play(self, response_id: str, pcm: bytes) -> None: ...
+class Playback(msgspec.Struct, frozen=True, kw_only=True):
+    """A reply cut short: whose, which item, and how much of it had played."""
 
-    def clear(self) -> str | None: ...
+    response_id: str
+    item_id: str
+    played_ms: int
+
+
+class MediaSink(Protocol):
+    def play(self, response_id: str, item_id: str, pcm: bytes) -> None: ...
+
+    def clear(self) -> Playback | None: ...

@@ -238,7 +238,7 @@ class ActiveResponse:
             if not self._media_started:
                 self._media_started = True
                 self._emit(s.OutputAudioBufferStarted(event_id="", response_id=self.id))
-            self._media.play(self.id, data)
+            self._media.play(self.id, msg.id, data)
             return
         self._ev(self.words.audio_delta, delta=data, **self._ids(msg))
 
