@@ -12,14 +12,12 @@ ratio.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import run, targets
+from bench import abba, run, targets
 
 MODES = {
     "off": ["--no-metrics", "--log-level", "warning"],
@@ -36,55 +34,35 @@ async def main(args: argparse.Namespace, rounds: int = 4) -> dict[str, Any]:
         workdir = Path(tmp)
         emulator = await targets.Emulator.start(workdir / "certs", loop=args.loop)
         try:
-            for index in range(rounds):
-                # ABBA: the second phase of a round runs a little dearer whatever it is
-                # (measured with both modes alike), so each mode goes first in half of them.
-                order = list(MODES) if index % 2 == 0 else list(reversed(MODES))
-                for mode in order:
-                    flags = MODES[mode]
-                    print(
-                        f"observability {mode} (round {index + 1}/{rounds}): "
-                        f"{args.sessions} sessions for {args.seconds:g} s",
-                        file=sys.stderr,
+            for index, mode in abba.phases(tuple(MODES), rounds):
+                flags = MODES[mode]
+                print(
+                    f"observability {mode} (round {index + 1}/{rounds}): "
+                    f"{args.sessions} sessions for {args.seconds:g} s",
+                    file=sys.stderr,
+                )
+                gateway = await targets.start_rtcore(
+                    emulator, workdir, workers=1, options={}, loop=args.loop, extra=flags
+                )
+                try:
+                    phase = await run.run_phase(
+                        "rtcore",
+                        args.sessions,
+                        args.seconds,
+                        emulator,
+                        gateway,
+                        workdir,
+                        loop=args.loop,
                     )
-                    gateway = await targets.start_rtcore(
-                        emulator, workdir, workers=1, options={}, loop=args.loop, extra=flags
-                    )
-                    try:
-                        phase = await run.run_phase(
-                            "rtcore",
-                            args.sessions,
-                            args.seconds,
-                            emulator,
-                            gateway,
-                            workdir,
-                            loop=args.loop,
-                        )
-                    finally:
-                        await gateway.stop()
-                    if "failed" in phase:
-                        raise SystemExit(f"observability {mode}: {phase['failed']}")
-                    figures[mode].append(phase["cpu_s_per_session_min"])
-                    realtime[mode].append(bool(phase.get("realtime")))
+                finally:
+                    await gateway.stop()
+                if "failed" in phase:
+                    raise SystemExit(f"observability {mode}: {phase['failed']}")
+                figures[mode].append(phase["cpu_s_per_session_min"])
+                realtime[mode].append(bool(phase.get("realtime")))
         finally:
             await emulator.stop()
-    off, on = statistics.median(figures["off"]), statistics.median(figures["on"])
-    report = {
-        "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "machine": run.machine(),
-        "sessions": args.sessions,
-        "seconds": args.seconds,
-        "rounds": rounds,
-        "cpu_s_per_session_min": figures,
-        "realtime": realtime,
-        "median_off": off,
-        "median_on": on,
-        "ratio_on_off": on / off if off else None,
-    }
-    out.write_text(json.dumps(report, indent=2))
-    print(table(report))
-    print(f"\nJSON: {out}")
-    return report
+    return abba.report(args, out, rounds, figures, table, realtime=realtime)
 
 
 def table(report: dict[str, Any]) -> str:

@@ -15,13 +15,12 @@ import argparse
 import asyncio
 import contextlib
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import procs, run, targets
+from bench import abba, procs, run, targets
 
 KINDS = ("websocket", "webrtc")
 
@@ -78,36 +77,18 @@ async def main(args: argparse.Namespace, rounds: int = 4) -> dict[str, Any]:
         workdir = Path(tmp)
         proc, port = await start(workdir)
         try:
-            for index in range(rounds):
-                order = KINDS if index % 2 == 0 else tuple(reversed(KINDS))
-                for kind in order:
-                    print(
-                        f"{kind} (round {index + 1}/{rounds}): {args.sessions} sessions for "
-                        f"{args.seconds:g} s",
-                        file=sys.stderr,
-                    )
-                    result = await phase(kind, port, proc.pid, args.sessions, args.seconds, workdir)
-                    figures[kind].append(result["cpu_s_per_session_min"])
-                    counts[kind].append({k: result[k] for k in ("turns", "replies", "errors")})
+            for index, kind in abba.phases(KINDS, rounds):
+                print(
+                    f"{kind} (round {index + 1}/{rounds}): {args.sessions} sessions for "
+                    f"{args.seconds:g} s",
+                    file=sys.stderr,
+                )
+                result = await phase(kind, port, proc.pid, args.sessions, args.seconds, workdir)
+                figures[kind].append(result["cpu_s_per_session_min"])
+                counts[kind].append({k: result[k] for k in ("turns", "replies", "errors")})
         finally:
             await targets.stop_process(proc)
-    ws, rtc = statistics.median(figures["websocket"]), statistics.median(figures["webrtc"])
-    report = {
-        "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "machine": run.machine(),
-        "sessions": args.sessions,
-        "seconds": args.seconds,
-        "rounds": rounds,
-        "cpu_s_per_session_min": figures,
-        "counts": counts,
-        "median_websocket": ws,
-        "median_webrtc": rtc,
-        "ratio_webrtc_websocket": rtc / ws if ws else None,
-    }
-    out.write_text(json.dumps(report, indent=2))
-    print(table(report))
-    print(f"\nJSON: {out}")
-    return report
+    return abba.report(args, out, rounds, figures, table, counts=counts)
 
 
 def table(report: dict[str, Any]) -> str:
