@@ -53,10 +53,13 @@ class Chromium:
     The browser starts on a blank page; entering loads ``url`` and waits for its load
     event, so evaluations never race the navigation."""
 
-    def __init__(self, executable: str, url: str, *, mic_wav: Path) -> None:
+    def __init__(
+        self, executable: str, url: str, *, mic_wav: Path, flags: tuple[str, ...] = ()
+    ) -> None:
         self.executable = executable
         self.url = url
         self.mic_wav = mic_wav
+        self.flags = flags
         self.stderr: list[str] = []
         self._ids = itertools.count(1)
         self._events: set[str] = set()
@@ -109,6 +112,7 @@ class Chromium:
                 f"--use-file-for-fake-audio-capture={self.mic_wav}%noloop",
                 f"--user-data-dir={self._profile.name}",
                 "--remote-debugging-port=0",
+                *self.flags,
                 "about:blank",
             ],
             stdin=subprocess.DEVNULL,

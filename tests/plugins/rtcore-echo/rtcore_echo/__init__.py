@@ -7,8 +7,10 @@ manager registers it and calls the hook below. Nothing runs at import time.
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import msgspec
 
@@ -59,4 +61,20 @@ def rtcore_http_routes(gateway: Gateway, settings: object) -> Sequence[HttpRoute
     async def live(request: HttpRequest) -> HttpResponse:
         return json_response(200, {"live_sessions": gateway.live_sessions, "peer": request.remote})
 
-    return [HttpRoute(method="GET", path="/echo/live", handle=live)]
+    routes = [HttpRoute(method="GET", path="/echo/live", handle=live)]
+    static = os.environ.get("RTCORE_ECHO_STATIC")
+    if static:
+        # Pages for browser tests, served from the gateway's own origin (no CORS).
+        root = Path(static).resolve()
+
+        async def page(request: HttpRequest) -> HttpResponse:
+            path = (root / request.params["name"]).resolve()
+            if root not in path.parents or not path.is_file():
+                return json_response(404, {"error": "not found"})
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if path.suffix == ".mjs":
+                kind = "text/javascript"
+            return HttpResponse(status=200, body=path.read_bytes(), content_type=kind)
+
+        routes.append(HttpRoute(method="GET", path="/echo/static/{name}", handle=page))
+    return routes
