@@ -54,8 +54,14 @@ class Chromium:
     event, so evaluations never race the navigation."""
 
     def __init__(
-        self, executable: str, url: str, *, mic_wav: Path, flags: tuple[str, ...] = ()
+        self,
+        executable: str,
+        url: str,
+        *,
+        mic_wav: Path | None,
+        flags: tuple[str, ...] = (),
     ) -> None:
+        """``mic_wav`` None: no microphone at all (no fake devices)."""
         self.executable = executable
         self.url = url
         self.mic_wav = mic_wav
@@ -92,6 +98,13 @@ class Chromium:
                 await self._receive()
         return self
 
+    # WebRTC on loopback: Chromium offers loopback candidates and plain addresses (not mDNS
+    # names) only when asked.
+    WEBRTC_LOOPBACK = (
+        "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+    )
+
     def _launch(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [
@@ -106,10 +119,7 @@ class Chromium:
                 "--disable-sync",
                 "--disable-dev-shm-usage",
                 "--autoplay-policy=no-user-gesture-required",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                # %noloop: play the file once, then silence (the turn must end).
-                f"--use-file-for-fake-audio-capture={self.mic_wav}%noloop",
+                *self._media_flags(),
                 f"--user-data-dir={self._profile.name}",
                 "--remote-debugging-port=0",
                 *self.flags,
@@ -120,6 +130,16 @@ class Chromium:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def _media_flags(self) -> list[str]:
+        if self.mic_wav is None:
+            return ["--use-fake-ui-for-media-stream"]
+        return [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            # %noloop: play the file once, then silence (the turn must end).
+            f"--use-file-for-fake-audio-capture={self.mic_wav}%noloop",
+        ]
 
     async def _page_socket(self) -> str:
         """The DevTools socket of the page opened on ``url``."""

@@ -38,10 +38,7 @@ pytestmark = pytest.mark.skipif(
 )
 KEY = "sk-agents-webrtc"
 SERVERS = ["echo", "bedrock-emulator"]
-FLAGS = (
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-)
+FLAGS = Chromium.WEBRTC_LOOPBACK
 
 
 @asynccontextmanager

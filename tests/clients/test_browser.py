@@ -1,4 +1,6 @@
-"""The browser playground served at ``/``, in headless Chromium with a fake microphone.
+"""The browser playground served at ``/``, in headless Chromium with a fake microphone:
+over WebSocket (``?transport=websocket``), and over WebRTC with a client secret (the
+default), with and without a microphone.
 
 Chromium plays a WAV file as the microphone (a loud tone, then silence: a turn to an energy
 VAD). The page captures it with an AudioWorklet, streams PCM16 at 24 kHz over
@@ -79,7 +81,7 @@ async def test_playground_talks_and_plays_the_reply(server: str, tmp_path: Path)
     mic = tmp_path / "mic.wav"
     write_speech_wav(mic)
     async with serve(server, tmp_path) as (served, model):
-        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}"
+        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}&transport=websocket"
         async with Chromium(CHROMIUM, url, mic_wav=mic) as page:
             # The model picker was filled from GET /v1/models (behind the key).
             await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
@@ -123,3 +125,57 @@ async def test_playground_talks_and_plays_the_reply(server: str, tmp_path: Path)
         state["eventTypes"]
     )
     assert "Traceback" not in served.stderr
+
+
+@pytest.mark.parametrize("server", ["echo", "bedrock-emulator"])
+async def test_playground_talks_over_webrtc_with_a_client_secret(
+    server: str, tmp_path: Path
+) -> None:
+    """The default: a client secret minted from the key, the call on WebRTC."""
+    assert CHROMIUM is not None
+    mic = tmp_path / "mic.wav"
+    write_speech_wav(mic)
+    async with serve(server, tmp_path) as (served, model):
+        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}"
+        async with Chromium(CHROMIUM, url, mic_wav=mic, flags=Chromium.WEBRTC_LOOPBACK) as page:
+            await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
+            await page.evaluate("document.getElementById('connect').click()", user_gesture=True)
+            await wait_for(
+                page,
+                "window.rtcorePlayground.responsesDone > 0 "
+                "&& window.rtcorePlayground.loudness > 0.01",
+                seconds=25,
+            )
+            state = await page.evaluate("JSON.parse(JSON.stringify(window.rtcorePlayground))")
+    assert state["errors"] == [], state["errors"]
+    assert state["transport"] == "webrtc"
+    roles = [(e["role"], e["text"]) for e in state["transcript"]]
+    assert roles[0][0] == "user"
+    assert re.fullmatch(HEARD[server], roles[0][1]), roles
+    assert roles[1][0] == "assistant"
+    assert roles[1][1].strip()
+    # Played by the server on the call: no audio deltas, its playback events instead.
+    assert "response.output_audio.delta" not in state["eventTypes"]
+    assert "output_audio_buffer.started" in state["eventTypes"]
+    # The key opened no session itself: only the secret did (a call, not a socket).
+    assert "POST /v1/realtime/client_secrets" in served.stderr
+    assert "Traceback" not in served.stderr
+
+
+async def test_playground_without_a_microphone_talks_by_text(tmp_path: Path) -> None:
+    assert CHROMIUM is not None
+    async with serve("echo", tmp_path) as (served, model):
+        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}"
+        async with Chromium(CHROMIUM, url, mic_wav=None, flags=Chromium.WEBRTC_LOOPBACK) as page:
+            await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
+            await page.evaluate("document.getElementById('connect').click()", user_gesture=True)
+            await wait_for(page, "window.rtcorePlayground.status.includes('type instead')")
+            await page.evaluate(
+                "document.getElementById('text').value = 'Hello there';"
+                "document.getElementById('send').click()"
+            )
+            await wait_for(page, "window.rtcorePlayground.responsesDone > 0", seconds=20)
+            state = await page.evaluate("JSON.parse(JSON.stringify(window.rtcorePlayground))")
+    assert state["errors"] == [], state["errors"]
+    assert state["transport"] == "webrtc"
+    assert [e["role"] for e in state["transcript"]][:2] == ["user", "assistant"]

@@ -1,5 +1,8 @@
 // rtcore playground: an OpenAI Realtime (GA) client in plain browser JavaScript.
-// Microphone -> AudioWorklet -> PCM16 24 kHz -> base64 -> input_audio_buffer.append;
+// WebRTC (the default): a client secret is minted with the key given, the microphone and
+// the reply travel as Opus on the call, the events on the "oai-events" data channel; the
+// key itself never opens the session. WebSocket (the fallback, or ?transport=websocket):
+// microphone -> AudioWorklet -> PCM16 24 kHz -> input_audio_buffer.append;
 // response.output_audio.delta -> Web Audio playback at 24 kHz. Server VAD decides turns.
 "use strict";
 
@@ -16,9 +19,12 @@ const state = (window.rtcorePlayground = {
   eventTypes: [],
   errors: [],
   transcript: [], // {role, text, itemId}
+  transport: null, // "webrtc" or "websocket", once connected
+  loudness: 0, // WebRTC: the reply's peak RMS on the call's track
 });
 
 let ws = null;
+let rtc = null; // {pc, channel, stream, ctx}
 let audio = null; // {ctx, stream, node, playHead, sources, item}
 
 function setStatus(text) {
@@ -121,7 +127,8 @@ function bargeIn() {
 // -- the connection ---------------------------------------------------------------------
 
 function send(event) {
-  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(event));
+  if (rtc && rtc.channel.readyState === "open") rtc.channel.send(JSON.stringify(event));
+  else if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(event));
 }
 
 function sessionUpdate() {
@@ -162,7 +169,7 @@ function onEvent(event) {
       log("  " + event.error.code + ": " + event.error.message, "error");
       break;
     case "input_audio_buffer.speech_started":
-      bargeIn();
+      if (!rtc) bargeIn(); // over WebRTC the server stops its own playback
       break;
     case "conversation.item.input_audio_transcription.completed":
       addTranscript("user", event.item_id, event.transcript);
@@ -198,15 +205,109 @@ async function startMicrophone() {
   audio = { ctx, stream, node, playHead: 0, sources: new Set(), item: null };
 }
 
+// -- WebRTC -----------------------------------------------------------------------------
+
+async function mintSecret(model, key) {
+  const r = await fetch("/v1/realtime/client_secrets", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(key ? { Authorization: "Bearer " + key } : {}) },
+    body: JSON.stringify({ session: { type: "realtime", model } }),
+  });
+  if (!r.ok) throw new Error(`client secret: ${r.status} ${await r.text()}`);
+  return (await r.json()).value;
+}
+
+function listenTo(stream) {
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  const timer = setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const v of samples) sum += v * v;
+    state.loudness = Math.max(state.loudness, Math.sqrt(sum / samples.length));
+  }, 20);
+  return { ctx, timer };
+}
+
+async function connectWebRTC(model, key) {
+  const secret = await mintSecret(model, key);
+  const pc = new RTCPeerConnection();
+  const channel = pc.createDataChannel("oai-events");
+  rtc = { pc, channel, stream: null, meter: null };
+  const speaker = Object.assign(document.createElement("audio"), { autoplay: true });
+  pc.ontrack = (e) => {
+    speaker.srcObject = e.streams[0];
+    if (rtc) rtc.meter = listenTo(e.streams[0]);
+  };
+  let microphone = true;
+  try {
+    rtc.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    pc.addTrack(rtc.stream.getAudioTracks()[0], rtc.stream);
+  } catch (err) {
+    // No microphone: the reply still plays; type instead.
+    microphone = false;
+    log("no microphone (" + err.name + "): type instead", "");
+    pc.addTransceiver("audio", { direction: "recvonly" });
+  }
+  channel.onmessage = (m) => onEvent(JSON.parse(m.data));
+  channel.onclose = () => {
+    log("call ended");
+    hangUp();
+  };
+  const opened = new Promise((resolve) => (channel.onopen = resolve));
+  await pc.setLocalDescription(await pc.createOffer());
+  const r = await fetch("/v1/realtime/calls", {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + secret },
+    body: pc.localDescription.sdp,
+  });
+  if (r.status !== 201) throw new Error(`call: ${r.status} ${await r.text()}`);
+  rtc.location = r.headers.get("Location");
+  await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
+  await opened;
+  state.transport = "webrtc";
+  send(sessionUpdate());
+  setStatus(microphone ? "listening: speak (WebRTC)" : "connected (no microphone: type instead)");
+}
+
 async function connect() {
+  $("connect").disabled = true;
+  setStatus("connecting");
+  if (params.get("transport") !== "websocket") {
+    try {
+      await connectWebRTC($("model").value, $("key").value.trim());
+      $("disconnect").disabled = false;
+      $("text").disabled = $("send").disabled = false;
+      return;
+    } catch (err) {
+      log("WebRTC: " + err + "; falling back to WebSocket", "error");
+      closeWebRTC();
+    }
+  }
+  connectWebSocket();
+}
+
+function closeWebRTC() {
+  if (!rtc) return;
+  const { pc, stream, meter } = rtc;
+  rtc = null;
+  if (meter) {
+    clearInterval(meter.timer);
+    meter.ctx.close();
+  }
+  if (stream) stream.getTracks().forEach((track) => track.stop());
+  pc.close();
+}
+
+async function connectWebSocket() {
   const model = $("model").value;
   const key = $("key").value.trim();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const url = `${scheme}://${location.host}/v1/realtime?model=${encodeURIComponent(model)}`;
   const protocols = ["realtime"];
   if (key) protocols.push("openai-insecure-api-key." + key);
-  $("connect").disabled = true;
-  setStatus("connecting");
   ws = new WebSocket(url, protocols);
   ws.onmessage = (m) => onEvent(JSON.parse(m.data));
   ws.onclose = (e) => {
@@ -214,6 +315,7 @@ async function connect() {
     hangUp();
   };
   ws.onopen = async () => {
+    state.transport = "websocket";
     send(sessionUpdate());
     try {
       await startMicrophone();
@@ -229,6 +331,7 @@ async function connect() {
 }
 
 function hangUp() {
+  closeWebRTC();
   if (ws) ws.close(1000);
   ws = null;
   if (audio) {
