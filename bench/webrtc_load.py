@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import fractions
 import json
 import sys
 import time
@@ -21,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
 import numpy as np
 import websockets
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+
+from rtcore_webrtc.media import FRAME_BYTES, RATE, PacedAudioTrack
 
 CYCLE_SECONDS = 3.0
 TONE_SECONDS = 0.6
@@ -75,36 +75,21 @@ async def websocket_client(port: int, seconds: float, counts: Counts) -> None:
         reader.cancel()
 
 
-class Microphone(MediaStreamTrack):
+class Microphone(PacedAudioTrack):
     """Speaks the cycle over and over, in real time."""
-
-    kind = "audio"
 
     def __init__(self, counts: Counts) -> None:
         super().__init__()
-        self._cycle = speech(48000)
-        self._pts = 0
-        self._start: float | None = None
+        self._cycle = speech(RATE)
+        self._offset = 0
         self._counts = counts
 
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        self._start = self._start or now
-        due = self._start + self._pts / 48000
-        if due > now:
-            await asyncio.sleep(due - now)
-        offset = (self._pts * 2) % len(self._cycle)
-        if offset == 0:
+    def next_frame(self) -> bytes:
+        if self._offset == 0:
             self._counts.turns += 1
-        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
-        frame.planes[0].update(self._cycle[offset : offset + 1920])
-        frame.sample_rate = 48000
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, 48000)
-        self._pts += 960
-        return frame
+        chunk = self._cycle[self._offset : self._offset + FRAME_BYTES]
+        self._offset = (self._offset + FRAME_BYTES) % len(self._cycle)
+        return chunk
 
 
 async def webrtc_client(port: int, seconds: float, counts: Counts) -> None:

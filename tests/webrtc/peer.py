@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import json
 import math
-import time
 from typing import Any
 
 import aiohttp
@@ -17,8 +15,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-RATE = 48000
-FRAME = 960  # 20 ms
+from rtcore_webrtc.media import FRAME_BYTES, RATE, PacedAudioTrack
 
 
 def tone(seconds: float, hz: float = 440.0, amplitude: int = 8000) -> bytes:
@@ -26,16 +23,12 @@ def tone(seconds: float, hz: float = 440.0, amplitude: int = 8000) -> bytes:
     return (np.sin(2 * math.pi * hz * t) * amplitude).astype("<i2").tobytes()
 
 
-class Microphone(MediaStreamTrack):
+class Microphone(PacedAudioTrack):
     """Says what it is given, in real time; silence otherwise."""
-
-    kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
         self._queue = bytearray()
-        self._pts = 0
-        self._start: float | None = None
 
     def say(self, pcm: bytes) -> None:
         self._queue += pcm
@@ -44,25 +37,10 @@ class Microphone(MediaStreamTrack):
     def speaking(self) -> bool:
         return bool(self._queue)
 
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        due = self._start + self._pts / RATE
-        if due > now:
-            await asyncio.sleep(due - now)
-        chunk = bytes(self._queue[: FRAME * 2])
-        del self._queue[: FRAME * 2]
-        chunk += bytes(FRAME * 2 - len(chunk))
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
-        frame.planes[0].update(chunk)
-        frame.sample_rate = RATE
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, RATE)
-        self._pts += FRAME
-        return frame
+    def next_frame(self) -> bytes:
+        chunk = bytes(self._queue[:FRAME_BYTES])
+        del self._queue[:FRAME_BYTES]
+        return chunk
 
 
 class Peer:

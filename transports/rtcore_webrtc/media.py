@@ -22,75 +22,37 @@ from rtcore.session.media import Playback
 RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz
 FRAME_BYTES = FRAME_SAMPLES * 2
-FRAME_SECONDS = FRAME_SAMPLES / RATE
 TIME_BASE = fractions.Fraction(1, RATE)
-_SILENCE = bytes(FRAME_BYTES)
+SILENCE = bytes(FRAME_BYTES)
 
 
-class ReplyTrack(MediaStreamTrack):
-    """The model's voice, 20 ms at a time; silence between replies (the peer's jitter
-    buffer and echo canceller expect a steady stream).
-
-    ``on_stopped(response_id)`` is called once the last audio of a response has gone out
-    (OpenAI's ``output_audio_buffer.stopped``)."""
+class PacedAudioTrack(MediaStreamTrack):
+    """A real-time source of PCM16 mono 48 kHz: one 20 ms frame per ``recv``, on the clock
+    (from the first frame on), with the samples ``next_frame`` gives (silence to fill)."""
 
     kind = "audio"
 
-    def __init__(self, on_stopped: Callable[[str], None]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._on_stopped = on_stopped
-        self._queue = bytearray()
-        self._playing: str | None = None  # the response whose audio is going out
-        self._item: str | None = None  # and its item
-        self._played = 0  # bytes of that item gone out
         self._start: float | None = None
         self._pts = 0
-        self.sent_bytes = 0
 
-    # -- the session's MediaSink ------------------------------------------------------------
-
-    def play(self, response_id: str, item_id: str, pcm: bytes) -> None:
-        if (response_id, item_id) != (self._playing, self._item):
-            self._playing, self._item, self._played = response_id, item_id, 0
-        self._queue += pcm
-
-    def clear(self) -> Playback | None:
-        """Drop what has not gone out (barge-in): what was playing, and how far it got."""
-        playing, item, self._playing = self._playing, self._item, None
-        self._queue.clear()
-        if playing is None or item is None:
-            return None
-        return Playback(
-            response_id=playing, item_id=item, played_ms=self._played * 1000 // (RATE * 2)
-        )
-
-    @property
-    def played_ms(self) -> int:
-        return self.sent_bytes * 1000 // (RATE * 2)
-
-    # -- aiortc's side ----------------------------------------------------------------------
+    def next_frame(self) -> bytes:
+        """The next 20 ms (at most ``FRAME_BYTES``; the rest is silence)."""
+        raise NotImplementedError
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        loop_time = time.monotonic()
+        now = time.monotonic()
         if self._start is None:
-            self._start = loop_time
+            self._start = now
         due = self._start + self._pts / RATE
-        if due > loop_time:
-            await asyncio.sleep(due - loop_time)
-        if self._queue:
-            chunk = bytes(self._queue[:FRAME_BYTES])
-            del self._queue[:FRAME_BYTES]
-            self.sent_bytes += len(chunk)
-            self._played += len(chunk)
-            if len(chunk) < FRAME_BYTES:
-                chunk += _SILENCE[len(chunk) :]
-            if not self._queue and self._playing is not None:
-                finished, self._playing = self._playing, None
-                self._on_stopped(finished)
-        else:
-            chunk = _SILENCE
+        if due > now:
+            await asyncio.sleep(due - now)
+        chunk = self.next_frame()
+        if len(chunk) < FRAME_BYTES:
+            chunk += SILENCE[len(chunk) :]
         frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
         frame.planes[0].update(chunk)
         frame.sample_rate = RATE
@@ -100,6 +62,55 @@ class ReplyTrack(MediaStreamTrack):
         return frame
 
 
+class ReplyTrack(PacedAudioTrack):
+    """The model's voice; silence between replies (the peer's jitter buffer and echo
+    canceller expect a steady stream).
+
+    ``on_stopped(response_id)`` is called once the last audio of a response has gone out
+    and no more is coming (OpenAI's ``output_audio_buffer.stopped``): a queue that runs
+    dry while the model is still speaking is not the end."""
+
+    def __init__(self, on_stopped: Callable[[str], None]) -> None:
+        super().__init__()
+        self._on_stopped = on_stopped
+        self._queue = bytearray()
+        self._playing: str | None = None  # the response whose audio is going out
+        self._item: str | None = None  # and its item
+        self._played = 0  # bytes of that item gone out
+        self._ended: str | None = None  # a response all of whose audio is queued
+
+    # -- the session's MediaSink ------------------------------------------------------------
+
+    def play(self, response_id: str, item_id: str, pcm: bytes) -> None:
+        if item_id != self._item:
+            self._item, self._played = item_id, 0
+        self._playing = response_id
+        self._queue += pcm
+
+    def finish(self, response_id: str) -> None:
+        self._ended = response_id
+
+    def clear(self) -> Playback | None:
+        """Drop what has not gone out (barge-in): what was playing, and how far it got."""
+        playing, self._playing = self._playing, None
+        self._queue.clear()
+        if playing is None or self._item is None:
+            return None
+        played_ms = self._played * 1000 // (RATE * 2)
+        return Playback(response_id=playing, item_id=self._item, played_ms=played_ms)
+
+    # -- the paced source -------------------------------------------------------------------
+
+    def next_frame(self) -> bytes:
+        chunk = bytes(self._queue[:FRAME_BYTES])
+        del self._queue[:FRAME_BYTES]
+        self._played += len(chunk)
+        if not self._queue and self._playing is not None and self._playing == self._ended:
+            finished, self._playing = self._playing, None
+            self._on_stopped(finished)
+        return chunk
+
+
 class MicrophoneReader:
     """The peer's audio track → PCM16 mono 48 kHz chunks for the session."""
 
@@ -107,6 +118,5 @@ class MicrophoneReader:
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
 
     def pcm(self, frame: av.AudioFrame) -> bytes:
-        return b"".join(
-            bytes(out.planes[0])[: out.samples * 2] for out in self._resampler.resample(frame)
-        )
+        frames = self._resampler.resample(frame)
+        return b"".join(bytes(out.planes[0])[: out.samples * 2] for out in frames)

@@ -32,4 +32,8 @@ class Playback(msgspec.Struct, frozen=True, kw_only=True):
 class MediaSink(Protocol):
     def play(self, response_id: str, item_id: str, pcm: bytes) -> None: ...
 
+    def finish(self, response_id: str) -> None:
+        """All of the response's audio has been handed over: once it has played out,
+        playback of it stopped."""
+
     def clear(self) -> Playback | None: ...

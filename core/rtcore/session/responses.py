@@ -282,6 +282,8 @@ class ActiveResponse:
                 else StatusErrorOut(type="server_error", code=error.code, message=error.message),
             )
         self.usage = usage_out(done.usage)
+        if self._media is not None and self._media_started:
+            self._media.finish(self.id)
         self._ev(s.ResponseDone, response=self._shell(self))
 
 
