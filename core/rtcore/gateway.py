@@ -124,9 +124,6 @@ class Gateway:
     def model_names(self) -> list[str]:
         return sorted(self._groups)
 
-    def deployments(self, name: str) -> list[ModelConfig]:
-        return list(self._groups[name])
-
     def authenticate(self, presented: str | None) -> bool:
         """True when the key is right, or when no key is configured (any key is accepted,
         as LiteLLM does without a master key). Constant-time comparison."""

@@ -53,6 +53,3 @@ class Router:
     def closed(self, deployment: ModelConfig) -> None:
         key = deployment.deployment_id
         self._busy[key] = max(0, self._busy.get(key, 0) - 1)
-
-    def busy(self, deployment: ModelConfig) -> int:
-        return self._busy.get(deployment.deployment_id, 0)

@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 CALLS_PATHS = ("/v1/realtime/calls", "/realtime/calls")
 
 
+def _refused(refusal: Refusal) -> HttpResponse:
+    return error_response(
+        refusal.status, refusal.code, refusal.message, param=refusal.param, kind=refusal.type
+    )
+
+
 def bearer(request: HttpRequest) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
@@ -98,8 +104,7 @@ class Calls:
             )
         key = bearer(request)
         if not await gateway.identify(key):
-            refusal = unauthenticated(key)
-            return error_response(refusal.status, refusal.code, refusal.message)
+            return _refused(unauthenticated(key))
         sdp, session = _parts(request)
         if not sdp:
             return error_response(
@@ -127,7 +132,7 @@ class Calls:
         try:
             admission = await gateway.admit(key, model)
         except Refusal as refusal:
-            return error_response(refusal.status, refusal.code, refusal.message)
+            return _refused(refusal)
         call = Call(
             gateway,
             model,
@@ -156,17 +161,11 @@ class Calls:
         self.live.pop(call.id, None)
 
     async def end(self, request: HttpRequest) -> HttpResponse:
-        if not self.gateway.authenticate(bearer(request)) and not await self.gateway.identify(
-            bearer(request)
-        ):
-            refusal = unauthenticated(bearer(request))
-            return error_response(refusal.status, refusal.code, refusal.message)
+        key = bearer(request)
+        if not await self.gateway.identify(key):
+            return _refused(unauthenticated(key))
         call = self.live.get(request.params.get("call_id", ""))
         if call is None:
             return error_response(404, "call_not_found", "No such call here.")
         call.hang_up()
         return json_response(200, {"id": call.id, "status": "hung_up"})
-
-    async def aclose(self) -> None:
-        for call in list(self.live.values()):
-            await call.aclose()
