@@ -281,6 +281,12 @@ class Connection:
         self.failure = neutral.ProviderError(code="budget_exceeded", message=message, fatal=True)
         self.session.error(RealtimeError("budget_exceeded", message, type="budget_exceeded"))
 
+    def abandon(self, code: str, message: str) -> None:
+        """The transport gives up on its client (one that stopped reading, say): the
+        session ends for ``code``, its end reason in the records and metrics."""
+        if self.failure is None:
+            self.failure = neutral.ProviderError(code=code, message=message, fatal=True)
+
     async def finish(self) -> None:
         await self._until_idle()
         await self._close_outgoing()

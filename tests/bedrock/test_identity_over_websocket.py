@@ -164,6 +164,9 @@ async def test_deleted_spoken_turn_is_not_replayed_after_a_rotation(
         serve(emu, tmp_path, rotate_after_seconds=1.0) as served,
         connect(served, "v2") as client,
     ):
+        await client.send(
+            type="session.update", session={"input_audio_transcription": {"model": "whisper-1"}}
+        )
         await client.speak(utterance_pcm(0) + silence_pcm(2.0))  # "Hello."
         first = await client.wait("response.done")
         user_item = (await client.wait("conversation.item.input_audio_transcription.completed"))[
@@ -272,3 +275,36 @@ async def test_truncating_a_reply_that_still_streams_is_accepted(
     after = client.events[client.events.index(truncated) :]
     assert not [e for e in after if e["type"] == "response.audio.delta"]
     assert done["response"]["output"][0]["status"] == "incomplete"
+
+
+async def test_an_empty_tools_list_per_response_keeps_the_session_tools(
+    emu: NovaSonicEmulator, tmp_path: Path
+) -> None:
+    """pipecat's beta service (OpenAIRealtimeBetaLLMService, 0.0.x) sends every
+    ``response.create`` as its ResponseProperties model dumps it: ``tools: []`` and the
+    modalities. That asks for nothing different from the session, and the tool turn runs."""
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    pipecat_response = {"modalities": ["audio", "text"], "tools": []}
+    async with serve(emu, tmp_path) as served, connect(served, "v2") as client:
+        await client.send(type="session.update", session={"tools": [tool], "voice": "matthew"})
+        await client.say("What is the weather in Paris?")
+        await client.send(type="response.create", response=pipecat_response)
+        call = await client.wait("response.function_call_arguments.done")
+        await client.wait("response.done")
+        await client.send(
+            type="conversation.item.create",
+            item={"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny"},
+        )
+        await client.send(type="response.create", response=pipecat_response)
+        await client.wait("response.done", 2)
+    assert not client.of("error")
+    assert call["name"] == "get_weather"
+    assert json.loads(call["arguments"]) == {"city": "Paris"}
+    second = client.of("response.done")[1]["response"]
+    assert second["status"] == "completed"
+    assert "Sunny" in client.text_of(second["id"])

@@ -76,6 +76,7 @@ def beta(fmt: str) -> dict[str, Any]:
         "input_audio_format": fmt,
         "output_audio_format": fmt,
         "turn_detection": VAD,
+        "input_audio_transcription": {"model": "whisper-1"},
     }
 
 
@@ -83,7 +84,14 @@ def ga(fmt: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "realtime",
         "output_modalities": ["audio"],
-        "audio": {"input": {"format": fmt, "turn_detection": VAD}, "output": {"format": fmt}},
+        "audio": {
+            "input": {
+                "format": fmt,
+                "turn_detection": VAD,
+                "transcription": {"model": "whisper-1"},
+            },
+            "output": {"format": fmt},
+        },
     }
 
 

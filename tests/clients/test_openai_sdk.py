@@ -152,7 +152,11 @@ async def test_audio_turn(served: Served, dialect: str) -> None:
             session = c.session(
                 output_modalities=["audio"],
                 audio={
-                    "input": {"format": fmt, "turn_detection": None},
+                    "input": {
+                        "format": fmt,
+                        "turn_detection": None,
+                        "transcription": {"model": "whisper-1"},
+                    },
                     "output": {"format": fmt},
                 },
             )
@@ -162,6 +166,7 @@ async def test_audio_turn(served: Served, dialect: str) -> None:
                 input_audio_format="pcm16",
                 output_audio_format="pcm16",
                 turn_detection=None,
+                input_audio_transcription={"model": "whisper-1"},
             )
         await c.conn.session.update(session=session)
         await c.until("session.updated")

@@ -40,9 +40,12 @@ async def nova(tmp_path: Path, model_id: str, dialect: str) -> AsyncIterator[Con
 
 
 def turn_detection(c: Conversation, td: dict[str, Any] | None) -> dict[str, Any]:
+    """The session with ``td`` and input transcription on (the transcript is what these
+    tests wait for; without it OpenAI's server sends no transcription events)."""
+    transcription = {"model": "whisper-1"}
     if c.dialect == "ga":
-        return c.session(audio={"input": {"turn_detection": td}})
-    return c.session(turn_detection=td)
+        return c.session(audio={"input": {"turn_detection": td, "transcription": transcription}})
+    return c.session(turn_detection=td, input_audio_transcription=transcription)
 
 
 async def speak(c: Conversation, pcm: bytes) -> None:

@@ -125,10 +125,13 @@ async def pipecat_bot(
     push_to_talk: bool = False,
 ) -> AsyncIterator[Bot]:
     async with served_by_emulator(tmp_path, model_id) as served:
-        session = events.SessionProperties()
+        # Transcription on, as pipecat's examples set it: the user's turns reach the
+        # context through their transcripts.
+        transcription = events.InputAudioTranscription()
+        audio_in = events.AudioInput(transcription=transcription)
         if push_to_talk:
-            manual = events.AudioInput(turn_detection=False)
-            session = events.SessionProperties(audio=events.AudioConfiguration(input=manual))
+            audio_in = events.AudioInput(transcription=transcription, turn_detection=False)
+        session = events.SessionProperties(audio=events.AudioConfiguration(input=audio_in))
         llm = OpenAIRealtimeLLMService(
             api_key="sk-test",
             base_url=f"ws://127.0.0.1:{served.port}/v1/realtime",

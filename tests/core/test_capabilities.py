@@ -79,6 +79,32 @@ async def test_a_per_response_override_it_does_not_declare_is_refused() -> None:
     assert not [c for c in provider.commands if isinstance(c, n.CreateResponse)]
 
 
+async def test_a_per_response_value_equal_in_effect_to_the_sessions_is_no_override() -> None:
+    """What the client was shown of the session (temperature 0.8 when unset, its voice,
+    its tool choice, no token limit) and an empty tools list ask for nothing different."""
+    caps = Capabilities(
+        voices=("matthew", "tiffany"),
+        default_voice="matthew",
+        response_overrides=frozenset({"instructions"}),
+    )
+    provider = LimitedProvider(caps)
+    same = {
+        "temperature": 0.8,
+        "voice": "matthew",
+        "tool_choice": "auto",
+        "max_response_output_tokens": "inf",
+        "tools": [],
+    }
+    async with Harness(provider, Dialect.BETA) as client:
+        await client.send({"type": "session.update", "session": {"voice": "matthew"}})
+        await client.send({"type": "response.create", "response": same})
+        await client.wait_for("response.created")
+    assert not [e for e in client.events if e["type"] == "error"]
+    created = [c for c in provider.commands if isinstance(c, n.CreateResponse)]
+    assert len(created) == 1
+    assert created[0].options.tools is None  # the session's tools, not none at all
+
+
 async def test_voice_is_validated_once_with_the_providers_own_rule() -> None:
     caps = Capabilities(
         voices=("matthew", "tiffany"), default_voice="matthew", normalize_voice=normalize

@@ -95,7 +95,12 @@ async def test_ga_events_parse_into_sdk_models(dialect: Dialect | None) -> None:
     provider = ScriptedProvider(tool_then_text)
     events = await drive(
         Harness(provider, dialect),
-        {"type": "realtime", "output_modalities": ["audio"], "tools": [TOOL]},
+        {
+            "type": "realtime",
+            "output_modalities": ["audio"],
+            "tools": [TOOL],
+            "audio": {"input": {"transcription": {"model": "whisper-1"}}},
+        },
     )
     seen = validate(events, GA)
     assert {
@@ -124,7 +129,12 @@ async def test_beta_events_parse_into_sdk_models(dialect: Dialect | None) -> Non
     provider = ScriptedProvider(tool_then_text)
     events = await drive(
         Harness(provider, dialect),
-        {"modalities": ["text", "audio"], "voice": "matthew", "tools": [TOOL]},
+        {
+            "modalities": ["text", "audio"],
+            "voice": "matthew",
+            "tools": [TOOL],
+            "input_audio_transcription": {"model": "whisper-1"},
+        },
     )
     for event in events:
         if event["type"].startswith("session."):
@@ -139,6 +149,7 @@ async def test_beta_events_parse_into_sdk_models(dialect: Dialect | None) -> Non
         "response.audio_transcript.delta",
         "response.function_call_arguments.done",
         "response.done",
+        "conversation.item.input_audio_transcription.completed",
     } <= seen
     assert "conversation.item.added" not in seen
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
+
 from rtcore.dialect import Dialect
 from rtcore.provider import messages as n
 
@@ -76,7 +78,15 @@ async def test_g711_ulaw_is_decoded_and_upsampled_for_the_provider() -> None:
 async def test_vad_turn_events_come_in_openai_order() -> None:
     provider = ScriptedProvider(lambda _c: [])
     async with Harness(provider, Dialect.BETA) as client:
-        await client.send({"type": "session.update", "session": {"modalities": ["text", "audio"]}})
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "modalities": ["text", "audio"],
+                    "input_audio_transcription": {"model": "whisper-1"},
+                },
+            }
+        )
         await provider.sessions[0].emit(
             n.SpeechStarted(item_id="item_s1", audio_start_ms=120),
             n.SpeechStopped(item_id="item_s1", audio_end_ms=980),
@@ -107,6 +117,8 @@ async def test_vad_turn_events_come_in_openai_order() -> None:
     completed = client.events[types.index("conversation.item.input_audio_transcription.completed")]
     assert started["item_id"] == committed["item_id"] == completed["item_id"]
     assert completed["transcript"] == "What's the weather?"
+    # The turn's audio, from where speech started to where it stopped.
+    assert completed["usage"] == {"type": "duration", "seconds": 0.86}
     assert turn[-4:] == [
         "response.audio_transcript.done",
         "response.content_part.done",
@@ -188,7 +200,15 @@ async def test_cancelled_response_swallows_late_output() -> None:
 async def test_manual_commit_then_transcript() -> None:
     provider = ScriptedProvider(lambda _c: [])
     async with Harness(provider) as client:
-        await client.send({"type": "session.update", "session": {"turn_detection": None}})
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "turn_detection": None,
+                    "input_audio_transcription": {"model": "whisper-1"},
+                },
+            }
+        )
         await client.send(append(b"\x00\x01" * 3200))  # 200 ms at 16 kHz
         await client.send({"type": "input_audio_buffer.commit"})
         committed = await client.wait_for("input_audio_buffer.committed")
@@ -197,11 +217,34 @@ async def test_manual_commit_then_transcript() -> None:
         )
         completed = await client.wait_for("conversation.item.input_audio_transcription.completed")
     assert completed["item_id"] == committed["item_id"]
+    assert completed["usage"] == {"type": "duration", "seconds": 0.2}
     commits = [c for c in provider.commands if isinstance(c, n.CommitAudio)]
     assert commits == [n.CommitAudio(item_id=committed["item_id"])]
     configure = [c for c in provider.commands if isinstance(c, n.Configure)]
     assert configure[0].config.turn_detection is None
     assert "turn_detection" in configure[0].changed
+
+
+@pytest.mark.parametrize("dialect", [Dialect.BETA, Dialect.GA])
+async def test_no_transcription_events_unless_transcription_is_on(dialect: Dialect) -> None:
+    """With ``input_audio_transcription`` null (the default) OpenAI's server sends no
+    transcription events; the model still hears the transcript as the item's text."""
+    provider = ScriptedProvider(lambda _c: [])
+    session = {"type": "realtime"} if dialect is Dialect.GA else {"modalities": ["text"]}
+    async with Harness(provider, dialect) as client:
+        await client.send({"type": "session.update", "session": session})
+        await provider.sessions[0].emit(
+            n.SpeechStarted(item_id="item_s1", audio_start_ms=0),
+            n.SpeechStopped(item_id="item_s1", audio_end_ms=500),
+            n.InputTranscript(item_id="item_s1", text="hello", final=False),
+            n.InputTranscript(item_id="item_s1", text=" there", final=True),
+            n.ResponseStarted(response_id="resp_p1"),
+            n.ResponseDone(response_id="resp_p1"),
+        )
+        await client.wait_for("response.done")
+    assert not [t for t in client.types() if "input_audio_transcription" in t]
+    updates = [c for c in provider.commands if isinstance(c, n.UpdateItem)]
+    assert [u.item.text for u in updates if u.item.id == "item_s1"] == ["hello there"]
 
 
 async def test_out_of_band_response_echoes_metadata_and_stays_out_of_conversation() -> None:

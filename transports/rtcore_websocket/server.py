@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
+import struct
 from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -212,6 +214,10 @@ async def realtime(request: web.Request) -> web.StreamResponse:
                 await _pump(ws, connection, settings.send_timeout_seconds)
             except* SlowClient:
                 slow = True
+                connection.abandon(
+                    CLIENT_TOO_SLOW,
+                    f"The client read nothing for {settings.send_timeout_seconds:g} s.",
+                )
             failure = connection.failure
     finally:
         sockets.discard(ws)
@@ -219,7 +225,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             # Its session is closed (the provider's too) and its memory returned; the
             # close frame may not get through a full buffer, so the socket is dropped.
             log.info(
-                "closed session of %s: it read nothing for %g s",
+                "dropped the connection of %s: it read nothing for %g s",
                 request.remote,
                 settings.send_timeout_seconds,
             )
@@ -288,17 +294,45 @@ class SlowClient(Exception):
 
 
 SLOW_REASON = b"client too slow: it read nothing for too long"
+CLIENT_TOO_SLOW = "client_too_slow"
+# How long a client that stopped reading is given to take its close frame.
+DROP_GRACE_SECONDS = 2.0
 
 
 async def _close_or_drop(
     ws: web.WebSocketResponse, request: web.Request, code: int, reason: bytes
 ) -> None:
+    """Offer the close frame for a moment, then drop the socket whatever came of it.
+
+    The transport is taken first: once aiohttp gives up on a close it closes the
+    transport gracefully (which waits for the unsent data to be read: for ever) and the
+    request no longer holds it. ``asyncio.wait`` rather than a timeout scope, because the
+    handler may arrive here with a cancellation pending from the task group that found the
+    client slow, which a timeout scope would take for its own."""
+    transport = request.transport
+    closing = asyncio.create_task(ws.close(code=code, message=reason))
+    closing.add_done_callback(_retrieve)
     try:
-        async with asyncio.timeout(2.0):
-            await ws.close(code=code, message=reason)
-    except TimeoutError:
-        if request.transport is not None:
-            request.transport.abort()
+        await asyncio.wait({closing}, timeout=DROP_GRACE_SECONDS)
+    finally:
+        if transport is not None:
+            _reset(transport)
+        closing.cancel()
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Drop a connection with a reset: its unsent data (megabytes, in the kernel's buffer
+    too) is discarded at once rather than offered to a peer that reads nothing."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def _retrieve(task: asyncio.Task[bool]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def _close(ws: web.WebSocketResponse, failure: neutral.ProviderError | None) -> None:

@@ -18,7 +18,7 @@ from rtcore.dialect import Dialect
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.objects import ErrorOut
+from rtcore.protocol.objects import ErrorOut, TranscriptionUsageOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
 from rtcore.session.call_ids import CallIds
@@ -32,6 +32,7 @@ from rtcore.session.render import render_item, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState, to_neutral
+from rtcore.session.transcripts import InputTranscripts
 from rtcore.session.update import apply_update
 
 SESSION_LIFETIME_S = 60 * 60
@@ -85,8 +86,7 @@ class RealtimeSession:
         self._audio_ms = 0.0  # all input audio so far: the timeline idle_timeout_ms runs on
         self._idle = IdleTimeout()
         self._reply_started_ms: dict[str, float] = {}
-        # Spoken or committed user items whose transcript is not final yet.
-        self._transcripts: dict[str, str] = {}
+        self._transcripts = InputTranscripts()
         # Commands for the provider that come of its own events (see ``on_event``).
         self._pending: Commands = []
         # The last provider failure reported to the client (not reported twice).
@@ -227,7 +227,7 @@ class RealtimeSession:
                 return []
             case c.ConversationItemDelete():
                 self.conversation.delete(event.item_id)
-                self._transcripts.pop(event.item_id, None)
+                self._transcripts.drop(event.item_id)
                 self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
                 return [neutral.DeleteItem(item_id=event.item_id)]
             case c.ConversationItemTruncate():
@@ -314,7 +314,7 @@ class RealtimeSession:
             )
         )
         commands = self._commit_user_audio(item_id)
-        self._transcripts.pop(item_id, None)  # silence: no transcript will come
+        self._transcripts.drop(item_id)  # silence: no transcript will come
         response = self._open_response(new_id("resp_"), self.state.output_modalities, None)
         return [*commands, neutral.CreateResponse(response_id=response.id)]
 
@@ -372,17 +372,18 @@ class RealtimeSession:
         item_id = new_id("item_")
         return [neutral.CommitAudio(item_id=item_id), *self._commit_user_audio(item_id)]
 
-    def _commit_user_audio(self, item_id: str) -> Commands:
+    def _commit_user_audio(self, item_id: str, seconds: float | None = None) -> Commands:
         """The user's audio so far is the user item ``item_id``: announce it to the client
-        and the provider."""
+        and the provider. ``seconds``: how long the turn is, when known better than by the
+        audio buffered since the last commit (a spoken turn's detected bounds)."""
         item = ConvItem(id=item_id, type="message", role="user", parts=[Part(kind="audio")])
         previous = self.conversation.append(item)
         self.emit(
             s.InputAudioBufferCommitted(event_id="", previous_item_id=previous, item_id=item_id)
         )
         self._announce_item(item, previous)
+        self._transcripts.open(item_id, self._buffered_ms / 1000 if seconds is None else seconds)
         self._buffered_ms = 0.0
-        self._transcripts[item_id] = ""
         return [neutral.AddItem(item=item.to_neutral(), previous_item_id=previous, source="audio")]
 
     def _clear(self) -> Commands:
@@ -540,6 +541,7 @@ class RealtimeSession:
                         )
             case neutral.SpeechStarted():
                 self._idle.disarm()
+                self._transcripts.speech_started(event.item_id, event.audio_start_ms)
                 # Barge-in: the user speaks over the reply, which stops playing.
                 self._pending += self._clear_playback() or []
                 self.emit(
@@ -570,7 +572,7 @@ class RealtimeSession:
         keep = {item.id for r in self.responses.values() for item in r.items}
         removed = self.conversation.over_bounds(keep)
         for item_id in removed:
-            self._transcripts.pop(item_id, None)
+            self._transcripts.drop(item_id)
             self.emit(s.ConversationItemDeleted(event_id="", item_id=item_id))
         return [neutral.DeleteItem(item_id=item_id) for item_id in removed]
 
@@ -583,8 +585,9 @@ class RealtimeSession:
         self.emit(
             s.SpeechStopped(event_id="", audio_end_ms=event.audio_end_ms, item_id=event.item_id)
         )
+        seconds = self._transcripts.spoken_seconds(event.item_id, event.audio_end_ms)
         if event.item_id not in self.conversation:
-            self._pending += self._commit_user_audio(event.item_id)
+            self._pending += self._commit_user_audio(event.item_id, seconds)
 
     def _input_transcript(self, event: neutral.InputTranscript) -> None:
         item_id = event.item_id
@@ -593,17 +596,29 @@ class RealtimeSession:
                 return  # already final, or the client deleted the item
             # A provider that reports a transcript without announcing the turn.
             self._pending += self._commit_user_audio(item_id)
+        # The model hears the transcript either way; the client is told of it only when
+        # it asked for transcription, as OpenAI's server does.
+        told = self.state.transcription_model is not None
         if event.text:
-            self._transcripts[item_id] += event.text
-            self.emit(s.TranscriptionDelta(event_id="", item_id=item_id, delta=event.text))
+            self._transcripts.add(item_id, event.text)
+            if told:
+                self.emit(s.TranscriptionDelta(event_id="", item_id=item_id, delta=event.text))
         if event.final:
-            transcript = self._transcripts.pop(item_id)
+            done = self._transcripts.close(item_id)
             item = self.conversation.get(item_id)
             if item is not None and item.parts:
-                item.parts[0].transcript = transcript
+                item.parts[0].transcript = done.text
                 self.conversation.measure(item_id)
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
-            self.emit(s.TranscriptionCompleted(event_id="", item_id=item_id, transcript=transcript))
+            if told:
+                self.emit(
+                    s.TranscriptionCompleted(
+                        event_id="",
+                        item_id=item_id,
+                        transcript=done.text,
+                        usage=TranscriptionUsageOut(seconds=round(done.seconds, 3)),
+                    )
+                )
 
 
 def _with_input_rate(state: SessionState, rate: int) -> SessionState:

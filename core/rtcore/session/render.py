@@ -11,7 +11,7 @@ from rtcore.dialect import Dialect
 from rtcore.protocol.objects import ItemOut, PartOut
 from rtcore.provider.messages import ToolDef, TurnDetection
 from rtcore.session.conversation import ConvItem, Part
-from rtcore.session.settings import SessionState
+from rtcore.session.settings import DEFAULT_TEMPERATURE, SessionState
 
 
 class ToolOut(Struct, kw_only=True):
@@ -161,7 +161,7 @@ def render_session(state: SessionState, dialect: Dialect | None) -> Struct:
             turn_detection=_turn_detection(state.turn_detection),
             tools=_tools(state.tools),
             tool_choice=_tool_choice(state.tool_choice),
-            temperature=0.8 if state.temperature is None else state.temperature,
+            temperature=DEFAULT_TEMPERATURE if state.temperature is None else state.temperature,
             max_response_output_tokens=state.max_output_tokens,
             speed=state.speed,
         )

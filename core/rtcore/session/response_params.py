@@ -14,6 +14,7 @@ from rtcore.provider import Capabilities
 from rtcore.provider.messages import Modality, ResponseOptions
 from rtcore.session.render import beta_format, ga_format, ga_modalities, render_item
 from rtcore.session.settings import (
+    DEFAULT_TEMPERATURE,
     MaxTokens,
     SessionState,
     check_max_tokens,
@@ -59,7 +60,7 @@ def response_shell(r: ActiveResponse, state: SessionState, dialect: Dialect) -> 
             modalities=list(r.modalities),
             voice=voice,
             output_audio_format=beta_format(state.output_format),
-            temperature=0.8 if temperature is None else temperature,
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
             **common,  # type: ignore[arg-type]
         )
     return ResponseOut(
@@ -142,7 +143,10 @@ def response_options(
         voice=voice,
         temperature=None if params.temperature is UNSET else params.temperature,
         max_output_tokens=max_tokens,
-        tools=None if params.tools is UNSET else parse_tools(params.tools, f"{p}.tools"),
+        # An empty list asks for nothing: OpenAI's server keeps the session's tools, and
+        # clients send one with every response (pipecat's beta service does), so it is no
+        # override here either.
+        tools=None if params.tools is UNSET else parse_tools(params.tools, f"{p}.tools") or None,
         tool_choice=None
         if params.tool_choice is UNSET
         else parse_tool_choice(params.tool_choice, f"{p}.tool_choice"),
@@ -162,11 +166,14 @@ def _check_overrides(
     output modalities are the core's to honour (it drops audio and turns a transcript into
     text for a text-only response) whatever the provider does."""
     session = to_neutral(state, caps)
+    # The session's values as the client was shown them (an unset temperature is shown as
+    # its default): asking for one of those is asking for nothing different.
+    shown = {"temperature": DEFAULT_TEMPERATURE if session.temperature is None else None}
     for field in ResponseOptions.__struct_fields__:
         value = getattr(options, field)
         if value is None or field == "output_modalities" or field in caps.response_overrides:
             continue
-        if value == getattr(session, field):
+        if value in (getattr(session, field), shown.get(field)):
             continue
         raise RealtimeError(
             "unsupported_parameter",

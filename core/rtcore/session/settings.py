@@ -23,6 +23,9 @@ from rtcore.provider.messages import Modality, SessionConfig, ToolDef, TurnDetec
 
 MaxTokens = int | Literal["inf"]
 
+# What an unset temperature is shown as (OpenAI's default): the provider's own applies.
+DEFAULT_TEMPERATURE = 0.8
+
 
 class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     """What the client configured, in one internal shape for both dialects."""

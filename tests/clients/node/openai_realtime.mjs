@@ -23,9 +23,14 @@ const session = ga
       type: 'realtime',
       output_modalities: ['text'],
       tools: [weather],
-      audio: { input: { turn_detection: null } },
+      audio: { input: { turn_detection: null, transcription: { model: 'whisper-1' } } },
     }
-  : { modalities: ['text'], tools: [weather], turn_detection: null };
+  : {
+      modalities: ['text'],
+      tools: [weather],
+      turn_detection: null,
+      input_audio_transcription: { model: 'whisper-1' },
+    };
 
 const client = new OpenAI({ apiKey: 'sk-test', baseURL });
 const rt = new OpenAIRealtimeWS({ model }, client);

@@ -141,7 +141,12 @@ function sessionUpdate() {
       type: "realtime",
       output_modalities: ["audio"],
       audio: {
-        input: { format: { type: "audio/pcm", rate: RATE }, turn_detection: { type: "server_vad" } },
+        // Transcription on, so that what the user said shows in the transcript.
+        input: {
+          format: { type: "audio/pcm", rate: RATE },
+          turn_detection: { type: "server_vad" },
+          transcription: { model: "whisper-1" },
+        },
         output,
       },
     },
