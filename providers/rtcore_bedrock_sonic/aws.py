@@ -21,6 +21,7 @@ import msgspec
 from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from awscrt import io as crt_io
+from awscrt.aio.http import AIOHttpClientConnectionUnified
 from smithy_core import URI
 from smithy_core import interfaces as smithy_interfaces
 from smithy_core.exceptions import SmithyError, SmithyIdentityError
@@ -154,6 +155,38 @@ class PooledCRTClient(AWSCRTHTTPClient):
 
     # -- the transport ------------------------------------------------------------------------
 
+    async def _build_new_connection(self, url: smithy_interfaces.URI) -> Any:
+        """The SDK's connect, with awscrt's connect future kept from cancellation.
+
+        awscrt completes that future from its own thread and fails on a cancelled one
+        (``InvalidStateError``, printed, the connection lost), and any connect in flight is
+        cancelled when a session gives up on it or when the process stops (asyncio cancels
+        every task left). Cancelled here, the caller stops waiting; the connection, when it
+        comes, is closed."""
+        if url.scheme not in ("http", "https"):
+            return await super()._build_new_connection(url)
+        tls = None
+        if url.scheme == "https":
+            tls = self._tls_ctx.new_connection_options()
+            tls.set_server_name(url.host)
+            tls.set_alpn_list(["h2", "http/1.1"])
+        default_port = self._HTTPS_PORT if tls is not None else self._HTTP_PORT
+        made = AIOHttpClientConnectionUnified._generic_new(
+            url.host,
+            url.port if url.port is not None else default_port,
+            self._client_bootstrap,
+            self._socket_options,
+            tls,
+            None,
+            asyncio_connection=True,
+        )
+        connecting = asyncio.wrap_future(made)
+        try:
+            return await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            connecting.add_done_callback(_close_if_made)
+            raise
+
     async def _get_connection(self, url: smithy_interfaces.URI) -> Any:
         lane = lanes.current()
         if lane is None:
@@ -208,6 +241,11 @@ class PooledCRTClient(AWSCRTHTTPClient):
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.debug("opening a spare Bedrock connection failed: %s", future.exception())
+
+
+def _close_if_made(connecting: asyncio.Future[Any]) -> None:
+    if not connecting.cancelled() and connecting.exception() is None:
+        _close_later(connecting.result())
 
 
 def _close_later(connection: Any) -> None:

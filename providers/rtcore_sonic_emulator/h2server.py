@@ -357,8 +357,10 @@ class H2Server:
         *,
         max_concurrent_streams: int = 1000,
         on_connection: Callable[[], None] | None = None,
+        on_disconnection: Callable[[], None] | None = None,
     ) -> None:
         self._on_connection = on_connection
+        self._on_disconnection = on_disconnection
         self._handler = handler
         self._ssl = ssl_context
         self._max_streams = max_concurrent_streams
@@ -388,6 +390,8 @@ class H2Server:
             await connection.serve()
         finally:
             del self._connections[connection]
+            if self._on_disconnection is not None:
+                self._on_disconnection()
 
     async def close(self) -> None:
         if self._server is None:

@@ -76,6 +76,7 @@ class NovaSonicEmulator:
             server_ssl_context(self._certs),
             max_concurrent_streams=max_concurrent_streams,
             on_connection=self._count_connection,
+            on_disconnection=self._count_disconnection,
         )
         self.port = 0
 
@@ -121,6 +122,9 @@ class NovaSonicEmulator:
 
     def _count_connection(self) -> None:
         self.stats.connections += 1
+
+    def _count_disconnection(self) -> None:
+        self.stats.connections_closed += 1
 
     def inject(self, *specs: str, connections: int = 1) -> None:
         """Apply fault ``specs`` (e.g. ``"stream-error@2"``) to the next ``connections`` streams."""

@@ -45,6 +45,7 @@ class Stats:
     opened: int = 0
     responses: int = 0
     connections: int = 0  # TLS connections accepted (each carries any number of streams)
+    connections_closed: int = 0  # of those, the ones since closed (by either side)
     errors: dict[str, int] = field(default_factory=dict)
     # What each stream was sent, newest last (the oldest dropped past MAX_RECORDED).
     streams: list[Received] = field(default_factory=list)
