@@ -494,7 +494,7 @@ def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     now = _now()
     if "models" in body:
-        models = body["models"] or []
+        models = [] if body["models"] is None else body["models"]
         if (
             not isinstance(models, list)
             or len(models) > MAX_MODELS
@@ -543,7 +543,7 @@ def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             raise _invalid("key_alias", f"a string of 1 to {MAX_NAME} printable characters")
         values["key_alias"] = alias
     if "metadata" in body:
-        metadata = body["metadata"] or {}
+        metadata = {} if body["metadata"] is None else body["metadata"]
         if not isinstance(metadata, dict):
             raise _invalid("metadata", "an object")
         values["metadata"] = metadata
