@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiortc import RTCPeerConnection
 
 from tests.keys.conftest import CONFIG, MASTER
 from tests.transports.process import Served
@@ -96,3 +97,27 @@ def no_trouble(served: Served) -> None:
     log = served.stderr
     assert "Traceback" not in log, log[-3000:]
     assert " ERROR " not in log, log[-3000:]
+
+
+def multipart(parts: dict[str, bytes], boundary: str = "rtcore-boundary") -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body of these parts' bytes as they are, and its type."""
+    mark = boundary.encode()
+    body = b"".join(
+        b"--" + mark + b'\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n'
+        b"\r\n" + value + b"\r\n"
+        for name, value in parts.items()
+    )
+    return body + b"--" + mark + b"--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
+async def offer_sdp() -> str:
+    """A real WebRTC offer (an aiortc peer's, audio and the events channel), for requests
+    whose other parts are what is wrong."""
+    pc = RTCPeerConnection()
+    try:
+        pc.createDataChannel("oai-events")
+        pc.addTransceiver("audio", direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        return str(pc.localDescription.sdp)
+    finally:
+        await pc.close()

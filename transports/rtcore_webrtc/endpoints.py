@@ -151,7 +151,9 @@ class Calls:
         # admitted: a 400 naming the field, not an error event once the call is up.
         problem = gateway.check_session(model, config) if config else None
         if problem is not None:
-            param = f"session.{problem.param}" if problem.param else "session"
+            param = problem.param or "session"
+            if not param.startswith("session"):
+                param = f"session.{param}"
             return error_response(400, problem.code, problem.message, param=param)
         try:
             admission = await gateway.admit(key, model)
