@@ -32,12 +32,13 @@ MASK = "[REDACTED]"
 SECRET_PARAM = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
 # Shorter values would mask ordinary words and numbers all over the log.
 MIN_SECRET_LENGTH = 4
-# Keys no one registered, wherever they appear: a URL's query under a secret-looking name
-# (``/key/info?key=sk-...``, ``?api_key=``), and anything shaped like a virtual key or a
-# client secret. They keep their kind and last four characters, as LiteLLM shows keys
-# (``sk-...abcd``), so that a line can still be matched to its key.
+# Keys no one registered, wherever they appear: a URL's query under a name that ends like a
+# secret's (``/key/info?key=sk-...``, ``?api_key=``; not ``key_alias``), and anything
+# shaped like a virtual key or a client secret. They keep their kind and last four
+# characters, as LiteLLM shows keys (``sk-...abcd``), so that a line can still be matched
+# to its key.
 _QUERY_SECRET = re.compile(
-    r"(?P<name>[?&;][^=&;\s\"'?#]*(?:key|secret|token|password|credential)[^=&;\s\"'?#]*=)"
+    r"(?P<name>[?&;][^=&;\s\"'?#]*(?:key|secret|token|password|credentials?)=)"
     r"(?P<value>[^&;\s\"'#]+)",
     re.IGNORECASE,
 )
