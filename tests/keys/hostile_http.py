@@ -67,7 +67,10 @@ def openai_error(status: int, text: str) -> dict[str, Any]:
     """The error of a 4xx answer in OpenAI's shape, ``{"error": {type, code, message,
     param}}``; fails on anything else."""
     assert 400 <= status < 500, (status, text[:500])
-    body = strict_json(text)
+    try:
+        body = strict_json(text)
+    except ValueError as exc:
+        raise AssertionError(f"not JSON: {exc}") from None
     assert isinstance(body, dict), text[:500]
     assert set(body) == {"error"}, text[:500]
     error = body["error"]
