@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from rtcore_webrtc.ice import gather_on
-from tests.keys.conftest import admitted, until
+from tests.keys.conftest import MASTER, admitted, until
 from tests.keys.hostile_http import (
     multipart,
     no_trouble,
@@ -27,6 +27,7 @@ from tests.keys.hostile_http import (
     strict_json,
 )
 from tests.transports.process import Served
+from tests.webrtc.peer import Peer
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 MINT = "/v1/realtime/client_secrets"
@@ -188,3 +189,33 @@ async def test_a_refused_offer_gives_the_key_its_lease_back(
     assert openai_error(status, text)["code"] == "invalid_offer"
     assert stored(db)["rtcore_leases"] == before["rtcore_leases"] == 0
     assert await opens_a_session(served, db, key)
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {"modalities": ["text"], "instructions": "Be brief.", "voice": "echo-voice"},
+        {"type": "realtime", "output_modalities": ["text"], "instructions": "Be brief."},
+    ],
+)
+async def test_a_session_part_of_either_dialect_that_checks_out_is_taken(
+    client: tuple[aiohttp.ClientSession, Served, Path], session: dict[str, Any]
+) -> None:
+    _, served, db = client
+    records = stored(db)["rtcore_spend_logs"]
+    peer = Peer()
+    try:
+        answer = await peer.call(
+            f"http://127.0.0.1:{served.port}", MASTER, session={**session, "model": "echo"}
+        )
+        assert answer.status == 201, peer.refusal
+        updated = await peer.until("session.updated")
+        assert updated["session"]["instructions"] == "Be brief."
+    finally:
+        await peer.close()
+
+    # The call's record is written once it has ended: the store is still again.
+    async def recorded() -> bool:
+        return stored(db)["rtcore_spend_logs"] == records + 1
+
+    await until(recorded, within=30)
