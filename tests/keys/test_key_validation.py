@@ -113,6 +113,7 @@ async def test_a_budget_is_a_finite_number_of_0_or_more(
         ("budget_duration", ["30d"]),
         ("key_alias", "x" * 257),
         ("key_alias", "line\nINFO forged"),
+        ("key_alias", "line\u2028INFO forged"),
         ("key_alias", ""),
         ("key_alias", 5),
         ("blocked", "false"),

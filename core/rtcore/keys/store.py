@@ -59,6 +59,9 @@ MAX_MODELS = 1000
 MAX_DELETE = 1000
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 100
+# Characters an alias may not hold: it is written into log lines, which these would break
+# or forge (control characters, line and paragraph separators).
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
 class Admission(msgspec.Struct, frozen=True, kw_only=True):
@@ -538,7 +541,7 @@ def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         if alias is not None and (
             not isinstance(alias, str)
             or not 0 < len(alias) <= MAX_NAME
-            or any(unicodedata.category(c) == "Cc" for c in alias)
+            or any(unicodedata.category(c) in _LINE_BREAKING for c in alias)
         ):
             raise _invalid("key_alias", f"a string of 1 to {MAX_NAME} printable characters")
         values["key_alias"] = alias
