@@ -223,6 +223,12 @@ class Gateway:
             raise unauthenticated(presented)
         return await self.keys.admit(presented, model.name)
 
+    async def release(self, admission: Admission) -> None:
+        """Give back an admission whose session never started (a refused WebRTC offer):
+        its lease goes, and nothing is recorded, as nothing was spent."""
+        if self.keys is not None:
+            await self.keys.release(admission)
+
     def resolve_model(self, name: str | None) -> ModelConfig:
         """The model a client asked for (its first deployment stands for it)."""
         if name is None and len(self._groups) == 1:

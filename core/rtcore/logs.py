@@ -2,8 +2,9 @@
 
 Every record goes through one handler on the root logger whose formatter replaces each known
 secret (the master key, secret-looking provider params) in the *formatted* text, tracebacks
-included. Masking the final text rather than the record's arguments also catches secrets
-that third-party libraries put into their own messages.
+included, and shortens every key it sees in a URL's query or by its shape (virtual keys,
+client secrets) to ``sk-...abcd``. Masking the final text rather than the record's
+arguments also catches secrets that third-party libraries put into their own messages.
 
 A line logged while a session's work runs names the session (its id, model and key alias,
 from ``rtcore.telemetry.context``): ``[sess_... model=NAME]`` in text, fields in JSON
@@ -31,6 +32,19 @@ MASK = "[REDACTED]"
 SECRET_PARAM = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
 # Shorter values would mask ordinary words and numbers all over the log.
 MIN_SECRET_LENGTH = 4
+# Keys no one registered, wherever they appear: a URL's query under a name that ends like a
+# secret's (``/key/info?key=sk-...``, ``?api_key=``; not ``key_alias``), and anything
+# shaped like a virtual key or a client secret. They keep their kind and last four
+# characters, as LiteLLM shows keys (``sk-...abcd``), so that a line can still be matched
+# to its key.
+_QUERY_SECRET = re.compile(
+    r"(?P<name>[?&;][^=&;\s\"'?#]*(?:key|secret|token|password|credentials?)=)"
+    r"(?P<value>[^&;\s\"'#]+)",
+    re.IGNORECASE,
+)
+_KEY_SHAPED = re.compile(r"(?<![\w-])(?:sk-|ek_)[A-Za-z0-9_%-]{8,}")
+# Fewer characters than this after the prefix, and the last four would give too much away.
+_SHOWN_FROM = 16
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # ``rtcore serve --workers N``: every worker writes to the one stderr, tagged with its pid.
 WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s [worker %(process)d] %(name)s: %(message)s"
@@ -61,9 +75,10 @@ class RedactingFormatter(logging.Formatter):
         return sorted(self._secrets)
 
     def redact(self, text: str) -> str:
-        if self._pattern is None:
-            return text
-        return self._pattern.sub(MASK, text)
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        text = _QUERY_SECRET.sub(lambda m: m["name"] + abbreviate(m["value"]), text)
+        return _KEY_SHAPED.sub(lambda m: abbreviate(m[0]), text)
 
     def format(self, record: logging.LogRecord) -> str:
         if self.style == "json":
@@ -107,6 +122,14 @@ class RedactingFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.redact(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
+
+
+def abbreviate(key: str) -> str:
+    """A key as a log may show it: ``sk-...abcd`` (``ek_...abcd``, ``...abcd``), or the
+    mask when it is too short to give away four characters."""
+    prefix = key[:3] if key.startswith(("sk-", "ek_")) else ""
+    rest = key[len(prefix) :]
+    return f"{prefix}...{rest[-4:]}" if len(rest) >= _SHOWN_FROM else MASK
 
 
 def secret_values(params: Mapping[str, object]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import pytest
@@ -61,3 +62,33 @@ def test_secret_values_picks_secret_looking_params() -> None:
         "chunk_delay_ms": 5,
     }
     assert sorted(secret_values(params)) == ["AKIA1", "k1", "p1", "s1", "t1"]
+
+
+def test_keys_in_queries_and_key_shaped_strings_are_shortened(
+    restore_root_logging: object,
+) -> None:
+    stream = io.StringIO()
+    formatter = configure_logging("info", stream=stream, style="json")
+    formatter.add_secrets(["sk-master-abc"])
+    key = "sk-" + "A1b2C3d4" * 4
+    secret = "ek_" + "Z9y8X7w6" * 4
+    log = logging.getLogger("test.redaction")
+    log.info('"GET /key/info?key=%s&key_alias=team-a" 200', key)
+    log.info('"GET /x?model=echo&api-key=%s;token=short&key=sk-master-abc"', secret)
+    log.info("minted %s for %s (task-abcdefghijklmnop, amazon.nova-sonic-v1:0)", secret, key)
+    try:
+        raise RuntimeError(f"refused {key}")
+    except RuntimeError:
+        log.exception("failed")
+    output = stream.getvalue()
+    assert key not in output
+    assert secret not in output
+    assert "sk-master-abc" not in output
+    lines = [json.loads(line) for line in output.splitlines()]
+    messages = [line["message"] for line in lines]
+    assert messages[0] == '"GET /key/info?key=sk-...C3d4&key_alias=team-a" 200'
+    assert messages[1] == f'"GET /x?model=echo&api-key=ek_...X7w6;token={MASK}&key={MASK}"'
+    assert messages[2] == (
+        "minted ek_...X7w6 for sk-...C3d4 (task-abcdefghijklmnop, amazon.nova-sonic-v1:0)"
+    )
+    assert "RuntimeError: refused sk-...C3d4" in lines[3]["exception"]

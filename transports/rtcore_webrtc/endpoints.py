@@ -15,10 +15,12 @@ import json
 import logging
 import urllib.parse
 from collections.abc import Sequence
+from typing import Any
 
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel, unauthenticated
 from rtcore.http import HttpRequest, HttpResponse, HttpRoute, error_response, json_response
+from rtcore.json_body import json_object
 from rtcore.keys.errors import Refusal
 from rtcore.serve_settings import ServeSettings
 from rtcore_webrtc.calls import Call
@@ -42,12 +44,23 @@ def bearer(request: HttpRequest) -> str | None:
     return request.headers.get("api-key") or None
 
 
+def _text(data: bytes, what: str, param: str | None) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(400, "invalid_offer", f"{what} is not UTF-8.", param=param) from None
+
+
 def _parts(request: HttpRequest) -> tuple[str | None, str | None]:
-    """The offer's SDP and its ``session`` JSON (None when absent)."""
+    """The offer's SDP and its ``session`` JSON (None when absent), or ``Refusal``."""
     if request.content_type == "application/sdp":
-        return request.body.decode("utf-8", "replace"), None
+        return _text(request.body, "The offer", None), None
     if request.content_type == "application/x-www-form-urlencoded":
-        fields = urllib.parse.parse_qs(request.body.decode("utf-8", "replace"))
+        form = _text(request.body, "The form", None)
+        try:
+            fields = urllib.parse.parse_qs(form, errors="strict")
+        except UnicodeDecodeError:
+            raise Refusal(400, "invalid_offer", "The form's fields are not UTF-8.") from None
         sdps, sessions = fields.get("sdp", []), fields.get("session", [])
         return (sdps[0] if sdps else None), (sessions[0] if sessions else None)
     if request.content_type == "multipart/form-data":
@@ -57,27 +70,32 @@ def _parts(request: HttpRequest) -> tuple[str | None, str | None]:
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True)
-            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
+            if name not in ("sdp", "session") or not isinstance(payload, bytes):
+                continue
+            text = _text(payload, f"The {name} part", None if name == "sdp" else "session")
             if name == "sdp":
                 sdp = text
-            elif name == "session":
+            else:
                 session = text
         return sdp, session
     return None, None
 
 
-def _first_update(session: str) -> tuple[str | None, str | None, Dialect] | HttpResponse:
-    """The ``session`` part as the session's first ``session.update`` (and its model)."""
-    try:
-        config = json.loads(session)
-    except json.JSONDecodeError as exc:
-        return error_response(400, "invalid_json", f"The session part is not JSON: {exc}.")
-    if not isinstance(config, dict):
-        return error_response(400, "invalid_value", "The session part must be a JSON object.")
+def _first_update(session: str) -> tuple[str | None, dict[str, Any], str | None, Dialect]:
+    """The ``session`` part as the session's first ``session.update``, the session object
+    it carries, and its model; or ``Refusal``."""
+    config = json_object(session.encode(), param="session", what="The session part")
     model = config.pop("model", None)
+    if model is not None and not isinstance(model, str):
+        raise Refusal(
+            400,
+            "invalid_value",
+            "session.model must be the name of a served model.",
+            param="session.model",
+        )
     dialect = Dialect.GA if "type" in config else Dialect.BETA
     update = json.dumps({"type": "session.update", "session": config}) if config else None
-    return update, model if isinstance(model, str) else None, dialect
+    return update, config, model, dialect
 
 
 class Calls:
@@ -105,7 +123,13 @@ class Calls:
         key = bearer(request)
         if not await gateway.identify(key):
             return _refused(unauthenticated(key))
-        sdp, session = _parts(request)
+        initial, config, wanted, dialect = None, None, None, None
+        try:
+            sdp, session = _parts(request)
+            if session is not None:
+                initial, config, wanted, dialect = _first_update(session)
+        except Refusal as refusal:
+            return _refused(refusal)
         if not sdp:
             return error_response(
                 400,
@@ -113,12 +137,6 @@ class Calls:
                 "Post the SDP offer as application/sdp, or as multipart/form-data with an "
                 "'sdp' part (and optionally a 'session' JSON part).",
             )
-        initial, wanted, dialect = None, None, None
-        if session is not None:
-            parsed = _first_update(session)
-            if isinstance(parsed, HttpResponse):
-                return parsed
-            initial, wanted, dialect = parsed
         try:
             model = gateway.resolve_model(
                 request.query.get("model")
@@ -129,6 +147,14 @@ class Calls:
         except UnknownModel as exc:
             code = "missing_model" if exc.requested is None else "model_not_found"
             return error_response(400 if exc.requested is None else 404, code, exc.message)
+        # The session part is checked as a client secret's session is, before anything is
+        # admitted: a 400 naming the field, not an error event once the call is up.
+        problem = gateway.check_session(model, config) if config else None
+        if problem is not None:
+            param = problem.param or "session"
+            if not param.startswith("session"):
+                param = f"session.{param}"
+            return error_response(400, problem.code, problem.message, param=param)
         try:
             admission = await gateway.admit(key, model)
         except Refusal as refusal:
@@ -147,6 +173,8 @@ class Calls:
         except Exception as exc:  # aiortc rejects malformed or unsupported offers
             log.info("refused a WebRTC offer from %s: %s", request.remote, exc)
             await call.aclose()
+            # No session ran: the key's lease goes back now, not when this process dies.
+            await gateway.release(admission)
             return error_response(400, "invalid_offer", f"The SDP offer was refused: {exc}.")
         self.live[call.id] = call
         log.info("call %s: answered (model %s, peer %s)", call.id, model.name, request.remote)

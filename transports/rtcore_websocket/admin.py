@@ -3,7 +3,6 @@ scripts keep working: HTTP in and out here, the work in the core's key store."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,6 +13,7 @@ from rtcore.gateway import Gateway
 from rtcore.keys.errors import Refusal
 from rtcore.keys.store import KeyStore
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.request_bodies import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,6 @@ def refusal_response(refusal: Refusal) -> web.Response:
         }
     }
     return web.json_response(body, status=refusal.status)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise Refusal(400, "invalid_json", "The request body is not JSON.") from None
-    if not isinstance(body, dict):
-        raise Refusal(400, "invalid_json", "The request body must be a JSON object.")
-    return body
 
 
 def _admin(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -71,7 +61,7 @@ def _admin(operation: Operation) -> Callable[[web.Request], Awaitable[web.Stream
 
 
 async def _generate(store: KeyStore, request: web.Request) -> Any:
-    result = await store.generate(await _body(request))
+    result = await store.generate(await read_json_object(request))
     log.info("key generated: %s (%s)", result["key_name"], result["key_alias"] or "no alias")
     return result
 
@@ -79,16 +69,16 @@ async def _generate(store: KeyStore, request: web.Request) -> Any:
 async def _info(store: KeyStore, request: web.Request) -> Any:
     key = request.query.get("key")
     if not key:
-        raise Refusal(400, "invalid_value", "Give the key as ?key=sk-...")
+        raise Refusal(400, "invalid_value", "Give the key as ?key=sk-...", param="key")
     return await store.info(key)
 
 
 async def _update(store: KeyStore, request: web.Request) -> Any:
-    return await store.update(await _body(request))
+    return await store.update(await read_json_object(request))
 
 
 async def _delete(store: KeyStore, request: web.Request) -> Any:
-    return await store.delete(await _body(request))
+    return await store.delete(await read_json_object(request))
 
 
 async def _list(store: KeyStore, request: web.Request) -> Any:

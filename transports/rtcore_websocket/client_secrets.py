@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -20,6 +19,7 @@ from rtcore.keys.client_secrets import (
 from rtcore.keys.errors import Refusal
 from rtcore_websocket.admin import refusal_response
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.request_bodies import read_json_object
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("secrets-gateway", Gateway)
 
@@ -28,16 +28,21 @@ def _bad(message: str, param: str | None = None, code: str = "invalid_value") ->
     return refusal_response(Refusal(400, code, message, param=param))
 
 
+def _unknown(given: dict[str, Any], known: set[str], prefix: str = "") -> web.Response | None:
+    """The refusal of a field this request does not take (as OpenAI's API refuses it)."""
+    unknown = sorted(set(given) - known)
+    if not unknown:
+        return None
+    name = f"{prefix}{unknown[0][:64]}"
+    return _bad(f"Unknown parameter: {name!r}.", name, code="unknown_parameter")
+
+
 async def _body(request: web.Request) -> dict[str, Any] | web.Response:
-    if not request.can_read_body:
-        return {}
+    """The body (none at all: ``{}``), or the refusal of it."""
     try:
-        body = await request.json()
-    except json.JSONDecodeError as exc:
-        return _bad(f"The body is not JSON: {exc}.", code="invalid_json")
-    if not isinstance(body, dict):
-        return _bad("The body must be a JSON object.")
-    return body
+        return await read_json_object(request, optional=True)
+    except Refusal as refusal:
+        return refusal_response(refusal)
 
 
 async def _mint(
@@ -49,6 +54,8 @@ async def _mint(
     if not await gateway.identify(key):
         return refusal_response(Refusal(401, "invalid_api_key", "Incorrect API key provided."))
     named = session.get("model")
+    if named is not None and not isinstance(named, str):
+        return _bad("model must be the name of a served model.", "session.model")
     try:
         if named is None and len(gateway.model_names) > 1:
             # Not bound to a model: the client names one when it connects. The session is
@@ -61,7 +68,10 @@ async def _mint(
         return refusal_response(Refusal(404, "model_not_found", exc.message, param="session.model"))
     problem = gateway.check_session(model, session)
     if problem is not None:
-        param = f"session.{problem.param}" if problem.param else "session"
+        # The session.update's own param already names its field under ``session.``.
+        param = problem.param or "session"
+        if not param.startswith("session"):
+            param = f"session.{param}"
         return refusal_response(Refusal(400, problem.code, problem.message, param=param))
     try:
         minted = await gateway.mint_secret(key, ttl, session)
@@ -74,9 +84,15 @@ async def client_secrets(request: web.Request) -> web.Response:
     body = await _body(request)
     if isinstance(body, web.Response):
         return body
-    expires = body.get("expires_after") or {}
+    if (unknown := _unknown(body, {"expires_after", "session"})) is not None:
+        return unknown
+    expires = body.get("expires_after")
+    if expires is None:
+        expires = {}
     if not isinstance(expires, dict):
         return _bad("expires_after must be an object.", "expires_after")
+    if (unknown := _unknown(expires, {"anchor", "seconds"}, "expires_after.")) is not None:
+        return unknown
     anchor = expires.get("anchor", "created_at")
     if anchor != "created_at":
         return _bad("expires_after.anchor must be 'created_at'.", "expires_after.anchor")
@@ -91,7 +107,9 @@ async def client_secrets(request: web.Request) -> web.Response:
             f"{MAX_TTL_SECONDS}.",
             "expires_after.seconds",
         )
-    session = body.get("session") or {"type": "realtime"}
+    session = body.get("session")
+    if session is None:
+        session = {"type": "realtime"}
     if not isinstance(session, dict):
         return _bad("session must be an object.", "session")
     if session.get("type", "realtime") != "realtime":

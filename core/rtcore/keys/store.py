@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +52,16 @@ _KEY_FIELDS = {
 }
 # LiteLLM fields rtcore does not enforce: refused, never silently ignored.
 _NOT_ENFORCED = {"tpm_limit", "rpm_limit", "soft_budget", "team_id", "user_id", "aliases"}
+# Bounds on what a key may say (the columns' sizes; counts beyond any real use).
+MAX_PARALLEL_REQUESTS = 1_000_000
+MAX_NAME = 256
+MAX_MODELS = 1000
+MAX_DELETE = 1000
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 100
+# Characters an alias may not hold: it is written into log lines, which these would break
+# or forge (control characters, line and paragraph separators).
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
 class Admission(msgspec.Struct, frozen=True, kw_only=True):
@@ -214,8 +225,8 @@ class KeyStore:
 
     async def update(self, body: Mapping[str, Any]) -> dict[str, Any]:
         key = body.get("key")
-        if not isinstance(key, str):
-            raise Refusal(400, "invalid_value", "Give the key to update as 'key'.")
+        if not isinstance(key, str) or not key:
+            raise Refusal(400, "invalid_value", "Give the key to update as 'key'.", param="key")
         values = _key_values({k: v for k, v in body.items() if k != "key"}, creating=False)
         async with self._engine.begin() as conn:
             row = await self._row(conn, key)
@@ -226,35 +237,45 @@ class KeyStore:
         return {"key": key, **_key_info(updated)}
 
     async def delete(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        given = body.get("keys") or []
-        aliases = body.get("key_aliases") or []
-        if not isinstance(given, list) or not isinstance(aliases, list) or not (given or aliases):
-            raise Refusal(400, "invalid_value", "Give 'keys' (a list of keys) or 'key_aliases'.")
+        unknown = sorted(set(body) - {"keys", "key_aliases"})
+        if unknown:
+            raise Refusal(
+                400,
+                "unknown_parameter",
+                f"/key/delete takes 'keys' or 'key_aliases', not {unknown[0][:64]!r}.",
+                param=unknown[0][:64],
+            )
+        given = _strings(body, "keys")
+        aliases = _strings(body, "key_aliases")
+        if not (given or aliases):
+            raise Refusal(
+                400, "invalid_value", "Give 'keys' (a list of keys) or 'key_aliases'.", param="keys"
+            )
         deleted: list[str] = []
+        # One transaction: a key or alias not found deletes none of them.
         async with self._engine.begin() as conn:
             for key in given:
-                row = await self._row(conn, str(key))
+                row = await self._row(conn, key)
                 await conn.execute(sa.delete(keys).where(keys.c.token == row["token"]))
-                deleted.append(str(key))
+                deleted.append(key)
             for alias in aliases:
-                result = await conn.execute(sa.delete(keys).where(keys.c.key_alias == str(alias)))
+                result = await conn.execute(sa.delete(keys).where(keys.c.key_alias == alias))
                 if result.rowcount == 0:
-                    raise Refusal(404, "key_not_found", f"No key has the alias {alias!r}.")
-                deleted.append(str(alias))
+                    raise Refusal(404, "key_not_found", f"No key has the alias {alias[:64]!r}.")
+                deleted.append(alias)
         return {"deleted_keys": deleted}
 
     async def list_keys(self, query: Mapping[str, str]) -> dict[str, Any]:
-        try:
-            page = max(1, int(query.get("page", "1")))
-            size = min(100, max(1, int(query.get("size", "10"))))
-        except ValueError:
-            raise Refusal(400, "invalid_value", "page and size must be whole numbers.") from None
+        page = _query_int(query, "page", 1, MAX_PAGE)
+        size = _query_int(query, "size", 10, MAX_PAGE_SIZE)
         full = query.get("return_full_object", "false").lower() == "true"
         where: sa.ColumnElement[bool] = sa.true()
         if alias := query.get("key_alias"):
             where = keys.c.key_alias == alias
         async with self._engine.connect() as conn:
-            total = (await conn.execute(sa.select(sa.func.count()).where(where))).scalar_one()
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(keys).where(where))
+            ).scalar_one()
             rows = (
                 await conn.execute(
                     sa.select(keys)
@@ -285,10 +306,16 @@ class KeyStore:
         ):
             if value := query.get(name):
                 try:
-                    when = _utc(datetime.datetime.fromisoformat(value))
-                except ValueError:
+                    when = datetime.datetime.fromisoformat(value)
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=datetime.UTC)
+                    when = when.astimezone(datetime.UTC)
+                except (ValueError, OverflowError):
                     raise Refusal(
-                        400, "invalid_value", f"{name} must be a date, e.g. 2026-12-01."
+                        400,
+                        "invalid_value",
+                        f"{name} must be a date, e.g. 2026-12-01.",
+                        param=name,
                     ) from None
                 select = select.where(column >= when if op == "ge" else column <= when)
         async with self._engine.connect() as conn:
@@ -397,6 +424,13 @@ class KeyStore:
             budget_left=None if budget is None else budget - spend,
         )
 
+    async def release(self, admission: Admission) -> None:
+        """An admission given back unused: its lease goes."""
+        if admission.lease_id is None:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.delete(leases).where(leases.c.id == admission.lease_id))
+
     async def finish(self, admission: Admission, record: SessionRecord) -> None:
         """The session is over: its lease goes, its record and spend are written."""
         async with self._engine.begin() as conn:
@@ -433,66 +467,141 @@ class KeyStore:
 
 
 def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-    """The columns a /key/generate or /key/update body sets, checked."""
-    unknown = set(body) - _KEY_FIELDS - {"key"}
+    """The columns a /key/generate or /key/update body sets, checked: each refusal names
+    its field in ``param``."""
+    unknown = set(body) - _KEY_FIELDS - ({"key"} if not creating else set())
     if unknown & _NOT_ENFORCED:
+        refused = sorted(unknown & _NOT_ENFORCED)
         raise Refusal(
             400,
             "unsupported_parameter",
-            f"rtcore does not enforce {', '.join(sorted(unknown & _NOT_ENFORCED))} on keys; "
+            f"rtcore does not enforce {', '.join(refused)} on keys; "
             "remove them (see docs/keys.md for what it does enforce).",
+            param=refused[0],
+        )
+    if creating and "key" in unknown:
+        raise Refusal(
+            400,
+            "unsupported_parameter",
+            "rtcore generates keys itself: remove 'key'.",
+            param="key",
         )
     if unknown:
+        names = sorted(unknown)
         raise Refusal(
-            400, "unknown_parameter", f"Unknown key field(s): {', '.join(sorted(unknown))}."
+            400,
+            "unknown_parameter",
+            f"Unknown key field(s): {', '.join(n[:64] for n in names[:5])}.",
+            param=names[0][:64],
         )
     values: dict[str, Any] = {}
     now = _now()
     if "models" in body:
-        models = body["models"] or []
-        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-            raise Refusal(400, "invalid_value", "models must be a list of model names.")
+        models = [] if body["models"] is None else body["models"]
+        if (
+            not isinstance(models, list)
+            or len(models) > MAX_MODELS
+            or not all(isinstance(m, str) and 0 < len(m) <= MAX_NAME for m in models)
+        ):
+            raise _invalid("models", f"a list of at most {MAX_MODELS} model names")
         values["models"] = models
-    for name in ("max_parallel_requests",):
+    if "max_parallel_requests" in body:
+        value = body["max_parallel_requests"]
+        if value is not None and (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= MAX_PARALLEL_REQUESTS
+        ):
+            raise _invalid(
+                "max_parallel_requests",
+                f"a whole number from 1 to {MAX_PARALLEL_REQUESTS:,}, or null for no limit",
+            )
+        values["max_parallel_requests"] = value
+    if "max_budget" in body:
+        values["max_budget"] = _budget(body["max_budget"])
+    for name in ("budget_duration", "duration"):
         if name in body:
             value = body[name]
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 1
-            ):
-                raise Refusal(400, "invalid_value", f"{name} must be a whole number of at least 1.")
-            values[name] = value
-    if "max_budget" in body:
-        value = body["max_budget"]
-        if value is not None and (
-            not isinstance(value, int | float) or isinstance(value, bool) or value < 0
-        ):
-            raise Refusal(400, "invalid_value", "max_budget must be a number of USD, 0 or more.")
-        values["max_budget"] = None if value is None else float(value)
-    try:
-        if "budget_duration" in body:
-            value = body["budget_duration"]
-            values["budget_duration"] = value
-            values["budget_reset_at"] = None if value is None else now + durations.parse(str(value))
-        if "duration" in body:
-            value = body["duration"]
-            values["expires"] = (
-                None if value in (None, "permanent") else now + durations.parse(str(value))
-            )
-    except ValueError as exc:
-        raise Refusal(400, "invalid_value", str(exc)) from None
+            if value is not None and (not isinstance(value, str) or len(value) > 16):
+                raise _invalid(name, "a duration such as 30d (s, m, h, d, w or mo), or null")
+            if value is None or (name == "duration" and value == "permanent"):
+                period = None
+            else:
+                try:
+                    period = durations.parse(value)
+                except ValueError as exc:
+                    raise Refusal(400, "invalid_value", str(exc), param=name) from None
+            if name == "budget_duration":
+                values["budget_duration"] = value
+                values["budget_reset_at"] = None if period is None else now + period
+            else:
+                values["expires"] = None if period is None else now + period
     if "key_alias" in body:
         alias = body["key_alias"]
-        if alias is not None and not isinstance(alias, str):
-            raise Refusal(400, "invalid_value", "key_alias must be a string.")
+        if alias is not None and (
+            not isinstance(alias, str)
+            or not 0 < len(alias) <= MAX_NAME
+            or any(unicodedata.category(c) in _LINE_BREAKING for c in alias)
+        ):
+            raise _invalid("key_alias", f"a string of 1 to {MAX_NAME} printable characters")
         values["key_alias"] = alias
     if "metadata" in body:
-        metadata = body["metadata"] or {}
+        metadata = {} if body["metadata"] is None else body["metadata"]
         if not isinstance(metadata, dict):
-            raise Refusal(400, "invalid_value", "metadata must be an object.")
+            raise _invalid("metadata", "an object")
         values["metadata"] = metadata
     if "blocked" in body:
-        values["blocked"] = bool(body["blocked"])
+        blocked = body["blocked"]
+        if blocked is not None and not isinstance(blocked, bool):
+            raise _invalid("blocked", "true or false")
+        values["blocked"] = bool(blocked)
     return values
+
+
+def _budget(value: object) -> float | None:
+    """A budget in USD: a finite number, 0 or more (a NaN would never bind, an infinite
+    one is no budget: null says that)."""
+    if value is None:
+        return None
+    budget = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an int past a float's range
+            budget = float(value)
+    if not (math.isfinite(budget) and budget >= 0):
+        raise _invalid("max_budget", "a finite number of USD, 0 or more, or null for no budget")
+    return budget
+
+
+def _invalid(name: str, what: str) -> Refusal:
+    return Refusal(400, "invalid_value", f"{name} must be {what}.", param=name)
+
+
+def _strings(body: Mapping[str, Any], name: str) -> list[str]:
+    value = body.get(name)
+    if value is None:
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_DELETE
+        or not all(isinstance(v, str) and v for v in value)
+    ):
+        raise _invalid(name, f"a list of at most {MAX_DELETE} non-empty strings")
+    return value
+
+
+def _query_int(query: Mapping[str, str], name: str, default: int, top: int) -> int:
+    text = query.get(name)
+    if text is None:
+        return default
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and 1 <= int(text) <= top):
+        raise Refusal(
+            400,
+            "invalid_value",
+            f"{name} must be a whole number from 1 to {top:,}.",
+            param=name,
+        )
+    return int(text)
 
 
 def _record_row(record: SessionRecord) -> dict[str, Any]:
