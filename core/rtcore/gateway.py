@@ -21,6 +21,7 @@ from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.http import HttpRoute
+from rtcore.keys.caller import Caller
 from rtcore.keys.client_secrets import (
     MemoryBook,
     Minted,
@@ -101,7 +102,8 @@ class Gateway:
         self._router = Router(routing)
         self._memory_secrets = MemoryBook()
         # Sessions another transport may attach to by id (WebRTC calls: ``?call_id=``).
-        self._attachable: dict[str, Connection] = {}
+        # Each with its owner (the admission's key hash; None: the master key).
+        self._attachable: dict[str, tuple[Connection, str | None]] = {}
         # Endpoints plugins add to the HTTP server (``rtcore_http_routes``), set by serve.
         self.http_routes: list[HttpRoute] = []
         self._specs = providers
@@ -140,17 +142,31 @@ class Gateway:
         """Where client secrets are kept: the key store's database, else this process."""
         return self.keys.secrets if self.keys is not None else self._memory_secrets
 
-    async def identify(self, presented: str | None) -> bool:
-        """Whether ``presented`` is a key here at all (the master key, a virtual key, a
-        client secret; any key when there is no master key): asked before the model is
-        looked up, so that a wrong key learns nothing of the models."""
-        if self._master_key is None or self.authenticate(presented):
-            return True
+    async def caller(self, presented: str | None) -> Caller:
+        """Who presents ``presented``, or ``Refusal``: a wrong or missing key (401
+        ``invalid_api_key``), a virtual key (or the one that minted a client secret) that may
+        not be used now (blocked, expired, budget spent: LiteLLM's codes). Every door asks
+        this first, before the model is looked up (a wrong key learns nothing of the
+        models); it takes no lease. A client secret stands for its key here whether used or
+        not: the call it opened is its key's."""
+        if self._master_key is None:
+            return Caller(master=True, secret=is_secret(presented))
+        if self.authenticate(presented):
+            return Caller(master=True)
         if presented is None:
-            return False
+            raise unauthenticated(presented)
         if is_secret(presented):
-            return await self.secrets.peek(presented) is not None
-        return self.keys is not None and await self.keys.knows(presented)
+            redeemed = await self.secrets.peek(presented)
+            if redeemed is None:
+                raise unauthenticated(presented)
+            if redeemed.token is not None and self.keys is not None:
+                await self.keys.standing(redeemed.token)
+            return Caller(key_hash=redeemed.token, secret=True)
+        if self.keys is None:
+            raise unauthenticated(presented)
+        token = hash_key(presented)
+        await self.keys.standing(token)
+        return Caller(key_hash=token)
 
     async def secret_model(self, presented: str | None) -> str | None:
         """The model a client secret was minted for, if it names one."""
@@ -182,19 +198,17 @@ class Gateway:
         return None
 
     async def mint_secret(
-        self, presented: str | None, ttl_seconds: int, session: dict[str, object]
+        self, caller: Caller, ttl_seconds: int, session: dict[str, object]
     ) -> Minted:
-        """A client secret standing for ``presented`` (the master key or a virtual key;
-        anyone with no master key), or ``Refusal``."""
-        if is_secret(presented):
+        """A client secret standing for ``caller`` (the master key or a virtual key; anyone
+        with no master key), or ``Refusal``: a secret cannot mint another, and a virtual key
+        mints only for a model it may open."""
+        if caller.secret:
             raise Refusal(401, "invalid_api_key", "A client secret cannot mint another.")
-        if not await self.identify(presented):
-            raise unauthenticated(presented)
-        token = None
-        if self._master_key is not None and not self.authenticate(presented):
-            assert presented is not None
-            token = hash_key(presented)
-        return await self.secrets.mint(token, ttl_seconds, session)
+        model = session.get("model")
+        if caller.key_hash is not None and self.keys is not None and isinstance(model, str):
+            await self.keys.standing(caller.key_hash, model)
+        return await self.secrets.mint(caller.key_hash, ttl_seconds, session)
 
     async def admit(self, presented: str | None, model: ModelConfig) -> Admission:
         """Let a session of ``model`` in, or raise ``Refusal`` (its HTTP status, an
@@ -204,14 +218,8 @@ class Gateway:
 
         if is_secret(presented) and (self._master_key is None or self.keys is not None):
             assert presented is not None
-            redeemed = await self.secrets.redeem(presented)
-            if redeemed.model is not None and redeemed.model != model.name:
-                raise Refusal(
-                    400,
-                    "model_mismatch",
-                    f"This client secret was minted for model {redeemed.model!r}, not "
-                    f"{model.name!r}.",
-                )
+            # Refused for another model before it is spent: it stays good for its own.
+            redeemed = await self.secrets.redeem(presented, model.name)
             if redeemed.token is None or self.keys is None:
                 admission = Admission()
             else:
@@ -308,17 +316,24 @@ class Gateway:
                 await self._record(connection, admission)
 
     @contextlib.contextmanager
-    def attachable(self, call_id: str, connection: Connection) -> Iterator[None]:
-        """While in this block, ``attached(call_id)`` finds the session: a WebRTC call's,
-        for a server that controls it over the WebSocket (OpenAI's sideband)."""
-        self._attachable[call_id] = connection
+    def attachable(self, call_id: str, connection: Connection, owner: str | None) -> Iterator[None]:
+        """While in this block, ``attached(call_id, caller)`` finds the session for its
+        ``owner`` (the ``key_hash`` of the admission that opened it) and the master key: a
+        WebRTC call's, for a server that controls it over the WebSocket (OpenAI's
+        sideband)."""
+        self._attachable[call_id] = (connection, owner)
         try:
             yield
         finally:
             self._attachable.pop(call_id, None)
 
-    def attached(self, call_id: str) -> Connection | None:
-        return self._attachable.get(call_id)
+    def attached(self, call_id: str, caller: Caller) -> Connection | None:
+        """The session of ``call_id`` if ``caller`` owns it; None alike when there is no
+        such session and when it is another's, so that ids cannot be probed."""
+        found = self._attachable.get(call_id)
+        if found is None or not caller.owns(found[1]):
+            return None
+        return found[0]
 
     @property
     def live_sessions(self) -> int:

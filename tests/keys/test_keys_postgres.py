@@ -118,7 +118,39 @@ async def test_replicas_starting_together_on_an_empty_database_migrate_it_once(
         stores = await asyncio.gather(*(KeyStore.open(url) for _ in range(4)))
     try:
         key = await stores[0].generate({"key_alias": "first"})
-        assert await stores[3].knows(key["key"])
+        await stores[3].standing(key["token"])  # known to the last: no refusal
     finally:
         for store in stores:
             await store.aclose()
+
+
+async def test_a_secret_is_redeemed_once_across_replicas_and_not_by_a_refusal(
+    tmp_path: Path, http: aiohttp.ClientSession, postgres: str
+) -> None:
+    a = serve(tmp_path, "--database-url", postgres)
+    b = serve(tmp_path, "--database-url", postgres)
+    try:
+        key = await Admin(http, a.port).generate()
+
+        async def mint() -> str:
+            status, body = await Admin(http, a.port, key=key).post(
+                "/v1/realtime/client_secrets", {"session": {"type": "realtime", "model": "echo"}}
+            )
+            assert status == 200, body
+            return str(body["value"])
+
+        # Offered for another model, on either replica: refused and not spent.
+        secret = await mint()
+        for port in (a.port, b.port):
+            status, body = await refused(port, secret, model="other")
+            assert (status, body["error"]["code"]) == (400, "model_mismatch")
+        assert await admitted(b.port, secret)
+        assert (await refused(a.port, secret))[1]["error"]["code"] == "client_secret_used"
+
+        # Twenty clients race one secret over both replicas: one session opens.
+        secret = await mint()
+        opened = await asyncio.gather(*(admitted(p, secret) for p in [a.port, b.port] * 10))
+        assert opened.count(True) == 1, opened
+    finally:
+        a.stop()
+        b.stop()

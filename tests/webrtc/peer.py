@@ -81,12 +81,13 @@ class Peer:
         model: str | None = None,
         session: dict[str, Any] | None = None,
         multipart: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         """Offer, post, answer; returns the HTTP answer (for its status and headers)."""
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = self.pc.localDescription.sdp
         url = f"{base}/v1/realtime/calls" + (f"?model={model}" if model else "")
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = {"Authorization": f"Bearer {key}", **(headers or {})}
         async with aiohttp.ClientSession() as http:
             if session is None:
                 request = http.post(

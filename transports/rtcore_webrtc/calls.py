@@ -49,6 +49,8 @@ class Call:
         self.gateway = gateway
         self.model = model
         self._admission = admission
+        # Whose call it is: the key that opened it (None: the master key's).
+        self.owner = admission.key_hash if admission is not None else None
         self._dialect = dialect
         self._peer = peer
         # The ``session`` part of the offer, applied as the session's first update.
@@ -130,7 +132,7 @@ class Call:
                 media=self.reply,
             ) as connection:
                 self.connection = connection
-                with self.gateway.attachable(self.id, connection):
+                with self.gateway.attachable(self.id, connection, self.owner):
                     if self._initial is not None:
                         await connection.receive(self._initial)
                     try:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rtcore.dialect import Dialect
-from rtcore.gateway import Gateway, UnknownModel, unauthenticated
+from rtcore.gateway import Gateway, UnknownModel
 from rtcore.http import HttpRequest, HttpResponse, HttpRoute, error_response, json_response
 from rtcore.json_body import json_object
 from rtcore.keys.errors import Refusal
@@ -121,8 +121,10 @@ class Calls:
                 503, "server_shutting_down", "The server is shutting down; call again."
             )
         key = bearer(request)
-        if not await gateway.identify(key):
-            return _refused(unauthenticated(key))
+        try:
+            await gateway.caller(key)
+        except Refusal as refusal:
+            return _refused(refusal)
         initial, config, wanted, dialect = None, None, None, None
         try:
             sdp, session = _parts(request)
@@ -189,11 +191,15 @@ class Calls:
         self.live.pop(call.id, None)
 
     async def end(self, request: HttpRequest) -> HttpResponse:
-        key = bearer(request)
-        if not await self.gateway.identify(key):
-            return _refused(unauthenticated(key))
+        try:
+            caller = await self.gateway.caller(bearer(request))
+        except Refusal as refusal:
+            return _refused(refusal)
         call = self.live.get(request.params.get("call_id", ""))
-        if call is None:
-            return error_response(404, "call_not_found", "No such call here.")
+        # Another's call is answered as no call at all: ids cannot be probed.
+        if call is None or not caller.owns(call.owner):
+            return error_response(404, "call_not_found", "No such call here.", param="call_id")
+        # Gone at once: hanging up again is 404, as for any call that has ended.
+        self.live.pop(call.id, None)
         call.hang_up()
         return json_response(200, {"id": call.id, "status": "hung_up"})

@@ -18,6 +18,7 @@ from rtcore.keys.client_secrets import (
 )
 from rtcore.keys.errors import Refusal
 from rtcore_websocket.admin import refusal_response
+from rtcore_websocket.cors import Cors
 from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.request_bodies import read_json_object
 
@@ -50,9 +51,11 @@ async def _mint(
 ) -> tuple[dict[str, Any], Any] | web.Response:
     """Check the key, the model and the session; the minted secret and the session."""
     gateway = request.app[GATEWAY]
-    key = read_handshake(request.headers).key
-    if not await gateway.identify(key):
-        return refusal_response(Refusal(401, "invalid_api_key", "Incorrect API key provided."))
+    try:
+        # Before the model is looked at: a wrong key learns nothing of the models.
+        caller = await gateway.caller(read_handshake(request.headers).key)
+    except Refusal as refusal:
+        return refusal_response(refusal)
     named = session.get("model")
     if named is not None and not isinstance(named, str):
         return _bad("model must be the name of a served model.", "session.model")
@@ -74,7 +77,7 @@ async def _mint(
             param = f"session.{param}"
         return refusal_response(Refusal(400, problem.code, problem.message, param=param))
     try:
-        minted = await gateway.mint_secret(key, ttl, session)
+        minted = await gateway.mint_secret(caller, ttl, session)
     except Refusal as refusal:
         return refusal_response(refusal)
     return session, minted
@@ -144,8 +147,9 @@ async def beta_sessions(request: web.Request) -> web.Response:
     )
 
 
-def add_secret_routes(app: web.Application, gateway: Gateway) -> None:
+def add_secret_routes(app: web.Application, gateway: Gateway, cors: Cors) -> None:
     app[GATEWAY] = gateway
     for prefix in ("/v1/realtime", "/realtime"):
-        app.router.add_post(f"{prefix}/client_secrets", client_secrets)
-        app.router.add_post(f"{prefix}/sessions", beta_sessions)
+        # Browser pages call these too (the playground mints with the key typed in).
+        cors.add_route(app, "POST", f"{prefix}/client_secrets", client_secrets)
+        cors.add_route(app, "POST", f"{prefix}/sessions", beta_sessions)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from rtcore.http import Handler, HttpRequest, HttpRoute, error_response
+from rtcore_websocket.cors import Cors
 
 # A WebRTC offer is a few kB; a session part a few more.
 MAX_BODY_BYTES = 1024 * 1024
@@ -47,6 +48,7 @@ def _adapt(handle: Handler) -> AiohttpHandler:
     return handler
 
 
-def mount(app: web.Application, routes: Sequence[HttpRoute]) -> None:
+def mount(app: web.Application, routes: Sequence[HttpRoute], cors: Cors) -> None:
+    """Plugins' endpoints are for clients, browsers' pages among them: with CORS."""
     for route in routes:
-        app.router.add_route(route.method, route.path, _adapt(route.handle))
+        cors.add_route(app, route.method, route.path, _adapt(route.handle))

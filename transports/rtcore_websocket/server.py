@@ -20,13 +20,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from rtcore.audio import PCM16_RATES
 from rtcore.connection import SHUTTING_DOWN, Connection
 from rtcore.dialect import Dialect
-from rtcore.gateway import Gateway, UnknownModel, unauthenticated
-from rtcore.keys.client_secrets import is_secret
+from rtcore.gateway import Gateway, UnknownModel
 from rtcore.keys.errors import Refusal
 from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes, refusal_response
 from rtcore_websocket.client_secrets import add_secret_routes
+from rtcore_websocket.cors import Cors
 from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.mounted import mount
@@ -149,11 +149,13 @@ async def realtime(request: web.Request) -> web.StreamResponse:
     handshake = read_handshake(request.headers)
     if "call_id" in request.query:
         return await sideband(request, request.query["call_id"], handshake.key)
-    if not await gateway.identify(handshake.key):
-        # Refused before the model is looked at: a wrong key learns nothing of the models.
-        reason = "no API key" if handshake.key is None else "wrong API key"
+    try:
+        # Before the model is looked at: a wrong key learns nothing of the models.
+        await gateway.caller(handshake.key)
+    except Refusal as refused_key:
+        reason = "no API key" if handshake.key is None else refused_key.code
         log.info("refused %s: %s", request.remote, reason)
-        return refusal(unauthenticated(handshake.key))
+        return refusal(refused_key)
     try:
         model = gateway.resolve_model(
             request.query.get("model")
@@ -238,13 +240,24 @@ async def realtime(request: web.Request) -> web.StreamResponse:
 async def sideband(request: web.Request, call_id: str, key: str | None) -> web.StreamResponse:
     """``?call_id=``: a server attaches to a live WebRTC call to control it (OpenAI's
     sideband): what it sends reaches the call's session, and it sees every event the
-    call's client is sent. With a real key, never a client secret (that is the client's)."""
+    call's client is sent. With the key that opened the call (or the master key), never a
+    client secret (that is the client's)."""
     gateway = request.app[GATEWAY]
     settings = request.app[SETTINGS]
-    if is_secret(key) or not await gateway.identify(key):
-        log.info("refused %s: a sideband needs the server's key", request.remote)
-        return refusal(unauthenticated(key if not is_secret(key) else "secret"))
-    connection = gateway.attached(call_id)
+    try:
+        caller = await gateway.caller(key)
+    except Refusal as refused_key:
+        log.info("refused a sideband from %s: %s", request.remote, refused_key.code)
+        return refusal(refused_key)
+    if caller.secret:
+        log.info("refused a sideband from %s: a client secret", request.remote)
+        return refused_with(
+            401,
+            "invalid_api_key",
+            "A call's sideband takes the key that opened the call, not a client secret.",
+        )
+    # Another's call is answered as no call at all: ids cannot be probed.
+    connection = gateway.attached(call_id, caller)
     if connection is None:
         return refused_with(404, "call_not_found", f"No live call {call_id!r} here.", "call_id")
     ws = web.WebSocketResponse(
@@ -416,8 +429,10 @@ def build_app(
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
     add_routes(app, gateway)
-    add_secret_routes(app, gateway)
-    mount(app, gateway.http_routes)
+    # Browser pages of the allowed origins call these from their own origin.
+    cors = Cors(settings.allowed_origins)
+    add_secret_routes(app, gateway, cors)
+    mount(app, gateway.http_routes, cors)
     if settings.metrics:
         app.router.add_routes([metrics_route(gateway, settings.metrics_require_key)])
     app.router.add_get("/", playground)

@@ -71,7 +71,10 @@ class SecretBook(Protocol):
 
     async def peek(self, value: str) -> Redeemed | None: ...
 
-    async def redeem(self, value: str) -> Redeemed: ...
+    async def redeem(self, value: str, model: str) -> Redeemed:
+        """Spend the secret on a session of ``model``, once, or raise ``Refusal``: unknown,
+        used, expired, or minted for another model (then it is not spent)."""
+        ...
 
 
 def new_secret(ttl: int) -> tuple[str, datetime.datetime]:
@@ -95,7 +98,8 @@ class MemoryBook:
         found = self._secrets.get(hash_key(value))
         return None if found is None else found[0]
 
-    async def redeem(self, value: str) -> Redeemed:
+    async def redeem(self, value: str, model: str) -> Redeemed:
+        # No await between the checks and the spending: one redemption per secret.
         found = self._secrets.get(hash_key(value))
         if found is None:
             raise refused("unknown")
@@ -104,8 +108,19 @@ class MemoryBook:
             raise refused("used")
         if expires <= now():
             raise refused("expired")
+        check_model(redeemed, model)
         self._secrets[hash_key(value)] = (redeemed, expires, True)
         return redeemed
+
+
+def check_model(redeemed: Redeemed, model: str) -> None:
+    """Refuse a session of another model than the one the secret was minted for."""
+    if redeemed.model is not None and redeemed.model != model:
+        raise Refusal(
+            400,
+            "model_mismatch",
+            f"This client secret was minted for model {redeemed.model!r}, not {model!r}.",
+        )
 
 
 def session_update(redeemed: Redeemed) -> str | None:

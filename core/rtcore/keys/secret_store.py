@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rtcore.keys.client_secrets import Minted, Redeemed, new_secret, now, refused
+from rtcore.keys.client_secrets import Minted, Redeemed, check_model, new_secret, now, refused
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.schema import client_secrets
 
@@ -58,7 +58,7 @@ class DatabaseBook:
             )
         return None if row is None else Redeemed(token=row["token"], session=dict(row["session"]))
 
-    async def redeem(self, value: str) -> Redeemed:
+    async def redeem(self, value: str, model: str) -> Redeemed:
         moment = now()
         async with self._engine.begin() as conn:
             row = (
@@ -78,9 +78,12 @@ class DatabaseBook:
                 raise refused("used")
             if _utc(row["expires_at"]) <= moment:
                 raise refused("expired")
+            redeemed = Redeemed(token=row["token"], session=dict(row["session"]))
+            # Checked in the row's lock, before it is spent: refused, it stays good.
+            check_model(redeemed, model)
             await conn.execute(
                 sa.update(client_secrets)
                 .where(client_secrets.c.secret == row["secret"])
                 .values(used_at=moment)
             )
-        return Redeemed(token=row["token"], session=dict(row["session"]))
+        return redeemed

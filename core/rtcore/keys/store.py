@@ -324,14 +324,20 @@ class KeyStore:
 
     # -- sessions -----------------------------------------------------------------------------
 
-    async def knows(self, presented: str) -> bool:
-        """Whether ``presented`` is a key of this store (any state: what it may do is for
-        ``admit`` to say)."""
+    async def standing(self, token: str, model: str | None = None) -> None:
+        """Raise ``Refusal`` unless the key known by ``token`` may be used now (not blocked,
+        not expired, its budget not spent; allowed ``model`` when one is named), as ``admit``
+        would: for the doors that open no session (minting a client secret, a call's
+        sideband, hang-up), so nothing is locked or leased."""
         async with self._engine.connect() as conn:
-            found = await conn.execute(
-                sa.select(keys.c.token).where(keys.c.token == hash_key(presented))
+            row = (
+                (await conn.execute(sa.select(keys).where(keys.c.token == token)))
+                .mappings()
+                .first()
             )
-            return found.first() is not None
+        if row is None:
+            raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
+        _usable(row, _now(), model)
 
     @property
     def secrets(self) -> DatabaseBook:
@@ -353,44 +359,15 @@ class KeyStore:
             )
             if row is None:
                 raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
-            label = f"Key={row['key_alias'] or row['key_name']}"
-            if row["blocked"]:
-                raise Refusal(401, "key_blocked", f"This key is blocked ({label}).")
-            expires = _utc(row["expires"])
-            if expires is not None and expires <= now:
-                raise Refusal(
-                    401,
-                    "key_expired",
-                    f"Authentication Error - Expired Key. {label} expired at "
-                    f"{expires.isoformat()}.",
-                )
-            if row["models"] and model not in row["models"]:
-                raise Refusal(
-                    403,
-                    "model_not_allowed",
-                    f"key not allowed to access model. This key can only access "
-                    f"models={row['models']}. Tried to access {model}.",
-                )
-            spend = float(row["spend"])
-            reset_at = _utc(row["budget_reset_at"])
-            if reset_at is not None and row["budget_duration"] and reset_at <= now:
+            spend, budget = _usable(row, now, model)
+            if _period_over(row, now):
                 # A new budget period: what was spent before it no longer counts.
-                spend = 0.0
                 await conn.execute(
                     sa.update(keys)
                     .where(keys.c.token == token)
                     .values(
                         spend=0.0, budget_reset_at=now + durations.parse(row["budget_duration"])
                     )
-                )
-            budget = row["max_budget"]
-            if budget is not None and spend >= budget:
-                raise Refusal(
-                    429,
-                    "budget_exceeded",
-                    f"Budget has been exceeded! {label} Current cost: {spend}, "
-                    f"Max budget: {budget}",
-                    type="budget_exceeded",
                 )
             await conn.execute(
                 sa.delete(leases).where(leases.c.token == token, leases.c.expires_at <= now)
@@ -404,7 +381,7 @@ class KeyStore:
                     raise Refusal(
                         429,
                         "max_parallel_requests",
-                        f"Max parallel request limit reached: {label} has {live} live "
+                        f"Max parallel request limit reached: {_label(row)} has {live} live "
                         f"session(s) of max_parallel_requests={limit}.",
                         type="rate_limit_error",
                     )
@@ -464,6 +441,49 @@ class KeyStore:
         ).scalar()
         if found is not None and found != own:
             raise Refusal(400, "key_alias_taken", f"A key with the alias {alias!r} exists.")
+
+
+def _label(row: Mapping[Any, Any]) -> str:
+    return f"Key={row['key_alias'] or row['key_name']}"
+
+
+def _period_over(row: Mapping[Any, Any], now: datetime.datetime) -> bool:
+    reset_at = _utc(row["budget_reset_at"])
+    return reset_at is not None and bool(row["budget_duration"]) and reset_at <= now
+
+
+def _usable(
+    row: Mapping[Any, Any], now: datetime.datetime, model: str | None
+) -> tuple[float, float | None]:
+    """The key's spend this budget period and its budget, or ``Refusal`` (LiteLLM's codes
+    and words) when it may not be used now."""
+    label = _label(row)
+    if row["blocked"]:
+        raise Refusal(401, "key_blocked", f"This key is blocked ({label}).")
+    expires = _utc(row["expires"])
+    if expires is not None and expires <= now:
+        raise Refusal(
+            401,
+            "key_expired",
+            f"Authentication Error - Expired Key. {label} expired at {expires.isoformat()}.",
+        )
+    if model is not None and row["models"] and model not in row["models"]:
+        raise Refusal(
+            403,
+            "model_not_allowed",
+            f"key not allowed to access model. This key can only access "
+            f"models={row['models']}. Tried to access {model}.",
+        )
+    spend = 0.0 if _period_over(row, now) else float(row["spend"])
+    budget = row["max_budget"]
+    if budget is not None and spend >= budget:
+        raise Refusal(
+            429,
+            "budget_exceeded",
+            f"Budget has been exceeded! {label} Current cost: {spend}, Max budget: {budget}",
+            type="budget_exceeded",
+        )
+    return spend, budget
 
 
 def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
