@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_PORT = 4000
+# The port from the environment when --port is not given: rtcore's own variable, then the
+# one LiteLLM's proxy (and many platforms) use.
+PORT_ENV = "RTCORE_PORT"
+PORT_ENVS = (PORT_ENV, "PORT")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The core's ``rtcore serve`` options; plugins add theirs through a hook."""
@@ -47,7 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net = parser.add_argument_group("serving")
     net.add_argument("--transport", default="websocket", help="websocket (default) or stdio")
     net.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    net.add_argument("--port", type=int, default=4000, help="port to bind (default 4000; 0 = any)")
+    net.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port to bind (default: ${PORT_ENV}, else $PORT as LiteLLM reads it, else "
+        f"{DEFAULT_PORT}; 0 = any)",
+    )
     net.add_argument(
         "--allow-unauthenticated-public",
         action="store_true",
@@ -157,6 +169,22 @@ def _origins(values: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _port(flag: int | None) -> int:
+    """``--port``, else the first of ``RTCORE_PORT`` / ``PORT`` that is set, else 4000."""
+    if flag is not None:
+        if not 0 <= flag <= 65535:
+            raise ServeError(f"--port {flag} is out of range 0-65535")
+        return flag
+    for name in PORT_ENVS:
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or int(raw) > 65535:
+            raise ServeError(f"{name}={raw!r} is not a port number (0-65535)")
+        return int(raw)
+    return DEFAULT_PORT
+
+
 def build_settings(
     args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatter | None = None
 ) -> ServeSettings:
@@ -207,8 +235,7 @@ def build_settings(
         raise ServeError(
             f"--model {model!r} is not configured; configured: {', '.join(configured)}"
         )
-    if args.port < 0 or args.port > 65535:
-        raise ServeError(f"--port {args.port} is out of range 0-65535")
+    port = _port(args.port)
     if args.max_message_bytes < 1024:
         raise ServeError("--max-message-bytes must be at least 1024")
     if args.max_session_seconds < 1:
@@ -232,7 +259,7 @@ def build_settings(
         models=models,
         args=args,
         host=args.host,
-        port=args.port,
+        port=port,
         master_key=master_key,
         database_url=(
             getattr(args, "database_url", None)
