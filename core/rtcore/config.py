@@ -411,10 +411,13 @@ def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> Load
 
 def provider_models(spec: ProviderSpec) -> list[ModelConfig]:
     """The model table for ``--provider NAME`` without a file: the default model answers to
-    the provider's name, and each of its model ids answers to itself."""
+    the provider's name, and each of its model ids answers to itself (offered, not named:
+    ``implicit``)."""
     models = [ModelConfig(name=spec.name, provider=spec.name, model=spec.default_model)]
     models += [
-        ModelConfig(name=m, provider=spec.name, model=m) for m in spec.models if m != spec.name
+        ModelConfig(name=m, provider=spec.name, model=m, implicit=True)
+        for m in spec.models
+        if m != spec.name
     ]
     return models
 

@@ -314,6 +314,8 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
     connection now, in the background: never delaying the start nor failing it. Then
     start-up is over: freeze what it built."""
 
+    failed: dict[str, list[str]] = {}
+
     async def one(model: ModelConfig) -> None:
         warm = getattr(gateway.provider_for(model), "warm_up", None)
         if warm is None:
@@ -322,9 +324,21 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
             await warm()
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            log.info("warm-up of model %r failed (sessions will retry): %s", model.name, message)
+            failed.setdefault(message, []).append(model.name)
 
     await asyncio.gather(*(one(model) for model in settings.models))
+    # A WARNING, once per cause: the server runs, but no session of these models will
+    # until it is fixed, and the provider's message says how.
+    for message, failing in failed.items():
+        names = [m.name for m in settings.models if m.name in failing]  # as configured
+        which = ", ".join(repr(name) for name in dict.fromkeys(names))
+        plural = "s" if len(set(names)) > 1 else ""
+        log.warning(
+            "model%s %s cannot serve sessions yet (each session tries again): %s",
+            plural,
+            which,
+            message,
+        )
     _freeze_startup_heap()
 
 
