@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from rtcore.config_errors import ConfigError
+from rtcore.keys.pricing import OVERRIDES as PRICE_OVERRIDES
 
 log = logging.getLogger(__name__)
 
@@ -118,5 +119,6 @@ GENERAL_SETTINGS = frozenset(
     {"master_key", "database_url", "allowed_origins", "ssl_certfile", "ssl_keyfile"}
 )
 MODEL_ENTRY = frozenset({"model_name", "litellm_params", "model_info"})
-# The model_info keys the core reads; a provider names those it reads itself.
-CORE_MODEL_INFO = frozenset({"mode", "id"})
+# The model_info keys the core reads (LiteLLM's cost fields price sessions); a provider
+# names those it reads itself.
+CORE_MODEL_INFO = frozenset({"mode", "id", *PRICE_OVERRIDES})

@@ -102,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the database of virtual keys and spend logs (postgresql://... for several "
         "replicas; default: general_settings.database_url, DATABASE_URL, else SQLite in "
-        "the data directory). Used only with a master key.",
+        "the data directory, one file per port: rtcore-PORT.db). Used only with a master key.",
     )
     net.add_argument(
         "--header-timeout-seconds",
@@ -358,13 +358,15 @@ def _freeze_startup_heap() -> None:
 
 async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     """With a master key, virtual keys and spend logs live in a database: SQLite in the
-    data directory unless a database URL is given. Without one there is nobody to mint
-    keys, and nothing is stored."""
+    data directory, one file per port, unless a database URL is given. Without one there
+    is nobody to mint keys, and nothing is stored."""
     if settings.master_key is None:
         return None
     from rtcore.keys.store import KeyStore, default_url
 
-    url = settings.database_url or default_url()
+    url = settings.database_url or default_url(settings.port)
+    if not settings.database_url:
+        _mention_the_shared_store(url, default_url())
     try:
         store = await KeyStore.open(url)
     except Exception as exc:
@@ -372,6 +374,21 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     where = "the configured database" if settings.database_url else url.split("///", 1)[-1]
     log.info("virtual keys and spend logs in %s", where)
     return store
+
+
+def _mention_the_shared_store(url: str, shared_url: str) -> None:
+    """Earlier, every server of a machine kept its keys in one ``rtcore.db``: a server that
+    starts a store of its own next to one says where its keys went."""
+    own, shared = (Path(u.split("///", 1)[-1]) for u in (url, shared_url))
+    if shared.exists() and not own.exists():
+        log.warning(
+            "%s holds the keys of an earlier rtcore, which kept one store for every server; "
+            "this server (port-named) keeps its own, %s: to go on with those keys, move the "
+            "file there or serve with --database-url sqlite:///%s",
+            shared,
+            own.name,
+            shared,
+        )
 
 
 async def _all(waiting: list[Awaitable[None]]) -> None:

@@ -122,7 +122,8 @@ model_list:
     model_info:
       mode: realtime
       use_sucessor: false
-      input_cost_per_token: 0.1
+      input_cost_per_token: 0.000001
+      max_tokens: 4096
 general_settings:
   databse_url: sqlite:///keys.db
   alerting: [slack]
@@ -144,8 +145,10 @@ mcp_servers: {}
         "and model_info; ignored",
         f"{source}: model_list[0].model_info.use_sucessor is not a setting rtcore knows; did "
         "you mean use_successor? It is ignored",
-        f"{source}: model_list[0].model_info input_cost_per_token: neither rtcore nor provider "
-        "'bedrock-sonic' reads them (they read base_model, id, mode, use_successor); ignored",
+        f"{source}: model_list[0].model_info max_tokens: neither rtcore nor provider "
+        "'bedrock-sonic' reads them (they read base_model, id, input_cost_per_audio_token, "
+        "input_cost_per_token, mode, output_cost_per_audio_token, output_cost_per_token, "
+        "use_successor); ignored",
         f"{source}: general_settings.databse_url is not a setting rtcore knows; did you mean "
         "database_url? It is ignored",
         f"{source}: general_settings alerting: LiteLLM proxy settings rtcore does not apply "
