@@ -31,6 +31,7 @@ from rtcore.config_errors import ConfigError as ConfigError
 from rtcore.config_keys import (
     CORE_MODEL_INFO,
     GENERAL_SETTINGS,
+    LITELLM_GENERAL_SETTINGS,
     MODEL_ENTRY,
     SECTIONS,
     likely_key,
@@ -290,6 +291,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         GENERAL_SETTINGS,
         "LiteLLM proxy settings rtcore does not apply (master_key, database_url, "
         "allowed_origins, ssl_certfile and ssl_keyfile apply)",
+        theirs=LITELLM_GENERAL_SETTINGS,
     )
     master_key = None
     if "master_key" in settings:

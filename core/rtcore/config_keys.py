@@ -53,14 +53,17 @@ def unapplied(
     keys: Iterable[str],
     known: Iterable[str],
     why: str,
+    theirs: Iterable[str] = (),
 ) -> None:
     """Log at WARNING ``keys``, the keys of ``section`` (``router_settings``,
     ``model_list[0]``...) that rtcore does not apply: one close to a key it reads
-    (``known``) on a line of its own naming that key, the others together with ``why``."""
+    (``known``) on a line of its own naming that key, the others together with ``why``.
+    ``theirs``: LiteLLM's own keys, never taken for a misspelling of one rtcore reads."""
     known = frozenset(known)
+    theirs = frozenset(theirs)
     others: list[str] = []
     for key in keys:
-        guess = likely_key(key, known - {key})
+        guess = None if key in theirs else likely_key(key, known - {key})
         if guess is not None:
             log.warning(
                 "%s: %s.%s is not a setting rtcore knows; did you mean %s? It is ignored",
@@ -118,6 +121,8 @@ SECTIONS = frozenset(
 GENERAL_SETTINGS = frozenset(
     {"master_key", "database_url", "allowed_origins", "ssl_certfile", "ssl_keyfile"}
 )
+# LiteLLM's general_settings that look like one rtcore reads, and are not misspellings.
+LITELLM_GENERAL_SETTINGS = frozenset({"allowed_ips"})
 MODEL_ENTRY = frozenset({"model_name", "litellm_params", "model_info"})
 # The model_info keys the core reads (LiteLLM's cost fields price sessions); a provider
 # names those it reads itself.

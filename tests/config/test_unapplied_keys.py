@@ -127,6 +127,7 @@ model_list:
 general_settings:
   databse_url: sqlite:///keys.db
   alerting: [slack]
+  allowed_ips: [10.0.0.1]
 router_settings:
   cooldwn_time: 30
 litellm_settings:
@@ -151,9 +152,9 @@ mcp_servers: {}
         "use_successor); ignored",
         f"{source}: general_settings.databse_url is not a setting rtcore knows; did you mean "
         "database_url? It is ignored",
-        f"{source}: general_settings alerting: LiteLLM proxy settings rtcore does not apply "
-        "(master_key, database_url, allowed_origins, ssl_certfile and ssl_keyfile apply); "
-        "ignored",
+        f"{source}: general_settings alerting, allowed_ips: LiteLLM proxy settings rtcore "
+        "does not apply (master_key, database_url, allowed_origins, ssl_certfile and "
+        "ssl_keyfile apply); ignored",
         f"{source}: litellm_settings.json_log is not a setting rtcore knows; did you mean "
         "json_logs? It is ignored",
         f"{source}: router_settings.cooldwn_time is not a setting rtcore knows; did you mean "
