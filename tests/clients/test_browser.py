@@ -236,3 +236,28 @@ async def test_playground_from_its_own_defaults_answers_a_typed_message(tmp_path
     await asyncio.to_thread((tmp_path / "playground.png").write_bytes, picture)
     if target := os.environ.get(SCREENSHOT_VARIABLE):
         await asyncio.to_thread(Path(target).write_bytes, picture)
+
+
+async def test_a_message_typed_first_over_websocket_is_answered_aloud(tmp_path: Path) -> None:
+    """``?transport=websocket``, no microphone: typing first connects for playback only;
+    the reply's audio is scheduled and its transcript shown."""
+    assert CHROMIUM is not None
+    async with serve("echo", tmp_path) as (served, model):
+        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}&transport=websocket"
+        async with Chromium(CHROMIUM, url, mic_wav=None) as page:
+            await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
+            await page.evaluate(
+                "document.getElementById('text').value = 'Hello there';"
+                "document.getElementById('send').click()",
+                user_gesture=True,
+            )
+            await wait_for(page, "window.rtcorePlayground.responsesDone > 0", seconds=20)
+            state = await page.evaluate("JSON.parse(JSON.stringify(window.rtcorePlayground))")
+    assert state["errors"] == [], state["errors"]
+    assert state["transport"] == "websocket"
+    assert state["status"] == "connected: type a message"
+    assert state["samplesCaptured"] == 0  # the microphone was never asked for
+    assert state["samplesScheduled"] > 0
+    roles = [(e["role"], e["text"]) for e in state["transcript"]]
+    assert roles[0] == ("user", "Hello there")
+    assert roles[1][0] == "assistant"

@@ -27,6 +27,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from websockets.asyncio.client import connect
@@ -182,8 +183,9 @@ class Running:
             reader.start()
 
     @staticmethod
-    def _read(stream: object, into: list[str]) -> None:
-        for line in stream:  # type: ignore[attr-defined]
+    def _read(stream: IO[str] | None, into: list[str]) -> None:
+        assert stream is not None
+        for line in stream:
             into.append(line)
 
     async def until(self, found: str, seconds: float = 120) -> str:
