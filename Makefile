@@ -3,8 +3,9 @@
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
-# Serving needs the package and its emulator extra only; the checks add the test tools,
-# the third-party clients the suite drives and the echo plugin.
+# Serving needs the package, its emulator extra and what the example programs the README
+# runs next import (the examples extra); the checks add the test tools, the third-party
+# clients the suite drives and the echo plugin.
 SERVE_STAMP := $(VENV)/.serve-stamp
 TEST_STAMP := $(VENV)/.test-stamp
 # The Node realtime clients the suite drives (tests/clients/node).
@@ -14,11 +15,11 @@ NODE_STAMP := $(NODE_CLIENTS)/node_modules/.package-lock.json
 $(SERVE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[emulator]'
+	$(BIN)/python -m pip install --quiet -e '.[emulator,examples]'
 	touch $(SERVE_STAMP)
 
 $(TEST_STAMP): $(SERVE_STAMP) pyproject.toml tests/plugins/rtcore-echo/pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[emulator,test,clients]' -e tests/plugins/rtcore-echo
+	$(BIN)/python -m pip install --quiet -e '.[emulator,examples,test,clients]' -e tests/plugins/rtcore-echo
 	touch $(TEST_STAMP)
 
 $(NODE_STAMP): $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
@@ -29,6 +30,8 @@ install: $(TEST_STAMP)
 
 # No AWS account needed: replies come from the bundled Nova Sonic emulator.
 # With AWS credentials, run `.venv/bin/rtcore serve --provider bedrock-sonic` instead.
+# The port: `make serve PORT=4100` (make hands PORT to rtcore's environment, where
+# rtcore serve reads it, as it reads RTCORE_PORT; default 4000).
 serve: $(SERVE_STAMP)
 	$(BIN)/rtcore serve --provider bedrock-sonic --emulator
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
@@ -28,6 +28,17 @@ import yaml
 
 # Raised for every problem of a file; importable from here, as callers always have.
 from rtcore.config_errors import ConfigError as ConfigError
+from rtcore.config_keys import (
+    CORE_MODEL_INFO,
+    GENERAL_SETTINGS,
+    LITELLM_GENERAL_SETTINGS,
+    MODEL_ENTRY,
+    SECTIONS,
+    likely_key,
+    missing_hint,
+    refuse_misspelt_master_key,
+    unapplied,
+)
 from rtcore.config_sections import Routing, litellm_settings, router_settings
 from rtcore.provider import ModelConfig, ProviderSpec
 
@@ -38,15 +49,7 @@ MASTER_KEY_ENV = "RTCORE_MASTER_KEY"
 LITELLM_MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 # Top-level sections rtcore reads; LiteLLM's others are accepted so that one file can
 # serve both, and named in a log line as ignored.
-KNOWN_SECTIONS = frozenset(
-    {
-        "model_list",
-        "general_settings",
-        "environment_variables",
-        "litellm_settings",
-        "router_settings",
-    }
-)
+KNOWN_SECTIONS = SECTIONS
 
 
 class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -201,17 +204,30 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     if data is None:
         raise ConfigError(source, None, "the file is empty; it needs a model_list")
     top = _mapping(data, "(top level)", source)
-    ignored = sorted(set(top) - KNOWN_SECTIONS)
+    refuse_misspelt_master_key(source, top)
+    ignored: list[str] = []
+    for section in sorted(set(top) - KNOWN_SECTIONS):
+        guess = likely_key(section, KNOWN_SECTIONS)
+        if guess is None:
+            ignored.append(section)
+            continue
+        log.warning(
+            "%s: %s is not a section rtcore knows; did you mean %s? It is ignored",
+            source,
+            section,
+            guess,
+        )
     if ignored:
         log.info("%s: ignoring sections rtcore does not use: %s", source, ", ".join(ignored))
     environment = _environment(top.get("environment_variables"), source)
 
     raw_list = top.get("model_list")
     if not isinstance(raw_list, list) or not raw_list:
+        hint = missing_hint(top, "model_list", KNOWN_SECTIONS) if raw_list is None else ""
         raise ConfigError(
             source,
             "model_list",
-            f"expected a non-empty list of models, got {_kind(raw_list)}",
+            f"expected a non-empty list of models, got {_kind(raw_list)}{hint}",
         )
     models: list[ModelConfig] = []
     places: list[str] = []
@@ -224,11 +240,12 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
             # A file shared with LiteLLM may list chat or embedding models too.
             log.info("%s: skipping %s: model_info.mode is %r, not 'realtime'", source, here, mode)
             continue
-        name = _string(entry.get("model_name"), f"{here}.model_name", source)
-        params = _mapping(entry.get("litellm_params"), f"{here}.litellm_params", source)
+        name = _required(entry, "model_name", here, source, _string, MODEL_ENTRY)
+        params = _required(entry, "litellm_params", here, source, _mapping, MODEL_ENTRY)
         params = _mapping(resolve_env(params, f"{here}.litellm_params", source), here, source)
-        model = _string(params.get("model"), f"{here}.litellm_params.model", source)
+        model = _required(params, "model", f"{here}.litellm_params", source, _string)
         spec, model_id = match_provider(model, providers, f"{here}.litellm_params.model", source)
+        _name_unapplied(entry, info, spec, here, source)
         order = params.get("order")
         if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
             raise ConfigError(source, f"{here}.litellm_params.order", "expected a whole number")
@@ -267,6 +284,15 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         raise ConfigError(source, "model_list", f"model_info.id {twice!r} is given to two entries")
 
     settings = _mapping(top.get("general_settings") or {}, "general_settings", source)
+    unapplied(
+        source,
+        "general_settings",
+        [key for key in settings if key not in GENERAL_SETTINGS],
+        GENERAL_SETTINGS,
+        "LiteLLM proxy settings rtcore does not apply (master_key, database_url, "
+        "allowed_origins, ssl_certfile and ssl_keyfile apply)",
+        theirs=LITELLM_GENERAL_SETTINGS,
+    )
     master_key = None
     if "master_key" in settings:
         key = "general_settings.master_key"
@@ -299,6 +325,53 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         origins=seen,
         allowed_origins=tuple(allowed),
         **files,
+    )
+
+
+def _required[T](
+    section: dict[str, object],
+    key: str,
+    where: str,
+    source: str,
+    check: Callable[[object, str, str], T],
+    known: frozenset[str] = frozenset(),
+) -> T:
+    """``section[key]`` checked by ``check``; when it is missing and another key of the
+    section is that key misspelt (the closest to it among ``known``), the error says which."""
+    here = f"{where}.{key}"
+    if key not in section:
+        hint = missing_hint(section, key, known)
+        if hint:
+            raise ConfigError(source, here, f"missing{hint}")
+    return check(section.get(key), here, source)
+
+
+def _name_unapplied(
+    entry: dict[str, object],
+    info: dict[str, object],
+    spec: ProviderSpec,
+    here: str,
+    source: str,
+) -> None:
+    """Name the keys of a model_list entry and of its model_info nobody reads (the
+    provider checks its own litellm_params)."""
+    unapplied(
+        source,
+        here,
+        [key for key in entry if key not in MODEL_ENTRY],
+        MODEL_ENTRY,
+        "a model_list entry holds model_name, litellm_params and model_info",
+    )
+    if spec.model_info_keys is None:
+        return
+    reads = CORE_MODEL_INFO | set(spec.model_info_keys)
+    unapplied(
+        source,
+        f"{here}.model_info",
+        [key for key in info if key not in reads],
+        reads,
+        f"neither rtcore nor provider {spec.name!r} reads them (they read "
+        f"{', '.join(sorted(reads))})",
     )
 
 
@@ -340,10 +413,13 @@ def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> Load
 
 def provider_models(spec: ProviderSpec) -> list[ModelConfig]:
     """The model table for ``--provider NAME`` without a file: the default model answers to
-    the provider's name, and each of its model ids answers to itself."""
+    the provider's name, and each of its model ids answers to itself (offered, not named:
+    ``implicit``)."""
     models = [ModelConfig(name=spec.name, provider=spec.name, model=spec.default_model)]
     models += [
-        ModelConfig(name=m, provider=spec.name, model=m) for m in spec.models if m != spec.name
+        ModelConfig(name=m, provider=spec.name, model=m, implicit=True)
+        for m in spec.models
+        if m != spec.name
     ]
     return models
 

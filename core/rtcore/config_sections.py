@@ -14,6 +14,7 @@ from typing import Literal
 import msgspec
 
 from rtcore.config_errors import ConfigError
+from rtcore.config_keys import unapplied
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,16 @@ def _flag(value: object, key: str, source: str) -> bool:
     return value
 
 
-def _unused(source: str, section: str, names: list[str], why: str) -> None:
-    if names:
-        log.warning("%s: %s %s: %s; ignored", source, section, ", ".join(sorted(names)), why)
+ROUTER_KEYS = frozenset({"routing_strategy", "cooldown_time", "num_retries"})
+LITELLM_KEYS = frozenset(
+    {
+        "require_auth_for_metrics_endpoint",
+        "json_logs",
+        "callbacks",
+        "success_callback",
+        "failure_callback",
+    }
+)
 
 
 def router_settings(raw: object, source: str) -> Routing:
@@ -98,10 +106,11 @@ def router_settings(raw: object, source: str) -> Routing:
             retries = int(_number(value, where, source))
         else:
             unused.append(key)
-    _unused(
+    unapplied(
         source,
         "router_settings",
         unused,
+        ROUTER_KEYS,
         "rtcore routes a session once, at open (routing_strategy, cooldown_time and "
         "num_retries apply); per-request settings and shared router state do not",
     )
@@ -124,10 +133,11 @@ def litellm_settings(raw: object, source: str) -> LiteLLMSettings:
             pass  # rtcore's /metrics is always on
         else:
             unused.append(key)
-    _unused(
+    unapplied(
         source,
         "litellm_settings",
         unused,
+        LITELLM_KEYS,
         "they configure LiteLLM's request handling, which realtime sessions in rtcore do "
         "not go through (require_auth_for_metrics_endpoint, json_logs and the prometheus "
         "callback apply)",

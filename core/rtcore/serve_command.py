@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_PORT = 4000
+# The port from the environment when --port is not given: rtcore's own variable, then the
+# one LiteLLM's proxy (and many platforms) use.
+PORT_ENV = "RTCORE_PORT"
+PORT_ENVS = (PORT_ENV, "PORT")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The core's ``rtcore serve`` options; plugins add theirs through a hook."""
@@ -47,7 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net = parser.add_argument_group("serving")
     net.add_argument("--transport", default="websocket", help="websocket (default) or stdio")
     net.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    net.add_argument("--port", type=int, default=4000, help="port to bind (default 4000; 0 = any)")
+    net.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port to bind (default: ${PORT_ENV}, else $PORT as LiteLLM reads it, else "
+        f"{DEFAULT_PORT}; 0 = any)",
+    )
     net.add_argument(
         "--allow-unauthenticated-public",
         action="store_true",
@@ -90,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the database of virtual keys and spend logs (postgresql://... for several "
         "replicas; default: general_settings.database_url, DATABASE_URL, else SQLite in "
-        "the data directory). Used only with a master key.",
+        "the data directory, one file per port: rtcore-PORT.db). Used only with a master key.",
     )
     net.add_argument(
         "--header-timeout-seconds",
@@ -157,6 +169,22 @@ def _origins(values: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _port(flag: int | None) -> int:
+    """``--port``, else the first of ``RTCORE_PORT`` / ``PORT`` that is set, else 4000."""
+    if flag is not None:
+        if not 0 <= flag <= 65535:
+            raise ServeError(f"--port {flag} is out of range 0-65535")
+        return flag
+    for name in PORT_ENVS:
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or int(raw) > 65535:
+            raise ServeError(f"{name}={raw!r} is not a port number (0-65535)")
+        return int(raw)
+    return DEFAULT_PORT
+
+
 def build_settings(
     args: argparse.Namespace, host: PluginHost, formatter: RedactingFormatter | None = None
 ) -> ServeSettings:
@@ -207,8 +235,7 @@ def build_settings(
         raise ServeError(
             f"--model {model!r} is not configured; configured: {', '.join(configured)}"
         )
-    if args.port < 0 or args.port > 65535:
-        raise ServeError(f"--port {args.port} is out of range 0-65535")
+    port = _port(args.port)
     if args.max_message_bytes < 1024:
         raise ServeError("--max-message-bytes must be at least 1024")
     if args.max_session_seconds < 1:
@@ -232,7 +259,7 @@ def build_settings(
         models=models,
         args=args,
         host=args.host,
-        port=args.port,
+        port=port,
         master_key=master_key,
         database_url=(
             getattr(args, "database_url", None)
@@ -287,6 +314,8 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
     connection now, in the background: never delaying the start nor failing it. Then
     start-up is over: freeze what it built."""
 
+    failed: dict[str, list[str]] = {}
+
     async def one(model: ModelConfig) -> None:
         warm = getattr(gateway.provider_for(model), "warm_up", None)
         if warm is None:
@@ -295,9 +324,21 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
             await warm()
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            log.info("warm-up of model %r failed (sessions will retry): %s", model.name, message)
+            failed.setdefault(message, []).append(model.name)
 
     await asyncio.gather(*(one(model) for model in settings.models))
+    # A WARNING, once per cause: the server runs, but no session of these models will
+    # until it is fixed, and the provider's message says how.
+    for message, failing in failed.items():
+        names = [m.name for m in settings.models if m.name in failing]  # as configured
+        which = ", ".join(repr(name) for name in dict.fromkeys(names))
+        plural = "s" if len(set(names)) > 1 else ""
+        log.warning(
+            "model%s %s cannot serve sessions yet (each session tries again): %s",
+            plural,
+            which,
+            message,
+        )
     _freeze_startup_heap()
 
 
@@ -317,13 +358,15 @@ def _freeze_startup_heap() -> None:
 
 async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     """With a master key, virtual keys and spend logs live in a database: SQLite in the
-    data directory unless a database URL is given. Without one there is nobody to mint
-    keys, and nothing is stored."""
+    data directory, one file per port, unless a database URL is given. Without one there
+    is nobody to mint keys, and nothing is stored."""
     if settings.master_key is None:
         return None
     from rtcore.keys.store import KeyStore, default_url
 
-    url = settings.database_url or default_url()
+    url = settings.database_url or default_url(settings.port)
+    if not settings.database_url:
+        _mention_the_shared_store(url, default_url())
     try:
         store = await KeyStore.open(url)
     except Exception as exc:
@@ -331,6 +374,21 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     where = "the configured database" if settings.database_url else url.split("///", 1)[-1]
     log.info("virtual keys and spend logs in %s", where)
     return store
+
+
+def _mention_the_shared_store(url: str, shared_url: str) -> None:
+    """Earlier, every server of a machine kept its keys in one ``rtcore.db``: a server that
+    starts a store of its own next to one says where its keys went."""
+    own, shared = (Path(u.split("///", 1)[-1]) for u in (url, shared_url))
+    if shared.exists() and not own.exists():
+        log.warning(
+            "%s holds the keys of an earlier rtcore, which kept one store for every server; "
+            "this server (port-named) keeps its own, %s: to go on with those keys, move the "
+            "file there or serve with --database-url sqlite:///%s",
+            shared,
+            own.name,
+            shared,
+        )
 
 
 async def _all(waiting: list[Awaitable[None]]) -> None:

@@ -31,5 +31,6 @@ def rtcore_register_providers() -> Sequence[ProviderSpec]:
             models=models.KNOWN_MODELS,
             model_prefixes=("bedrock",),
             accepts=models.accepts,
+            model_info_keys=("use_successor", "base_model"),
         )
     ]

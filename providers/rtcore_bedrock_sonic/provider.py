@@ -43,6 +43,13 @@ log = logging.getLogger(__name__)
 
 
 _SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# What a start with no AWS account set up fails with, and what the log then suggests (the
+# emulator is a plugin of its own, in the rtcore[emulator] extra).
+NO_ACCOUNT_CODES = frozenset({"missing_credentials", "missing_region"})
+EMULATOR_HINT = (
+    "To try rtcore without an AWS account, serve replies from the bundled Nova Sonic "
+    "emulator instead: add --emulator to rtcore serve (the rtcore[emulator] extra)."
+)
 # How often readiness looks again at a model it found unusable.
 _RECHECK_SECONDS = 5.0
 
@@ -62,9 +69,10 @@ def session_options(params: Mapping[str, object]) -> SessionOptions:
         ) from exc
 
 
-def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile | None]:
-    """The id to send Bedrock, its profile, and the retired profile when the configured
-    model is retired and served as written anyway (``model_info.use_successor: false``)."""
+def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile | None, str]:
+    """The id to send Bedrock, its profile, the retired profile when the configured model
+    is retired and served as written anyway (``model_info.use_successor: false``), and what
+    the log must say of a retired model ("" for a current one)."""
     model_id = model.model.removeprefix("bedrock/")
     base_model = model.info.get("base_model")
     if base_model is not None:
@@ -82,7 +90,7 @@ def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile |
             model_id,
             known.base_id,
         )
-        return model_id, known, None
+        return model_id, known, None, ""
     profile = profile_for(model_id)
     if profile is None:
         raise ValueError(
@@ -90,30 +98,25 @@ def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile |
             "if it behaves like one, say which with model_info.base_model"
         )
     if not profile.retired() or profile.successor is None:
-        return model_id, profile, None
+        return model_id, profile, None, ""
     use_successor = model.info.get("use_successor", True)
     if not isinstance(use_successor, bool):
         raise ValueError(f"model_info.use_successor must be true or false, not {use_successor!r}")
     if not use_successor:
-        log.warning(
-            "model %r: %s; serving it as written (model_info.use_successor: false): Bedrock "
-            "ends its streams unanswered unless it still serves your account",
-            model.name,
-            retirement_notice(profile),
+        notice = (
+            f"model {model.name!r}: {retirement_notice(profile)}; serving it as written "
+            "(model_info.use_successor: false): Bedrock ends its streams unanswered unless "
+            "it still serves your account"
         )
-        return model_id, profile, profile
+        return model_id, profile, profile, notice
     served = with_base(model_id, profile.successor)
     successor = profile_for(served)
     assert successor is not None, "a successor is a known model"
-    log.warning(
-        "model %r: %s; serving it with its successor %s (model_info.use_successor: false "
-        "sends %s as written)",
-        model.name,
-        retirement_notice(profile),
-        served,
-        model_id,
+    notice = (
+        f"model {model.name!r}: {retirement_notice(profile)}; serving it with its successor "
+        f"{served} (model_info.use_successor: false sends {model_id} as written)"
     )
-    return served, successor, None
+    return served, successor, None, notice
 
 
 def _check_config(model: ModelConfig) -> None:
@@ -136,7 +139,12 @@ class SonicProvider:
     def __init__(self, model: ModelConfig) -> None:
         self._model = model
         _check_config(model)
-        self._model_id, self._profile, self._retired = _served_model(model)
+        self._model_id, self._profile, self._retired, notice = _served_model(model)
+        # A retired model a config names is told of at start; one --provider merely offers
+        # under its id, when a session first asks for it.
+        self._notice = notice if model.implicit else ""
+        if notice and not model.implicit:
+            log.warning("%s", notice)
         self._upstream: Upstream | None = None
         self._transport: PooledCRTClient | None = None
         self._endpoint = ""
@@ -239,8 +247,14 @@ class SonicProvider:
     async def warm_up(self) -> None:
         """Resolve configuration and credentials and open the pooled connection to Bedrock
         ahead of the first client: sessions that start together on a cold client would
-        each open a TLS connection of their own. Raises what the first session would."""
-        upstream = await self._get_upstream()
+        each open a TLS connection of their own. Raises what the first session would, and
+        for a start with no AWS account, how to try rtcore without one."""
+        try:
+            upstream = await self._get_upstream()
+        except ProviderUnavailable as exc:
+            if exc.code in NO_ACCOUNT_CODES:
+                raise ProviderUnavailable(f"{exc.message} {EMULATOR_HINT}", code=exc.code) from exc
+            raise
         assert self._transport is not None
         if self._warm is None or (self._warm.done() and self._warm.exception() is not None):
             # Never cancelled (awscrt fails on a cancelled connect future): a slow connect
@@ -258,6 +272,9 @@ class SonicProvider:
         except ValueError as exc:
             raise ProviderUnavailable(str(exc), code="invalid_value") from exc
         upstream = await self._get_upstream()
+        if self._notice:
+            log.warning("%s", self._notice)
+            self._notice = ""
         return SonicSession(upstream, config)
 
     async def aclose(self) -> None:

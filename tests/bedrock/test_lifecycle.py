@@ -162,3 +162,21 @@ def test_config_files_route_new_sonic_ids_and_profile_arns_to_the_provider() -> 
     assert accepts(NEXT)
     assert accepts(PROFILE_ARN)
     assert not accepts("anthropic.claude-3-haiku-20240307-v1:0")
+
+
+async def test_provider_flag_warns_of_v1_only_when_a_session_asks_for_it(tmp_path: Path) -> None:
+    # --provider bedrock-sonic serves Nova 2; v1 is offered under its id, named by nobody:
+    # its end of life is told when a session asks for it, once.
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    async with Served("--provider", "bedrock-sonic", "--emulator", env=env) as served:
+        turn = await typed_turn(served.url("bedrock-sonic"), until_close=False)
+        assert turn.events[-1]["type"] == "response.done"
+        assert "end of life" not in served.stderr, served.stderr
+        for _ in range(2):
+            turn = await typed_turn(served.url(V1), until_close=False)
+            assert turn.events[-1]["type"] == "response.done"
+    warnings = [line for line in served.lines if "end of life" in line]
+    assert len(warnings) == 1, warnings
+    assert "WARNING" in warnings[0]
+    assert f"model '{V1}': {V1} reached its end of life on 2026-09-14" in warnings[0]
+    assert f"serving it with its successor {V2}" in warnings[0]

@@ -7,6 +7,7 @@ it, stop the browser. The DevTools socket is spoken with the ``websockets`` pack
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import re
@@ -67,6 +68,8 @@ class Chromium:
         self.mic_wav = mic_wav
         self.flags = flags
         self.stderr: list[str] = []
+        # Every HTTP response the page got: (url, status).
+        self.responses: list[tuple[str, int]] = []
         self._ids = itertools.count(1)
         self._events: set[str] = set()
 
@@ -92,6 +95,7 @@ class Chromium:
             raise AssertionError("Chromium did not start:\n" + "".join(self.stderr))
         self.ws = await connect(await self._page_socket(), proxy=None, max_size=None)
         await self.call("Page.enable")
+        await self.call("Network.enable")
         await self.call("Page.navigate", url=self.url)
         async with asyncio.timeout(15):
             while "Page.loadEventFired" not in self._events:
@@ -158,8 +162,11 @@ class Chromium:
     async def _receive(self) -> dict[str, Any]:
         ws: ClientConnection = self.ws
         message: dict[str, Any] = json.loads(await ws.recv())
-        if "method" in message:  # an event; only their names are kept
+        if "method" in message:  # an event; only their names are kept, and responses
             self._events.add(message["method"])
+            if message["method"] == "Network.responseReceived":
+                response = message["params"]["response"]
+                self.responses.append((response["url"], int(response["status"])))
         return message
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
@@ -184,6 +191,11 @@ class Chromium:
         if "exceptionDetails" in result:
             raise AssertionError(f"page error: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    async def screenshot(self) -> bytes:
+        """The page as it looks now, a PNG."""
+        result = await self.call("Page.captureScreenshot", format="png")
+        return base64.b64decode(result["data"])
 
     async def _stop(self) -> None:
         if self.proc.poll() is None:

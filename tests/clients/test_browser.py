@@ -12,6 +12,7 @@ the reply with Web Audio and shows the transcript. The test reads what the page 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -179,3 +180,84 @@ async def test_playground_without_a_microphone_talks_by_text(tmp_path: Path) -> 
     assert state["errors"] == [], state["errors"]
     assert state["transport"] == "webrtc"
     assert [e["role"] for e in state["transcript"]][:2] == ["user", "assistant"]
+
+
+# Where the picture of the playground that docs/clients.md shows is written when asked
+# (RTCORE_PLAYGROUND_SCREENSHOT=docs/playground.png); every run takes one in its tmp_path.
+SCREENSHOT_VARIABLE = "RTCORE_PLAYGROUND_SCREENSHOT"
+
+
+async def test_playground_from_its_own_defaults_answers_a_typed_message(tmp_path: Path) -> None:
+    """What a newcomer gets from ``make serve``: the page at ``/`` with nothing in its URL,
+    no key, no microphone. The configured model is picked, the message box takes text at
+    once, a typed message connects and is answered, and nothing the page loads fails."""
+    assert CHROMIUM is not None
+    if not emulator_flag():
+        pytest.skip("this rtcore has no 'serve --emulator'")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with Served("--provider", "bedrock-sonic", "--emulator", env=env) as served:
+        url = f"http://127.0.0.1:{served.port}/"
+        flags = (*Chromium.WEBRTC_LOOPBACK, "--window-size=1000,720", "--hide-scrollbars")
+        async with Chromium(CHROMIUM, url, mic_wav=None, flags=flags) as page:
+            await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
+            assert await page.evaluate("document.getElementById('model').value") == (
+                "bedrock-sonic"
+            )
+            ready = "[...['text', 'send']].every(id => !document.getElementById(id).disabled)"
+            assert await page.evaluate(ready)
+            assert await page.evaluate("window.rtcorePlayground.status") == "disconnected"
+            await page.evaluate(
+                "document.getElementById('text').value = 'Hello!';"
+                "document.getElementById('send').click()",
+                user_gesture=True,
+            )
+            await wait_for(page, "window.rtcorePlayground.responsesDone > 0", seconds=30)
+            # The reply's transcript arrives before its response.done.
+            state = await page.evaluate("JSON.parse(JSON.stringify(window.rtcorePlayground))")
+            shown = await page.evaluate("document.getElementById('transcript').innerText")
+            picture = await page.screenshot()
+            responses = list(page.responses)
+    assert state["errors"] == [], state["errors"]
+    assert state["transport"] == "webrtc"
+    assert state["status"] == "connected: type a message"
+    roles = [(e["role"], e["text"]) for e in state["transcript"]]
+    assert roles[0] == ("user", "Hello!")
+    assert roles[1][0] == "assistant"
+    assert "Hello" in roles[1][1], roles
+    assert roles[1][1] in shown
+    # Nothing the page asked for failed (its icon included), and it asked for what it shows.
+    assert [r for r in responses if r[1] >= 400] == []
+    fetched = {u.split(str(served.port), 1)[-1] for u, _ in responses}
+    assert {"/", "/playground/playground.js", "/playground/favicon.svg", "/v1/models"} <= (
+        fetched
+    ), fetched
+    assert "Traceback" not in served.stderr
+    assert picture.startswith(b"\x89PNG\r\n\x1a\n")
+    await asyncio.to_thread((tmp_path / "playground.png").write_bytes, picture)
+    if target := os.environ.get(SCREENSHOT_VARIABLE):
+        await asyncio.to_thread(Path(target).write_bytes, picture)
+
+
+async def test_a_message_typed_first_over_websocket_is_answered_aloud(tmp_path: Path) -> None:
+    """``?transport=websocket``, no microphone: typing first connects for playback only;
+    the reply's audio is scheduled and its transcript shown."""
+    assert CHROMIUM is not None
+    async with serve("echo", tmp_path) as (served, model):
+        url = f"http://127.0.0.1:{served.port}/?model={model}&key={KEY}&transport=websocket"
+        async with Chromium(CHROMIUM, url, mic_wav=None) as page:
+            await wait_for(page, "window.rtcorePlayground && window.rtcorePlayground.modelsLoaded")
+            await page.evaluate(
+                "document.getElementById('text').value = 'Hello there';"
+                "document.getElementById('send').click()",
+                user_gesture=True,
+            )
+            await wait_for(page, "window.rtcorePlayground.responsesDone > 0", seconds=20)
+            state = await page.evaluate("JSON.parse(JSON.stringify(window.rtcorePlayground))")
+    assert state["errors"] == [], state["errors"]
+    assert state["transport"] == "websocket"
+    assert state["status"] == "connected: type a message"
+    assert state["samplesCaptured"] == 0  # the microphone was never asked for
+    assert state["samplesScheduled"] > 0
+    roles = [(e["role"], e["text"]) for e in state["transcript"]]
+    assert roles[0] == ("user", "Hello there")
+    assert roles[1][0] == "assistant"

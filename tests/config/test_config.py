@@ -253,12 +253,16 @@ def test_provider_models_default_answers_to_provider_name() -> None:
     assert provider_models(SONIC) == [
         ModelConfig(name="bedrock-sonic", provider="bedrock-sonic", model="amazon.nova-sonic-v1:0"),
         ModelConfig(
-            name="amazon.nova-sonic-v1:0", provider="bedrock-sonic", model="amazon.nova-sonic-v1:0"
+            name="amazon.nova-sonic-v1:0",
+            provider="bedrock-sonic",
+            model="amazon.nova-sonic-v1:0",
+            implicit=True,
         ),
         ModelConfig(
             name="amazon.nova-2-sonic-v1:0",
             provider="bedrock-sonic",
             model="amazon.nova-2-sonic-v1:0",
+            implicit=True,
         ),
     ]
 

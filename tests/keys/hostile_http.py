@@ -25,7 +25,7 @@ def serve_with_store(tmp_path: Path, *extra: str) -> tuple[Served, Path]:
     config.write_text(CONFIG)
     data = tmp_path / "data"
     served = Served("--config", str(config), *extra, env={"XDG_DATA_HOME": str(data)})
-    return served, data / "rtcore" / "rtcore.db"
+    return served, data / "rtcore" / "rtcore-0.db"  # served on --port 0
 
 
 async def send(

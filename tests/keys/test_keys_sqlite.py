@@ -56,7 +56,7 @@ async def test_every_admin_endpoint_in_litellms_shape(
         assert made["expires"]
         assert made["budget_reset_at"]
         # Stored hashed: the database never holds the key itself.
-        stored = b"".join(p.read_bytes() for p in (data_home / "rtcore").glob("rtcore.db*"))
+        stored = b"".join(p.read_bytes() for p in (data_home / "rtcore").glob("rtcore-0.db*"))
         assert key.encode() not in stored
         assert made["token"].encode() in stored
 

@@ -24,7 +24,8 @@ def planned_installs(target: str) -> list[str]:
 
 def test_make_serve_installs_only_serving_dependencies() -> None:
     installs = planned_installs("serve")
-    assert any("-e '.[emulator]'" in line for line in installs), installs
+    # The server, its emulator and what the seed's programs import (websockets).
+    assert any("-e '.[emulator,examples]'" in line for line in installs), installs
     joined = " ".join(installs)
     for unwanted in ("test", "clients", "rtcore-echo"):
         assert unwanted not in joined, installs
@@ -32,5 +33,5 @@ def test_make_serve_installs_only_serving_dependencies() -> None:
 
 def test_make_test_installs_the_test_tools_and_clients() -> None:
     joined = " ".join(planned_installs("test"))
-    assert "'.[emulator,test,clients]'" in joined
+    assert "'.[emulator,examples,test,clients]'" in joined
     assert "tests/plugins/rtcore-echo" in joined

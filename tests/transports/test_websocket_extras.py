@@ -28,7 +28,8 @@ async def test_models_lists_configured_names(start_server: StartServer) -> None:
     assert (status, ctype) == (200, "application/json")
     listing = json.loads(body)
     assert listing["object"] == "list"
-    assert [m["id"] for m in listing["data"]] == ["other", "scripted"]
+    # As configured: what a picker (the playground's) offers first is the first configured.
+    assert [m["id"] for m in listing["data"]] == ["scripted", "other"]
     assert all(m["object"] == "model" for m in listing["data"])
     # Each model's voices, for pickers (the scripted provider's).
     assert listing["data"][0]["voices"] == ["matthew", "tiffany"]
@@ -55,6 +56,11 @@ async def test_playground_page_and_scripts(start_server: StartServer) -> None:
             status, ctype, scripts[script] = await get(server.http + "/playground/" + script)
             assert status == 200
             assert ctype in ("application/javascript", "text/javascript")
+        # The page names its icon, so browsers ask for it (and not for a /favicon.ico).
+        assert '<link rel="icon" type="image/svg+xml" href="/playground/favicon.svg">' in page
+        status, ctype, icon = await get(server.http + "/playground/favicon.svg")
+        assert (status, ctype) == (200, "image/svg+xml")
+        assert icon.startswith("<svg")
     # Browsers authenticate with these two subprotocols; the worklet is loaded by path.
     assert '["realtime"]' in scripts["playground.js"]
     assert '"openai-insecure-api-key." + key' in scripts["playground.js"]

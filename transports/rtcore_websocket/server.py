@@ -84,12 +84,16 @@ async def health(request: web.Request) -> web.Response:
 async def models(request: web.Request) -> web.Response:
     """The configured model names, shaped like OpenAI's ``GET /v1/models``, plus each
     model's voices (the playground fills its pickers from it). Behind the same key as the
-    realtime endpoint."""
+    realtime endpoint. In the order they were configured, the server's default model
+    (``--model``, or the provider's own name) first: what a picker should offer first."""
     gateway = request.app[GATEWAY]
     if not gateway.authenticate(read_handshake(request.headers).key):
         return error_response(401, "invalid_api_key", "Incorrect or missing API key.")
+    settings = request.app[SETTINGS]
+    served = set(gateway.model_names)
+    configured = [settings.model, *(m.name for m in settings.models), *gateway.model_names]
     data = []
-    for name in gateway.model_names:
+    for name in dict.fromkeys(n for n in configured if n in served):
         caps = gateway.provider_for(gateway.resolve_model(name)).capabilities
         data.append(
             {

@@ -81,11 +81,14 @@ def _token(key: str) -> str:
     return key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
 
 
-def default_url() -> str:
+def default_url(port: int | None = None) -> str:
     """SQLite in rtcore's data directory (``$XDG_DATA_HOME/rtcore``, else
-    ``~/.local/share/rtcore``), created on first use."""
+    ``~/.local/share/rtcore``), created on first use: ``rtcore-PORT.db`` for the server on
+    PORT, so that two servers on one machine never share keys unless told to
+    (``rtcore.db`` when no port is given)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return f"sqlite+aiosqlite:///{Path(base) / 'rtcore' / 'rtcore.db'}"
+    name = "rtcore.db" if port is None else f"rtcore-{port}.db"
+    return f"sqlite+aiosqlite:///{Path(base) / 'rtcore' / name}"
 
 
 def async_url(url: str) -> str:

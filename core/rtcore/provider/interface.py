@@ -97,6 +97,10 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
     info: Mapping[str, object] = msgspec.field(default_factory=dict)
     deployment: str = ""
     order: int | None = None
+    # An entry ``--provider NAME`` offers on its own (each model id the provider lists,
+    # answering to itself): no config named it, so what a provider has to say about that
+    # model waits until a session asks for it.
+    implicit: bool = False
 
     @property
     def deployment_id(self) -> str:
@@ -143,6 +147,10 @@ class ProviderSpec(msgspec.Struct, frozen=True, kw_only=True):
     prefix ``"bedrock"`` serves ``litellm_params.model: bedrock/<id>`` when ``accepts(<id>)``
     is true. With ``rtcore serve --provider NAME`` and no config file, ``default_model``
     answers to ``NAME`` and each of ``models`` answers to its own id.
+
+    ``model_info_keys`` are the ``model_info`` keys the provider reads (beyond the core's
+    ``mode`` and ``id``): the others a config gives are named at start as not applied.
+    None: the provider does not say, and its entries' ``model_info`` is not checked.
     """
 
     name: str
@@ -152,6 +160,7 @@ class ProviderSpec(msgspec.Struct, frozen=True, kw_only=True):
     models: tuple[str, ...] = ()
     model_prefixes: tuple[str, ...] = ()
     accepts: Callable[[str], bool] | None = None
+    model_info_keys: tuple[str, ...] | None = None
 
     def claims(self, model_id: str) -> bool:
         if self.accepts is not None:

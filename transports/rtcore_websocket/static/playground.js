@@ -4,6 +4,7 @@
 // key itself never opens the session. WebSocket (the fallback, or ?transport=websocket):
 // microphone -> AudioWorklet -> PCM16 24 kHz -> input_audio_buffer.append;
 // response.output_audio.delta -> Web Audio playback at 24 kHz. Server VAD decides turns.
+// A message typed before connecting connects without the microphone, then is sent.
 "use strict";
 
 const RATE = 24000;
@@ -25,7 +26,8 @@ const state = (window.rtcorePlayground = {
 
 let ws = null;
 let rtc = null; // {pc, channel, stream, ctx}
-let audio = null; // {ctx, stream, node, playHead, sources, item}
+let audio = null; // {ctx, stream, node, playHead, sources, item}; stream null: no microphone
+let connecting = null; // the connection being made (a promise), or null
 
 function setStatus(text) {
   state.status = text;
@@ -191,9 +193,15 @@ function onEvent(event) {
   }
 }
 
-async function startMicrophone() {
+async function startPlayback() {
   // One context at 24 kHz for both directions: the browser resamples the microphone.
   const ctx = new AudioContext({ sampleRate: RATE });
+  audio = { ctx, stream: null, node: null, playHead: 0, sources: new Set(), item: null };
+  await ctx.resume();
+}
+
+async function startMicrophone() {
+  const { ctx } = audio;
   await ctx.audioWorklet.addModule("/playground/capture-worklet.js");
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
@@ -206,8 +214,7 @@ async function startMicrophone() {
   const mute = ctx.createGain();
   mute.gain.value = 0; // keeps the worklet pulled without playing the microphone back
   ctx.createMediaStreamSource(stream).connect(node).connect(mute).connect(ctx.destination);
-  await ctx.resume();
-  audio = { ctx, stream, node, playHead: 0, sources: new Set(), item: null };
+  Object.assign(audio, { stream, node });
 }
 
 // -- WebRTC -----------------------------------------------------------------------------
@@ -236,7 +243,7 @@ function listenTo(stream) {
   return { ctx, timer };
 }
 
-async function connectWebRTC(model, key) {
+async function connectWebRTC(model, key, wantMicrophone) {
   const secret = await mintSecret(model, key);
   const pc = new RTCPeerConnection();
   const channel = pc.createDataChannel("oai-events");
@@ -246,16 +253,18 @@ async function connectWebRTC(model, key) {
     speaker.srcObject = e.streams[0];
     if (rtc) rtc.meter = listenTo(e.streams[0]);
   };
-  let microphone = true;
-  try {
-    rtc.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    pc.addTrack(rtc.stream.getAudioTracks()[0], rtc.stream);
-  } catch (err) {
-    // No microphone: the reply still plays; type instead.
-    microphone = false;
-    log("no microphone (" + err.name + "): type instead", "");
-    pc.addTransceiver("audio", { direction: "recvonly" });
+  let microphone = wantMicrophone;
+  if (microphone) {
+    try {
+      rtc.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      pc.addTrack(rtc.stream.getAudioTracks()[0], rtc.stream);
+    } catch (err) {
+      // No microphone: the reply still plays; type instead.
+      microphone = false;
+      log("no microphone (" + err.name + "): type instead", "");
+    }
   }
+  if (!microphone) pc.addTransceiver("audio", { direction: "recvonly" });
   channel.onmessage = (m) => onEvent(JSON.parse(m.data));
   channel.onclose = () => {
     log("call ended");
@@ -274,24 +283,40 @@ async function connectWebRTC(model, key) {
   await opened;
   state.transport = "webrtc";
   send(sessionUpdate());
-  setStatus(microphone ? "listening: speak (WebRTC)" : "connected (no microphone: type instead)");
+  setStatus(statusText(microphone, wantMicrophone, " (WebRTC)"));
 }
 
-async function connect() {
+function statusText(microphone, wanted, how) {
+  if (microphone) return "listening: speak" + how;
+  return wanted ? "connected (no microphone: type instead)" : "connected: type a message";
+}
+
+function connected() {
+  return (rtc && rtc.channel.readyState === "open") || (ws && ws.readyState === WebSocket.OPEN);
+}
+
+// Connect (once: a second call waits for the first), with or without the microphone.
+function connect(wantMicrophone) {
+  if (!connecting) {
+    connecting = openConnection(wantMicrophone).finally(() => (connecting = null));
+  }
+  return connecting;
+}
+
+async function openConnection(wantMicrophone) {
   $("connect").disabled = true;
   setStatus("connecting");
   if (params.get("transport") !== "websocket") {
     try {
-      await connectWebRTC($("model").value, $("key").value.trim());
+      await connectWebRTC($("model").value, $("key").value.trim(), wantMicrophone);
       $("disconnect").disabled = false;
-      $("text").disabled = $("send").disabled = false;
       return;
     } catch (err) {
       log("WebRTC: " + err + "; falling back to WebSocket", "error");
       closeWebRTC();
     }
   }
-  connectWebSocket();
+  await connectWebSocket(wantMicrophone);
 }
 
 function closeWebRTC() {
@@ -306,7 +331,7 @@ function closeWebRTC() {
   pc.close();
 }
 
-async function connectWebSocket() {
+function connectWebSocket(wantMicrophone) {
   const model = $("model").value;
   const key = $("key").value.trim();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -314,25 +339,32 @@ async function connectWebSocket() {
   const protocols = ["realtime"];
   if (key) protocols.push("openai-insecure-api-key." + key);
   ws = new WebSocket(url, protocols);
-  ws.onmessage = (m) => onEvent(JSON.parse(m.data));
-  ws.onclose = (e) => {
-    log(`socket closed (${e.code}${e.reason ? ": " + e.reason : ""})`, e.code === 1000 ? "" : "error");
-    hangUp();
-  };
-  ws.onopen = async () => {
-    state.transport = "websocket";
-    send(sessionUpdate());
-    try {
-      await startMicrophone();
-      setStatus("listening: speak");
-    } catch (err) {
-      state.errors.push({ code: "microphone", message: String(err) });
-      log("microphone: " + err, "error");
-      setStatus("connected (no microphone: type instead)");
-    }
-    $("disconnect").disabled = false;
-    $("text").disabled = $("send").disabled = false;
-  };
+  return new Promise((resolve, reject) => {
+    ws.onmessage = (m) => onEvent(JSON.parse(m.data));
+    ws.onclose = (e) => {
+      log(`socket closed (${e.code}${e.reason ? ": " + e.reason : ""})`, e.code === 1000 ? "" : "error");
+      hangUp();
+      reject(new Error("the socket closed"));
+    };
+    ws.onopen = async () => {
+      state.transport = "websocket";
+      send(sessionUpdate());
+      await startPlayback();
+      let microphone = false;
+      if (wantMicrophone) {
+        try {
+          await startMicrophone();
+          microphone = true;
+        } catch (err) {
+          state.errors.push({ code: "microphone", message: String(err) });
+          log("microphone: " + err, "error");
+        }
+      }
+      setStatus(statusText(microphone, wantMicrophone, ""));
+      $("disconnect").disabled = false;
+      resolve();
+    };
+  });
 }
 
 function hangUp() {
@@ -340,21 +372,28 @@ function hangUp() {
   if (ws) ws.close(1000);
   ws = null;
   if (audio) {
-    audio.stream.getTracks().forEach((track) => track.stop());
+    if (audio.stream) audio.stream.getTracks().forEach((track) => track.stop());
     audio.ctx.close();
     audio = null;
   }
   $("connect").disabled = false;
   $("disconnect").disabled = true;
-  $("text").disabled = $("send").disabled = true;
   setStatus("disconnected");
 }
 
-function sendText(e) {
+async function sendText(e) {
   e.preventDefault();
   const text = $("text").value.trim();
   if (!text) return;
   $("text").value = "";
+  if (!connected()) {
+    try {
+      await connect(false);
+    } catch (err) {
+      log("could not connect: " + err, "error");
+      return;
+    }
+  }
   send({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
   addTranscript("user", "typed-" + state.transcript.length, text);
   send({ type: "response.create" });
@@ -393,7 +432,7 @@ $("model").addEventListener("change", showVoices);
 $("voice").value = params.get("voice") || "";
 $("key").value = params.get("key") || "";
 $("key").addEventListener("change", loadModels);
-$("connect").addEventListener("click", connect);
+$("connect").addEventListener("click", () => connect(true).catch((err) => log("could not connect: " + err, "error")));
 $("disconnect").addEventListener("click", hangUp);
 $("say").addEventListener("submit", sendText);
 loadModels().then(() => (state.modelsLoaded = true));
