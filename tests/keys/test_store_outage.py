@@ -156,8 +156,14 @@ async def assert_spend_exact(admin: Admin, key: str, costs: list[float]) -> None
     rows = await spend_rows(admin, key, len(costs))
     assert sorted(float(r["spend"]) for r in rows) == pytest.approx(sorted(costs), abs=1e-9)
     assert len({r["request_id"] for r in rows}) == len(costs)
-    _, info = await admin.get("/key/info", key=key)
-    assert info["info"]["spend"] == pytest.approx(sum(costs), abs=1e-9)
+
+    async def info() -> dict[str, Any] | None:
+        # With --workers, each answers once it has found the store back itself.
+        status, found = await admin.get("/key/info", key=key)
+        return dict(found["info"]) if status == 200 else None
+
+    found = await until(info, within=30)
+    assert found["spend"] == pytest.approx(sum(costs), abs=1e-9)
 
 
 def assert_alive(served: Served) -> None:
@@ -325,3 +331,51 @@ async def test_postgresql_stopped_and_started_again_loses_no_session(
         assert_alive(served)
     finally:
         served.stop()
+
+
+async def test_workers_sharing_one_sqlite_file_hold_the_limit_and_lose_nothing(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """``--workers 2`` on one SQLite file (a rollback journal, no WAL): the parallel limit
+    holds across the processes under concurrent opens, and sessions ending on either while
+    the file is read-only are all counted once it is writable again."""
+    db = tmp_path / "store" / "keys.db"
+    served = serve(tmp_path, "--workers", "2", "--database-url", f"sqlite:///{db}")
+    try:
+        admin = Admin(http, served.port)
+        limited = await admin.generate(max_parallel_requests=2)
+        headers = {"Authorization": f"Bearer {limited}"}
+
+        async def try_open() -> websockets.ClientConnection | None:
+            try:
+                return await websockets.connect(
+                    f"ws://127.0.0.1:{served.port}/v1/realtime?model=echo",
+                    additional_headers=headers,
+                )
+            except websockets.InvalidStatus:
+                return None
+
+        opened = await asyncio.gather(*(try_open() for _ in range(10)))
+        live = [ws for ws in opened if ws is not None]
+        try:
+            assert len(live) == 2, len(live)
+        finally:
+            for ws in live:
+                await ws.close()
+
+        key = await admin.generate(key_alias="workers")
+        costs: list[float] = []
+        async with contextlib.AsyncExitStack() as stack:
+            sessions = [
+                await stack.enter_async_context(session(served.port, key)) for _ in range(4)
+            ]
+            with read_only(database_files(db)):
+                for ws in sessions:
+                    costs.append(spend_of(await text_turn(ws)))
+                    await ws.close()
+                await until(lambda: store_unready(http, served.port), within=30)
+        await until(lambda: store_ready(http, served.port), within=30)
+        await assert_spend_exact(admin, key, costs)
+        assert "Traceback" not in served.stderr
+    finally:
+        assert served.stop() == 0
