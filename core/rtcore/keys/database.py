@@ -98,7 +98,10 @@ class Database:
         if self.dialect == "sqlite":
             _serialise_sqlite_writers(self.engine)
         self._identity: tuple[int, int] | None = None
-        self._reopening = asyncio.Lock()
+        # SQLite takes one transaction at a time (each begins IMMEDIATE): this process's
+        # queue here, rather than in SQLite's busy handler, which sleeps in steps of
+        # milliseconds between tries. Other processes still meet the busy handler.
+        self._turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._faults = _faults()
         # Why the database cannot be used now (None: it can).
         self.problem: str | None = None
@@ -149,24 +152,26 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def _using(self, *, write: bool, probe: bool) -> AsyncIterator[AsyncConnection]:
-        if self.problem is not None and not probe:
-            raise StoreUnavailable(self.problem)
-        try:
-            await self._follow_file()
-            async with self.engine.begin() if write else self.engine.connect() as conn:
-                yield conn
-            if write and self.path is not None and _identity(self.path) != self._identity:
-                # Committed to a file no longer at the path: as good as lost.
-                raise StoreUnavailable(f"the file {self.path} was replaced during a write")
-        except StoreUnavailable as exc:
-            await self._fault(exc.reason)
-            raise
-        except sa.exc.IntegrityError:
-            raise  # a conflict in the data, for the caller to explain
-        except self._faults as exc:
-            reason = reason_of(exc)
-            await self._fault(reason)
-            raise StoreUnavailable(reason) from exc
+        turn: contextlib.AbstractAsyncContextManager[Any] = self._turn or contextlib.nullcontext()
+        async with turn:
+            if self.problem is not None and not probe:
+                raise StoreUnavailable(self.problem)
+            try:
+                await self._follow_file()
+                async with self.engine.begin() if write else self.engine.connect() as conn:
+                    yield conn
+                if write and self.path is not None and _identity(self.path) != self._identity:
+                    # Committed to a file no longer at the path: as good as lost.
+                    raise StoreUnavailable(f"the file {self.path} was replaced during a write")
+            except StoreUnavailable as exc:
+                await self._fault(exc.reason)
+                raise
+            except sa.exc.IntegrityError:
+                raise  # a conflict in the data, for the caller to explain
+            except self._faults as exc:
+                reason = reason_of(exc)
+                await self._fault(reason)
+                raise StoreUnavailable(reason) from exc
         if write and self.problem is not None:
             log.warning("the key store is back (it takes writes again)")
             self.problem = None
@@ -184,25 +189,22 @@ class Database:
             await self.engine.dispose()
 
     async def _follow_file(self) -> None:
-        """A SQLite file deleted or replaced since it was opened is opened again."""
+        """A SQLite file deleted or replaced since it was opened is opened again (in this
+        process's turn: no transaction of its own is under way)."""
         if self.path is None or _identity(self.path) == self._identity:
             return
-        async with self._reopening:
-            if _identity(self.path) == self._identity:
-                return
-            gone = _identity(self.path) is None
-            log.warning(
-                "the key database %s was %s: opening it again%s",
-                self.path,
-                "deleted" if gone else "replaced",
-                " (a new, empty one: its keys and spend logs are lost unless restored "
-                "from a backup)"
-                if gone
-                else "",
-            )
-            await self.engine.dispose()
-            self._check_writable(self.path)
-            await self._migrate()
+        gone = _identity(self.path) is None
+        log.warning(
+            "the key database %s was %s: opening it again%s",
+            self.path,
+            "deleted" if gone else "replaced",
+            " (a new, empty one: its keys and spend logs are lost unless restored from a backup)"
+            if gone
+            else "",
+        )
+        await self.engine.dispose()
+        self._check_writable(self.path)
+        await self._migrate()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
