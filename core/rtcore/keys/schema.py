@@ -1,6 +1,5 @@
-"""The tables (SQLAlchemy Core): keys, session leases, replicas, spend logs, client
-secrets. Migrations in ``migrations/`` create them; this is what the code reads and
-writes."""
+"""The tables (SQLAlchemy Core): keys, session leases, spend logs, client secrets. Migrations in
+``migrations/`` create them; this is what the code reads and writes."""
 
 from __future__ import annotations
 
@@ -37,15 +36,6 @@ leases = sa.Table(
     sa.Column("token", sa.String(64), nullable=False, index=True),
     sa.Column("replica", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-# Each serving process's heartbeat: a write every few seconds, the proof that the store
-# takes writes (readiness, recovery after an outage). Rows of processes gone are swept.
-replicas = sa.Table(
-    "rtcore_replicas",
-    metadata,
-    sa.Column("replica", sa.String(64), primary_key=True),
-    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 spend_logs = sa.Table(

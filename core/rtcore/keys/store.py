@@ -37,7 +37,7 @@ from rtcore.keys import durations
 from rtcore.keys.database import Database
 from rtcore.keys.errors import Refusal, StoreUnavailable
 from rtcore.keys.hashing import hash_key
-from rtcore.keys.schema import keys, leases, replicas, spend_logs
+from rtcore.keys.schema import keys, leases, spend_logs
 from rtcore.keys.secret_store import DatabaseBook
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.usage import SessionRecord
@@ -49,8 +49,10 @@ LEASE_SECONDS = 15.0
 RETRY_SECONDS = 1.0
 # How long a session's record may take to write before it is left to the spool's retry.
 WRITE_SECONDS = 20.0
-# A replica not seen for this long is gone: its heartbeat row is swept.
-REPLICA_FORGOTTEN = datetime.timedelta(hours=1)
+# A process's heartbeat is a lease of this token, which no key has (tokens are SHA-256
+# hex); one not renewed for this long is a process gone, and is swept.
+HEARTBEAT_TOKEN = ""
+FORGOTTEN = datetime.timedelta(hours=1)
 # What /key/generate and /key/update take (LiteLLM's names); others are refused by name.
 _KEY_FIELDS = {
     "models",
@@ -150,6 +152,7 @@ class KeyStore:
         self._spool = spool
         self.lease_seconds = lease_seconds
         self.replica = uuid.uuid4().hex
+        self._heartbeat_id = f"r:{self.replica}"  # within the lease id's 36 characters
         # The leases of this process's live sessions: the ones it renews.
         self._live_leases: set[str] = set()
         self._recording: set[asyncio.Task[None]] = set()
@@ -213,7 +216,6 @@ class KeyStore:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5), self._db.begin() as conn:
                 await conn.execute(sa.delete(leases).where(leases.c.replica == self.replica))
-                await conn.execute(sa.delete(replicas).where(replicas.c.replica == self.replica))
         await self._db.dispose()
 
     async def _maintain(self) -> None:
@@ -229,23 +231,36 @@ class KeyStore:
                 log.exception("the key store's upkeep failed")
 
     async def _heartbeat(self) -> None:
-        """A write, always: this replica's heartbeat and its live sessions' leases
-        renewed. Its success is what ends an outage (``problem``)."""
+        """A write, always: this process's own lease (its heartbeat, a lease of no key)
+        and its live sessions' leases renewed. Its success is what ends an outage
+        (``problem``). No table of its own: releases before and after this one share a
+        database."""
         now = _now()
+        until = now + datetime.timedelta(seconds=self.lease_seconds)
         async with self._db.begin(probe=True) as conn:
-            seen = await conn.execute(
-                sa.update(replicas).where(replicas.c.replica == self.replica).values(seen_at=now)
+            beat = await conn.execute(
+                sa.update(leases).where(leases.c.id == self._heartbeat_id).values(expires_at=until)
             )
-            if seen.rowcount == 0:
-                await conn.execute(sa.insert(replicas).values(replica=self.replica, seen_at=now))
+            if beat.rowcount == 0:
                 await conn.execute(
-                    sa.delete(replicas).where(replicas.c.seen_at < now - REPLICA_FORGOTTEN)
+                    sa.insert(leases).values(
+                        id=self._heartbeat_id,
+                        token=HEARTBEAT_TOKEN,
+                        replica=self.replica,
+                        expires_at=until,
+                    )
+                )
+                # Those of processes gone (each start leaves one behind if it is killed).
+                await conn.execute(
+                    sa.delete(leases).where(
+                        leases.c.token == HEARTBEAT_TOKEN, leases.c.expires_at < now - FORGOTTEN
+                    )
                 )
             if self._live_leases:
                 await conn.execute(
                     sa.update(leases)
                     .where(leases.c.id.in_(sorted(self._live_leases)))
-                    .values(expires_at=now + datetime.timedelta(seconds=self.lease_seconds))
+                    .values(expires_at=until)
                 )
 
     # -- admin (LiteLLM's /key/* shapes) --------------------------------------------------------
