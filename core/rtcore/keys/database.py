@@ -76,7 +76,6 @@ class Database:
     """One engine, its faults translated and its SQLite file followed."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
         self.dialect = sa.make_url(url).get_backend_name()
         self.path: Path | None = None
         if self.dialect == "sqlite":

@@ -73,8 +73,11 @@ class Held:
         self._fd: int | None = fd
 
     def done(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            # Written already: taken again later, it counts once (idempotent by request id).
+            log.warning("a written session record stays in the spool: %s (%s)", self.path, exc)
         self.release()
 
     def release(self) -> None:
