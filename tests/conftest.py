@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import postgres  # noqa: F401  (the suite's one PostgreSQL)
+from tests.postgres_server import postgres, postgres_cluster  # noqa: F401  (PostgreSQL)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from rtcore.dialect import Dialect
 from rtcore.keys.usage import Meter
@@ -92,6 +92,10 @@ class Connection:
         self._send_lock = asyncio.Lock()
         # What ended the session from the provider's side (a transport closes accordingly).
         self.failure: neutral.ProviderError | None = None
+        # What makes the session's charge final (the gateway writes its record): awaited
+        # before a session its budget ended is closed, so that once the client sees the
+        # close, its key's next session is refused.
+        self.settle: Callable[[], Awaitable[None]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -208,6 +212,8 @@ class Connection:
                         # At a turn boundary: the reply that spent the last of it is whole.
                         self._budget_spent()
                         await self._flush()
+                        if self.settle is not None:
+                            await self.settle()
                         break
         except Exception:
             # A provider bug must not vanish silently: the client hears of it, the log has it.

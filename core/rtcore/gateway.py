@@ -303,6 +303,17 @@ class Gateway:
                 peer or "?",
                 dialect.value if dialect else "auto",
             )
+            recording: asyncio.Future[None] | None = None
+
+            def settle() -> Awaitable[None]:
+                # Once per session: from the connection, when its budget ended it (the
+                # spend committed before the client sees the close), else at its end.
+                nonlocal recording
+                if recording is None:
+                    recording = asyncio.ensure_future(self._record(connection, admission))
+                return asyncio.shield(recording)
+
+            connection.settle = settle
             try:
                 async with connection.running():
                     if admission is not None and admission.session_update is not None:
@@ -313,7 +324,7 @@ class Gateway:
                 self._live.discard(connection)
                 if not self._live:
                     self._none_live.set()
-                await self._record(connection, admission)
+                await settle()
 
     @contextlib.contextmanager
     def attachable(self, call_id: str, connection: Connection, owner: str | None) -> Iterator[None]:
@@ -380,6 +391,7 @@ class Gateway:
         )
         if self.keys is not None and admission is not None:
             try:
+                # Spooled when the store cannot take it now: written once it is back.
                 await asyncio.shield(self.keys.finish(admission, record))
             except Exception:
                 log.exception("recording session %s failed", record.request_id)
@@ -390,6 +402,12 @@ class Gateway:
                     await result
             except Exception:  # a plugin's failure is logged, never the session's
                 log.exception("a session-ended hook failed for %s", record.request_id)
+
+    @property
+    def key_store_problem(self) -> str | None:
+        """Why the key store cannot be used now (None: it can, or there is none): virtual
+        keys are refused meanwhile, master-key sessions go on."""
+        return self.keys.problem if self.keys is not None else None
 
     async def readiness(self) -> dict[str, str]:
         """Why each model that cannot serve sessions now cannot (empty: all can). Asks

@@ -105,6 +105,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the data directory, one file per port: rtcore-PORT.db). Used only with a master key.",
     )
     net.add_argument(
+        "--spool-dir",
+        metavar="DIR",
+        default=None,
+        help="where session records wait while the key database cannot take them, written "
+        "when it is back (default: beside the SQLite file, rtcore.db-spool; for PostgreSQL, "
+        "in the data directory). Give a persistent volume where local disk is not.",
+    )
+    net.add_argument(
         "--header-timeout-seconds",
         type=float,
         default=10.0,
@@ -266,6 +274,7 @@ def build_settings(
             or (loaded.database_url if loaded else None)
             or os.environ.get("DATABASE_URL")
         ),
+        spool_dir=getattr(args, "spool_dir", None),
         allow_unauthenticated_public=args.allow_unauthenticated_public,
         max_message_bytes=args.max_message_bytes,
         max_session_seconds=args.max_session_seconds,
@@ -362,17 +371,25 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     is nobody to mint keys, and nothing is stored."""
     if settings.master_key is None:
         return None
+    from rtcore.keys.errors import StoreUnavailable
     from rtcore.keys.store import KeyStore, default_url
 
     url = settings.database_url or default_url(settings.port)
     if not settings.database_url:
         _mention_the_shared_store(url, default_url())
+    spool = Path(settings.spool_dir) if settings.spool_dir else None
     try:
-        store = await KeyStore.open(url)
+        store = await KeyStore.open(url, spool_dir=spool)
+    except StoreUnavailable as exc:
+        raise ServeError(f"cannot use the key database: {exc.reason}") from None
     except Exception as exc:
         raise ServeError(f"cannot open the key database: {type(exc).__name__}: {exc}") from None
     where = "the configured database" if settings.database_url else url.split("///", 1)[-1]
-    log.info("virtual keys and spend logs in %s", where)
+    log.info(
+        "virtual keys and spend logs in %s (records wait in %s while it is down)",
+        where,
+        store.spool_directory,
+    )
     return store
 
 

@@ -35,6 +35,9 @@ class ServeSettings:
     # The key store's database (--database-url, general_settings.database_url or
     # DATABASE_URL; a secret, it may hold a password); None: SQLite in the data directory.
     database_url: str | None = field(default=None, repr=False)
+    # ``--spool-dir``: where session records wait while the database cannot take them
+    # (None: beside the SQLite file, or in the data directory).
+    spool_dir: str | None = None
     allow_unauthenticated_public: bool = False
     default_dialect: str = "beta"
     max_message_bytes: int = 16 * 1024 * 1024

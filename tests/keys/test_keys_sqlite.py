@@ -55,8 +55,8 @@ async def test_every_admin_endpoint_in_litellms_shape(
             assert made[field] == value, field
         assert made["expires"]
         assert made["budget_reset_at"]
-        # Stored hashed: the database never holds the key itself.
-        stored = b"".join(p.read_bytes() for p in (data_home / "rtcore").glob("rtcore-0.db*"))
+        # Stored hashed: the database (and its spool) never holds the key itself.
+        stored = b"".join(p.read_bytes() for p in (data_home / "rtcore").rglob("*") if p.is_file())
         assert key.encode() not in stored
         assert made["token"].encode() in stored
 

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 RTCORE = str(Path(sys.executable).parent / "rtcore")
+START_SECONDS = 60
 LISTENING = re.compile(r"listening on wss?://(\S+):(\d+)/v1/realtime")
 
 
@@ -48,7 +49,9 @@ class Served:
         self.host = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._ready.wait(15) or not self.port:
+        # A safety net only: on a loaded machine a start (imports, the key store's
+        # migration) takes well over the usual second or two.
+        if not self._ready.wait(START_SECONDS) or not self.port:
             self.stop()
             raise AssertionError("rtcore serve did not start:\n" + self.stderr)
 

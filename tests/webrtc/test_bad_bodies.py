@@ -187,7 +187,8 @@ async def test_a_refused_offer_gives_the_key_its_lease_back(
     path = CALLS + "?model=echo"
     status, text = await send(http, served.port, "POST", path, junk, "application/sdp", key)
     assert openai_error(status, text)["code"] == "invalid_offer"
-    assert stored(db)["rtcore_leases"] == before["rtcore_leases"] == 0
+    # No lease but the process's own heartbeat (a lease of a token no key has).
+    assert stored(db)["rtcore_leases"] == before["rtcore_leases"] <= 1
     assert await opens_a_session(served, db, key)
 
 

@@ -24,7 +24,7 @@ from rtcore.gateway import Gateway, UnknownModel
 from rtcore.keys.errors import Refusal
 from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
-from rtcore_websocket.admin import add_routes, refusal_response
+from rtcore_websocket.admin import add_routes, refusal_response, refusals
 from rtcore_websocket.client_secrets import add_secret_routes
 from rtcore_websocket.cors import Cors
 from rtcore_websocket.guard import ConnectionGuard
@@ -65,15 +65,19 @@ def error_response(status: int, code: str, message: str, param: str | None = Non
 
 async def health(request: web.Request) -> web.Response:
     """Liveness (``/health``, ``/health/liveliness``): the process answers. Readiness
-    (``/health/readiness``): every model can serve sessions, else 503 and why not."""
+    (``/health/readiness``): every model can serve sessions and the key store (if any)
+    takes writes, else 503 and why not."""
     body: dict[str, object] = {"status": "ok"}
     status = 200
     if request.path == READINESS_PATH:
         gateway = request.app[GATEWAY]
         problems = await gateway.readiness()
-        if problems:
+        store = gateway.key_store_problem
+        if problems or store:
             state = "draining" if gateway.draining else "unavailable"
             body, status = {"status": state, "models": problems}, 503
+            if store:
+                body["key_store"] = store
     response = web.json_response(body, status=status)
     if request.app[SETTINGS].worker_index is not None:
         # Which of the ``--workers`` processes answered (the port is shared).
@@ -422,7 +426,9 @@ async def _close_sockets(app: web.Application) -> None:
 def build_app(
     gateway: Gateway, settings: ServeSettings, guard: ConnectionGuard | None = None
 ) -> web.Application:
-    app = web.Application(middlewares=[guard.middleware] if guard is not None else [])
+    app = web.Application(
+        middlewares=[*([guard.middleware] if guard is not None else []), refusals]
+    )
     app[GATEWAY] = gateway
     app[SETTINGS] = settings
     app[SOCKETS] = set()

@@ -19,3 +19,19 @@ class Refusal(Exception):
         self.message = message
         self.type = type
         self.param = param
+
+
+class StoreUnavailable(Refusal):
+    """The key store's database cannot be used now (unreachable, read-only, its file
+    gone): 503. ``reason`` is for the log and readiness; the client's message says only
+    what it may do."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            503,
+            "key_store_unavailable",
+            "The key store is unavailable, so virtual keys cannot be checked or changed "
+            "now; try again shortly.",
+            type="server_error",
+        )
+        self.reason = reason

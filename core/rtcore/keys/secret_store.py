@@ -6,9 +6,9 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rtcore.keys.client_secrets import Minted, Redeemed, check_model, new_secret, now, refused
+from rtcore.keys.database import Database
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.schema import client_secrets
 
@@ -21,13 +21,13 @@ def _utc(moment: datetime.datetime) -> datetime.datetime:
 class DatabaseBook:
     """Secrets in the key store's database, shared by every replica and worker."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def mint(self, token: str | None, ttl: int, session: dict[str, Any]) -> Minted:
         value, expires = new_secret(ttl)
         moment = now()
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             # Expired secrets are of no use to anyone: swept as new ones are minted.
             await conn.execute(
                 sa.delete(client_secrets).where(
@@ -46,7 +46,7 @@ class DatabaseBook:
         return Minted(value=value, expires_at=int(expires.timestamp()))
 
     async def peek(self, value: str) -> Redeemed | None:
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             row = (
                 (
                     await conn.execute(
@@ -60,7 +60,7 @@ class DatabaseBook:
 
     async def redeem(self, value: str, model: str) -> Redeemed:
         moment = now()
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             row = (
                 (
                     await conn.execute(

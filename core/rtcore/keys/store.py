@@ -4,9 +4,14 @@ One per serving process (each ``--workers`` process, each replica), all sharing 
 database. A key's parallel limit holds across all of them: admitting a session takes the
 key's row lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``, one
 writer at a time), counts the key's unexpired leases and adds one. Each process renews its
-leases every ``lease_seconds / 3``; a process that dies stops renewing, and its leases no
-longer count once ``lease_seconds`` have passed. Nothing here runs per audio chunk: a
-session costs one admission and one record.
+live sessions' leases every ``lease_seconds / 3``; a process that dies stops renewing, and
+its leases no longer count once ``lease_seconds`` have passed. Nothing here runs per audio
+chunk: a session costs one admission and one record.
+
+The database may fail (``rtcore.keys.database``): calls are then refused with
+``StoreUnavailable`` (503), and each session's record waits in the spool
+(``rtcore.keys.spool``) until the store is back; the renewal, a write every few seconds
+(every second while the store is down), is what finds it back, and then writes the spool.
 """
 
 from __future__ import annotations
@@ -26,19 +31,29 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rtcore.keys import durations, migrate
-from rtcore.keys.errors import Refusal
+from rtcore.keys import durations
+from rtcore.keys.database import Database
+from rtcore.keys.errors import Refusal, StoreUnavailable
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.schema import keys, leases, spend_logs
 from rtcore.keys.secret_store import DatabaseBook
+from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.usage import SessionRecord
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 15.0
+# While the store is down, how often it is tried again.
+RETRY_SECONDS = 1.0
+# How long a session's record may take to write before it is left to the spool's retry.
+WRITE_SECONDS = 20.0
+# A process's heartbeat is a lease of this token, which no key has (tokens are SHA-256
+# hex); one not renewed for this long is a process gone, and is swept.
+HEARTBEAT_TOKEN = ""
+FORGOTTEN = datetime.timedelta(hours=1)
 # What /key/generate and /key/update take (LiteLLM's names); others are refused by name.
 _KEY_FIELDS = {
     "models",
@@ -81,14 +96,18 @@ def _token(key: str) -> str:
     return key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
 
 
-def default_url(port: int | None = None) -> str:
-    """SQLite in rtcore's data directory (``$XDG_DATA_HOME/rtcore``, else
-    ``~/.local/share/rtcore``), created on first use: ``rtcore-PORT.db`` for the server on
-    PORT, so that two servers on one machine never share keys unless told to
-    (``rtcore.db`` when no port is given)."""
+def data_dir() -> Path:
+    """rtcore's data directory: ``$XDG_DATA_HOME/rtcore``, else ``~/.local/share/rtcore``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rtcore"
+
+
+def default_url(port: int | None = None) -> str:
+    """SQLite in rtcore's data directory, created on first use: ``rtcore-PORT.db`` for the
+    server on PORT, so that two servers on one machine never share keys unless told to
+    (``rtcore.db`` when no port is given)."""
     name = "rtcore.db" if port is None else f"rtcore-{port}.db"
-    return f"sqlite+aiosqlite:///{Path(base) / 'rtcore' / name}"
+    return f"sqlite+aiosqlite:///{data_dir() / name}"
 
 
 def async_url(url: str) -> str:
@@ -140,58 +159,123 @@ def _key_info(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 class KeyStore:
-    def __init__(self, engine: AsyncEngine, *, lease_seconds: float = LEASE_SECONDS) -> None:
-        self._engine = engine
+    def __init__(
+        self, db: Database, spool: Spool | None, *, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
+        self._db = db
+        self._spool = spool
         self.lease_seconds = lease_seconds
         self.replica = uuid.uuid4().hex
-        self._renewing: asyncio.Task[None] | None = None
+        self._heartbeat_id = f"r:{self.replica}"  # within the lease id's 36 characters
+        # The leases of this process's live sessions: the ones it renews.
+        self._live_leases: set[str] = set()
+        self._recording: set[asyncio.Task[None]] = set()
+        self._flushing = asyncio.Lock()
+        self._maintaining: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
-        cls, url: str | None = None, *, lease_seconds: float = LEASE_SECONDS
+        cls,
+        url: str | None = None,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        spool_dir: Path | None = None,
     ) -> KeyStore:
-        """Connect, migrate to the newest schema, start renewing this process's leases."""
+        """Connect, migrate to the newest schema, prove the database takes writes, write
+        what an earlier run left in the spool, start renewing this process's leases.
+        ``StoreUnavailable`` with the reason when the database or the spool cannot be
+        used."""
         url = async_url(url or default_url())
-        sqlite = url.startswith("sqlite")
-        if sqlite:
-            path = sa.make_url(url).database
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30} if sqlite else {})
-        if sqlite:
-            _serialise_sqlite_writers(engine)
+        db = Database(url)
         try:
-            async with engine.begin() as conn:
-                await conn.run_sync(migrate.upgrade)
-        except Exception:
-            await engine.dispose()
+            await db.open()
+            directory = spool_dir or default_directory(url, data_dir())
+            spool = Spool(directory) if directory is not None else None
+            if spool is not None:
+                try:
+                    await asyncio.to_thread(spool.check)
+                except OSError as exc:
+                    raise StoreUnavailable(
+                        f"the spool directory {spool.directory} is not writable: "
+                        f"{exc.strerror or exc}"
+                    ) from None
+            store = cls(db, spool, lease_seconds=lease_seconds)
+            await store._heartbeat()
+        except BaseException:
+            await db.dispose()
             raise
-        store = cls(engine, lease_seconds=lease_seconds)
-        store._renewing = asyncio.create_task(store._renew(), name="key-leases")
+        with contextlib.suppress(StoreUnavailable):
+            await store.flush()
+        store._maintaining = asyncio.create_task(store._maintain(), name="key-store-upkeep")
         return store
 
-    async def aclose(self) -> None:
-        if self._renewing is not None:
-            self._renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewing
-        with contextlib.suppress(Exception):
-            async with self._engine.begin() as conn:
-                await conn.execute(sa.delete(leases).where(leases.c.replica == self.replica))
-        await self._engine.dispose()
+    @property
+    def problem(self) -> str | None:
+        """Why the store cannot be used now (None: it can)."""
+        return self._db.problem
 
-    async def _renew(self) -> None:
+    @property
+    def spool_directory(self) -> Path | None:
+        return self._spool.directory if self._spool is not None else None
+
+    async def aclose(self) -> None:
+        """Stop: the records being written finish (bounded: what does not is in the
+        spool for the next start), this process's leases go."""
+        if self._maintaining is not None:
+            self._maintaining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintaining
+        if self._recording:
+            await asyncio.wait(set(self._recording), timeout=WRITE_SECONDS)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5), self._db.begin() as conn:
+                await conn.execute(sa.delete(leases).where(leases.c.replica == self.replica))
+        await self._db.dispose()
+
+    async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+            await asyncio.sleep(RETRY_SECONDS if self.problem else self.lease_seconds / 3)
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        sa.update(leases)
-                        .where(leases.c.replica == self.replica)
-                        .values(expires_at=_now() + datetime.timedelta(seconds=self.lease_seconds))
+                await self._heartbeat()
+                if self._spool is not None and self._spool.waiting():
+                    await self.flush()
+            except StoreUnavailable:
+                pass  # logged as the store went; tried again next round
+            except Exception:  # a bug must not end the upkeep: leases would lapse
+                log.exception("the key store's upkeep failed")
+
+    async def _heartbeat(self) -> None:
+        """A write, always: this process's own lease (its heartbeat, a lease of no key)
+        and its live sessions' leases renewed. Its success is what ends an outage
+        (``problem``). No table of its own: releases before and after this one share a
+        database."""
+        now = _now()
+        until = now + datetime.timedelta(seconds=self.lease_seconds)
+        async with self._db.begin(probe=True) as conn:
+            beat = await conn.execute(
+                sa.update(leases).where(leases.c.id == self._heartbeat_id).values(expires_at=until)
+            )
+            if beat.rowcount == 0:
+                await conn.execute(
+                    sa.insert(leases).values(
+                        id=self._heartbeat_id,
+                        token=HEARTBEAT_TOKEN,
+                        replica=self.replica,
+                        expires_at=until,
                     )
-            except Exception as exc:  # a database blip: the next round tries again
-                log.warning("renewing this replica's session leases failed: %s", exc)
+                )
+                # Those of processes gone (each start leaves one behind if it is killed).
+                await conn.execute(
+                    sa.delete(leases).where(
+                        leases.c.token == HEARTBEAT_TOKEN, leases.c.expires_at < now - FORGOTTEN
+                    )
+                )
+            if self._live_leases:
+                await conn.execute(
+                    sa.update(leases)
+                    .where(leases.c.id.in_(sorted(self._live_leases)))
+                    .values(expires_at=until)
+                )
 
     # -- admin (LiteLLM's /key/* shapes) --------------------------------------------------------
 
@@ -216,13 +300,13 @@ class KeyStore:
             "expires": None,
             **values,
         }
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             await self._check_alias(conn, row.get("key_alias"), None)
             await conn.execute(sa.insert(keys).values(**row))
         return {"key": key, **_key_info(row)}
 
     async def info(self, key: str) -> dict[str, Any]:
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             row = await self._row(conn, key)
         return {"key": key, "info": _key_info(row)}
 
@@ -231,7 +315,7 @@ class KeyStore:
         if not isinstance(key, str) or not key:
             raise Refusal(400, "invalid_value", "Give the key to update as 'key'.", param="key")
         values = _key_values({k: v for k, v in body.items() if k != "key"}, creating=False)
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             row = await self._row(conn, key)
             await self._check_alias(conn, values.get("key_alias"), row["token"])
             values["updated_at"] = _now()
@@ -256,7 +340,7 @@ class KeyStore:
             )
         deleted: list[str] = []
         # One transaction: a key or alias not found deletes none of them.
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             for key in given:
                 row = await self._row(conn, key)
                 await conn.execute(sa.delete(keys).where(keys.c.token == row["token"]))
@@ -275,7 +359,7 @@ class KeyStore:
         where: sa.ColumnElement[bool] = sa.true()
         if alias := query.get("key_alias"):
             where = keys.c.key_alias == alias
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             total = (
                 await conn.execute(sa.select(sa.func.count()).select_from(keys).where(where))
             ).scalar_one()
@@ -321,7 +405,7 @@ class KeyStore:
                         param=name,
                     ) from None
                 select = select.where(column >= when if op == "ge" else column <= when)
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             rows = (await conn.execute(select)).mappings().all()
         return [_spend_row(r) for r in rows]
 
@@ -332,7 +416,7 @@ class KeyStore:
         not expired, its budget not spent; allowed ``model`` when one is named), as ``admit``
         would: for the doors that open no session (minting a client secret, a call's
         sideband, hang-up), so nothing is locked or leased."""
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             row = (
                 (await conn.execute(sa.select(keys).where(keys.c.token == token)))
                 .mappings()
@@ -345,7 +429,7 @@ class KeyStore:
     @property
     def secrets(self) -> DatabaseBook:
         """The client secrets minted here (in the same database, for every replica)."""
-        return DatabaseBook(self._engine)
+        return DatabaseBook(self._db)
 
     async def admit(self, presented: str, model: str) -> Admission:
         """Let a session of ``model`` in with this virtual key, or raise ``Refusal``."""
@@ -354,7 +438,7 @@ class KeyStore:
     async def admit_token(self, token: str, model: str) -> Admission:
         """``admit`` for a key known by its stored token (a client secret it minted)."""
         now = _now()
-        async with self._engine.begin() as conn:
+        async with self._db.begin() as conn:
             row = (
                 (await conn.execute(sa.select(keys).where(keys.c.token == token).with_for_update()))
                 .mappings()
@@ -397,6 +481,7 @@ class KeyStore:
                     expires_at=now + datetime.timedelta(seconds=self.lease_seconds),
                 )
             )
+        self._live_leases.add(lease)
         return Admission(
             key_hash=token,
             key_alias=row["key_alias"],
@@ -405,24 +490,106 @@ class KeyStore:
         )
 
     async def release(self, admission: Admission) -> None:
-        """An admission given back unused: its lease goes."""
+        """An admission given back unused: its lease goes (no longer renewed, it expires by
+        itself if the database cannot be told now)."""
         if admission.lease_id is None:
             return
-        async with self._engine.begin() as conn:
-            await conn.execute(sa.delete(leases).where(leases.c.id == admission.lease_id))
+        self._live_leases.discard(admission.lease_id)
+        try:
+            async with self._db.begin() as conn:
+                await conn.execute(sa.delete(leases).where(leases.c.id == admission.lease_id))
+        except StoreUnavailable as exc:
+            log.info("an unused session lease is left to expire: %s", exc.reason)
 
     async def finish(self, admission: Admission, record: SessionRecord) -> None:
-        """The session is over: its lease goes, its record and spend are written."""
-        async with self._engine.begin() as conn:
-            if admission.lease_id is not None:
-                await conn.execute(sa.delete(leases).where(leases.c.id == admission.lease_id))
-            await conn.execute(sa.insert(spend_logs).values(**_record_row(record)))
-            if record.key_hash is not None and record.spend:
+        """The session is over: its lease goes, its record and spend are written. The
+        record is spooled first, so that a database outage (or a stop half-way) delays it
+        and loses nothing. Never raises: what cannot be written now waits in the spool."""
+        task = asyncio.ensure_future(self._finish(admission, record))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+        await asyncio.shield(task)
+
+    async def _finish(self, admission: Admission, record: SessionRecord) -> None:
+        if admission.lease_id is not None:
+            self._live_leases.discard(admission.lease_id)
+        entry = SpoolEntry(record=record, lease_id=admission.lease_id)
+        held = None
+        if self._spool is not None:
+            try:
+                held = await asyncio.to_thread(self._spool.put, entry)
+            except OSError as exc:
+                log.error(
+                    "session %s: its record could not be spooled (%s)", record.request_id, exc
+                )
+        try:
+            async with asyncio.timeout(WRITE_SECONDS):
+                await self._write(entry)
+        except (StoreUnavailable, TimeoutError) as exc:
+            why = exc.reason if isinstance(exc, StoreUnavailable) else "the write timed out"
+            if held is None:
+                log.error(
+                    "recording session %s failed (%s): its record is lost",
+                    record.request_id,
+                    why,
+                )
+            else:
+                held.release()
+                log.warning(
+                    "session %s: its record waits in the spool until the key store is back (%s)",
+                    record.request_id,
+                    why,
+                )
+            return
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+        if held is not None:
+            await asyncio.to_thread(held.done)
+
+    async def flush(self) -> int:
+        """Write the records waiting in the spool (their sessions ended while the store
+        was down); how many. Stops at the first failure, raising ``StoreUnavailable``."""
+        if self._spool is None:
+            return 0
+        written = 0
+        async with self._flushing:
+            waiting = self._spool.take()
+            while (held := await asyncio.to_thread(next, waiting, None)) is not None:
+                try:
+                    await self._write(held.entry)
+                except BaseException:
+                    held.release()
+                    raise
+                await asyncio.to_thread(held.done)
+                written += 1
+        if written:
+            log.info("wrote %d session record(s) from the spool to the key store", written)
+        return written
+
+    async def _write(self, entry: SpoolEntry) -> bool:
+        """One record, once: inserted if its request id is not there yet, and the key's
+        spend raised in the same transaction only if it was (a record written again, from
+        the spool or by another process sharing it, counts once)."""
+        record = entry.record
+        insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
+        async with self._db.begin() as conn:
+            if entry.lease_id is not None:
+                await conn.execute(sa.delete(leases).where(leases.c.id == entry.lease_id))
+            result = await conn.execute(
+                insert(spend_logs)
+                .values(**_record_row(record))
+                .on_conflict_do_nothing(index_elements=["request_id"])
+            )
+            inserted = result.rowcount == 1
+            if inserted and record.key_hash is not None and record.spend:
                 await conn.execute(
                     sa.update(keys)
                     .where(keys.c.token == record.key_hash)
                     .values(spend=keys.c.spend + record.spend)
                 )
+        return inserted
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -681,24 +848,3 @@ def _spend_row(row: Mapping[Any, Any]) -> dict[str, Any]:
             **(row["metadata"] or {}),
         },
     }
-
-
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
-    """SQLite transactions that take the write lock when they begin (``BEGIN IMMEDIATE``),
-    so an admission's count-then-insert is never interleaved with another process's; WAL
-    so readers never wait for it."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the driver's own BEGIN, replaced below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        # With WAL, NORMAL syncs at checkpoints, not every commit: a crash of the process
-        # loses nothing; a power cut may lose the last records (leases expire anyway).
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
