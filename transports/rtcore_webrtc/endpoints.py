@@ -5,6 +5,8 @@ channel), or as a form (``multipart/form-data``, as browsers and the SDKs send i
 urlencoded) with an ``sdp`` field and a ``session`` JSON field (the GA API's way to
 configure it up front). The answer is 201 with the SDP answer and a
 ``Location`` naming the call; ``DELETE`` on it, or ``POST .../hangup``, ends the call.
+An offer without a DTLS fingerprint that can be checked is refused before anything is set
+up, and so is a call past ``--max-calls``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel, unauthenticated
 from rtcore.http import HttpRequest, HttpResponse, HttpRoute, error_response, json_response
 from rtcore.keys.errors import Refusal
+from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
 from rtcore_webrtc.calls import Call
+from rtcore_webrtc.offer import fingerprint_problem
+from rtcore_webrtc.plugin import DEFAULT_MAX_CALLS
+from rtcore_webrtc.reclaim import Reclaimer
 
 log = logging.getLogger(__name__)
 
 CALLS_PATHS = ("/v1/realtime/calls", "/realtime/calls")
+# A slot frees when any call ends, which nobody can foresee: a hint for a client that
+# retries on its own, not a promise.
+RETRY_AFTER_SECONDS = 5
 
 
 def _refused(refusal: Refusal) -> HttpResponse:
@@ -81,10 +90,17 @@ def _first_update(session: str) -> tuple[str | None, str | None, Dialect] | Http
 
 
 class Calls:
-    def __init__(self, gateway: Gateway, settings: ServeSettings) -> None:
+    def __init__(
+        self, gateway: Gateway, settings: ServeSettings, *, max_calls: int = DEFAULT_MAX_CALLS
+    ) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.max_calls = max_calls
+        # Answered calls, until their peer connection is closed and their resources freed.
         self.live: dict[str, Call] = {}
+        # Offers being answered: they hold a slot too.
+        self._answering = 0
+        self.reclaimer = Reclaimer()
 
     def routes(self) -> Sequence[HttpRoute]:
         routes = []
@@ -113,6 +129,9 @@ class Calls:
                 "Post the SDP offer as application/sdp, or as multipart/form-data with an "
                 "'sdp' part (and optionally a 'session' JSON part).",
             )
+        problem = fingerprint_problem(sdp)
+        if problem is not None:
+            return error_response(400, "invalid_offer", problem, param="sdp")
         initial, wanted, dialect = None, None, None
         if session is not None:
             parsed = _first_update(session)
@@ -129,12 +148,29 @@ class Calls:
         except UnknownModel as exc:
             code = "missing_model" if exc.requested is None else "model_not_found"
             return error_response(400 if exc.requested is None else 404, code, exc.message)
+        if len(self.live) + self._answering >= self.max_calls:
+            return self._full()
+        self._answering += 1
         try:
-            admission = await gateway.admit(key, model)
+            return await self._answer(request, key, model, sdp, initial, dialect)
+        finally:
+            self._answering -= 1
+
+    async def _answer(
+        self,
+        request: HttpRequest,
+        key: str | None,
+        model: ModelConfig,
+        sdp: str,
+        initial: str | None,
+        dialect: Dialect | None,
+    ) -> HttpResponse:
+        try:
+            admission = await self.gateway.admit(key, model)
         except Refusal as refusal:
             return _refused(refusal)
         call = Call(
-            gateway,
+            self.gateway,
             model,
             admission=admission,
             dialect=dialect or (Dialect(self.settings.dialect) if self.settings.dialect else None),
@@ -157,8 +193,21 @@ class Calls:
             headers={"Location": f"{CALLS_PATHS[0]}/{call.id}"},
         )
 
+    def _full(self) -> HttpResponse:
+        log.warning("refused a call: %d calls at once, the limit (--max-calls)", self.max_calls)
+        response = error_response(
+            503,
+            "too_many_calls",
+            f"This server is carrying its limit of {self.max_calls} calls at once; "
+            "call again later.",
+            kind="server_error",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     def _ended(self, call: Call) -> None:
         self.live.pop(call.id, None)
+        self.reclaimer.call_ended()
 
     async def end(self, request: HttpRequest) -> HttpResponse:
         key = bearer(request)
