@@ -45,6 +45,16 @@ class Reclaimer:
             due = max(due, self._last + self._interval)
         self._pending = loop.call_at(due, self._collect, loop)
 
+    @property
+    def due(self) -> float | None:
+        """When (loop time) the next collection runs, if one is pending."""
+        return self._pending.when() if self._pending is not None else None
+
+    @property
+    def last(self) -> float | None:
+        """When (loop time) the last collection ended."""
+        return self._last
+
     def _collect(self, loop: asyncio.AbstractEventLoop) -> None:
         self._pending = None
         started = time.perf_counter()
