@@ -155,8 +155,10 @@ class Call:
                             task.add_done_callback(lambda _: (listener.cancel(), ended.cancel()))
                         ended.add_done_callback(lambda _: sender.cancel())
         finally:
-            await self._release()
-            self._on_end(self)
+            try:
+                await self._release()
+            finally:
+                self._on_end(self)  # the call's slot is free whatever happened
 
     async def _release(self) -> None:
         """Close the peer connection (its sockets, DTLS, SCTP, the decoder thread), then let

@@ -1,4 +1,4 @@
-"""Freeing what ended calls leave in reference cycles.
+"""Freeing what ended calls leave in reference cycles, and what the allocator then holds.
 
 Refcounting frees a call's objects as soon as it ends (``Call._release`` lets go of every
 reference back to the call), except what libraries keep in cycles of their own: PyAV's
@@ -9,14 +9,22 @@ younger collections: an idle server never does, and under load the garbage of ma
 piles up first. So after calls end, one full collection, a moment later (calls ending
 together share it) and at most once per ``interval``. Its pause grows with what live
 sessions hold (docs/performance.md measures it).
+
+Then the C allocator is asked to give back what it holds free. glibc keeps memory that
+threads freed in its arenas and returns it to the system only from the top of a heap, so
+each call's threads and buffers (aiortc's decoder thread, FFmpeg's frames) leave the RSS a
+little higher, for no use; ``malloc_trim`` returns those pages. Other C libraries (musl,
+macOS) have no such call, and nothing is asked of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +32,24 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 1.0
 # And collections are at least this far apart.
 INTERVAL_SECONDS = 10.0
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the process runs on
+    except (OSError, AttributeError):  # not glibc
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def give_back() -> None:
+    """Hand the C allocator's free pages back to the system, where it can."""
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class Reclaimer:
@@ -34,9 +60,11 @@ class Reclaimer:
         self._interval = interval
         self._last: float | None = None
         self._pending: asyncio.TimerHandle | None = None
+        self._ended = 0  # calls ended since the last collection
         self.collections = 0
 
     def call_ended(self) -> None:
+        self._ended += 1
         if self._pending is not None:
             return
         loop = asyncio.get_running_loop()
@@ -59,10 +87,14 @@ class Reclaimer:
         self._pending = None
         started = time.perf_counter()
         found = gc.collect()
+        give_back()
         self._last = loop.time()
         self.collections += 1
-        log.debug(
-            "freed %d objects ended calls left in cycles (%.1f ms)",
+        ended, self._ended = self._ended, 0
+        log.info(
+            "reclaimed what %d ended call(s) left: %d objects in cycles, and the allocator's "
+            "free pages (%.1f ms)",
+            ended,
             found,
             (time.perf_counter() - started) * 1000,
         )
