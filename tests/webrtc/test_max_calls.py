@@ -80,7 +80,7 @@ async def test_calls_past_the_limit_are_refused_until_one_ends(served: Served) -
                 }
                 assert answer.headers["Retry-After"] == "5"
         for peer in live:
-            await peer.until("session.created")
+            await peer.until("session.created", within=60)
         # One hangs up: its slot is free once the call has ended.
         assert live[0].location is not None
         async with (
@@ -92,7 +92,7 @@ async def test_calls_past_the_limit_are_refused_until_one_ends(served: Served) -
             assert hung_up.status == 200
         again = await _call_when_free(served)
         peers.append(again)
-        await again.until("session.created")
+        await again.until("session.created", within=60)
         # And the server is full again.
         extra = Peer()
         peers.append(extra)

@@ -5,7 +5,6 @@ rewritten, against ``rtcore serve``; and the check itself on those offers."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -161,7 +160,7 @@ async def test_an_offer_without_a_usable_fingerprint_is_refused_before_set_up(
     peer = Peer()
     try:
         assert (await peer.call(base, secret)).status == 201
-        await peer.until("session.created")
+        await peer.until("session.created", within=60)
     finally:
         await peer.close()
 
@@ -174,7 +173,7 @@ async def test_fingerprints_at_session_level_connect(served: Served) -> None:
             f"http://127.0.0.1:{served.port}", MASTER, model="echo", rewrite=at_session_level
         )
         assert answer.status == 201
-        await peer.until("session.created")
-        await asyncio.wait_for(peer.opened(), 20)
+        await peer.until("session.created", within=60)
+        await peer.opened(within=60)
     finally:
         await peer.close()

@@ -104,4 +104,4 @@ def test_aiortcs_opus_encoder_starts_no_threads() -> None:
     assert encoder.resampler.threads == codecs.THREADS
     assert encoder.codec.thread_count == codecs.THREADS
     _encode(encoder)
-    assert _threads() == before
+    assert _threads() <= before  # none started (another test's may have ended meanwhile)
