@@ -100,6 +100,8 @@ class Calls:
         self.live: dict[str, Call] = {}
         # Offers being answered: they hold a slot too.
         self._answering = 0
+        # Refusing for the cap since the last call ended (logged once per such spell).
+        self._refusing = False
         self.reclaimer = Reclaimer()
 
     def routes(self) -> Sequence[HttpRoute]:
@@ -194,7 +196,12 @@ class Calls:
         )
 
     def _full(self) -> HttpResponse:
-        log.warning("refused a call: %d calls at once, the limit (--max-calls)", self.max_calls)
+        if not self._refusing:
+            self._refusing = True
+            log.warning(
+                "refusing calls: %d at once, the limit (--max-calls); said once until a call ends",
+                self.max_calls,
+            )
         response = error_response(
             503,
             "too_many_calls",
@@ -207,6 +214,7 @@ class Calls:
 
     def _ended(self, call: Call) -> None:
         self.live.pop(call.id, None)
+        self._refusing = False
         self.reclaimer.call_ended()
 
     async def end(self, request: HttpRequest) -> HttpResponse:
