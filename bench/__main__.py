@@ -82,10 +82,17 @@ def parser() -> argparse.ArgumentParser:
         "WebSocket sessions (the echo model), alternating in one run (bench.webrtc)",
     )
     p.add_argument(
+        "--webrtc-calls",
+        action="store_true",
+        help="instead: --rounds batches of -n WebRTC calls opened and closed (the echo "
+        "model; 4 x 50 by default); the gateway's threads, file descriptors and RSS with "
+        "each batch's calls up and after they ended (bench.webrtc_calls)",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=4,
-        help="with --observability or --webrtc: phases of each (4)",
+        help="with --observability or --webrtc: phases of each; with --webrtc-calls: batches (4)",
     )
     p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
@@ -100,6 +107,11 @@ def main() -> None:
         from bench import keys
 
         asyncio.run(keys.main(args.sessions, keys.CHUNKS, args.database_url))
+        return
+    if args.webrtc_calls:
+        from bench import webrtc_calls
+
+        asyncio.run(webrtc_calls.main(args))
         return
     if args.webrtc:
         from bench import webrtc

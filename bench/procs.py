@@ -48,6 +48,27 @@ def family(roots: list[int]) -> list[int]:
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class Resources:
+    """What a process holds now: threads (``/proc/PID/task``), open file descriptors
+    (``/proc/PID/fd``) and resident memory (bytes)."""
+
+    threads: int
+    fds: int
+    rss: int
+
+    def __str__(self) -> str:
+        return f"{self.threads} threads, {self.fds} fds, {self.rss / 2**20:.1f} MB"
+
+
+def resources(pid: int) -> Resources:
+    return Resources(
+        threads=len(os.listdir(f"/proc/{pid}/task")),
+        fds=len(os.listdir(f"/proc/{pid}/fd")),
+        rss=_rss(pid),
+    )
+
+
 @dataclass
 class Sample:
     at: float  # time.monotonic()

@@ -84,3 +84,25 @@ def test_webrtc_harness_smoke_run(tmp_path: Path) -> None:
             assert counts["errors"] == 0
             assert counts["replies"] >= 1
     assert "webrtc / websocket:" in done.stdout
+
+
+@pytest.mark.slow
+def test_webrtc_calls_harness_smoke_run(tmp_path: Path) -> None:
+    """``--webrtc-calls`` opens and closes batches of calls and reads the gateway's
+    threads, descriptors and RSS with the calls up and after they ended."""
+    out = tmp_path / "calls.json"
+    command = [sys.executable, "-m", "bench", "--webrtc-calls", "-n", "2", "--rounds", "2"]
+    command += ["--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["errors"] == 0
+    cold = report["cold"]
+    assert len(report["batches_figures"]) == 2
+    for row in report["batches_figures"]:
+        # Up: a decoder thread and a socket per call at least; ended: back.
+        assert row["live"]["threads"] >= cold["threads"] + 2
+        assert row["live"]["fds"] >= cold["fds"] + 2
+        assert row["return_s"] is not None
+        assert row["ended"]["fds"] == cold["fds"]
+    assert "| batch 2, ended | 4 |" in done.stdout

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -82,10 +83,14 @@ class Peer:
         session: dict[str, Any] | None = None,
         multipart: bool = True,
         headers: dict[str, str] | None = None,
+        rewrite: Callable[[str], str] | None = None,
     ) -> aiohttp.ClientResponse:
-        """Offer, post, answer; returns the HTTP answer (for its status and headers)."""
+        """Offer, post, answer; returns the HTTP answer (for its status and headers).
+        ``rewrite`` changes the offer's SDP before it is posted."""
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = self.pc.localDescription.sdp
+        if rewrite is not None:
+            offer = rewrite(offer)
         url = f"{base}/v1/realtime/calls" + (f"?model={model}" if model else "")
         headers = {"Authorization": f"Bearer {key}", **(headers or {})}
         async with aiohttp.ClientSession() as http:

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdatachannel import RTCDataChannel
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
@@ -65,6 +67,9 @@ class Call:
         self._mic_arrived = asyncio.Event()
         self._ended = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # The session's work the channel and the reply track start (held: the loop keeps
+        # only weak references to tasks).
+        self._chores: set[asyncio.Task[None]] = set()
         self._loop = asyncio.get_running_loop()
 
     async def answer(self, offer: str) -> str:
@@ -84,7 +89,7 @@ class Call:
             @channel.on("message")
             def _message(message: str | bytes) -> None:
                 if self.connection is not None:
-                    self._loop.create_task(self.connection.receive(message))
+                    self._chore(self.connection.receive(message))
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
@@ -111,14 +116,21 @@ class Call:
         self._task = asyncio.create_task(self._run(), name=f"call-{self.id}")
         return pc.localDescription.sdp
 
+    @property
+    def hung_up(self) -> bool:
+        """Ended on a client's request (the call may still be closing)."""
+        return self._ended.is_set()
+
     def hang_up(self) -> None:
         self._ended.set()
 
     async def aclose(self) -> None:
         self._ended.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is None:  # never answered: nothing runs, but the offer was taken
+            await self._release()
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     # -- the session ---------------------------------------------------------------------
 
@@ -150,8 +162,29 @@ class Call:
                             task.add_done_callback(lambda _: (listener.cancel(), ended.cancel()))
                         ended.add_done_callback(lambda _: sender.cancel())
         finally:
+            try:
+                await self._release()
+            finally:
+                self._on_end(self)  # the call's slot is free whatever happened
+
+    async def _release(self) -> None:
+        """Close the peer connection (its sockets, DTLS, SCTP, the decoder thread), then let
+        go of everything that points back at this call, so that what the call held is freed
+        as soon as its last reference goes, not whenever the cyclic collector runs."""
+        for chore in self._chores:
+            chore.cancel()
+        try:
             await self.pc.close()
-            self._on_end(self)
+        except Exception:
+            log.exception("call %s: closing the peer connection failed", self.id)
+        unhook(self.pc)
+        if self._channel is not None:
+            self._channel.remove_all_listeners()
+        self.reply.stop()
+        self.reply.detach()
+        self.connection = None
+        self._channel = None
+        self._mic = None
 
     async def _send(self, connection: Connection) -> None:
         async for data in connection.outgoing():
@@ -177,4 +210,34 @@ class Call:
 
     def _stopped(self, response_id: str) -> None:
         if self.connection is not None:
-            self._loop.create_task(self.connection.playback_stopped(response_id))
+            self._chore(self.connection.playback_stopped(response_id))
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+
+class _Emitter(Protocol):
+    def remove_all_listeners(self, event: str | None = None) -> None: ...
+
+
+def unhook(pc: RTCPeerConnection) -> None:
+    """Drop the listeners of a closed peer connection and of its transports.
+
+    aiortc's ICE, DTLS and SCTP transports keep the peer connection's own handlers, which
+    refer back to it: cycles that refcounting alone cannot free. Once closed, nothing is
+    emitted any more (aiortc's ``close`` drops the connection's own listeners for the same
+    reason, not its transports')."""
+    emitters: list[_Emitter] = [pc]
+    dtls: list[RTCDtlsTransport] = []
+    for transceiver in pc.getTransceivers():
+        dtls += [transceiver.sender.transport, transceiver.receiver.transport]
+    if pc.sctp is not None:
+        emitters.append(pc.sctp)
+        dtls.append(pc.sctp.transport)
+    for transport in dtls:
+        if transport is not None:
+            emitters += [transport, transport.transport, transport.transport.iceGatherer]
+    for emitter in emitters:
+        emitter.remove_all_listeners()

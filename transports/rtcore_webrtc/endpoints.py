@@ -5,6 +5,8 @@ channel), or as a form (``multipart/form-data``, as browsers and the SDKs send i
 urlencoded) with an ``sdp`` field and a ``session`` JSON field (the GA API's way to
 configure it up front). The answer is 201 with the SDP answer and a
 ``Location`` naming the call; ``DELETE`` on it, or ``POST .../hangup``, ends the call.
+An offer without a DTLS fingerprint that can be checked is refused before anything is set
+up, and so is a call past ``--max-calls``.
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ from rtcore.gateway import Gateway, UnknownModel
 from rtcore.http import HttpRequest, HttpResponse, HttpRoute, error_response, json_response
 from rtcore.json_body import json_object
 from rtcore.keys.errors import Refusal
+from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
 from rtcore_webrtc.calls import Call
+from rtcore_webrtc.offer import fingerprint_problem
+from rtcore_webrtc.plugin import DEFAULT_MAX_CALLS
+from rtcore_webrtc.reclaim import Reclaimer
 
 log = logging.getLogger(__name__)
 
 CALLS_PATHS = ("/v1/realtime/calls", "/realtime/calls")
+# A slot frees when any call ends, which nobody can foresee: a hint for a client that
+# retries on its own, not a promise.
+RETRY_AFTER_SECONDS = 5
 
 
 def _refused(refusal: Refusal) -> HttpResponse:
@@ -99,10 +108,19 @@ def _first_update(session: str) -> tuple[str | None, dict[str, Any], str | None,
 
 
 class Calls:
-    def __init__(self, gateway: Gateway, settings: ServeSettings) -> None:
+    def __init__(
+        self, gateway: Gateway, settings: ServeSettings, *, max_calls: int = DEFAULT_MAX_CALLS
+    ) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.max_calls = max_calls
+        # Answered calls, until their peer connection is closed and their resources freed.
         self.live: dict[str, Call] = {}
+        # Offers being answered: they hold a slot too.
+        self._answering = 0
+        # Refusing for the cap since the last call ended (logged once per such spell).
+        self._refusing = False
+        self.reclaimer = Reclaimer()
 
     def routes(self) -> Sequence[HttpRoute]:
         routes = []
@@ -139,6 +157,9 @@ class Calls:
                 "Post the SDP offer as application/sdp, or as multipart/form-data with an "
                 "'sdp' part (and optionally a 'session' JSON part).",
             )
+        unusable = fingerprint_problem(sdp)
+        if unusable is not None:
+            return error_response(400, "invalid_offer", unusable, param="sdp")
         try:
             model = gateway.resolve_model(
                 request.query.get("model")
@@ -157,12 +178,29 @@ class Calls:
             if not param.startswith("session"):
                 param = f"session.{param}"
             return error_response(400, problem.code, problem.message, param=param)
+        if len(self.live) + self._answering >= self.max_calls:
+            return self._full()
+        self._answering += 1
         try:
-            admission = await gateway.admit(key, model)
+            return await self._answer(request, key, model, sdp, initial, dialect)
+        finally:
+            self._answering -= 1
+
+    async def _answer(
+        self,
+        request: HttpRequest,
+        key: str | None,
+        model: ModelConfig,
+        sdp: str,
+        initial: str | None,
+        dialect: Dialect | None,
+    ) -> HttpResponse:
+        try:
+            admission = await self.gateway.admit(key, model)
         except Refusal as refusal:
             return _refused(refusal)
         call = Call(
-            gateway,
+            self.gateway,
             model,
             admission=admission,
             dialect=dialect or (Dialect(self.settings.dialect) if self.settings.dialect else None),
@@ -176,7 +214,7 @@ class Calls:
             log.info("refused a WebRTC offer from %s: %s", request.remote, exc)
             await call.aclose()
             # No session ran: the key's lease goes back now, not when this process dies.
-            await gateway.release(admission)
+            await self.gateway.release(admission)
             return error_response(400, "invalid_offer", f"The SDP offer was refused: {exc}.")
         self.live[call.id] = call
         log.info("call %s: answered (model %s, peer %s)", call.id, model.name, request.remote)
@@ -187,8 +225,27 @@ class Calls:
             headers={"Location": f"{CALLS_PATHS[0]}/{call.id}"},
         )
 
+    def _full(self) -> HttpResponse:
+        if not self._refusing:
+            self._refusing = True
+            log.warning(
+                "refusing calls: %d at once, the limit (--max-calls); said once until a call ends",
+                self.max_calls,
+            )
+        response = error_response(
+            503,
+            "too_many_calls",
+            f"This server is carrying its limit of {self.max_calls} calls at once; "
+            "call again later.",
+            kind="server_error",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     def _ended(self, call: Call) -> None:
         self.live.pop(call.id, None)
+        self._refusing = False
+        self.reclaimer.call_ended()
 
     async def end(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -196,10 +253,10 @@ class Calls:
         except Refusal as refusal:
             return _refused(refusal)
         call = self.live.get(request.params.get("call_id", ""))
-        # Another's call is answered as no call at all: ids cannot be probed.
-        if call is None or not caller.owns(call.owner):
+        # Another's call is answered as no call at all: ids cannot be probed. A call hung
+        # up is ended at once for its clients (hanging up again is 404), though it counts
+        # against --max-calls until it has closed.
+        if call is None or call.hung_up or not caller.owns(call.owner):
             return error_response(404, "call_not_found", "No such call here.", param="call_id")
-        # Gone at once: hanging up again is 404, as for any call that has ended.
-        self.live.pop(call.id, None)
         call.hang_up()
         return json_response(200, {"id": call.id, "status": "hung_up"})

@@ -18,6 +18,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from rtcore.session.media import Playback
+from rtcore_webrtc.codecs import resampler
 
 RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz
@@ -90,6 +91,10 @@ class ReplyTrack(PacedAudioTrack):
     def finish(self, response_id: str) -> None:
         self._ended = response_id
 
+    def detach(self) -> None:
+        """The call is over: nobody to tell when playback stops (and no reference back)."""
+        self._on_stopped = _nobody
+
     def clear(self) -> Playback | None:
         """Drop what has not gone out (barge-in): what was playing, and how far it got."""
         playing, self._playing = self._playing, None
@@ -111,11 +116,15 @@ class ReplyTrack(PacedAudioTrack):
         return chunk
 
 
+def _nobody(response_id: str) -> None:
+    pass
+
+
 class MicrophoneReader:
     """The peer's audio track → PCM16 mono 48 kHz chunks for the session."""
 
     def __init__(self) -> None:
-        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        self._resampler = resampler(format="s16", layout="mono", rate=RATE)
 
     def pcm(self, frame: av.AudioFrame) -> bytes:
         frames = self._resampler.resample(frame)
