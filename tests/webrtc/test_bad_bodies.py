@@ -220,3 +220,36 @@ async def test_a_session_part_of_either_dialect_that_checks_out_is_taken(
         return stored(db)["rtcore_spend_logs"] == records + 1
 
     await until(recorded, within=30)
+
+
+async def test_a_refused_upgrade_holds_no_lease(
+    client: tuple[aiohttp.ClientSession, Served, Path],
+) -> None:
+    """What the upgrade request itself gets wrong (a bad ?input_audio_rate, the key's
+    subprotocol without 'realtime', no upgrade at all) is refused before the key is
+    admitted: its one session is still there to open."""
+    http, served, db = client
+    key = await virtual_key(http, served.port, max_parallel_requests=1)
+    base = f"http://127.0.0.1:{served.port}/v1/realtime?model=echo"
+    upgrade = {
+        "Authorization": f"Bearer {key}",
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
+    cases = [
+        (base + "&input_audio_rate=7", upgrade, "invalid_value"),
+        (
+            base,
+            {**upgrade, "Sec-WebSocket-Protocol": f"openai-insecure-api-key.{key}"},
+            "invalid_subprotocol",
+        ),
+        (base, {"Authorization": f"Bearer {key}"}, "upgrade_required"),
+    ]
+    for url, headers, code in cases:
+        async with http.get(url, headers=headers) as answer:
+            error = openai_error(answer.status, await answer.text())
+        assert error["code"] == code
+        assert stored(db)["rtcore_leases"] <= 1  # the process's own heartbeat at most
+    assert await opens_a_session(served, db, key)

@@ -175,11 +175,8 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         if exc.requested is None:
             return refused_with(400, "missing_model", exc.message, param="model")
         return refused_with(404, "model_not_found", exc.message, param="model")
-    try:
-        admission = await gateway.admit(handshake.key, model)
-    except Refusal as refused_key:
-        log.info("refused %s: %s", request.remote, refused_key.code)
-        return refusal(refused_key)
+    # What the request itself gets wrong is refused before the key is admitted: an
+    # admission takes a session's lease (and spends a client secret).
     pcm16_input_rate = input_audio_rate(request)
     if isinstance(pcm16_input_rate, web.Response):
         return refused(pcm16_input_rate, "invalid_value")
@@ -206,7 +203,17 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             "upgrade_required",
             "This endpoint speaks WebSocket: connect with ws://HOST:PORT/v1/realtime?model=NAME.",
         )
-    await ws.prepare(request)
+    try:
+        admission = await gateway.admit(handshake.key, model)
+    except Refusal as refused_key:
+        log.info("refused %s: %s", request.remote, refused_key.code)
+        return refusal(refused_key)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        # The client went before its session began: its lease goes back now.
+        await gateway.release(admission)
+        raise
     dialect = handshake.dialect or (Dialect(settings.dialect) if settings.dialect else None)
     sockets = request.app[SOCKETS]
     sockets.add(ws)
