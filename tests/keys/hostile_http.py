@@ -54,6 +54,13 @@ async def send(
         return answer.status, await answer.text()
 
 
+async def generate_key(http: aiohttp.ClientSession, port: int, **fields: Any) -> dict[str, Any]:
+    """A virtual key made with ``fields`` through ``/key/generate``: the whole answer."""
+    status, text = await send(http, port, "POST", "/key/generate", json.dumps(fields).encode())
+    assert status == 200, text
+    return dict(strict_json(text))
+
+
 def _no_constant(name: str) -> Any:
     raise AssertionError(f"the answer holds {name}, which is not JSON")
 

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from tests.keys.hostile_http import (
+    generate_key,
     no_trouble,
     openai_error,
     send,
@@ -44,12 +45,6 @@ async def admin(
     no_trouble(served)
 
 
-async def generate(http: aiohttp.ClientSession, port: int, **body: Any) -> dict[str, Any]:
-    status, text = await send(http, port, "POST", "/key/generate", json.dumps(body).encode())
-    assert status == 200, text
-    return dict(strict_json(text))
-
-
 async def refused(
     http: aiohttp.ClientSession, served: Served, path: str, body: bytes, **kwargs: Any
 ) -> dict[str, Any]:
@@ -76,7 +71,7 @@ async def test_a_budget_is_a_finite_number_of_0_or_more(
     admin: tuple[aiohttp.ClientSession, Served, Path], raw: bytes, code: str
 ) -> None:
     http, served, db = admin
-    key = (await generate(http, served.port, max_budget=5))["key"]
+    key = (await generate_key(http, served.port, max_budget=5))["key"]
     before = stored(db)
     error = await refused(http, served, "/key/generate", b'{"max_budget": ' + raw + b"}")
     assert error["code"] == code, error
@@ -130,7 +125,7 @@ async def test_counts_durations_and_fields_are_bounded(
     admin: tuple[aiohttp.ClientSession, Served, Path], field: str, value: Any
 ) -> None:
     http, served, db = admin
-    key = (await generate(http, served.port))["key"]
+    key = (await generate_key(http, served.port))["key"]
     before = stored(db)
     for path, body in (
         ("/key/generate", {field: value}),
@@ -182,7 +177,7 @@ async def test_delete_takes_lists_of_keys_and_deletes_all_or_none(
     admin: tuple[aiohttp.ClientSession, Served, Path],
 ) -> None:
     http, served, db = admin
-    key = (await generate(http, served.port))["key"]
+    key = (await generate_key(http, served.port))["key"]
     before = stored(db)
     for body, param in (
         ({"keys": key}, "keys"),
@@ -205,8 +200,8 @@ async def test_key_list_counts_every_key_and_bounds_its_pages(
     admin: tuple[aiohttp.ClientSession, Served, Path],
 ) -> None:
     http, served, db = admin
-    await generate(http, served.port)
-    await generate(http, served.port)
+    await generate_key(http, served.port)
+    await generate_key(http, served.port)
     total = len(stored(db)["keys"])
     assert total >= 2
     status, text = await send(http, served.port, "GET", "/key/list", query={"size": "1"})

@@ -17,6 +17,7 @@ import pytest
 from rtcore_webrtc.ice import gather_on
 from tests.keys.conftest import MASTER, admitted, until
 from tests.keys.hostile_http import (
+    generate_key,
     multipart,
     no_trouble,
     offer_sdp,
@@ -24,7 +25,6 @@ from tests.keys.hostile_http import (
     send,
     serve_with_store,
     stored,
-    strict_json,
 )
 from tests.transports.process import Served
 from tests.webrtc.peer import Peer
@@ -72,9 +72,7 @@ async def opens_a_session(served: Served, db: Path, key: str) -> bool:
 
 
 async def virtual_key(http: aiohttp.ClientSession, port: int, **fields: Any) -> str:
-    status, text = await send(http, port, "POST", "/key/generate", json.dumps(fields).encode())
-    assert status == 200, text
-    return str(strict_json(text)["key"])
+    return str((await generate_key(http, port, **fields))["key"])
 
 
 @pytest.mark.parametrize("path", [MINT, BETA])
