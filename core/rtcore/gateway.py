@@ -391,8 +391,9 @@ class Gateway:
         )
         if self.keys is not None and admission is not None:
             try:
-                # Spooled when the store cannot take it now: written once it is back.
-                await asyncio.shield(self.keys.finish(admission, record))
+                # Spooled when the store cannot take it now: written once it is back
+                # (``finish`` shields its own writing from a cancelled session).
+                await self.keys.finish(admission, record)
             except Exception:
                 log.exception("recording session %s failed", record.request_id)
         for sink in self._sinks:
