@@ -13,7 +13,7 @@ from rtcore.gateway import Gateway
 from rtcore.keys.errors import Refusal
 from rtcore.keys.store import KeyStore
 from rtcore_websocket.handshake import read_handshake
-from rtcore_websocket.operations import refused
+from rtcore_websocket.refusals import refusal_response
 from rtcore_websocket.request_bodies import read_json_object
 
 log = logging.getLogger(__name__)
@@ -21,34 +21,6 @@ log = logging.getLogger(__name__)
 GATEWAY: web.AppKey[Gateway] = web.AppKey("admin-gateway", Gateway)
 
 type Operation = Callable[[KeyStore, web.Request], Awaitable[Any]]
-
-
-def refusal_response(refusal: Refusal) -> web.Response:
-    body = {
-        "error": {
-            "type": refusal.type,
-            "code": refusal.code,
-            "message": refusal.message,
-            "param": refusal.param,
-            "event_id": None,
-        }
-    }
-    return web.json_response(body, status=refusal.status)
-
-
-type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A refusal no handler answered, as its OpenAI-shaped error rather than a 500: above
-    all the key store's 503 while it is down, which any lookup of a key may raise (a
-    virtual key's upgrade, a WebRTC call, a sideband, minting a client secret)."""
-    try:
-        return await handler(request)
-    except Refusal as refusal:
-        log.info("%s %s refused: %s", request.method, request.path, refusal.code)
-        return refused(refusal_response(refusal), refusal.code)
 
 
 def _admin(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

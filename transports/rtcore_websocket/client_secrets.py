@@ -17,9 +17,9 @@ from rtcore.keys.client_secrets import (
     MIN_TTL_SECONDS,
 )
 from rtcore.keys.errors import Refusal
-from rtcore_websocket.admin import refusal_response
 from rtcore_websocket.cors import Cors
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.refusals import refusal_response
 from rtcore_websocket.request_bodies import read_json_object
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("secrets-gateway", Gateway)

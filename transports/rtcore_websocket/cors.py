@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from rtcore.keys.errors import Refusal
-from rtcore_websocket.admin import refusal_response
 from rtcore_websocket.origins import origin_allowed
+from rtcore_websocket.refusals import refusal_response
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from rtcore.gateway import Gateway, UnknownModel
 from rtcore.keys.errors import Refusal
 from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
-from rtcore_websocket.admin import add_routes, refusal_response, refusals
+from rtcore_websocket.admin import add_routes
 from rtcore_websocket.client_secrets import add_secret_routes
 from rtcore_websocket.cors import Cors
 from rtcore_websocket.guard import ConnectionGuard
@@ -32,6 +32,7 @@ from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.mounted import mount
 from rtcore_websocket.operations import ACCESS, AccessLogger, metrics_route, refused
 from rtcore_websocket.origins import origin_allowed
+from rtcore_websocket.refusals import error_response, refusal_response, refusals
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +48,6 @@ MODELS_PATHS = ("/v1/models", "/models")
 WORKER_HEADER = "X-Rtcore-Worker"
 # The browser playground: static files shipped inside this package, no build step.
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-def error_response(status: int, code: str, message: str, param: str | None = None) -> web.Response:
-    """An HTTP refusal shaped like OpenAI's error object."""
-    body = {
-        "error": {
-            "type": "invalid_request_error",
-            "code": code,
-            "message": message,
-            "param": param,
-            "event_id": None,
-        }
-    }
-    return web.json_response(body, status=status)
 
 
 async def health(request: web.Request) -> web.Response:
