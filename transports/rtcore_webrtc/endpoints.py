@@ -28,7 +28,6 @@ from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
 from rtcore_webrtc.calls import Call
 from rtcore_webrtc.offer import fingerprint_problem
-from rtcore_webrtc.plugin import DEFAULT_MAX_CALLS
 from rtcore_webrtc.reclaim import Reclaimer
 
 log = logging.getLogger(__name__)
@@ -108,9 +107,7 @@ def _first_update(session: str) -> tuple[str | None, dict[str, Any], str | None,
 
 
 class Calls:
-    def __init__(
-        self, gateway: Gateway, settings: ServeSettings, *, max_calls: int = DEFAULT_MAX_CALLS
-    ) -> None:
+    def __init__(self, gateway: Gateway, settings: ServeSettings, *, max_calls: int) -> None:
         self.gateway = gateway
         self.settings = settings
         self.max_calls = max_calls
