@@ -176,9 +176,10 @@ class Gateway:
         redeemed = await self.secrets.peek(presented)
         return redeemed.model if redeemed is not None else None
 
-    def check_session(self, model: ModelConfig, session: dict[str, object]) -> RealtimeError | None:
-        """What is wrong with a session object for ``model`` (as ``session.update`` would
-        say it), or None: a client secret is refused when minted, not when used."""
+    def check_session(self, model: ModelConfig, session: dict[str, object]) -> Refusal | None:
+        """What is wrong with a session object for ``model``, as ``session.update`` would
+        say it (a 400 whose param names the field under ``session.``), or None: a client
+        secret, or a call's session part, is refused when posted, not once in use."""
         from rtcore.protocol.codec import ClientDecoder
         from rtcore.session.machine import RealtimeSession
 
@@ -194,7 +195,11 @@ class Gateway:
                 ClientDecoder().decode(json.dumps({"type": "session.update", "session": config}))
             )
         except RealtimeError as err:
-            return err
+            # The session.update's own param already names its field under ``session.``.
+            param = err.param or "session"
+            if not param.startswith("session"):
+                param = f"session.{param}"
+            return Refusal(400, err.code, err.message, param=param)
         return None
 
     async def mint_secret(

@@ -171,10 +171,7 @@ class Calls:
         # admitted: a 400 naming the field, not an error event once the call is up.
         problem = gateway.check_session(model, config) if config else None
         if problem is not None:
-            param = problem.param or "session"
-            if not param.startswith("session"):
-                param = f"session.{param}"
-            return error_response(400, problem.code, problem.message, param=param)
+            return _refused(problem)
         if len(self.live) + self._answering >= self.max_calls:
             return self._full()
         self._answering += 1

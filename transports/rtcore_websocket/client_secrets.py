@@ -71,11 +71,7 @@ async def _mint(
         return refusal_response(Refusal(404, "model_not_found", exc.message, param="session.model"))
     problem = gateway.check_session(model, session)
     if problem is not None:
-        # The session.update's own param already names its field under ``session.``.
-        param = problem.param or "session"
-        if not param.startswith("session"):
-            param = f"session.{param}"
-        return refusal_response(Refusal(400, problem.code, problem.message, param=param))
+        return refusal_response(problem)
     try:
         minted = await gateway.mint_secret(caller, ttl, session)
     except Refusal as refusal:
