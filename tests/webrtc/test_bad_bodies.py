@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from rtcore_webrtc.ice import gather_on
 from tests.keys.conftest import MASTER, admitted, until
 from tests.keys.hostile_http import (
     generate_key,
@@ -33,11 +32,6 @@ DEEP = b"[" * 100_000 + b"]" * 100_000
 MINT = "/v1/realtime/client_secrets"
 BETA = "/v1/realtime/sessions"
 CALLS = "/v1/realtime/calls"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from rtcore_webrtc.ice import gather_on
 from tests.keys.conftest import Admin
 from tests.transports.process import Served
 from tests.transports.turns import user_turn
@@ -26,11 +25,6 @@ from tests.webrtc.peer import Peer
 from tests.webrtc.test_client_secrets import CONFIG, MASTER, mint, post
 
 OPENED = 101
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import aiohttp
 import pytest
 from bench.procs import Resources, resources
 
-from rtcore_webrtc.ice import gather_on
 from tests.transports.process import Served
 from tests.transports.turns import user_turn
 from tests.webrtc.peer import Peer
@@ -43,11 +42,6 @@ RECLAIMED = re.compile(r"reclaimed what (\d+) ended call")
 # Safety nets only: each wait ends as soon as its condition holds.
 SETTLE_SECONDS = 90.0
 CALL_SECONDS = 60.0
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

@@ -13,18 +13,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from rtcore_webrtc.ice import gather_on
 from tests.transports.process import Served
 from tests.transports.turns import user_turn
 from tests.webrtc.peer import Peer, tone
 
 KEY = "sk-webrtc-test"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    # The client gathers on loopback too, as the server does when it serves there.
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
-from rtcore_webrtc.ice import gather_on
 from tests.bedrock.conftest import V2, emulated_params
 from tests.transports.process import Served
 from tests.transports.turns import user_turn
@@ -29,11 +28,6 @@ WEATHER = {
         "required": ["location"],
     },
 }
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from rtcore_webrtc.ice import gather_on
 from tests.transports.process import Served
 from tests.webrtc.peer import Peer
 
@@ -30,11 +29,6 @@ model_list:
 general_settings:
   master_key: os.environ/SECRETS_MASTER
 """
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

@@ -13,17 +13,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from rtcore_webrtc.ice import gather_on
 from rtcore_webrtc.plugin import DEFAULT_MAX_CALLS
 from tests.transports.process import Served, rtcore
 from tests.webrtc.peer import Peer
 
 KEY = "sk-max-calls"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

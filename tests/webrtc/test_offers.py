@@ -12,18 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from rtcore_webrtc.ice import gather_on
 from rtcore_webrtc.offer import fingerprint_problem
 from tests.transports.process import Served
 from tests.webrtc.peer import Peer
 
 MASTER = "sk-offers-master"
 FINGERPRINT = re.compile(r"^a=fingerprint:.*\r?\n", re.MULTILINE)
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture

@@ -13,17 +13,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from rtcore_webrtc.ice import gather_on
 from tests.transports.process import Served
 from tests.webrtc.peer import Peer
 from tests.webrtc.test_client_secrets import CONFIG, MASTER, mint
 
 WITHOUT_MASTER_KEY = "\n".join(line for line in CONFIG.splitlines() if "master_key" not in line)
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> None:
-    gather_on("127.0.0.1")
 
 
 @pytest.fixture(params=["database", "memory"])
