@@ -12,7 +12,14 @@ from rtcore.dialect import Dialect
 from rtcore.keys.usage import Meter
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import ModelConfig, Prices, Provider, ProviderSession, ProviderUnavailable
+from rtcore.provider import (
+    ModelConfig,
+    Prices,
+    Provider,
+    ProviderSession,
+    ProviderUnavailable,
+    ReportsConnected,
+)
 from rtcore.provider import messages as neutral
 from rtcore.routing import Router
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
@@ -109,9 +116,8 @@ class Connection:
             upstream: ProviderSession | None = None
             try:
                 upstream = await self.provider.open_session(config)
-                connected = getattr(upstream, "connected", None)
-                if self._fallbacks and connected is not None:
-                    await connected()
+                if self._fallbacks and isinstance(upstream, ReportsConnected):
+                    await upstream.connected()
             except ProviderUnavailable as exc:
                 if upstream is not None:
                     await upstream.aclose()

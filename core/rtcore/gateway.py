@@ -34,7 +34,7 @@ from rtcore.keys.hashing import hash_key
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter, SessionRecord
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import ModelConfig, Provider, ProviderSpec
+from rtcore.provider import ModelConfig, Provider, ProviderSpec, ReportsReadiness
 from rtcore.routing import Router
 from rtcore.session.media import MediaSink
 from rtcore.telemetry.context import SessionTag, tagged
@@ -426,8 +426,10 @@ class Gateway:
             # A model is ready when one of its deployments is (sessions fail over).
             found: list[str] = []
             for deployment in self._groups[name]:
-                check = getattr(self.provider_for(deployment), "readiness", None)
-                problem = await check() if check is not None else None
+                provider = self.provider_for(deployment)
+                problem = (
+                    await provider.readiness() if isinstance(provider, ReportsReadiness) else None
+                )
                 if problem is None:
                     break
                 found.append(problem)

@@ -20,6 +20,7 @@ from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.loops import LOOPS
 from rtcore.plugins import PluginHost
+from rtcore.provider import WarmsUp
 from rtcore.serve_settings import ServeError, ServeSettings
 
 if TYPE_CHECKING:
@@ -326,11 +327,11 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
     failed: dict[str, list[str]] = {}
 
     async def one(model: ModelConfig) -> None:
-        warm = getattr(gateway.provider_for(model), "warm_up", None)
-        if warm is None:
+        provider = gateway.provider_for(model)
+        if not isinstance(provider, WarmsUp):
             return
         try:
-            await warm()
+            await provider.warm_up()
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             failed.setdefault(message, []).append(model.name)

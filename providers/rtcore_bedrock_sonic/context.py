@@ -8,8 +8,13 @@ from typing import Protocol
 
 import msgspec
 
-from rtcore.kit import AnswerHold, ConversationMirror, EventOutbox, UpstreamSupervisor
-from rtcore.kit.replay import InputAudio
+from rtcore.kit import (
+    AnswerHold,
+    ConversationMirror,
+    EventOutbox,
+    InputAudio,
+    UpstreamSupervisor,
+)
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.lanes import Lane
 from rtcore_bedrock_sonic.options import Upstream

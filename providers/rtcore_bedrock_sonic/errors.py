@@ -7,7 +7,7 @@ import re
 
 import msgspec
 
-from rtcore.kit.supervisor import UpstreamFailure
+from rtcore.kit import UpstreamFailure
 from rtcore_bedrock_sonic.models import profile_for
 
 __all__ = ["UpstreamFailure", "classify", "model_not_offered"]

@@ -14,8 +14,7 @@ import time
 
 import msgspec
 
-from rtcore.kit import UpstreamFailure
-from rtcore.kit.replay import frames
+from rtcore.kit import UpstreamFailure, frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.context import Live, SessionContext
@@ -88,6 +87,7 @@ class NovaLink:
         await live.stream.abort()
 
     def audio_payload(self, live: Live, pcm: list[bytes]) -> list[bytes]:
+        # Bedrock suggests small audioInput frames.
         size = self._s.frame_bytes()
         return [live.writer.audio_chunk(f) for p in pcm for f in frames(p, size)]
 
@@ -144,6 +144,9 @@ class NovaLink:
         return self._s.inbound.response_active or self._s.inbound.user_turn_open
 
     def replay(self, recovering: bool) -> list[bytes]:
+        # Nova ends a user turn only after 1.5-2 s of silence: until its USER transcript
+        # begins, the speech it holds is unacknowledged, and a stream retired in that window
+        # would take the turn with it.
         """What the next stream must hear again: speech the current one received but never
         acknowledged (for a broken stream, the last 3 s of a turn it was still taking)."""
         s = self._s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rtcore.kit.replay import frames
+from rtcore.kit import frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live, SessionContext
 from rtcore_bedrock_sonic.link import is_user_text

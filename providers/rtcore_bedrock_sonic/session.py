@@ -20,11 +20,13 @@ from rtcore.kit import (
     AudioCoalescer,
     ConversationMirror,
     EventOutbox,
+    InputAudio,
     UpstreamFailure,
     UpstreamSupervisor,
+    flush_when_due,
+    frames,
+    silence,
 )
-from rtcore.kit.coalescer import flush_when_due
-from rtcore.kit.replay import InputAudio, frames, silence
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live
@@ -70,6 +72,9 @@ class SonicSession:
         self._deferred: list[bytes] = []
         self.mirror = ConversationMirror()
         self.audio = InputAudio(config.input_sample_rate)
+        # The AWS SDK costs ~0.5-0.8 ms of CPU per event it sends (SigV4 signing of every
+        # event, event-stream framing, base64 twice) whatever its size: client audio goes
+        # to Nova in fewer, larger audioInput events (docs/performance.md).
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
         self._audio_due = asyncio.Event()
         self.lane = up.lanes.lane() if up.lanes is not None else None

@@ -161,3 +161,69 @@ async def test_turn_detection_behaviour_the_provider_declares_is_taken() -> None
     configured = [c for c in provider.commands if isinstance(c, n.Configure)][-1]
     assert configured.config.turn_detection is not None
     assert configured.config.turn_detection.interrupt_response is False
+
+
+@pytest.mark.parametrize(
+    ("caps", "event", "code", "param", "command"),
+    [
+        (
+            Capabilities(out_of_band=False),
+            {"type": "response.create", "response": {"conversation": "none"}},
+            "unsupported_parameter",
+            "response.conversation",
+            n.CreateResponse,
+        ),
+        (
+            Capabilities(cancel=False),
+            {"type": "response.cancel"},
+            "unsupported_event",
+            "type",
+            n.CancelResponse,
+        ),
+        (
+            Capabilities(truncate=False),
+            {
+                "type": "conversation.item.truncate",
+                "item_id": "item_a",
+                "content_index": 0,
+                "audio_end_ms": 100,
+            },
+            "unsupported_event",
+            "type",
+            n.TruncateItem,
+        ),
+    ],
+)
+async def test_what_the_provider_cannot_promise_of_a_response_is_refused_and_the_session_goes_on(
+    caps: Capabilities, event: dict[str, Any], code: str, param: str, command: type[Any]
+) -> None:
+    """Out of band, cancel and truncate are refused when undeclared (rather than faked by
+    the provider), naming what was refused; the session takes the next request."""
+    provider = LimitedProvider(caps)
+    async with Harness(provider, Dialect.GA) as client:
+        # A response in flight, so a cancel would have something to stop.
+        await client.send({"type": "response.create"})
+        await client.wait_for("response.created")
+        await client.send(event)
+        error = (await client.wait_for("error"))["error"]
+        await client.send({"type": "input_audio_buffer.clear"})
+        await client.wait_for("input_audio_buffer.cleared")
+    assert (error["code"], error["param"]) == (code, param)
+    assert error["type"] == "invalid_request_error"
+    # The provider heard nothing of it (the one CreateResponse is the first request's).
+    assert len([c for c in provider.commands if isinstance(c, command)]) == int(
+        command is n.CreateResponse
+    )
+    assert not [e for e in client.events if e["type"] == "response.done"]  # still in flight
+
+
+async def test_what_the_provider_declares_of_a_response_is_passed_on() -> None:
+    provider = LimitedProvider(Capabilities())  # out of band, cancel, truncate: all True
+    async with Harness(provider, Dialect.GA) as client:
+        await client.send({"type": "response.create", "response": {"conversation": "none"}})
+        await client.wait_for("response.created")
+        await client.send({"type": "response.cancel"})
+        await client.wait_for("response.done")
+    assert not [e for e in client.events if e["type"] == "error"]
+    assert [c.conversation for c in provider.commands if isinstance(c, n.CreateResponse)] == [False]
+    assert [c for c in provider.commands if isinstance(c, n.CancelResponse)]

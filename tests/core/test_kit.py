@@ -4,6 +4,7 @@ upstream: the real one, Bedrock against the emulator, is in tests/bedrock)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from rtcore.kit import (
     ConversationMirror,
     EventOutbox,
+    Expires,
     ResponseLedger,
     SupervisorPolicy,
     UpstreamFailure,
@@ -105,6 +107,8 @@ class FakeUpstream:
         self.lost_with: list[tuple[str, bool]] = []
         self.ends: dict[int, asyncio.Event] = {}
         self.closed: list[int] = []
+        self.asked: list[bool] = []  # each at_boundary question: was it hurried?
+        self.hurry_ok = True  # mid-turn is acceptable when hurried
 
     async def open(self) -> int:
         if self.fail_opens:
@@ -128,7 +132,8 @@ class FakeUpstream:
         self.ends[handle].set()
 
     def at_boundary(self, hurry: bool) -> bool:
-        return self.boundary
+        self.asked.append(hurry)
+        return self.boundary or (hurry and self.hurry_ok)
 
     def waiting(self) -> bool:
         return self.owed
@@ -232,3 +237,70 @@ async def test_supervisor_retries_opens_then_gives_up_on_what_cannot_be_retried(
     await asyncio.wait_for(runner, 2)
     assert up.lost_with == [("stream_ended", False), ("denied", True)]
     assert sup.state is UpstreamState.CLOSED
+
+
+class ExpiringUpstream(FakeUpstream):
+    """Each stream must be replaced shortly after it opens (credentials that expire)."""
+
+    def expires(self, handle: int) -> float | None:
+        return time.monotonic() + 0.05 if handle == 1 else None
+
+
+async def test_supervisor_asks_an_adapter_that_expires_when_each_stream_must_go() -> None:
+    up = ExpiringUpstream()
+    assert isinstance(up, Expires)
+    assert not isinstance(FakeUpstream(), Expires)
+    reasons: list[str] = []
+    sup = UpstreamSupervisor[int](up, FAST, on_stream_opened=reasons.append)
+    runner = asyncio.create_task(sup.run())
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 2)
+    assert reasons == ["opened", "rotated"]
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+
+
+async def test_supervisor_rotates_at_the_next_boundary_once_the_upstream_says_it_goes_away() -> (
+    None
+):
+    up = FakeUpstream()
+    reasons: list[str] = []
+    sup = UpstreamSupervisor[int](up, FAST, on_stream_opened=reasons.append)
+    runner = asyncio.create_task(sup.run())
+    up.boundary = False  # a turn in flight
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 1)
+    sup.going_away(1, 60.0)  # far off: no hurry
+    asked = len(up.asked)
+    await eventually(lambda: len(up.asked) >= asked + 3)  # it watches for a boundary...
+    assert up.opened == 1
+    assert not any(up.asked[asked:])
+    up.boundary = True
+    await eventually(lambda: up.opened == 2 and sup.state is UpstreamState.OPEN)
+    assert reasons == ["opened", "rotated"]
+    assert up.closed == [1]
+    assert up.lost_with == []
+    sup.going_away(1, 0.0)  # about a stream already replaced: ignored
+    await sup.send(payload(b"y"))
+    assert up.sent[2] == [b"y"]
+    assert up.opened == 2
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+
+
+async def test_supervisor_switches_mid_turn_with_replay_when_the_announced_end_is_near() -> None:
+    up = FakeUpstream()
+    sup = UpstreamSupervisor[int](up, FAST)
+    runner = asyncio.create_task(sup.run())
+    up.boundary = False  # the turn never ends on its own
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 1)
+    up.unheard = [b"speech"]  # what the going stream heard but never answered
+    sup.going_away(1, 0.2)  # hurried from halfway through the notice
+    await eventually(lambda: up.opened == 2 and sup.state is UpstreamState.OPEN)
+    assert True in up.asked
+    assert up.sent[2] == [b"replay:speech"]
+    assert up.closed == [1]
+    assert up.lost_with == []
+    await sup.close()
+    await asyncio.wait_for(runner, 2)

@@ -7,21 +7,27 @@ its model's own policy.
 - ``UpstreamSupervisor``: one live upstream stream kept alive (open with backoff, rotate at
   a turn boundary, recover with replay, a backlog meanwhile), driven through an
   ``UpstreamAdapter``; ``UpstreamState`` is its state.
-- ``AudioCoalescer``, ``InputAudio`` (the replay ring), ``Backlog``: their parts.
+  ``Expires`` is the adapter whose streams must be replaced by a time known at open;
+  ``going_away`` on the supervisor takes an end the upstream announces.
+- ``AudioCoalescer`` (with ``flush_when_due``), ``InputAudio`` (the replay ring),
+  ``Backlog``: their parts; ``frames`` and ``silence`` for PCM16 writers.
 - ``AnswerHold``: a model's own answer kept back until the client's ``response.create``
   claims it (push-to-talk, ``create_response: false`` on a model that always answers).
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 """
 
 from rtcore.kit.backlog import Backlog, Builder
-from rtcore.kit.coalescer import AudioCoalescer
+from rtcore.kit.coalescer import AudioCoalescer, flush_when_due
 from rtcore.kit.hold import AnswerHold
 from rtcore.kit.ids import new_item_id, new_response_id
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
+from rtcore.kit.pcm import frames, silence
 from rtcore.kit.replay import InputAudio
 from rtcore.kit.supervisor import (
+    THROTTLED,
+    Expires,
     SupervisorPolicy,
     UpstreamAdapter,
     UpstreamFailure,
@@ -30,12 +36,14 @@ from rtcore.kit.supervisor import (
 )
 
 __all__ = [
+    "THROTTLED",
     "AnswerHold",
     "AudioCoalescer",
     "Backlog",
     "Builder",
     "ConversationMirror",
     "EventOutbox",
+    "Expires",
     "InputAudio",
     "LedgerResponse",
     "MirroredItem",
@@ -45,6 +53,9 @@ __all__ = [
     "UpstreamFailure",
     "UpstreamState",
     "UpstreamSupervisor",
+    "flush_when_due",
+    "frames",
     "new_item_id",
     "new_response_id",
+    "silence",
 ]

@@ -1,7 +1,7 @@
 """What the client sent while no upstream stream could take it, in order (no I/O).
 
 Entries are builders, not payloads: they are written for whichever stream takes them, since
-a stream may number its own content (Nova Sonic does). A stream that stays unreachable must
+a stream may number its own content. A stream that stays unreachable must
 not grow the backlog without bound, so past ``limit_bytes`` of audio the oldest audio goes
 (never a text turn or a tool result, which the conversation cannot do without).
 """

@@ -1,12 +1,11 @@
-"""Client audio gathered into fewer, larger ``audioInput`` events (no I/O).
+"""Client audio gathered into fewer, larger upstream audio events (no I/O).
 
-The SDK costs ~0.5-0.8 ms of CPU per event it sends (SigV4 signing of every event,
-event-stream framing, base64 twice), whatever the event's size. Clients send 20 ms chunks or
-smaller; passed through one by one that is 50 events a second per session, several percent
-of a core each. Gathering up to ``budget_ms`` of audio per event divides that cost, at the
-price of holding audio back: no audio waits longer than ``budget_ms`` (a client streaming
-in real time waits at most ``budget_ms`` minus its chunk duration). See
-docs/performance.md for the measured trade-off.
+Where an upstream charges a fixed CPU cost per event sent (signing, framing, encoding),
+whatever the event's size, the 20 ms chunks clients send cost that fifty times a second per
+session. Gathering up to ``budget_ms`` of audio per event divides that cost, at the price of
+holding audio back: no audio waits longer than ``budget_ms`` (a client streaming in real
+time waits at most ``budget_ms`` minus its chunk duration). See docs/performance.md for a
+measured trade-off.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Holding a model's own answer until the client asks for it.
 
-Some models answer every user turn on their own (Nova Sonic does; it has no way to be
-told not to). OpenAI's protocol lets the client decide instead: with push-to-talk
-(``turn_detection: null``) or ``create_response: false`` the server starts nothing itself
-and the client's ``response.create`` asks for the reply. A provider for such a model runs
-its events through an ``AnswerHold``: a response the model started on its own is kept out
-of sight (``ResponseStarted`` and all its output) until a ``CreateResponse`` claims it;
-from then on it is that response, under the core's id. A new user turn before any claim
-makes the held answer moot: it is dropped (what is still streaming of it too).
+Some models answer every user turn on their own, with no way to be told not to. OpenAI's
+protocol lets the client decide instead: with push-to-talk (``turn_detection: null``) or
+``create_response: false`` the server starts nothing itself and the client's
+``response.create`` asks for the reply. A provider for such a model runs its events through
+an ``AnswerHold``: a response the model started on its own is kept out of sight
+(``ResponseStarted`` and all its output) until a ``CreateResponse`` claims it; from then on
+it is that response, under the core's id. A new user turn before any claim makes the held
+answer moot: it is dropped (what is still streaming of it too).
 
 Pure bookkeeping: the provider feeds events in and emits what comes out.
 """

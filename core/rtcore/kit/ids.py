@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rtcore.session.ids import new_id
+from rtcore.ids import new_id
 
 
 def new_item_id() -> str:

@@ -1,6 +1,6 @@
 """User-audio bookkeeping for one session: position, speech onset, and the replay ring.
 
-An upstream that reports the user's speech only after the fact (Nova Sonic: a transcript)
+An upstream that reports the user's speech only after the fact (with its transcript, say)
 leaves the session to measure it: a cheap energy measure supplies the ``audio_start_ms`` of
 the utterance and tells whether recent audio holds speech that no stream has answered yet,
 which a new stream (a rotation, a recovery) must hear again.
@@ -26,8 +26,8 @@ class InputAudio:
     heard all of it.
 
     *Unanswered speech* is voiced audio that reached the upstream after its last sign of
-    having heard the user (a user turn, a response starting). Nova ends a user turn only
-    after 1.5-2 s of silence, so for a while after the user stops speaking the stream holds
+    having heard the user (a user turn, a response starting). An upstream that ends a user
+    turn only after a pause of its own holds, for a while after the user stops speaking,
     speech that no event has acknowledged yet: a stream retired in that window takes the
     turn with it unless the audio is replayed.
     """
@@ -100,13 +100,14 @@ class InputAudio:
         return self.last_voiced_ms >= 0 and self.position_ms - self.last_voiced_ms < within_ms
 
     def acknowledge(self) -> None:
-        """Nova showed it heard the user up to now (a USER turn or a response began)."""
+        """The upstream showed it heard the user up to now (a user turn or a response
+        began)."""
         self._unanswered_ms = None
 
     def unanswered(self, give_up_ms: float = 5000.0) -> bool:
-        """Speech went to Nova that it has not acknowledged yet. Speech followed by
-        ``give_up_ms`` of audio with no acknowledgement was noise to Nova (a cough, a
-        door), so it no longer counts."""
+        """Speech went upstream that it has not acknowledged yet. Speech followed by
+        ``give_up_ms`` of audio with no acknowledgement was noise to the upstream (a
+        cough, a door), so it no longer counts."""
         return (
             self._unanswered_ms is not None and self.position_ms - self.last_voiced_ms < give_up_ms
         )
@@ -133,18 +134,7 @@ class InputAudio:
         return out
 
     def clear(self) -> None:
-        # The client discarded its buffer: what Nova already heard is not replayed.
+        # The client discarded its buffer: what the upstream already heard is not replayed.
         self._ring.clear()
         self._ring_bytes = 0
         self._unanswered_ms = None
-
-
-def frames(pcm: bytes, max_bytes: int) -> list[bytes]:
-    """Split into audioInput-sized pieces (Bedrock suggests small frames)."""
-    if len(pcm) <= max_bytes:
-        return [pcm]
-    return [pcm[i : i + max_bytes] for i in range(0, len(pcm), max_bytes)]
-
-
-def silence(rate: int, seconds: float) -> bytes:
-    return bytes(int(rate * seconds) * 2)

@@ -1,13 +1,13 @@
 """The upstream supervisor: one live stream to a model with session limits, kept alive.
 
-Any upstream whose streams end on their own (Nova Sonic after ~8 minutes; Gemini Live has
-connection limits too) or break needs the same machinery: open lazily with backoff, rotate
-to a fresh stream at a turn boundary before the limit, recover a broken or stalled stream
-and replay what it heard but never answered, and hold what is sent meanwhile in a bounded
-backlog. This module is that machinery, driven through a small ``UpstreamAdapter`` that
-knows the model: how to open a stream with the conversation so far, how to send and read,
-when a turn is in flight. It keeps an explicit ``UpstreamState``; its loop sleeps until the
-next deadline (rotation, stall, the adapter's own) instead of polling.
+Any upstream whose streams end on their own (after a connection limit, or when the service
+announces that it will go away) or break needs the same machinery: open lazily with
+backoff, rotate to a fresh stream at a turn boundary before the limit, recover a broken or
+stalled stream and replay what it heard but never answered, and hold what is sent
+meanwhile in a bounded backlog. This module is that machinery, driven through a small
+``UpstreamAdapter`` that knows the model: how to open a stream with the conversation so far,
+how to send and read, when a turn is in flight. It keeps an explicit ``UpstreamState``; its
+loop sleeps until the next deadline (rotation, stall, the adapter's own) instead of polling.
 """
 
 from __future__ import annotations
@@ -19,19 +19,24 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Coroutine
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
 from rtcore.kit.backlog import Backlog, Builder
-from rtcore.telemetry import metrics
+from rtcore.telemetry import upstream as upstream_telemetry
 
 log = logging.getLogger(__name__)
 
 # Waiting for a turn boundary that is due: conditions the adapter watches (speech, a reply
 # in flight) change without an event, so they are looked at this often.
 BOUNDARY_POLL_SECONDS = 0.1
+
+# A stream the upstream said will go away (``going_away``) is switched even mid-turn (what
+# it had not answered replayed) this long before it goes, or halfway through the notice
+# when the notice is shorter.
+GOING_AWAY_HURRY_SECONDS = 5.0
 
 
 # The failure code of a throttled upstream (OpenAI's own code for it).
@@ -78,9 +83,8 @@ class SupervisorPolicy(msgspec.Struct, frozen=True, kw_only=True):
 class UpstreamAdapter[H](Protocol):
     """The model's side. ``H`` is a handle on one stream (and whatever writes for it).
 
-    Optional, found by name: ``expires(handle) -> float | None``, the monotonic time by
-    which that stream must be replaced (a stream signed with credentials that expire);
-    the supervisor rotates at a boundary from then on, or mid-turn with replay."""
+    An adapter may also be ``Expires``: the supervisor then asks each new stream when it
+    must be replaced by."""
 
     async def open(self) -> H:
         """Open a stream that knows the conversation so far; UpstreamFailure on failure."""
@@ -123,6 +127,17 @@ class UpstreamAdapter[H](Protocol):
         ...
 
 
+@runtime_checkable
+class Expires[H](Protocol):
+    """An adapter whose streams must be replaced by a time known when they open (a stream
+    signed with credentials that expire)."""
+
+    def expires(self, handle: H) -> float | None:
+        """The monotonic time by which ``handle`` must be replaced, or None: the supervisor
+        rotates at a turn boundary from then on, or mid-turn with replay."""
+        ...
+
+
 class UpstreamSupervisor[H]:
     def __init__(
         self,
@@ -131,9 +146,13 @@ class UpstreamSupervisor[H]:
         *,
         name: str = "upstream",
         session: str = "",
+        on_stream_opened: Callable[[str], None] = upstream_telemetry.stream_opened,
     ) -> None:
-        # ``session`` names the client session in the log lines of its streams.
+        # ``session`` names the client session in the log lines of its streams;
+        # ``on_stream_opened`` is told why each stream opened (the service's metrics, by
+        # default, through a neutral hook).
         self.session = session
+        self._on_stream_opened = on_stream_opened
         self._adapter = adapter
         self.name = name  # what logs and failures call the upstream ("Bedrock")
         self.policy = policy
@@ -148,6 +167,10 @@ class UpstreamSupervisor[H]:
         # When the live stream must be gone by (monotonic; the adapter's ``expires``),
         # e.g. before the credentials it was signed with expire.
         self._retire_at: float | None = None
+        # The live stream's announced end (``going_away``): when it was announced and when
+        # the stream goes (monotonic).
+        self._warned_at: float | None = None
+        self._gone_at: float | None = None
         self.last_event = time.monotonic()
         self._open_wanted = False
         self._restart_wanted = False
@@ -198,6 +221,20 @@ class UpstreamSupervisor[H]:
 
     def heard_from(self, handle: H) -> None:
         self.last_event = time.monotonic()
+
+    def going_away(self, handle: H, seconds_left: float) -> None:
+        """The upstream announced that ``handle`` will go away in ``seconds_left`` (a ``goAway``
+        message, say): a fresh stream replaces it at the next turn boundary, or even
+        mid-turn, replaying what it had not answered, when the end is near (within
+        ``GOING_AWAY_HURRY_SECONDS``, or half the notice when that is shorter). A notice
+        about a stream already replaced is ignored; a second one keeps the sooner end."""
+        if handle is not self.handle or self.state in _ENDING:
+            return
+        now = time.monotonic()
+        gone_at = now + max(0.0, seconds_left)
+        if self._gone_at is None or gone_at < self._gone_at:
+            self._warned_at, self._gone_at = now, gone_at
+        self._wake.set()
 
     def wake(self) -> None:
         """Something the adapter's conditions depend on changed (a turn ended)."""
@@ -331,10 +368,12 @@ class UpstreamSupervisor[H]:
         return self._restart_wanted or now >= self._rotate_at()
 
     def _rotate_at(self) -> float:
-        """When the live stream is due for a rotation: its age, or the time by which the
-        adapter said it must be gone (``expires``), whichever comes first."""
-        rotate_at = self._opened_at + self.policy.rotate_after_seconds
-        return rotate_at if self._retire_at is None else min(rotate_at, self._retire_at)
+        """When the live stream is due for a rotation: its age, the time by which the
+        adapter said it must be gone (``expires``), or at once once the upstream said it
+        will go away, whichever comes first."""
+        due = [self._opened_at + self.policy.rotate_after_seconds]
+        due += [t for t in (self._retire_at, self._warned_at) if t is not None]
+        return min(due)
 
     def _at_boundary(self, now: float) -> bool:
         age = now - self._opened_at
@@ -344,7 +383,14 @@ class UpstreamSupervisor[H]:
         margin = min(30.0, max(0.0, limit - self.policy.rotate_after_seconds) / 2)
         # So too once the stream must be retired (its credentials are about to expire).
         retiring = self._retire_at is not None and now >= self._retire_at
-        return self._adapter.at_boundary(age >= limit - margin or retiring)
+        return self._adapter.at_boundary(age >= limit - margin or retiring or self._going(now))
+
+    def _going(self, now: float) -> bool:
+        """The upstream's announced end of the live stream is near."""
+        if self._gone_at is None or self._warned_at is None:
+            return False
+        notice = self._gone_at - self._warned_at
+        return now >= self._gone_at - min(GOING_AWAY_HURRY_SECONDS, notice / 2)
 
     # -- opening, switching, recovering -------------------------------------------------
 
@@ -400,12 +446,13 @@ class UpstreamSupervisor[H]:
         self._open_wanted = self._restart_wanted = False
         new = await self._open()  # an UpstreamFailure here ends the session
         log.info("%s stream %s for session %s", self.name, why, self.session or "?")
-        metrics.stream_opened(reason)
+        self._on_stream_opened(reason)
         self._settle_first(None)
         old, self.handle = self.handle, new
         self._opened_at = self.last_event = time.monotonic()
-        expires = getattr(self._adapter, "expires", None)
-        self._retire_at = expires(new) if expires is not None else None
+        adapter = self._adapter
+        self._retire_at = adapter.expires(new) if isinstance(adapter, Expires) else None
+        self._warned_at = self._gone_at = None
         self._readers = {t: h for t, h in self._readers.items() if not t.done()}
         self._readers[self._tg.create_task(self._read(new))] = new
         try:
@@ -429,6 +476,8 @@ class UpstreamSupervisor[H]:
             return "opened", "opened"
         if self._restart_wanted:
             return "restarted", "restarted for new settings"
+        if self._gone_at is not None:
+            return "rotated", "rotated before the upstream goes away, as it announced"
         if self._retire_at is not None and time.monotonic() >= self._retire_at:
             return "rotated", "rotated before its credentials expire"
         return "rotated", "rotated before the connection limit"

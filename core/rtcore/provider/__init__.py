@@ -10,7 +10,10 @@ from rtcore.provider.interface import (
     ProviderSession,
     ProviderSpec,
     ProviderUnavailable,
+    ReportsConnected,
+    ReportsReadiness,
     SettingRefused,
+    WarmsUp,
 )
 
 __all__ = [
@@ -22,5 +25,8 @@ __all__ = [
     "ProviderSession",
     "ProviderSpec",
     "ProviderUnavailable",
+    "ReportsConnected",
+    "ReportsReadiness",
     "SettingRefused",
+    "WarmsUp",
 ]

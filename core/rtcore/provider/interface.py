@@ -8,7 +8,7 @@ client connection, feeds it neutral commands and reads neutral events from it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -42,6 +42,12 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     the provider honours for one response (``ALL_RESPONSE_OVERRIDES``: every one); a
     ``response.create`` asking for another one with a value that differs from the
     session's is refused. Output modalities need no declaring: the core honours them.
+    ``out_of_band``: it answers a response outside the conversation
+    (``response.create`` with ``conversation: "none"``) without that response reaching the
+    model's context; ``cancel``: it stops a response when asked (``response.cancel``);
+    ``truncate``: it cuts an assistant item to what was heard
+    (``conversation.item.truncate``). A provider that cannot keep one of these promises
+    declares it False and the core refuses the request, rather than the provider faking it.
     """
 
     input_sample_rates: tuple[int, ...] = (16000,)
@@ -58,6 +64,9 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     # idle timeout is the core's, for every provider.)
     turn_options: frozenset[str] = frozenset({"create_response", "interrupt_response"})
     response_overrides: frozenset[str] = frozenset()
+    out_of_band: bool = True
+    cancel: bool = True
+    truncate: bool = True
     check_config: Callable[[SessionConfig], None] | None = None
     # What usage costs (spend records and budgets); None: nothing is charged.
     prices: Prices | None = None
@@ -129,6 +138,35 @@ class Provider(Protocol):
     async def open_session(self, config: SessionConfig) -> ProviderSession: ...
 
     async def aclose(self) -> None: ...
+
+
+# -- what a provider or its session may also do (checked with isinstance) ----------------
+
+
+@runtime_checkable
+class WarmsUp(Protocol):
+    """A ``Provider`` that prepares ahead of the first client: called in the background at
+    start (resolve credentials, open a pooled connection). A failure is logged, never
+    fatal; a ``ProviderUnavailable``'s message is what the log says."""
+
+    async def warm_up(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsReadiness(Protocol):
+    """A ``Provider`` that can tell whether sessions can be served now (``GET
+    /health/readiness``): None when they can, else the reason, for the operator."""
+
+    async def readiness(self) -> str | None: ...
+
+
+@runtime_checkable
+class ReportsConnected(Protocol):
+    """A ``ProviderSession`` that opens its upstream lazily but can open it now and wait:
+    the core asks before the client hears of the session when another deployment could
+    take it instead. Raises ``ProviderUnavailable`` when the upstream cannot be had."""
+
+    async def connected(self) -> None: ...
 
 
 class ProviderUnavailable(Exception):

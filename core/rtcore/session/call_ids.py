@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from rtcore.ids import new_id
 from rtcore.provider import messages as neutral
-from rtcore.session.ids import new_id
 
 MAX_CALL_ID_LENGTH = 32
 

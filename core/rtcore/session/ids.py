@@ -1,15 +1,8 @@
-"""OpenAI-style ids: a prefix and random base62."""
+"""Server event ids (the id scheme itself is ``rtcore.ids``)."""
 
 from __future__ import annotations
 
-import secrets
-import string
-
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def new_id(prefix: str, length: int = 20) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+from rtcore.ids import new_id
 
 
 class EventIds:

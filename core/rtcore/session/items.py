@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from msgspec import UNSET
 
+from rtcore.ids import new_id
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import ContentPartWire, ItemWire
 from rtcore.session.conversation import Conversation, ConvItem, Part
-from rtcore.session.ids import new_id
 
 MAX_CLIENT_ID_LENGTH = 32
 _ROLES = ("user", "assistant", "system")

@@ -15,6 +15,7 @@ from msgspec import UNSET
 
 from rtcore.audio import AudioFormat, InputConverter, OutputConverter
 from rtcore.dialect import Dialect
+from rtcore.ids import new_id
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
@@ -25,7 +26,7 @@ from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem, Part, truncate_item
 from rtcore.session.dialect_events import Vocabulary, vocabulary
 from rtcore.session.idle import IdleTimeout
-from rtcore.session.ids import EventIds, new_id
+from rtcore.session.ids import EventIds
 from rtcore.session.items import item_from_wire
 from rtcore.session.media import MEDIA_FORMAT, MediaSink
 from rtcore.session.render import render_item, render_session
@@ -288,8 +289,8 @@ class RealtimeSession:
         index = (
             next((i for i, p in enumerate(item.parts) if p.kind == "audio"), None) if item else None
         )
-        if item is None or index is None:
-            return []
+        if item is None or index is None or not self.caps.truncate:
+            return []  # (a model that cannot truncate keeps the item whole)
         cut = c.ConversationItemTruncate(
             item_id=item.id, content_index=index, audio_end_ms=min(dropped.played_ms, item.audio_ms)
         )
@@ -394,6 +395,13 @@ class RealtimeSession:
         return [neutral.ClearAudio()]
 
     def _truncate(self, event: c.ConversationItemTruncate) -> Commands:
+        if not self.caps.truncate:
+            raise RealtimeError(
+                "unsupported_event",
+                "This model cannot cut an assistant item to what was heard: "
+                "conversation.item.truncate is not supported.",
+                param="type",
+            )
         item = self.conversation.require(event.item_id)
         cut = truncate_item(item, event.content_index, event.audio_end_ms)
         streaming = next((r for r in self.responses.values() if r.truncate(item)), None)
@@ -433,6 +441,13 @@ class RealtimeSession:
         ]
 
     def _response_cancel(self, event: c.ResponseCancel) -> Commands:
+        if not self.caps.cancel:
+            raise RealtimeError(
+                "unsupported_event",
+                "This model cannot stop a response once it has begun: response.cancel is "
+                "not supported. Wait for response.done.",
+                param="type",
+            )
         if event.response_id is UNSET:
             response = self.response or next(reversed(self.responses.values()), None)
         else:

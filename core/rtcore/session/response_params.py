@@ -137,6 +137,13 @@ def response_options(
             f"Invalid value: '{conversation}'. Supported values are: 'auto' and 'none'.",
             param=f"{p}.conversation",
         )
+    if conversation == "none" and not caps.out_of_band:
+        raise RealtimeError(
+            "unsupported_parameter",
+            "This model cannot answer out of band (conversation: 'none'): its replies always "
+            "join the conversation. Ask for the response in the conversation instead.",
+            param=f"{p}.conversation",
+        )
     options = ResponseOptions(
         output_modalities=modalities,
         instructions=None if params.instructions is UNSET else params.instructions,

@@ -13,6 +13,7 @@ import msgspec
 
 from rtcore.audio import OutputConverter
 from rtcore.dialect import Dialect
+from rtcore.ids import new_id
 from rtcore.protocol import server as s
 from rtcore.protocol.objects import (
     InputTokenDetails,
@@ -25,7 +26,6 @@ from rtcore.protocol.objects import (
 from rtcore.provider import messages as neutral
 from rtcore.session.conversation import Conversation, ConvItem, Part
 from rtcore.session.dialect_events import Vocabulary
-from rtcore.session.ids import new_id
 from rtcore.session.media import MediaSink
 from rtcore.session.render import content_part, render_item
 

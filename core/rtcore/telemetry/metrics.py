@@ -18,6 +18,7 @@ import functools
 import os
 from typing import TYPE_CHECKING
 
+from rtcore.telemetry import upstream
 from rtcore.telemetry.context import current
 from rtcore.telemetry.metrics_env import MULTIPROC_ENV
 
@@ -95,7 +96,8 @@ def disable() -> None:
 
 
 def stream_opened(reason: str) -> None:
-    """Count an upstream stream of the current session (a provider's supervisor)."""
+    """Count an upstream stream of the current session (reported by a provider through
+    ``rtcore.telemetry.upstream``)."""
     if _enabled:
         tag = current()
         metrics().upstream_streams.labels(tag.model if tag else "", reason).inc()
@@ -139,3 +141,7 @@ def process_gone(pid: int) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+# The provider kit reports upstream streams through a neutral hook, not to this module.
+upstream.on_stream_opened(stream_opened)

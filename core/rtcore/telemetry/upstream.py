@@ -1,0 +1,26 @@
+"""Upstream streams as providers report them, for whoever counts them.
+
+The provider kit's supervisor reports each stream it opens here and knows nothing of who
+listens; the service's metrics subscribe when they are loaded. Kept apart from the metrics
+module so that the kit depends on nothing but this hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Called with why a stream opened: opened, rotated, recovered, restarted.
+StreamListener = Callable[[str], None]
+
+_listeners: list[StreamListener] = []
+
+
+def on_stream_opened(listener: StreamListener) -> None:
+    """Call ``listener`` for every upstream stream a provider opens from now on."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def stream_opened(reason: str) -> None:
+    for listener in _listeners:
+        listener(reason)
