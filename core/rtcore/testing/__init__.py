@@ -10,12 +10,16 @@ test suite needs nothing but::
         def contract_provider(self) -> Provider: ...   # the provider under test
         @pytest.fixture
         def contract_speech(self) -> Speech: ...       # audio its turn detection hears
+        @pytest.fixture
+        def contract_reconnect(self) -> Reconnect: ... # makes its upstream reconnect
+        @pytest.fixture
+        def contract_unreachable(self) -> Provider: ... # one whose upstream is unreachable
 
 See docs/writing-a-provider.md.
 """
 
-from rtcore.testing.contract import ProviderContract, Speech
+from rtcore.testing.contract import ProviderContract, Reconnect, Speech
 from rtcore.testing.driver import Driver
 from rtcore.testing.ids import ANY_ID, anonymous
 
-__all__ = ["ANY_ID", "Driver", "ProviderContract", "Speech", "anonymous"]
+__all__ = ["ANY_ID", "Driver", "ProviderContract", "Reconnect", "Speech", "anonymous"]

@@ -1,4 +1,8 @@
-"""Driving one ``ProviderSession`` through the boundary as the core does, recording events."""
+"""Driving one ``ProviderSession`` through the boundary as the core does, recording events.
+
+As the core does, every ``AddItem`` names the item it follows (``previous_item_id``): one
+sent without it is placed after the last item the driver announced and not deleted.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,25 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from rtcore.provider import ProviderSession
-from rtcore.provider.messages import Command, Event, ResponseDone
+from rtcore.provider.messages import (
+    AddItem,
+    AppendAudio,
+    Command,
+    DeleteItem,
+    Event,
+    ResponseDone,
+)
 
 
 class Driver:
     def __init__(self, session: ProviderSession) -> None:
         self.session = session
         self.events: list[Event] = []
+        # The conversation's item ids in order, as the driver announced them.
+        self.items: list[str] = []
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._read(), name="rtcore-testing driver")
 
@@ -32,11 +47,23 @@ class Driver:
 
     async def send(self, *commands: Command) -> None:
         for command in commands:
-            await self.session.send(command)
+            await self.session.send(self._placed(command))
+
+    def _placed(self, command: Command) -> Command:
+        """The command as the core would send it: an ``AddItem`` after the last item."""
+        if isinstance(command, AddItem):
+            if command.previous_item_id is None and self.items:
+                command = msgspec.structs.replace(command, previous_item_id=self.items[-1])
+            if command.item.id in self.items:
+                self.items.remove(command.item.id)
+            previous = command.previous_item_id
+            at = self.items.index(previous) + 1 if previous in self.items else len(self.items)
+            self.items.insert(at, command.item.id)
+        elif isinstance(command, DeleteItem) and command.item_id in self.items:
+            self.items.remove(command.item_id)
+        return command
 
     async def audio(self, pcm: bytes, chunk: int = 6400) -> None:
-        from rtcore.provider.messages import AppendAudio
-
         for i in range(0, len(pcm), chunk):
             await self.session.send(AppendAudio(pcm=pcm[i : i + chunk]))
 

@@ -1,7 +1,8 @@
 """The pytest plugin (entry point ``pytest11: rtcore``): the contract suite's fixtures.
 
-A provider's tests define ``contract_provider`` (and ``contract_speech`` for turn
-detection); ``contract_open`` opens sessions on it and closes them after the test.
+A provider's tests define ``contract_provider`` (and the optional fixtures the contract
+names); ``contract_open`` opens sessions on it and closes them after the test. The fixture
+is pytest-asyncio's own, so the suite runs in its strict mode as in its auto mode.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from rtcore.testing.driver import Driver
 OpenSession = Callable[..., Awaitable[Driver]]
 
 
-@pytest.fixture
+try:
+    from pytest_asyncio import fixture as async_fixture
+except ImportError:  # the contract needs it to run; pytest without it must still start
+    async_fixture = pytest.fixture  # type: ignore[assignment]
+
+
+@async_fixture
 async def contract_open(contract_provider: Provider) -> AsyncIterator[OpenSession]:
     drivers: list[Driver] = []
 

@@ -21,6 +21,13 @@ from rtcore_echo.vad import Listener
 _CLOSE: Final = object()  # inbox sentinel: stop after the commands before it
 
 
+class _Reconnect:
+    """Inbox entry: act out an upstream reconnection between two commands."""
+
+    def __init__(self) -> None:
+        self.done = asyncio.get_running_loop().create_future()
+
+
 class EchoSession:
     def __init__(
         self,
@@ -41,6 +48,12 @@ class EchoSession:
         self._inbox: asyncio.Queue[m.Command | object] = asyncio.Queue()
         self._listener = Listener(config, params.vad_threshold)
         self._closing = False
+        # A spoken turn that ended while a reply it did not interrupt was streaming
+        # (interrupt_response false): answered once that reply is over.
+        self._turn_owed = False
+        # Upstream connections so far (``reconnect``): echo has no upstream, so a
+        # reconnection loses nothing, which is what the contract asks of a real one.
+        self.connections = 1
         self._task = asyncio.create_task(self._run(), name="rtcore-echo session")
 
     # -- the ProviderSession interface --------------------------------------------------
@@ -52,6 +65,13 @@ class EchoSession:
 
     def events(self) -> AsyncIterator[m.Event]:
         return self._outbox
+
+    async def reconnect(self) -> None:
+        """What a dropped upstream connection and its replacement would be, between the
+        commands sent before and after; returns once it has happened."""
+        entry = _Reconnect()
+        self._inbox.put_nowait(entry)
+        await entry.done
 
     async def aclose(self) -> None:
         if not self._closing:
@@ -70,6 +90,9 @@ class EchoSession:
                 if command is None:
                     await self._step(loop)
                     await asyncio.sleep(0)  # let the reader run even with no delay
+                elif isinstance(command, _Reconnect):
+                    await self._reconnected()
+                    command.done.set_result(None)
                 else:
                     await self._handle(command)  # type: ignore[arg-type]  # not a sentinel
         except Exception as exc:
@@ -117,6 +140,12 @@ class EchoSession:
             await self._outbox.put(done)
         if self._streaming is None and (nxt := self._ledger.next_request()) is not None:
             self._stream(nxt)
+        elif self._turn_owed and self._ledger.active is None:
+            self._turn_owed = False
+            await self._answer()
+
+    async def _reconnected(self) -> None:
+        self.connections += 1
 
     # -- commands -----------------------------------------------------------------------
 
@@ -154,10 +183,17 @@ class EchoSession:
             return
         self._listener.buffered_bytes = 0  # the turn took them
         await self._user_turn(event.item_id, self._listener.spoken_ms)
-        if td.create_response and active is None:
-            await self._outbox.put(self._ledger.start_own(self.config.output_modalities))
-            assert self._ledger.active is not None
-            self._stream(self._ledger.active, text=replies.HEARD)
+        if td.create_response:
+            if active is None:
+                await self._answer()
+            else:
+                self._turn_owed = True
+
+    async def _answer(self) -> None:
+        """A response of its own to the user's spoken turn."""
+        await self._outbox.put(self._ledger.start_own(self.config.output_modalities))
+        assert self._ledger.active is not None
+        self._stream(self._ledger.active, text=replies.HEARD)
 
     async def _user_turn(self, item_id: str, spoken_ms: int) -> None:
         text = f"(spoken {spoken_ms} ms)"
