@@ -112,6 +112,10 @@ def requires(provider: Provider, capability: str) -> None:
         pytest.skip(f"the provider declares {capability}=False: the core refuses it")
 
 
+def _started_more_than(driver: Driver, count: int) -> Callable[[], bool]:
+    return lambda: len(driver.of(ResponseStarted)) > count
+
+
 def _output_after(driver: Driver, response_id: str, index: int) -> bool:
     return any(
         not isinstance(e, ResponseDone) and getattr(e, "response_id", None) == response_id
@@ -441,7 +445,7 @@ class ProviderContract:
                 await driver.audio(speech.turn[half:])
             else:
                 await driver.audio(speech.turn)
-            await driver.wait(lambda n=turn: len(driver.of(ResponseStarted)) > n, WITHIN)
+            await driver.wait(_started_more_than(driver, turn), WITHIN)
             rid = driver.of(ResponseStarted)[turn].response_id
             assert (await driver.wait_done(rid, WITHIN)).status == "completed"
         await driver.settle()
