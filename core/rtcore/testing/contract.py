@@ -71,8 +71,6 @@ WEATHER = ToolDef(
 )
 WEATHER_QUESTION = "What is the weather in Paris?"
 WEATHER_RESULT = "Sunny and 21 degrees, a light breeze from the west."
-# A reply must wait for no more than this (a safety net for a hung provider, not a pace).
-WITHIN = 30.0
 
 
 class Speech(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +122,10 @@ def _output_after(driver: Driver, response_id: str, index: int) -> bool:
 
 
 class ProviderContract:
+    # How long a test waits for what the provider owes (a safety net for a hung provider,
+    # not a pace): a subclass may change it.
+    within: float = 30.0
+
     @pytest.fixture
     def contract_speech(self) -> Speech | None:
         return None
@@ -336,11 +338,11 @@ class ProviderContract:
         await driver.send(CommitAudio(item_id="item_ptt"), AddItem(item=spoken, source="audio"))
         await driver.wait(
             lambda: any(e.item_id == "item_ptt" and e.final for e in driver.of(InputTranscript)),
-            WITHIN,
+            self.within,
         )
         assert not driver.of(ResponseStarted), "a response nobody asked for"
         await driver.send(CreateResponse(response_id="resp_ptt"))
-        assert (await driver.wait_done("resp_ptt", WITHIN)).status == "completed"
+        assert (await driver.wait_done("resp_ptt", self.within)).status == "completed"
         await driver.settle()
         assert_one_done(driver, "resp_ptt")
         assert said(driver, "resp_ptt")
@@ -355,7 +357,7 @@ class ProviderContract:
         requires(contract_provider, "tools")
         driver = await contract_open(tools=(WEATHER,), output_modalities=("text",))
         await driver.send(_ask("item_q", WEATHER_QUESTION), CreateResponse(response_id="r1"))
-        assert (await driver.wait_done("r1", WITHIN)).status == "completed"
+        assert (await driver.wait_done("r1", self.within)).status == "completed"
         calls = [e for e in driver.for_response("r1") if isinstance(e, ToolCall)]
         assert calls, "the model called no tool"
         call = calls[0]
@@ -372,10 +374,10 @@ class ProviderContract:
             ),
             CreateResponse(response_id="r2"),
         )
-        assert (await driver.wait_done("r2", WITHIN)).status == "completed"
+        assert (await driver.wait_done("r2", self.within)).status == "completed"
         assert "21" in said(driver, "r2"), "the reply knows nothing of the tool's result"
         await driver.send(_ask("item_more", "Thank you."), CreateResponse(response_id="r3"))
-        assert (await driver.wait_done("r3", WITHIN)).status == "completed"
+        assert (await driver.wait_done("r3", self.within)).status == "completed"
         await driver.settle()
         for rid in ("r1", "r2", "r3"):
             assert_one_done(driver, rid)
@@ -388,7 +390,7 @@ class ProviderContract:
         tokens when the turn was spoken."""
         driver = await contract_open()
         await driver.send(_ask("item_c1", "Hello there."), CreateResponse(response_id="r1"))
-        done = await driver.wait_done("r1", WITHIN)
+        done = await driver.wait_done("r1", self.within)
         assert done.status == "completed"
         assert done.usage.input_tokens > 0, f"no input tokens: {done.usage}"
         assert done.usage.output_tokens > 0, f"no output tokens: {done.usage}"
@@ -396,9 +398,9 @@ class ProviderContract:
             return
         spoken = await contract_open(input_sample_rate=contract_speech.rate)
         await spoken.audio(contract_speech.turn)
-        await spoken.wait(lambda: bool(spoken.of(ResponseStarted)), WITHIN)
+        await spoken.wait(lambda: bool(spoken.of(ResponseStarted)), self.within)
         rid = spoken.of(ResponseStarted)[0].response_id
-        done = await spoken.wait_done(rid, WITHIN)
+        done = await spoken.wait_done(rid, self.within)
         assert done.status == "completed"
         assert done.usage.input_audio_tokens > 0, f"a spoken turn, no audio tokens: {done.usage}"
         assert done.usage.output_tokens > 0, f"no output tokens: {done.usage}"
@@ -413,7 +415,7 @@ class ProviderContract:
             pytest.skip("the provider under test gave no contract_unreachable")
         refused: ProviderUnavailable | None = None
         try:
-            async with asyncio.timeout(WITHIN):
+            async with asyncio.timeout(self.within):
                 session = await contract_unreachable.open_session(SessionConfig(model="contract"))
         except ProviderUnavailable as exc:
             refused = exc
@@ -423,9 +425,9 @@ class ProviderContract:
         driver = Driver(session)
         try:
             await driver.send(_ask("item_c1", "Hello."), CreateResponse(response_id="r1"))
-            await driver.wait(lambda: bool(driver.of(ProviderError)) or driver.ended, WITHIN)
+            await driver.wait(lambda: bool(driver.of(ProviderError)) or driver.ended, self.within)
             assert driver.of(ProviderError), "the session ended without saying why"
-            await driver.wait(lambda: bool(driver.done("r1")), WITHIN)
+            await driver.wait(lambda: bool(driver.done("r1")), self.within)
             assert driver.done("r1")[0].status != "completed"
         finally:
             await driver.aclose()
@@ -445,9 +447,9 @@ class ProviderContract:
                 await driver.audio(speech.turn[half:])
             else:
                 await driver.audio(speech.turn)
-            await driver.wait(_started_more_than(driver, turn), WITHIN)
+            await driver.wait(_started_more_than(driver, turn), self.within)
             rid = driver.of(ResponseStarted)[turn].response_id
-            assert (await driver.wait_done(rid, WITHIN)).status == "completed"
+            assert (await driver.wait_done(rid, self.within)).status == "completed"
         await driver.settle()
         assert len(driver.of(ResponseStarted)) == 3
 
@@ -466,11 +468,11 @@ class ProviderContract:
             _ask("item_c1", "Summarise our chat."),
             CreateResponse(response_id="r_aside", options=aside, conversation=False),
         )
-        assert (await driver.wait_done("r_aside", WITHIN)).status == "completed"
+        assert (await driver.wait_done("r_aside", self.within)).status == "completed"
         await driver.send(CreateResponse(response_id="r1"))
-        assert (await driver.wait_done("r1", WITHIN)).status == "completed"
+        assert (await driver.wait_done("r1", self.within)).status == "completed"
         await driver.send(_ask("item_c2", "Go on."), CreateResponse(response_id="r2"))
-        assert (await driver.wait_done("r2", WITHIN)).status == "completed"
+        assert (await driver.wait_done("r2", self.within)).status == "completed"
         for rid in ("r1", "r2"):
             assert "zebra" not in said(driver, rid).lower(), f"{rid} saw the aside"
 
@@ -484,20 +486,20 @@ class ProviderContract:
         driver = await contract_open()
         started = time.monotonic()
         await driver.send(_ask("item_c1"), CreateResponse(response_id="r_full"))
-        await driver.wait(lambda: _has_output(driver, "r_full"), WITHIN)
+        await driver.wait(lambda: _has_output(driver, "r_full"), self.within)
         first_output = time.monotonic() - started
-        await driver.wait_done("r_full", WITHIN)
+        await driver.wait_done("r_full", self.within)
         full = time.monotonic() - started - first_output  # how long a reply streams
         await driver.send(_ask("item_c2"), CreateResponse(response_id="r_cut"))
-        await driver.wait(lambda: _has_output(driver, "r_cut"), WITHIN)
+        await driver.wait(lambda: _has_output(driver, "r_cut"), self.within)
         await driver.send(CancelResponse(response_id="r_cut"))
-        await driver.wait_done("r_cut", WITHIN)
+        await driver.wait_done("r_cut", self.within)
         cut_at = len(driver.events)
         asked = time.monotonic()
         await driver.send(_ask("item_c3", "Hello."), CreateResponse(response_id="r_next"))
-        await driver.wait(lambda: _has_output(driver, "r_next"), WITHIN)
+        await driver.wait(lambda: _has_output(driver, "r_next"), self.within)
         waited = time.monotonic() - asked
-        await driver.wait_done("r_next", WITHIN)
+        await driver.wait_done("r_next", self.within)
         await driver.settle()
         assert not _output_after(driver, "r_cut", cut_at), "output of r_cut after its done"
         assert_one_done(driver, "r_cut")
@@ -520,13 +522,13 @@ class ProviderContract:
         td = TurnDetection(interrupt_response=False)
         driver = await contract_open(input_sample_rate=speech.rate, turn_detection=td)
         await driver.send(_ask("item_c1"), CreateResponse(response_id="resp_c1"))
-        await driver.wait(lambda: _has_output(driver, "resp_c1"), WITHIN)
+        await driver.wait(lambda: _has_output(driver, "resp_c1"), self.within)
         await driver.audio(speech.turn)
-        done = await driver.wait_done("resp_c1", WITHIN)
+        done = await driver.wait_done("resp_c1", self.within)
         assert done.status == "completed", f"spoken over, it ended {done.status}"
-        await driver.wait(lambda: bool(driver.of(ResponseStarted)), WITHIN)
+        await driver.wait(lambda: bool(driver.of(ResponseStarted)), self.within)
         rid = driver.of(ResponseStarted)[0].response_id
-        assert (await driver.wait_done(rid, WITHIN)).status == "completed"
+        assert (await driver.wait_done(rid, self.within)).status == "completed"
         await driver.settle()
         assert_one_done(driver, "resp_c1")
         assert_one_done(driver, rid)
