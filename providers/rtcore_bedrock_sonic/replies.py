@@ -16,7 +16,9 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
     """What a ``response.create`` sends Nova: the tool results it waits for, else the
     client's new text as a turn (v1: as context, then the spoken nudge), or, after a
     push-to-talk commit, nothing that would make Nova answer twice."""
-    texts = [i for i in s.mirror.unsent() if is_user_text(i)]
+    # A result for a call a stream that is gone made means nothing to the live stream (a
+    # toolUseId is a stream's own): it goes in as the user's text, as history renders it.
+    texts = [i for i in s.mirror.unsent() if is_user_text(i) or _orphaned(s, i)]
     if s.hold.has_answer:
         if not s.held_results and not texts:
             # Nova already answered the turn this asks about: that answer is the reply.
@@ -31,6 +33,7 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
     live = [r for r in results if r.call_id in s.tool_ids]
     for result in live:
         s.inbound.open_tool_calls.pop(result.call_id, None)
+        s.mirror.mark_sent([result.id])
         await s.supervisor.send(_tool_result(result))
     if live:
         return  # the tool result resumes Nova's own turn: no nudge needed
@@ -73,8 +76,16 @@ def _tool_result(result: n.FunctionCallOutput) -> Callable[[Live], list[bytes]]:
     return lambda live: live.writer.tool_result(result.call_id, result.output)
 
 
+def _orphaned(s: SessionContext, item: n.Item) -> bool:
+    return isinstance(item, n.FunctionCallOutput) and item.call_id not in s.tool_ids
+
+
 def _turn_text(items: list[n.Item], instructions: str | None) -> str:
-    text = "\n".join(i.text for i in items if isinstance(i, n.Message) and i.text)
+    text = "\n".join(
+        f"(The tool returned: {i.output})" if isinstance(i, n.FunctionCallOutput) else i.text or ""
+        for i in items
+        if isinstance(i, n.FunctionCallOutput) or (isinstance(i, n.Message) and i.text)
+    )
     if instructions:
         text = f"{text}\n\n(Instructions for this reply: {instructions})"
     return text.strip()

@@ -7,25 +7,57 @@ from collections.abc import Callable
 
 import pytest
 
+from rtcore.kit import UpstreamState
 from rtcore.provider import Provider
-from rtcore.testing import ProviderContract, Speech
+from rtcore.testing import Driver, ProviderContract, Reconnect, Speech
 from rtcore_bedrock_sonic.provider import SonicProvider
+from rtcore_bedrock_sonic.session import SonicSession
 from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
-from tests.bedrock.conftest import V1, V2
+from tests.bedrock.conftest import V1, V2, until
+
+
+async def drop_the_stream(driver: Driver) -> None:
+    """The live Bedrock stream is cut (as a dropped connection would be: the SDK's stream
+    aborted under the session), and the session recovers on a new one."""
+    session = driver.session
+    assert isinstance(session, SonicSession)
+    supervisor = session.supervisor
+    await supervisor.opened()
+    old = supervisor.handle
+    assert old is not None
+    await old.stream.abort()
+    await until(
+        lambda: supervisor.handle not in (None, old) and supervisor.state is UpstreamState.OPEN
+    )
 
 
 class TestBedrockContract(ProviderContract):
     @pytest.fixture(params=[V1, V2])
+    def model(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    @pytest.fixture
     def contract_provider(
         self,
-        request: pytest.FixtureRequest,
+        model: str,
         emulator: NovaSonicEmulator,
         make_provider: Callable[..., SonicProvider],
     ) -> Provider:
         # Paced so that a reply streams long enough to be cancelled or spoken over.
         emulator.realtime_factor = 0.3
-        return make_provider(request.param)
+        return make_provider(model)
 
     @pytest.fixture
     def contract_speech(self) -> Speech:
         return Speech(turn=utterance_pcm(0) + silence_pcm(2.0))
+
+    @pytest.fixture
+    def contract_reconnect(self) -> Reconnect:
+        return drop_the_stream
+
+    @pytest.fixture
+    def contract_unreachable(
+        self, model: str, make_provider: Callable[..., SonicProvider]
+    ) -> Provider:
+        # Nothing listens on the discard port on loopback.
+        return make_provider(model, aws_bedrock_runtime_endpoint="https://localhost:9")
