@@ -50,6 +50,7 @@ class NovaLink:
             lane=s.lane,
         )
         self.tool_ids = set()
+        s.inbound.new_stream()
         # Signed with the credentials in use now: retired before they expire, because a
         # credential change breaks a live Bedrock stream.
         expiration = getattr(s.up.credentials, "expiration", None)
@@ -130,7 +131,8 @@ class NovaLink:
     def at_boundary(self, hurry: bool) -> bool:
         inbound, audio = self._s.inbound, self._s.audio
         return (
-            not inbound.response_active
+            # A cancelled reply Nova is still generating is no turn to wait for.
+            (not inbound.response_active or inbound.discard)
             and inbound.done_pending is None
             and not inbound.user_turn_open
             and not audio.speaking_recently()

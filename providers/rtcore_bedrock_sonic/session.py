@@ -70,6 +70,9 @@ class SonicSession:
         # interrupt_response false: speech during a reply reaches Nova after it (Nova
         # would cut its reply on hearing it), as the next turn.
         self._deferred: list[bytes] = []
+        # Set when a reply ends with speech held back during it: the speech goes to Nova
+        # then, not only when the client's next chunk happens to arrive.
+        self._release_deferred = asyncio.Event()
         self.mirror = ConversationMirror()
         self.audio = InputAudio(config.input_sample_rate)
         # The AWS SDK costs ~0.5-0.8 ms of CPU per event it sends (SigV4 signing of every
@@ -87,9 +90,9 @@ class SonicSession:
         )
         self.held_results: list[n.FunctionCallOutput] = []
         self.commit_unanswered = False  # a commit no response.create has answered yet
+        self._stop_generation = False  # a cancelled reply Nova is still generating
         self._finished = False
-        flusher = flush_when_due(self._coalescer, self._audio_due, self._flush_audio)
-        self._runner = asyncio.create_task(self._run(flusher), name="bedrock-sonic-session")
+        self._runner = asyncio.create_task(self._run(self._feeders()), name="bedrock-sonic-session")
 
     # -- ProviderSession --------------------------------------------------------------------
 
@@ -129,8 +132,19 @@ class SonicSession:
             case n.CreateResponse():
                 await request_reply(self, command)
             case n.CancelResponse(response_id=response_id):
+                streaming = self.inbound.response_active and not self.inbound.discard
                 await self.emit(self.inbound.cancel(self.hold.model_id(response_id)))
+                if streaming and self.inbound.discard:
+                    # Nova has no cancel: it would go on generating the reply (and the
+                    # next one would wait behind it). A fresh stream stops it, opened on
+                    # the next command: the core's item for what was heard of the reply
+                    # comes first, so the new stream's history has it.
+                    self._stop_generation = True
                 self.supervisor.wake()
+                return
+        if self._stop_generation:
+            self._stop_generation = False
+            self.supervisor.restart()
 
     async def connected(self) -> None:
         """Open the Bedrock stream now and wait for it (the gateway asks before the client
@@ -157,9 +171,25 @@ class SonicSession:
         if self.lane is not None and self.up.lanes is not None:
             self.up.lanes.release(self.lane)
 
-    async def _run(self, flusher: Coroutine[Any, Any, None]) -> None:
+    async def _feeders(self) -> None:
+        """What sends audio besides the client's own chunks: coalesced audio once it has
+        waited its budget, speech held back during a reply once the reply is over."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(flush_when_due(self._coalescer, self._audio_due, self._flush_audio))
+            tg.create_task(self._release_when_due())
+
+    async def _release_when_due(self) -> None:
+        while True:
+            await self._release_deferred.wait()
+            self._release_deferred.clear()
+            if self._deferred and not self._defers_speech():
+                await self._flush_audio()
+                held, self._deferred = b"".join(self._deferred), []
+                await self._send_audio(held, client=True)
+
+    async def _run(self, feeders: Coroutine[Any, Any, None]) -> None:
         try:
-            await self.supervisor.run(flusher)
+            await self.supervisor.run(feeders)
         finally:
             self._end_events()
 
@@ -181,6 +211,8 @@ class SonicSession:
                 self.link.tool_ids.add(event.call_id)
             elif isinstance(event, n.ResponseDone):
                 self.supervisor.wake()  # a turn boundary: a rotation may be due
+                if self._deferred:
+                    self._release_deferred.set()
             elif isinstance(event, n.SpeechStarted):
                 self.hold.drop()  # the user speaks again: a held answer is moot
             for visible in self.hold.feed(event):

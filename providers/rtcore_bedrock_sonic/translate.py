@@ -207,6 +207,12 @@ class Inbound:
         self.open_tool_calls.clear()
         return out
 
+    def new_stream(self) -> None:
+        """A fresh stream replaced the live one: a cancelled reply the old one was still
+        generating is gone with it, and so are its content blocks."""
+        self.discard = False
+        self._blocks.clear()
+
     def flush(self) -> list[Event]:
         if self.done_pending is None:
             return []

@@ -34,14 +34,9 @@ async def drop_the_stream(driver: Driver) -> None:
 # What the grown contract found in the Bedrock provider and is not fixed yet: strict, so
 # a fix shows up as an unexpected pass to remove from here.
 KNOWN_BUGS = {
-    # Nova keeps generating a cancelled reply (the session only discards it): the next
-    # reply waits for the rest of it.
-    ("test_cancel_stops_the_upstream_and_the_next_reply_comes_promptly", V2),
-    # interrupt_response false: the speech held back during the reply never gets its turn.
-    ("test_speech_during_a_reply_with_interrupt_response_false_is_answered_after_it", V1),
-    ("test_speech_during_a_reply_with_interrupt_response_false_is_answered_after_it", V2),
-    # v1 (text only as context, then the spoken nudge): the reply after an orphaned tool
-    # result says nothing of it.
+    # v1 (retired by AWS; served only as written): it takes text as context and answers
+    # the spoken nudge that follows, and its reply after an orphaned tool result says
+    # nothing of it.
     ("test_a_tool_result_reaches_the_model_across_a_reconnection", V1),
 }
 
