@@ -14,7 +14,7 @@ import json
 import logging
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rtcore.logs import register_secrets
 from rtcore.provider import ProviderUnavailable
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOUD_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 def ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
@@ -75,8 +76,16 @@ def load_credentials(source: str | None) -> tuple[Credentials, str | None]:
         )
         return creds, info.get("project_id")
     if kind == "authorized_user":
-        creds = user_credentials.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
-            info, scopes=[CLOUD_SCOPE]
+        # Built here rather than by from_authorized_user_info, which always refreshes at
+        # Google's endpoint: the file's token_uri is where its refresh token is good.
+        creds = user_credentials.Credentials(  # type: ignore[no-untyped-call]
+            token=None,
+            refresh_token=info.get("refresh_token"),
+            token_uri=info.get("token_uri") or GOOGLE_TOKEN_URI,
+            client_id=info.get("client_id"),
+            client_secret=info.get("client_secret"),
+            scopes=[CLOUD_SCOPE],
+            quota_project_id=info.get("quota_project_id"),
         )
         return creds, info.get("quota_project_id")
     raise ValueError(
@@ -89,10 +98,16 @@ def _refresh(creds: Credentials, ca_file: str | None) -> None:
     import google.auth.transport.requests
     import requests
 
+    class _Trusting(google.auth.transport.requests.Request):
+        # Per request: a session-wide verify loses to REQUESTS_CA_BUNDLE in the
+        # environment, which must not decide whom this model trusts.
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            if ca_file is not None:
+                kwargs["verify"] = ca_file
+            return super().__call__(*args, **kwargs)
+
     with requests.Session() as http:
-        if ca_file is not None:
-            http.verify = ca_file
-        creds.refresh(google.auth.transport.requests.Request(http))  # type: ignore[no-untyped-call]
+        creds.refresh(_Trusting(http))  # type: ignore[no-untyped-call]
 
 
 async def fresh_token(creds: Credentials, ca_file: str | None) -> None:

@@ -68,8 +68,9 @@ def connect_config(
                 ]
             )
         ]
-    if setup.side:
+    if setup.seeded:
         live.history_config = types.HistoryConfig(initial_history_in_client_content=True)
+    if setup.side:
         return live
     live.realtime_input_config = _realtime_input(config)
     live.session_resumption = types.SessionResumptionConfig(handle=setup.handle)
@@ -77,8 +78,6 @@ def connect_config(
         trigger_tokens=options.compression_trigger_tokens,
         sliding_window=types.SlidingWindow(target_tokens=options.compression_target_tokens),
     )
-    if setup.seeded:
-        live.history_config = types.HistoryConfig(initial_history_in_client_content=True)
     return live
 
 
