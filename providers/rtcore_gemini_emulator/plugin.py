@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from rtcore.hookspecs import hookimpl
 from rtcore.plugin_commands import CommandSpec
 
 if TYPE_CHECKING:
-    pass
+    from rtcore.serve_settings import ServeSettings
 
 INSTALL_HINT = (
     "the Gemini Live emulator needs its extra dependencies: pip install 'rtcore[emulator]'"
@@ -52,3 +53,18 @@ def rtcore_register_commands() -> Sequence[CommandSpec]:
             run=_run,
         )
     ]
+
+
+@hookimpl
+def rtcore_serve_lifespan(settings: ServeSettings) -> AbstractAsyncContextManager[None] | None:
+    # --emulator is the core's flag: each emulator plugin takes its own provider's models.
+    if not getattr(settings.args, "emulator", False):
+        return None
+    from rtcore_gemini_emulator.in_process import PROVIDERS
+
+    if not any(m.provider in PROVIDERS for m in settings.models):
+        return None
+    _require()
+    from rtcore_gemini_emulator.in_process import run_emulator
+
+    return run_emulator(settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import ssl
 from collections.abc import Iterable
@@ -131,8 +130,10 @@ class GeminiLiveEmulator:
         emulator's ``/token``: google-auth refreshes it here for real."""
         return self.tokens.authorized_user_info(self.token_uri)
 
-    def authorized_user_json(self) -> str:
-        return json.dumps(self.authorized_user_info())
+    def service_account_info(self) -> dict[str, str]:
+        """A service account key file's contents (a fresh RSA key) whose ``token_uri`` is
+        this emulator's ``/token``: google-auth's loaders take it as is and refresh here."""
+        return self.tokens.service_account_info(self.token_uri)
 
     async def _token(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
