@@ -104,7 +104,7 @@ def _refresh(creds: Credentials, ca_file: str | None) -> None:
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             if ca_file is not None:
                 kwargs["verify"] = ca_file
-            return super().__call__(*args, **kwargs)
+            return super().__call__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     with requests.Session() as http:
         creds.refresh(_Trusting(http))  # type: ignore[no-untyped-call]

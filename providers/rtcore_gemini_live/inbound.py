@@ -157,7 +157,6 @@ class Inbound:
         self._activated.clear()
         self.current = None
         self.discarding = False
-        self.open_calls.clear()
         return out
 
     def close(self) -> list[Event]:

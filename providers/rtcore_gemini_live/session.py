@@ -114,9 +114,10 @@ class GeminiSession:
                 self._ptt.clear()
                 self.audio.clear()
             case n.AddItem(item=n.FunctionCallOutput() as result):
+                # Sent with the next response.create: to the connection that issued the
+                # call, or as history to any other.
                 self.mirror.apply(command)
-                if result.call_id in self.inbound.open_calls:
-                    self.held_results.append(result)
+                self.held_results.append(result)
             case n.DeleteItem(item_id=item_id):
                 self._forget(item_id, changed=True)
                 self.mirror.apply(command)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def vertex_params(emu: GeminiLiveEmulator, **extra: object) -> dict[str, object]
     return {
         "vertex_project": "emulator-project",
         "vertex_location": "us-central1",
-        "vertex_credentials": emu.authorized_user_json(),
+        "vertex_credentials": json.dumps(emu.authorized_user_info()),
         "api_base": emu.base_url,
         "ssl_ca_file": str(emu.ca_file),
         **FAST,
