@@ -70,6 +70,8 @@ class GeminiLiveEmulator:
         self.stats = Stats()
         self.tokens = TokenIssuer(lifetime=token_lifetime)
         self.handles = HandleStore()
+        # Open connections by id: requests are not hashable.
+        self._open: dict[int, web.Request] = {}
         self.settings = session.Settings(
             realtime_factor=realtime_factor,
             connection_lifetime=connection_lifetime,
@@ -145,7 +147,22 @@ class GeminiLiveEmulator:
         return web.json_response(body)
 
     async def _live(self, request: web.Request) -> web.StreamResponse:
-        return await session.handle(request, self.settings, self.stats)
+        self._open[id(request)] = request
+        try:
+            return await session.handle(request, self.settings, self.stats)
+        finally:
+            self._open.pop(id(request), None)
+
+    def drop_connections(self) -> int:
+        """Cut every open connection as a network failure would (the TCP connection
+        aborted, no close frame): a client sees 1006 and must reconnect. Returns how many
+        were cut."""
+        cut = 0
+        for request in list(self._open.values()):
+            if request.transport is not None:
+                request.transport.abort()
+                cut += 1
+        return cut
 
     async def start(self) -> Self:
         app = web.Application()

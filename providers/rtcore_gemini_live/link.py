@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from rtcore.kit import UpstreamFailure
@@ -43,8 +42,6 @@ class Live:
         self.number = number
         # Tool calls this connection issued: a result for another goes in as history.
         self.tool_ids: set[str] = set()
-        # When Gemini said it will end this connection (monotonic), from its goAway.
-        self.goaway_at: float | None = None
         self.closing = False
 
 
@@ -144,9 +141,6 @@ class GeminiLink:
     def at_boundary(self, hurry: bool) -> bool:
         s = self._s
         inbound, audio = s.inbound, s.audio
-        live = s.supervisor.handle
-        if live is not None and live.goaway_at is not None:
-            hurry = hurry or time.monotonic() >= live.goaway_at - s.up.options.goaway_margin_seconds
         return (
             inbound.current is None
             and inbound.ledger.active is None

@@ -42,8 +42,6 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_recoveries_per_minute: int = 5
     stall_timeout_seconds: float = 15.0
     max_backlog_seconds: float = 60.0
-    # Within this of a goAway's deadline the connection is replaced even mid-turn.
-    goaway_margin_seconds: float = 5.0
     # Context-window compression (a sliding window), so sessions outlive Gemini's
     # 15-minute limit; None leaves the server's defaults.
     compression_trigger_tokens: int | None = None

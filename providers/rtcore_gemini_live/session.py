@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -188,16 +187,15 @@ class GeminiSession:
             self.handle = update.new_handle
         if (away := message.go_away) is not None:
             left = _seconds(away.time_left)
-            live.goaway_at = time.monotonic() + left
             log.info(
                 "Gemini ends connection %d of session %s in %.0f s: replacing it",
                 live.number,
                 self.config.session_id or "?",
                 left,
             )
-            # A new connection at the next turn boundary (at once when idle); mid-turn
-            # once the deadline is close (GeminiLink.at_boundary).
-            self.supervisor.restart()
+            # A new connection at the next turn boundary; mid-turn, replaying what it has
+            # not answered, once the end is close.
+            self.supervisor.going_away(live, left)
         audio = self.audio
         events = self.inbound.feed(
             message, onset_ms=audio.onset_ms, audio_ms=int(audio.position_ms)

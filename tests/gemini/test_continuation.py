@@ -32,7 +32,7 @@ async def test_goaway_rotates_the_connection_and_no_audio_is_lost(
     emulator.settings.connection_lifetime = 5.0
     emulator.settings.go_away_notice = 3.0
     sent = 0
-    async with opened(make_provider(goaway_margin_seconds=1.0)) as session:
+    async with opened(make_provider()) as session:
         driver = Driver(session)
         for slot in (0, 3, 4):
             turn = utterance_pcm(slot) + silence_pcm(1.2)
