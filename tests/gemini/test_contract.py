@@ -54,8 +54,9 @@ class TestGeminiContract(ProviderContract):
             old = supervisor.handle
             assert emulator.drop_connections() >= 1
             await _until(
-                lambda: supervisor.handle not in (None, old)
-                and supervisor.state is UpstreamState.OPEN
+                lambda: (
+                    supervisor.handle not in (None, old) and supervisor.state is UpstreamState.OPEN
+                )
             )
 
         return drop_the_connection
