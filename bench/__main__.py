@@ -16,8 +16,18 @@ def parser() -> argparse.ArgumentParser:
         description=(
             "Benchmark the audio path: N concurrent sessions streaming 16 kHz audio in real "
             "time against the Nova Sonic emulator, straight with the AWS SDK (direct), through "
-            "`rtcore serve`, and through LiteLLM's proxy. Prints a table; writes JSON."
+            "`rtcore serve`, and through LiteLLM's proxy; or, with --provider gemini, against "
+            "the Gemini Live emulator, straight with google-genai (direct) and through "
+            "`rtcore serve`. Prints a table; writes JSON."
         ),
+    )
+    p.add_argument(
+        "--provider",
+        choices=targets.PROVIDERS,
+        default="nova",
+        help="the emulator and the direct client: nova (Nova Sonic, aws_sdk_bedrock_runtime) "
+        "or gemini (Gemini Live gemini-3.8-live, google-genai; LiteLLM is not measured) "
+        "(nova)",
     )
     p.add_argument("--sessions", "-n", type=int, default=50, help="concurrent sessions (50)")
     p.add_argument("--seconds", type=float, default=30.0, help="streaming time per phase (30)")
@@ -26,7 +36,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=1, help="rtcore serve --workers (1)")
     p.add_argument(
-        "--coalesce-ms", type=int, default=None, help="rtcore's audio_coalesce_ms (its default)"
+        "--coalesce-ms",
+        type=int,
+        default=None,
+        help="rtcore's audio_coalesce_ms (its default; Nova Sonic only)",
     )
     p.add_argument(
         "--loop",
@@ -100,9 +113,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# Modes with a model of their own (the echo model, or Nova Sonic): --provider is the main
+# run's (with --search and --soak).
+_NOVA_ONLY = ("keys", "webrtc_calls", "webrtc", "observability")
+
+
 def main() -> None:
     p = parser()
     args = p.parse_args()
+    if args.provider != "nova":
+        for mode in _NOVA_ONLY:
+            if getattr(args, mode):
+                flag = "--" + mode.replace("_", "-")
+                p.error(f"--provider applies to the main run (and --search, --soak), not {flag}")
+        if args.coalesce_ms is not None:
+            p.error("--coalesce-ms is the Nova Sonic provider's; Gemini Live does not coalesce")
     if args.keys:
         from bench import keys
 

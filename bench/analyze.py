@@ -28,8 +28,13 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
-def phase_figures(load: dict[str, Any], emu: dict[str, Any]) -> dict[str, Any]:
-    """Latency figures of one phase: ``load`` from bench.load, ``emu`` from the probe."""
+def phase_figures(
+    load: dict[str, Any], emu: dict[str, Any], *, coalescing: bool = True
+) -> dict[str, Any]:
+    """Latency figures of one phase: ``load`` from bench.load, ``emu`` from the probe
+    (either emulator's: chunk markers on each stream's audio timeline, output sizes).
+    ``coalescing``: whether the gateway may hold audio back to group it (rtcore does for
+    Nova Sonic, not for Gemini Live); without it there is no figure beyond coalescing."""
     sessions = {s["session"]: s for s in load["sessions"]}
     chunks, trigger = load["cycle"]["chunks"], load["cycle"]["trigger"]
     up: list[float] = []
@@ -107,7 +112,7 @@ def phase_figures(load: dict[str, Any], emu: dict[str, Any]) -> dict[str, Any]:
         "errors": len(errors),
         "error_samples": errors[:5],
         "up_ms": _summary(up),
-        "up_beyond_coalescing_ms": _summary(beyond),
+        **({"up_beyond_coalescing_ms": _summary(beyond)} if coalescing else {}),
         # When the late chunks were sent: one burst (a pause of some process) or spread out.
         "up_late": {"count": len(late_at), "at_s": sorted({round(t, 1) for t in late_at})[:20]},
         "chunks_per_upstream_event": float(np.mean(per_event)) if per_event else None,

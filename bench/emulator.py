@@ -1,8 +1,9 @@
 """The emulator the benchmark runs, in a process of its own, with a marker-reading probe.
 
-``python -m bench.emulator`` prints one JSON line (endpoint, CA file, pid), then serves
-until stdin closes. ``dump PATH`` on stdin writes what the probe recorded since the last
-dump to PATH (JSON) and answers ``ok``.
+``python -m bench.emulator [--provider nova|gemini]`` prints one JSON line (endpoint, CA
+file, pid), then serves until stdin closes: the Nova Sonic emulator, or the Gemini Live
+emulator (its endpoint the SDK's ``base_url``), scripted alike. ``dump PATH`` on stdin
+writes what the probe recorded since the last dump to PATH (JSON) and answers ``ok``.
 """
 
 from __future__ import annotations
@@ -79,19 +80,33 @@ class MarkerProbe:
         return data
 
 
-async def main(args: argparse.Namespace) -> None:
+def _nova(args: argparse.Namespace, probe: MarkerProbe | None) -> Any:
     from rtcore_sonic_emulator import NovaSonicEmulator, Script
 
-    probe = MarkerProbe()
     script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
-    emulator = NovaSonicEmulator(
+    return NovaSonicEmulator(
         "127.0.0.1",
         0,
         cert_dir=args.cert_dir,
         endpoint_seconds=sig.ENDPOINT_SECONDS,
         script=script,
-        probe=None if args.no_probe else probe,
+        probe=probe,
     )
+
+
+def _gemini(args: argparse.Namespace, probe: MarkerProbe | None) -> Any:
+    """Gemini Live: the end-of-turn silence (``sig.ENDPOINT_SECONDS``) is each session's
+    own ``silenceDurationMs``, as Gemini takes it, not a server setting."""
+    from rtcore_gemini_emulator import GeminiLiveEmulator, Script
+
+    script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
+    return GeminiLiveEmulator("127.0.0.1", 0, cert_dir=args.cert_dir, script=script, probe=probe)
+
+
+async def main(args: argparse.Namespace) -> None:
+    probe = MarkerProbe()
+    make = _gemini if args.provider == "gemini" else _nova
+    emulator = make(args, None if args.no_probe else probe)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -99,7 +114,13 @@ async def main(args: argparse.Namespace) -> None:
         # As rtcore serve does after start-up: full collections stop scanning the imports.
         gc.collect()
         gc.freeze()
-        line = {"endpoint": emulator.endpoint, "ca_file": str(emulator.ca_file), "pid": os.getpid()}
+        line = {
+            # Nova's is the Bedrock endpoint URL; Gemini's the SDK's base_url.
+            "endpoint": emulator.base_url if args.provider == "gemini" else emulator.endpoint,
+            "ca_file": str(emulator.ca_file),
+            "pid": os.getpid(),
+            "provider": args.provider,
+        }
         print(json.dumps(line), flush=True)
         while command := (await reader.readline()).decode().strip():
             verb, _, rest = command.partition(" ")
@@ -114,6 +135,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.emulator")
     parser.add_argument("--cert-dir", default=None)
     parser.add_argument("--no-probe", action="store_true")
+    parser.add_argument("--provider", choices=("nova", "gemini"), default="nova")
     parser.add_argument("--loop", choices=loops.LOOPS, default="auto")
     options = parser.parse_args()
     loops.run(main(options), options.loop)

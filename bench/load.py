@@ -6,8 +6,9 @@ session streams the same cycle of marked 16 kHz audio in real time, 20 ms a chun
 start spread over one chunk period and at different points of the cycle, so the replies
 (and the load) are spread evenly over time.
 
-Two kinds of session: ``direct`` speaks Nova Sonic's events to the emulator with
-``aws_sdk_bedrock_runtime`` (no gateway), ``ws`` speaks the OpenAI Realtime API to a gateway.
+Two kinds of session: ``direct`` speaks to the emulator with the provider's own SDK, no
+gateway (Nova Sonic's events with ``aws_sdk_bedrock_runtime``, or Gemini Live with
+``google-genai``: ``spec["provider"]``), ``ws`` speaks the OpenAI Realtime API to a gateway.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import base64
 import contextlib
 import gc
 import json
+import ssl
 import sys
 import time
 import uuid
@@ -68,8 +70,16 @@ def _b64_size(text: str | bytes) -> int:
     return size
 
 
-async def _pace(record: Record, cycle: sig.Cycle, t0: float, stop: float, send: Any) -> None:
-    """Send chunk after chunk on schedule until ``stop`` (event-loop time)."""
+async def _pace(
+    record: Record,
+    cycle: sig.Cycle,
+    t0: float,
+    stop: float,
+    send: Any,
+    chunk: Any = sig.chunk_b64,
+) -> None:
+    """Send chunk after chunk on schedule until ``stop`` (event-loop time); ``chunk`` makes
+    each (base64 by default, PCM for an SDK that encodes for itself)."""
     loop = asyncio.get_running_loop()
     period = sig.CHUNK_MS / 1000
     seq = 0
@@ -83,7 +93,7 @@ async def _pace(record: Record, cycle: sig.Cycle, t0: float, stop: float, send: 
             await asyncio.sleep(delay)
         else:
             record.late_ms = max(record.late_ms, -delay * 1000)
-        data = sig.chunk_b64(cycle, record.session, seq, record.phase)
+        data = chunk(cycle, record.session, seq, record.phase)
         record.sends.append(time.monotonic_ns())
         await send(data)
         seq += 1
@@ -105,17 +115,23 @@ async def ws_session(
             spec["url"], headers=headers, max_msg_size=0, compress=0, timeout=timeout
         ) as ws,
     ):
-        update = {
-            "type": "session.update",
-            "session": {
-                "modalities": ["audio", "text"],
-                "instructions": "You are a helpful assistant.",
-                "voice": "matthew",
-                "input_audio_format": "pcm16",
-                "output_audio_format": "pcm16",
-                "turn_detection": {"type": "server_vad"},
-            },
+        session: dict[str, Any] = {
+            "modalities": ["audio", "text"],
+            "instructions": "You are a helpful assistant.",
+            "voice": "matthew",
+            "input_audio_format": "pcm16",
+            "output_audio_format": "pcm16",
+            "turn_detection": {"type": "server_vad"},
         }
+        if spec.get("provider") == "gemini":
+            # A Gemini voice; and the end-of-turn silence as the direct sessions ask for it
+            # (Gemini takes it per session; the Nova emulator has it as a server setting).
+            session["voice"] = "Puck"
+            session["turn_detection"] = {
+                "type": "server_vad",
+                "silence_duration_ms": round(sig.ENDPOINT_SECONDS * 1000),
+            }
+        update = {"type": "session.update", "session": session}
         await ws.send_str(json.dumps(update))
         # A gateway may open its upstream stream only once audio arrives; a few silent
         # chunks before the window open it there, as the direct sessions open theirs
@@ -300,6 +316,81 @@ async def direct_session(
             await reader
 
 
+# -- straight to the emulator with google-genai ------------------------------------------------
+
+
+def gemini_client(spec: dict[str, Any]) -> Any:
+    """One SDK client for every session, trusting the emulator's CA (this client only)."""
+    from google import genai
+
+    context = ssl.create_default_context(cafile=spec["ca_file"])
+    return genai.Client(
+        api_key=spec["api_key"],
+        http_options={"base_url": spec["endpoint"], "async_client_args": {"ssl": context}},
+    )
+
+
+async def gemini_direct_session(
+    spec: dict[str, Any],
+    record: Record,
+    cycle: sig.Cycle,
+    ready: asyncio.Event,
+    start: Any,
+    client: Any,
+) -> None:
+    """A Gemini Live session as a developer writes it with google-genai: ``connect``,
+    ``send_realtime_input(audio=Blob)`` per chunk, ``receive()`` turn after turn."""
+    from google.genai import types
+
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        system_instruction="You are helpful.",
+        realtime_input_config=types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(
+                silence_duration_ms=round(sig.ENDPOINT_SECONDS * 1000)
+            )
+        ),
+    )
+    mime = f"audio/pcm;rate={sig.RATE}"
+    async with contextlib.AsyncExitStack() as stack:
+        async with asyncio.timeout(15):
+            session = await stack.enter_async_context(
+                client.aio.live.connect(model=spec["model_id"], config=config)
+            )
+        record.connected = True
+
+        async def read() -> None:
+            cumulative = 0
+            while True:  # receive() ends with each turn
+                async for message in session.receive():
+                    at = time.monotonic_ns()
+                    content = message.server_content
+                    if content is None or content.model_turn is None:
+                        continue
+                    for part in content.model_turn.parts or ():
+                        if part.inline_data is not None and part.inline_data.data:
+                            cumulative += len(part.inline_data.data)
+                            record.deltas.append((cumulative, at))
+
+        reader = asyncio.create_task(read())
+        try:
+            ready.set()
+            t0, stop = await start
+
+            async def send(data: bytes) -> None:
+                await session.send_realtime_input(audio=types.Blob(data=data, mime_type=mime))
+
+            await _pace(record, cycle, t0, stop, send, sig.chunk_pcm)
+            await asyncio.sleep(spec.get("linger", 1.5))
+            if reader.done() and (failure := reader.exception()) is not None:
+                # The connection ended under the session: a figure of the run.
+                record.errors.append(f"{type(failure).__name__}: {failure}"[:300])
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -314,14 +405,19 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     ]
     start: asyncio.Future[tuple[float, float]] = loop.create_future()
     client: Any = None
-    if spec["kind"] == "direct":
+    gemini = spec.get("provider") == "gemini"
+    if spec["kind"] == "direct" and gemini:
+        client = gemini_client(spec)
+    elif spec["kind"] == "direct":
         from rtcore_sonic_emulator import make_client
 
         client = await make_client(spec["endpoint"], spec["ca_file"])
 
     async def one(record: Record, ready: asyncio.Event) -> None:
         try:
-            if spec["kind"] == "direct":
+            if spec["kind"] == "direct" and gemini:
+                await gemini_direct_session(spec, record, cycle, ready, start, client)
+            elif spec["kind"] == "direct":
                 await direct_session(spec, record, cycle, ready, start, client)
             else:
                 await ws_session(spec, record, cycle, ready, start)
@@ -343,6 +439,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         async with asyncio.timeout(60):
             for ready in readies:
                 await ready.wait()
+    if spec.get("await_go"):
+        # The harness opens the window once every session's upstream is up.
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
     # The load generator is apparatus: a full collection of its own must not show up as a
     # target's late chunk. What exists now is frozen; what the window adds is little.
     gc.collect()

@@ -21,6 +21,10 @@ from bench.report import table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = ("direct", "rtcore", "litellm")
+LITELLM_GEMINI = (
+    "not measured for Gemini Live: the harness does not point LiteLLM's Gemini realtime "
+    "route (made for Google's endpoints) at the emulator"
+)
 
 
 async def run_phase(
@@ -46,9 +50,17 @@ async def run_phase(
         "out": str(workdir / f"{tag}-load.json"),
         "endpoint": emulator.endpoint,
         "ca_file": emulator.ca_file,
-        "model_id": targets.MODEL_ID,
+        "model_id": emulator.model_id,
+        "provider": emulator.provider,
         "loop": loop,
     }
+    # Gemini: the window opens once every session's upstream connection is up (rtcore loads
+    # google-genai and opens a connection when a session first needs one), so that no
+    # target's figures include that; the load generator waits for the harness's go.
+    handshake = emulator.provider == "gemini"
+    if handshake:
+        spec["api_key"] = targets.GEMINI_API_KEY
+        spec["await_go"] = True
     if gateway is not None:
         spec["url"], spec["headers"] = gateway.url, gateway.headers
     spec_path = workdir / f"{tag}-spec.json"
@@ -60,6 +72,8 @@ async def run_phase(
         str(spec_path),
         cwd=targets.REPO,
         preexec_fn=pinning.on(under_test if target == "direct" else None),
+        stdin=asyncio.subprocess.PIPE if handshake else None,
+        stdout=asyncio.subprocess.PIPE if handshake else None,
     )
     groups = {"load": [load.pid], "emulator": [emulator.pid]}
     if gateway is not None:
@@ -68,6 +82,8 @@ async def run_phase(
     sampling = asyncio.create_task(sampler.run())
     try:
         async with asyncio.timeout(seconds + 180):
+            if handshake:
+                await _go_when_open(load, emulator, sessions)
             code = await load.wait()
     except TimeoutError:
         await targets.stop_process(load)
@@ -80,7 +96,7 @@ async def run_phase(
     if code != 0:
         return {"sessions": sessions, "failed": f"load generator exited with {code}"}
     result = json.loads(await asyncio.to_thread(Path(spec["out"]).read_text))
-    figures = analyze.phase_figures(result, emu)
+    figures = analyze.phase_figures(result, emu, coalescing=emulator.provider == "nova")
     start, end = result["window"]
     minutes = sessions * (end - start) / 60
     for name in groups:
@@ -98,6 +114,21 @@ async def run_phase(
     # Over a long phase (a soak), the process's memory minute by minute.
     figures["rss_timeline_mb"] = sampler.timeline(own, start, end, 60.0)
     return figures
+
+
+async def _go_when_open(
+    load: asyncio.subprocess.Process, emulator: targets.Emulator, sessions: int
+) -> None:
+    """Once the load generator says its sessions are ready, wait for the emulator to hold
+    a connection for each, then tell it to go (it goes anyway if some never open: the
+    phase's errors then say why)."""
+    assert load.stdout is not None
+    assert load.stdin is not None
+    if (await load.stdout.readline()).strip() != b"ready":
+        return  # it failed before its sessions were ready; its exit code tells
+    await emulator.wait_active(sessions)
+    load.stdin.write(b"go\n")
+    await load.stdin.drain()
 
 
 async def bisect_max(
@@ -179,10 +210,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         pinning.apply(pinned)  # the emulator and the load generator inherit it
     with tempfile.TemporaryDirectory(prefix="rtcore-bench-") as tmp:
         workdir = Path(tmp)
-        emulator = await targets.Emulator.start(workdir / "certs", loop=args.loop)
+        provider = getattr(args, "provider", "nova")
+        emulator = await targets.Emulator.start(
+            workdir / "certs", loop=args.loop, provider=provider
+        )
         report: dict[str, Any] = {
             "command": " ".join(["python -m bench", *sys.argv[1:]]),
             "machine": machine(),
+            "provider": provider,
+            "model": emulator.model_id,
             "sessions": args.sessions,
             "seconds": args.seconds,
             "workers": args.workers,
@@ -287,6 +323,9 @@ async def measure_target(
     try:
         if target == "rtcore":
             gateway = await start_rtcore(emulator, workdir, args)
+        elif target == "litellm" and emulator.provider == "gemini":
+            print(f"LiteLLM skipped: {LITELLM_GEMINI}", file=sys.stderr)
+            return {"skipped": LITELLM_GEMINI}
         elif target == "litellm":
             try:
                 exe = await targets.ensure_litellm(Path(args.litellm_venv))

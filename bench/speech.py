@@ -76,6 +76,7 @@ class Cycle:
     heads: tuple[tuple[int, ...], ...]  # the first 12 samples of each chunk, low nibble 0
     tails_b64: tuple[bytes, ...]  # base64 of each chunk after its first 12 samples
     trigger: int  # index of the chunk whose arrival ends the user's turn at the emulator
+    tails_pcm: tuple[bytes, ...] = ()  # each chunk after its first 12 samples, as PCM
 
     @property
     def chunks(self) -> int:
@@ -114,10 +115,10 @@ def build_cycle(seconds: float | None = None) -> Cycle:
     for index in range(chunks):
         chunk = samples[index * CHUNK_SAMPLES : (index + 1) * CHUNK_SAMPLES]
         heads.append(tuple(int(v) & ~0xF for v in chunk[:MARK_SAMPLES]))
-        tails.append(base64.b64encode(chunk[MARK_SAMPLES:].astype("<i2").tobytes()))
+        tails.append(chunk[MARK_SAMPLES:].astype("<i2").tobytes())
     endpoint_frames = max(1, round(ENDPOINT_SECONDS * 1000 / CHUNK_MS))
     trigger = LEAD_CHUNKS + TONE_CHUNKS + endpoint_frames - 1
-    return Cycle(tuple(heads), tuple(tails), trigger)
+    return Cycle(tuple(heads), tuple(base64.b64encode(t) for t in tails), trigger, tuple(tails))
 
 
 _HEAD = struct.Struct(f"<{MARK_SAMPLES}h")
@@ -130,3 +131,12 @@ def chunk_b64(cycle: Cycle, session: int, seq: int, phase: int = 0) -> bytes:
     marks = nibbles(session, seq)
     head = _HEAD.pack(*(h | m for h, m in zip(cycle.heads[index], marks, strict=True)))
     return base64.b64encode(head) + cycle.tails_b64[index]
+
+
+def chunk_pcm(cycle: Cycle, session: int, seq: int, phase: int = 0) -> bytes:
+    """Chunk ``seq`` of ``session`` as PCM (what an SDK that encodes for itself is given):
+    the same samples as :func:`chunk_b64`."""
+    index = (seq + phase) % cycle.chunks
+    marks = nibbles(session, seq)
+    head = _HEAD.pack(*(h | m for h, m in zip(cycle.heads[index], marks, strict=True)))
+    return head + cycle.tails_pcm[index]

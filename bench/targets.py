@@ -21,6 +21,10 @@ from bench import pinning
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_ID = "amazon.nova-2-sonic-v1:0"
+GEMINI_MODEL_ID = "gemini-3.8-live"
+PROVIDERS = ("nova", "gemini")
+# Made up: the Gemini Live emulator takes any API key.
+GEMINI_API_KEY = "bench-gemini-key"
 LITELLM_SPEC = "litellm[proxy,bedrock-realtime]"
 
 
@@ -52,9 +56,14 @@ class Emulator:
         self.endpoint: str = info["endpoint"]
         self.ca_file: str = info["ca_file"]
         self.pid: int = info["pid"]
+        self.provider: str = info.get("provider", "nova")
+
+    @property
+    def model_id(self) -> str:
+        return GEMINI_MODEL_ID if self.provider == "gemini" else MODEL_ID
 
     @classmethod
-    async def start(cls, cert_dir: Path, *, loop: str = "auto") -> Emulator:
+    async def start(cls, cert_dir: Path, *, loop: str = "auto", provider: str = "nova") -> Emulator:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -63,6 +72,8 @@ class Emulator:
             str(cert_dir),
             "--loop",
             loop,
+            "--provider",
+            provider,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=REPO,
@@ -91,6 +102,13 @@ class Emulator:
         # Polls another process: there is no event to wait on.
         while time.monotonic() < deadline and (await self._ask("stats"))["active"]:  # noqa: ASYNC110
             await asyncio.sleep(0.25)
+
+    async def wait_active(self, count: int, limit: float = 60.0) -> None:
+        """Until the emulator holds ``count`` connections (or ``limit`` seconds passed)."""
+        deadline = time.monotonic() + limit
+        # Polls another process: there is no event to wait on.
+        while time.monotonic() < deadline and (await self._ask("stats"))["active"] < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
         if self.proc.stdin is not None:
@@ -145,7 +163,17 @@ _CREDENTIALS = {
 
 def _bench_model(emulator: Emulator, **params: Any) -> dict[str, Any]:
     """The one model both gateways serve (LiteLLM's config format, which rtcore reads
-    too): Nova Sonic at the emulator."""
+    too): Nova Sonic, or Gemini Live, at the emulator."""
+    if emulator.provider == "gemini":
+        return {
+            "model_name": "bench",
+            "litellm_params": {
+                "model": f"gemini/{GEMINI_MODEL_ID}",
+                "api_base": emulator.endpoint,
+                "api_key": GEMINI_API_KEY,
+                **params,
+            },
+        }
     return {
         "model_name": "bench",
         "litellm_params": {

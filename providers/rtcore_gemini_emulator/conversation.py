@@ -25,6 +25,7 @@ from .errors import invalid
 from .keys import camel, items, pick
 from .models import Model
 from .output import Outbox, Usage, audio_tokens, text_tokens
+from .probe import AudioProbe
 from .resumption import HandleStore, SessionState
 from .setup import VOICES, Function, Setup, functions_of
 from .stats import Heard, Stats, ToolCallIssued, ToolResponseReceived
@@ -112,6 +113,7 @@ class Conversation:
     # Read per chunk, so a test can change the pace of a live connection.
     realtime_factor: Callable[[], float]
     first_output: FirstOutputHook
+    probe: AudioProbe | None = None
     _turns: asyncio.Queue[Turn] = field(default_factory=asyncio.Queue)
     _vad: EnergyVad | None = None
     _in_activity: bool = False
@@ -248,11 +250,14 @@ class Conversation:
     def _on_blob(self, blob: Any) -> None:
         if not isinstance(blob, dict):
             raise invalid("a media blob must be an object")
+        arrived = time.monotonic_ns() if self.probe is not None else 0
         mime = str(pick(blob, "mimeType") or "")
         pcm = decode_b64(pick(blob, "data", ""))
         self.stats.audio_bytes += len(pcm)
         if not mime.startswith("audio/pcm"):
             return  # other formats are accepted and not listened to
+        if self.probe is not None:
+            self.probe.audio_in(id(self), pcm, arrived)
         match = _RATE.search(mime)
         rate = int(match.group(1)) if match else INPUT_RATE
         if self.setup.activity.automatic:
@@ -509,6 +514,8 @@ class Conversation:
                     )
             chunk = pcm[position : position + step]
             await self.out.send(output.model_turn(output.audio_part(chunk)))
+            if self.probe is not None and not self.out.silent:
+                self.probe.audio_out(id(self), len(chunk), time.monotonic_ns())
             sent += len(chunk)
             await first.done()
         interrupted = self._interrupt.is_set()

@@ -16,6 +16,7 @@ from rtcore_emulated_speech.script import Script
 from . import session
 from .certs import client_ssl_context, ensure_certs, server_ssl_context
 from .faults import FaultQueue, parse
+from .probe import AudioProbe
 from .resumption import HandleStore
 from .stats import Stats
 from .tokens import TokenError, TokenIssuer
@@ -36,7 +37,8 @@ class GeminiLiveEmulator:
     lives across resumptions unless its setup asks for ``contextWindowCompression``.
     ``rejected_keys`` are API keys refused with 1007 "API key not valid..."; with
     ``api_keys`` only those are accepted. ``aliases`` serves further model ids as the known
-    model each maps to.
+    model each maps to. ``probe`` (an :class:`~.probe.AudioProbe`, for benchmarks) is told
+    when each audio chunk came in and went out.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class GeminiLiveEmulator:
         api_keys: Iterable[str] | None = None,
         aliases: dict[str, str] | None = None,
         token_lifetime: float = 3600.0,
+        probe: AudioProbe | None = None,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
@@ -85,6 +88,7 @@ class GeminiLiveEmulator:
             rejected_keys=set(rejected_keys),
             api_keys=None if api_keys is None else set(api_keys),
             aliases=dict(aliases or {}),
+            probe=probe,
         )
         self._runner: web.AppRunner | None = None
         self.port = 0

@@ -23,6 +23,7 @@ from .conversation import Conversation
 from .errors import BAD_API_KEY, DEADLINE, UNAUTHENTICATED, Close, invalid
 from .keys import camel
 from .models import GEMINI, VERTEX, resolve
+from .probe import AudioProbe
 from .resumption import HandleStore, SessionState, session_id
 from .setup import parse as parse_setup
 from .stats import Closed, SetupReceived, Stats
@@ -60,6 +61,7 @@ class Settings:
     rejected_keys: set[str] = field(default_factory=set)
     api_keys: set[str] | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    probe: AudioProbe | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,7 @@ async def _serve(
         vertex=route.backend == VERTEX,
         realtime_factor=lambda: settings.realtime_factor,
         first_output=first_output,
+        probe=settings.probe,
     )
     tasks = [
         asyncio.create_task(_read(ws, conversation)),

@@ -48,3 +48,31 @@ def test_streams_are_taken_in_the_order_they_started() -> None:
     down = _phase(sent, deltas)["down_ms"]
     assert down["count"] == 2
     assert down["max"] == 3.0
+
+
+def test_without_coalescing_there_is_no_figure_beyond_it() -> None:
+    """Gemini Live: rtcore sends each chunk as it comes, so the figure is left out."""
+    load = {
+        "window": [0.0, 10.0],
+        "cycle": {"chunks": 10, "trigger": 5},
+        "sessions": [
+            {
+                "session": 1,
+                "phase": 0,
+                "sends": [0, 20 * MS],
+                "deltas": [],
+                "errors": [],
+                "connected": True,
+                "late_ms": 0.0,
+            }
+        ],
+    }
+    # Two chunks, each a realtimeInput of its own (events 0 and 1) on stream 9.
+    emu = {"received": [(1, 0, 2 * MS, 9, 0, 1), (1, 1, 23 * MS, 9, 1, 1)], "sent": {}}
+    gemini = phase_figures(load, {**emu, "unmarked": 0}, coalescing=False)
+    assert "up_beyond_coalescing_ms" not in gemini
+    assert gemini["up_ms"]["count"] == 2
+    assert gemini["up_ms"]["max"] == 3.0
+    assert gemini["chunks_per_upstream_event"] == 1.0
+    nova = phase_figures(load, {**emu, "unmarked": 0})
+    assert nova["up_beyond_coalescing_ms"] == nova["up_ms"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from pathlib import Path
@@ -77,4 +78,64 @@ async def test_emulator_reports_audio_in_and_out_to_its_probe(tmp_path: Path) ->
     assert recorder.outs
     assert {s for s, _, _ in recorder.outs} == {recorder.ins[0][0]}
     stamps = [t for _, _, t in recorder.ins] + [t for _, _, t in recorder.outs]
+    assert all(before <= t <= time.monotonic_ns() for t in stamps)
+
+
+def test_pcm_chunks_are_the_base64_chunks() -> None:
+    """What the Gemini direct client gives its SDK (PCM) is what the others send (base64)."""
+    cycle = sig.build_cycle()
+    for session, seq, phase in [(0, 0, 0), (5, 77, 13), (9, cycle.chunks + 3, 2)]:
+        pcm = sig.chunk_pcm(cycle, session, seq, phase)
+        assert pcm == base64.b64decode(sig.chunk_b64(cycle, session, seq, phase))
+
+
+async def test_gemini_emulator_reports_audio_in_and_out_to_its_probe(tmp_path: Path) -> None:
+    """The real google-genai SDK streams marked chunks: the probe reads every marker on the
+    connection's audio timeline, and the reply's audio parts, sized, on the same stream."""
+    import ssl
+
+    from google import genai
+    from google.genai import types
+
+    from rtcore_gemini_emulator import GeminiLiveEmulator, Script
+
+    probe = MarkerProbe()
+    cycle = sig.build_cycle()
+    script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
+    before = time.monotonic_ns()
+    async with GeminiLiveEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, script=script, probe=probe
+    ) as emu:
+        context = ssl.create_default_context(cafile=str(emu.ca_file))
+        client = genai.Client(
+            api_key="bench",
+            http_options={"base_url": emu.base_url, "async_client_args": {"ssl": context}},
+        )
+        detection = types.AutomaticActivityDetection(
+            silence_duration_ms=round(sig.ENDPOINT_SECONDS * 1000)
+        )
+        config = types.LiveConnectConfig(
+            response_modalities=[types.Modality.AUDIO],
+            realtime_input_config=types.RealtimeInputConfig(automatic_activity_detection=detection),
+        )
+        received = 0
+        async with client.aio.live.connect(model="gemini-3.8-live", config=config) as session:
+            for seq in range(cycle.trigger + 1):
+                blob = types.Blob(
+                    data=sig.chunk_pcm(cycle, 4, seq), mime_type="audio/pcm;rate=16000"
+                )
+                await session.send_realtime_input(audio=blob)
+            async with asyncio.timeout(30):
+                async for message in session.receive():
+                    received += len(message.data or b"")
+    dump = probe.dump()
+    assert [(row[0], row[1]) for row in dump["received"]] == [
+        (4, seq) for seq in range(cycle.trigger + 1)
+    ]
+    assert dump["unmarked"] == 0
+    ((key, rows),) = dump["sent"].items()
+    assert key.startswith("4:")
+    assert int(key.split(":")[1]) == dump["received"][0][3]  # the stream the audio came in on
+    assert rows[-1][0] == received > 0  # every byte the SDK got, counted
+    stamps = [row[2] for row in dump["received"]] + [at for _, at in rows]
     assert all(before <= t <= time.monotonic_ns() for t in stamps)

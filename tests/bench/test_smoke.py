@@ -48,6 +48,52 @@ def test_harness_smoke_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_gemini_harness_smoke_run(tmp_path: Path) -> None:
+    """``--provider gemini``: google-genai straight to the Gemini Live emulator against
+    rtcore in front of it, in one run; LiteLLM said to be skipped, not run."""
+    out = tmp_path / "gemini.json"
+    command = [sys.executable, "-m", "bench", "--provider", "gemini", "-n", "2"]
+    command += ["--seconds", "6", "--targets", "direct,rtcore,litellm", "--startups", "1"]
+    command += ["--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("provider: Gemini Live (direct: google-genai)")
+    assert "| direct | 2 |" in done.stdout
+    assert "| rtcore | 2 |" in done.stdout
+    assert "beyond coalescing" not in done.stdout
+    report = json.loads(out.read_text())
+    assert report["provider"] == "gemini"
+    assert report["model"] == "gemini-3.8-live"
+    assert "not measured for Gemini Live" in report["targets"]["litellm"]["skipped"]
+    for name in ("direct", "rtcore"):
+        figures = report["targets"][name]
+        assert figures["connected"] == figures["sessions"] == 2
+        assert figures["errors"] == 0, figures["error_samples"]
+        assert figures["lost_chunks"] == 0
+        assert figures["unmarked_chunks"] == 0
+        assert figures["missing_replies"] == 0
+        assert "up_beyond_coalescing_ms" not in figures
+        for key in ("up_ms", "down_ms", "ttfa_ms"):
+            summary = figures[key]
+            assert summary["count"] > 0, key
+            assert 0 <= summary["p50"] <= summary["p99"] <= summary["max"], key
+        assert figures["up_ms"]["count"] >= 2 * 6 * 50 * 0.9
+        # Each chunk a realtimeInput of its own, whoever sent it.
+        assert figures["chunks_per_upstream_event"] == 1.0
+        assert figures["cpu_s_per_session_min"] > 0
+        assert figures["rss_peak_mb"] > 0
+    assert report["targets"]["rtcore"]["startup_runs_s"]
+
+
+def test_provider_gemini_refuses_what_only_nova_has() -> None:
+    for flags in (["--coalesce-ms", "0"], ["--keys"], ["--observability"]):
+        command = [sys.executable, "-m", "bench", "--provider", "gemini", *flags]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, flags
+        assert "python -m bench: error:" in done.stderr
+
+
+@pytest.mark.slow
 def test_observability_harness_smoke_run(tmp_path: Path) -> None:
     """``--observability`` runs both modes in ABBA order and reports their ratio (how big
     it is is the benchmark's to say, not this test's)."""
