@@ -103,6 +103,12 @@ HOW: dict[tuple[str, str], How] = {
     ("docs/cli.md", "rtcore plugins"): Prints(stdout="(as shown)"),
     ("docs/configuration.md", "rtcore serve --provider bedrock-sonic --emulator"): Serve(),
     ("docs/configuration.md", "rtcore serve --provider bedrock-sonic"): Serve(needs_aws=True),
+    ("docs/configuration.md", "rtcore serve --provider gemini-live --emulator"): Serve(
+        model="gemini-live"
+    ),
+    ("docs/providers/gemini-live.md", "rtcore serve --provider gemini-live --emulator"): Serve(
+        model="gemini-live"
+    ),
     ("docs/emulator.md", "rtcore emulator --port 8443"): PrintsThenServes(port=8443),
     ("docs/emulator.md", "rtcore gemini-emulator --port 8444"): PrintsThenServes(port=8444),
     ("docs/transports.md", "rtcore serve --config config.yaml"): Serve(needs_aws=True),
@@ -335,7 +341,7 @@ async def test_the_command_works_as_written(command: Command, place: Place) -> N
 ERRORS = {
     "model_list[0].litellm_params.model": (
         "model_list:\n  - model_name: voice\n    litellm_params:\n"
-        "      model: openai/gpt-realtime\n"
+        "      model: mistral/voxtral-mini-realtime\n"
     ),
     "model_list[0].litellm_params": (
         "model_list:\n  - model_name: voice\n    litelm_params:\n"

@@ -30,7 +30,9 @@ def test_the_pages_show_configs() -> None:
 def test_a_config_shown_loads_as_shown(
     body: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RTCORE_MASTER_KEY", "sk-1234")  # what the pages say to export
+    # What the pages say to export.
+    monkeypatch.setenv("RTCORE_MASTER_KEY", "sk-1234")
+    monkeypatch.setenv("GEMINI_API_KEY", "a-key-from-ai-studio")
     with caplog.at_level(logging.INFO):
         loaded = parse_config(yaml.safe_load(body), load_plugins().providers(), "config.yaml")
     assert loaded.models
