@@ -63,8 +63,10 @@ class Upstream:
     # Seconds of quiet after which the emulator ends a spoken turn (at most).
     turn_end_seconds: float = 2.0
 
-    # The config entry's name, which clients ask for.
-    name: str = "voice"
+    @property
+    def name(self) -> str:
+        """The config entry's name, which clients ask for."""
+        return self.id
 
     def heard(self, slot: int | None) -> str:
         """The transcript of utterance ``slot`` (a tone of ``utterance_pcm(slot)``), or of
@@ -148,20 +150,24 @@ def nova_emulator(where: Path) -> Iterator[tuple[str, str]]:
             proc.kill()
             proc.wait(5)
         reader.join(5)
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         proc.stdout.close()
         with proc.stderr:
             err = proc.stderr.read()
         assert "Traceback" not in err, err
 
 
-def write_config(path: Path, upstream: Upstream, **params: object) -> Path:
-    entry = {
+def entry(upstream: Upstream, **params: object) -> dict[str, object]:
+    return {
         "model_name": upstream.name,
         "litellm_params": {"model": upstream.model, **dict(upstream.params), **params},
         "model_info": {"mode": "realtime", **dict(upstream.info)},
     }
-    path.write_text(yaml.safe_dump({"model_list": [entry]}))
+
+
+def write_config(path: Path, entries: list[dict[str, object]]) -> Path:
+    path.write_text(yaml.safe_dump({"model_list": entries}))
     return path
 
 
@@ -169,27 +175,28 @@ def write_config(path: Path, upstream: Upstream, **params: object) -> Path:
 def serve_upstream(
     upstream: Upstream, where: Path, *extra: str, env: dict[str, str] | None = None
 ) -> Iterator[Served]:
-    """``rtcore serve --config`` with one entry, ``upstream.name``, for ``upstream``, its
-    emulator running as the upstream says. The server's log must hold no traceback."""
+    """``rtcore serve --config`` serving ``upstream.name``, its emulator running as the
+    upstream says: a config entry pointed at an emulator process of the test's, alone; or
+    every upstream served with ``--emulator`` in one config, as users write it. The
+    server's log must hold no traceback."""
     where.mkdir(parents=True, exist_ok=True)
     config = where / "config.yaml"
     if upstream.emulator == "config":
         # The Bedrock provider pointed at the emulator by its config options
         # (docs/providers/bedrock-sonic.md).
         with nova_emulator(where) as (endpoint, ca_file):
-            write_config(
-                config,
-                upstream,
-                api_base=endpoint,
-                ssl_ca_file=ca_file,
-                aws_access_key_id="AKIDCLIENTTEST",
-                aws_secret_access_key="client-test-secret",
-                aws_region_name="us-east-1",
-            )
+            params = {
+                "api_base": endpoint,
+                "ssl_ca_file": ca_file,
+                "aws_access_key_id": "AKIDCLIENTTEST",
+                "aws_secret_access_key": "client-test-secret",
+                "aws_region_name": "us-east-1",
+            }
+            write_config(config, [entry(upstream, **params)])
             with Served("--config", str(config), *extra, env=env) as served:
                 yield served
     else:
-        write_config(config, upstream)
+        write_config(config, [entry(u) for u in UPSTREAMS if u.emulator == "serve"])
         # The emulator's certificate is kept in this run's cache, not the user's.
         env = {"XDG_CACHE_HOME": str(where / "cache"), **(env or {})}
         with Served("--config", str(config), "--emulator", *extra, env=env) as served:
