@@ -161,6 +161,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=16 * 1024 * 1024,
         help="largest client event accepted (default 16 MiB)",
     )
+    net.add_argument(
+        "--emulator",
+        action="store_true",
+        help="answer models from the local emulators installed plugins ship, in-process "
+        "(each emulator plugin takes its own provider's models; no cloud account needed, "
+        "replies are synthetic)",
+    )
+
+
+async def enter_lifespans(stack: AsyncExitStack, host: PluginHost, settings: ServeSettings) -> None:
+    """Enter the plugins' serve lifespans (they may rewrite ``settings.models``)."""
+    before = list(settings.models)
+    for lifespan in host.serve_lifespans(settings):
+        await stack.enter_async_context(lifespan)
+    if getattr(settings.args, "emulator", False) and settings.models == before:
+        log.warning(
+            "--emulator: no configured model is one an installed emulator answers, so "
+            "nothing is emulated"
+        )
 
 
 def _origins(values: list[str]) -> tuple[str, ...]:
@@ -429,8 +448,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         metrics.disable()
     async with AsyncExitStack() as stack:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
-        for lifespan in host.serve_lifespans(settings):
-            await stack.enter_async_context(lifespan)
+        await enter_lifespans(stack, host, settings)
         gateway = Gateway(
             settings.models,
             host.providers(),

@@ -263,7 +263,7 @@ class Supervisor:
 
 async def supervise(supervisor: Supervisor, host: PluginHost, formatter: RedactingFormatter) -> int:
     """The parent of ``--workers N``, its workers started: returns the exit code."""
-    from rtcore.serve_command import _build_providers, hangup
+    from rtcore.serve_command import _build_providers, enter_lifespans, hangup
 
     settings = supervisor.settings
     loop = asyncio.get_running_loop()
@@ -271,8 +271,7 @@ async def supervise(supervisor: Supervisor, host: PluginHost, formatter: Redacti
         proc.watch()
     async with AsyncExitStack() as stack:
         try:
-            for lifespan in host.serve_lifespans(settings):
-                await stack.enter_async_context(lifespan)
+            await enter_lifespans(stack, host, settings)
             # Bad provider options stop the start here, once, before any worker serves
             # (the providers are only built, as ``rtcore serve`` does).
             built = _Providers(host)

@@ -11,13 +11,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import tones, voice
+from rtcore_emulated_speech import tones
+from rtcore_emulated_speech.script import Script, default_reply
+from rtcore_emulated_speech.tooluse import arguments, match_tool
+from rtcore_emulated_speech.vad import EnergyVad
+
+from . import voice
 from .output import INTERRUPTED_MARKER, Emitter, Usage, speech_tokens, text_tokens
 from .probe import AudioProbe
-from .script import Script, default_reply
-from .tooluse import arguments, match_tool
 from .typed import PendingText
-from .vad import EnergyVad
 from .validation import Content, Validator
 
 # Endpointing: seconds of silence that end a user turn.

@@ -1,4 +1,5 @@
-"""rtcore hooks of the Nova Sonic emulator: ``rtcore emulator`` and ``rtcore serve --emulator``.
+"""rtcore hooks of the Nova Sonic emulator: ``rtcore emulator`` and, under ``rtcore serve
+--emulator``, the emulator in-process for the Bedrock Nova Sonic models.
 
 Only ``argparse`` is imported here: the emulator itself (``h2``, ``trustme``: the
 ``rtcore[emulator]`` extra) loads when one of the two is used, and says how to install it
@@ -57,18 +58,13 @@ def rtcore_register_commands() -> Sequence[CommandSpec]:
 
 
 @hookimpl
-def rtcore_add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--emulator",
-        action="store_true",
-        help="answer every Bedrock Nova Sonic model from the built-in emulator, in-process "
-        "(no AWS account needed; replies are synthetic)",
-    )
-
-
-@hookimpl
 def rtcore_serve_lifespan(settings: ServeSettings) -> AbstractAsyncContextManager[None] | None:
+    # --emulator is the core's flag: each emulator plugin takes its own provider's models.
     if not getattr(settings.args, "emulator", False):
+        return None
+    from rtcore_sonic_emulator.in_process import PROVIDER
+
+    if not any(m.provider == PROVIDER for m in settings.models):
         return None
     _require()
     from rtcore_sonic_emulator.in_process import run_emulator

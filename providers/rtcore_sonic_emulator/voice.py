@@ -1,20 +1,23 @@
-"""The assistant's voice: a deterministic, speech-like waveform whose length follows the text.
-
-Each word becomes a voiced syllable train (a harmonic stack at the voice's pitch with a gentle
-contour), separated by short pauses, so clients get real audio with realistic timing.
-"""
+"""Nova Sonic's voices on the emulators' shared synthetic voice (``rtcore_emulated_speech``)."""
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
+from rtcore_emulated_speech import voice as _shared
+from rtcore_emulated_speech.voice import (
+    MIN_WORD_SECONDS,
+    SECONDS_PER_CHAR,
+    WORD_GAP_SECONDS,
+    speech_seconds,
+)
 
-import numpy as np
-
-SECONDS_PER_CHAR = 0.06
-WORD_GAP_SECONDS = 0.06
-MIN_WORD_SECONDS = 0.12
-_HARMONICS = np.array([1.0, 0.55, 0.35, 0.2, 0.12, 0.07])
+__all__ = [
+    "MIN_WORD_SECONDS",
+    "SECONDS_PER_CHAR",
+    "WORD_GAP_SECONDS",
+    "pitch_for",
+    "speech_seconds",
+    "synthesize",
+]
 
 # Rough speaking pitch per voice, so voices sound different; unknown voices get a middle pitch.
 _PITCH_HZ = {
@@ -29,36 +32,9 @@ _PITCH_HZ = {
 
 
 def pitch_for(voice: str) -> float:
-    return _PITCH_HZ.get(voice, 205.0)
+    return _PITCH_HZ.get(voice, _shared.MIDDLE_PITCH_HZ)
 
 
-def speech_seconds(text: str) -> float:
-    words = text.split() or [""]
-    return sum(max(MIN_WORD_SECONDS, SECONDS_PER_CHAR * len(w)) + WORD_GAP_SECONDS for w in words)
-
-
-@lru_cache(maxsize=512)
 def synthesize(text: str, voice: str, sample_rate: int) -> bytes:
     """16-bit mono little-endian PCM of ``text`` spoken by ``voice``."""
-    pieces: list[np.ndarray] = []
-    base = pitch_for(voice)
-    gap = np.zeros(round(WORD_GAP_SECONDS * sample_rate), dtype=np.float64)
-    for index, word in enumerate(text.split() or [""]):
-        seconds = max(MIN_WORD_SECONDS, SECONDS_PER_CHAR * len(word))
-        count = round(seconds * sample_rate)
-        t = np.arange(count) / sample_rate
-        # A falling contour per word plus a slow wobble, varied by position in the sentence.
-        f0 = base * (1.1 - 0.2 * t / seconds) * (1.0 + 0.04 * math.sin(index))
-        phase = 2 * np.pi * np.cumsum(f0) / sample_rate
-        wave = sum(
-            amp * np.sin((k + 1) * phase)
-            for k, amp in enumerate(_HARMONICS)
-            if (k + 1) * base * 1.2 < sample_rate / 2
-        )
-        # Syllable-rate amplitude modulation (~5 Hz) makes it sound like speech, not a buzz.
-        envelope = np.sin(np.pi * t / seconds) * (0.75 + 0.25 * np.sin(2 * np.pi * 5.0 * t))
-        pieces.append(np.asarray(wave) * envelope)
-        pieces.append(gap)
-    signal = np.concatenate(pieces)
-    peak = float(np.max(np.abs(signal))) or 1.0
-    return (signal / peak * 0.35 * 32767).astype("<i2").tobytes()
+    return _shared.synthesize(text, pitch_for(voice), sample_rate)

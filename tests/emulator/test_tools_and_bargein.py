@@ -137,7 +137,7 @@ async def test_string_arguments_take_the_whole_capitalised_name(
 
 
 def test_name_rule() -> None:
-    from rtcore_sonic_emulator.tooluse import _proper_noun
+    from rtcore_emulated_speech.tooluse import _proper_noun
 
     cases = {
         "What's the weather in San Francisco?": "San Francisco",

@@ -1,0 +1,179 @@
+"""The public emulator: ``async with GeminiLiveEmulator(...) as emu: ... emu.base_url``."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from rtcore_emulated_speech.script import Script
+
+from . import session
+from .certs import client_ssl_context, ensure_certs, server_ssl_context
+from .faults import FaultQueue, parse
+from .resumption import HandleStore
+from .stats import Stats
+from .tokens import TokenError, TokenIssuer
+
+DEFAULT_CONNECTION_LIFETIME = 600.0  # ~10 min per connection (reference §7)
+DEFAULT_GO_AWAY_NOTICE = 60.0  # goAway ~60 s before (reference §0.7)
+DEFAULT_SESSION_LIFETIME = 900.0  # 15 min audio-only without compression (reference §7)
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class GeminiLiveEmulator:
+    """A local Gemini Live ``BidiGenerateContent`` endpoint (the Gemini API and Vertex AI),
+    and an OAuth 2 token endpoint for Vertex credentials, over one HTTPS port.
+
+    ``realtime_factor`` paces model audio: 1.0 real time, 0.1 ten times faster, 0 unpaced.
+    ``connection_lifetime``: seconds a connection lives before 1011 "Deadline expired...",
+    with ``goAway`` ``go_away_notice`` seconds before. ``session_lifetime``: seconds a session
+    lives across resumptions unless its setup asks for ``contextWindowCompression``.
+    ``rejected_keys`` are API keys refused with 1007 "API key not valid..."; with
+    ``api_keys`` only those are accepted. ``aliases`` serves further model ids as the known
+    model each maps to.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        cert_dir: str | os.PathLike[str] | None = None,
+        realtime_factor: float = 1.0,
+        connection_lifetime: float = DEFAULT_CONNECTION_LIFETIME,
+        go_away_notice: float = DEFAULT_GO_AWAY_NOTICE,
+        session_lifetime: float = DEFAULT_SESSION_LIFETIME,
+        script: Script | None = None,
+        faults: Iterable[str] = (),
+        rejected_keys: Iterable[str] = (),
+        api_keys: Iterable[str] | None = None,
+        aliases: dict[str, str] | None = None,
+        token_lifetime: float = 3600.0,
+    ) -> None:
+        if host not in _LOOPBACK:
+            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
+        if realtime_factor < 0:
+            raise ValueError("realtime_factor must be >= 0")
+        always = list(faults)
+        parse(always)
+        self._host = host
+        self._port = port
+        self._certs = ensure_certs(cert_dir)
+        self.script = script or Script()
+        self.faults = FaultQueue()
+        self.stats = Stats()
+        self.tokens = TokenIssuer(lifetime=token_lifetime)
+        self.handles = HandleStore()
+        self.settings = session.Settings(
+            realtime_factor=realtime_factor,
+            connection_lifetime=connection_lifetime,
+            go_away_notice=go_away_notice,
+            session_lifetime=session_lifetime,
+            script=self.script,
+            faults=self.faults,
+            tokens=self.tokens,
+            handles=self.handles,
+            always_faults=always,
+            rejected_keys=set(rejected_keys),
+            api_keys=None if api_keys is None else set(api_keys),
+            aliases=dict(aliases or {}),
+        )
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """``https://localhost:PORT``: google-genai's ``http_options.base_url``."""
+        if not self.port:
+            raise RuntimeError("the emulator is not running")
+        return f"https://localhost:{self.port}"
+
+    @property
+    def token_uri(self) -> str:
+        """The OAuth 2 token endpoint (``POST``), for a credential's ``token_uri``."""
+        return f"{self.base_url}/token"
+
+    @property
+    def ca_file(self) -> Path:
+        """The PEM file of the local CA that signed the server certificate."""
+        return self._certs.ca_file
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context that trusts this emulator's CA only."""
+        return client_ssl_context(self.ca_file)
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.settings.realtime_factor
+
+    @realtime_factor.setter
+    def realtime_factor(self, value: float) -> None:
+        self.settings.realtime_factor = value
+
+    def inject(self, *specs: str, connections: int = 1) -> None:
+        """Apply fault ``specs`` (e.g. ``"internal@2"``) to the next ``connections``
+        connections."""
+        self.faults.add(*specs, connections=connections)
+
+    def issue_access_token(self, lifetime: float | None = None) -> str:
+        """An access token Vertex connections accept (as if from ``POST /token``)."""
+        return self.tokens.issue_access_token(lifetime)[0]
+
+    def authorized_user_info(self) -> dict[str, str]:
+        """An ``authorized_user`` credentials file's contents whose ``token_uri`` is this
+        emulator's ``/token``: google-auth refreshes it here for real."""
+        return self.tokens.authorized_user_info(self.token_uri)
+
+    def service_account_info(self) -> dict[str, str]:
+        """A service account key file's contents (a fresh RSA key) whose ``token_uri`` is
+        this emulator's ``/token``: google-auth's loaders take it as is and refresh here."""
+        return self.tokens.service_account_info(self.token_uri)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        try:
+            body: dict[str, Any] = self.tokens.grant(form)
+        except TokenError as error:
+            return web.json_response(error.body(), status=400)
+        self.stats.tokens_issued += 1
+        return web.json_response(body)
+
+    async def _live(self, request: web.Request) -> web.StreamResponse:
+        return await session.handle(request, self.settings, self.stats)
+
+    async def start(self) -> Self:
+        app = web.Application()
+        app.router.add_post("/token", self._token)
+        app.router.add_get("/ws/{method:.+}", self._live)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(
+            runner, self._host, self._port, ssl_context=server_ssl_context(self._certs)
+        )
+        await site.start()
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.port = 0
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

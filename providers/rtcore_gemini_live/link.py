@@ -1,0 +1,188 @@
+"""Gemini Live's side of the kit's upstream supervisor: how one connection opens (resuming
+the session, or seeded with the conversation), is read, and when a turn is in flight.
+
+The supervisor decides when to open, rotate, recover and close. A connection resumes the
+server's session with the latest resumable handle; with no handle yet, or when the
+conversation changed in a way Gemini's context cannot (a cancelled reply, a truncated or
+deleted item), it is a fresh session seeded with the conversation from the mirror. A
+``goAway`` asks the supervisor for a new connection at the next turn boundary (or sooner,
+mid-turn, once its deadline is close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from rtcore.kit import UpstreamFailure
+from rtcore.provider import ProviderUnavailable
+from rtcore.provider import messages as n
+from rtcore_gemini_live.errors import classify
+from rtcore_gemini_live.history import render
+from rtcore_gemini_live.outgoing import Activity, Audio, Turns, deliver, encode
+from rtcore_gemini_live.setup import Setup, connect_config
+
+if TYPE_CHECKING:
+    from rtcore_gemini_live.session import GeminiSession
+
+log = logging.getLogger(__name__)
+
+# Audio sent to Gemini in messages of at most this much (a replay, a push-to-talk turn).
+AUDIO_MESSAGE_MS = 100
+
+
+class Live:
+    """One Gemini connection: the SDK's session and what belongs to it alone."""
+
+    def __init__(self, session: Any, context: Any, number: int) -> None:
+        self.session = session
+        self.context = context
+        self.number = number
+        # Tool calls this connection issued: a result for another goes in as history.
+        self.tool_ids: set[str] = set()
+        # When Gemini said it will end this connection (monotonic), from its goAway.
+        self.goaway_at: float | None = None
+        self.closing = False
+
+
+def audio_messages(pcm: bytes, rate: int) -> list[bytes]:
+    size = max(2, rate * 2 * AUDIO_MESSAGE_MS // 1000)
+    return [encode(Audio(pcm[i : i + size], rate)) for i in range(0, len(pcm), size)]
+
+
+class GeminiLink:
+    def __init__(self, session: GeminiSession) -> None:
+        self._s = session
+        self._opened = 0
+
+    async def open(self) -> Live:
+        s = self._s
+        try:
+            client = await s.up.client.ready()
+        except ProviderUnavailable as exc:
+            raise UpstreamFailure(exc.code, exc.message, retryable=False) from None
+        handle = None if s.reseed else s.handle
+        history = [] if handle is not None else self._history()
+        setup = Setup(voice=s.voice, handle=handle, seeded=bool(history))
+        config = connect_config(s.config, s.up.profile, s.up.options, setup)
+        context = client.aio.live.connect(model=s.up.profile.id, config=config)
+        try:
+            async with asyncio.timeout(s.up.options.open_timeout_seconds):
+                session = await context.__aenter__()
+        except Exception as exc:  # the SDK raises APIError, OSError, websockets' errors
+            raise classify(exc, model=s.up.profile.id) from None
+        self._opened += 1
+        live = Live(session, context, self._opened)
+        if history:
+            try:
+                await deliver(session, encode(Turns(history, complete=True)))
+            except Exception as exc:
+                await self.abort(live)
+                raise classify(exc, model=s.up.profile.id) from None
+        s.reseed = False
+        s.inbound.new_connection()
+        log.debug(
+            "Gemini connection %d for session %s: %s",
+            live.number,
+            s.config.session_id or "?",
+            "resumed" if handle else ("seeded" if history else "new"),
+        )
+        return live
+
+    def _history(self) -> list[Any]:
+        """The conversation so far, less the client's items a response has not sent yet
+        (its ``response.create`` sends them); all of it counts as sent from here on."""
+        mirror = self._s.mirror
+        waiting = {i.id for i in mirror.unsent()}
+        kept = [i for i in mirror.items if i.id not in waiting]
+        mirror.mark_sent(i.id for i in kept)
+        return render(kept)
+
+    async def send(self, live: Live, payload: list[bytes]) -> None:
+        try:
+            for message in payload:
+                await deliver(live.session, message)
+        except Exception as exc:
+            raise classify(exc, model=self._s.up.profile.id) from None
+
+    async def close(self, live: Live) -> None:
+        live.closing = True
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self._s.up.options.close_timeout_seconds):
+                await live.context.__aexit__(None, None, None)
+
+    async def abort(self, live: Live) -> None:
+        await self.close(live)
+
+    def audio_payload(self, live: Live, pcm: list[bytes]) -> list[bytes]:
+        rate = self._s.config.input_sample_rate
+        out = [m for p in pcm for m in audio_messages(p, rate)]
+        if self._s.config.turn_detection is None and out:
+            # Push-to-talk: replayed audio is a turn Gemini only hears between markers.
+            return [encode(Activity(True)), *out, encode(Activity(False))]
+        return out
+
+    async def read(self, live: Live) -> None:
+        s, sup = self._s, self._s.supervisor
+        try:
+            while not live.closing:
+                async for message in live.session.receive():
+                    if not sup.is_current(live):
+                        continue  # late output of a retired connection
+                    sup.heard_from(live)
+                    await s.on_message(live, message)
+        except Exception as exc:
+            if live.closing:
+                return
+            raise classify(exc, model=s.up.profile.id) from None
+
+    # -- what the supervisor asks -------------------------------------------------------
+
+    def at_boundary(self, hurry: bool) -> bool:
+        s = self._s
+        inbound, audio = s.inbound, s.audio
+        live = s.supervisor.handle
+        if live is not None and live.goaway_at is not None:
+            hurry = hurry or time.monotonic() >= live.goaway_at - s.up.options.goaway_margin_seconds
+        return (
+            inbound.current is None
+            and inbound.ledger.active is None
+            and not inbound.user_open
+            and not s.ptt_audio
+            and not audio.speaking_recently()
+            and (hurry or not audio.unanswered())
+            and (hurry or not inbound.open_calls)
+        )
+
+    def waiting(self) -> bool:
+        return self._s.inbound.ledger.active is not None
+
+    def replay(self, recovering: bool) -> list[bytes]:
+        """What the next connection must hear again: speech the current one took but never
+        showed it heard (for a broken one, the last seconds of a turn still being taken)."""
+        s = self._s
+        sent_ms = s.audio.position_ms - s.unsent_audio_bytes() / s.audio.bytes_per_ms
+        if recovering and (
+            s.inbound.user_open or (s.audio.speaking_recently(3000) and s.inbound.current is None)
+        ):
+            return s.audio.recent(until_ms=sent_ms)
+        return s.audio.unanswered_audio(until_ms=sent_ms)
+
+    async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
+        s = self._s
+        events: list[n.Event] = s.inbound.fail(
+            n.ResponseError(code=failure.code, message=failure.message)
+        )
+        if not fatal:
+            # The session resumes on a new connection, from its last handle.
+            await s.emit(events)
+            return
+        events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
+        for event in events:
+            s.outbox.put_nowait(event)
+
+    async def tick(self, now: float) -> float | None:
+        return None

@@ -1,0 +1,369 @@
+"""One client conversation on Gemini Live: the ``ProviderSession``, on the provider kit.
+
+The kit's ``UpstreamSupervisor`` keeps one Gemini connection alive (opened when first
+needed, so its setup carries the client's settings; rotated on ``goAway``; replaced when a
+setting needs a new setup; recovered from the last resumption handle, replaying unanswered
+audio; a backlog meanwhile); ``GeminiLink`` is its Gemini side. What is left here is the
+policy for the client's commands: text turns and tool results sent when a response is
+asked for, push-to-talk turns, answers held until the client asks (``AnswerHold``), and
+what Gemini cannot do in place (cancel a reply, forget or shorten an item), done by
+replacing the connection with one seeded from the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from rtcore.kit import (
+    AnswerHold,
+    ConversationMirror,
+    EventOutbox,
+    InputAudio,
+    UpstreamFailure,
+    UpstreamSupervisor,
+)
+from rtcore.provider import ProviderUnavailable
+from rtcore.provider import messages as n
+from rtcore_gemini_live.history import Turn, render
+from rtcore_gemini_live.inbound import Inbound
+from rtcore_gemini_live.link import GeminiLink, Live, audio_messages
+from rtcore_gemini_live.models import resolve_voice
+from rtcore_gemini_live.outgoing import (
+    Activity,
+    Scheduling,
+    ToolResult,
+    ToolResults,
+    Turns,
+    encode,
+)
+from rtcore_gemini_live.side import SideReply
+from rtcore_gemini_live.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+# Settings a live connection cannot take: a new connection (resuming) takes them.
+RESTART_FIELDS = frozenset(
+    {"instructions", "voice", "tools", "temperature", "top_p", "max_output_tokens"}
+    | {"turn_detection"}
+)
+_QUEUE_EVENTS = 512
+
+
+def _client_asks(config: n.SessionConfig) -> bool:
+    """The client, not the model, starts responses (push-to-talk, or server VAD with
+    ``create_response: false``): Gemini answers every turn, so its answer is held."""
+    td = config.turn_detection
+    return td is None or not td.create_response
+
+
+class GeminiSession:
+    def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
+        self.up = up
+        self.config = config
+        self.voice = resolve_voice(config.voice)
+        self.outbox = EventOutbox(_QUEUE_EVENTS)
+        self.inbound = Inbound(
+            config.output_modalities, blocking_tools=up.profile.tool_behavior != "NON_BLOCKING"
+        )
+        self.inbound.manual_turns = config.turn_detection is None
+        self.hold = AnswerHold()
+        self.hold.enabled = _client_asks(config)
+        self.mirror = ConversationMirror()
+        self.audio = InputAudio(config.input_sample_rate)
+        # The latest resumable handle Gemini gave: where a new connection resumes.
+        self.handle: str | None = None
+        # The next connection starts afresh from the conversation, not from the handle.
+        self.reseed = False
+        self.held_results: list[n.FunctionCallOutput] = []
+        self.commit_pending = False  # a push-to-talk turn no response.create has claimed
+        # Push-to-talk audio since the last commit: sent as one marked turn at the commit
+        # (a clear then drops it, which audio already streamed could not be).
+        self._ptt: list[bytes] = []
+        self._sides: dict[str, SideReply] = {}
+        self.link = GeminiLink(self)
+        self.supervisor = UpstreamSupervisor[Live](
+            self.link,
+            up.options.policy(config.input_sample_rate),
+            name="Gemini",
+            session=config.session_id,
+        )
+        self._finished = False
+        self._runner = asyncio.create_task(self._run(), name="gemini-live-session")
+
+    # -- ProviderSession --------------------------------------------------------------------
+
+    def events(self) -> AsyncIterator[n.Event]:
+        return self.outbox
+
+    async def send(self, command: n.Command) -> None:
+        if self._finished:
+            return
+        match command:
+            case n.AppendAudio(pcm=pcm):
+                await self._append(pcm)
+            case n.Configure(config=config, changed=changed):
+                self._configure(config, changed)
+            case n.CommitAudio(item_id=item_id):
+                await self._commit(item_id)
+            case n.ClearAudio():
+                self._ptt.clear()
+                self.audio.clear()
+            case n.AddItem(item=n.FunctionCallOutput() as result):
+                # Sent with the next response.create: to the connection that issued the
+                # call, or as history to any other.
+                self.mirror.apply(command)
+                self.held_results.append(result)
+            case n.DeleteItem(item_id=item_id):
+                self._forget(item_id, changed=True)
+                self.mirror.apply(command)
+            case n.TruncateItem(item_id=item_id, text=text):
+                item = self.mirror.get(item_id)
+                cut = isinstance(item, n.Message) and (item.text or "") != text
+                self._forget(item_id, changed=cut)
+                self.mirror.apply(command)
+            case n.AddItem() | n.UpdateItem():
+                self.mirror.apply(command)
+            case n.CreateResponse(conversation=False):
+                self._side(command)
+            case n.CreateResponse():
+                await self._create(command)
+            case n.CancelResponse(response_id=response_id):
+                await self._cancel(response_id)
+
+    async def connected(self) -> None:
+        """Open the Gemini connection now and wait for it (the gateway asks when another
+        deployment could serve the session instead)."""
+        try:
+            await self.supervisor.opened()
+        except UpstreamFailure as failure:
+            raise ProviderUnavailable(failure.message, code=failure.code) from None
+
+    async def aclose(self) -> None:
+        await self.supervisor.close()
+        try:
+            async with asyncio.timeout(self.up.options.close_timeout_seconds + 2):
+                await asyncio.shield(self._runner)
+        except TimeoutError:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        for side in list(self._sides.values()):
+            await side.cancel("cancelled")
+        self._end_events()
+
+    async def _run(self) -> None:
+        try:
+            await self.supervisor.run()
+        finally:
+            self._end_events()
+
+    def _end_events(self) -> None:
+        if not self._finished:
+            self._finished = True
+            for event in self.inbound.close():
+                for visible in self.hold.feed(event):
+                    self.outbox.put_nowait(visible)
+            self.outbox.end()
+
+    async def emit(self, events: list[n.Event]) -> None:
+        for event in events:
+            if isinstance(event, n.ResponseDone):
+                self.supervisor.wake()  # a turn boundary: a rotation may be due
+            elif isinstance(event, n.SpeechStarted):
+                self.hold.drop()  # the user speaks again: a held answer is moot
+            for visible in self.hold.feed(event):
+                await self.outbox.put(visible)
+        for response in self.inbound.take_activated():
+            await self._send_reply(response)
+
+    async def on_message(self, live: Live, message: Any) -> None:
+        """One message of the live connection."""
+        update = message.session_resumption_update
+        if update is not None and update.resumable and update.new_handle:
+            self.handle = update.new_handle
+        if (away := message.go_away) is not None:
+            left = _seconds(away.time_left)
+            live.goaway_at = time.monotonic() + left
+            log.info(
+                "Gemini ends connection %d of session %s in %.0f s: replacing it",
+                live.number,
+                self.config.session_id or "?",
+                left,
+            )
+            # A new connection at the next turn boundary (at once when idle); mid-turn
+            # once the deadline is close (GeminiLink.at_boundary).
+            self.supervisor.restart()
+        audio = self.audio
+        events = self.inbound.feed(
+            message, onset_ms=audio.onset_ms, audio_ms=int(audio.position_ms)
+        )
+        if self.inbound.heard:
+            self.inbound.heard = False
+            audio.acknowledge()
+        for event in events:
+            if isinstance(event, n.ToolCall):
+                live.tool_ids.add(event.call_id)
+        if message.tool_call_cancellation is not None:
+            live.tool_ids.difference_update(message.tool_call_cancellation.ids or ())
+        await self.emit(events)
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _configure(self, config: n.SessionConfig, changed: frozenset[str]) -> None:
+        if "voice" in changed:
+            self.voice = resolve_voice(config.voice)
+        self.config = config
+        self.inbound.modalities = config.output_modalities
+        self.inbound.manual_turns = config.turn_detection is None
+        self.hold.enabled = _client_asks(config)
+        if "input_sample_rate" in changed:
+            self.audio = InputAudio(config.input_sample_rate)
+        if changed & RESTART_FIELDS:
+            # A new setup: from the next turn on (what is sent meanwhile waits for it).
+            self.supervisor.restart()
+
+    def _forget(self, item_id: str, *, changed: bool) -> None:
+        """An item Gemini's context holds was deleted or cut: it cannot be edited there,
+        so the next connection is a fresh one seeded with the conversation."""
+        unsent = {i.id for i in self.mirror.unsent()}
+        if changed and item_id in self.mirror and item_id not in unsent:
+            self.reseed = True
+            self.supervisor.restart()
+
+    async def _append(self, pcm: bytes) -> None:
+        self.audio.observe(pcm)
+        if self.config.turn_detection is None:
+            self._ptt.append(pcm)
+            return
+        rate = self.config.input_sample_rate
+
+        def build(live: Live) -> list[bytes]:
+            return audio_messages(pcm, rate)
+
+        await self.supervisor.send(build, audio=len(pcm), client=len(pcm))
+
+    @property
+    def ptt_audio(self) -> bool:
+        return bool(self._ptt)
+
+    def unsent_audio_bytes(self) -> int:
+        return sum(len(p) for p in self._ptt) + self.supervisor.held_client_audio
+
+    async def _commit(self, item_id: str) -> None:
+        self.hold.drop()  # a new turn: an answer held for the last one is moot
+        self.inbound.committed_item = item_id
+        self.commit_pending = True
+        if self.config.turn_detection is not None:
+            return  # Gemini's own turn detection ends the turn
+        pcm, self._ptt = b"".join(self._ptt), []
+        rate = self.config.input_sample_rate
+
+        def build(live: Live) -> list[bytes]:
+            start, end = encode(Activity(True)), encode(Activity(False))
+            return [start, *audio_messages(pcm, rate), end]
+
+        await self.supervisor.send(build, audio=len(pcm), client=len(pcm))
+
+    async def _create(self, create: n.CreateResponse) -> None:
+        texts = [i for i in self.mirror.unsent() if not isinstance(i, n.FunctionCallOutput)]
+        if self.hold.has_answer:
+            if not self.held_results and not texts:
+                # Gemini already answered the turn this asks about: that is the reply.
+                self.commit_pending = False
+                await self.emit(self.hold.claim(create.response_id))
+                return
+            self.hold.drop()  # the client added to the conversation: Gemini answers anew
+        if self.inbound.request(create, self.config.output_modalities):
+            active = self.inbound.ledger.active
+            assert active is not None
+            await self._send_reply(active)
+
+    async def _send_reply(self, response: Any) -> None:
+        """What asks Gemini for a requested response: the tool results it waits for, the
+        client's new items as a turn, or, after a push-to-talk commit, nothing (Gemini
+        answers the committed turn itself)."""
+        results, self.held_results = self.held_results, []
+        items = [i for i in self.mirror.unsent() if not isinstance(i, n.FunctionCallOutput)]
+        instructions = response.options.instructions
+        if self.commit_pending and not items and not results:
+            self.commit_pending = False
+            return
+        self.commit_pending = False
+        self.mirror.mark_sent([i.id for i in items] + [r.id for r in results])
+        calls = {i.call_id: i for i in self.mirror.items if isinstance(i, n.FunctionCall)}
+        for result in results:
+            self.inbound.open_calls.pop(result.call_id, None)
+        scheduling: Scheduling | None = (
+            "WHEN_IDLE" if self.up.profile.tool_behavior == "NON_BLOCKING" else None
+        )
+
+        def build(live: Live) -> list[bytes]:
+            on_live = [r for r in results if r.call_id in live.tool_ids]
+            # A result for a call this connection never issued (an earlier one did) is
+            # history to it: the call and its result, as turns.
+            earlier: list[n.Item] = []
+            for r in results:
+                if r.call_id not in live.tool_ids:
+                    if (call := calls.get(r.call_id)) is not None:
+                        earlier.append(call)
+                    earlier.append(r)
+            turns = render([*earlier, *items])
+            if instructions:
+                turns.append(Turn("user", f"(Instructions for this reply: {instructions})"))
+            out: list[bytes] = []
+            if on_live:
+                if turns:
+                    out.append(encode(Turns(turns, complete=False)))
+                tool_results = [
+                    ToolResult(
+                        call_id=r.call_id,
+                        name=calls[r.call_id].name if r.call_id in calls else "",
+                        output=r.output,
+                        scheduling=scheduling,
+                    )
+                    for r in on_live
+                ]
+                live.tool_ids.difference_update(r.call_id for r in on_live)
+                out.append(encode(ToolResults(tool_results)))
+            else:
+                out.append(encode(Turns(turns, complete=True)))
+            return out
+
+        await self.supervisor.send(build)
+
+    async def _cancel(self, response_id: str) -> None:
+        if (side := self._sides.get(response_id)) is not None:
+            await side.cancel("client_cancelled")
+            return
+        events, generating = self.inbound.cancel(self.hold.model_id(response_id))
+        await self.emit(events)
+        if generating:
+            # Gemini has no cancel: the connection goes, and the next one starts from the
+            # conversation (the reply as far as the client took it).
+            self.reseed = True
+            self.supervisor.restart()
+
+    def _side(self, create: n.CreateResponse) -> None:
+        """An out-of-band reply: on a connection of its own, seeded with the conversation,
+        so that it never enters the live session's context."""
+        side = SideReply(self, create, on_done=self._sides.pop)
+        self._sides[create.response_id] = side
+        side.start()
+
+
+def _seconds(duration: Any) -> float:
+    """A goAway's ``timeLeft`` (the SDK gives a string such as "50s" or a timedelta)."""
+    if duration is None:
+        return 0.0
+    if hasattr(duration, "total_seconds"):
+        return float(duration.total_seconds())
+    text = str(duration).strip().removesuffix("s")
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
