@@ -130,7 +130,7 @@ class TokenIssuer:
 
     def _verify_jwt(self, token: str) -> dict[str, Any]:
         """The claims of an RS256 JWT signed by a service account key issued here, with
-        ``iss``, ``aud`` and an ``exp`` still ahead."""
+        ``iss``, ``aud`` (or ``scope``) and an ``exp`` still ahead."""
         parts = token.split(".")
         if len(parts) != 3:
             raise TokenError("invalid_grant", "Invalid JWT: not a signed JWT.")
@@ -154,7 +154,8 @@ class TokenIssuer:
             )
         except InvalidSignature:
             raise TokenError("invalid_grant", "Invalid JWT Signature.") from None
-        if not claims.get("iss") or not claims.get("aud"):
+        # A grant assertion names its audience; a self-signed JWT may carry scopes instead.
+        if not claims.get("iss") or not (claims.get("aud") or claims.get("scope")):
             raise TokenError("invalid_grant", "Invalid JWT: iss and aud are required.")
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or exp <= time.time():
