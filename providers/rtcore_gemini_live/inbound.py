@@ -317,6 +317,19 @@ class Inbound:
         self._announced = True
         return [*out, SpeechStarted(item_id=self._user, audio_start_ms=onset_ms)]
 
+    def speech_measured(self, onset_ms: int) -> list[Event]:
+        """The session measured speech beginning in the client's audio. Gemini says nothing
+        of it until its transcript, after its end-of-speech silence, and its answer starts
+        at once: announced now, so that clients hear of the turn while the user speaks
+        (pipecat treats a speech start after the answer began as a barge-in over it).
+        During a model turn Gemini's own ``interrupted`` says it; push-to-talk has none."""
+        if self.manual_turns or self.current is not None or self.user_open:
+            return []
+        heard = self.heard  # measured here, not yet heard by Gemini (the replay's concern)
+        out = self._user_speaks(onset_ms)
+        self.heard = heard
+        return out
+
     def _user_text(self, text: str, onset_ms: int) -> list[Event]:
         out = [] if self._user is not None else self._user_speaks(onset_ms)
         assert self._user is not None

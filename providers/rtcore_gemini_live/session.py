@@ -236,7 +236,8 @@ class GeminiSession:
             self.supervisor.restart()
 
     async def _append(self, pcm: bytes) -> None:
-        self.audio.observe(pcm)
+        if self.audio.observe(pcm):
+            await self.emit(self.inbound.speech_measured(self.audio.onset_ms))
         if self.config.turn_detection is None:
             self._ptt.append(pcm)
             return
