@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import yaml
 
-from rtcore_sonic_emulator.script import DEFAULT_UTTERANCES, UNRECOGNISED, default_reply
-from rtcore_sonic_emulator.voice import speech_seconds as nova_speech_seconds
+from rtcore_emulated_speech import DEFAULT_UTTERANCES, UNRECOGNISED, default_reply
+from rtcore_emulated_speech import speech_seconds as emulated_speech_seconds
 from tests.core.test_sdk_shapes import BETA, GA
 from tests.transports.process import RTCORE, START_SECONDS, Served
 
@@ -59,7 +59,7 @@ class Upstream:
     params: tuple[tuple[str, object], ...] = ()
     info: tuple[tuple[str, object], ...] = ()
     # Seconds of the emulator's voice for a reply's text (a played reply is checked whole).
-    speech_seconds: Callable[[str], float] = nova_speech_seconds
+    speech_seconds: Callable[[str], float] = emulated_speech_seconds
     # Seconds of quiet after which the emulator ends a spoken turn (at most).
     turn_end_seconds: float = 2.0
 
@@ -91,8 +91,17 @@ NOVA_V1 = Upstream(
     turn_end_seconds=1.5,
 )
 NOVA_2 = Upstream("nova-2", "bedrock/amazon.nova-2-sonic-v1:0", "config")
+# Gemini Live on the Gemini API and on Vertex AI: ``rtcore serve --emulator`` answers both
+# from its in-process emulator, with no Google account.
+GEMINI = Upstream("gemini", "gemini/gemini-3.8-live", "serve")
+VERTEX = Upstream(
+    "vertex",
+    "vertex_ai/gemini-live-2.5-flash-native-audio",
+    "serve",
+    params=(("vertex_project", "rtcore-clients"), ("vertex_location", "us-central1")),
+)
 # Every upstream; CURRENT leaves out the legacy one (for the clients that never ran on it).
-UPSTREAMS = [NOVA_V1, NOVA_2]
+UPSTREAMS = [NOVA_V1, NOVA_2, GEMINI, VERTEX]
 CURRENT = [u for u in UPSTREAMS if u is not NOVA_V1]
 
 
