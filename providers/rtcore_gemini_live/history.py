@@ -22,7 +22,7 @@ class Turn(msgspec.Struct, frozen=True):
     text: str
 
 
-def render_item(item: Item, names: dict[str, str] | None = None) -> Turn | None:
+def render_item(item: Item) -> Turn | None:
     match item:
         case Message(role="system", text=text) if text:
             return Turn("user", f"(Instructions: {text})")
@@ -32,20 +32,17 @@ def render_item(item: Item, names: dict[str, str] | None = None) -> Turn | None:
             return Turn("model", text)
         case FunctionCall(name=name, arguments=arguments):
             return Turn("model", f"(I called the tool {name} with {arguments})")
-        case FunctionCallOutput(call_id=call_id, output=output):
-            called = (names or {}).get(call_id)
-            tool = f"The tool {called}" if called else "The tool"
-            return Turn("user", f"({tool} returned: {output})")
+        case FunctionCallOutput(output=output):
+            # The call (the model turn before it) names the tool.
+            return Turn("user", f"(The tool returned: {output})")
     return None  # untranscribed audio: nothing Gemini could use
 
 
 def render(items: Iterable[Item]) -> list[Turn]:
     """Turns in order, consecutive turns of one role joined."""
-    items = list(items)
-    names = {i.call_id: i.name for i in items if isinstance(i, FunctionCall)}
     turns: list[Turn] = []
     for item in items:
-        turn = render_item(item, names)
+        turn = render_item(item)
         if turn is None:
             continue
         if turns and turns[-1].role == turn.role:

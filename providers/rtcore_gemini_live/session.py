@@ -307,7 +307,7 @@ class GeminiSession:
             self.commit_pending = False
             return
         self.commit_pending = False
-        self.mirror.mark_sent([i.id for i in items] + [r.id for r in results])
+        sent = [i.id for i in items] + [r.id for r in results]
         calls = {i.call_id: i for i in self.mirror.items if isinstance(i, n.FunctionCall)}
         for result in results:
             self.inbound.open_calls.pop(result.call_id, None)
@@ -316,6 +316,9 @@ class GeminiSession:
         )
 
         def build(live: Live) -> list[bytes]:
+            # Sent once a connection takes them: one that opens before then leaves them
+            # out of the history it is seeded with.
+            self.mirror.mark_sent(sent)
             on_live = [r for r in results if r.call_id in live.tool_ids]
             # A result for a call this connection never issued (an earlier one did) is
             # history to it: the call and its result, as turns.
