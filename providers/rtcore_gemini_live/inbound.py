@@ -113,6 +113,9 @@ class Inbound:
         self._stopped = False
         self._answered = False
         self._held_text: list[str] = []
+        # The open turn was announced from the session's measure, and Gemini has shown no
+        # sign of it yet (it may be noise to Gemini: see drop_unconfirmed_speech).
+        self._unconfirmed = False
         # Gemini showed it heard the user's audio so far (for the session's replay).
         self.heard = False
         self._activated: list[LedgerResponse] = []
@@ -251,6 +254,7 @@ class Inbound:
         if self._user is not None:
             self._answered = True
             self.heard = True
+            self._unconfirmed = False
         return out, self.current
 
     def _audio(self, pcm: bytes, audio_ms: int) -> list[Event]:
@@ -305,6 +309,7 @@ class Inbound:
     def _user_speaks(self, onset_ms: int) -> list[Event]:
         """Gemini heard the user: their turn opens (announced, with turn detection on)."""
         self.heard = True
+        self._unconfirmed = False
         if self._user is not None and not self._answered:
             return []
         out = self._close_user() if self._user is not None else []
@@ -317,7 +322,34 @@ class Inbound:
         self._announced = True
         return [*out, SpeechStarted(item_id=self._user, audio_start_ms=onset_ms)]
 
+    def speech_measured(self, onset_ms: int) -> list[Event]:
+        """The session measured speech beginning in the client's audio. Gemini says nothing
+        of it until its transcript, after its end-of-speech silence, and its answer starts
+        at once: announced now, so that clients hear of the turn while the user speaks
+        (pipecat treats a speech start after the answer began as a barge-in over it).
+        During a model turn Gemini's own ``interrupted`` says it; push-to-talk has none."""
+        if self.manual_turns or self.current is not None or self.user_open:
+            return []
+        heard = self.heard  # measured here, not yet heard by Gemini (the replay's concern)
+        out = self._user_speaks(onset_ms)
+        self.heard = heard
+        self._unconfirmed = bool(out)
+        return out
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self._unconfirmed and self.user_open
+
+    def drop_unconfirmed_speech(self, audio_ms: int) -> list[Event]:
+        """Speech announced from the audio that Gemini never took as a turn (a cough, a
+        door): the turn closes empty, as a server VAD's false start does."""
+        if not self.awaiting_confirmation:
+            return []
+        self._unconfirmed = False
+        return self._close_user(audio_ms)
+
     def _user_text(self, text: str, onset_ms: int) -> list[Event]:
+        self._unconfirmed = False
         out = [] if self._user is not None else self._user_speaks(onset_ms)
         assert self._user is not None
         if self._announced and not self._stopped:

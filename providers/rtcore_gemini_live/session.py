@@ -51,6 +51,9 @@ RESTART_FIELDS = frozenset(
     | {"turn_detection"}
 )
 _QUEUE_EVENTS = 512
+# Speech announced from the audio that Gemini has not taken as a turn after this much quiet
+# (or 3 s past the end-of-speech silence asked for) was noise to it.
+_NOISE_AFTER_QUIET_MS = 5000.0
 
 
 def _client_asks(config: n.SessionConfig) -> bool:
@@ -234,7 +237,10 @@ class GeminiSession:
             self.supervisor.restart()
 
     async def _append(self, pcm: bytes) -> None:
-        self.audio.observe(pcm)
+        if self.audio.observe(pcm):
+            await self.emit(self.inbound.speech_measured(self.audio.onset_ms))
+        elif self.inbound.awaiting_confirmation and self.audio.quiet_for_ms() >= self._noise_ms():
+            await self.emit(self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms)))
         if self.config.turn_detection is None:
             self._ptt.append(pcm)
             return
@@ -244,6 +250,13 @@ class GeminiSession:
             return audio_messages(pcm, rate)
 
         await self.supervisor.send(build, audio=len(pcm), client=len(pcm))
+
+    def _noise_ms(self) -> float:
+        """Quiet after which speech announced from the audio, not taken by Gemini, was
+        noise to it: well past the end-of-speech silence the session asked for."""
+        td = self.config.turn_detection
+        silence = td.silence_duration_ms if td is not None and td.silence_duration_ms else 0
+        return max(_NOISE_AFTER_QUIET_MS, silence + 3000.0)
 
     @property
     def ptt_audio(self) -> bool:

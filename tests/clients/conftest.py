@@ -1,19 +1,34 @@
-"""Real clients against ``rtcore serve --provider echo``: one server per test module, on a
-free loopback port, started the way users start it."""
+"""Real clients against a real ``rtcore serve``, each on every provider upstream.
+
+``UPSTREAMS`` is the one parametrization: every client test that talks to a provider takes
+its server from ``serve_upstream`` with the ``upstream`` fixture, and asserts what the
+upstream's emulator says, as its ``Upstream`` describes it. The emulators follow the same
+script conventions (a sine at 400 + 100·N Hz is heard as utterance N, other speech as one
+fixed line, a turn is answered "You said: <what was said>", a question that matches a tool's
+description calls it and the answer quotes the tool's result), so the same assertions hold on
+each. The ``served`` fixture is the ``echo`` test model, for the tests of the core itself.
+
+A server is started once per test module and upstream (module-scoped fixtures), not once
+per test.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from rtcore_sonic_emulator import NovaSonicEmulator
+from rtcore_emulated_speech import DEFAULT_UTTERANCES, UNRECOGNISED, default_reply
+from rtcore_emulated_speech import speech_seconds as emulated_speech_seconds
 from tests.core.test_sdk_shapes import BETA, GA
-from tests.transports.process import Served
+from tests.transports.process import RTCORE, START_SECONDS, Served
 
 
 def validate(event: dict[str, Any], dialect: str) -> None:
@@ -30,33 +45,181 @@ def validate(event: dict[str, Any], dialect: str) -> None:
     models[event["type"]].model_validate(event)
 
 
-@asynccontextmanager
-async def served_by_emulator(
-    tmp_path: Path, model_id: str, env: dict[str, str] | None = None, *extra: str
-) -> AsyncIterator[Served]:
-    """``rtcore serve --config`` with one model, ``nova``: the Bedrock provider pointed at a
-    local Nova Sonic emulator by its config options (docs/providers/bedrock-sonic.md)."""
-    async with NovaSonicEmulator(
-        cert_dir=tmp_path / "certs", realtime_factor=0.0, legacy_models=True
-    ) as emu:
-        params = {
-            "model": f"bedrock/{model_id}",
-            "api_base": emu.endpoint,
-            "ssl_ca_file": str(emu.ca_file),
-            "aws_access_key_id": "AKIDCLIENTTEST",
-            "aws_secret_access_key": "client-test-secret",
-            "aws_region_name": "us-east-1",
-        }
-        # v1 is retired: the clients' v1 runs are the legacy path, v1 served as written
-        # by an emulator that still serves it (legacy_models).
-        info = {"mode": "realtime", "use_successor": False}
-        config = {
-            "model_list": [{"model_name": "nova", "litellm_params": params, "model_info": info}]
-        }
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(config))
-        async with Served("--config", str(path), *extra, env=env) as served:
+@dataclass(frozen=True)
+class Upstream:
+    """A provider upstream the clients are run on, and what its emulator says back."""
+
+    id: str
+    # The config entry's ``litellm_params.model`` (the provider is chosen by its prefix).
+    model: str
+    # How its emulator runs: "config" (a ``rtcore emulator`` process of the test's, which
+    # the config entry points at) or "serve" (``rtcore serve --emulator``, in-process).
+    emulator: str
+    # Other ``litellm_params`` / ``model_info`` of the entry.
+    params: tuple[tuple[str, object], ...] = ()
+    info: tuple[tuple[str, object], ...] = ()
+    # Seconds of the emulator's voice for a reply's text (a played reply is checked whole).
+    speech_seconds: Callable[[str], float] = emulated_speech_seconds
+    # Seconds of quiet after which the emulator ends a spoken turn (at most).
+    turn_end_seconds: float = 2.0
+
+    @property
+    def name(self) -> str:
+        """The config entry's name, which clients ask for."""
+        return self.id
+
+    def heard(self, slot: int | None) -> str:
+        """The transcript of utterance ``slot`` (a tone of ``utterance_pcm(slot)``), or of
+        any other speech (``None``: the browsers' fake microphone)."""
+        return UNRECOGNISED if slot is None else DEFAULT_UTTERANCES[slot]
+
+    def reply(self, said: str) -> str:
+        """The answer to a turn that said ``said`` (typed or spoken)."""
+        return default_reply(said)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+NOVA_V1 = Upstream(
+    "nova-v1",
+    "bedrock/amazon.nova-sonic-v1:0",
+    "config",
+    # v1 is retired: the clients' v1 runs are the legacy path, v1 served as written by an
+    # emulator that still serves it (``--legacy-models``).
+    info=(("use_successor", False),),
+    turn_end_seconds=1.5,
+)
+NOVA_2 = Upstream("nova-2", "bedrock/amazon.nova-2-sonic-v1:0", "config")
+# Gemini Live on the Gemini API and on Vertex AI: ``rtcore serve --emulator`` answers both
+# from its in-process emulator, with no Google account.
+GEMINI = Upstream("gemini", "gemini/gemini-3.8-live", "serve")
+VERTEX = Upstream(
+    "vertex",
+    "vertex_ai/gemini-live-2.5-flash-native-audio",
+    "serve",
+    params=(("vertex_project", "rtcore-clients"), ("vertex_location", "us-central1")),
+)
+# Every upstream; CURRENT leaves out the legacy one (for the clients that never ran on it).
+UPSTREAMS = [NOVA_V1, NOVA_2, GEMINI, VERTEX]
+CURRENT = [u for u in UPSTREAMS if u is not NOVA_V1]
+
+
+@pytest.fixture(scope="module", params=UPSTREAMS, ids=str)
+def upstream(request: pytest.FixtureRequest) -> Upstream:
+    up: Upstream = request.param
+    return up
+
+
+@contextmanager
+def nova_emulator(where: Path) -> Iterator[tuple[str, str]]:
+    """``rtcore emulator`` (the Nova Sonic one) in a process of its own, unpaced, serving
+    the retired v1 too; yields its endpoint and CA file."""
+    proc = subprocess.Popen(
+        [
+            RTCORE,
+            "emulator",
+            "--port",
+            "0",
+            "--realtime-factor",
+            "0",
+            "--legacy-models",
+            "--cert-dir",
+            str(where / "certs"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    found: dict[str, str] = {}
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.partition(":")
+            found[key.strip()] = value.strip()
+            if "endpoint" in found and "ca file" in found:
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        # A safety net only: the emulator makes its CA and certificate on first start.
+        if not ready.wait(START_SECONDS) or "ca file" not in found:
+            raise AssertionError("the emulator did not start: " + str(found))
+        yield found["endpoint"], found["ca file"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        reader.join(5)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.close()
+        with proc.stderr:
+            err = proc.stderr.read()
+        assert "Traceback" not in err, err
+
+
+def entry(upstream: Upstream, **params: object) -> dict[str, object]:
+    return {
+        "model_name": upstream.name,
+        "litellm_params": {"model": upstream.model, **dict(upstream.params), **params},
+        "model_info": {"mode": "realtime", **dict(upstream.info)},
+    }
+
+
+def write_config(path: Path, entries: list[dict[str, object]]) -> Path:
+    path.write_text(yaml.safe_dump({"model_list": entries}))
+    return path
+
+
+@contextmanager
+def serve_upstream(
+    upstream: Upstream, where: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """``rtcore serve --config`` serving ``upstream.name``, its emulator running as the
+    upstream says: a config entry pointed at an emulator process of the test's, alone; or
+    every upstream served with ``--emulator`` in one config, as users write it. The
+    server's log must hold no traceback."""
+    where.mkdir(parents=True, exist_ok=True)
+    config = where / "config.yaml"
+    if upstream.emulator == "config":
+        # The Bedrock provider pointed at the emulator by its config options
+        # (docs/providers/bedrock-sonic.md).
+        with nova_emulator(where) as (endpoint, ca_file):
+            params = {
+                "api_base": endpoint,
+                "ssl_ca_file": ca_file,
+                "aws_access_key_id": "AKIDCLIENTTEST",
+                "aws_secret_access_key": "client-test-secret",
+                "aws_region_name": "us-east-1",
+            }
+            write_config(config, [entry(upstream, **params)])
+            with Served("--config", str(config), *extra, env=env) as served:
+                yield served
+    else:
+        write_config(config, [entry(u) for u in UPSTREAMS if u.emulator == "serve"])
+        # The emulator's certificate is kept in this run's cache, not the user's.
+        env = {"XDG_CACHE_HOME": str(where / "cache"), **(env or {})}
+        with Served("--config", str(config), "--emulator", *extra, env=env) as served:
             yield served
+    assert "Traceback" not in served.stderr, served.stderr
+
+
+@pytest.fixture(scope="module")
+def served_upstream(
+    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """``rtcore serve`` for ``upstream``, shared by the module's tests on it."""
+    with serve_upstream(upstream, tmp_path_factory.mktemp(f"serve-{upstream.id}")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

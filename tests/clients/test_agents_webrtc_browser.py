@@ -1,7 +1,8 @@
 """@openai/agents-realtime's WebRTC transport in headless Chromium, pointed at rtcore,
 with an ephemeral client secret, as a browser app runs it: the fake microphone's turn is
 heard and answered in voice (the reply's audio arrives on the call's track, not silent),
-a tool call round-trips through the SDK's own tool runner.
+a typed turn is answered, a tool call round-trips through the SDK's own tool runner; on
+the echo test model and on each provider upstream (tests/clients/conftest.py).
 
 The page and the SDK's browser bundle are served from the gateway's own origin by the
 test plugin (``RTCORE_ECHO_STATIC``). Chromium is told to offer loopback candidates and
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,8 @@ import aiohttp
 import numpy as np
 import pytest
 
-from tests.bedrock.conftest import V2
 from tests.clients.browser import Chromium, find_chromium, write_speech_wav
-from tests.clients.conftest import served_by_emulator
+from tests.clients.conftest import CURRENT, Upstream, serve_upstream
 from tests.transports.process import Served
 
 CHROMIUM = find_chromium()
@@ -37,20 +38,32 @@ pytestmark = pytest.mark.skipif(
     reason="Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)",
 )
 KEY = "sk-agents-webrtc"
-SERVERS = ["echo", "bedrock-emulator"]
 FLAGS = Chromium.WEBRTC_LOOPBACK
 
 
+@pytest.fixture(scope="module", params=CURRENT, ids=str)
+def upstream(request: pytest.FixtureRequest) -> Upstream:
+    """The current upstreams (this client never ran on the retired Nova v1)."""
+    up: Upstream = request.param
+    return up
+
+
+def env_for(where: Path) -> dict[str, str]:
+    return {"RTCORE_MASTER_KEY": KEY, "RTCORE_ECHO_STATIC": str(static_dir(where))}
+
+
 @asynccontextmanager
-async def serve(server: str, tmp_path: Path) -> AsyncIterator[tuple[Served, str]]:
-    """The echo model, or the Bedrock provider on the Nova Sonic emulator; the model name."""
-    env = {"RTCORE_MASTER_KEY": KEY, "RTCORE_ECHO_STATIC": str(static_dir(tmp_path))}
-    if server == "echo":
-        async with Served("--provider", "echo", env=env) as served:
-            yield served, "echo"
-    else:
-        async with served_by_emulator(tmp_path, V2, env) as served:
-            yield served, "nova"
+async def serve_echo(tmp_path: Path) -> AsyncIterator[Served]:
+    async with Served("--provider", "echo", env=env_for(tmp_path)) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def served_static(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``rtcore serve`` for ``upstream`` serving the page and the SDK's bundle."""
+    where = tmp_path_factory.mktemp(f"agents-webrtc-{upstream.id}")
+    with serve_upstream(upstream, where, env=env_for(where)) as served:
+        yield served
 
 
 def static_dir(tmp_path: Path) -> Path:
@@ -95,40 +108,88 @@ async def until(page: Chromium, check: str, within: float = 30.0) -> dict[str, A
         raise AssertionError(f"{check} never held; the page: {await state(page)}") from None
 
 
-@pytest.mark.parametrize("server", SERVERS)
-async def test_agents_realtime_webrtc_in_chromium_talks_and_calls_a_tool(
-    tmp_path: Path, server: str
+async def converse(
+    served: Served, model: str, tmp_path: Path, heard: str, spoken: str, typed: str
 ) -> None:
+    """The fake microphone's turn (transcribed as ``heard``, a regular expression) is
+    answered in voice with ``spoken``; a typed "Hello there" is answered with ``typed``; a
+    typed question about the weather runs the SDK's tool, and the answer quotes its result."""
     assert CHROMIUM is not None
     mic = tmp_path / "speech.wav"
     write_speech_wav(mic)
-    async with serve(server, tmp_path) as (served, model):
-        secret = await mint(served.port, model)
-        url = f"http://127.0.0.1:{served.port}/echo/static/index.html?model={model}&secret={secret}"
-        async with Chromium(CHROMIUM, url, mic_wav=mic, flags=FLAGS) as page:
-            try:
-                await until(page, "window.agentsWebrtc.connected")
-                heard = await until(
-                    page,
-                    "window.agentsWebrtc.events.includes('output_audio_buffer.stopped')",
-                    within=40,
-                )
-            except AssertionError:
-                print(await state(page), "".join(page.stderr)[-3000:], served.stderr)
-                raise
-            assert "input_audio_buffer.speech_started" in heard["events"]
-            assert "response.done" in heard["events"]
-            assert heard["loudness"] > 0.01, heard
+    secret = await mint(served.port, model)
+    url = f"http://127.0.0.1:{served.port}/echo/static/index.html?model={model}&secret={secret}"
+    async with Chromium(CHROMIUM, url, mic_wav=mic, flags=FLAGS) as page:
+        try:
+            await until(page, "window.agentsWebrtc.connected")
+            played = await until(
+                page,
+                "window.agentsWebrtc.events.includes('output_audio_buffer.stopped')",
+                within=40,
+            )
+            assert "input_audio_buffer.speech_started" in played["events"]
+            assert "response.done" in played["events"]
+            assert played["loudness"] > 0.01, played
+            first = await until(page, answers(1))
+            (user, answer) = first["history"][:2]
+            assert user["role"] == "user"
+            assert re.fullmatch(heard, user["text"]), first["history"]
+            assert (answer["role"], answer["text"]) == ("assistant", spoken)
+
+            await page.evaluate('window.agentsSession.sendMessage("Hello there")')
+            second = await until(page, answers(2))
+            assert [(m["role"], m["text"]) for m in second["history"][2:4]] == [
+                ("user", "Hello there"),
+                ("assistant", typed),
+            ]
+
             # A typed turn asks for the weather: the SDK runs its tool and answers.
             await page.evaluate(
                 'window.agentsSession.sendMessage("What\'s the current weather in Paris?")'
             )
             done = await until(page, "window.agentsWebrtc.tools.length > 0")
             assert "Paris" in done["tools"][0]
-            await until(
-                page,
-                "window.agentsWebrtc.events.filter(e => e === 'response.done').length >= 3",
-            )
+            third = await until(page, answers(3))
+        except AssertionError:
+            print(await state(page), "".join(page.stderr)[-3000:], served.stderr)
+            raise
+    assert third["tools"] == done["tools"]
+    assert "cloudy" in third["history"][-1]["text"], third["history"]
+    assert third["history"][-1]["role"] == "assistant"
+
+
+def answers(count: int) -> str:
+    """The page's check: ``count`` assistant messages completed."""
+    return (
+        "window.agentsWebrtc.history.filter("
+        f"m => m.role === 'assistant' && m.status === 'completed').length >= {count}"
+    )
+
+
+async def test_agents_realtime_webrtc_in_chromium_on_echo(tmp_path: Path) -> None:
+    async with serve_echo(tmp_path) as served:
+        await converse(
+            served,
+            "echo",
+            tmp_path,
+            r"\(spoken \d+ ms\)",
+            "I heard you.",
+            "You said: Hello there",
+        )
+
+
+async def test_agents_realtime_webrtc_in_chromium_talks_and_calls_a_tool(
+    served_static: Served, upstream: Upstream, tmp_path: Path
+) -> None:
+    heard = upstream.heard(None)
+    await converse(
+        served_static,
+        upstream.name,
+        tmp_path,
+        re.escape(heard),
+        upstream.reply(heard),
+        upstream.reply("Hello there"),
+    )
 
 
 def write_barge_in_wav(path: Path, gap: float, rate: int = 48000) -> None:
@@ -144,26 +205,37 @@ def write_barge_in_wav(path: Path, gap: float, rate: int = 48000) -> None:
         w.writeframes(np.concatenate(parts).astype("<i2").tobytes())
 
 
-@pytest.mark.parametrize("server", SERVERS)
-async def test_speaking_over_the_reply_in_chromium_cuts_its_playback(
-    tmp_path: Path, server: str
-) -> None:
+async def cuts_playback(served: Served, model: str, tmp_path: Path, gap: float) -> None:
+    """Speech again ``gap`` seconds after a turn, while its reply plays, cuts the reply."""
     assert CHROMIUM is not None
     mic = tmp_path / "barge-in.wav"
-    # The echo model ends a turn after 0.5 s of quiet, Nova (the emulator) after more.
-    write_barge_in_wav(mic, gap=0.75 if server == "echo" else 2.2)
-    async with serve(server, tmp_path) as (served, model):
-        secret = await mint(served.port, model)
-        url = f"http://127.0.0.1:{served.port}/echo/static/index.html?model={model}&secret={secret}"
-        async with Chromium(CHROMIUM, url, mic_wav=mic, flags=FLAGS) as page:
-            cut = await until(
-                page, "window.agentsWebrtc.events.includes('output_audio_buffer.cleared')"
-            )
-            events = cut["events"]
-            assert events.index("output_audio_buffer.started") < events.index(
-                "output_audio_buffer.cleared"
-            )
-            truncated = await until(
-                page, "window.agentsWebrtc.events.includes('conversation.item.truncated')"
-            )
-            assert "conversation.item.truncated" in truncated["events"]
+    write_barge_in_wav(mic, gap=gap)
+    secret = await mint(served.port, model)
+    url = f"http://127.0.0.1:{served.port}/echo/static/index.html?model={model}&secret={secret}"
+    async with Chromium(CHROMIUM, url, mic_wav=mic, flags=FLAGS) as page:
+        cut = await until(
+            page, "window.agentsWebrtc.events.includes('output_audio_buffer.cleared')"
+        )
+        events = cut["events"]
+        assert events.index("output_audio_buffer.started") < events.index(
+            "output_audio_buffer.cleared"
+        )
+        truncated = await until(
+            page, "window.agentsWebrtc.events.includes('conversation.item.truncated')"
+        )
+        assert "conversation.item.truncated" in truncated["events"]
+
+
+async def test_speaking_over_the_reply_in_chromium_cuts_its_playback_on_echo(
+    tmp_path: Path,
+) -> None:
+    # The echo model ends a turn after 0.5 s of quiet.
+    async with serve_echo(tmp_path) as served:
+        await cuts_playback(served, "echo", tmp_path, gap=0.75)
+
+
+async def test_speaking_over_the_reply_in_chromium_cuts_its_playback(
+    served_static: Served, upstream: Upstream, tmp_path: Path
+) -> None:
+    # The second speech starts just after the turn has ended, so the reply is playing.
+    await cuts_playback(served_static, upstream.name, tmp_path, upstream.turn_end_seconds + 0.2)

@@ -1,5 +1,5 @@
 """LiveKit Agents (``livekit-agents`` with ``livekit-plugins-openai``), unmodified and with its
-defaults, against ``rtcore serve`` and the Bedrock provider on the Nova Sonic emulator.
+defaults, against ``rtcore serve`` on each provider upstream (tests/clients/conftest.py).
 
 ``RealtimeModel(base_url=...)`` is the only change a LiveKit user makes: it dials
 ``{base_url}/realtime?model=NAME`` with its own session defaults (voice ``marin``, server VAD,
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,11 +20,10 @@ from livekit.agents import Agent, AgentSession, function_tool, llm
 from livekit.plugins import openai as lk_openai
 
 from rtcore_sonic_emulator import utterance_pcm
-from tests.clients.conftest import served_by_emulator
+from tests.clients.conftest import Upstream
 from tests.clients.livekit_io import Microphone, Speaker
 from tests.transports.process import Served
 
-MODELS = ["amazon.nova-sonic-v1:0", "amazon.nova-2-sonic-v1:0"]
 RATE = 24000  # LiveKit's OpenAI plugin sends and plays 24 kHz
 
 
@@ -42,18 +40,15 @@ class Weather:
 
 @asynccontextmanager
 async def livekit_session(
-    tmp_path: Path,
-    model_id: str,
+    served: Served,
+    upstream: Upstream,
     microphone: Microphone | None = None,
     speaker: Speaker | None = None,
-) -> AsyncIterator[tuple[AgentSession[None], list[Any], Served]]:
-    """An ``AgentSession`` on rtcore; yields it, the errors it reported, and the server."""
-    async with (
-        served_by_emulator(tmp_path, model_id) as served,
-        aiohttp.ClientSession() as http,
-    ):
+) -> AsyncIterator[tuple[AgentSession[None], list[Any]]]:
+    """An ``AgentSession`` on rtcore; yields it and the errors it reported."""
+    async with aiohttp.ClientSession() as http:
         model = lk_openai.realtime.RealtimeModel(
-            model="nova",
+            model=upstream.name,
             api_key="sk-test",
             base_url=f"http://127.0.0.1:{served.port}/v1",
             http_session=http,
@@ -65,9 +60,8 @@ async def livekit_session(
             session.input.audio = microphone
         if speaker is not None:
             session.output.audio = speaker
-        yield session, errors, served
+        yield session, errors
         await session.aclose()
-    assert "Traceback" not in served.stderr, served.stderr
 
 
 def assistant_texts(items: list[Any]) -> list[str]:
@@ -76,21 +70,19 @@ def assistant_texts(items: list[Any]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("model_id", MODELS)
-async def test_typed_turn(tmp_path: Path, model_id: str) -> None:
-    async with livekit_session(tmp_path, model_id) as (session, errors, _):
+async def test_typed_turn(served_upstream: Served, upstream: Upstream) -> None:
+    async with livekit_session(served_upstream, upstream) as (session, errors):
         await session.start(Agent(instructions="Be brief."))
         result = await session.run(user_input="Hello there")
         result.expect.next_event().is_message(role="assistant")
         replies = [e.item.text_content for e in result.events if e.type == "message"]
-        assert replies == ["You said: Hello there"]
+        assert replies == [upstream.reply("Hello there")]
     assert errors == []
 
 
-@pytest.mark.parametrize("model_id", MODELS)
-async def test_tool_turn(tmp_path: Path, model_id: str) -> None:
+async def test_tool_turn(served_upstream: Served, upstream: Upstream) -> None:
     weather = Weather()
-    async with livekit_session(tmp_path, model_id) as (session, errors, _):
+    async with livekit_session(served_upstream, upstream) as (session, errors):
         await session.start(Agent(instructions="Be brief.", tools=[weather.get_weather]))
         result = await session.run(user_input="What's the weather in Paris?")
         call = result.expect.next_event().is_function_call(name="get_weather").event().item
@@ -105,12 +97,14 @@ async def test_tool_turn(tmp_path: Path, model_id: str) -> None:
     assert errors == []
 
 
-@pytest.mark.parametrize("model_id", MODELS)
-async def test_spoken_turn(tmp_path: Path, model_id: str) -> None:
-    """LiveKit's default server VAD: the user says "Hello." (the emulator's utterance 0)
-    and hears the reply; both turns land in LiveKit's chat history with their text."""
+async def test_spoken_turn(served_upstream: Served, upstream: Upstream) -> None:
+    """LiveKit's default server VAD: the user says utterance 0 and hears the reply; both
+    turns land in LiveKit's chat history with their text."""
     microphone, speaker = Microphone(utterance_pcm(0, sample_rate=RATE), RATE), Speaker(RATE)
-    async with livekit_session(tmp_path, model_id, microphone, speaker) as (session, errors, _):
+    async with livekit_session(served_upstream, upstream, microphone, speaker) as (
+        session,
+        errors,
+    ):
         items: list[Any] = []
         heard: list[str] = []
         answered = asyncio.Event()
@@ -128,10 +122,12 @@ async def test_spoken_turn(tmp_path: Path, model_id: str) -> None:
         await session.start(Agent(instructions="Be brief."))
         async with asyncio.timeout(20):
             await answered.wait()
-    assert heard == ["Hello."]
+    said = upstream.heard(0)
+    assert heard == [said]
     users = [i.text_content for i in items if isinstance(i, llm.ChatMessage) and i.role == "user"]
-    assert users == ["Hello."]
-    assert assistant_texts(items) == ["You said: Hello."]
-    # "You said: Hello." at the emulator's speaking rate: 3 words, about a second of audio.
-    assert speaker.seconds == pytest.approx(1.02, abs=0.1)
+    assert users == [said]
+    answer = upstream.reply(said)
+    assert assistant_texts(items) == [answer]
+    # The whole reply played, at the emulator's speaking rate.
+    assert speaker.seconds == pytest.approx(upstream.speech_seconds(answer), abs=0.1)
     assert errors == []

@@ -1,6 +1,7 @@
 """The Node clients, unmodified and with their defaults, against ``rtcore serve`` over
-``wss://`` and the Bedrock provider on the Nova Sonic emulator: the openai npm package's
-``OpenAIRealtimeWS`` (GA and beta; it always dials TLS) and ``@openai/agents-realtime``.
+``wss://`` on each provider upstream (tests/clients/conftest.py): the openai npm package's
+``OpenAIRealtimeWS`` (GA and beta; it always dials TLS) and ``@openai/agents-realtime``,
+each with a text, a tool and a spoken turn.
 
 The clients live in ``tests/clients/node`` (``package.json`` and its lock; ``make test``
 runs ``npm ci`` there). Each script prints every raw server event as a JSON line; they are
@@ -13,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,10 @@ import pytest
 import trustme
 
 from rtcore_sonic_emulator import utterance_pcm
-from tests.clients.conftest import served_by_emulator, validate
+from tests.clients.conftest import Upstream, serve_upstream, validate
+from tests.transports.process import Served
 
 NODE_DIR = Path(__file__).parent / "node"
-MODELS = ["amazon.nova-sonic-v1:0", "amazon.nova-2-sonic-v1:0"]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,28 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
     cert.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_file))
     return chain, key, ca_file
+
+
+@pytest.fixture(scope="module")
+def served_tls(
+    upstream: Upstream,
+    certificate: tuple[Path, Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Served]:
+    chain, key, _ = certificate
+    tls = ("--ssl-certfile", str(chain), "--ssl-keyfile", str(key))
+    with serve_upstream(upstream, tmp_path_factory.mktemp(f"node-{upstream.id}"), *tls) as served:
+        assert "listening on wss://" in served.stderr
+        yield served
+
+
+def speech_file(tmp_path: Path, slot: int, *, cut: bool) -> Path:
+    """Utterance ``slot`` at 24 kHz; ``cut``: only up to just after the tone (the button is
+    released there, the client commits), else with its trailing silence (the turn ends)."""
+    pcm = utterance_pcm(slot, sample_rate=24000)
+    path = tmp_path / "speech.pcm"
+    path.write_bytes(pcm[: 24000 * 2 * 8 // 10] if cut else pcm)
+    return path
 
 
 async def run_node(node: str, ca_file: Path, script: str, *args: str) -> list[dict[str, Any]]:
@@ -73,71 +97,89 @@ def deltas(events: list[dict[str, Any]], type_: str) -> str:
 
 
 @pytest.mark.parametrize("dialect", ["ga", "beta"])
-@pytest.mark.parametrize("model_id", MODELS)
 async def test_openai_npm_realtime_ws(
     node: str,
     certificate: tuple[Path, Path, Path],
+    served_tls: Served,
+    upstream: Upstream,
     tmp_path: Path,
-    model_id: str,
     dialect: str,
 ) -> None:
-    chain, key, ca_file = certificate
-    speech = tmp_path / "speech.pcm"
-    # "Hello." at 24 kHz, cut after the tone: the button is released, the client commits.
-    speech.write_bytes(utterance_pcm(0, sample_rate=24000)[: 24000 * 2 * 8 // 10])
-    tls = ("--ssl-certfile", str(chain), "--ssl-keyfile", str(key))
-    async with served_by_emulator(tmp_path, model_id, None, *tls) as served:
-        base = f"https://localhost:{served.port}/v1"
-        events = await run_node(
-            node, ca_file, "openai_realtime.mjs", dialect, base, "nova", str(speech)
-        )
-    assert "listening on wss://" in served.stderr
+    base = f"https://localhost:{served_tls.port}/v1"
+    speech = speech_file(tmp_path, 0, cut=True)
+    events = await run_node(
+        node, certificate[2], "openai_realtime.mjs", dialect, base, upstream.name, str(speech)
+    )
     for event in events:
         validate(event, dialect)
     types = [e["type"] for e in events]
     assert "error" not in types
     text = "response.output_text.delta" if dialect == "ga" else "response.text.delta"
     dones = [e for e in events if e["type"] == "response.done"]
-    assert [d["response"]["status"] for d in dones] == ["completed"] * 3
-    # 1: the tool call, with an id OpenAI clients accept
+    assert [d["response"]["status"] for d in dones] == ["completed"] * 4
+    answers = [
+        "".join(e["delta"] for e in events if e["type"] == text and e["response_id"] == rid)
+        for rid in (d["response"]["id"] for d in dones)
+    ]
+    # 1: a text turn
+    assert answers[0] == upstream.reply("Hello there")
+    # 2: the tool call, with an id OpenAI clients accept
     (call,) = [e for e in events if e["type"] == "response.function_call_arguments.done"]
     assert call["name"] == "get_weather"
     assert len(call["call_id"]) <= 32
     assert json.loads(call["arguments"]) == {"city": "Paris"}
-    # 2: the answer from the tool's output; 3: push-to-talk, answered once, transcribed
-    answers = [
-        "".join(e["delta"] for e in events if e["type"] == text and e["response_id"] == rid)
-        for rid in (d["response"]["id"] for d in dones[1:])
-    ]
-    assert "Sunny in Paris" in answers[0]
-    assert answers[1] == "You said: Hello."
+    assert call["response_id"] == dones[1]["response"]["id"]
+    # 3: the answer from the tool's output; 4: push-to-talk, answered once, transcribed
+    assert "Sunny in Paris" in answers[2]
+    assert answers[3] == upstream.reply(upstream.heard(0))
     (heard,) = [
         e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed"
     ]
-    assert heard["transcript"] == "Hello."
+    assert heard["transcript"] == upstream.heard(0)
     # push-to-talk: the server announces no speech of its own and starts nothing itself
     assert "input_audio_buffer.speech_started" not in types
-    assert types.count("response.created") == 3
+    assert types.count("response.created") == 4
 
 
-@pytest.mark.parametrize("model_id", MODELS)
+def spoken(item: dict[str, Any]) -> str:
+    """The text of a history item of @openai/agents-realtime (typed or transcribed)."""
+    return "".join(
+        part.get("text") or part.get("transcript") or "" for part in item.get("content", [])
+    )
+
+
 async def test_openai_agents_realtime(
-    node: str, certificate: tuple[Path, Path, Path], tmp_path: Path, model_id: str
+    node: str,
+    certificate: tuple[Path, Path, Path],
+    served_tls: Served,
+    upstream: Upstream,
+    tmp_path: Path,
 ) -> None:
-    chain, key, ca_file = certificate
-    tls = ("--ssl-certfile", str(chain), "--ssl-keyfile", str(key))
-    async with served_by_emulator(tmp_path, model_id, None, *tls) as served:
-        url = f"wss://localhost:{served.port}/v1/realtime?model=nova"
-        lines = await run_node(node, ca_file, "agents_realtime.mjs", url, "nova")
+    url = f"wss://localhost:{served_tls.port}/v1/realtime?model={upstream.name}"
+    speech = speech_file(tmp_path, 0, cut=False)
+    lines = await run_node(
+        node, certificate[2], "agents_realtime.mjs", url, upstream.name, str(speech)
+    )
     *events, last = lines
     for event in events:
         validate(event, "ga")
     assert "error" not in {e["type"] for e in events}
     history = last["history"]
+    said = upstream.heard(0)
+    turns = [(i["type"], i.get("role"), spoken(i)) for i in history if i["type"] == "message"]
+    assert turns[:2] == [
+        ("message", "user", "Hello there"),
+        ("message", "assistant", upstream.reply("Hello there")),
+    ]
+    assert turns[2][:2] == ("message", "user")
+    assert "Sunny in Paris" in turns[3][2]
+    assert turns[4:] == [
+        ("message", "user", said),
+        ("message", "assistant", upstream.reply(said)),
+    ]
     calls = [i for i in history if i["type"] == "function_call"]
     assert [c["name"] for c in calls] == ["get_weather"]
     assert calls[0]["output"] == "Sunny in Paris"
     assert json.loads(calls[0]["arguments"]) == {"city": "Paris"}
-    assert history[0]["role"] == "user"
     (call,) = [e for e in events if e["type"] == "response.function_call_arguments.done"]
     assert len(call["call_id"]) <= 32

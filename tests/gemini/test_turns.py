@@ -88,6 +88,53 @@ async def test_a_spoken_turn_is_announced_transcribed_and_answered(
     assert done.usage.input_audio_tokens > 0
 
 
+async def test_speech_is_announced_while_the_user_is_still_speaking(
+    make_provider: Callable[..., GeminiProvider],
+) -> None:
+    """Gemini says nothing of the user's speech until its transcript, after its end-of-speech
+    silence: the session announces it from the audio, before the user stops speaking (clients
+    stop their playback on it, and take a later one for a barge-in over the answer)."""
+    async with opened(make_provider()) as session:
+        driver = Driver(session)
+        tone_end = int(0.7 * 16000) * 2  # 0.1 s of silence, then 0.6 s of tone
+        speech = utterance_pcm(1)
+        await driver.audio(speech[:tone_end])
+        await driver.wait(lambda: bool(driver.of(n.SpeechStarted)))
+        assert not driver.of(n.SpeechStopped)
+        assert not driver.of(n.InputTranscript)
+        assert driver.of(n.SpeechStarted)[0].audio_start_ms == pytest.approx(100, abs=40)
+        await driver.audio(speech[tone_end:])
+        await driver.wait(lambda: bool(driver.of(n.ResponseStarted)))
+        await driver.wait_done(driver.of(n.ResponseStarted)[0].response_id)
+    (started,) = driver.of(n.SpeechStarted)
+    (stopped,) = driver.of(n.SpeechStopped)
+    assert stopped.item_id == started.item_id
+    heard = "".join(e.text for e in driver.of(n.InputTranscript) if e.item_id == started.item_id)
+    assert heard == WEATHER_Q
+
+
+async def test_speech_announced_from_the_audio_that_gemini_never_takes_closes_empty(
+    make_provider: Callable[..., GeminiProvider], emulator: GeminiLiveEmulator
+) -> None:
+    """A click long enough for the session's measure (100 ms) but too short for a turn
+    (the emulator, like a server VAD, drops voice under 150 ms): announced, then, after
+    quiet, closed empty rather than left open."""
+    async with opened(make_provider()) as session:
+        driver = Driver(session)
+        click = utterance_pcm(0, seconds=0.12, lead_silence=0.1, trail_silence=0.0)
+        await driver.audio(click + silence_pcm(3.0))
+        await driver.wait(lambda: bool(driver.of(n.SpeechStarted)))
+        assert not driver.of(n.SpeechStopped)  # not yet: Gemini may still take it
+        await driver.audio(silence_pcm(3.0))
+        await driver.wait(lambda: bool(driver.of(n.SpeechStopped)))
+        await driver.wait(lambda: any(e.final for e in driver.of(n.InputTranscript)))
+    (started,) = driver.of(n.SpeechStarted)
+    (stopped,) = driver.of(n.SpeechStopped)
+    assert stopped.item_id == started.item_id
+    assert "".join(e.text for e in driver.of(n.InputTranscript)) == ""
+    assert not driver.of(n.ResponseStarted)
+
+
 async def test_push_to_talk_the_transcript_comes_before_the_client_asks(
     make_provider: Callable[..., GeminiProvider], emulator: GeminiLiveEmulator
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -18,6 +19,12 @@ from tests.transports.turns import user_turn
 from tests.webrtc.peer import Peer, tone
 
 KEY = "sk-webrtc-test"
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Get the current weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
 
 
 @pytest.fixture
@@ -155,6 +162,39 @@ async def test_the_session_part_of_a_form_offer_configures_the_session(
         assert updated["session"]["instructions"] == "Be brief."
     finally:
         await peer.close()
+
+
+async def test_events_sent_as_the_channel_opens_reach_a_session_still_opening(
+    tmp_path: Path,
+) -> None:
+    """@openai/agents-realtime sends its session.update the moment the events channel
+    opens; with an upstream slow to connect the session is not up yet, and the update must
+    still take effect (it was dropped)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: slow\n"
+        "    litellm_params: {model: echo/echo-1, open_delay_ms: 1500}\n"
+    )
+    peer = Peer()
+    async with Served("--config", str(config), env={"RTCORE_MASTER_KEY": KEY}) as served:
+        try:
+            assert (await peer.call(base(served), KEY, model="slow")).status == 201
+            await peer.opened()
+            update = {"type": "realtime", "instructions": "Be brief.", "tools": [WEATHER]}
+            await peer.send({"type": "session.update", "session": update})
+            await peer.send({"type": "session.update", "session": {"type": "realtime"}})
+            created = await peer.until("session.created")
+            first = await peer.until("session.updated")
+            second = await peer.until("session.updated")
+        finally:
+            await peer.close()
+    # Before the session began: its first event came after the update was sent.
+    assert peer.kinds().index("session.created") == 0
+    assert created["session"]["instructions"] == ""
+    for updated in (first, second):
+        assert updated["session"]["instructions"] == "Be brief."
+        assert [t["name"] for t in updated["session"]["tools"]] == ["get_weather"]
 
 
 async def test_a_server_controls_a_live_call_over_the_sideband(served: Served) -> None:

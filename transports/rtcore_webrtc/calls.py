@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 EVENTS_CHANNEL = "oai-events"
 # A client that never opens its events channel (or never connects at all) is let go.
 CONNECT_TIMEOUT_SECONDS = 20.0
+# Events held for a session still opening: far more than a client's setup, a bound on what
+# a peer can make the call keep meanwhile.
+EARLY_EVENTS_LIMIT = 256
 
 
 class Call:
@@ -61,6 +64,8 @@ class Call:
         self.pc = RTCPeerConnection()
         self.reply = ReplyTrack(self._stopped)
         self.connection: Connection | None = None
+        # Events the client sent on the channel before its session was up.
+        self._early: list[str | bytes] = []
         self._channel: RTCDataChannel | None = None
         self._channel_open = asyncio.Event()
         self._mic: MediaStreamTrack | None = None
@@ -90,6 +95,13 @@ class Call:
             def _message(message: str | bytes) -> None:
                 if self.connection is not None:
                     self._chore(self.connection.receive(message))
+                elif len(self._early) < EARLY_EVENTS_LIMIT:
+                    # Clients speak as soon as the channel opens (@openai/agents-realtime
+                    # sends its session.update then), which may be before the session is
+                    # up (an upstream slow to connect): kept for it, in order.
+                    self._early.append(message)
+                else:
+                    log.warning("call %s: too many events before the session began", self.id)
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
@@ -143,10 +155,13 @@ class Call:
                 peer=self._peer,
                 media=self.reply,
             ) as connection:
-                self.connection = connection
                 with self.gateway.attachable(self.id, connection, self.owner):
                     if self._initial is not None:
                         await connection.receive(self._initial)
+                    while self._early:
+                        await connection.receive(self._early.pop(0))
+                    # From here on the channel's events go straight to the session.
+                    self.connection = connection
                     try:
                         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
                             await self._channel_open.wait()

@@ -1,5 +1,5 @@
 // The openai npm package's OpenAIRealtimeWS, as its README shows it, against rtcore:
-// a tool turn in text, then a push-to-talk spoken turn. Every server event is printed as
+// a text turn, a tool turn in text, then a push-to-talk spoken turn. Every server event is printed as
 // one JSON line; the Python test checks them.
 //
 //   node openai_realtime.mjs ga|beta https://localhost:PORT/v1 MODEL SPEECH.pcm
@@ -53,8 +53,9 @@ rt.on('event', (event) => {
     rt.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: event.call_id, output } });
   } else if (event.type === 'response.done') {
     done += 1;
-    if (done === 1) rt.send({ type: 'response.create' });
-    else if (done === 2) speak();
+    if (done === 1) ask("What's the weather in Paris?");
+    else if (done === 2) rt.send({ type: 'response.create' });
+    else if (done === 3) speak();
     else rt.close();
   }
 });
@@ -63,13 +64,17 @@ rt.on('error', (err) => {
   process.exitCode = 1;
   rt.close();
 });
-rt.socket.on('open', () => {
-  rt.send({ type: 'session.update', session });
+function ask(text) {
   rt.send({
     type: 'conversation.item.create',
-    item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: "What's the weather in Paris?" }] },
+    item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
   });
   rt.send({ type: 'response.create' });
+}
+
+rt.socket.on('open', () => {
+  rt.send({ type: 'session.update', session });
+  ask('Hello there');
 });
 setTimeout(() => {
   console.error('client error: timed out');

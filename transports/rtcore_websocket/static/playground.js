@@ -178,6 +178,11 @@ function onEvent(event) {
     case "input_audio_buffer.speech_started":
       if (!rtc) bargeIn(); // over WebRTC the server stops its own playback
       break;
+    case "input_audio_buffer.committed":
+      // The user's line goes where their turn is, before the reply: its transcript may
+      // come after the reply's events (transcription runs alongside the response).
+      transcriptLine("user", event.item_id).el.lastChild.textContent = "…";
+      break;
     case "conversation.item.input_audio_transcription.completed":
       addTranscript("user", event.item_id, event.transcript);
       break;

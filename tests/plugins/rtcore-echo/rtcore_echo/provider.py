@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rtcore.provider import (
     ALL_RESPONSE_OVERRIDES,
     Capabilities,
@@ -42,6 +44,8 @@ class EchoProvider:
     async def open_session(self, config: SessionConfig) -> ProviderSession:
         if self.params.unavailable is not None:
             raise ProviderUnavailable(self.params.unavailable)
+        if self.params.open_delay_ms:
+            await asyncio.sleep(self.params.open_delay_ms / 1000)
         session = EchoSession(config, self.params, on_close=self._sessions.discard)
         self._sessions.add(session)
         return session
