@@ -63,7 +63,8 @@ async def test_a_long_session_crosses_goaways_and_the_session_limit(
             quiet = silence_pcm(0.5)  # the microphone stays open between turns
             sent += len(quiet)
             await _stream(driver, quiet)
-        await until(lambda: emulator.stats.audio_bytes >= sent)
+        replayed = session.supervisor.replayed_audio  # type: ignore[attr-defined]
+        await until(lambda: emulator.stats.audio_bytes >= sent + replayed)
     streamed = sent / 32000  # seconds of audio, sent at real time
     replies = [spoken(driver, e.response_id) for e in driver.of(n.ResponseStarted)]
     assert replies == [f"You said: {SAYS[slot]}" for slot in slots]
@@ -73,6 +74,12 @@ async def test_a_long_session_crosses_goaways_and_the_session_limit(
     assert emulator.stats.resumptions == len(emulator.stats.setups) - 1
     # Every connection was replaced before Gemini cut it off.
     assert 1011 not in emulator.stats.close_codes()
-    # Every byte the client sent reached a connection exactly once, and every turn was heard.
-    assert emulator.stats.audio_bytes == sent
-    assert [h.slot for h in emulator.stats.heard] == slots
+    # Every byte the client sent reached a connection exactly once, but for what a
+    # connection replaced mid-turn had taken and not answered (on a machine too slow to
+    # reach a turn boundary before the deadline): sent again, to the connection after it.
+    assert emulator.stats.audio_bytes == sent + replayed
+    heard = [h.slot for h in emulator.stats.heard]
+    if replayed:
+        # A turn heard by a connection that went before answering is heard again.
+        heard = [slot for i, slot in enumerate(heard) if i == 0 or heard[i - 1] != slot]
+    assert heard == slots

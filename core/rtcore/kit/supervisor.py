@@ -159,6 +159,10 @@ class UpstreamSupervisor[H]:
         self.state = UpstreamState.IDLE
         self.handle: H | None = None
         self._backlog = Backlog()
+        # Bytes of the user's audio sent to a stream again because the one that took them
+        # went before answering (a mid-turn switch, a recovery): the upstream hears them
+        # twice, and an account of the audio it heard must add them.
+        self.replayed_audio = 0
         # Client audio on its way to a stream (inside the adapter's send), and whether a
         # recovery measured its replay without it (see ``send``).
         self._in_flight = 0
@@ -457,6 +461,7 @@ class UpstreamSupervisor[H]:
         self._readers[self._tg.create_task(self._read(new))] = new
         try:
             if replay:
+                self.replayed_audio += sum(len(pcm) for pcm in replay)
                 await self._adapter.send(new, self._adapter.audio_payload(new, replay))
             for build in self._backlog.drain():
                 await self._adapter.send(new, build(new))
