@@ -270,7 +270,8 @@ class OpenAISession:
                 return False
             up.name(item.id, up.assistant.popleft())
             return True
-        return False
+        # A committed turn the upstream has not acknowledged yet: named when it does.
+        return item.id in self.inbound.commits
 
     async def _delete(self, item_id: str) -> None:
         def build(up: Upstream) -> list[bytes]:
