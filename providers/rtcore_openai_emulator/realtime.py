@@ -118,6 +118,7 @@ class Realtime:
             hooks.first_output,
             self._add_response_item,
             usage_on_done=self.vendor is not Vendor.XAI,
+            item_done_events=self.vendor is not Vendor.XAI,
         )
         self._active: tuple[Plan, asyncio.Task[None]] | None = None
         self._out_of_band: set[asyncio.Task[None]] = set()

@@ -101,6 +101,8 @@ class Speaker:
     first_output: FirstOutputHook
     add_item: Callable[[Entry], str | None]
     usage_on_done: bool = True
+    # xAI sends no conversation.item.done (reference §2, conversation events).
+    item_done_events: bool = True
 
     async def run(self, plan: Plan) -> None:
         first = _First(self.first_output, plan.number)
@@ -138,7 +140,7 @@ class Speaker:
         return entry
 
     async def _item_done(self, plan: Plan, entry: Entry, index: int) -> None:
-        if plan.in_conversation:
+        if plan.in_conversation and self.item_done_events:
             await self.out.send("conversation.item.done", item=copy.deepcopy(entry.item))
         await self.out.send(
             "response.output_item.done",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from openai import AsyncAzureOpenAI, AsyncOpenAI
+from websockets.exceptions import ConnectionClosedError
 
 from rtcore_openai_emulator import OpenAIRealtimeEmulator
 
@@ -78,3 +79,38 @@ def b64(data: bytes) -> str:
 
 def types_of(events: list[Any]) -> list[str]:
     return [event.type for event in events]
+
+
+async def speak(conn: Any, pcm: bytes, chunk_bytes: int = 4800) -> None:
+    """Stream ``pcm`` as ``input_audio_buffer.append`` events (100 ms at 24 kHz each)."""
+    for start in range(0, len(pcm), chunk_bytes):
+        await conn.input_audio_buffer.append(audio=b64(pcm[start : start + chunk_bytes]))
+
+
+async def until_closed(
+    client: Any, model: str, script: Callable[[Any], Awaitable[None]] | None = None, **options: Any
+) -> tuple[list[Any], int]:
+    """Run ``script`` on a connection, then every event up to the server's close with an
+    error code: the events and the code (1006 for a dropped connection)."""
+    events: list[Any] = []
+    try:
+        async with client.realtime.connect(model=model, **options) as conn:
+            if script is not None:
+                await script(conn)
+            async with asyncio.timeout(WAIT):
+                async for event in conn:
+                    events.append(event)
+    except ConnectionClosedError as closed:
+        return events, closed.rcvd.code if closed.rcvd is not None else 1006
+    raise AssertionError("the connection ended without an error close")
+
+
+async def next_event_within(conn: Any, seconds: float) -> Any:
+    """The next event if one comes within ``seconds``, else None."""
+    try:
+        async with asyncio.timeout(seconds):
+            async for event in conn:
+                return event
+    except TimeoutError:
+        return None
+    return None
