@@ -83,6 +83,7 @@ class Inbound:
         self.cancelled_early: set[str] = set()
         self.commits: deque[str] = deque()  # core ids of commits sent, not yet committed
         self.speaking: str | None = None  # the spoken turn the upstream is hearing
+        self.speaking_since_ms = 0  # where it began in the session's input audio
         self.transcribed: dict[str, str] = {}  # user item -> transcript told so far
         self.calls: set[str] = set()
         # The upstream transcribes user turns (else a committed turn's transcript is
@@ -182,6 +183,7 @@ class Inbound:
         self.speaking = core
         self.heard = True
         start = int(up.audio_base_ms + int(ev.get("audio_start_ms") or 0))
+        self.speaking_since_ms = start
         return [n.SpeechStarted(item_id=core, audio_start_ms=start)]
 
     def _speech_stopped(self, up: Upstream, ev: dict[str, Any], a: Actions) -> list[n.Event]:

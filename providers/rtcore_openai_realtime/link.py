@@ -170,7 +170,9 @@ class OpenAILink:
         else:
             sent_ms = s.audio.position_ms - s.unsent_audio_ms()
             if recovering and s.inbound.speaking is not None:
-                pcm = s.audio.recent(until_ms=sent_ms)
+                # The turn being heard, from just before it began.
+                since = s.inbound.speaking_since_ms - 300
+                pcm = s.audio.recent(until_ms=sent_ms, within_ms=max(0.0, sent_ms - since))
             else:
                 pcm = s.audio.unanswered_audio(until_ms=sent_ms)
         self.replay_ms = sum(len(p) for p in pcm) / s.audio.bytes_per_ms
