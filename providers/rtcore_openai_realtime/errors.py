@@ -46,12 +46,23 @@ def from_error_event(error: dict[str, Any], vendor: str, model: str) -> Upstream
         )
     if code == "beta_api_shape_disabled":
         return UpstreamFailure("invalid_request_error", said, retryable=False)
-    if kind == "server_error" and code in ("", "server_error", "internal_error"):
-        return UpstreamFailure(
-            "server_error", f"{_name(vendor)} failed ({said}); reconnecting.", retryable=True
-        )
-    del kind
+    del kind  # a server_error fails its response (response.done follows); the socket stays
     return None
+
+
+def at_connect(error: dict[str, Any], vendor: str, model: str) -> UpstreamFailure:
+    """An ``error`` that came instead of the session's greeting: the connection closes
+    after it."""
+    code = str(error.get("code") or "")
+    said = str(error.get("message") or "")
+    if code == "rate_limit_exceeded" or str(error.get("type")) == "rate_limit_error":
+        return UpstreamFailure(THROTTLED, f"{_name(vendor)} is throttling: {said}", retryable=True)
+    failure = from_error_event(error, vendor, model)
+    if failure is not None:
+        return failure
+    return UpstreamFailure(
+        code or "provider_error", f"{_name(vendor)} refused the session: {said}", retryable=False
+    )
 
 
 def from_close(code: int | None, reason: str, vendor: str, model: str) -> UpstreamFailure:

@@ -19,7 +19,7 @@ import msgspec
 from rtcore.kit import UpstreamFailure
 from rtcore.provider import messages as n
 from rtcore_openai_realtime import outgoing
-from rtcore_openai_realtime.errors import from_close, from_error_event, from_exception
+from rtcore_openai_realtime.errors import at_connect, from_close, from_error_event, from_exception
 from rtcore_openai_realtime.upstream import Upstream
 
 if TYPE_CHECKING:
@@ -51,12 +51,9 @@ class OpenAILink:
         except Exception as exc:  # the SDK's, websockets' and the OS's failures
             raise self._failure(exc) from None
         if first.get("type") == "error":
-            failure = from_error_event(first.get("error") or {}, s.up.vendor, s.up.profile.model)
             with contextlib.suppress(Exception):
                 await connection.close()
-            raise failure or UpstreamFailure(
-                "provider_error", str((first.get("error") or {}).get("message")), retryable=False
-            )
+            raise at_connect(first.get("error") or {}, s.up.vendor, s.up.profile.model)
         self._opened += 1
         base = max(0.0, s.audio.position_ms - s.unsent_audio_ms() - self.replay_ms)
         up = Upstream(manager, connection, self._opened, base)
