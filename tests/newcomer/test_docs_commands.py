@@ -103,6 +103,9 @@ HOW: dict[tuple[str, str], How] = {
     ("docs/cli.md", "rtcore plugins"): Prints(stdout="(as shown)"),
     ("docs/configuration.md", "rtcore serve --provider bedrock-sonic --emulator"): Serve(),
     ("docs/configuration.md", "rtcore serve --provider bedrock-sonic"): Serve(needs_aws=True),
+    ("docs/configuration.md", "rtcore serve --provider openai-realtime --emulator"): Serve(
+        model="openai-realtime"
+    ),
     ("docs/emulator.md", "rtcore emulator --port 8443"): PrintsThenServes(port=8443),
     ("docs/emulator.md", "rtcore gemini-emulator --port 8444"): PrintsThenServes(port=8444),
     ("docs/emulator.md", "rtcore openai-emulator --port 8445"): PrintsThenServes(port=8445),
