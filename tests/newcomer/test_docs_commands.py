@@ -109,8 +109,12 @@ HOW: dict[tuple[str, str], How] = {
     ("docs/providers/gemini-live.md", "rtcore serve --provider gemini-live --emulator"): Serve(
         model="gemini-live"
     ),
+    ("docs/configuration.md", "rtcore serve --provider openai-realtime --emulator"): Serve(
+        model="openai-realtime"
+    ),
     ("docs/emulator.md", "rtcore emulator --port 8443"): PrintsThenServes(port=8443),
     ("docs/emulator.md", "rtcore gemini-emulator --port 8444"): PrintsThenServes(port=8444),
+    ("docs/emulator.md", "rtcore openai-emulator --port 8445"): PrintsThenServes(port=8445),
     ("docs/transports.md", "rtcore serve --config config.yaml"): Serve(needs_aws=True),
     ("docs/transports.md", "rtcore serve --transport stdio --provider bedrock-sonic --emulator"): (
         Stdio()

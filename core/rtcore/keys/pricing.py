@@ -1,5 +1,6 @@
 """What a session's usage costs: the provider's list prices, overridden per model by
-LiteLLM's ``model_info`` cost fields (USD per token)."""
+LiteLLM's ``model_info`` cost fields (USD per token, or per second of audio for a vendor
+that bills by duration)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ OVERRIDES = {
     "output_cost_per_token": "output_text",
     "input_cost_per_audio_token": "input_audio",
     "output_cost_per_audio_token": "output_audio",
+    "input_cost_per_second": "input_audio_second",
+    "output_cost_per_second": "output_audio_second",
 }
 
 
@@ -28,10 +31,16 @@ def prices_for(listed: Prices | None, info: Mapping[str, object]) -> Prices:
     return Prices(**fields)
 
 
-def cost(usage: Usage, prices: Prices) -> float:
+def cost(
+    usage: Usage, prices: Prices, *, seconds_in: float = 0.0, seconds_out: float = 0.0
+) -> float:
+    """Tokens at their prices, plus the seconds of audio sent to the provider and
+    received from it at theirs."""
     return (
         usage.input_text_tokens * prices.input_text
         + usage.input_audio_tokens * prices.input_audio
         + usage.output_text_tokens * prices.output_text
         + usage.output_audio_tokens * prices.output_audio
+        + seconds_in * prices.input_audio_second
+        + seconds_out * prices.output_audio_second
     )

@@ -65,8 +65,18 @@ class Meter:
         )
 
     @property
+    def seconds_in(self) -> float:
+        return self.bytes_in / 2 / self.input_rate
+
+    @property
+    def seconds_out(self) -> float:
+        return self.bytes_out / 2 / self.output_rate
+
+    @property
     def spend(self) -> float:
-        return cost(self.usage, self.prices)
+        return cost(
+            self.usage, self.prices, seconds_in=self.seconds_in, seconds_out=self.seconds_out
+        )
 
     def over_budget(self) -> bool:
         return self.budget_left is not None and self.spend >= self.budget_left
@@ -91,8 +101,8 @@ class Meter:
             start_time=self.started,
             end_time=datetime.datetime.now(datetime.UTC),
             end_reason=end_reason,
-            audio_seconds_in=self.bytes_in / 2 / self.input_rate,
-            audio_seconds_out=self.bytes_out / 2 / self.output_rate,
+            audio_seconds_in=self.seconds_in,
+            audio_seconds_out=self.seconds_out,
             usage=self.usage,
             spend=self.spend,
         )

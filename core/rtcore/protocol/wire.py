@@ -57,9 +57,10 @@ class AudioFormatWire(Strict):
 
 
 class TranscriptionWire(Strict):
-    """Transcription settings. A speech-to-speech provider transcribes with its own model,
-    so only on/off applies; the rest is accepted (current SDKs send it) and not applied,
-    which ``session.updated`` shows by leaving it out (docs/protocol.md)."""
+    """Transcription settings. A provider that declares ``transcription`` among its
+    session options takes model, language and prompt; for any other only on/off applies
+    and the rest is accepted (current SDKs send it) and not applied, which
+    ``session.updated`` shows by leaving it out (docs/protocol.md)."""
 
     model: str | UnsetType = UNSET
     language: str | UnsetType = UNSET
@@ -92,9 +93,15 @@ class AudioInputWire(Strict):
     noise_reduction: NoiseReductionWire | UnsetType | None = UNSET
 
 
+class VoiceIdWire(Strict):
+    """A custom voice, by the id its vendor gave it (GA ``audio.output.voice: {id}``)."""
+
+    id: str
+
+
 class AudioOutputWire(Strict):
     format: AudioFormatWire | UnsetType = UNSET
-    voice: str | UnsetType = UNSET
+    voice: str | VoiceIdWire | UnsetType = UNSET
     speed: float | UnsetType = UNSET
 
 
@@ -138,8 +145,9 @@ class SessionWire(Strict):
     truncation: Any | UnsetType = UNSET
     parallel_tool_calls: bool | UnsetType = UNSET
     expires_at: int | UnsetType = UNSET
-    # Accepted from current SDKs, not applied (speech-to-speech models here have no
-    # reasoning effort; beta's client_secret is the server's to mint): see docs/protocol.md.
+    # Applied for a provider that declares it (Capabilities.session_options), else
+    # accepted and not applied; beta's client_secret is the server's to mint: see
+    # docs/protocol.md.
     reasoning: Any | UnsetType = UNSET
     client_secret: Any | UnsetType = UNSET
     # rtcore extension, for providers with nucleus sampling (Nova Sonic's topP)

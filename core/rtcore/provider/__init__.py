@@ -3,6 +3,7 @@ core (``messages``). The kit that helps build one is ``rtcore.kit``."""
 
 from rtcore.provider.interface import (
     ALL_RESPONSE_OVERRIDES,
+    ALL_SESSION_OPTIONS,
     Capabilities,
     ModelConfig,
     Prices,
@@ -18,6 +19,7 @@ from rtcore.provider.interface import (
 
 __all__ = [
     "ALL_RESPONSE_OVERRIDES",
+    "ALL_SESSION_OPTIONS",
     "Capabilities",
     "ModelConfig",
     "Prices",

@@ -12,17 +12,30 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
-from rtcore.provider.messages import Command, Event, Modality, ResponseOptions, SessionConfig
+from rtcore.provider.messages import (
+    SESSION_OPTIONS,
+    Command,
+    Event,
+    Modality,
+    ResponseOptions,
+    SessionConfig,
+)
 
 
 class Prices(msgspec.Struct, frozen=True, kw_only=True):
     """USD per token, as the model's vendor lists them: what a session's usage costs. An
-    operator overrides them per model with LiteLLM's ``model_info`` cost fields."""
+    operator overrides them per model with LiteLLM's ``model_info`` cost fields.
+
+    ``input_audio_second`` / ``output_audio_second``: USD per second of audio, for a
+    vendor that bills by duration rather than tokens (the seconds the session sent to the
+    provider and received from it, as the gateway measured them)."""
 
     input_text: float = 0.0
     output_text: float = 0.0
     input_audio: float = 0.0
     output_audio: float = 0.0
+    input_audio_second: float = 0.0
+    output_audio_second: float = 0.0
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +61,10 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     ``truncate``: it cuts an assistant item to what was heard
     (``conversation.item.truncate``). A provider that cannot keep one of these promises
     declares it False and the core refuses the request, rather than the provider faking it.
+    ``session_options`` names the ``SESSION_OPTIONS`` fields of ``SessionConfig`` the
+    provider applies (transcription settings, noise reduction, speed, reasoning effort,
+    truncation, parallel tool calls, a stored prompt, custom voice ids); the others the
+    core accepts from clients and shows as not applied, or refuses (a custom voice).
     """
 
     input_sample_rates: tuple[int, ...] = (16000,)
@@ -68,6 +85,7 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     cancel: bool = True
     truncate: bool = True
     check_config: Callable[[SessionConfig], None] | None = None
+    session_options: frozenset[str] = frozenset()
     # What usage costs (spend records and budgets); None: nothing is charged.
     prices: Prices | None = None
 
@@ -83,6 +101,7 @@ class SettingRefused(ValueError):
 
 
 ALL_RESPONSE_OVERRIDES = frozenset(ResponseOptions.__struct_fields__)
+ALL_SESSION_OPTIONS = SESSION_OPTIONS
 
 
 class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):

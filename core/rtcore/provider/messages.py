@@ -64,11 +64,59 @@ class TurnDetection(msgspec.Struct, frozen=True, kw_only=True):
     idle_timeout_ms: int | None = None
 
 
+class Transcription(msgspec.Struct, frozen=True, kw_only=True):
+    """Transcription of the user's audio as the client asked for it: the vendor's model
+    name (None: the provider's own choice), the language (ISO-639-1) and a prompt to
+    guide it."""
+
+    model: str | None = None
+    language: str | None = None
+    prompt: str | None = None
+
+
+class Truncation(msgspec.Struct, frozen=True, kw_only=True):
+    """How the model's context is cut when it fills: ``"auto"``, ``"disabled"``, or
+    ``"retention_ratio"`` (keep that fraction of the context after a cut)."""
+
+    type: Literal["auto", "disabled", "retention_ratio"] = "auto"
+    retention_ratio: float | None = None
+
+
+class PromptRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored prompt the vendor keeps (OpenAI's prompt objects), by id, with its
+    version and the values of its variables."""
+
+    id: str
+    version: str | None = None
+    variables: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+# The SessionConfig fields a provider applies only when it names them in
+# ``Capabilities.session_options``; for any other provider they stay at their defaults
+# (the client's setting is accepted and shown as not applied).
+SESSION_OPTIONS = frozenset(
+    {
+        "transcription",
+        "noise_reduction",
+        "speed",
+        "reasoning_effort",
+        "truncation",
+        "parallel_tool_calls",
+        "prompt",
+        "custom_voice",
+    }
+)
+
+
 class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The effective session configuration, in neutral terms.
 
     ``turn_detection`` None means the client commits audio itself.
     ``max_output_tokens`` None means no limit ("inf").
+
+    The fields after ``output_sample_rate`` are ``SESSION_OPTIONS``: set only for a
+    provider that declares them (``Capabilities.session_options``). ``custom_voice``:
+    ``voice`` is the id of a voice the vendor made for the client, not one of its names.
     """
 
     model: str
@@ -86,6 +134,14 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     turn_detection: TurnDetection | None = TurnDetection()
     input_sample_rate: int = 16000
     output_sample_rate: int = 24000
+    transcription: Transcription | None = None
+    noise_reduction: Literal["near_field", "far_field"] | None = None
+    speed: float | None = None
+    reasoning_effort: str | None = None
+    truncation: Truncation | None = None
+    parallel_tool_calls: bool | None = None
+    prompt: PromptRef | None = None
+    custom_voice: bool = False
 
 
 class ResponseOptions(msgspec.Struct, frozen=True, kw_only=True):

@@ -34,6 +34,32 @@ class TurnDetectionOut(Struct, kw_only=True, omit_defaults=True):
 
 class TranscriptionOut(Struct, kw_only=True):
     model: str
+    # Shown only when the provider applies them (UNSET is never encoded).
+    language: str | UnsetType = UNSET
+    prompt: str | UnsetType = UNSET
+
+
+class NoiseReductionOut(Struct, kw_only=True):
+    type: str
+
+
+class VoiceIdOut(Struct, kw_only=True):
+    id: str
+
+
+class ReasoningOut(Struct, kw_only=True):
+    effort: str
+
+
+class TruncationOut(Struct, kw_only=True):
+    type: str
+    retention_ratio: float
+
+
+class PromptOut(Struct, kw_only=True):
+    id: str
+    version: str | None
+    variables: dict[str, object]
 
 
 class FormatOut(Struct, kw_only=True, omit_defaults=True):
@@ -64,13 +90,13 @@ class BetaSession(Struct, kw_only=True):
 class GaAudioInput(Struct, kw_only=True):
     format: FormatOut
     transcription: TranscriptionOut | None
-    noise_reduction: None = None
+    noise_reduction: NoiseReductionOut | None = None
     turn_detection: TurnDetectionOut | None
 
 
 class GaAudioOutput(Struct, kw_only=True):
     format: FormatOut
-    voice: str | None
+    voice: str | VoiceIdOut | None
     speed: float = 1.0
 
 
@@ -92,9 +118,10 @@ class GaSession(Struct, kw_only=True):
     tool_choice: Any
     max_output_tokens: int | str
     tracing: None = None
-    truncation: str = "auto"
-    prompt: None = None
+    truncation: str | TruncationOut = "auto"
+    prompt: PromptOut | None = None
     include: None = None
+    reasoning: ReasoningOut | UnsetType = UNSET
 
 
 class HybridSession(GaSession, kw_only=True):
@@ -143,10 +170,30 @@ def _ga_format(fmt: AudioFormat) -> FormatOut:
     return FormatOut(type=str(shape["type"]), rate=rate if isinstance(rate, int) else UNSET)
 
 
-def render_session(state: SessionState, dialect: Dialect | None) -> Struct:
-    transcription = (
-        TranscriptionOut(model=state.transcription_model) if state.transcription_model else None
+def _transcription(state: SessionState) -> TranscriptionOut | None:
+    if not state.transcription_model:
+        return None
+    return TranscriptionOut(
+        model=state.transcription_model,
+        language=UNSET if state.transcription_language is None else state.transcription_language,
+        prompt=UNSET if state.transcription_prompt is None else state.transcription_prompt,
     )
+
+
+def _truncation(state: SessionState) -> str | TruncationOut:
+    t = state.truncation
+    if t is None or t.type != "retention_ratio":
+        return "auto" if t is None else t.type
+    return TruncationOut(type=t.type, retention_ratio=t.retention_ratio or 0.0)
+
+
+def _prompt(state: SessionState) -> PromptOut | None:
+    p = state.prompt
+    return None if p is None else PromptOut(id=p.id, version=p.version, variables=p.variables)
+
+
+def render_session(state: SessionState, dialect: Dialect | None) -> Struct:
+    transcription = _transcription(state)
     if dialect is Dialect.BETA:
         return BetaSession(
             id=state.id,
@@ -175,17 +222,27 @@ def render_session(state: SessionState, dialect: Dialect | None) -> Struct:
             input=GaAudioInput(
                 format=_ga_format(state.input_format),
                 transcription=transcription,
+                noise_reduction=None
+                if state.noise_reduction is None
+                else NoiseReductionOut(type=state.noise_reduction),
                 turn_detection=_turn_detection(state.turn_detection),
             ),
             output=GaAudioOutput(
                 format=_ga_format(state.output_format),
-                voice=state.voice,
+                voice=VoiceIdOut(id=state.voice)
+                if state.custom_voice and state.voice
+                else state.voice,
                 speed=1.0 if state.speed is None else state.speed,
             ),
         ),
         tools=_tools(state.tools),
         tool_choice=_tool_choice(state.tool_choice),
         max_output_tokens=state.max_output_tokens,
+        truncation=_truncation(state),
+        prompt=_prompt(state),
+        reasoning=UNSET
+        if state.reasoning_effort is None
+        else ReasoningOut(effort=state.reasoning_effort),
     )
     if dialect is Dialect.GA:
         return ga

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET
@@ -19,7 +19,15 @@ from rtcore.protocol.wire import (
     TurnDetectionWire,
 )
 from rtcore.provider import Capabilities
-from rtcore.provider.messages import Modality, SessionConfig, ToolDef, TurnDetection
+from rtcore.provider.messages import (
+    Modality,
+    PromptRef,
+    SessionConfig,
+    ToolDef,
+    Transcription,
+    Truncation,
+    TurnDetection,
+)
 
 MaxTokens = int | Literal["inf"]
 
@@ -46,6 +54,16 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     max_output_tokens: MaxTokens = "inf"
     speed: float | None = None
     expires_at: int = 0
+    # Set only for a provider that applies them (Capabilities.session_options), so
+    # session.updated shows them exactly when they took effect.
+    transcription_language: str | None = None
+    transcription_prompt: str | None = None
+    noise_reduction: Literal["near_field", "far_field"] | None = None
+    reasoning_effort: str | None = None
+    truncation: Truncation | None = None
+    parallel_tool_calls: bool | None = None
+    prompt: PromptRef | None = None
+    custom_voice: bool = False
 
 
 def detect_dialect(session: SessionWire) -> Dialect:
@@ -232,7 +250,33 @@ def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
         turn_detection=state.turn_detection,
         input_sample_rate=in_rate,
         output_sample_rate=out_rate,
+        **_session_options(state, caps.session_options),
     )
+
+
+def _session_options(state: SessionState, declared: frozenset[str]) -> dict[str, Any]:
+    """The optional settings the provider applies; the others keep their defaults."""
+    out: dict[str, Any] = {}
+    if "transcription" in declared and state.transcription_model is not None:
+        model = state.transcription_model
+        out["transcription"] = Transcription(
+            model=None if model == "provider" else model,
+            language=state.transcription_language,
+            prompt=state.transcription_prompt,
+        )
+    if "speed" in declared:
+        out["speed"] = state.speed
+    for name in (
+        "noise_reduction",
+        "reasoning_effort",
+        "truncation",
+        "parallel_tool_calls",
+        "prompt",
+        "custom_voice",
+    ):
+        if name in declared:
+            out[name] = getattr(state, name)
+    return out
 
 
 def nearest_rate(wanted: int, supported: tuple[int, ...]) -> int:

@@ -9,8 +9,21 @@ from msgspec import UNSET
 
 from rtcore.dialect import Dialect
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.wire import SessionWire, TurnDetectionWire
+from rtcore.protocol.wire import (
+    NoiseReductionWire,
+    SessionWire,
+    TranscriptionWire,
+    TurnDetectionWire,
+    VoiceIdWire,
+)
 from rtcore.provider import Capabilities, SettingRefused
+from rtcore.session.options import (
+    parse_noise_reduction,
+    parse_prompt,
+    parse_reasoning,
+    parse_speed,
+    parse_truncation,
+)
 from rtcore.session.settings import (
     SessionState,
     check_max_tokens,
@@ -51,6 +64,7 @@ def apply_update(
         )
     if wire.voice is not UNSET:
         ch["voice"] = check_voice(wire.voice, caps, f"{p}.voice")
+        ch["custom_voice"] = False
     if wire.input_audio_format is not UNSET:
         ch["input_format"] = parse_beta_format(
             wire.input_audio_format, f"{p}.input_audio_format", pcm16_rate
@@ -61,8 +75,11 @@ def apply_update(
             wire.output_audio_format, f"{p}.output_audio_format", 24000
         )
     if wire.input_audio_transcription is not UNSET:
-        t = wire.input_audio_transcription
-        ch["transcription_model"] = None if t is None else (t.model or "provider")
+        _transcription(wire.input_audio_transcription, caps, ch)
+    if wire.input_audio_noise_reduction is not UNSET:
+        _noise_reduction(
+            wire.input_audio_noise_reduction, caps, ch, f"{p}.input_audio_noise_reduction"
+        )
     if wire.turn_detection is not UNSET:
         ch["turn_detection"] = parse_turn_detection(wire.turn_detection, state.turn_detection)
     if wire.temperature is not UNSET:
@@ -88,13 +105,14 @@ def apply_update(
     if wire.max_output_tokens is not UNSET:
         ch["max_output_tokens"] = check_max_tokens(wire.max_output_tokens, f"{p}.max_output_tokens")
     if wire.speed is not UNSET:
-        ch["speed"] = wire.speed
+        ch["speed"] = _speed(wire.speed, caps, f"{p}.speed")
     if wire.tools is not UNSET:
         ch["tools"] = parse_tools(wire.tools, f"{p}.tools")
     if wire.tool_choice is not UNSET:
         ch["tool_choice"] = parse_tool_choice(wire.tool_choice, f"{p}.tool_choice")
     if wire.audio is not UNSET:
         _apply_audio(wire, state, caps, ch)
+    _apply_options(wire, caps, ch)
     if "tool_choice" in ch and ch["tool_choice"].startswith("function:"):
         tools = ch.get("tools", state.tools)
         wanted = ch["tool_choice"].removeprefix("function:")
@@ -203,15 +221,60 @@ def _apply_audio(
         if inp.format is not UNSET:
             ch["input_format"] = parse_ga_format(inp.format, f"{p}.input.format")
         if inp.transcription is not UNSET:
-            t = inp.transcription
-            ch["transcription_model"] = None if t is None else (t.model or "provider")
+            _transcription(inp.transcription, caps, ch)
+        if inp.noise_reduction is not UNSET:
+            _noise_reduction(inp.noise_reduction, caps, ch, f"{p}.input.noise_reduction")
         if inp.turn_detection is not UNSET:
             ch["turn_detection"] = parse_turn_detection(inp.turn_detection, state.turn_detection)
     if audio.output is not UNSET:
         out = audio.output
         if out.format is not UNSET:
             ch["output_format"] = parse_ga_format(out.format, f"{p}.output.format")
-        if out.voice is not UNSET:
+        if isinstance(out.voice, VoiceIdWire):
+            if "custom_voice" not in caps.session_options:
+                raise RealtimeError(
+                    "unsupported_parameter",
+                    "This model has no custom voices: name one of its voices instead.",
+                    param=f"{p}.output.voice",
+                )
+            ch["voice"], ch["custom_voice"] = out.voice.id, True
+        elif out.voice is not UNSET:
             ch["voice"] = check_voice(out.voice, caps, f"{p}.output.voice")
+            ch["custom_voice"] = False
         if out.speed is not UNSET:
-            ch["speed"] = out.speed
+            ch["speed"] = _speed(out.speed, caps, f"{p}.output.speed")
+
+
+# -- settings a provider applies only when it declares them (session_options) -------------
+
+
+def _transcription(t: TranscriptionWire | None, caps: Capabilities, ch: dict[str, Any]) -> None:
+    ch["transcription_model"] = None if t is None else (t.model or "provider")
+    if "transcription" in caps.session_options:
+        ch["transcription_language"] = None if t is None or t.language is UNSET else t.language
+        ch["transcription_prompt"] = None if t is None or t.prompt is UNSET else t.prompt
+
+
+def _noise_reduction(
+    nr: NoiseReductionWire | None, caps: Capabilities, ch: dict[str, Any], param: str
+) -> None:
+    if "noise_reduction" in caps.session_options:
+        ch["noise_reduction"] = parse_noise_reduction(nr, param)
+
+
+def _speed(speed: float, caps: Capabilities, param: str) -> float:
+    return parse_speed(speed, param) if "speed" in caps.session_options else speed
+
+
+def _apply_options(wire: SessionWire, caps: Capabilities, ch: dict[str, Any]) -> None:
+    """Reasoning, truncation, parallel tool calls and a stored prompt: taken (and checked)
+    when the provider applies them, else accepted and not applied, as before."""
+    declared = caps.session_options
+    if wire.reasoning is not UNSET and "reasoning_effort" in declared:
+        ch["reasoning_effort"] = parse_reasoning(wire.reasoning, "session.reasoning")
+    if wire.truncation is not UNSET and "truncation" in declared:
+        ch["truncation"] = parse_truncation(wire.truncation, "session.truncation")
+    if wire.parallel_tool_calls is not UNSET and "parallel_tool_calls" in declared:
+        ch["parallel_tool_calls"] = wire.parallel_tool_calls
+    if wire.prompt is not UNSET and "prompt" in declared:
+        ch["prompt"] = parse_prompt(wire.prompt, "session.prompt")

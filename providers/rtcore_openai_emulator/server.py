@@ -1,0 +1,194 @@
+"""The public emulator: ``async with OpenAIRealtimeEmulator(...) as emu: ... emu.ws_base_url``."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from rtcore_emulated_speech.script import Script
+
+from . import connection
+from .faults import FaultQueue, parse
+from .stats import Stats
+
+DEFAULT_SESSION_CAP = 3600.0  # OpenAI's 60 minutes (reference §3.7)
+DEFAULT_PING_INTERVAL = 20.0  # the live service's WebSocket pings, ~20.3 s (reference §3.7)
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class OpenAIRealtimeEmulator:
+    """A local OpenAI Realtime endpoint for three vendors, told apart by path: OpenAI
+    (``/v1/realtime``), Azure OpenAI (``/openai/v1/realtime``, the preview
+    ``/openai/realtime``) and xAI (``/xai/v1/realtime``, or ``/v1/realtime`` with a
+    ``grok-voice-*`` model).
+
+    ``realtime_factor`` paces model audio: 1.0 real time, 0.1 ten times faster, 0 unpaced.
+    ``session_cap``: seconds before ``error session_expired`` and a close. ``rejected_keys``
+    are refused; with ``api_keys`` only those are accepted. ``deployments`` maps Azure
+    deployment names to the models they deploy (a deployment named after an Azure realtime
+    model needs no entry). ``tls`` serves ``wss://`` with a local CA kept in ``cert_dir``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        cert_dir: str | os.PathLike[str] | None = None,
+        tls: bool = False,
+        realtime_factor: float = 1.0,
+        session_cap: float = DEFAULT_SESSION_CAP,
+        ping_interval: float = DEFAULT_PING_INTERVAL,
+        script: Script | None = None,
+        faults: Iterable[str] = (),
+        api_keys: Iterable[str] | None = None,
+        rejected_keys: Iterable[str] = (),
+        deployments: dict[str, str] | None = None,
+    ) -> None:
+        if host not in _LOOPBACK:
+            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
+        if realtime_factor < 0:
+            raise ValueError("realtime_factor must be >= 0")
+        if session_cap <= 0:
+            raise ValueError("session_cap must be > 0")
+        always = list(faults)
+        parse(always)
+        self._host = host
+        self._port = port
+        self._tls = tls
+        self._cert_dir = cert_dir
+        self._ca_file: Path | None = None
+        self.script = script or Script()
+        self.faults = FaultQueue()
+        self.stats = Stats()
+        self.settings = connection.Settings(
+            realtime_factor=realtime_factor,
+            session_cap=session_cap,
+            ping_interval=ping_interval,
+            script=self.script,
+            faults=self.faults,
+            always_faults=always,
+            api_keys=None if api_keys is None else set(api_keys),
+            rejected_keys=set(rejected_keys),
+            deployments=dict(deployments or {}),
+        )
+        # Open connections by id: requests are not hashable.
+        self._open: dict[int, web.Request] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (``https://localhost:PORT`` with TLS)."""
+        if not self.port:
+            raise RuntimeError("the emulator is not running")
+        if self._tls:
+            return f"https://localhost:{self.port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def ws_base_url(self) -> str:
+        """``ws://127.0.0.1:PORT`` (``wss://`` with TLS): add ``/v1`` for the openai SDK's
+        ``websocket_base_url``, ``/openai`` for Azure's, ``/xai/v1`` for xAI."""
+        return "ws" + self.base_url.removeprefix("http")
+
+    def url_for(self, vendor: str) -> str:
+        """The ``api_base`` of a vendor profile: OpenAI ``…/v1``, Azure the resource
+        endpoint (``…``, the client adds ``/openai/…``), xAI ``…/xai/v1``."""
+        suffix = {"openai": "/v1", "azure": "", "xai": "/xai/v1"}[vendor]
+        return self.base_url + suffix
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The PEM file of the local CA when serving TLS."""
+        return self._ca_file
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context that trusts this emulator's CA only."""
+        if self._ca_file is None:
+            raise RuntimeError("the emulator serves plain ws:// (tls=False)")
+        return ssl.create_default_context(cafile=str(self._ca_file))
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.settings.realtime_factor
+
+    @realtime_factor.setter
+    def realtime_factor(self, value: float) -> None:
+        self.settings.realtime_factor = value
+
+    @property
+    def session_cap(self) -> float:
+        return self.settings.session_cap
+
+    @session_cap.setter
+    def session_cap(self, value: float) -> None:
+        self.settings.session_cap = value
+
+    def add_deployment(self, name: str, model: str = "gpt-realtime") -> None:
+        self.settings.deployments[name] = model
+
+    def inject(self, *specs: str, connections: int = 1) -> None:
+        """Apply fault ``specs`` (e.g. ``"server-error@2"``) to the next ``connections``
+        connections."""
+        self.faults.add(*specs, connections=connections)
+
+    def drop_connections(self) -> int:
+        """Cut every open connection as a network failure would (the TCP connection
+        aborted, no close frame): a client sees 1006. Returns how many were cut."""
+        cut = 0
+        for request in list(self._open.values()):
+            if request.transport is not None:
+                request.transport.abort()
+                cut += 1
+        return cut
+
+    async def _realtime(self, request: web.Request) -> web.StreamResponse:
+        self._open[id(request)] = request
+        try:
+            return await connection.handle(request, self.settings, self.stats)
+        finally:
+            self._open.pop(id(request), None)
+
+    async def start(self) -> Self:
+        app = web.Application()
+        for path in ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime", "/xai/v1/realtime"):
+            app.router.add_get(path, self._realtime)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        context = None
+        if self._tls:
+            from .certs import ensure_certs, server_ssl_context
+
+            files = ensure_certs(self._cert_dir)
+            self._ca_file = files.ca_file
+            context = server_ssl_context(files)
+        site = web.TCPSite(runner, self._host, self._port, ssl_context=context)
+        await site.start()
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.port = 0
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
