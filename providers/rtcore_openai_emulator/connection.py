@@ -20,7 +20,6 @@ from rtcore_emulated_speech.script import Script
 
 from . import errors, faults
 from .errors import ClientError, Close, error_event
-from .ids import new_id
 from .outbox import Outbox
 from .realtime import Hooks, Realtime
 from .session_config import SessionConfig
@@ -359,7 +358,3 @@ async def _read(ws: web.WebSocketResponse, realtime: Realtime, route: Route) -> 
         except ClientError as error:
             # Non-fatal: the error event, and the session goes on (reference §3.6).
             await out.send_raw(error_event(error, client_id))
-
-
-def new_session_id() -> str:
-    return new_id("sess_")
