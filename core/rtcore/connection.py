@@ -198,7 +198,7 @@ class Connection:
             async for event in upstream.events():
                 commands = self.session.on_event(event)
                 if isinstance(event, neutral.AudioDelta):
-                    self.meter.bytes_out += len(event.pcm)
+                    self.meter.audio_out(len(event.pcm))
                     self.metrics.audio_out()
                 elif isinstance(event, neutral.SpeechStopped):
                     self.metrics.turn_ended()
@@ -279,7 +279,12 @@ class Connection:
         async with self._send_lock:
             for command in commands:
                 if isinstance(command, neutral.AppendAudio):
-                    self.meter.bytes_in += len(command.pcm)
+                    self.meter.audio_in(len(command.pcm))
+                elif isinstance(command, neutral.Configure):
+                    # The rates the audio crosses at from now on (the client's format may
+                    # have changed the provider's).
+                    self.meter.input_rate = command.config.input_sample_rate
+                    self.meter.output_rate = command.config.output_sample_rate
                 elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
                     self.metrics.turn_ended()
                 await upstream.send(command)

@@ -68,6 +68,7 @@ def usage_of(raw: Any) -> n.Usage:
         output_text_tokens=out_text,
         output_audio_tokens=out_audio,
         cached_tokens=int(into.get("cached_tokens") or 0),
+        cached_audio_tokens=int((into.get("cached_tokens_details") or {}).get("audio_tokens") or 0),
     )
 
 

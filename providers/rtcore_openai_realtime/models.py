@@ -15,26 +15,44 @@ Vendor = Literal["openai", "azure", "xai"]
 _M = 1e-6  # list prices are per million tokens
 
 
-def _per_token(text_in: float, text_out: float, audio_in: float, audio_out: float) -> Prices:
+def _per_token(
+    text_in: float,
+    text_out: float,
+    audio_in: float,
+    audio_out: float,
+    *,
+    cached_text: float | None = None,
+    cached_audio: float | None = None,
+) -> Prices:
     return Prices(
         input_text=text_in * _M,
         output_text=text_out * _M,
         input_audio=audio_in * _M,
         output_audio=audio_out * _M,
+        cached_input_text=None if cached_text is None else cached_text * _M,
+        cached_input_audio=None if cached_audio is None else cached_audio * _M,
     )
 
 
-# OpenAI's list prices (USD per 1M tokens: text in/out, audio in/out), from each model's
+# OpenAI's list prices (USD per 1M tokens: text in/out, audio in/out, and the cached input
+# rates), from each model's
 # page at developers.openai.com/api/docs/models (2026-12).
 OPENAI_PRICES: dict[str, Prices] = {
-    "gpt-realtime-2.1": _per_token(4.00, 24.00, 32.00, 64.00),
-    "gpt-realtime-2": _per_token(4.00, 24.00, 32.00, 64.00),
-    "gpt-realtime-1.5": _per_token(4.00, 16.00, 32.00, 64.00),
-    "gpt-realtime": _per_token(4.00, 16.00, 32.00, 64.00),
-    "gpt-realtime-2025-08-28": _per_token(4.00, 16.00, 32.00, 64.00),
-    "gpt-realtime-2.1-mini": _per_token(0.60, 2.40, 10.00, 20.00),
-    "gpt-realtime-mini": _per_token(0.60, 2.40, 10.00, 20.00),
-    "gpt-4o-mini-realtime-preview": _per_token(0.60, 2.40, 10.00, 20.00),
+    "gpt-realtime-2.1": _per_token(4.00, 24.00, 32.00, 64.00, cached_text=0.40, cached_audio=0.40),
+    "gpt-realtime-2": _per_token(4.00, 24.00, 32.00, 64.00, cached_text=0.40, cached_audio=0.40),
+    "gpt-realtime-1.5": _per_token(4.00, 16.00, 32.00, 64.00, cached_text=0.40, cached_audio=0.40),
+    "gpt-realtime": _per_token(4.00, 16.00, 32.00, 64.00, cached_text=0.40, cached_audio=0.40),
+    "gpt-realtime-2025-08-28": _per_token(
+        4.00, 16.00, 32.00, 64.00, cached_text=0.40, cached_audio=0.40
+    ),
+    "gpt-realtime-2.1-mini": _per_token(
+        0.60, 2.40, 10.00, 20.00, cached_text=0.06, cached_audio=0.30
+    ),
+    # The mini's cached rates are 2.1-mini's (the reference found no page of its own).
+    "gpt-realtime-mini": _per_token(0.60, 2.40, 10.00, 20.00, cached_text=0.06, cached_audio=0.30),
+    "gpt-4o-mini-realtime-preview": _per_token(
+        0.60, 2.40, 10.00, 20.00, cached_text=0.30, cached_audio=0.30
+    ),
 }
 OPENAI_MODELS = tuple(OPENAI_PRICES)
 OPENAI_DEFAULT = "gpt-realtime-2"

@@ -135,8 +135,34 @@ def test_audio_priced_per_second_is_charged_by_the_metered_seconds() -> None:
     prices = Prices(input_audio_second=0.05 / 60)
     meter = Meter(prices)
     meter.input_rate = 24000
-    meter.bytes_in = 24000 * 2 * 90  # 90 s of audio sent to the provider
+    meter.audio_in(24000 * 2 * 60)  # 60 s of audio sent to the provider at 24 kHz
+    meter.input_rate = 16000  # a session.update moved the session to 16 kHz
+    meter.audio_in(16000 * 2 * 30)  # and 30 s more
     assert abs(meter.spend - 0.075) < 1e-12
     assert cost(n.Usage(input_audio_tokens=100), prices) == 0.0
     overridden = prices_for(prices, {"input_cost_per_second": 0.001})
     assert overridden.input_audio_second == 0.001
+
+
+def test_cached_input_is_charged_at_its_own_rate() -> None:
+    m = 1e-6
+    prices = Prices(
+        input_text=4 * m,
+        input_audio=32 * m,
+        output_audio=64 * m,
+        cached_input_text=0.4 * m,
+        cached_input_audio=0.4 * m,
+    )
+    usage = n.Usage(
+        input_text_tokens=1000,
+        input_audio_tokens=2000,
+        output_audio_tokens=500,
+        cached_tokens=1500,  # 1000 of them audio, 500 text
+        cached_audio_tokens=1000,
+    )
+    expected = (500 * 4 + 500 * 0.4 + 1000 * 32 + 1000 * 0.4 + 500 * 64) * m
+    assert abs(cost(usage, prices) - expected) < 1e-15
+    # Without a cached rate, cached tokens are input tokens like any other.
+    plain = Prices(input_text=4 * m, input_audio=32 * m, output_audio=64 * m)
+    assert abs(cost(usage, plain) - (1000 * 4 + 2000 * 32 + 500 * 64) * m) < 1e-15
+    assert prices_for(plain, {"cache_read_input_token_cost": 1e-7}).cached_input_text == 1e-7

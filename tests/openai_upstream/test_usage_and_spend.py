@@ -40,7 +40,7 @@ def _metered(provider: OpenAIRealtimeProvider, usage: n.Usage, audio_bytes: int)
     assert prices is not None
     meter = Meter(prices)
     meter.input_rate = RATE
-    meter.bytes_in = audio_bytes
+    meter.audio_in(audio_bytes)
     meter.add_usage(usage)
     return meter
 

@@ -17,18 +17,20 @@ OVERRIDES = {
     "output_cost_per_audio_token": "output_audio",
     "input_cost_per_second": "input_audio_second",
     "output_cost_per_second": "output_audio_second",
+    "cache_read_input_token_cost": "cached_input_text",
 }
 
 
 def prices_for(listed: Prices | None, info: Mapping[str, object]) -> Prices:
-    fields = {
-        name: getattr(listed, name) if listed is not None else 0.0 for name in OVERRIDES.values()
+    fields: dict[str, float | None] = {
+        name: getattr(listed, name) if listed is not None else None
+        for name in (*OVERRIDES.values(), "cached_input_audio")
     }
     for key, name in OVERRIDES.items():
         value = info.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             fields[name] = float(value)
-    return Prices(**fields)
+    return Prices(**{k: v for k, v in fields.items() if v is not None})
 
 
 def cost(
@@ -36,9 +38,19 @@ def cost(
 ) -> float:
     """Tokens at their prices, plus the seconds of audio sent to the provider and
     received from it at theirs."""
+    cached_audio = min(usage.cached_audio_tokens, usage.input_audio_tokens)
+    cached_text = min(max(0, usage.cached_tokens - cached_audio), usage.input_text_tokens)
+    text_cached = (
+        prices.input_text if prices.cached_input_text is None else prices.cached_input_text
+    )
+    audio_cached = (
+        prices.input_audio if prices.cached_input_audio is None else prices.cached_input_audio
+    )
     return (
-        usage.input_text_tokens * prices.input_text
-        + usage.input_audio_tokens * prices.input_audio
+        (usage.input_text_tokens - cached_text) * prices.input_text
+        + cached_text * text_cached
+        + (usage.input_audio_tokens - cached_audio) * prices.input_audio
+        + cached_audio * audio_cached
         + usage.output_text_tokens * prices.output_text
         + usage.output_audio_tokens * prices.output_audio
         + seconds_in * prices.input_audio_second

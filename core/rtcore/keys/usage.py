@@ -39,11 +39,13 @@ class Meter:
         self.budget_left = budget_left
         self.started = datetime.datetime.now(datetime.UTC)
         self.request_id = f"sess_{uuid.uuid4().hex}"
-        self.bytes_in = 0  # PCM16 bytes at the provider's input rate
-        self.bytes_out = 0
+        # Seconds of audio sent to the provider and received from it, each chunk counted at
+        # the rate in force when it crossed (a session.update may change it midway).
+        self.seconds_in = 0.0
+        self.seconds_out = 0.0
         self.input_rate = 16000
         self.output_rate = 24000
-        self._usage = [0, 0, 0, 0, 0]
+        self._usage = [0, 0, 0, 0, 0, 0]
 
     def add_usage(self, usage: Usage) -> None:
         u = self._usage
@@ -52,6 +54,7 @@ class Meter:
         u[2] += usage.output_text_tokens
         u[3] += usage.output_audio_tokens
         u[4] += usage.cached_tokens
+        u[5] += usage.cached_audio_tokens
 
     @property
     def usage(self) -> Usage:
@@ -62,15 +65,16 @@ class Meter:
             output_text_tokens=u[2],
             output_audio_tokens=u[3],
             cached_tokens=u[4],
+            cached_audio_tokens=u[5],
         )
 
-    @property
-    def seconds_in(self) -> float:
-        return self.bytes_in / 2 / self.input_rate
+    def audio_in(self, size: int) -> None:
+        """``size`` bytes of PCM16 went to the provider, at ``input_rate``."""
+        self.seconds_in += size / 2 / self.input_rate
 
-    @property
-    def seconds_out(self) -> float:
-        return self.bytes_out / 2 / self.output_rate
+    def audio_out(self, size: int) -> None:
+        """``size`` bytes of PCM16 came from the provider, at ``output_rate``."""
+        self.seconds_out += size / 2 / self.output_rate
 
     @property
     def spend(self) -> float:

@@ -36,6 +36,10 @@ class Prices(msgspec.Struct, frozen=True, kw_only=True):
     output_audio: float = 0.0
     input_audio_second: float = 0.0
     output_audio_second: float = 0.0
+    # Input tokens served from the vendor's cache (Usage.cached_tokens); None: billed as
+    # any other input token.
+    cached_input_text: float | None = None
+    cached_input_audio: float | None = None
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

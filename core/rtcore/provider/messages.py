@@ -285,11 +285,16 @@ Command = (
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    """Tokens as the model reports them. ``cached_tokens`` are input tokens the vendor
+    served from its cache (counted in the input counts too, and usually billed at a lower
+    rate); ``cached_audio_tokens`` are the audio ones among them."""
+
     input_text_tokens: int = 0
     input_audio_tokens: int = 0
     output_text_tokens: int = 0
     output_audio_tokens: int = 0
     cached_tokens: int = 0
+    cached_audio_tokens: int = 0
 
     @property
     def input_tokens(self) -> int:

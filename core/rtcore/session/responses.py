@@ -16,6 +16,7 @@ from rtcore.dialect import Dialect
 from rtcore.ids import new_id
 from rtcore.protocol import server as s
 from rtcore.protocol.objects import (
+    CachedTokenDetails,
     InputTokenDetails,
     OutputTokenDetails,
     ResponseOut,
@@ -296,6 +297,10 @@ def usage_out(u: neutral.Usage) -> UsageOut:
             text_tokens=u.input_text_tokens,
             audio_tokens=u.input_audio_tokens,
             cached_tokens=u.cached_tokens,
+            cached_tokens_details=CachedTokenDetails(
+                text_tokens=u.cached_tokens - u.cached_audio_tokens,
+                audio_tokens=u.cached_audio_tokens,
+            ),
         ),
         output_token_details=OutputTokenDetails(
             text_tokens=u.output_text_tokens, audio_tokens=u.output_audio_tokens

@@ -52,8 +52,8 @@ class SessionMetrics:
 
     def add_audio(self) -> None:
         meter = self._meter
-        heard = meter.bytes_in / (2 * meter.input_rate)
-        spoken = meter.bytes_out / (2 * meter.output_rate)
+        heard = meter.seconds_in
+        spoken = meter.seconds_out
         if heard > self._reported_in:
             self._audio_in.inc(heard - self._reported_in)
             self._reported_in = heard
