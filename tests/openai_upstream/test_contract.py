@@ -22,19 +22,7 @@ async def _until(predicate: Callable[[], bool], within: float = 30.0) -> None:
             await asyncio.sleep(0.01)
 
 
-# What a vendor does not do, as the contract asks it: xAI reports no token usage (it bills
-# per minute of audio, which the gateway meters itself: see test_usage_and_spend.py).
-VENDOR_LIMITS = {("test_usage_counts_what_went_in_and_came_out", "xai")}
-
-
 class TestOpenAIContract(ProviderContract):
-    @pytest.fixture(autouse=True)
-    def _vendor_limits(self, request: pytest.FixtureRequest, vendor: str) -> None:
-        if (request.node.originalname, vendor) in VENDOR_LIMITS:
-            request.node.add_marker(
-                pytest.mark.xfail(reason="xAI reports no token usage", strict=True)
-            )
-
     @pytest.fixture(params=["openai", "azure", "xai"])
     def vendor(self, request: pytest.FixtureRequest) -> str:
         return str(request.param)
