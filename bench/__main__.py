@@ -18,7 +18,9 @@ def parser() -> argparse.ArgumentParser:
             "time against the Nova Sonic emulator, straight with the AWS SDK (direct), through "
             "`rtcore serve`, and through LiteLLM's proxy; or, with --provider gemini, against "
             "the Gemini Live emulator, straight with google-genai (direct) and through "
-            "`rtcore serve`. Prints a table; writes JSON."
+            "`rtcore serve`; with --provider openai, against the OpenAI Realtime emulator, "
+            "straight with openai (direct) and through `rtcore serve`. Prints a table; "
+            "writes JSON."
         ),
     )
     p.add_argument(
@@ -26,8 +28,8 @@ def parser() -> argparse.ArgumentParser:
         choices=targets.PROVIDERS,
         default="nova",
         help="the emulator and the direct client: nova (Nova Sonic, aws_sdk_bedrock_runtime) "
-        "or gemini (Gemini Live gemini-3.8-live, google-genai; LiteLLM is not measured) "
-        "(nova)",
+        "or gemini (Gemini Live gemini-3.8-live, google-genai) or openai (OpenAI Realtime "
+        "gpt-realtime-2, openai, 24 kHz audio); LiteLLM is measured for nova only (nova)",
     )
     p.add_argument("--sessions", "-n", type=int, default=50, help="concurrent sessions (50)")
     p.add_argument("--seconds", type=float, default=30.0, help="streaming time per phase (30)")
@@ -127,7 +129,7 @@ def main() -> None:
                 flag = "--" + mode.replace("_", "-")
                 p.error(f"--provider applies to the main run (and --search, --soak), not {flag}")
         if args.coalesce_ms is not None:
-            p.error("--coalesce-ms is the Nova Sonic provider's; Gemini Live does not coalesce")
+            p.error(f"--coalesce-ms is Nova Sonic's; rtcore does not coalesce for {args.provider}")
     if args.keys:
         from bench import keys
 

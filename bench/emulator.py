@@ -1,9 +1,11 @@
 """The emulator the benchmark runs, in a process of its own, with a marker-reading probe.
 
-``python -m bench.emulator [--provider nova|gemini]`` prints one JSON line (endpoint, CA
-file, pid), then serves until stdin closes: the Nova Sonic emulator, or the Gemini Live
-emulator (its endpoint the SDK's ``base_url``), scripted alike. ``dump PATH`` on stdin
-writes what the probe recorded since the last dump to PATH (JSON) and answers ``ok``.
+``python -m bench.emulator [--provider nova|gemini|openai]`` prints one JSON line (endpoint,
+CA file, pid), then serves until stdin closes: the Nova Sonic emulator, the Gemini Live
+emulator (its endpoint the SDK's ``base_url``), or the OpenAI Realtime emulator (its
+endpoint the SDK's ``websocket_base_url``, plain ``ws://`` on loopback), scripted alike.
+``dump PATH`` on stdin writes what the probe recorded since the last dump to PATH (JSON)
+and answers ``ok``.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ class MarkerProbe:
     """Reads the chunk markers of incoming audio; logs outgoing audio per stream.
 
     Incoming chunks are looked for where they must start: every ``CHUNK_BYTES`` of the
-    stream's audio timeline, however a gateway grouped them into events.
+    stream's audio timeline, however a gateway grouped them into events. ``rate``: the
+    sample rate of the audio it reads (the chunks are 20 ms at that rate).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rate: int = sig.RATE) -> None:
+        self._chunk_bytes = sig.chunk_bytes(rate)
         self.reset()
 
     def reset(self) -> None:
@@ -51,8 +55,8 @@ class MarkerProbe:
         event = self._events[stream]
         self._events[stream] = event + 1
         samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
-        first = (-offset) % sig.CHUNK_BYTES // 2
-        starts = range(first, samples.size - sig.MARK_SAMPLES + 1, sig.CHUNK_SAMPLES)
+        first = (-offset) % self._chunk_bytes // 2
+        starts = range(first, samples.size - sig.MARK_SAMPLES + 1, self._chunk_bytes // 2)
         found: list[tuple[int, int]] = []
         for start in starts:
             marker = sig.read_marker(samples[start : start + sig.MARK_SAMPLES])
@@ -103,9 +107,31 @@ def _gemini(args: argparse.Namespace, probe: MarkerProbe | None) -> Any:
     return GeminiLiveEmulator("127.0.0.1", 0, cert_dir=args.cert_dir, script=script, probe=probe)
 
 
+def _openai(args: argparse.Namespace, probe: MarkerProbe | None) -> Any:
+    """OpenAI Realtime: plain ``ws://`` on loopback (the provider takes no CA of its own);
+    the end-of-turn silence is each session's ``silence_duration_ms``, as with Gemini."""
+    from rtcore_openai_emulator import OpenAIRealtimeEmulator, Script
+
+    script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
+    return OpenAIRealtimeEmulator("127.0.0.1", 0, script=script, probe=probe)
+
+
+_EMULATORS = {"nova": _nova, "gemini": _gemini, "openai": _openai}
+
+
+def _endpoint(emulator: Any, provider: str) -> str:
+    """Nova's is the Bedrock endpoint URL; Gemini's the SDK's base_url; OpenAI's the SDK's
+    websocket_base_url (which rtcore's api_base takes too)."""
+    if provider == "gemini":
+        return str(emulator.base_url)
+    if provider == "openai":
+        return str(emulator.ws_base_url) + "/v1"
+    return str(emulator.endpoint)
+
+
 async def main(args: argparse.Namespace) -> None:
-    probe = MarkerProbe()
-    make = _gemini if args.provider == "gemini" else _nova
+    probe = MarkerProbe(sig.rate_of(args.provider))
+    make = _EMULATORS[args.provider]
     emulator = make(args, None if args.no_probe else probe)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -115,9 +141,8 @@ async def main(args: argparse.Namespace) -> None:
         gc.collect()
         gc.freeze()
         line = {
-            # Nova's is the Bedrock endpoint URL; Gemini's the SDK's base_url.
-            "endpoint": emulator.base_url if args.provider == "gemini" else emulator.endpoint,
-            "ca_file": str(emulator.ca_file),
+            "endpoint": _endpoint(emulator, args.provider),
+            "ca_file": "" if emulator.ca_file is None else str(emulator.ca_file),
             "pid": os.getpid(),
             "provider": args.provider,
         }
@@ -135,7 +160,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.emulator")
     parser.add_argument("--cert-dir", default=None)
     parser.add_argument("--no-probe", action="store_true")
-    parser.add_argument("--provider", choices=("nova", "gemini"), default="nova")
+    parser.add_argument("--provider", choices=tuple(_EMULATORS), default="nova")
     parser.add_argument("--loop", choices=loops.LOOPS, default="auto")
     options = parser.parse_args()
     loops.run(main(options), options.loop)

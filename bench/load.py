@@ -7,8 +7,9 @@ start spread over one chunk period and at different points of the cycle, so the 
 (and the load) are spread evenly over time.
 
 Two kinds of session: ``direct`` speaks to the emulator with the provider's own SDK, no
-gateway (Nova Sonic's events with ``aws_sdk_bedrock_runtime``, or Gemini Live with
-``google-genai``: ``spec["provider"]``), ``ws`` speaks the OpenAI Realtime API to a gateway.
+gateway (Nova Sonic's events with ``aws_sdk_bedrock_runtime``, Gemini Live with
+``google-genai``, or the OpenAI Realtime API with ``openai``: ``spec["provider"]``), ``ws``
+speaks the OpenAI Realtime API to a gateway. OpenAI's sessions speak 24 kHz, the others 16.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ class _Delta(msgspec.Struct):
 
 
 _delta = msgspec.json.Decoder(_Delta)
-_SILENT_CHUNK = base64.b64encode(bytes(sig.CHUNK_BYTES)).decode()
 PRIMER_CHUNKS = 5
 # From the last session ready to the window: a direct session's stream is open by then; a
 # gateway's may still be opening the upstream streams the primer asked for.
@@ -123,7 +123,15 @@ async def ws_session(
             "output_audio_format": "pcm16",
             "turn_detection": {"type": "server_vad"},
         }
-        if spec.get("provider") == "gemini":
+        if spec.get("provider") == "openai":
+            # An OpenAI voice; its 24 kHz (the format's own, so nothing is converted on the
+            # way); the end-of-turn silence as the direct sessions ask for it.
+            session["voice"] = "alloy"
+            session["turn_detection"] = {
+                "type": "server_vad",
+                "silence_duration_ms": round(sig.ENDPOINT_SECONDS * 1000),
+            }
+        elif spec.get("provider") == "gemini":
             # A Gemini voice; and the end-of-turn silence as the direct sessions ask for it
             # (Gemini takes it per session; the Nova emulator has it as a server setting).
             session["voice"] = "Puck"
@@ -136,7 +144,9 @@ async def ws_session(
         # A gateway may open its upstream stream only once audio arrives; a few silent
         # chunks before the window open it there, as the direct sessions open theirs
         # before the window, so neither target's figures include opening a stream.
-        silence = json.dumps({"type": "input_audio_buffer.append", "audio": _SILENT_CHUNK})
+        # Whole chunks at the session's rate: the probe reads markers on that timeline.
+        primer = base64.b64encode(bytes(sig.chunk_bytes(cycle.rate))).decode()
+        silence = json.dumps({"type": "input_audio_buffer.append", "audio": primer})
         for _ in range(PRIMER_CHUNKS):
             await ws.send_str(silence)
             record.primed += 1
@@ -391,11 +401,85 @@ async def gemini_direct_session(
                 await reader
 
 
+# -- straight to the emulator with openai ------------------------------------------------------
+
+
+def openai_client(spec: dict[str, Any]) -> Any:
+    """One SDK client for every session (each ``connect`` is a WebSocket of its own)."""
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(api_key=spec["api_key"], websocket_base_url=spec["endpoint"])
+
+
+async def openai_direct_session(
+    spec: dict[str, Any],
+    record: Record,
+    cycle: sig.Cycle,
+    ready: asyncio.Event,
+    start: Any,
+    client: Any,
+) -> None:
+    """An OpenAI Realtime session as a developer writes it with openai:
+    ``realtime.connect``, ``session.update``, ``input_audio_buffer.append`` per chunk, and
+    the connection's events read as they come."""
+    pcm = {"type": "audio/pcm", "rate": cycle.rate}
+    session = {
+        "type": "realtime",
+        "output_modalities": ["audio"],
+        "instructions": "You are helpful.",
+        "audio": {
+            "input": {
+                "format": pcm,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "silence_duration_ms": round(sig.ENDPOINT_SECONDS * 1000),
+                },
+            },
+            "output": {"format": pcm, "voice": "alloy"},
+        },
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        async with asyncio.timeout(15):
+            connection = await stack.enter_async_context(
+                client.realtime.connect(model=spec["model_id"])
+            )
+            await connection.session.update(session=session)
+        record.connected = True
+
+        async def read() -> None:
+            cumulative = 0
+            async for event in connection:
+                at = time.monotonic_ns()
+                if event.type == "response.output_audio.delta":
+                    cumulative += _b64_size(event.delta)
+                    record.deltas.append((cumulative, at))
+                elif event.type == "error":
+                    record.errors.append(event.error.model_dump_json()[:300])
+
+        reader = asyncio.create_task(read())
+        try:
+            ready.set()
+            t0, stop = await start
+
+            async def send(data: bytes) -> None:
+                await connection.input_audio_buffer.append(audio=data.decode())
+
+            await _pace(record, cycle, t0, stop, send)
+            await asyncio.sleep(spec.get("linger", 1.5))
+            if reader.done() and (failure := reader.exception()) is not None:
+                # The connection ended under the session: a figure of the run.
+                record.errors.append(f"{type(failure).__name__}: {failure}"[:300])
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
-    cycle = sig.build_cycle()
+    cycle = sig.build_cycle(rate=sig.rate_of(spec.get("provider", "nova")))
     count = int(spec["sessions"])
     loop = asyncio.get_running_loop()
     period = sig.CHUNK_MS / 1000
@@ -405,9 +489,12 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     ]
     start: asyncio.Future[tuple[float, float]] = loop.create_future()
     client: Any = None
-    gemini = spec.get("provider") == "gemini"
-    if spec["kind"] == "direct" and gemini:
+    provider = spec.get("provider", "nova")
+    direct = {"gemini": gemini_direct_session, "openai": openai_direct_session}
+    if spec["kind"] == "direct" and provider == "gemini":
         client = gemini_client(spec)
+    elif spec["kind"] == "direct" and provider == "openai":
+        client = openai_client(spec)
     elif spec["kind"] == "direct":
         from rtcore_sonic_emulator import make_client
 
@@ -415,8 +502,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def one(record: Record, ready: asyncio.Event) -> None:
         try:
-            if spec["kind"] == "direct" and gemini:
-                await gemini_direct_session(spec, record, cycle, ready, start, client)
+            if spec["kind"] == "direct" and provider in direct:
+                await direct[provider](spec, record, cycle, ready, start, client)
             elif spec["kind"] == "direct":
                 await direct_session(spec, record, cycle, ready, start, client)
             else:

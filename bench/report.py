@@ -35,12 +35,14 @@ HEADER = (
     "| first audio p50 / p99 ms | CPU s per session-min | peak RSS MB (per session) "
     "| real time | max real-time N | start-up s median (range) |"
 )
-# Gemini Live: rtcore sends each client chunk as it comes (no coalescing), so there is no
-# figure beyond coalescing; what is added upstream is the upstream figure's.
+# Gemini Live and OpenAI Realtime: rtcore sends each client chunk as it comes (no
+# coalescing), so there is no figure beyond coalescing; what is added upstream is the
+# upstream figure's.
 HEADER_GEMINI = HEADER.replace("| beyond coalescing p50 / p99 ms ", "")
 PROVIDERS = {
     "nova": "Nova Sonic (direct: aws_sdk_bedrock_runtime)",
     "gemini": "Gemini Live (direct: google-genai)",
+    "openai": "OpenAI Realtime (direct: openai)",
 }
 
 

@@ -21,10 +21,12 @@ from bench.report import table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = ("direct", "rtcore", "litellm")
-LITELLM_GEMINI = (
-    "not measured for Gemini Live: the harness does not point LiteLLM's Gemini realtime "
-    "route (made for Google's endpoints) at the emulator"
-)
+LITELLM_SKIPPED = {
+    "gemini": "not measured for Gemini Live: the harness does not point LiteLLM's Gemini "
+    "realtime route (made for Google's endpoints) at the emulator",
+    "openai": "not measured for OpenAI Realtime: the harness measures LiteLLM in front of "
+    "Nova Sonic only",
+}
 
 
 async def run_phase(
@@ -54,12 +56,12 @@ async def run_phase(
         "provider": emulator.provider,
         "loop": loop,
     }
-    # Gemini: the window opens once every session's upstream connection is up (rtcore loads
-    # google-genai and opens a connection when a session first needs one), so that no
-    # target's figures include that; the load generator waits for the harness's go.
-    handshake = emulator.provider == "gemini"
+    # Gemini and OpenAI: the window opens once every session's upstream connection is up
+    # (rtcore loads the SDK and opens a connection when a session first needs one), so that
+    # no target's figures include that; the load generator waits for the harness's go.
+    handshake = emulator.provider in targets.API_KEYS
     if handshake:
-        spec["api_key"] = targets.GEMINI_API_KEY
+        spec["api_key"] = targets.API_KEYS[emulator.provider]
         spec["await_go"] = True
     if gateway is not None:
         spec["url"], spec["headers"] = gateway.url, gateway.headers
@@ -323,9 +325,10 @@ async def measure_target(
     try:
         if target == "rtcore":
             gateway = await start_rtcore(emulator, workdir, args)
-        elif target == "litellm" and emulator.provider == "gemini":
-            print(f"LiteLLM skipped: {LITELLM_GEMINI}", file=sys.stderr)
-            return {"skipped": LITELLM_GEMINI}
+        elif target == "litellm" and emulator.provider in LITELLM_SKIPPED:
+            reason = LITELLM_SKIPPED[emulator.provider]
+            print(f"LiteLLM skipped: {reason}", file=sys.stderr)
+            return {"skipped": reason}
         elif target == "litellm":
             try:
                 exe = await targets.ensure_litellm(Path(args.litellm_venv))

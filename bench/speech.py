@@ -34,6 +34,18 @@ LEAD_CHUNKS = 5  # 0.1 s of silence before the tone
 TONE_CHUNKS = 30  # 0.6 s tone
 ENDPOINT_SECONDS = 0.6  # the emulator's end-of-turn silence in benchmarks
 OUTPUT_RATE = 24000
+# The OpenAI protocol's PCM is 24 kHz both ways (16 kHz audio would be converted on the way,
+# and its markers with it): its sessions speak the same cycle at that rate.
+OPENAI_RATE = 24000
+
+
+def rate_of(provider: str) -> int:
+    """The input sample rate of a provider's benchmark audio."""
+    return OPENAI_RATE if provider == "openai" else RATE
+
+
+def chunk_bytes(rate: int) -> int:
+    return 2 * (rate * CHUNK_MS // 1000)
 
 
 def nibbles(session: int, seq: int) -> tuple[int, ...]:
@@ -77,6 +89,7 @@ class Cycle:
     tails_b64: tuple[bytes, ...]  # base64 of each chunk after its first 12 samples
     trigger: int  # index of the chunk whose arrival ends the user's turn at the emulator
     tails_pcm: tuple[bytes, ...] = ()  # each chunk after its first 12 samples, as PCM
+    rate: int = RATE
 
     @property
     def chunks(self) -> int:
@@ -93,9 +106,10 @@ def reply_seconds() -> float:
     return voice.speech_seconds(REPLY)
 
 
-def build_cycle(seconds: float | None = None) -> Cycle:
+def build_cycle(seconds: float | None = None, rate: int = RATE) -> Cycle:
     from rtcore_sonic_emulator import utterance_pcm
 
+    chunk_samples = chunk_bytes(rate) // 2
     speech = (LEAD_CHUNKS + TONE_CHUNKS) * CHUNK_MS / 1000
     # Long enough for the turn to end and the whole reply to play before the next one.
     needed = speech + ENDPOINT_SECONDS + reply_seconds() + 0.6
@@ -103,22 +117,24 @@ def build_cycle(seconds: float | None = None) -> Cycle:
     chunks = math.ceil(total * 1000 / CHUNK_MS)
     pcm = utterance_pcm(
         TONE_SLOT,
-        sample_rate=RATE,
+        sample_rate=rate,
         seconds=TONE_CHUNKS * CHUNK_MS / 1000,
         lead_silence=LEAD_CHUNKS * CHUNK_MS / 1000,
         trail_silence=(chunks - LEAD_CHUNKS - TONE_CHUNKS) * CHUNK_MS / 1000,
     )
     samples = np.frombuffer(pcm, dtype="<i2").copy()
-    samples = samples[: chunks * CHUNK_SAMPLES]
+    samples = samples[: chunks * chunk_samples]
     heads: list[tuple[int, ...]] = []
     tails: list[bytes] = []
     for index in range(chunks):
-        chunk = samples[index * CHUNK_SAMPLES : (index + 1) * CHUNK_SAMPLES]
+        chunk = samples[index * chunk_samples : (index + 1) * chunk_samples]
         heads.append(tuple(int(v) & ~0xF for v in chunk[:MARK_SAMPLES]))
         tails.append(chunk[MARK_SAMPLES:].astype("<i2").tobytes())
     endpoint_frames = max(1, round(ENDPOINT_SECONDS * 1000 / CHUNK_MS))
     trigger = LEAD_CHUNKS + TONE_CHUNKS + endpoint_frames - 1
-    return Cycle(tuple(heads), tuple(base64.b64encode(t) for t in tails), trigger, tuple(tails))
+    return Cycle(
+        tuple(heads), tuple(base64.b64encode(t) for t in tails), trigger, tuple(tails), rate
+    )
 
 
 _HEAD = struct.Struct(f"<{MARK_SAMPLES}h")

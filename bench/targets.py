@@ -18,13 +18,18 @@ from typing import Any
 import yaml
 
 from bench import pinning
+from bench import speech as sig
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_ID = "amazon.nova-2-sonic-v1:0"
 GEMINI_MODEL_ID = "gemini-3.8-live"
-PROVIDERS = ("nova", "gemini")
-# Made up: the Gemini Live emulator takes any API key.
+OPENAI_MODEL_ID = "gpt-realtime-2"
+PROVIDERS = ("nova", "gemini", "openai")
+# Made up: the Gemini Live and OpenAI Realtime emulators take any API key.
 GEMINI_API_KEY = "bench-gemini-key"
+OPENAI_API_KEY = "sk-bench-openai"
+API_KEYS = {"gemini": GEMINI_API_KEY, "openai": OPENAI_API_KEY}
+_MODEL_IDS = {"nova": MODEL_ID, "gemini": GEMINI_MODEL_ID, "openai": OPENAI_MODEL_ID}
 LITELLM_SPEC = "litellm[proxy,bedrock-realtime]"
 
 
@@ -60,7 +65,7 @@ class Emulator:
 
     @property
     def model_id(self) -> str:
-        return GEMINI_MODEL_ID if self.provider == "gemini" else MODEL_ID
+        return _MODEL_IDS[self.provider]
 
     @classmethod
     async def start(cls, cert_dir: Path, *, loop: str = "auto", provider: str = "nova") -> Emulator:
@@ -163,7 +168,17 @@ _CREDENTIALS = {
 
 def _bench_model(emulator: Emulator, **params: Any) -> dict[str, Any]:
     """The one model both gateways serve (LiteLLM's config format, which rtcore reads
-    too): Nova Sonic, or Gemini Live, at the emulator."""
+    too): Nova Sonic, Gemini Live or OpenAI Realtime, at the emulator."""
+    if emulator.provider == "openai":
+        return {
+            "model_name": "bench",
+            "litellm_params": {
+                "model": f"openai/{OPENAI_MODEL_ID}",
+                "api_base": emulator.endpoint,
+                "api_key": OPENAI_API_KEY,
+                **params,
+            },
+        }
     if emulator.provider == "gemini":
         return {
             "model_name": "bench",
@@ -196,7 +211,9 @@ async def start_rtcore(
     extra: list[str] | None = None,
 ) -> Gateway:
     """``extra``: more ``rtcore serve`` flags (after the harness's own, so they win)."""
-    config = {"model_list": [_bench_model(emulator, ssl_ca_file=emulator.ca_file, **options)]}
+    # The OpenAI emulator is plain ws:// on loopback: no CA to trust.
+    trust = {"ssl_ca_file": emulator.ca_file} if emulator.ca_file else {}
+    config = {"model_list": [_bench_model(emulator, **trust, **options)]}
     path = workdir / "rtcore.yaml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()
@@ -213,7 +230,9 @@ async def start_rtcore(
     gateway = Gateway("rtcore", proc, port)
     await wait_http(port, "/health", proc, 30)
     gateway.startup_seconds = time.monotonic() - began
-    gateway.url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench&input_audio_rate=16000"
+    # What the load's "pcm16" is: 16 kHz, or for OpenAI its own 24 kHz (nothing converted).
+    rate = sig.rate_of(emulator.provider)
+    gateway.url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench&input_audio_rate={rate}"
     return gateway
 
 

@@ -21,6 +21,7 @@ from rtcore_emulated_speech.script import Script
 from . import errors, faults
 from .errors import ClientError, Close, error_event
 from .outbox import Outbox
+from .probe import AudioProbe
 from .realtime import Hooks, Realtime
 from .session_config import SessionConfig
 from .stats import Closed, Stats
@@ -58,6 +59,7 @@ class Settings:
     api_keys: set[str] | None = None
     rejected_keys: set[str] = field(default_factory=set)
     deployments: dict[str, str] = field(default_factory=dict)
+    probe: AudioProbe | None = None
 
 
 class _Reset(Exception):
@@ -251,6 +253,7 @@ async def _serve(
         connection=number,
         realtime_factor=lambda: settings.realtime_factor,
         hooks=Hooks(before_response, first_output),
+        probe=settings.probe,
     )
     if route.vendor is Vendor.XAI:
         # xAI opens with conversation.created (reference §2, first server events).

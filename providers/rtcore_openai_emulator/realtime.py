@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from .errors import ClientError, error_event
 from .ids import new_id
 from .items import Conversation, Entry, Meta, decode_audio, normalise, said_of
 from .outbox import Outbox
+from .probe import AudioProbe
 from .reply import decide
 from .responses import Plan, Speaker
 from .session_config import (
@@ -102,6 +104,7 @@ class Realtime:
         connection: int,
         realtime_factor: Callable[[], float],
         hooks: Hooks,
+        probe: AudioProbe | None = None,
     ) -> None:
         self.config = config
         self.vendor = config.vendor
@@ -110,6 +113,7 @@ class Realtime:
         self.stats = stats
         self.connection = connection
         self.hooks = hooks
+        self.probe = probe
         self.conversation = Conversation()
         self._input = _Input(config.input_format)
         self._speaker = Speaker(
@@ -119,6 +123,8 @@ class Realtime:
             self._add_response_item,
             usage_on_done=self.vendor is not Vendor.XAI,
             item_done_events=self.vendor is not Vendor.XAI,
+            probe=probe,
+            stream=connection,
         )
         self._active: tuple[Plan, asyncio.Task[None]] | None = None
         self._out_of_band: set[asyncio.Task[None]] = set()
@@ -150,9 +156,12 @@ class Realtime:
         await self.hear(raw)
 
     async def hear(self, raw: bytes) -> None:
+        arrived = time.monotonic_ns() if self.probe is not None else 0
         self.stats.audio_bytes += len(raw)
         state = self._input
         pcm = state.format.decode(raw)
+        if self.probe is not None:
+            self.probe.audio_in(self.connection, pcm, arrived)
         state.buffer.extend(pcm)
         detection = self.config.turn_detection
         if detection is None:

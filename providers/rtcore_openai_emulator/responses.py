@@ -19,6 +19,7 @@ from .audio import AudioFormat
 from .ids import new_id, obfuscation
 from .items import Entry, Meta, arguments_json
 from .outbox import Outbox
+from .probe import AudioProbe
 from .reply import Reply
 from .tokens import Usage, output_audio_tokens, text_tokens
 
@@ -103,6 +104,8 @@ class Speaker:
     usage_on_done: bool = True
     # xAI sends no conversation.item.done (reference §2, conversation events).
     item_done_events: bool = True
+    probe: AudioProbe | None = None
+    stream: int = 0  # the connection's number, as the probe knows it
 
     async def run(self, plan: Plan) -> None:
         first = _First(self.first_output, plan.number)
@@ -297,6 +300,8 @@ class Speaker:
                 **fields,
                 delta=base64.b64encode(fmt.encode(chunk)).decode("ascii"),
             )
+            if self.probe is not None and not self.out.silent:
+                self.probe.audio_out(self.stream, len(chunk), time.monotonic_ns())
             sent += len(chunk)
             await first.done()
         spoken = list(zip(starts, said, strict=False))

@@ -15,6 +15,7 @@ from rtcore_emulated_speech.script import Script
 
 from . import connection
 from .faults import FaultQueue, parse
+from .probe import AudioProbe
 from .stats import Stats
 
 DEFAULT_SESSION_CAP = 3600.0  # OpenAI's 60 minutes (reference §3.7)
@@ -33,6 +34,8 @@ class OpenAIRealtimeEmulator:
     are refused; with ``api_keys`` only those are accepted. ``deployments`` maps Azure
     deployment names to the models they deploy (a deployment named after an Azure realtime
     model needs no entry). ``tls`` serves ``wss://`` with a local CA kept in ``cert_dir``.
+    ``probe`` (an :class:`~.probe.AudioProbe`, for benchmarks) is told when each audio chunk
+    came in and went out.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class OpenAIRealtimeEmulator:
         api_keys: Iterable[str] | None = None,
         rejected_keys: Iterable[str] = (),
         deployments: dict[str, str] | None = None,
+        probe: AudioProbe | None = None,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
@@ -77,6 +81,7 @@ class OpenAIRealtimeEmulator:
             api_keys=None if api_keys is None else set(api_keys),
             rejected_keys=set(rejected_keys),
             deployments=dict(deployments or {}),
+            probe=probe,
         )
         # Open connections by id: requests are not hashable.
         self._open: dict[int, web.Request] = {}

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -136,6 +137,66 @@ async def test_gemini_emulator_reports_audio_in_and_out_to_its_probe(tmp_path: P
     ((key, rows),) = dump["sent"].items()
     assert key.startswith("4:")
     assert int(key.split(":")[1]) == dump["received"][0][3]  # the stream the audio came in on
+    assert rows[-1][0] == received > 0  # every byte the SDK got, counted
+    stamps = [row[2] for row in dump["received"]] + [at for _, at in rows]
+    assert all(before <= t <= time.monotonic_ns() for t in stamps)
+
+
+def test_openai_cycle_is_24_khz_and_its_markers_read_on_its_timeline() -> None:
+    cycle = sig.build_cycle(rate=sig.OPENAI_RATE)
+    assert cycle.rate == 24000
+    assert cycle.trigger == sig.build_cycle().trigger  # the same turn, in time
+    pcm = b"".join(base64.b64decode(sig.chunk_b64(cycle, 2, seq)) for seq in range(5))
+    assert len(pcm) == 5 * sig.chunk_bytes(24000) == 5 * 960
+    probe = MarkerProbe(sig.OPENAI_RATE)
+    probe.audio_in(1, pcm[:1500], 1)  # a chunk and a half, then the rest
+    probe.audio_in(1, pcm[1500:], 2)
+    assert [(row[0], row[1]) for row in probe.received] == [(2, seq) for seq in range(5)]
+    assert probe.unmarked == 0
+
+
+async def test_openai_emulator_reports_audio_in_and_out_to_its_probe() -> None:
+    """The real openai SDK appends marked 24 kHz chunks: the probe reads every marker on the
+    connection's audio timeline, and the reply's audio deltas, sized, on the same stream."""
+    from openai import AsyncOpenAI
+
+    from rtcore_openai_emulator import OpenAIRealtimeEmulator, Script
+
+    probe = MarkerProbe(sig.OPENAI_RATE)
+    cycle = sig.build_cycle(rate=sig.OPENAI_RATE)
+    script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
+    pcm = {"type": "audio/pcm", "rate": sig.OPENAI_RATE}
+    detection = {"type": "server_vad", "silence_duration_ms": round(sig.ENDPOINT_SECONDS * 1000)}
+    session: Any = {
+        "type": "realtime",
+        "audio": {
+            "input": {"format": pcm, "turn_detection": detection},
+            "output": {"format": pcm, "voice": "alloy"},
+        },
+    }
+    before = time.monotonic_ns()
+    received = 0
+    async with OpenAIRealtimeEmulator(realtime_factor=0.0, script=script, probe=probe) as emu:
+        client = AsyncOpenAI(api_key="bench", websocket_base_url=emu.ws_base_url + "/v1")
+        async with client.realtime.connect(model="gpt-realtime-2") as connection:
+            await connection.session.update(session=session)
+            for seq in range(cycle.trigger + 1):
+                audio = sig.chunk_b64(cycle, 4, seq).decode()
+                await connection.input_audio_buffer.append(audio=audio)
+            async with asyncio.timeout(30):
+                async for event in connection:
+                    if event.type == "response.output_audio.delta":
+                        received += len(base64.b64decode(event.delta))
+                    elif event.type == "response.done":
+                        break
+    dump = probe.dump()
+    assert [(row[0], row[1]) for row in dump["received"]] == [
+        (4, seq) for seq in range(cycle.trigger + 1)
+    ]
+    assert {row[5] for row in dump["received"]} == {1}  # one chunk per append
+    assert dump["unmarked"] == 0
+    ((key, rows),) = dump["sent"].items()
+    assert key == f"4:{dump['received'][0][3]}"  # the stream the audio came in on
     assert rows[-1][0] == received > 0  # every byte the SDK got, counted
     stamps = [row[2] for row in dump["received"]] + [at for _, at in rows]
     assert all(before <= t <= time.monotonic_ns() for t in stamps)

@@ -58,3 +58,23 @@ def test_nova_table_keeps_its_columns() -> None:
     header = next(line for line in text.splitlines() if line.startswith("| target"))
     assert "beyond coalescing" in header
     assert "1.50 (×0.75)" in text
+
+
+def test_openai_table_names_the_provider_and_shows_the_added_latency_both_ways() -> None:
+    direct, rtcore = _figures(2.0, beyond=False), _figures(1.0, beyond=False)
+    rtcore["up_ms"] = {"count": 9, "p50": 3.0, "p99": 9.0, "max": 12.0}
+    rtcore["down_ms"] = {"count": 9, "p50": 2.5, "p99": 7.0, "max": 8.0}
+    report = {
+        "provider": "openai",
+        "model": "gpt-realtime-2",
+        "targets": {"direct": direct, "rtcore": rtcore},
+    }
+    lines = table(report).splitlines()
+    assert lines[0] == "provider: OpenAI Realtime (direct: openai), model gpt-realtime-2"
+    header = next(line for line in lines if line.startswith("| target"))
+    assert "coalescing" not in header
+    row = next(line for line in lines if line.startswith("| rtcore")).split(" | ")
+    columns = header.split(" | ")
+    added = [i for i, name in enumerate(columns) if name.startswith("added vs direct")]
+    # Against direct's 1.0 / 2.0 each way.
+    assert [row[i] for i in added] == ["2.0 / 7.0", "1.5 / 5.0"]

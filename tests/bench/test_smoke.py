@@ -85,9 +85,49 @@ def test_gemini_harness_smoke_run(tmp_path: Path) -> None:
     assert report["targets"]["rtcore"]["startup_runs_s"]
 
 
-def test_provider_gemini_refuses_what_only_nova_has() -> None:
+@pytest.mark.slow
+def test_openai_harness_smoke_run(tmp_path: Path) -> None:
+    """``--provider openai``: the openai SDK straight to the OpenAI Realtime emulator against
+    rtcore in front of it, in one run, at 24 kHz (nothing converted, so every marker reads);
+    LiteLLM said to be skipped, not run."""
+    out = tmp_path / "openai.json"
+    command = [sys.executable, "-m", "bench", "--provider", "openai", "-n", "2"]
+    command += ["--seconds", "6", "--targets", "direct,rtcore,litellm", "--startups", "1"]
+    command += ["--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("provider: OpenAI Realtime (direct: openai)")
+    assert "| direct | 2 |" in done.stdout
+    assert "| rtcore | 2 |" in done.stdout
+    assert "beyond coalescing" not in done.stdout
+    report = json.loads(out.read_text())
+    assert report["provider"] == "openai"
+    assert report["model"] == "gpt-realtime-2"
+    assert "not measured for OpenAI Realtime" in report["targets"]["litellm"]["skipped"]
+    for name in ("direct", "rtcore"):
+        figures = report["targets"][name]
+        assert figures["connected"] == figures["sessions"] == 2
+        assert figures["errors"] == 0, figures["error_samples"]
+        assert figures["lost_chunks"] == 0
+        assert figures["unmarked_chunks"] == 0
+        assert figures["missing_replies"] == 0
+        assert "up_beyond_coalescing_ms" not in figures
+        for key in ("up_ms", "down_ms", "ttfa_ms"):
+            summary = figures[key]
+            assert summary["count"] > 0, key
+            assert 0 <= summary["p50"] <= summary["p99"] <= summary["max"], key
+        assert figures["up_ms"]["count"] >= 2 * 6 * 50 * 0.9
+        # Each chunk an input_audio_buffer.append of its own, whoever sent it.
+        assert figures["chunks_per_upstream_event"] == 1.0
+        assert figures["cpu_s_per_session_min"] > 0
+        assert figures["rss_peak_mb"] > 0
+    assert report["targets"]["rtcore"]["startup_runs_s"]
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+def test_provider_other_than_nova_refuses_what_only_nova_has(provider: str) -> None:
     for flags in (["--coalesce-ms", "0"], ["--keys"], ["--observability"]):
-        command = [sys.executable, "-m", "bench", "--provider", "gemini", *flags]
+        command = [sys.executable, "-m", "bench", "--provider", provider, *flags]
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, flags
         assert "python -m bench: error:" in done.stderr
