@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from .tokens import (
     text_tokens,
 )
 from .vendors import Vendor
+
+log = logging.getLogger(__name__)
 
 # Silence that ends a turn under semantic VAD, by eagerness: the emulator's figures, each
 # below the 2.1 s that ends every tone-coded utterance.
@@ -571,6 +574,7 @@ class Realtime:
         self.stats.responses += 1
         await self._speaker.created(plan)
         task = asyncio.create_task(self._run(plan))
+        task.add_done_callback(_collect)
         if in_conversation:
             self._active = (plan, task)
         else:
@@ -643,3 +647,14 @@ class Realtime:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _collect(task: asyncio.Task[None]) -> None:
+    """A response's task ended: a write to a connection the client already closed is the
+    client leaving mid-reply, nothing to report; anything else is the emulator's own bug,
+    logged (the task may end before the connection collects it)."""
+    if task.cancelled():
+        return
+    failure = task.exception()
+    if failure is not None and not isinstance(failure, ConnectionError):
+        log.error("a response failed", exc_info=failure)
