@@ -178,6 +178,19 @@ class Inbound:
             return [n.TextDelta(response_id=rid, text=delta)]
         return [n.TranscriptDelta(response_id=rid, text=delta)]
 
+    def _rate_limits(self, up: Upstream, ev: dict[str, Any], a: Actions) -> list[n.Event]:
+        limits = tuple(
+            n.RateLimit(
+                name=str(r.get("name") or ""),
+                limit=int(r.get("limit") or 0),
+                remaining=int(r.get("remaining") or 0),
+                reset_seconds=float(r.get("reset_seconds") or 0.0),
+            )
+            for r in ev.get("rate_limits") or ()
+            if isinstance(r, dict)
+        )
+        return [n.RateLimits(limits=limits)] if limits else []
+
     def _speech_started(self, up: Upstream, ev: dict[str, Any], a: Actions) -> list[n.Event]:
         core = new_item_id()
         up.name(core, str(ev.get("item_id") or core))
@@ -349,4 +362,5 @@ _HANDLERS: dict[str, _Handler] = {
     "response.output_item.done": Inbound._item_done,
     "response.function_call_arguments.done": Inbound._arguments_done,
     "response.done": Inbound._response_done,
+    "rate_limits.updated": Inbound._rate_limits,
 }

@@ -77,6 +77,24 @@ async def test_text_turn(served: Served, model: str) -> None:
     assert events[-1]["response"]["status"] == "completed"
 
 
+@pytest.mark.parametrize("model", ["openai-voice", "azure-voice"])
+async def test_the_vendors_rate_limits_reach_the_client(served: Served, model: str) -> None:
+    """OpenAI reports its rate limits after each response (xAI does not): the client sees
+    them as the vendor gave them."""
+    async with talk(served, model) as c:
+        await c.conn.session.update(session=c.session(output_modalities=["text"]))
+        await c.until("session.updated")
+        await c.conn.conversation.item.create(item=user_text("Hello there"))
+        await c.conn.response.create()
+        await c.until("response.done")
+        [updated] = (await c.until("rate_limits.updated"))[-1:]
+    # OpenAI's GA sessions report tokens alone (openai-upstreams.md §3.7).
+    [tokens] = updated["rate_limits"]
+    assert tokens["name"] == "tokens"
+    assert tokens["limit"] > tokens["remaining"] > 0
+    assert tokens["reset_seconds"] >= 0
+
+
 @pytest.mark.parametrize("model", MODELS)
 async def test_tool_turn(served: Served, model: str) -> None:
     async with talk(served, model) as c:

@@ -19,7 +19,7 @@ from rtcore.ids import new_id
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.objects import ErrorOut, TranscriptionUsageOut
+from rtcore.protocol.objects import ErrorOut, RateLimitOut, TranscriptionUsageOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
 from rtcore.session.call_ids import CallIds
@@ -568,6 +568,17 @@ class RealtimeSession:
                 self._speech_stopped(event)
             case neutral.InputTranscript():
                 self._input_transcript(event)
+            case neutral.RateLimits():
+                limits = [
+                    RateLimitOut(
+                        name=r.name,
+                        limit=r.limit,
+                        remaining=r.remaining,
+                        reset_seconds=r.reset_seconds,
+                    )
+                    for r in event.limits
+                ]
+                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=limits))
             case neutral.ProviderError():
                 # The failure that ended a response was reported with it already.
                 if (event.code, event.message) != self._reported:
