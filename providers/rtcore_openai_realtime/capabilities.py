@@ -41,10 +41,6 @@ def _check_xai(config: SessionConfig) -> None:
         raise SettingRefused("speed", "xAI takes a speed from 0.7 to 1.5.")
     if len(config.instructions) > 16384:
         raise SettingRefused("instructions", "xAI takes instructions of 16,384 characters at most.")
-    if config.turn_detection is not None and config.turn_detection.type == "semantic_vad":
-        raise SettingRefused(
-            "turn_detection", "xAI has server_vad turn detection only (no semantic_vad)."
-        )
 
 
 def capabilities(profile: Profile) -> Capabilities:

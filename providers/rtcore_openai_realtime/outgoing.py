@@ -37,6 +37,11 @@ def _tool_choice(choice: str) -> Any:
     return choice
 
 
+# Semantic VAD's eagerness on xAI, as the silence (ms) that ends a turn: "auto" and "medium"
+# are server VAD's usual 500 ms; "high" answers sooner, "low" lets the user pause longer.
+XAI_SILENCE_BY_EAGERNESS = {"high": 300, "medium": 500, "auto": 500, "low": 1000}
+
+
 def _turn_detection(td: n.TurnDetection | None, vendor: Vendor) -> dict[str, Any] | None:
     if td is None:
         return None
@@ -45,6 +50,10 @@ def _turn_detection(td: n.TurnDetection | None, vendor: Vendor) -> dict[str, Any
         for name in ("threshold", "prefix_padding_ms", "silence_duration_ms"):
             if (value := getattr(td, name)) is not None:
                 out[name] = value
+        if td.type == "semantic_vad" and "silence_duration_ms" not in out:
+            # xAI detects turns by silence alone: semantic VAD's eagerness becomes the
+            # silence that ends a turn (the nearest meaning its server VAD has).
+            out["silence_duration_ms"] = XAI_SILENCE_BY_EAGERNESS.get(td.eagerness or "auto", 500)
     elif td.eagerness is not None:
         out["eagerness"] = td.eagerness
     if vendor != "xai":

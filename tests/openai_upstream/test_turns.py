@@ -126,3 +126,20 @@ async def test_a_cancelled_reply_stops_upstream_and_the_next_one_goes(
     assert (done.status, done.reason) == ("cancelled", "client_cancelled")
     assert second.status == "completed"
     assert not driver.of(n.ProviderError)
+
+
+@pytest.mark.parametrize(("eagerness", "silence_ms"), [("high", 300), ("auto", 500), ("low", 1000)])
+async def test_semantic_vad_on_xai_is_its_server_vad_with_the_eagerness_as_silence(
+    make_provider: Callable[..., OpenAIRealtimeProvider],
+    emulator: OpenAIRealtimeEmulator,
+    eagerness: str,
+    silence_ms: int,
+) -> None:
+    """xAI detects turns by silence only: a client's semantic VAD (LiveKit's default) is
+    taken, its eagerness the silence that ends a turn, rather than refused."""
+    td = n.TurnDetection(type="semantic_vad", eagerness=eagerness)
+    async with opened(make_provider("xai"), turn_detection=td) as session:
+        driver = Driver(session)
+        assert (await _text_turn(driver, "resp_1")).status == "completed"
+    sent = emulator.stats.updates_of(1)[-1]
+    assert sent["turn_detection"] == {"type": "server_vad", "silence_duration_ms": silence_ms}
