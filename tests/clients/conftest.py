@@ -55,6 +55,9 @@ class Upstream:
     # How its emulator runs: "config" (a ``rtcore emulator`` process of the test's, which
     # the config entry points at) or "serve" (``rtcore serve --emulator``, in-process).
     emulator: str
+    # "serve" upstreams of one protocol family share a config (and so a server): one
+    # in-process emulator answers them all, as for a user who configures them together.
+    family: str = ""
     # Other ``litellm_params`` / ``model_info`` of the entry.
     params: tuple[tuple[str, object], ...] = ()
     info: tuple[tuple[str, object], ...] = ()
@@ -62,6 +65,13 @@ class Upstream:
     speech_seconds: Callable[[str], float] = emulated_speech_seconds
     # Seconds of quiet after which the emulator ends a spoken turn (at most).
     turn_end_seconds: float = 2.0
+    # Session settings the provider refuses for this vendor (a clear ``error`` naming the
+    # setting), each with that error's message: a client whose defaults send one cannot
+    # run here unmodified, and its tests (marked ``client_sends(setting)``) are skipped.
+    refuses: tuple[tuple[str, str], ...] = ()
+    # Whether ``response.done`` counts tokens (xAI bills by the audio minute and reports
+    # no usage: rtcore's usage is then all zeros).
+    token_usage: bool = True
 
     @property
     def name(self) -> str:
@@ -93,22 +103,70 @@ NOVA_V1 = Upstream(
 NOVA_2 = Upstream("nova-2", "bedrock/amazon.nova-2-sonic-v1:0", "config")
 # Gemini Live on the Gemini API and on Vertex AI: ``rtcore serve --emulator`` answers both
 # from its in-process emulator, with no Google account.
-GEMINI = Upstream("gemini", "gemini/gemini-3.8-live", "serve")
+GEMINI = Upstream("gemini", "gemini/gemini-3.8-live", "serve", "gemini")
 VERTEX = Upstream(
     "vertex",
     "vertex_ai/gemini-live-2.5-flash-native-audio",
     "serve",
+    "gemini",
     params=(("vertex_project", "rtcore-clients"), ("vertex_location", "us-central1")),
 )
+# The OpenAI-protocol vendors, all three from the in-process OpenAI Realtime emulator (its
+# profile for each vendor; the Azure deployment created on it).
+OPENAI = Upstream("openai", "openai/gpt-realtime-2", "serve", "openai")
+AZURE = Upstream(
+    "azure",
+    "azure/clients-realtime",
+    "serve",
+    "openai",
+    info=(("base_model", "gpt-realtime"),),
+)
+XAI = Upstream(
+    "xai",
+    "xai/grok-voice-think-fast-1.0",
+    "serve",
+    "openai",
+    refuses=(
+        ("semantic_vad", "xAI has server_vad turn detection only (no semantic_vad)."),
+        (
+            "create_response: false",
+            "This model cannot take turn_detection.create_response: "
+            "it answers every turn it detects.",
+        ),
+    ),
+    token_usage=False,
+)
 # Every upstream; CURRENT leaves out the legacy one (for the clients that never ran on it).
-UPSTREAMS = [NOVA_V1, NOVA_2, GEMINI, VERTEX]
+UPSTREAMS = [NOVA_V1, NOVA_2, GEMINI, VERTEX, OPENAI, AZURE, XAI]
 CURRENT = [u for u in UPSTREAMS if u is not NOVA_V1]
+
+
+def skip_refused(upstream: Upstream, node: pytest.Item | pytest.Collector) -> None:
+    """Skips when ``node`` is marked ``client_sends(setting, client)`` (the client sends
+    ``setting``, by default or as the test asks) and the upstream's provider refuses it."""
+    refused = dict(upstream.refuses)
+    for mark in node.iter_markers("client_sends"):
+        setting, client = mark.args
+        if setting in refused:
+            pytest.skip(
+                f"{client} sends {setting}, which {upstream.id} has not: "
+                f"the provider refuses it ({refused[setting]!r})"
+            )
 
 
 @pytest.fixture(scope="module", params=UPSTREAMS, ids=str)
 def upstream(request: pytest.FixtureRequest) -> Upstream:
     up: Upstream = request.param
+    # A module marked whole is skipped before its server starts.
+    skip_refused(up, request.node)
     return up
+
+
+@pytest.fixture(autouse=True)
+def refused_defaults(request: pytest.FixtureRequest) -> None:
+    """A test marked ``client_sends`` on an upstream that refuses the setting is skipped."""
+    if "upstream" in request.fixturenames:
+        skip_refused(request.getfixturevalue("upstream"), request.node)
 
 
 @contextmanager
@@ -186,7 +244,7 @@ def serve_upstream(
 ) -> Iterator[Served]:
     """``rtcore serve --config`` serving ``upstream.name``, its emulator running as the
     upstream says: a config entry pointed at an emulator process of the test's, alone; or
-    every upstream served with ``--emulator`` in one config, as users write it. The
+    every upstream of its family served with ``--emulator`` in one config, as users write it. The
     server's log must hold no traceback."""
     where.mkdir(parents=True, exist_ok=True)
     config = where / "config.yaml"
@@ -205,7 +263,8 @@ def serve_upstream(
             with Served("--config", str(config), *extra, env=env) as served:
                 yield served
     else:
-        write_config(config, [entry(u) for u in UPSTREAMS if u.emulator == "serve"])
+        family = [u for u in UPSTREAMS if u.emulator == "serve" and u.family == upstream.family]
+        write_config(config, [entry(u) for u in family])
         # The emulator's certificate is kept in this run's cache, not the user's.
         env = {"XDG_CACHE_HOME": str(where / "cache"), **(env or {})}
         with Served("--config", str(config), "--emulator", *extra, env=env) as served:

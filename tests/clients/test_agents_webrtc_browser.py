@@ -26,17 +26,21 @@ import numpy as np
 import pytest
 
 from tests.clients.browser import Chromium, find_chromium, write_speech_wav
-from tests.clients.conftest import CURRENT, Upstream, serve_upstream
+from tests.clients.conftest import CURRENT, Upstream, serve_upstream, skip_refused
 from tests.transports.process import Served
 
 CHROMIUM = find_chromium()
 BUNDLE = (
     Path(__file__).parent / "node" / "node_modules" / "@openai" / "agents-realtime" / "dist"
 ) / "bundle"
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)",
+    ),
+    # Its default session asks for semantic_vad turn detection.
+    pytest.mark.client_sends("semantic_vad", "@openai/agents-realtime"),
+]
 KEY = "sk-agents-webrtc"
 FLAGS = Chromium.WEBRTC_LOOPBACK
 
@@ -45,6 +49,7 @@ FLAGS = Chromium.WEBRTC_LOOPBACK
 def upstream(request: pytest.FixtureRequest) -> Upstream:
     """The current upstreams (this client never ran on the retired Nova v1)."""
     up: Upstream = request.param
+    skip_refused(up, request.node)
     return up
 
 

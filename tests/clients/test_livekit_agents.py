@@ -2,7 +2,7 @@
 defaults, against ``rtcore serve`` on each provider upstream (tests/clients/conftest.py).
 
 ``RealtimeModel(base_url=...)`` is the only change a LiveKit user makes: it dials
-``{base_url}/realtime?model=NAME`` with its own session defaults (voice ``marin``, server VAD,
+``{base_url}/realtime?model=NAME`` with its own session defaults (voice ``marin``, semantic VAD,
 GA events). Typed turns go through ``AgentSession.run`` (LiveKit's own test driver), spoken
 ones through a microphone and a speaker plugged into the session's public I/O.
 """
@@ -25,6 +25,8 @@ from tests.clients.livekit_io import Microphone, Speaker
 from tests.transports.process import Served
 
 RATE = 24000  # LiveKit's OpenAI plugin sends and plays 24 kHz
+# Its default turn detection is semantic_vad.
+pytestmark = pytest.mark.client_sends("semantic_vad", "LiveKit Agents")
 
 
 class Weather:

@@ -148,6 +148,8 @@ def spoken(item: dict[str, Any]) -> str:
     )
 
 
+# Its default session asks for semantic_vad turn detection.
+@pytest.mark.client_sends("semantic_vad", "@openai/agents-realtime")
 async def test_openai_agents_realtime(
     node: str,
     certificate: tuple[Path, Path, Path],

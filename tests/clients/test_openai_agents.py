@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from agents import function_tool
 from agents.realtime import RealtimeAgent, RealtimeRunner, RealtimeSession
 
@@ -20,6 +21,8 @@ from tests.clients.conftest import Upstream
 from tests.transports.process import Served
 
 RATE = 24000  # the SDK's default input format: PCM16 at 24 kHz
+# Its default model settings ask for semantic_vad turn detection.
+pytestmark = pytest.mark.client_sends("semantic_vad", "openai-agents")
 
 
 def answered_after_tool(seen: list[str]) -> bool:
