@@ -127,7 +127,6 @@ XAI = Upstream(
     "serve",
     "openai",
     refuses=(
-        ("semantic_vad", "xAI has server_vad turn detection only (no semantic_vad)."),
         (
             "create_response: false",
             "This model cannot take turn_detection.create_response: "
