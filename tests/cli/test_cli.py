@@ -105,13 +105,14 @@ async def test_plugin_lifespan_wraps_serving_and_may_add_models() -> None:
 def test_config_errors_name_file_key_and_problem(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
-        "model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/gpt-realtime\n"
+        "model_list:\n  - model_name: x\n    litellm_params:\n"
+        "      model: mistral/voxtral-mini-realtime\n"
     )
     result = rtcore("serve", "--config", str(config))
     assert result.returncode == 2
     assert result.stderr.startswith(
         f"rtcore serve: error: {config}: model_list[0].litellm_params.model: "
-        "no installed provider serves models starting with 'openai/'."
+        "no installed provider serves models starting with 'mistral/'."
     )
     assert "Traceback" not in result.stderr
 
