@@ -265,17 +265,6 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         places.append(here)
     if not models:
         raise ConfigError(source, "model_list", "no entry has model_info.mode 'realtime'")
-    first: dict[str, tuple[ModelConfig, str]] = {}
-    for m, here in zip(models, places, strict=True):
-        other, there = first.setdefault(m.name, (m, here))
-        if other.provider != m.provider:
-            raise ConfigError(
-                source,
-                f"{here}.litellm_params.model",
-                f"{m.name!r} is served by provider {other.provider!r} at {there}: the "
-                "deployments of one model_name share a provider (a session fails over "
-                "between them)",
-            )
     models = _name_deployments(models)
     seen = {m.deployment_id: here for m, here in zip(models, places, strict=True)}
     if len(seen) < len(models):
@@ -314,10 +303,20 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         key = "general_settings.database_url"
         database_url = _string(resolve_env(settings["database_url"], key, source), key, source)
     lite = litellm_settings(top.get("litellm_settings"), source)
+    routing = router_settings(top.get("router_settings"), source)
+    names = {m.name for m in models}
+    for name, targets in routing.fallbacks.items():
+        for target in (name, *targets):
+            if target not in names:
+                raise ConfigError(
+                    source,
+                    f"router_settings.fallbacks.{name}",
+                    f"no model_list entry is named {target!r} (models: {', '.join(sorted(names))})",
+                )
     return LoadedConfig(
         models=models,
         environment=environment,
-        routing=router_settings(top.get("router_settings"), source),
+        routing=routing,
         metrics_require_key=lite.metrics_require_key,
         json_logs=lite.json_logs,
         master_key=master_key,

@@ -126,4 +126,7 @@ LITELLM_GENERAL_SETTINGS = frozenset({"allowed_ips"})
 MODEL_ENTRY = frozenset({"model_name", "litellm_params", "model_info"})
 # The model_info keys the core reads (LiteLLM's cost fields price sessions); a provider
 # names those it reads itself.
-CORE_MODEL_INFO = frozenset({"mode", "id", *PRICE_OVERRIDES})
+# mode: realtime entries only; id: the deployment's name; failback: a session that failed
+# over returns to it once healthy; voice_map: a session's voice on this deployment, by the
+# voice it had before a failover.
+CORE_MODEL_INFO = frozenset({"mode", "id", "failback", "voice_map", *PRICE_OVERRIDES})

@@ -32,11 +32,13 @@ class Routing(msgspec.Struct, frozen=True, kw_only=True):
     """``strategy``: how the first deployment is picked. ``cooldown_seconds``: a deployment
     that failed to open a session is passed over this long (LiteLLM's ``cooldown_time``).
     ``num_retries``: how many more deployments a session tries when one fails at open
-    (None: all of them)."""
+    (None: all of them). ``fallbacks``: for a model name, the model names a session moves
+    to when none of its own deployments can serve it (LiteLLM's ``fallbacks``)."""
 
     strategy: Strategy = "simple-shuffle"
     cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
     num_retries: int | None = None
+    fallbacks: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
 
 
 class LiteLLMSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +66,7 @@ def _flag(value: object, key: str, source: str) -> bool:
     return value
 
 
-ROUTER_KEYS = frozenset({"routing_strategy", "cooldown_time", "num_retries"})
+ROUTER_KEYS = frozenset({"routing_strategy", "cooldown_time", "num_retries", "fallbacks"})
 LITELLM_KEYS = frozenset(
     {
         "require_auth_for_metrics_endpoint",
@@ -81,10 +83,13 @@ def router_settings(raw: object, source: str) -> Routing:
     strategy: Strategy = "simple-shuffle"
     cooldown = DEFAULT_COOLDOWN_SECONDS
     retries: int | None = None
+    fallbacks: dict[str, tuple[str, ...]] = {}
     unused: list[str] = []
     for key, value in section.items():
         where = f"router_settings.{key}"
-        if key == "routing_strategy":
+        if key == "fallbacks":
+            fallbacks = _fallbacks(value, where, source)
+        elif key == "routing_strategy":
             if value in STRATEGIES:
                 strategy = value
             elif value in PER_REQUEST_STRATEGIES:
@@ -111,10 +116,34 @@ def router_settings(raw: object, source: str) -> Routing:
         "router_settings",
         unused,
         ROUTER_KEYS,
-        "rtcore routes a session once, at open (routing_strategy, cooldown_time and "
-        "num_retries apply); per-request settings and shared router state do not",
+        "rtcore routes sessions, not requests (routing_strategy, cooldown_time, "
+        "num_retries and fallbacks apply); per-request settings do not",
     )
-    return Routing(strategy=strategy, cooldown_seconds=cooldown, num_retries=retries)
+    return Routing(
+        strategy=strategy, cooldown_seconds=cooldown, num_retries=retries, fallbacks=fallbacks
+    )
+
+
+def _fallbacks(value: object, where: str, source: str) -> dict[str, tuple[str, ...]]:
+    """LiteLLM's shape: a list of one-key mappings, model name to the names it falls
+    back to, in order (``[{"voice": ["voice-backup"]}]``)."""
+    shape = 'a list like [{"MODEL": ["FALLBACK", ...]}]'
+    if not isinstance(value, list):
+        raise ConfigError(source, where, f"expected {shape}, got {value!r}")
+    out: dict[str, tuple[str, ...]] = {}
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            raise ConfigError(source, f"{where}[{index}]", f"expected {shape}, got {entry!r}")
+        for name, targets in entry.items():
+            names = [targets] if isinstance(targets, str) else targets
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ConfigError(
+                    source,
+                    f"{where}[{index}].{name}",
+                    f"expected a list of model names, got {targets!r}",
+                )
+            out[str(name)] = tuple(n for n in names if n != name)
+    return out
 
 
 def litellm_settings(raw: object, source: str) -> LiteLLMSettings:

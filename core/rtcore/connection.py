@@ -8,8 +8,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+import msgspec
+
+from rtcore.audio import AudioFormat, InputConverter
 from rtcore.dialect import Dialect
+from rtcore.failover import Deployments, fails_over, voice_for
+from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
+from rtcore.kit.replay import InputAudio
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import (
@@ -19,11 +25,13 @@ from rtcore.provider import (
     ProviderSession,
     ProviderUnavailable,
     ReportsConnected,
+    SettingRefused,
 )
 from rtcore.provider import messages as neutral
-from rtcore.routing import Router
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
 from rtcore.session.media import MediaSink
+from rtcore.telemetry import context
+from rtcore.telemetry.metrics import upstream_switched
 from rtcore.telemetry.session_metrics import session_metrics
 
 log = logging.getLogger(__name__)
@@ -36,6 +44,13 @@ _CLOSE = b""
 # not waited for past this.
 FAREWELL_SECONDS = 2.0
 SHUTTING_DOWN = "server_shutting_down"
+# A failed response is held this long for what follows it: when the provider's next word is
+# that its session is over (it ends its open responses first), the session fails over and a
+# response with nothing out yet is asked again instead of failing.
+LOOKAHEAD_SECONDS = 1.0
+# Speech a failed upstream took but never answered is sent again to the next (as much as
+# this holds).
+REPLAY_SECONDS = 30.0
 
 
 class Connection:
@@ -62,14 +77,14 @@ class Connection:
         closing: set[asyncio.Task[None]] | None = None,
         lifetime_seconds: int = SESSION_LIFETIME_S,
         meter: Meter | None = None,
-        fallbacks: Sequence[tuple[ModelConfig, Provider]] = (),
-        router: Router | None = None,
+        deployments: Deployments | None = None,
         media: MediaSink | None = None,
     ) -> None:
         self.model = model
-        # Other deployments of the model, tried in turn when one cannot open the session.
-        self._fallbacks = list(fallbacks)
-        self._router = router
+        # Where else the session may run: tried in turn when one deployment cannot open
+        # it, or fails mid-session (failover).
+        self.deployments = deployments
+        self._preferred = model
         self.meter = meter if meter is not None else Meter(Prices())
         # Where this connection's wind-down is kept while it runs (the gateway's set, so a
         # shutdown waits for it even when the transport's handler was cancelled).
@@ -97,6 +112,21 @@ class Connection:
         self._idle.set()
         self._closed = False
         self._send_lock = asyncio.Lock()
+        # Cleared while the session moves to another upstream: client events wait, to be
+        # handled for the new one.
+        self._steady = asyncio.Event()
+        self._steady.set()
+        # The user's audio the upstream took but has not answered (kept when the session
+        # has somewhere to fail over to), and the input rate of audio made before a switch.
+        self._unheard: InputAudio | None = None
+        self._rate_before = 0
+        # Bytes of the user's audio (at the rate it went at) sent again to a new upstream.
+        self.replayed_audio = 0
+        # (reason, from, to) of each move to another deployment.
+        self.switches: list[tuple[str, str, str]] = []
+        self._failback_tried = 0.0
+        # The failed responses that came with the upstream's last failure.
+        self._held: list[neutral.ResponseDone] = []
         # What ended the session from the provider's side (a transport closes accordingly).
         self.failure: neutral.ProviderError | None = None
         # What makes the session's charge final (the gateway writes its record): awaited
@@ -111,34 +141,56 @@ class Connection:
         cannot: all before the client hears of the session, so none of its input is lost.
         With a deployment left to try, the session is asked to prove its upstream open
         (``connected()``, where a provider has it) rather than to fail on first use."""
-        config = self.session.neutral_config()
-        while True:
+        candidates = self.deployments.first() if self.deployments is not None else [self.model]
+        for index, model in enumerate(candidates):
             upstream: ProviderSession | None = None
             try:
-                upstream = await self.provider.open_session(config)
-                if self._fallbacks and isinstance(upstream, ReportsConnected):
+                if model is not self.model:
+                    self._adopt(model)
+                upstream = await self.provider.open_session(self.session.neutral_config())
+                if index + 1 < len(candidates) and isinstance(upstream, ReportsConnected):
                     await upstream.connected()
-            except ProviderUnavailable as exc:
+            except (ProviderUnavailable, SettingRefused) as exc:
                 if upstream is not None:
                     await upstream.aclose()
-                if self._router is not None:
-                    self._router.failed(self.model)
-                if not self._fallbacks:
+                code, message = _failure(exc)
+                if self.deployments is not None:
+                    self.deployments.router.failed(model)
+                if index + 1 >= len(candidates):
+                    if isinstance(exc, SettingRefused):
+                        raise ProviderUnavailable(message) from exc
                     raise
-                failed, (self.model, self.provider) = self.model, self._fallbacks.pop(0)
                 log.warning(
                     "deployment %s of model %r failed to open the session (%s: %s); trying %s",
-                    failed.deployment_id,
-                    failed.name,
-                    exc.code,
-                    exc.message,
-                    self.model.deployment_id,
+                    model.deployment_id,
+                    model.name,
+                    code,
+                    message,
+                    candidates[index + 1].deployment_id,
                 )
-                self.metrics.upstream_error(exc.code)
+                self.metrics.upstream_error(code)
                 continue
-            if self._router is not None:
-                self._router.opened(self.model)
+            if self.deployments is not None:
+                self.deployments.router.opened(model)
+            self._preferred = model
             return upstream
+        raise AssertionError("no deployment to open")  # pragma: no cover (candidates >= 1)
+
+    def _adopt(self, model: ModelConfig) -> None:
+        """Run the session on ``model`` from now on: its capabilities, voice, rates and
+        prices. ``SettingRefused`` when the model would refuse the session's settings."""
+        assert self.deployments is not None
+        provider = self.deployments.provider_for(model)
+        caps = provider.capabilities
+        state = self.session.state
+        self.session.adopt(caps, voice_for(state.voice, state.custom_voice, caps, model.info))
+        config = self.session.neutral_config()
+        if caps.check_config is not None:
+            caps.check_config(config)
+        self.model, self.provider = model, provider
+        self.meter.reprice(prices_for(caps.prices, model.info))
+        self.meter.input_rate = config.input_sample_rate
+        self.meter.output_rate = config.output_sample_rate
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -157,8 +209,10 @@ class Connection:
         config = self.session.neutral_config()
         self.meter.input_rate = config.input_sample_rate
         self.meter.output_rate = config.output_sample_rate
+        if self.deployments is not None and self.deployments.several:
+            self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
         await self._flush()
-        reader = asyncio.create_task(self._read_provider(self._upstream), name="provider-reader")
+        reader = asyncio.create_task(self._read_provider(), name="provider-reader")
         expiry = asyncio.create_task(self._expire(), name="session-expiry")
         try:
             yield
@@ -188,39 +242,22 @@ class Connection:
         with contextlib.suppress(asyncio.CancelledError):
             await reader
         if self._upstream is not None:
-            if self._router is not None:
-                self._router.closed(self.model)
+            if self.deployments is not None:
+                self.deployments.router.closed(self.model)
             await self._upstream.aclose()
         await self._close_outgoing()
 
-    async def _read_provider(self, upstream: ProviderSession) -> None:
+    async def _read_provider(self) -> None:
         try:
-            async for event in upstream.events():
-                commands = self.session.on_event(event)
-                if isinstance(event, neutral.AudioDelta):
-                    self.meter.audio_out(len(event.pcm))
-                    self.metrics.audio_out()
-                elif isinstance(event, neutral.SpeechStopped):
-                    self.metrics.turn_ended()
-                elif isinstance(event, neutral.ResponseDone):
-                    self.metrics.response_done(event.status)
-                elif isinstance(event, neutral.ProviderError):
-                    self.metrics.upstream_error(event.code)
-                await self._flush()
-                if commands:
-                    await self._send(upstream, commands)
-                if isinstance(event, neutral.ProviderError) and event.fatal:
-                    self.failure = event
+            while self._upstream is not None:
+                turn = await self._pump(self._upstream)
+                if turn is None:
                     break
-                if isinstance(event, neutral.ResponseDone) and event.usage is not None:
-                    self.meter.add_usage(event.usage)
-                    if self.meter.over_budget():
-                        # At a turn boundary: the reply that spent the last of it is whole.
-                        self._budget_spent()
-                        await self._flush()
-                        if self.settle is not None:
-                            await self.settle()
+                if isinstance(turn, neutral.ProviderError):
+                    if not await self._fail_over(turn):
                         break
+                else:
+                    await self._switch("failback", None)
         except Exception:
             # A provider bug must not vanish silently: the client hears of it, the log has it.
             log.exception("provider session for model %r failed", self.model.name)
@@ -234,9 +271,243 @@ class Connection:
             await self._flush()
         await self._close_outgoing()
 
+    async def _pump(self, upstream: ProviderSession) -> neutral.ProviderError | str | None:
+        """Read ``upstream`` until the session ends (None), its upstream fails in a way
+        another deployment may not (that failure, its failed responses held in
+        ``self._held``), or the session is due back on its preferred deployment
+        ("failback")."""
+        events = aiter(upstream.events())
+        held: list[neutral.ResponseDone] = []
+        following: asyncio.Future[neutral.Event | None] | None = None
+        try:
+            while True:
+                if held:
+                    following = asyncio.ensure_future(anext(events, None))
+                    done, _ = await asyncio.wait({following}, timeout=LOOKAHEAD_SECONDS)
+                    if not done and await self._take_all(upstream, held):
+                        return None
+                    event, following = await following, None
+                else:
+                    event = await anext(events, None)
+                if event is None:
+                    await self._take_all(upstream, held)
+                    return None
+                if self._can_move():
+                    if isinstance(event, neutral.ResponseDone) and event.status == "failed":
+                        held.append(event)
+                        continue
+                    if isinstance(event, neutral.ProviderError) and fails_over(event):
+                        self._held = held
+                        return event
+                if await self._take_all(upstream, held) or await self._take(upstream, event):
+                    return None
+                if isinstance(event, neutral.ResponseDone) and self._failback_due():
+                    return "failback"
+        finally:
+            if following is not None:
+                following.cancel()
+
+    async def _take_all(
+        self, upstream: ProviderSession, events: list[neutral.ResponseDone]
+    ) -> bool:
+        taken, events[:] = list(events), []
+        for event in taken:
+            if await self._take(upstream, event):
+                return True
+        return False
+
+    async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool:
+        """One provider event for the client; True when it ends the session. (``upstream``
+        None: the upstream is gone, and is told nothing more.)"""
+        commands = self.session.on_event(event)
+        if isinstance(event, neutral.AudioDelta):
+            self.meter.audio_out(len(event.pcm))
+            self.metrics.audio_out()
+        elif isinstance(event, neutral.SpeechStopped):
+            self.metrics.turn_ended()
+            if self._unheard is not None:
+                self._unheard.acknowledge()
+        elif isinstance(event, neutral.ResponseStarted):
+            if self._unheard is not None:
+                self._unheard.acknowledge()
+        elif isinstance(event, neutral.ResponseDone):
+            self.metrics.response_done(event.status)
+        elif isinstance(event, neutral.ProviderError):
+            self.metrics.upstream_error(event.code)
+        await self._flush()
+        if commands and upstream is not None:
+            await self._send(upstream, commands)
+        if isinstance(event, neutral.ProviderError) and event.fatal:
+            self.failure = event
+            return True
+        if isinstance(event, neutral.ResponseDone) and event.usage is not None:
+            self.meter.add_usage(event.usage)
+            if self.meter.over_budget():
+                # At a turn boundary: the reply that spent the last of it is whole.
+                self._budget_spent()
+                await self._flush()
+                if self.settle is not None:
+                    await self.settle()
+                return True
+        return False
+
+    # -- moving to another deployment ------------------------------------------------------
+
+    def _can_move(self) -> bool:
+        return self.deployments is not None and self.deployments.several and not self._closed
+
+    def _failback_due(self) -> bool:
+        """Back to the preferred deployment at a turn boundary, once its cooldown is over
+        (tried at most once a cooldown)."""
+        deployments = self.deployments
+        if (
+            deployments is None
+            or not deployments.failback
+            or self.model is self._preferred
+            or not self.session.idle
+            or deployments.router.cooling(self._preferred)
+        ):
+            return False
+        now = time.monotonic()
+        if now - self._failback_tried < deployments.router.routing.cooldown_seconds:
+            return False
+        self._failback_tried = now
+        return True
+
+    async def _fail_over(self, error: neutral.ProviderError) -> bool:
+        """The upstream failed for good: move to the next deployment that opens, or end the
+        session with the failure (False)."""
+        held, self._held = self._held, []
+        assert self.deployments is not None
+        self.metrics.upstream_error(error.code)
+        self.deployments.router.failed(self.model)
+        if await self._switch("failover", error):
+            for done in held:
+                self.meter.add_usage(done.usage)  # what the failed replies used is charged
+            return True
+        # Nowhere to go: the failure ends the session, as it would have with one deployment.
+        for done in held:
+            await self._take(None, done)
+        await self._take(None, error)
+        return False
+
+    async def _switch(self, reason: str, error: neutral.ProviderError | None) -> bool:
+        """Move the session to another deployment (``error``: its upstream failed; None:
+        back to the preferred one). The new upstream is given the session's settings, its
+        conversation, the replies to ask again and the speech the old one never answered;
+        what the client sends meanwhile waits. False when no deployment would take it."""
+        assert self.deployments is not None
+        assert self._upstream is not None
+        started = time.monotonic()
+        old_model, old_upstream = self.model, self._upstream
+        old_rate = self.session.neutral_config().input_sample_rate
+        targets = [self._preferred] if error is None else self.deployments.ranked(old_model)
+        async with self._send_lock:
+            self._steady.clear()
+            try:
+                if error is not None:
+                    self._retire(old_upstream, old_model)
+                upstream = await self._open_on(targets)
+                if upstream is None:
+                    if error is None:
+                        self._adopt(old_model)
+                    return False
+                if error is None:
+                    self._retire(old_upstream, old_model)
+                self._upstream = upstream
+                self._rate_before = old_rate
+                await self._hand_over(upstream, error, old_rate)
+            finally:
+                self._steady.set()
+        gap = time.monotonic() - started
+        self.switches.append((reason, old_model.deployment_id, self.model.deployment_id))
+        upstream_switched(
+            self.model.name, reason, old_model.deployment_id, self.model.deployment_id, gap
+        )
+        why = f" after {error.code}: {error.message}" if error is not None else ""
+        log.warning(
+            "session moved from %s (%s) to %s (%s) in %.2f s (%s%s)",
+            old_model.deployment_id,
+            old_model.provider,
+            self.model.deployment_id,
+            self.model.provider,
+            gap,
+            reason,
+            why,
+        )
+        return True
+
+    async def _open_on(self, targets: Sequence[ModelConfig]) -> ProviderSession | None:
+        assert self.deployments is not None
+        for model in targets:
+            upstream: ProviderSession | None = None
+            tag = context.current()
+            if tag is not None:
+                # What the new upstream's tasks log and count under.
+                context.retag(msgspec.structs.replace(tag, deployment=model.deployment_id))
+            try:
+                self._adopt(model)
+                upstream = await self.provider.open_session(self.session.neutral_config())
+                if isinstance(upstream, ReportsConnected):
+                    await upstream.connected()
+            except (ProviderUnavailable, SettingRefused) as exc:
+                if upstream is not None:
+                    await upstream.aclose()
+                self.deployments.router.failed(model)
+                code, message = _failure(exc)
+                self.metrics.upstream_error(code)
+                log.warning(
+                    "deployment %s could not take the session over (%s: %s)",
+                    model.deployment_id,
+                    code,
+                    message,
+                )
+                continue
+            self.deployments.router.opened(model)
+            return upstream
+        return None
+
+    async def _hand_over(
+        self, upstream: ProviderSession, error: neutral.ProviderError | None, old_rate: int
+    ) -> None:
+        commands: list[neutral.Command] = []
+        if error is not None:
+            interrupted = neutral.ResponseError(
+                code=error.code,
+                message=f"The reply was cut off: {error.message} The session goes on with "
+                "another model; ask again.",
+            )
+            again = self.session.resume_responses(interrupted)
+        else:
+            again = []
+        commands += self.session.history()
+        commands += again
+        config = self.session.neutral_config()
+        unheard = self._unheard
+        if unheard is not None:
+            pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
+            self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
+            if pcm:
+                self.replayed_audio += len(pcm)
+                commands.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+        await self._flush()
+        await self._deliver(upstream, commands)
+        await self._flush()
+
+    def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
+        """Close an upstream the session left, in the background (its close may wait on
+        a connection that is gone)."""
+        if self.deployments is not None:
+            self.deployments.router.closed(model)
+        closing = asyncio.create_task(upstream.aclose(), name="upstream-retire")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
     # -- client side -----------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
+        if not self._steady.is_set():
+            await self._steady.wait()
         commands: list[neutral.Command] = []
         try:
             event = self._decoder.decode(frame)
@@ -259,6 +530,8 @@ class Connection:
 
     async def append_audio(self, pcm: bytes) -> None:
         """Microphone audio of an out-of-band (WebRTC) session: PCM16 mono at 48 kHz."""
+        if not self._steady.is_set():
+            await self._steady.wait()
         try:
             commands = self.session.append_media(pcm)
         except RealtimeError as err:
@@ -277,17 +550,45 @@ class Connection:
     async def _send(self, upstream: ProviderSession, commands: Sequence[neutral.Command]) -> None:
         # Serialised so one batch of commands reaches the provider before the next.
         async with self._send_lock:
-            for command in commands:
-                if isinstance(command, neutral.AppendAudio):
-                    self.meter.audio_in(len(command.pcm))
-                elif isinstance(command, neutral.Configure):
-                    # The rates the audio crosses at from now on (the client's format may
-                    # have changed the provider's).
-                    self.meter.input_rate = command.config.input_sample_rate
-                    self.meter.output_rate = command.config.output_sample_rate
-                elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
-                    self.metrics.turn_ended()
-                await upstream.send(command)
+            if upstream is not self._upstream and self._upstream is not None:
+                # Made for an upstream the session has since left: the new one was given
+                # the conversation as it stood, so only the audio (at its rate) and the
+                # requests that are not part of it are still news.
+                upstream = self._upstream
+                commands = self._still_news(commands)
+            await self._deliver(upstream, commands)
+
+    def _still_news(self, commands: Sequence[neutral.Command]) -> list[neutral.Command]:
+        config = self.session.neutral_config()
+        out: list[neutral.Command] = []
+        for command in commands:
+            if isinstance(command, neutral.AppendAudio):
+                pcm = _resample(command.pcm, self._rate_before, config)
+                out.append(neutral.AppendAudio(pcm=pcm))
+            elif isinstance(command, neutral.ClearAudio | neutral.CancelResponse):
+                out.append(command)
+        return out
+
+    async def _deliver(
+        self, upstream: ProviderSession, commands: Sequence[neutral.Command]
+    ) -> None:
+        for command in commands:
+            if isinstance(command, neutral.AppendAudio):
+                self.meter.audio_in(len(command.pcm))
+                if self._unheard is not None:
+                    self._unheard.observe(command.pcm)
+            elif isinstance(command, neutral.Configure):
+                # The rates the audio crosses at from now on (the client's format may
+                # have changed the provider's).
+                self.meter.input_rate = command.config.input_sample_rate
+                self.meter.output_rate = command.config.output_sample_rate
+            elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
+                self.metrics.turn_ended()
+                if self._unheard is not None:
+                    self._unheard.acknowledge()
+            elif isinstance(command, neutral.ClearAudio) and self._unheard is not None:
+                self._unheard.clear()
+            await upstream.send(command)
 
     def _budget_spent(self) -> None:
         spent = self.meter.spend
@@ -386,3 +687,17 @@ class Connection:
             if not data:
                 return
             yield data
+
+
+def _failure(exc: ProviderUnavailable | SettingRefused) -> tuple[str, str]:
+    if isinstance(exc, ProviderUnavailable):
+        return exc.code, exc.message
+    return "setting_refused", f"{exc.field}: {exc.message}"
+
+
+def _resample(pcm: bytes, rate: int, config: neutral.SessionConfig) -> bytes:
+    """Audio made at ``rate`` for an upstream that takes ``config.input_sample_rate``."""
+    if not rate or rate == config.input_sample_rate:
+        return pcm
+    converter = InputConverter(AudioFormat("pcm16", rate), config.input_sample_rate)
+    return converter.feed(pcm) + converter.flush()

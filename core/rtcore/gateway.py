@@ -20,6 +20,7 @@ import msgspec
 from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
+from rtcore.failover import Deployments
 from rtcore.http import HttpRoute
 from rtcore.keys.caller import Caller
 from rtcore.keys.client_secrets import (
@@ -259,6 +260,14 @@ class Gateway:
             self._providers[model.deployment_id] = provider
         return provider
 
+    def deployments(self, name: str, model: ModelConfig) -> Deployments:
+        """Where a session of model ``name`` may run: its deployments, then its fallbacks'
+        (``router_settings.fallbacks``)."""
+        groups = [self._groups.get(name, [model])]
+        groups += [self._groups[f] for f in self._router.routing.fallbacks.get(name, ())]
+        failback = any(m.info.get("failback") is True for m in groups[0])
+        return Deployments(self._router, groups, self.provider_for, failback=failback)
+
     @asynccontextmanager
     async def connect(
         self,
@@ -274,16 +283,15 @@ class Gateway:
         subprotocol, flag); None lets the session decide from the client's first
         ``session.update``, falling back to ``default_dialect``. ``pcm16_input_rate``
         overrides the rate a beta ``"pcm16"`` input format stands for (see docs/audio.md)."""
-        group = self._groups.get(model.name, [model])
-        candidates = [(m, self.provider_for(m)) for m in self._router.candidates(group)]
-        model, provider = candidates[0]
+        deployments = self.deployments(model.name, model)
+        model = deployments.first()[0]
+        provider = self.provider_for(model)
         budget = admission.budget_left if admission is not None else None
         meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)
         connection = Connection(
             model=model,
             provider=provider,
-            fallbacks=candidates[1:],
-            router=self._router,
+            deployments=deployments,
             media=media,
             meter=meter,
             dialect=dialect,
@@ -296,6 +304,7 @@ class Gateway:
         tag = SessionTag(
             session_id=connection.session.state.id,
             model=model.name,
+            deployment=model.deployment_id,
             key_alias=admission.key_alias if admission is not None else None,
         )
         with tagged(tag):

@@ -1,10 +1,11 @@
 """Which deployment of a model name a session opens on, and which next if that fails.
 
 LiteLLM's router picks a deployment per request; a realtime session is bound to one
-upstream for its whole life, so rtcore picks once, when the session opens, and fails over
-to the next deployment if the first cannot open (before the client is told the session
-exists, so none of its audio is lost). A deployment that failed is passed over for the
-cooldown, unless every deployment is cooling down.
+upstream at a time, so rtcore picks when the session opens, fails over to the next
+deployment if the first cannot open (before the client is told the session exists, so none
+of its audio is lost), and again whenever the upstream fails mid-session (``failover``). A
+deployment that failed is passed over for the cooldown, unless every deployment is cooling
+down.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ class Router:
         self._busy: dict[str, int] = {}
         self._cool_until: dict[str, float] = {}
 
-    def candidates(self, deployments: Sequence[ModelConfig]) -> list[ModelConfig]:
+    def candidates(
+        self, deployments: Sequence[ModelConfig], *, limit: bool = True
+    ) -> list[ModelConfig]:
         """The deployments to try, in order: by ``order`` (lowest first), within one
-        order by the strategy; those cooling down last."""
+        order by the strategy; those cooling down last. ``limit``: as many as
+        ``num_retries`` allows."""
         if len(deployments) == 1:
             return list(deployments)
         now = time.monotonic()
@@ -39,7 +43,11 @@ class Router:
 
         ordered = sorted(shuffled, key=rank)  # stable: ties keep the shuffle
         retries = self.routing.num_retries
-        return ordered if retries is None else ordered[: retries + 1]
+        return ordered if retries is None or not limit else ordered[: retries + 1]
+
+    def cooling(self, deployment: ModelConfig) -> bool:
+        """The deployment failed lately and is passed over until its cooldown ends."""
+        return self._cool_until.get(deployment.deployment_id, 0.0) > time.monotonic()
 
     def failed(self, deployment: ModelConfig) -> None:
         if self.routing.cooldown_seconds > 0:

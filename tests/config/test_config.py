@@ -177,10 +177,15 @@ def test_non_realtime_entries_are_skipped(tmp_path: Path) -> None:
         ),
         (
             "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"
-            "- model_name: a\n  litellm_params: {model: bedrock/amazon.nova-2-sonic-v1:0}\n",
-            "model_list[1].litellm_params.model",
-            "'a' is served by provider 'echo' at model_list[0]: the deployments of one "
-            "model_name share a provider",
+            "router_settings: {fallbacks: [{a: [b]}]}\n",
+            "router_settings.fallbacks.a",
+            "no model_list entry is named 'b' (models: a)",
+        ),
+        (
+            "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"
+            "router_settings: {fallbacks: {a: b}}\n",
+            "router_settings.fallbacks",
+            'expected a list like [{"MODEL": ["FALLBACK", ...]}]',
         ),
         (
             "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"

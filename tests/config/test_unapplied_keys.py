@@ -147,10 +147,10 @@ mcp_servers: {}
         f"{source}: model_list[0].model_info.use_sucessor is not a setting rtcore knows; did "
         "you mean use_successor? It is ignored",
         f"{source}: model_list[0].model_info max_tokens: neither rtcore nor provider "
-        "'bedrock-sonic' reads them (they read base_model, cache_read_input_token_cost, id, "
-        "input_cost_per_audio_token, input_cost_per_second, input_cost_per_token, mode, "
-        "output_cost_per_audio_token, output_cost_per_second, output_cost_per_token, "
-        "use_successor); ignored",
+        "'bedrock-sonic' reads them (they read base_model, cache_read_input_token_cost, "
+        "failback, id, input_cost_per_audio_token, input_cost_per_second, "
+        "input_cost_per_token, mode, output_cost_per_audio_token, output_cost_per_second, "
+        "output_cost_per_token, use_successor, voice_map); ignored",
         f"{source}: general_settings.databse_url is not a setting rtcore knows; did you mean "
         "database_url? It is ignored",
         f"{source}: general_settings alerting, allowed_ips: LiteLLM proxy settings rtcore "

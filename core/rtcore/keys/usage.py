@@ -46,6 +46,10 @@ class Meter:
         self.input_rate = 16000
         self.output_rate = 24000
         self._usage = [0, 0, 0, 0, 0, 0]
+        # A session moved to another model (a failover) is charged at each model's prices
+        # for what it used there: the spend before the move, and the counts it began at.
+        self._banked = 0.0
+        self._base: tuple[list[int], float, float] = ([0] * 6, 0.0, 0.0)
 
     def add_usage(self, usage: Usage) -> None:
         u = self._usage
@@ -58,15 +62,14 @@ class Meter:
 
     @property
     def usage(self) -> Usage:
-        u = self._usage
-        return Usage(
-            input_text_tokens=u[0],
-            input_audio_tokens=u[1],
-            output_text_tokens=u[2],
-            output_audio_tokens=u[3],
-            cached_tokens=u[4],
-            cached_audio_tokens=u[5],
-        )
+        return _usage(self._usage)
+
+    def reprice(self, prices: Prices) -> None:
+        """What is used from now on costs ``prices`` (the session moved to another
+        model); what was used before keeps the prices it was used at."""
+        self._banked = self.spend
+        self._base = (list(self._usage), self.seconds_in, self.seconds_out)
+        self.prices = prices
 
     def audio_in(self, size: int) -> None:
         """``size`` bytes of PCM16 went to the provider, at ``input_rate``."""
@@ -78,8 +81,13 @@ class Meter:
 
     @property
     def spend(self) -> float:
-        return cost(
-            self.usage, self.prices, seconds_in=self.seconds_in, seconds_out=self.seconds_out
+        counts, seconds_in, seconds_out = self._base
+        since = _usage([now - then for now, then in zip(self._usage, counts, strict=True)])
+        return self._banked + cost(
+            since,
+            self.prices,
+            seconds_in=self.seconds_in - seconds_in,
+            seconds_out=self.seconds_out - seconds_out,
         )
 
     def over_budget(self) -> bool:
@@ -110,3 +118,14 @@ class Meter:
             usage=self.usage,
             spend=self.spend,
         )
+
+
+def _usage(u: list[int]) -> Usage:
+    return Usage(
+        input_text_tokens=u[0],
+        input_audio_tokens=u[1],
+        output_text_tokens=u[2],
+        output_audio_tokens=u[3],
+        cached_tokens=u[4],
+        cached_audio_tokens=u[5],
+    )

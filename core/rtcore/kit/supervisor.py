@@ -76,6 +76,10 @@ class SupervisorPolicy(msgspec.Struct, frozen=True, kw_only=True):
     throttle_backoff_initial_seconds: float = 1.0
     throttle_backoff_max_seconds: float = 8.0
     max_recoveries_per_minute: int = 5
+    # A stream that stalls again right after a recovery from a stall (no answer owed in
+    # between) ends the session: the upstream is not answering, and another deployment
+    # may (a failover).
+    max_stalls_in_a_row: int = 2
     close_timeout_seconds: float = 3.0
     max_backlog_bytes: int = 60 * 32000
 
@@ -180,6 +184,7 @@ class UpstreamSupervisor[H]:
         self._restart_wanted = False
         self._broken: UpstreamFailure | None = None
         self._recoveries: deque[float] = deque()
+        self._stalls = 0
         self._readers: dict[asyncio.Task[None], H] = {}
         self._wake = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
@@ -329,9 +334,14 @@ class UpstreamSupervisor[H]:
             if self.closing:
                 return
             now = time.monotonic()
+            if not self._adapter.waiting():
+                self._stalls = 0
             if self._broken is None and self._stalled(now):
+                self._stalls += 1
                 self._broken = UpstreamFailure(
-                    "stream_stalled", f"{self.name} stopped answering mid-turn.", retryable=True
+                    "stream_stalled",
+                    f"{self.name} stopped answering mid-turn.",
+                    retryable=self._stalls < self.policy.max_stalls_in_a_row,
                 )
             if self._broken is not None:
                 await self._recover(self._broken)
@@ -444,6 +454,7 @@ class UpstreamSupervisor[H]:
     async def _switch(self, *, replay: list[bytes]) -> None:
         """Open a fresh stream, hand over (replay, then the backlog), retire the old one."""
         assert self._tg is not None
+        began = time.monotonic()
         if self.state is not UpstreamState.RECOVERING:
             self.state = UpstreamState.OPENING if self.handle is None else UpstreamState.SWITCHING
         reason, why = self._why_open()
@@ -470,6 +481,8 @@ class UpstreamSupervisor[H]:
         finally:
             if self.state not in _ENDING:
                 self.state = UpstreamState.OPEN
+        if reason != "opened":
+            upstream_telemetry.stream_switched(reason, time.monotonic() - began)
         if old is not None:
             await self._adapter.close(old)
 

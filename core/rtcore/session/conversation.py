@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import msgspec
@@ -90,6 +91,9 @@ class Conversation:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __iter__(self) -> Iterator[ConvItem]:
+        return iter(list(self._items))
 
     def previous_of(self, item_id: str) -> str | None:
         item = self._by_id.get(item_id)

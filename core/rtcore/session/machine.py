@@ -466,6 +466,58 @@ class RealtimeSession:
         )
         return [neutral.CancelResponse(response_id=response.id)]
 
+    # -- moving to another upstream (failover) -------------------------------------------
+
+    def adopt(self, caps: Capabilities, voice: str | None) -> None:
+        """The session runs on an upstream with ``caps`` from now on (a failover): its
+        voice is ``voice``, its audio crosses at that upstream's rates."""
+        custom = self.state.custom_voice and voice == self.state.voice
+        self.caps = caps
+        self.state = msgspec.structs.replace(self.state, voice=voice, custom_voice=custom)
+        self._rebuild_converters()
+
+    def resume_responses(self, error: neutral.ResponseError) -> Commands:
+        """The upstream producing the open responses is gone. One the client has output
+        of fails with ``error`` (the client hears one interrupted reply); one with nothing
+        out yet is asked of the new upstream under its own id (the client sees one
+        response). Returns those requests, to follow the history."""
+        again: Commands = []
+        for response in list(self.responses.values()):
+            if response.items:
+                done = neutral.ResponseDone(response_id=response.id, status="failed", error=error)
+                self.on_event(done)
+            else:
+                response.reroute(self._output_converter())
+                again.append(
+                    neutral.CreateResponse(
+                        response_id=response.id,
+                        options=response.options,
+                        conversation=response.conversation is not None,
+                    )
+                )
+        return again
+
+    def history(self) -> list[neutral.AddItem]:
+        """The conversation for a new upstream, as items a client adds. A user turn the
+        model heard goes by its transcript (what there is of it so far); one with no words
+        yet has nothing a new model could take, and is left out."""
+        out: list[neutral.AddItem] = []
+        previous: str | None = None
+        for item in self.conversation:
+            given = self._for_provider(item)
+            if isinstance(given, neutral.Message) and not given.text:
+                heard = self._transcripts.text_so_far(item.id)
+                if not heard:
+                    continue
+                given = msgspec.structs.replace(given, text=heard)
+            out.append(neutral.AddItem(item=given, previous_item_id=previous, source="client"))
+            previous = item.id
+        return out
+
+    def _output_converter(self) -> OutputConverter:
+        out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
+        return OutputConverter(self.neutral_config().output_sample_rate, out_fmt)
+
     def _open_response(
         self,
         response_id: str,
@@ -485,7 +537,7 @@ class RealtimeSession:
             conversation=None if out_of_band else self.conversation,
             item_done=self._output_item_done,
             shell=lambda r: response_shell(r, self.state, self.words.dialect),
-            output=OutputConverter(self.neutral_config().output_sample_rate, out_fmt),
+            output=self._output_converter(),
             output_bytes_per_ms=out_bytes_per_ms,
             metadata=metadata,
             options=options,

@@ -99,6 +99,11 @@ class ActiveResponse:
     def start(self) -> None:
         self._ev(s.ResponseCreated, response=self._shell(self))
 
+    def reroute(self, output: OutputConverter) -> None:
+        """The response is asked of another upstream (a failover before any of it went
+        out): its audio arrives at that upstream's rate."""
+        self._output = output
+
     @property
     def audio_out_ms(self) -> float:
         """How long the audio sent so far plays."""

@@ -41,6 +41,10 @@ class InputTranscripts:
     def add(self, item_id: str, text: str) -> None:
         self._pending[item_id].text += text
 
+    def text_so_far(self, item_id: str) -> str:
+        pending = self._pending.get(item_id)
+        return pending.text if pending is not None else ""
+
     def close(self, item_id: str) -> PendingTranscript:
         return self._pending.pop(item_id)
 

@@ -21,6 +21,8 @@ class SessionTag(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str
     model: str
     key_alias: str | None = None
+    # The deployment serving the session now (it changes when the session fails over).
+    deployment: str = ""
 
 
 _CURRENT: contextvars.ContextVar[SessionTag | None] = contextvars.ContextVar(
@@ -30,6 +32,11 @@ _CURRENT: contextvars.ContextVar[SessionTag | None] = contextvars.ContextVar(
 
 def current() -> SessionTag | None:
     return _CURRENT.get()
+
+
+def retag(tag: SessionTag) -> None:
+    """The session's tag from now on, for the calling task and those it starts later."""
+    _CURRENT.set(tag)
 
 
 @contextlib.contextmanager

@@ -70,6 +70,20 @@ class Metrics:
             "limit), recovered (after a failure), restarted (for new settings).",
             ["model", "reason"],
         )
+        self.upstream_switches: Counter = Counter(
+            "rtcore_upstream_switches",
+            "Sessions moved to a new upstream mid-session, by why (rotated, recovered, "
+            "restarted: a new stream of the same deployment; failover, failback: another "
+            "deployment) and between which deployments.",
+            ["model", "reason", "from", "to"],
+        )
+        self.switch_gap: Histogram = Histogram(
+            "rtcore_upstream_switch_gap_seconds",
+            "How long a session waited for its new upstream at a switch (what the client "
+            "sent meanwhile was held, then sent).",
+            ["reason"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+        )
         self.refusals: Counter = Counter(
             "rtcore_refusals",
             "Sessions refused before they began (HTTP status at the handshake), by error code.",
@@ -101,6 +115,20 @@ def stream_opened(reason: str) -> None:
     if _enabled:
         tag = current()
         metrics().upstream_streams.labels(tag.model if tag else "", reason).inc()
+
+
+def upstream_switched(model: str, reason: str, old: str, new: str, gap: float) -> None:
+    if _enabled:
+        metrics().upstream_switches.labels(model, reason, old, new).inc()
+        metrics().switch_gap.labels(reason).observe(gap)
+
+
+def stream_switched(reason: str, gap: float) -> None:
+    """A provider replaced the current session's stream (reported through
+    ``rtcore.telemetry.upstream``): a switch within one deployment."""
+    tag = current()
+    deployment = tag.deployment if tag else ""
+    upstream_switched(tag.model if tag else "", reason, deployment, deployment, gap)
 
 
 def upstream_error(model: str, code: str) -> None:
@@ -145,3 +173,4 @@ def process_gone(pid: int) -> None:
 
 # The provider kit reports upstream streams through a neutral hook, not to this module.
 upstream.on_stream_opened(stream_opened)
+upstream.on_stream_switched(stream_switched)
