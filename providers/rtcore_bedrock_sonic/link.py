@@ -72,7 +72,7 @@ class NovaLink:
         """The conversation, less the user text a text turn still has to send (it goes
         there, not here). Everything else counts as sent from here on."""
         mirror = self._s.mirror
-        waiting = {i.id for i in mirror.unsent() if is_user_text(i)}
+        waiting = {i.id for i in new_turn(mirror.unsent()) if is_user_text(i)}
         mirror.mark_sent(i.id for i in mirror.items if i.id not in waiting)
         return build_history([i for i in mirror.items if i.id not in waiting])
 
@@ -180,6 +180,19 @@ class NovaLink:
             await s.emit(s.inbound.flush())
             return None
         return due
+
+
+def new_turn(unsent: list[n.Item]) -> list[n.Item]:
+    """Of the items no stream has had, those a text turn sends: the ones after the last
+    reply among them. A conversation given whole (a session that failed over from another
+    model) is history up to its last reply, and its newest items are the turn Nova answers."""
+    for index in range(len(unsent) - 1, -1, -1):
+        item = unsent[index]
+        if isinstance(item, n.FunctionCall) or (
+            isinstance(item, n.Message) and item.role == "assistant"
+        ):
+            return unsent[index + 1 :]
+    return unsent
 
 
 def is_user_text(item: n.Item) -> bool:

@@ -33,6 +33,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     throttle_backoff_initial_seconds: float = 1.0
     throttle_backoff_max_seconds: float = 8.0
     max_recoveries_per_minute: int = 5
+    # A stream that stalls again right after a stall recovery ends the session (which
+    # then fails over, where the model has another deployment).
+    max_stalls_in_a_row: int = 2
     # How long a finished response waits for its usage event before response.done.
     usage_grace_seconds: float = 0.25
     audio_frame_ms: int = 64

@@ -40,6 +40,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     throttle_backoff_initial_seconds: float = 1.0
     throttle_backoff_max_seconds: float = 8.0
     max_recoveries_per_minute: int = 5
+    # A stream that stalls again right after a stall recovery ends the session (which
+    # then fails over, where the model has another deployment).
+    max_stalls_in_a_row: int = 2
     stall_timeout_seconds: float = 15.0
     max_backlog_seconds: float = 60.0
     # Context-window compression (a sliding window), so sessions outlive Gemini's

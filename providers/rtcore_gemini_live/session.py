@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from rtcore.kit import (
@@ -318,15 +318,7 @@ class GeminiSession:
             # out of the history it is seeded with.
             self.mirror.mark_sent(sent)
             on_live = [r for r in results if r.call_id in live.tool_ids]
-            # A result for a call this connection never issued (an earlier one did) is
-            # history to it: the call and its result, as turns.
-            earlier: list[n.Item] = []
-            for r in results:
-                if r.call_id not in live.tool_ids:
-                    if (call := calls.get(r.call_id)) is not None:
-                        earlier.append(call)
-                    earlier.append(r)
-            turns = render([*earlier, *items])
+            turns = render(_in_order(self.mirror.items, items, results, calls, live.tool_ids))
             if instructions:
                 turns.append(Turn("user", f"(Instructions for this reply: {instructions})"))
             out: list[bytes] = []
@@ -381,3 +373,28 @@ def _seconds(duration: Any) -> float:
         return float(text)
     except ValueError:
         return 0.0
+
+
+def _in_order(
+    conversation: Sequence[n.Item],
+    items: Sequence[n.Item],
+    results: Sequence[n.FunctionCallOutput],
+    calls: dict[str, n.FunctionCall],
+    live_calls: set[str],
+) -> list[n.Item]:
+    """What a turn sends as text, in the conversation's order: the new items, and each
+    result for a call this connection never issued (another connection, or another model
+    before a failover, made it) after its call. The turn ends with the newest of them, which
+    is what the model answers."""
+    new = {i.id for i in items}
+    orphans = {r.id for r in results if r.call_id not in live_calls}
+    out: list[n.Item] = []
+    for item in conversation:
+        if item.id in new:
+            out.append(item)
+        elif item.id in orphans and isinstance(item, n.FunctionCallOutput):
+            call = calls.get(item.call_id)
+            if call is not None and call.id not in new and (not out or out[-1] is not call):
+                out.append(call)
+            out.append(item)
+    return out

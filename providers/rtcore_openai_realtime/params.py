@@ -56,6 +56,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_open_attempts: int = 4
     stall_timeout_seconds: float = 20.0
     max_recoveries_per_minute: int = 5
+    # A stream that stalls again right after a stall recovery ends the session (which
+    # then fails over, where the model has another deployment).
+    max_stalls_in_a_row: int = 2
     max_backlog_seconds: float = 60.0
     # What transcribes the user's audio when the client asked for no transcription: the
     # model needs transcripts to carry spoken turns into a new session as text. "" turns
@@ -71,6 +74,7 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
             stall_timeout_seconds=self.stall_timeout_seconds,
             max_open_attempts=self.max_open_attempts,
             max_recoveries_per_minute=self.max_recoveries_per_minute,
+            max_stalls_in_a_row=self.max_stalls_in_a_row,
             close_timeout_seconds=self.close_timeout_seconds,
             max_backlog_bytes=int(self.max_backlog_seconds * input_rate * 2),
         )

@@ -441,8 +441,51 @@ class ProviderContract:
             assert driver.of(ProviderError), "the session ended without saying why"
             await driver.wait(lambda: bool(driver.done("r1")), self.within)
             assert driver.done("r1")[0].status != "completed"
+            fatal = [e for e in driver.of(ProviderError) if e.fatal]
+            if fatal:
+                # The core moves a session whose upstream is gone to another deployment:
+                # it must know how each response ended before it hears the session did.
+                ends = driver.events.index(fatal[0])
+                assert driver.events.index(driver.done("r1")[0]) < ends, (
+                    "a response ended after the fatal error that ended the session"
+                )
         finally:
             await driver.aclose()
+
+    @pytest.mark.asyncio
+    async def test_a_conversation_taken_over_from_another_model_goes_on(
+        self, contract_open: OpenSession, contract_provider: Provider
+    ) -> None:
+        """A session that failed over arrives with its conversation, as client items: a
+        function call another model made (under a call id this upstream never issued) and
+        its result among them. The reply goes on from that result."""
+        requires(contract_provider, "tools")
+        driver = await contract_open(tools=(WEATHER,), output_modalities=("text",))
+        call = FunctionCall(
+            id="item_call",
+            call_id="call_elsewhere_1",
+            name=WEATHER.name,
+            arguments='{"city": "Paris"}',
+        )
+        await driver.send(
+            AddItem(item=Message(id="item_hi", role="user", text="Hello.")),
+            AddItem(item=Message(id="item_hello", role="assistant", text="Hello! How can I help?")),
+            _ask("item_q", WEATHER_QUESTION),
+            AddItem(item=call),
+            AddItem(
+                item=FunctionCallOutput(
+                    id="item_out", call_id="call_elsewhere_1", output=WEATHER_RESULT
+                )
+            ),
+            CreateResponse(response_id="r1"),
+        )
+        assert (await driver.wait_done("r1", self.within)).status == "completed"
+        assert "21" in said(driver, "r1"), "the reply knows nothing of the tool's result"
+        await driver.send(_ask("item_more", "Thank you."), CreateResponse(response_id="r2"))
+        assert (await driver.wait_done("r2", self.within)).status == "completed"
+        await driver.settle()
+        for rid in ("r1", "r2"):
+            assert_one_done(driver, rid)
 
     @pytest.mark.asyncio
     async def test_a_reconnection_mid_utterance_loses_no_audio(
