@@ -20,6 +20,7 @@ from rtcore.kit import (
     UpstreamSupervisor,
 )
 from rtcore.provider import messages as n
+from rtcore.telemetry import upstream as upstream_telemetry
 
 
 async def test_outbox_ends_after_what_was_queued_and_raises_the_error_last() -> None:
@@ -221,6 +222,26 @@ async def test_supervisor_replaces_a_stalled_stream() -> None:
     assert up.lost_with == [("stream_stalled", False)]
     await sup.close()
     await asyncio.wait_for(runner, 2)
+
+
+async def test_a_stream_that_stalls_again_after_a_stall_recovery_ends_the_session() -> None:
+    """A model that stops answering on every new stream is not waited for forever: the
+    session ends (and fails over, where it can), and each replacement is reported with how
+    long it took."""
+    up = FakeUpstream()
+    switched: list[tuple[str, float]] = []
+    upstream_telemetry.on_stream_switched(lambda reason, gap: switched.append((reason, gap)))
+    sup = UpstreamSupervisor[int](up, SupervisorPolicy(stall_timeout_seconds=0.1))
+    runner = asyncio.create_task(sup.run())
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 1)
+    up.owed = True  # a reply is owed, and no stream gives one
+    sup.wake()
+    await asyncio.wait_for(runner, 5)
+    assert up.lost_with == [("stream_stalled", False), ("stream_stalled", True)]
+    assert up.opened == 2
+    assert [reason for reason, _ in switched] == ["recovered"]
+    assert switched[0][1] >= 0
 
 
 async def test_supervisor_retries_opens_then_gives_up_on_what_cannot_be_retried() -> None:
