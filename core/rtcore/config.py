@@ -18,6 +18,7 @@ wrong; callers print it and exit, never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ import yaml
 
 # Raised for every problem of a file; importable from here, as callers always have.
 from rtcore.config_errors import ConfigError as ConfigError
+from rtcore.config_include import merge_includes
 from rtcore.config_keys import (
     CORE_MODEL_INFO,
     GENERAL_SETTINGS,
@@ -163,6 +165,32 @@ def match_provider(
     return claimed[0], model_id
 
 
+def not_realtime(
+    model: str, providers: Mapping[str, ProviderSpec], key: str, source: str
+) -> str | None:
+    """Why an entry that does not say its mode is no realtime model (None: it is one, by
+    an installed provider's list). A near miss of a realtime model's id is warned about:
+    a typo would otherwise pass for a chat model."""
+    prefix, sep, model_id = model.partition("/")
+    by_prefix = [s for s in providers.values() if prefix in s.model_prefixes or prefix == s.name]
+    if not sep or not by_prefix:
+        return f"{model}: no installed provider serves {prefix + '/' if sep else model!r}"
+    if any(s.realtime_without_mode(model_id) for s in by_prefix):
+        return None
+    known = sorted({m for s in by_prefix for m in (s.default_model, *s.models)})
+    near = difflib.get_close_matches(model_id, known, n=1, cutoff=0.85)
+    if near:
+        log.warning(
+            "%s: %s %r is not a realtime model rtcore knows; did you mean %r? The entry is "
+            "skipped as a chat model (with model_info.mode: realtime it is an error instead)",
+            source,
+            key,
+            model,
+            f"{prefix}/{near[0]}",
+        )
+    return f"{model}: not a realtime model of provider {by_prefix[0].name!r}"
+
+
 def _describe(providers: Mapping[str, ProviderSpec]) -> str:
     if not providers:
         return "(none)"
@@ -231,19 +259,27 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         )
     models: list[ModelConfig] = []
     places: list[str] = []
+    # A file shared with LiteLLM lists chat, embedding and other models too: each entry
+    # that is not a realtime model is named once, in one line, with why.
+    skipped: list[str] = []
     for index, raw in enumerate(raw_list):
         here = f"model_list[{index}]"
         entry = _mapping(raw, here, source)
         info = _mapping(entry.get("model_info") or {}, f"{here}.model_info", source)
         mode = info.get("mode")
+        label = f"{here} {entry.get('model_name', '?')}"
         if mode is not None and mode != "realtime":
-            # A file shared with LiteLLM may list chat or embedding models too.
-            log.info("%s: skipping %s: model_info.mode is %r, not 'realtime'", source, here, mode)
+            skipped.append(f"{label} (mode {mode})")
             continue
         name = _required(entry, "model_name", here, source, _string, MODEL_ENTRY)
         params = _required(entry, "litellm_params", here, source, _mapping, MODEL_ENTRY)
-        params = _mapping(resolve_env(params, f"{here}.litellm_params", source), here, source)
         model = _required(params, "model", f"{here}.litellm_params", source, _string)
+        if mode is None and (
+            why := not_realtime(model, providers, f"{here}.litellm_params.model", source)
+        ):
+            skipped.append(f"{label} ({why})")
+            continue
+        params = _mapping(resolve_env(params, f"{here}.litellm_params", source), here, source)
         spec, model_id = match_provider(model, providers, f"{here}.litellm_params.model", source)
         _name_unapplied(entry, info, spec, here, source)
         order = params.get("order")
@@ -263,8 +299,21 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
             )
         )
         places.append(here)
+    if skipped:
+        log.info(
+            "%s: skipping what is not a realtime model (rtcore serves realtime sessions; an "
+            "entry without model_info.mode is a chat model to LiteLLM): %s",
+            source,
+            "; ".join(skipped),
+        )
     if not models:
-        raise ConfigError(source, "model_list", "no entry has model_info.mode 'realtime'")
+        raise ConfigError(
+            source,
+            "model_list",
+            "no realtime model: every entry was skipped (see the line above); a realtime "
+            "entry names a model an installed provider serves, or says model_info.mode: "
+            "realtime",
+        )
     models = _name_deployments(models)
     seen = {m.deployment_id: here for m, here in zip(models, places, strict=True)}
     if len(seen) < len(models):
@@ -407,6 +456,8 @@ def load_config(path: str | Path, providers: Mapping[str, ProviderSpec]) -> Load
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, None, f"{where}invalid YAML: {problem}") from None
+    if isinstance(data, dict):
+        data = merge_includes(data, Path(path).parent, source)
     return parse_config(data, providers, source)
 
 

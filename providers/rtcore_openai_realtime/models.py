@@ -135,7 +135,13 @@ def profile_for(vendor: Vendor, model: str, base_model: str | None = None) -> Pr
 
 
 def accepts_openai(model: str) -> bool:
-    return model in OPENAI_MODELS or model.startswith(("gpt-realtime", "gpt-4o"))
+    # gpt-4o alone (and gpt-4o-mini, gpt-4o-audio-preview) are chat models: only their
+    # realtime snapshots are served here.
+    return (
+        model in OPENAI_MODELS
+        or model.startswith("gpt-realtime")
+        or (model.startswith("gpt-4o") and "realtime" in model)
+    )
 
 
 def accepts_xai(model: str) -> bool:

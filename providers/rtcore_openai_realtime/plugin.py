@@ -54,6 +54,9 @@ def rtcore_register_providers() -> Sequence[ProviderSpec]:
             model_prefixes=("azure",),
             # Any deployment name.
             accepts=lambda _deployment: True,
+            # Deployment names are the operator's: without model_info.mode, only one that
+            # says "realtime" is taken for a realtime model (the others are chat to LiteLLM).
+            realtime_by_id=lambda deployment: "realtime" in deployment.lower(),
             model_info_keys=("base_model",),
         ),
         ProviderSpec(

@@ -160,18 +160,21 @@ def test_non_realtime_entries_are_skipped(tmp_path: Path) -> None:
             "expected a non-empty string, got an integer",
         ),
         (
-            "model_list:\n- model_name: a\n  litellm_params: {model: nova-sonic}\n",
+            "model_list:\n- model_name: a\n  litellm_params: {model: nova-sonic}\n"
+            "  model_info: {mode: realtime}\n",
             "model_list[0].litellm_params.model",
             "expected 'PROVIDER/MODEL_ID'",
         ),
         (
-            "model_list:\n- model_name: a\n  litellm_params: {model: openai/gpt-realtime}\n",
+            "model_list:\n- model_name: a\n  litellm_params: {model: openai/gpt-realtime}\n"
+            "  model_info: {mode: realtime}\n",
             "model_list[0].litellm_params.model",
             "no installed provider serves models starting with 'openai/'. "
             "Installed providers: bedrock-sonic (bedrock/..., bedrock-sonic/...); echo (echo/...)",
         ),
         (
-            "model_list:\n- model_name: a\n  litellm_params: {model: bedrock/anthropic.claude}\n",
+            "model_list:\n- model_name: a\n  litellm_params: {model: bedrock/anthropic.claude}\n"
+            "  model_info: {mode: realtime}\n",
             "model_list[0].litellm_params.model",
             "provider 'bedrock-sonic' does not serve model id 'anthropic.claude'",
         ),
@@ -209,7 +212,7 @@ def test_non_realtime_entries_are_skipped(tmp_path: Path) -> None:
             "model_list:\n- model_name: a\n  litellm_params: {model: echo/echo-1}\n"
             "  model_info: {mode: chat}\n",
             "model_list",
-            "no entry has model_info.mode 'realtime'",
+            "no realtime model: every entry was skipped",
         ),
         (
             "model_list:\n- model_name: a\n  litellm_params:\n    model: echo/echo-1\n"

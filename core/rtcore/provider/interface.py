@@ -212,6 +212,11 @@ class ProviderSpec(msgspec.Struct, frozen=True, kw_only=True):
     ``model_info_keys`` are the ``model_info`` keys the provider reads (beyond the core's
     ``mode`` and ``id``): the others a config gives are named at start as not applied.
     None: the provider does not say, and its entries' ``model_info`` is not checked.
+
+    ``realtime_by_id``: for a config entry that does not say its mode (LiteLLM then takes it
+    for a chat model), whether the id alone shows a realtime model; None: whatever it
+    ``claims``. A provider whose ids are the operator's own names (Azure deployments) says
+    which names look realtime, so that a config shared with LiteLLM's chat entries starts.
     """
 
     name: str
@@ -222,8 +227,16 @@ class ProviderSpec(msgspec.Struct, frozen=True, kw_only=True):
     model_prefixes: tuple[str, ...] = ()
     accepts: Callable[[str], bool] | None = None
     model_info_keys: tuple[str, ...] | None = None
+    realtime_by_id: Callable[[str], bool] | None = None
 
     def claims(self, model_id: str) -> bool:
         if self.accepts is not None:
             return self.accepts(model_id)
         return model_id in self.models or model_id == self.default_model
+
+    def realtime_without_mode(self, model_id: str) -> bool:
+        """An entry with no ``model_info.mode`` naming ``model_id`` is one of this
+        provider's realtime models."""
+        if self.realtime_by_id is not None:
+            return self.claims(model_id) and self.realtime_by_id(model_id)
+        return self.claims(model_id)
