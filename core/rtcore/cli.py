@@ -62,6 +62,13 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
         "--log-level", choices=LOG_LEVELS, default="info", help="default: info (logs go to stderr)"
     )
     serve_parser.add_argument(
+        "--detailed_debug",
+        dest="log_level",
+        action="store_const",
+        const="debug",
+        help="LiteLLM's spelling of --log-level debug",
+    )
+    serve_parser.add_argument(
         "--log-format",
         choices=LOG_FORMATS,
         default="text",
@@ -70,11 +77,13 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--workers",
+        "--num_workers",
+        dest="workers",
         type=int,
         default=1,
         metavar="N",
         help="worker processes sharing the port (SO_REUSEPORT), e.g. one per core; "
-        "websocket only (default 1)",
+        "websocket only (default 1; LiteLLM's --num_workers too)",
     )
     host.add_serve_arguments(serve_parser)
 

@@ -174,6 +174,8 @@ def not_realtime(
     prefix, sep, model_id = model.partition("/")
     by_prefix = [s for s in providers.values() if prefix in s.model_prefixes or prefix == s.name]
     if not sep or not by_prefix:
+        if "realtime" in model_id.lower():
+            return None  # meant as a realtime model: the error says which plugin is missing
         return f"{model}: no installed provider serves {prefix + '/' if sep else model!r}"
     if any(s.realtime_without_mode(model_id) for s in by_prefix):
         return None

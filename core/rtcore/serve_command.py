@@ -42,7 +42,9 @@ PORT_ENVS = (PORT_ENV, "PORT")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The core's ``rtcore serve`` options; plugins add theirs through a hook."""
     source = parser.add_argument_group("models")
-    source.add_argument("--config", metavar="FILE", help="LiteLLM-style config.yaml")
+    source.add_argument(
+        "--config", "-c", metavar="FILE", help="LiteLLM-style config.yaml (LiteLLM's -c too)"
+    )
     source.add_argument(
         "--provider",
         metavar="NAME",
