@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rtcore.keys import durations
+from rtcore.keys.cooldowns import CooldownBoard
 from rtcore.keys.database import Database
 from rtcore.keys.errors import Refusal, StoreUnavailable
 from rtcore.keys.hashing import hash_key
@@ -172,6 +173,8 @@ class KeyStore:
         self._recording: set[asyncio.Task[None]] = set()
         self._flushing = asyncio.Lock()
         self._maintaining: asyncio.Task[None] | None = None
+        # Deployment cooldowns, shared with every process of the database (the router's).
+        self.cooldowns = CooldownBoard(db, self.replica)
 
     @classmethod
     async def open(
@@ -207,6 +210,7 @@ class KeyStore:
         with contextlib.suppress(StoreUnavailable):
             await store.flush()
         store._maintaining = asyncio.create_task(store._maintain(), name="key-store-upkeep")
+        store.cooldowns.start()
         return store
 
     @property
