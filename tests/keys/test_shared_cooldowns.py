@@ -1,17 +1,19 @@
 """Deployment cooldowns shared through the key database: two ``rtcore serve`` processes on
 one SQLite file, and on a real PostgreSQL. A deployment that fails to open a session in
 one is passed over by the other (which never tries it) once its refresh has read it; with
-the database down, each goes on routing with cooldowns of its own, and what failed
-meanwhile is shared once the database is back."""
+the database down (PostgreSQL stopped, the SQLite file read-only), each goes on routing
+with cooldowns of its own, and what failed meanwhile is shared once the database is back."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tests.keys.conftest import MASTER, session
+from tests.keys.test_store_outage import database_files, read_only
 from tests.postgres_server import PostgresCluster
 from tests.transports.process import Served
 
@@ -104,12 +106,15 @@ async def test_cooldowns_shared_through_postgresql(tmp_path: Path, postgres: str
         await asyncio.gather(asyncio.to_thread(a.stop), asyncio.to_thread(b.stop))
 
 
-async def test_routing_goes_on_while_the_database_is_down(
-    tmp_path: Path, postgres_cluster: PostgresCluster
+async def routing_goes_on_while_down(
+    tmp_path: Path,
+    url: str,
+    down: Callable[[], Awaitable[None]],
+    back: Callable[[], Awaitable[None]],
 ) -> None:
-    a, b, broken = serve_pair(tmp_path, postgres_cluster.url)
+    a, b, broken = serve_pair(tmp_path, url)
     try:
-        await asyncio.to_thread(postgres_cluster.stop)
+        await down()
         await one_session(a)
         assert tried(a, broken)
         await logged(lambda: "cooldowns are this process's own" in a.stderr)
@@ -122,15 +127,41 @@ async def test_routing_goes_on_while_the_database_is_down(
         assert a.stderr.count("cooldowns are this process's own") == 1, a.stderr
         assert "Traceback" not in a.stderr + b.stderr
         # Back: what failed meanwhile is written, and read by a server started now.
-        await asyncio.to_thread(postgres_cluster.start)
+        await back()
         await logged(lambda: "deployment cooldowns are shared again" in a.stderr, within=60)
-        config = str(tmp_path / "config.yaml")
-        c = Served("--config", config, "--database-url", postgres_cluster.url)
+        c = Served("--config", str(tmp_path / "config.yaml"), "--database-url", url)
         try:
             await logged(lambda: learned(c, broken))
             await one_session(c)
             assert not tried(c, broken), c.stderr
         finally:
             await asyncio.to_thread(c.stop)
+        assert "Traceback" not in a.stderr + b.stderr
     finally:
         await asyncio.gather(asyncio.to_thread(a.stop), asyncio.to_thread(b.stop))
+
+
+async def test_routing_goes_on_while_postgresql_is_down(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    async def down() -> None:
+        await asyncio.to_thread(postgres_cluster.stop)
+
+    async def back() -> None:
+        await asyncio.to_thread(postgres_cluster.start)
+
+    await routing_goes_on_while_down(tmp_path, postgres_cluster.url, down, back)
+
+
+async def test_routing_goes_on_while_the_sqlite_file_is_read_only(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "keys.db"  # a directory of its own: the spool stays writable
+    stack = contextlib.ExitStack()
+
+    async def down() -> None:
+        stack.enter_context(read_only(database_files(db)))
+
+    async def back() -> None:
+        stack.close()
+
+    with stack:
+        await routing_goes_on_while_down(tmp_path, f"sqlite:///{db}", down, back)
