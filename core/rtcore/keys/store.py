@@ -1,4 +1,5 @@
-"""The key store: virtual keys, the leases that count a key's live sessions, spend logs.
+"""The key store: virtual keys, the leases that count a key's live sessions, spend logs
+(and, through ``cooldowns``, the deployment cooldowns every process shares).
 
 One per serving process (each ``--workers`` process, each replica), all sharing one
 database. A key's parallel limit holds across all of them: admitting a session takes the
