@@ -93,7 +93,6 @@ class Gateway:
         routing: Routing | None = None,
     ) -> None:
         self.session_lifetime_seconds = session_lifetime_seconds
-        self.keys = keys
         self._sinks = list(sinks)
         # Each model name's deployments, in the config file's order (the first stands for
         # the name: its capabilities, its prices).
@@ -101,6 +100,7 @@ class Gateway:
         for m in models:
             self._groups.setdefault(m.name, []).append(m)
         self._router = Router(routing)
+        self.keys = keys
         self._memory_secrets = MemoryBook()
         # Sessions another transport may attach to by id (WebRTC calls: ``?call_id=``).
         # Each with its owner (the admission's key hash; None: the master key).
@@ -118,6 +118,17 @@ class Gateway:
         self.draining = False
         self.default_dialect = default_dialect
         self.max_message_bytes = max_message_bytes
+
+    @property
+    def keys(self) -> KeyStore | None:
+        """The key store (None: none). Deployment cooldowns are shared through its database
+        with every process using it; without one they are this process's own."""
+        return self._keys
+
+    @keys.setter
+    def keys(self, store: KeyStore | None) -> None:
+        self._keys = store
+        self._router.shared = store.cooldowns if store is not None else None
 
     @property
     def requires_key(self) -> bool:

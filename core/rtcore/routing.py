@@ -6,6 +6,11 @@ deployment if the first cannot open (before the client is told the session exist
 of its audio is lost), and again whenever the upstream fails mid-session (``failover``). A
 deployment that failed is passed over for the cooldown, unless every deployment is cooling
 down.
+
+Cooldowns are this process's own, unless ``shared`` is set (the key store's database, where
+there is one): then a deployment that failed in any process sharing it is passed over here
+too, as soon as this process's view of the shared cooldowns is refreshed. Reading that view
+never waits on the database, so routing goes on as it is while the database is down.
 """
 
 from __future__ import annotations
@@ -13,9 +18,28 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
 from rtcore.config_sections import Routing
 from rtcore.provider import ModelConfig
+
+
+class SharedCooldowns(Protocol):
+    """Cooldowns several processes share. Every call returns at once: the view is refreshed
+    and what is reported is written in the background. Times are ``time.time()``'s (wall
+    clock, comparable between hosts), not ``time.monotonic()``'s."""
+
+    def until(self, deployment_id: str) -> float:
+        """When the deployment's shared cooldown ends (0: it has none)."""
+        ...
+
+    def failed(self, deployment_id: str, until: float) -> None:
+        """The deployment failed here: passed over everywhere until ``until``."""
+        ...
+
+    def opened(self, deployment_id: str) -> None:
+        """The deployment opened a session here: its cooldown, as known now, is over."""
+        ...
 
 
 class Router:
@@ -23,6 +47,7 @@ class Router:
         self.routing = routing if routing is not None else Routing()
         self._busy: dict[str, int] = {}
         self._cool_until: dict[str, float] = {}
+        self.shared: SharedCooldowns | None = None
 
     def candidates(
         self, deployments: Sequence[ModelConfig], *, limit: bool = True
@@ -36,8 +61,10 @@ class Router:
         shuffled = random.sample(list(deployments), len(deployments))
         least_busy = self.routing.strategy == "least-busy"
 
+        wall = time.time()
+
         def rank(m: ModelConfig) -> tuple[bool, float, int]:
-            cooling = self._cool_until.get(m.deployment_id, 0.0) > now
+            cooling = self._cools(m.deployment_id, now, wall)
             order = m.order if m.order is not None else float("inf")
             return cooling, order, self._busy.get(m.deployment_id, 0) if least_busy else 0
 
@@ -47,15 +74,26 @@ class Router:
 
     def cooling(self, deployment: ModelConfig) -> bool:
         """The deployment failed lately and is passed over until its cooldown ends."""
-        return self._cool_until.get(deployment.deployment_id, 0.0) > time.monotonic()
+        return self._cools(deployment.deployment_id, time.monotonic(), time.time())
+
+    def _cools(self, deployment_id: str, now: float, wall: float) -> bool:
+        if self._cool_until.get(deployment_id, 0.0) > now:
+            return True
+        return self.shared is not None and self.shared.until(deployment_id) > wall
 
     def failed(self, deployment: ModelConfig) -> None:
         if self.routing.cooldown_seconds > 0:
             until = time.monotonic() + self.routing.cooldown_seconds
             self._cool_until[deployment.deployment_id] = until
+            if self.shared is not None:
+                self.shared.failed(
+                    deployment.deployment_id, time.time() + self.routing.cooldown_seconds
+                )
 
     def opened(self, deployment: ModelConfig) -> None:
         self._cool_until.pop(deployment.deployment_id, None)
+        if self.shared is not None:
+            self.shared.opened(deployment.deployment_id)
         self._busy[deployment.deployment_id] = self._busy.get(deployment.deployment_id, 0) + 1
 
     def closed(self, deployment: ModelConfig) -> None:

@@ -1,5 +1,6 @@
-"""The tables (SQLAlchemy Core): keys, session leases, spend logs, client secrets. Migrations in
-``migrations/`` create them; this is what the code reads and writes."""
+"""The tables (SQLAlchemy Core): keys, session leases, spend logs, client secrets, deployment
+cooldowns. Migrations in ``migrations/`` create them; this is what the code reads and
+writes."""
 
 from __future__ import annotations
 
@@ -71,4 +72,14 @@ client_secrets = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("used_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A deployment that failed, passed over by every process sharing the database until
+# ``until``; ``replica`` is the process that saw it fail (the latest, when several did).
+cooldowns = sa.Table(
+    "rtcore_cooldowns",
+    metadata,
+    sa.Column("deployment", sa.String(256), primary_key=True),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("replica", sa.String(64), nullable=False),
 )

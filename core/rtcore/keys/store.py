@@ -1,4 +1,5 @@
-"""The key store: virtual keys, the leases that count a key's live sessions, spend logs.
+"""The key store: virtual keys, the leases that count a key's live sessions, spend logs
+(and, through ``cooldowns``, the deployment cooldowns every process shares).
 
 One per serving process (each ``--workers`` process, each replica), all sharing one
 database. A key's parallel limit holds across all of them: admitting a session takes the
@@ -35,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rtcore.keys import durations
+from rtcore.keys.cooldowns import CooldownBoard
 from rtcore.keys.database import Database
 from rtcore.keys.errors import Refusal, StoreUnavailable
 from rtcore.keys.hashing import hash_key
@@ -172,6 +174,8 @@ class KeyStore:
         self._recording: set[asyncio.Task[None]] = set()
         self._flushing = asyncio.Lock()
         self._maintaining: asyncio.Task[None] | None = None
+        # Deployment cooldowns, shared with every process of the database (the router's).
+        self.cooldowns = CooldownBoard(db, self.replica)
 
     @classmethod
     async def open(
@@ -207,6 +211,7 @@ class KeyStore:
         with contextlib.suppress(StoreUnavailable):
             await store.flush()
         store._maintaining = asyncio.create_task(store._maintain(), name="key-store-upkeep")
+        store.cooldowns.start()
         return store
 
     @property
