@@ -47,7 +47,7 @@ CREDENTIALS_HELP = (
 NO_REGION = (
     "No AWS region configured: set aws_region_name in the model's litellm_params, or "
     "AWS_REGION (or AWS_DEFAULT_REGION / AWS_REGION_NAME), or a region in your AWS profile. "
-    "Nova Sonic runs in us-east-1, eu-north-1 and ap-northeast-1."
+    "Nova 2.5 Sonic runs in us-east-1, us-west-2, eu-north-1 and ap-northeast-1."
 )
 
 

@@ -15,6 +15,9 @@ from rtcore.provider import Prices
 
 V1_ID = "amazon.nova-sonic-v1:0"
 V2_ID = "amazon.nova-2-sonic-v1:0"
+# AWS spells Nova 2.5 Sonic's id without a version suffix (docs/providers/bedrock-sonic.md
+# cites where).
+V2_5_ID = "amazon.nova-2-5-sonic"
 
 # The voices each model really has (the AWS model cards); Polly-only names such as
 # "joanna" or "ruth" are rejected up front with this list rather than failing upstream.
@@ -68,7 +71,7 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     that date Bedrock no longer serves it, and ``successor`` is the model AWS names instead.
     """
 
-    family: Literal["nova-sonic-v1", "nova-2-sonic"]
+    family: Literal["nova-sonic-v1", "nova-2-sonic", "nova-2-5-sonic"]
     base_id: str
     voices: tuple[str, ...]
     default_voice: str = "matthew"
@@ -80,7 +83,8 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True):
     regions: tuple[str, ...] = ()
     end_of_life: datetime.date | None = None
     successor: str | None = None
-    # On-demand prices, USD per token (Bedrock's pricing page; see docs/keys.md).
+    # On-demand prices, USD per token (Bedrock's pricing page; see docs/keys.md); all zero
+    # where no price is vouched for (the operator sets them in model_info).
     prices: Prices = Prices()
 
     def retired(self, today: datetime.date | None = None) -> bool:
@@ -118,6 +122,19 @@ _PROFILES = {
         prices=Prices(
             input_audio=3.0e-6, output_audio=12.0e-6, input_text=0.33e-6, output_text=2.75e-6
         ),
+    ),
+    # Nova 2.5 Sonic (GA 2026-10-05). Its regions are the launch announcement's; its
+    # protocol, voices and connection limit are taken to be Nova 2's (no model card yet
+    # says otherwise), and no price for it is published that rtcore could vouch for.
+    V2_5_ID: ModelProfile(
+        family="nova-2-5-sonic",
+        base_id=V2_5_ID,
+        voices=_V2_VOICES,
+        interactive_text=True,
+        turn_detection=True,
+        speech_signals=True,
+        system_speech_role=True,
+        regions=("us-east-1", "us-west-2", "eu-north-1", "ap-northeast-1"),
     ),
 }
 

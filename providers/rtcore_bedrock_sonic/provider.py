@@ -18,8 +18,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
+from rtcore.keys.pricing import OVERRIDES
 from rtcore.logs import register_secrets
-from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
+from rtcore.provider import (
+    Capabilities,
+    ModelConfig,
+    Prices,
+    ProviderSession,
+    ProviderUnavailable,
+)
 from rtcore.provider.messages import SessionConfig
 from rtcore_bedrock_sonic import limits
 from rtcore_bedrock_sonic.models import (
@@ -119,6 +126,11 @@ def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile |
     return served, successor, None, notice
 
 
+def _priced(profile: ModelProfile, info: Mapping[str, object]) -> bool:
+    """Whether spend can be charged: the model has list prices, or the config gives some."""
+    return profile.prices != Prices() or any(key in info for key in OVERRIDES)
+
+
 def _check_config(model: ModelConfig) -> None:
     """What can be told at start: unknown options (warned) and a region that is none.
     Credentials in the environment are masked in the log from the start."""
@@ -145,6 +157,14 @@ class SonicProvider:
         self._notice = notice if model.implicit else ""
         if notice and not model.implicit:
             log.warning("%s", notice)
+        if not model.implicit and not _priced(self._profile, model.info):
+            log.warning(
+                "model %r: AWS has published no price for %s that rtcore knows; its "
+                "sessions cost 0 unless model_info sets input_cost_per_audio_token, "
+                "output_cost_per_audio_token, input_cost_per_token and output_cost_per_token",
+                model.name,
+                self._profile.base_id,
+            )
         self._upstream: Upstream | None = None
         self._transport: PooledCRTClient | None = None
         self._endpoint = ""

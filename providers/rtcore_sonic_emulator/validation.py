@@ -16,6 +16,9 @@ from .wire import AudioInput
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"
+# Nova 2.5 Sonic: its id as AWS spells it (no version suffix). It is served with Nova 2's
+# behaviour throughout; docs/emulator.md says which of that is sourced for 2.5.
+V2_5 = "amazon.nova-2-5-sonic"
 
 _V1_VOICES = (
     "tiffany", "matthew", "amy", "ambre", "florian", "beatrice", "lorenzo",
@@ -40,7 +43,7 @@ _ROLES = {
 }
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # Inference profiles prefix the model id with a geography, e.g. "us." or "eu.".
-_PROFILE = re.compile(r"^(?:[a-z]{2,4}\.)?(amazon\.nova(?:-2)?-sonic-v1:0)$")
+_PROFILE = re.compile(r"^(?:[a-z]{2,4}\.)?(amazon\.nova(?:-2)?-sonic-v1:0|amazon\.nova-2-5-sonic)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,8 @@ class ModelInfo:
 
     @property
     def nova2(self) -> bool:
-        return self.base_id == V2
+        """Nova 2's protocol: interactive text, turn detection, speech signals (2.5 too)."""
+        return self.base_id in (V2, V2_5)
 
     def _replace_id(self, model_id: str) -> ModelInfo:
         return ModelInfo(model_id, self.base_id, self.voices)
@@ -66,10 +70,11 @@ def resolve_model(model_id: str, aliases: dict[str, str] | None = None) -> Model
     if match is None:
         raise validation(
             f"The provided model identifier is invalid: {model_id}. "
-            f"Supported models: {V1}, {V2} (optionally with an inference profile prefix)."
+            f"Supported models: {V1}, {V2}, {V2_5} (optionally with an inference profile "
+            "prefix)."
         )
     base = match.group(1)
-    return ModelInfo(model_id, base, _V2_VOICES if base == V2 else _V1_VOICES)
+    return ModelInfo(model_id, base, _V1_VOICES if base == V1 else _V2_VOICES)
 
 
 @dataclass(frozen=True, slots=True)

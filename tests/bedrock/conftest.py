@@ -17,6 +17,7 @@ from rtcore_sonic_emulator import NovaSonicEmulator
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"
+V2_5 = "amazon.nova-2-5-sonic"
 LEGACY = {"use_successor": False}
 FAST = {
     "usage_grace_seconds": 0.05,

@@ -1,4 +1,4 @@
-"""The Bedrock provider (real SDK over HTTP/2) against the emulator, on both models, held
+"""The Bedrock provider (real SDK over HTTP/2) against the emulator, on every model, held
 to the provider contract (rtcore.testing)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rtcore.testing import Driver, ProviderContract, Reconnect, Speech
 from rtcore_bedrock_sonic.provider import SonicProvider
 from rtcore_bedrock_sonic.session import SonicSession
 from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
-from tests.bedrock.conftest import V1, V2, until
+from tests.bedrock.conftest import V1, V2, V2_5, until
 
 
 async def drop_the_stream(driver: Driver) -> None:
@@ -47,7 +47,7 @@ class TestBedrockContract(ProviderContract):
         if (request.node.originalname, model) in KNOWN_BUGS:
             request.node.add_marker(pytest.mark.xfail(reason="a known Bedrock bug", strict=True))
 
-    @pytest.fixture(params=[V1, V2])
+    @pytest.fixture(params=[V1, V2, V2_5])
     def model(self, request: pytest.FixtureRequest) -> str:
         return str(request.param)
 

@@ -9,14 +9,14 @@ import pytest
 from rtcore.provider import messages as n
 from rtcore_sonic_emulator import NovaSonicEmulator, silence_pcm, utterance_pcm
 from tests.audio.audio_signals import pcm, sine
-from tests.bedrock.conftest import V1, V2, WEATHER
+from tests.bedrock.conftest import V1, V2, V2_5, WEATHER
 
 
 def transcript_of(driver: Any) -> str:
     return "".join(e.text for e in driver.of(n.TranscriptDelta))
 
 
-@pytest.mark.parametrize("model", [V1, V2, "us.amazon.nova-2-sonic-v1:0"])
+@pytest.mark.parametrize("model", [V1, V2, V2_5, "us.amazon.nova-2-sonic-v1:0"])
 async def test_spoken_turn(open_driver: Any, model: str) -> None:
     driver = await open_driver(model)
     await driver.audio(utterance_pcm(0))
@@ -31,7 +31,7 @@ async def test_spoken_turn(open_driver: Any, model: str) -> None:
     assert transcript_of(driver) == "You said: Hello."
 
 
-@pytest.mark.parametrize("model", [V1, V2])
+@pytest.mark.parametrize("model", [V1, V2, V2_5])
 async def test_text_turn_text_only(open_driver: Any, model: str) -> None:
     config = n.SessionConfig(model=model, output_modalities=("text",), instructions="Be helpful.")
     driver = await open_driver(model, config)

@@ -38,8 +38,13 @@ async def test_provider_flag_without_aws_says_what_to_do(
         (line,) = await warning_of(served)
     assert " WARNING " in line
     # One line for every model the provider offers: one cause, said once.
-    assert "models 'bedrock-sonic', 'amazon.nova-sonic-v1:0', 'amazon.nova-2-sonic-v1:0'" in line
+    assert (
+        "models 'bedrock-sonic', 'amazon.nova-sonic-v1:0', 'amazon.nova-2-sonic-v1:0', "
+        "'amazon.nova-2-5-sonic'" in line
+    )
     assert cause in line, line
+    if not extra:
+        assert "Nova 2.5 Sonic runs in us-east-1, us-west-2, eu-north-1 and ap-northeast-1" in line
     assert "aws configure" in line or "AWS_REGION" in line
     assert "add --emulator to rtcore serve" in line
     assert "Traceback" not in served.stderr

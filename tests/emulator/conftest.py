@@ -12,6 +12,7 @@ from rtcore_sonic_emulator import NovaSonicEmulator, make_client
 
 V1 = "amazon.nova-sonic-v1:0"
 V2 = "amazon.nova-2-sonic-v1:0"
+V2_5 = "amazon.nova-2-5-sonic"
 
 WEATHER_TOOL: dict[str, Any] = {
     "toolSpec": {

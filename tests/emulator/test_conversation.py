@@ -8,7 +8,7 @@ from typing import Any
 
 from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 from rtcore_sonic_emulator.voice import speech_seconds
-from tests.emulator.conftest import V1, V2
+from tests.emulator.conftest import V1, V2, V2_5
 from tests.emulator.sdk_stream import SonicStream
 
 
@@ -119,7 +119,11 @@ async def test_v1_ignores_interactive_text_but_answers_speech(client: Any) -> No
 async def test_nova2_reports_the_users_speech_as_it_hears_it(client: Any) -> None:
     # userSpeechStart / userSpeechEnd with inputAudioOffsetMs, outside any completion
     # (LiteLLM issue 38346's capture of amazon.nova-2-sonic-v1:0); v1 sends neither.
-    for model, expected in ((V2, ["userSpeechStart", "userSpeechEnd"]), (V1, [])):
+    for model, expected in (
+        (V2, ["userSpeechStart", "userSpeechEnd"]),
+        (V2_5, ["userSpeechStart", "userSpeechEnd"]),
+        (V1, []),
+    ):
         session = await SonicStream.open(client, model)
         await session.start()
         await session.send_audio(utterance_pcm(0, lead_silence=0.5))

@@ -9,7 +9,7 @@ import pytest
 from aws_sdk_bedrock_runtime.models import ValidationException
 
 from rtcore_sonic_emulator import utterance_pcm
-from tests.emulator.conftest import V1, V2, WEATHER_TOOL
+from tests.emulator.conftest import V1, V2, V2_5, WEATHER_TOOL
 from tests.emulator.sdk_stream import SonicStream
 
 
@@ -21,8 +21,10 @@ async def expect_error(session: SonicStream, fragment: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "model", [V1, V2, "us.amazon.nova-2-sonic-v1:0", "eu.amazon.nova-sonic-v1:0"]
-)
+    "model",
+    [V1, V2, V2_5, "us.amazon.nova-2-sonic-v1:0", "eu.amazon.nova-sonic-v1:0",
+     "us.amazon.nova-2-5-sonic"],
+)  # fmt: skip
 async def test_known_models_and_inference_profiles_open(client: Any, model: str) -> None:
     session = await SonicStream.open(client, model)
     await session.start(voice="tiffany")
@@ -39,7 +41,7 @@ async def test_unknown_model_is_rejected_at_open(client: Any) -> None:
 @pytest.mark.parametrize(
     ("model", "voice", "ok"),
     [(V1, "greta", True), (V2, "greta", False), (V2, "tina", True), (V1, "kiara", False),
-     (V2, "joanna", False)],
+     (V2, "joanna", False), (V2_5, "tina", True), (V2_5, "greta", False)],
 )  # fmt: skip
 async def test_voices_per_model(client: Any, model: str, voice: str, ok: bool) -> None:
     session = await SonicStream.open(client, model)
