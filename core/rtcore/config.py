@@ -42,7 +42,7 @@ from rtcore.config_keys import (
     unapplied,
 )
 from rtcore.config_sections import Routing, litellm_settings, router_settings
-from rtcore.provider import ModelConfig, ProviderSpec
+from rtcore.provider import DeploymentLimits, ModelConfig, ProviderSpec
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,28 @@ def match_provider(
             "disable all but one with --disable-plugin NAME",
         )
     return claimed[0], model_id
+
+
+# LiteLLM's per-deployment limits, applied to sessions: opens per minute, sessions at once,
+# and how long opening one may take.
+LIMIT_KEYS = ("rpm", "max_parallel_requests", "timeout")
+
+
+def deployment_limits(params: Mapping[str, object], where: str, source: str) -> DeploymentLimits:
+    values: dict[str, float] = {}
+    for key in LIMIT_KEYS:
+        value = params.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(source, f"{where}.{key}", f"expected a number above 0, got {value!r}")
+        values[key] = value
+    rpm, parallel = values.get("rpm"), values.get("max_parallel_requests")
+    return DeploymentLimits(
+        sessions_per_minute=int(rpm) if rpm is not None else None,
+        max_sessions=int(parallel) if parallel is not None else None,
+        open_timeout_seconds=values.get("timeout"),
+    )
 
 
 def not_realtime(
@@ -287,7 +309,8 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         order = params.get("order")
         if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
             raise ConfigError(source, f"{here}.litellm_params.order", "expected a whole number")
-        rest = {k: v for k, v in params.items() if k not in ("model", "order")}
+        limits = deployment_limits(params, f"{here}.litellm_params", source)
+        rest = {k: v for k, v in params.items() if k not in ("model", "order", *LIMIT_KEYS)}
         deployment = info.get("id")
         models.append(
             ModelConfig(
@@ -298,6 +321,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
                 info=info,
                 deployment=str(deployment) if deployment is not None else "",
                 order=order,
+                limits=limits,
             )
         )
         places.append(here)

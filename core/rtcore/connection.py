@@ -142,14 +142,18 @@ class Connection:
         With a deployment left to try, the session is asked to prove its upstream open
         (``connected()``, where a provider has it) rather than to fail on first use."""
         candidates = self.deployments.first() if self.deployments is not None else [self.model]
+        if not candidates:
+            raise ProviderUnavailable(
+                f"Model {self.model.name!r} is at its limit of sessions (rpm, "
+                "max_parallel_requests); try again in a moment.",
+                code="rate_limit_exceeded",
+            )
         for index, model in enumerate(candidates):
             upstream: ProviderSession | None = None
             try:
                 if model is not self.model:
                     self._adopt(model)
-                upstream = await self.provider.open_session(self.session.neutral_config())
-                if index + 1 < len(candidates) and isinstance(upstream, ReportsConnected):
-                    await upstream.connected()
+                upstream = await self._open_upstream(model, prove=index + 1 < len(candidates))
             except (ProviderUnavailable, SettingRefused) as exc:
                 if upstream is not None:
                     await upstream.aclose()
@@ -175,6 +179,32 @@ class Connection:
             self._preferred = model
             return upstream
         raise AssertionError("no deployment to open")  # pragma: no cover (candidates >= 1)
+
+    async def _open_upstream(self, model: ModelConfig, *, prove: bool) -> ProviderSession:
+        """Open the session on ``model``'s provider (``prove``: and wait for its upstream,
+        where the provider opens it lazily), within the deployment's ``timeout``."""
+        upstream: ProviderSession | None = None
+
+        async def opening() -> ProviderSession:
+            nonlocal upstream
+            upstream = await self.provider.open_session(self.session.neutral_config())
+            if prove and isinstance(upstream, ReportsConnected):
+                await upstream.connected()
+            return upstream
+
+        limit = model.limits.open_timeout_seconds
+        if limit is None:
+            return await opening()
+        try:
+            return await asyncio.wait_for(opening(), limit)
+        except TimeoutError:
+            if upstream is not None:
+                await upstream.aclose()
+            raise ProviderUnavailable(
+                f"Opening the session on {model.deployment_id} took longer than its "
+                f"timeout ({limit:g} s).",
+                code="timeout",
+            ) from None
 
     def _adopt(self, model: ModelConfig) -> None:
         """Run the session on ``model`` from now on: its capabilities, voice, rates and
@@ -447,9 +477,7 @@ class Connection:
                 context.retag(msgspec.structs.replace(tag, deployment=model.deployment_id))
             try:
                 self._adopt(model)
-                upstream = await self.provider.open_session(self.session.neutral_config())
-                if isinstance(upstream, ReportsConnected):
-                    await upstream.connected()
+                upstream = await self._open_upstream(model, prove=True)
             except (ProviderUnavailable, SettingRefused) as exc:
                 if upstream is not None:
                     await upstream.aclose()

@@ -67,6 +67,10 @@ class Deployments:
     def several(self) -> bool:
         return sum(len(g) for g in self._groups) > 1
 
+    def room(self) -> bool:
+        """Some deployment can take a new session now (under its limits)."""
+        return any(self.router.has_room(m) for g in self._groups for m in g)
+
     def ranked(self, exclude: ModelConfig | None = None) -> list[ModelConfig]:
         """Every deployment but ``exclude``: each group in the router's order, groups in
         the fallbacks' order, and those cooling down after all that are not."""

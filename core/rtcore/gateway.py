@@ -241,12 +241,30 @@ class Gateway:
                 admission = Admission()
             else:
                 admission = await self.keys.admit_token(redeemed.token, model.name)
+            await self._check_room(model, admission)
             return msgspec.structs.replace(admission, session_update=session_update(redeemed))
         if self._master_key is None or self.authenticate(presented):
-            return Admission()
-        if presented is None or self.keys is None:
+            admission = Admission()
+        elif presented is None or self.keys is None:
             raise unauthenticated(presented)
-        return await self.keys.admit(presented, model.name)
+        else:
+            admission = await self.keys.admit(presented, model.name)
+        await self._check_room(model, admission)
+        return admission
+
+    async def _check_room(self, model: ModelConfig, admission: Admission) -> None:
+        """Refuse (429) a session no deployment of the model has room for (their ``rpm``
+        and ``max_parallel_requests``), once its caller is known."""
+        if self.deployments(model.name, model).room():
+            return
+        await self.release(admission)
+        raise Refusal(
+            429,
+            "rate_limit_exceeded",
+            f"Model {model.name!r} is at its limit of sessions (rpm, max_parallel_requests); "
+            "try again in a moment.",
+            type="rate_limit_error",
+        )
 
     async def release(self, admission: Admission) -> None:
         """Give back an admission whose session never started (a refused WebRTC offer):
@@ -295,7 +313,8 @@ class Gateway:
         ``session.update``, falling back to ``default_dialect``. ``pcm16_input_rate``
         overrides the rate a beta ``"pcm16"`` input format stands for (see docs/audio.md)."""
         deployments = self.deployments(model.name, model)
-        model = deployments.first()[0]
+        first = deployments.first()
+        model = first[0] if first else model  # none with room: the session says so
         provider = self.provider_for(model)
         budget = admission.budget_left if admission is not None else None
         meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)

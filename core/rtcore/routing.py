@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -46,6 +47,8 @@ class Router:
     def __init__(self, routing: Routing | None = None) -> None:
         self.routing = routing if routing is not None else Routing()
         self._busy: dict[str, int] = {}
+        # When each deployment opened its sessions of the last minute (its rpm limit).
+        self._opens: dict[str, deque[float]] = {}
         self._cool_until: dict[str, float] = {}
         self.shared: SharedCooldowns | None = None
 
@@ -55,7 +58,8 @@ class Router:
         """The deployments to try, in order: by ``order`` (lowest first), within one
         order by the strategy; those cooling down last. ``limit``: as many as
         ``num_retries`` allows."""
-        if len(deployments) == 1:
+        deployments = [m for m in deployments if self.has_room(m)]
+        if len(deployments) <= 1:
             return list(deployments)
         now = time.monotonic()
         shuffled = random.sample(list(deployments), len(deployments))
@@ -71,6 +75,23 @@ class Router:
         ordered = sorted(shuffled, key=rank)  # stable: ties keep the shuffle
         retries = self.routing.num_retries
         return ordered if retries is None or not limit else ordered[: retries + 1]
+
+    def has_room(self, deployment: ModelConfig) -> bool:
+        """Another session may open on the deployment now: it is under its limits of
+        sessions at once and sessions opened in the last minute (in this process)."""
+        limits = deployment.limits
+        key = deployment.deployment_id
+        if limits.max_sessions is not None and self._busy.get(key, 0) >= limits.max_sessions:
+            return False
+        if limits.sessions_per_minute is None:
+            return True
+        opens = self._opens.get(key)
+        if opens is None:
+            return True
+        cutoff = time.monotonic() - 60.0
+        while opens and opens[0] <= cutoff:
+            opens.popleft()
+        return len(opens) < limits.sessions_per_minute
 
     def cooling(self, deployment: ModelConfig) -> bool:
         """The deployment failed lately and is passed over until its cooldown ends."""
@@ -95,6 +116,8 @@ class Router:
         if self.shared is not None:
             self.shared.opened(deployment.deployment_id)
         self._busy[deployment.deployment_id] = self._busy.get(deployment.deployment_id, 0) + 1
+        if deployment.limits.sessions_per_minute is not None:
+            self._opens.setdefault(deployment.deployment_id, deque()).append(time.monotonic())
 
     def closed(self, deployment: ModelConfig) -> None:
         key = deployment.deployment_id

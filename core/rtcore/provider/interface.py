@@ -108,6 +108,16 @@ ALL_RESPONSE_OVERRIDES = frozenset(ResponseOptions.__struct_fields__)
 ALL_SESSION_OPTIONS = SESSION_OPTIONS
 
 
+class DeploymentLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """LiteLLM's per-deployment limits as they apply to sessions (each None: no limit):
+    ``rpm`` is sessions opened per minute, ``max_parallel_requests`` sessions at once,
+    ``timeout`` how long opening one may take. Counted by each process."""
+
+    sessions_per_minute: int | None = None
+    max_sessions: int | None = None
+    open_timeout_seconds: float | None = None
+
+
 class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
     """One entry of the model table.
 
@@ -129,6 +139,7 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
     info: Mapping[str, object] = msgspec.field(default_factory=dict)
     deployment: str = ""
     order: int | None = None
+    limits: DeploymentLimits = DeploymentLimits()
     # An entry ``--provider NAME`` offers on its own (each model id the provider lists,
     # answering to itself): no config named it, so what a provider has to say about that
     # model waits until a session asks for it.
