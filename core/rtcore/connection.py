@@ -328,10 +328,14 @@ class Connection:
             if self._unheard is not None:
                 self._unheard.acknowledge()
         elif isinstance(event, neutral.ResponseStarted):
+            self.meter.response_started(event.response_id)
             if self._unheard is not None:
                 self._unheard.acknowledge()
         elif isinstance(event, neutral.ResponseDone):
             self.metrics.response_done(event.status)
+            self.meter.response_done(
+                event, model=self.model.model, deployment=self.model.deployment_id
+            )
         elif isinstance(event, neutral.ProviderError):
             self.metrics.upstream_error(event.code)
         await self._flush()
@@ -583,6 +587,8 @@ class Connection:
                 self.meter.input_rate = command.config.input_sample_rate
                 self.meter.output_rate = command.config.output_sample_rate
             elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
+                if isinstance(command, neutral.CreateResponse):
+                    self.meter.response_started(command.response_id)
                 self.metrics.turn_ended()
                 if self._unheard is not None:
                     self._unheard.acknowledge()

@@ -11,12 +11,13 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from rtcore.callbacks import SessionSink
 from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
@@ -33,7 +34,7 @@ from rtcore.keys.client_secrets import (
 from rtcore.keys.errors import Refusal
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.pricing import prices_for
-from rtcore.keys.usage import Meter, SessionRecord
+from rtcore.keys.usage import Meter
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Provider, ProviderSpec, ReportsReadiness
 from rtcore.routing import Router
@@ -42,9 +43,6 @@ from rtcore.telemetry.context import SessionTag, tagged
 
 if TYPE_CHECKING:
     from rtcore.keys.store import Admission, KeyStore
-
-# Called with every session's record when it ends (rtcore_session_ended plugins).
-type SessionSink = Callable[[SessionRecord], Awaitable[None] | None]
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +392,7 @@ class Gateway:
             model_group=connection.model.name,
             deployment=connection.model.deployment_id,
             end_reason=failure.code if failure is not None else "client_closed",
+            provider=connection.model.provider,
         )
         connection.metrics.closed(record.end_reason)
         log.info(

@@ -80,6 +80,9 @@ class ServeSettings:
     # ``GET /metrics`` only with the master key (--metrics-require-key, or LiteLLM's
     # litellm_settings.require_auth_for_metrics_endpoint).
     metrics_require_key: bool = False
+    # litellm_settings.callbacks: the logging callbacks each serving process runs, all
+    # served by installed plugins (``rtcore.callbacks``).
+    callbacks: tuple[str, ...] = ()
 
     @property
     def tls(self) -> bool:
