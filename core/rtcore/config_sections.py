@@ -173,8 +173,8 @@ def litellm_settings(raw: object, source: str) -> LiteLLMSettings:
         unused,
         LITELLM_KEYS,
         "they configure LiteLLM's request handling, which realtime sessions in rtcore do "
-        "not go through (require_auth_for_metrics_endpoint, json_logs and the callbacks "
-        "apply)",
+        "not go through (require_auth_for_metrics_endpoint, json_logs and each callback an "
+        "installed plugin serves apply)",
     )
     return LiteLLMSettings(
         metrics_require_key=metrics_key, json_logs=json_logs, callbacks=tuple(callbacks)

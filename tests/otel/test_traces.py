@@ -257,3 +257,17 @@ def test_an_exporter_protocol_it_cannot_speak_stops_the_start(tmp_path: Path) ->
         in result.stderr
     ), result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_last_spans_are_flushed_when_serving_stops(
+    receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, {"callbacks": ["otel"]})
+    # No batch is due for ten minutes: what arrives was sent by the shutdown's flush.
+    env = {**otel_env(receiver, tmp_path), "OTEL_BSP_SCHEDULE_DELAY": "600000"}
+    async with Served("--config", str(config), env=env) as served:
+        session_id, _, _ = await conversation(served.port, MASTER, ["Hello there"])
+        assert receiver.spans == []
+    assert served.proc.returncode == 0
+    spans = await receiver.wait_for_spans(2, within=1)
+    assert {s.attributes["rtcore.session.id"] for s in spans} == {session_id}
