@@ -271,3 +271,19 @@ async def test_the_last_spans_are_flushed_when_serving_stops(
     assert served.proc.returncode == 0
     spans = await receiver.wait_for_spans(2, within=1)
     assert {s.attributes["rtcore.session.id"] for s in spans} == {session_id}
+
+
+async def test_every_worker_exports_its_own_sessions(
+    receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, {"callbacks": ["otel"]})
+    async with Served(
+        "--config", str(config), "--workers", "2", env=otel_env(receiver, tmp_path)
+    ) as served:
+        ids = [(await conversation(served.port, MASTER, ["Hello there"]))[0] for _ in range(4)]
+        spans = await receiver.wait_for_spans(8)
+    roots = [s for s in spans if not s.parent_span_id]
+    assert sorted(str(s.attributes["rtcore.session.id"]) for s in roots) == sorted(ids)
+    assert len(by_trace(spans)) == 4
+    # Whichever worker served a session exported it, under the configured service.
+    assert {s.resource["service.name"] for s in spans} == {"voice-gateway"}
