@@ -319,6 +319,10 @@ class Connection:
     async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool:
         """One provider event for the client; True when it ends the session. (``upstream``
         None: the upstream is gone, and is told nothing more.)"""
+        said = None
+        if self.meter.keep_text and isinstance(event, neutral.ResponseDone):
+            response = self.session.responses.get(event.response_id)
+            said = response.said() if response is not None else None
         commands = self.session.on_event(event)
         if isinstance(event, neutral.AudioDelta):
             self.meter.audio_out(len(event.pcm))
@@ -334,7 +338,7 @@ class Connection:
         elif isinstance(event, neutral.ResponseDone):
             self.metrics.response_done(event.status)
             self.meter.response_done(
-                event, model=self.model.model, deployment=self.model.deployment_id
+                event, model=self.model.model, deployment=self.model.deployment_id, said=said
             )
         elif isinstance(event, neutral.ProviderError):
             self.metrics.upstream_error(event.code)

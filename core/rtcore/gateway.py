@@ -89,8 +89,11 @@ class Gateway:
         keys: KeyStore | None = None,
         sinks: Sequence[SessionSink] = (),
         routing: Routing | None = None,
+        response_text: bool = False,
     ) -> None:
         self.session_lifetime_seconds = session_lifetime_seconds
+        # Records carry what the model said, for the sinks only (a callback asked for it).
+        self._response_text = response_text
         self.keys = keys
         self._sinks = list(sinks)
         # Each model name's deployments, in the config file's order (the first stands for
@@ -285,7 +288,11 @@ class Gateway:
         model = deployments.first()[0]
         provider = self.provider_for(model)
         budget = admission.budget_left if admission is not None else None
-        meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)
+        meter = Meter(
+            prices_for(provider.capabilities.prices, model.info),
+            budget_left=budget,
+            keep_text=self._response_text,
+        )
         connection = Connection(
             model=model,
             provider=provider,
@@ -406,7 +413,7 @@ class Gateway:
             try:
                 # Spooled when the store cannot take it now: written once it is back
                 # (``finish`` shields its own writing from a cancelled session).
-                await self.keys.finish(admission, record)
+                await self.keys.finish(admission, record.without_text())
             except Exception:
                 log.exception("recording session %s failed", record.request_id)
         for sink in self._sinks:

@@ -467,7 +467,8 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
     async with AsyncExitStack() as stack:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
         await enter_lifespans(stack, host, settings)
-        sinks: list[SessionSink] = [lambda record: _all(host.session_ended(record))]
+        # What the model said is for the callbacks that asked for it, not every plugin.
+        sinks: list[SessionSink] = [lambda record: _all(host.session_ended(record.without_text()))]
         callbacks = host.callbacks()
         for name in settings.callbacks:
             sinks.append(await stack.enter_async_context(callbacks[name].open(settings)))
@@ -480,6 +481,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
             max_message_bytes=settings.max_message_bytes,
             session_lifetime_seconds=settings.max_session_seconds,
             routing=settings.routing,
+            response_text=settings.response_text,
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)

@@ -83,6 +83,9 @@ class ServeSettings:
     # litellm_settings.callbacks: the logging callbacks each serving process runs, all
     # served by installed plugins (``rtcore.callbacks``).
     callbacks: tuple[str, ...] = ()
+    # Session records carry what the model said in each response, for the callbacks (set
+    # by a callback's ``open`` when its operator asked for content); never stored.
+    response_text: bool = False
 
     @property
     def tls(self) -> bool:

@@ -16,6 +16,13 @@ from rtcore.serve_settings import ServeError, ServeSettings
 DEFAULT_SERVICE_NAME = "rtcore"
 PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 SUPPORTED_PROTOCOL = "http/protobuf"
+# OpenTelemetry's GenAI instrumentations' switch for conversation content: off unless set.
+CAPTURE_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+CAPTURE_ON = frozenset({"true", "span_only", "span_and_event"})
+
+
+def capture_content() -> bool:
+    return os.environ.get(CAPTURE_VARIABLE, "").strip().lower() in CAPTURE_ON
 
 
 def _check_protocol() -> None:
@@ -34,6 +41,9 @@ def _check_protocol() -> None:
 async def open_tracing(settings: ServeSettings) -> AsyncIterator[SessionSink]:
     """The ``otel`` callback for one serving process."""
     _check_protocol()
+    content = capture_content()
+    if content:
+        settings.response_text = True
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -60,7 +70,7 @@ async def open_tracing(settings: ServeSettings) -> AsyncIterator[SessionSink]:
     def sink(record: SessionRecord) -> None:
         # Spans are made once the session is over, from its record, with the times it
         # holds: nothing is traced while audio flows, and the export is the SDK's thread's.
-        session_spans(tracer, record)
+        session_spans(tracer, record, content=content)
 
     try:
         yield sink

@@ -1,10 +1,11 @@
 """A session's record as spans: one per session, a child per response, with the GenAI
-semantic conventions' attributes and rtcore's own. No text of the conversation (nor the
-key, nor its hash) is ever put in a span."""
+semantic conventions' attributes and rtcore's own. No key nor its hash is ever put in a
+span, and what the model said only when the operator asked for content."""
 
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Mapping
 
 from opentelemetry import trace
@@ -81,7 +82,7 @@ def session_attributes(record: SessionRecord) -> dict[str, AttributeValue]:
 
 
 def response_attributes(
-    record: SessionRecord, response: ResponseRecord
+    record: SessionRecord, response: ResponseRecord, *, content: bool = False
 ) -> dict[str, AttributeValue]:
     finish = response.reason or response.status
     attributes: dict[str, AttributeValue] = {
@@ -101,11 +102,19 @@ def response_attributes(
         attributes["rtcore.response.reason"] = response.reason
     if response.status == "failed":
         attributes["error.type"] = response.reason or "failed"
+    if content and response.output_text is not None:
+        message = {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": response.output_text}],
+            "finish_reason": finish,
+        }
+        attributes["gen_ai.output.messages"] = json.dumps([message], ensure_ascii=False)
     return attributes
 
 
-def session_spans(tracer: Tracer, record: SessionRecord) -> None:
-    """The session's trace, its spans ended at the times the record holds."""
+def session_spans(tracer: Tracer, record: SessionRecord, *, content: bool = False) -> None:
+    """The session's trace, its spans ended at the times the record holds (``content``:
+    each response span says what the model said)."""
     session = tracer.start_span(
         f"{SESSION_OPERATION} {record.model}",
         kind=SpanKind.SERVER,
@@ -120,7 +129,7 @@ def session_spans(tracer: Tracer, record: SessionRecord) -> None:
             f"{RESPONSE_OPERATION} {response.model}",
             context=parent,
             kind=SpanKind.CLIENT,
-            attributes=response_attributes(record, response),
+            attributes=response_attributes(record, response, content=content),
             start_time=_ns(response.start_time),
         )
         if response.status == "failed":

@@ -287,3 +287,43 @@ async def test_every_worker_exports_its_own_sessions(
     assert len(by_trace(spans)) == 4
     # Whichever worker served a session exported it, under the configured service.
     assert {s.resource["service.name"] for s in spans} == {"voice-gateway"}
+
+
+async def test_what_the_model_said_only_when_content_is_asked_for(
+    receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, {"callbacks": ["otel"]})
+    hooked = tmp_path / "sessions.jsonl"
+    env = {
+        **otel_env(receiver, tmp_path),
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+        "RTCORE_ECHO_SESSION_LOG": str(hooked),
+    }
+    async with Served("--config", str(config), env=env) as served:
+        session_id, dones, said = await conversation(
+            served.port, MASTER, ["What is the weather like?", "And tomorrow?"]
+        )
+        spans = await receiver.wait_for_spans(3)
+    responses = sorted((s for s in spans if s.parent_span_id), key=lambda s: s.start_ns)
+    assert len(responses) == 2
+    heard = [
+        json.loads(str(s.attributes["gen_ai.output.messages"]))[0]["parts"][0]["content"]
+        for s in responses
+    ]
+    assert "".join(heard) == "".join(said)
+    assert heard[0].startswith("You said: What is the weather like?")
+    assert json.loads(str(responses[0].attributes["gen_ai.output.messages"]))[0] == {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": heard[0]}],
+        "finish_reason": "completed",
+    }
+    root = next(s for s in spans if not s.parent_span_id)
+    assert "weather" not in every_value([root])
+    # Plugins' rtcore_session_ended gets the record without the text: only the callback
+    # that asked for it has it.
+    records = [json.loads(line) for line in hooked.read_text().splitlines()]
+    assert [r["request_id"] for r in records] == [session_id]
+    assert [r["response_id"] for r in records[0]["responses"]] == [
+        d["response"]["id"] for d in dones
+    ]
+    assert "weather" not in hooked.read_text()

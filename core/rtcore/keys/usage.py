@@ -25,6 +25,12 @@ class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
     status: str  # "completed", "cancelled", "incomplete" or "failed"
     reason: str | None  # OpenAI's status_details.reason, or the failure's code
     usage: Usage
+    # What the model said (its text, or its audio's transcript): only when the server was
+    # asked to keep it for a callback (``ServeSettings.response_text``); never stored.
+    output_text: str | None = None
+
+    def without_text(self) -> ResponseRecord:
+        return self if self.output_text is None else msgspec.structs.replace(self, output_text=None)
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,13 +53,25 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     responses: tuple[ResponseRecord, ...] = ()
     provider: str = ""  # the provider plugin's name (``ProviderSpec.name``)
 
+    def without_text(self) -> SessionRecord:
+        """The record as it may be stored: no response's text."""
+        if all(r.output_text is None for r in self.responses):
+            return self
+        return msgspec.structs.replace(
+            self, responses=tuple(r.without_text() for r in self.responses)
+        )
+
 
 class Meter:
     """Counts a session's audio and usage; ``over_budget`` after each response."""
 
-    def __init__(self, prices: Prices, *, budget_left: float | None = None) -> None:
+    def __init__(
+        self, prices: Prices, *, budget_left: float | None = None, keep_text: bool = False
+    ) -> None:
         self.prices = prices
         self.budget_left = budget_left
+        # Whether each response's record carries what the model said (a callback asked).
+        self.keep_text = keep_text
         self.started = datetime.datetime.now(datetime.UTC)
         self.request_id = f"sess_{uuid.uuid4().hex}"
         # Seconds of audio sent to the provider and received from it, each chunk counted at
@@ -75,7 +93,9 @@ class Meter:
     def response_started(self, response_id: str) -> None:
         self._opened.setdefault(response_id, datetime.datetime.now(datetime.UTC))
 
-    def response_done(self, done: ResponseDone, *, model: str, deployment: str) -> None:
+    def response_done(
+        self, done: ResponseDone, *, model: str, deployment: str, said: str | None = None
+    ) -> None:
         now = datetime.datetime.now(datetime.UTC)
         reason = done.error.code if done.error is not None else done.reason
         self._responses.append(
@@ -88,6 +108,7 @@ class Meter:
                 status=done.status,
                 reason=reason,
                 usage=done.usage,
+                output_text=said,
             )
         )
 
