@@ -349,6 +349,10 @@ class Connection:
     async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool:
         """One provider event for the client; True when it ends the session. (``upstream``
         None: the upstream is gone, and is told nothing more.)"""
+        said = None
+        if self.meter.keep_text and isinstance(event, neutral.ResponseDone):
+            response = self.session.responses.get(event.response_id)
+            said = response.said() if response is not None else None
         commands = self.session.on_event(event)
         if isinstance(event, neutral.AudioDelta):
             self.meter.audio_out(len(event.pcm))
@@ -358,10 +362,14 @@ class Connection:
             if self._unheard is not None:
                 self._unheard.acknowledge()
         elif isinstance(event, neutral.ResponseStarted):
+            self.meter.response_started(event.response_id)
             if self._unheard is not None:
                 self._unheard.acknowledge()
         elif isinstance(event, neutral.ResponseDone):
             self.metrics.response_done(event.status)
+            self.meter.response_done(
+                event, model=self.model.model, deployment=self.model.deployment_id, said=said
+            )
         elif isinstance(event, neutral.ProviderError):
             self.metrics.upstream_error(event.code)
         await self._flush()
@@ -611,6 +619,8 @@ class Connection:
                 self.meter.input_rate = command.config.input_sample_rate
                 self.meter.output_rate = command.config.output_sample_rate
             elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
+                if isinstance(command, neutral.CreateResponse):
+                    self.meter.response_started(command.response_id)
                 self.metrics.turn_ended()
                 if self._unheard is not None:
                     self._unheard.acknowledge()

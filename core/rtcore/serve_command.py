@@ -26,6 +26,7 @@ from rtcore.serve_settings import ServeError, ServeSettings
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from rtcore.callbacks import SessionSink
     from rtcore.gateway import Gateway
     from rtcore.keys.store import KeyStore
     from rtcore.provider import ModelConfig
@@ -319,7 +320,23 @@ def build_settings(
         ),
     )
     settings.tls_context()  # a bad certificate or key stops the start, with a message
+    settings.callbacks = _served_callbacks(loaded.callbacks if loaded else (), host)
     return settings
+
+
+def _served_callbacks(names: tuple[str, ...], host: PluginHost) -> tuple[str, ...]:
+    """The configured callbacks an installed plugin serves; the others are named in a
+    warning (LiteLLM's configs name callbacks rtcore has no plugin for)."""
+    served = host.callbacks()
+    missing = [name for name in names if name not in served]
+    if missing:
+        log.warning(
+            "litellm_settings callbacks %s: no installed plugin serves them; not applied "
+            "(served: %s)",
+            ", ".join(missing),
+            ", ".join(served) or "none",
+        )
+    return tuple(name for name in names if name in served)
 
 
 def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
@@ -452,15 +469,21 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
     async with AsyncExitStack() as stack:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
         await enter_lifespans(stack, host, settings)
+        # What the model said is for the callbacks that asked for it, not every plugin.
+        sinks: list[SessionSink] = [lambda record: _all(host.session_ended(record.without_text()))]
+        callbacks = host.callbacks()
+        for name in settings.callbacks:
+            sinks.append(await stack.enter_async_context(callbacks[name].open(settings)))
         gateway = Gateway(
             settings.models,
             host.providers(),
-            sinks=[lambda record: _all(host.session_ended(record))],
+            sinks=sinks,
             master_key=settings.master_key,
             default_dialect=Dialect(settings.default_dialect),
             max_message_bytes=settings.max_message_bytes,
             session_lifetime_seconds=settings.max_session_seconds,
             routing=settings.routing,
+            response_text=settings.response_text,
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)

@@ -10,7 +10,27 @@ import msgspec
 
 from rtcore.keys.pricing import cost
 from rtcore.provider import Prices
-from rtcore.provider.messages import Usage
+from rtcore.provider.messages import ResponseDone, Usage
+
+
+class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One response of a session: when it began and ended, how, and what it used (the
+    usage its upstream reported). No text of it: records go to disk and to plugins."""
+
+    response_id: str
+    model: str  # the provider's model id that answered it
+    deployment: str
+    start_time: datetime.datetime
+    end_time: datetime.datetime
+    status: str  # "completed", "cancelled", "incomplete" or "failed"
+    reason: str | None  # OpenAI's status_details.reason, or the failure's code
+    usage: Usage
+    # What the model said (its text, or its audio's transcript): only when the server was
+    # asked to keep it for a callback (``ServeSettings.response_text``); never stored.
+    output_text: str | None = None
+
+    def without_text(self) -> ResponseRecord:
+        return self if self.output_text is None else msgspec.structs.replace(self, output_text=None)
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,14 +49,29 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     audio_seconds_out: float
     usage: Usage
     spend: float
+    # Its responses in the order they ended (a session that asked for none has none).
+    responses: tuple[ResponseRecord, ...] = ()
+    provider: str = ""  # the provider plugin's name (``ProviderSpec.name``)
+
+    def without_text(self) -> SessionRecord:
+        """The record as it may be stored: no response's text."""
+        if all(r.output_text is None for r in self.responses):
+            return self
+        return msgspec.structs.replace(
+            self, responses=tuple(r.without_text() for r in self.responses)
+        )
 
 
 class Meter:
     """Counts a session's audio and usage; ``over_budget`` after each response."""
 
-    def __init__(self, prices: Prices, *, budget_left: float | None = None) -> None:
+    def __init__(
+        self, prices: Prices, *, budget_left: float | None = None, keep_text: bool = False
+    ) -> None:
         self.prices = prices
         self.budget_left = budget_left
+        # Whether each response's record carries what the model said (a callback asked).
+        self.keep_text = keep_text
         self.started = datetime.datetime.now(datetime.UTC)
         self.request_id = f"sess_{uuid.uuid4().hex}"
         # Seconds of audio sent to the provider and received from it, each chunk counted at
@@ -50,6 +85,32 @@ class Meter:
         # for what it used there: the spend before the move, and the counts it began at.
         self._banked = 0.0
         self._base: tuple[list[int], float, float] = ([0] * 6, 0.0, 0.0)
+        # Responses by id while open (when each began), then their records: once per
+        # response, never per chunk.
+        self._opened: dict[str, datetime.datetime] = {}
+        self._responses: list[ResponseRecord] = []
+
+    def response_started(self, response_id: str) -> None:
+        self._opened.setdefault(response_id, datetime.datetime.now(datetime.UTC))
+
+    def response_done(
+        self, done: ResponseDone, *, model: str, deployment: str, said: str | None = None
+    ) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        reason = done.error.code if done.error is not None else done.reason
+        self._responses.append(
+            ResponseRecord(
+                response_id=done.response_id,
+                model=model,
+                deployment=deployment,
+                start_time=self._opened.pop(done.response_id, now),
+                end_time=now,
+                status=done.status,
+                reason=reason,
+                usage=done.usage,
+                output_text=said,
+            )
+        )
 
     def add_usage(self, usage: Usage) -> None:
         u = self._usage
@@ -102,6 +163,7 @@ class Meter:
         model_group: str,
         deployment: str,
         end_reason: str,
+        provider: str = "",
     ) -> SessionRecord:
         return SessionRecord(
             request_id=self.request_id,
@@ -117,6 +179,8 @@ class Meter:
             audio_seconds_out=self.seconds_out,
             usage=self.usage,
             spend=self.spend,
+            responses=tuple(self._responses),
+            provider=provider,
         )
 
 
