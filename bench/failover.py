@@ -112,10 +112,13 @@ async def _session(
                 record.closed_early = f"closed {ws.close_code}"
 
         reader = asyncio.create_task(read())
+        # Whole cycles only: a session's last reply (cut, moved, asked again) ends before it
+        # does, so the client sees every move the server makes.
+        length = max(1, int(seconds // cycle.seconds)) * cycle.seconds
         began = time.monotonic()
         seq = 0
         try:
-            while seq * sig.CHUNK_MS / 1000 < seconds and not reader.done():
+            while seq * sig.CHUNK_MS / 1000 < length and not reader.done():
                 delay = began + seq * sig.CHUNK_MS / 1000 - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)

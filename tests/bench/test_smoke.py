@@ -226,6 +226,9 @@ def test_failover_harness_smoke_run(tmp_path: Path) -> None:
             # Every move counted by the server was logged with its gap, and vice versa.
             assert phase["switches_total"] == phase["switch_gap_count"]
             assert len(phase["server_gaps_s"]) == phase["switches_total"] >= 1
+            # The client saw every move: each one reply failed, and asked again.
+            assert phase["failed_replies"] == phase["switches_total"]
+            assert len(phase["gaps_s"]) == phase["switches_total"]
         else:
             assert phase["switches_total"] == 0
     assert report["server_gap_ms"]["count"] == report["switches"]
