@@ -418,10 +418,17 @@ class Connection:
         held, self._held = self._held, []
         assert self.deployments is not None
         self.metrics.upstream_error(error.code)
-        self.deployments.router.failed(self.model)
+        failed = self.model
+        self.deployments.router.failed(failed)
         if await self._switch("failover", error):
             for done in held:
                 self.meter.add_usage(done.usage)  # what the failed replies used is charged
+                if done.response_id not in self.session.responses:
+                    # Failed for the client (not asked again): it ended on the old model.
+                    self.metrics.response_done(done.status)
+                    self.meter.response_done(
+                        done, model=failed.model, deployment=failed.deployment_id
+                    )
             return True
         # Nowhere to go: the failure ends the session, as it would have with one deployment.
         for done in held:

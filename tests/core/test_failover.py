@@ -152,6 +152,19 @@ async def test_a_reply_cut_off_fails_once_and_the_next_model_takes_the_conversat
         done = await client.wait_for("response.done", 2)
         assert done["response"]["status"] == "completed"
         assert client.conn.switches == [("failover", "voice", "voice-backup")]
+        record = client.conn.meter.record(
+            key_hash=None,
+            key_alias=None,
+            model="b-1",
+            model_group="voice",
+            deployment="voice-backup",
+            end_reason="client_closed",
+        )
+    # Each reply is on record under the model that produced it.
+    assert [(r.status, r.deployment) for r in record.responses] == [
+        ("failed", "voice"),
+        ("completed", "voice-backup"),
+    ]
     (new,) = backup.sessions
     history = [a.item for a in added(new)]
     texts = [item.text for item in history if isinstance(item, n.Message)]
