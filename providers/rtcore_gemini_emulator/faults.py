@@ -100,10 +100,21 @@ def parse(specs: Iterable[str]) -> FaultPlan:
 
 
 class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order."""
+    """Faults queued through the Python API, consumed by the next connections in order;
+    and faults for the next model turn of any connection already open (``strike``)."""
 
     def __init__(self) -> None:
         self._queue: deque[list[str]] = deque()
+        self._turns: deque[Action] = deque()
+
+    def strike(self, spec: str) -> None:
+        """The next model turn any connection starts (this one's or a later one's) suffers
+        ``spec`` (``quota``, ``internal``, ``stall``...; no position) right after its
+        first output."""
+        self._turns.append(parse([f"{spec}@1"]).at_turn[1])
+
+    def struck(self) -> Action | None:
+        return self._turns.popleft() if self._turns else None
 
     def add(self, *specs: str, connections: int = 1) -> None:
         parse(specs)  # fail fast on a typo, in the test that made it
@@ -112,6 +123,7 @@ class FaultQueue:
 
     def clear(self) -> None:
         self._queue.clear()
+        self._turns.clear()
 
     def take(self) -> list[str]:
         return self._queue.popleft() if self._queue else []

@@ -127,6 +127,12 @@ class GeminiLiveEmulator:
         connections."""
         self.faults.add(*specs, connections=connections)
 
+    def strike(self, spec: str) -> None:
+        """The next model turn of any connection, open or to come, suffers ``spec`` (a
+        fault name such as ``quota`` or ``internal``, no position) after its first output:
+        a fault at a moment a test chooses, mid-conversation."""
+        self.faults.strike(spec)
+
     def issue_access_token(self, lifetime: float | None = None) -> str:
         """An access token Vertex connections accept (as if from ``POST /token``)."""
         return self.tokens.issue_access_token(lifetime)[0]

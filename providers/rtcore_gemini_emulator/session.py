@@ -221,8 +221,10 @@ async def _serve(
     await out.send(output.setup_complete(session_id()))
 
     async def first_output(turn: int) -> None:
-        action = plan.at_turn.get(turn)
-        if action is None or turn == 0:
+        if turn == 0:
+            return
+        action = plan.at_turn.get(turn) or settings.faults.struck()
+        if action is None:
             return
         if action.kind == "stall":
             # A stalled connection keeps reading its input but never says another word.

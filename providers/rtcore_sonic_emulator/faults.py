@@ -113,10 +113,20 @@ def split_model_id(model_id: str) -> tuple[str, list[str]]:
 
 
 class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order."""
+    """Faults queued through the Python API, consumed by the next connections in order;
+    and faults for the next reply of any stream already open (``strike``)."""
 
     def __init__(self) -> None:
         self._queue: deque[list[str]] = deque()
+        self._replies: deque[Action] = deque()
+
+    def strike(self, spec: str) -> None:
+        """The next reply any stream starts (this one's or a later one's) suffers ``spec``
+        (``throttle``, ``stall``...; no position) right after its first audio chunk."""
+        self._replies.append(parse([f"{spec}@1"]).at_response[1])
+
+    def struck(self) -> Action | None:
+        return self._replies.popleft() if self._replies else None
 
     def add(self, *specs: str, connections: int = 1) -> None:
         parse(specs)  # fail fast on a typo, in the test that made it
@@ -125,6 +135,7 @@ class FaultQueue:
 
     def clear(self) -> None:
         self._queue.clear()
+        self._replies.clear()
 
     def take(self) -> list[str]:
         return self._queue.popleft() if self._queue else []

@@ -132,7 +132,7 @@ async def _converse(
 
     async def first_audio(number: int) -> None:
         stats.responses += 1
-        action = plan.at_response.get(number)
+        action = plan.at_response.get(number) or settings.faults.struck()
         if action is None:
             return
         if action.error is not None:
