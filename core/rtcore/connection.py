@@ -448,6 +448,10 @@ class Connection:
             try:
                 self._adopt(model)
                 upstream = await self.provider.open_session(self.session.neutral_config())
+                # The conversation first, before the upstream proves itself open: a model
+                # that takes history only as its stream opens (Nova: before any audio)
+                # opens with it, rather than taking it for new turns.
+                await self._deliver(upstream, self.session.history())
                 if isinstance(upstream, ReportsConnected):
                     await upstream.connected()
             except (ProviderUnavailable, SettingRefused) as exc:
@@ -480,7 +484,6 @@ class Connection:
             again = self.session.resume_responses(interrupted)
         else:
             again = []
-        commands += self.session.history()
         commands += again
         config = self.session.neutral_config()
         unheard = self._unheard

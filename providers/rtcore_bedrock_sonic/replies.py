@@ -8,7 +8,7 @@ from collections.abc import Callable
 from rtcore.kit import frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live, SessionContext
-from rtcore_bedrock_sonic.link import is_user_text
+from rtcore_bedrock_sonic.link import is_user_text, owed
 from rtcore_bedrock_sonic.spoken_nudge import trigger_pcm
 
 
@@ -18,7 +18,7 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
     push-to-talk commit, nothing that would make Nova answer twice."""
     # A result for a call a stream that is gone made means nothing to the live stream (a
     # toolUseId is a stream's own): it goes in as the user's text, as history renders it.
-    texts = [i for i in s.mirror.unsent() if is_user_text(i) or _orphaned(s, i)]
+    texts = [i for i in owed(s.mirror) if is_user_text(i) or _orphaned(s, i)]
     if s.hold.has_answer:
         if not s.held_results and not texts:
             # Nova already answered the turn this asks about: that answer is the reply.

@@ -1,7 +1,9 @@
 """Faults on demand: parse fault specs and decide what each connection suffers.
 
 A spec is ``name[=value][@n]``: ``@0`` means at open (an HTTP error before the stream starts),
-``@n`` (n >= 1) means in the n-th response, right after its first audio chunk.
+``@n`` (n >= 1) means in the n-th response, right after its first audio chunk; ``mute@n``
+takes the n-th turn (its USER transcript goes out) and then the stream says nothing more, as a
+live model that stops answering does (the stall the provider's watchdog is for).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ _ERRORS = {
     "no-model": ("ValidationException", INVALID_MODEL, 0),
 }
 _OPEN_ONLY = ("access-denied", "no-model")
-_ACTIONS = ("stall", "reset")
+_ACTIONS = ("stall", "reset", "mute")
 NAMES = (*_ERRORS, *_ACTIONS, "limit")
 
 
@@ -122,11 +124,16 @@ class FaultQueue:
 
     def strike(self, spec: str) -> None:
         """The next reply any stream starts (this one's or a later one's) suffers ``spec``
-        (``throttle``, ``stall``...; no position) right after its first audio chunk."""
+        (``throttle``, ``stall``...; no position) right after its first audio chunk
+        (``mute``: as soon as its turn is taken)."""
         self._replies.append(parse([f"{spec}@1"]).at_response[1])
 
-    def struck(self) -> Action | None:
-        return self._replies.popleft() if self._replies else None
+    def struck(self, *, answering: bool = True) -> Action | None:
+        """The next struck fault, if it strikes now: once the reply's first audio is out
+        (``answering``), or before the turn is answered (``mute``)."""
+        if self._replies and (self._replies[0].kind == "mute") != answering:
+            return self._replies.popleft()
+        return None
 
     def add(self, *specs: str, connections: int = 1) -> None:
         parse(specs)  # fail fast on a typo, in the test that made it

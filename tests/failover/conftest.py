@@ -53,6 +53,7 @@ GEMINI_FAST = {
     "throttle_backoff_max_seconds": 0.05,
     "throttle_attempts": 2,
     "max_open_attempts": 2,
+    "stall_timeout_seconds": 1.0,
 }
 OPENAI_FAST = {"close_timeout_seconds": 1.0, "max_open_attempts": 2, "stall_timeout_seconds": 1.0}
 
@@ -90,10 +91,11 @@ def write_config(
     gemini_params: dict[str, object] | None = None,
     openai_params: dict[str, object] | None = None,
     cooldown: float = 0.01,
+    failback: bool = True,
 ) -> Path:
-    """``voice`` (Nova 2, failing back to it), ``voice-gemini`` and ``voice-openai``, the
-    last two its fallbacks in that order. A short cooldown: where a session goes is decided
-    by which emulator is broken, not by the clock."""
+    """``voice`` (Nova 2, failing back to it unless not ``failback``), ``voice-gemini`` and
+    ``voice-openai``, the last two its fallbacks in that order. A short cooldown: where a
+    session goes is decided by which emulator is broken, not by the clock."""
     config = {
         "model_list": [
             {
@@ -108,7 +110,7 @@ def write_config(
                     **NOVA_FAST,
                     **(nova_params or {}),
                 },
-                "model_info": {"id": "nova", "failback": True},
+                "model_info": {"id": "nova", "failback": failback},
             },
             {
                 "model_name": "voice-gemini",
