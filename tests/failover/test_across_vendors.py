@@ -141,8 +141,12 @@ async def test_voice_session_moves_nova_gemini_openai_and_back(
         ], errors
         done_ids = [e["response"]["id"] for e in caller.of("response.done")]
         assert len(done_ids) == len(set(done_ids)) == len(said) + 1
-        # Each utterance reached a model once: what the emulators' VADs took, in order.
         _, metrics = await scrape(served.port)
+    # Each utterance reached one model, once (none was replayed: each had its reply begun
+    # before its model went): what the emulators' VADs took, in order.
+    assert [slot for stream in nova.stats.streams for slot, _ in stream.heard] == [0, 3, 8]
+    assert [h.slot for h in gemini.stats.heard] == [4, 6]
+    assert [h.slot for h in openai.stats.heard] == [7, 1]
     for reason, old, new in [
         ("failover", "nova", "gemini"),
         ("failover", "gemini", "openai"),
