@@ -45,6 +45,7 @@ NOVA_FAST = {
     "throttle_backoff_max_seconds": 0.05,
     "throttle_attempts": 2,
     "max_open_attempts": 2,
+    "stall_timeout_seconds": 2.0,
 }
 GEMINI_FAST = {
     "backoff_initial_seconds": 0.02,
