@@ -42,6 +42,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_backlog_seconds: float = 60.0
     # A response (or a user turn) with no upstream event for this long is a stalled stream.
     stall_timeout_seconds: float = 15.0
+    # A stream that stalls again right after a recovery from a stall ends the session (it
+    # fails over, when the model has somewhere to go).
+    max_stalls_in_a_row: int = 2
     text_trigger_wav: str | None = None
 
     def policy(self, input_rate: int) -> SupervisorPolicy:
