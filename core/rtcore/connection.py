@@ -180,14 +180,19 @@ class Connection:
             return upstream
         raise AssertionError("no deployment to open")  # pragma: no cover (candidates >= 1)
 
-    async def _open_upstream(self, model: ModelConfig, *, prove: bool) -> ProviderSession:
-        """Open the session on ``model``'s provider (``prove``: and wait for its upstream,
-        where the provider opens it lazily), within the deployment's ``timeout``."""
+    async def _open_upstream(
+        self, model: ModelConfig, *, prove: bool, given: Sequence[neutral.Command] = ()
+    ) -> ProviderSession:
+        """Open the session on ``model``'s provider (``given``: and tell it these; ``prove``:
+        and wait for its upstream, where the provider opens it lazily), within the
+        deployment's ``timeout``."""
         upstream: ProviderSession | None = None
 
         async def opening() -> ProviderSession:
             nonlocal upstream
             upstream = await self.provider.open_session(self.session.neutral_config())
+            if given:
+                await self._deliver(upstream, given)
             if prove and isinstance(upstream, ReportsConnected):
                 await upstream.connected()
             return upstream
@@ -492,7 +497,12 @@ class Connection:
                 context.retag(msgspec.structs.replace(tag, deployment=model.deployment_id))
             try:
                 self._adopt(model)
-                upstream = await self._open_upstream(model, prove=True)
+                # The conversation first, before the upstream proves itself open: a model
+                # that takes history only as its stream opens (Nova: before any audio)
+                # opens with it, rather than taking it for new turns.
+                upstream = await self._open_upstream(
+                    model, prove=True, given=self.session.history()
+                )
             except (ProviderUnavailable, SettingRefused) as exc:
                 if upstream is not None:
                     await upstream.aclose()
@@ -523,7 +533,6 @@ class Connection:
             again = self.session.resume_responses(interrupted)
         else:
             again = []
-        commands += self.session.history()
         commands += again
         config = self.session.neutral_config()
         unheard = self._unheard

@@ -319,3 +319,40 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.b64encode(data).decode()
+
+
+class LazySession(ScriptedSession):
+    """Opens its upstream only when asked to prove it (as Nova's stream does): what it was
+    given by then is what the stream opens with."""
+
+    def __init__(self, script: Script, commands: list[n.Command]) -> None:
+        super().__init__(script, commands)
+        self.opened_with_items: list[n.AddItem] | None = None
+
+    async def connected(self) -> None:
+        self.opened_with_items = added(self)
+
+
+class LazyVendor(Vendor):
+    async def open_session(self, config: n.SessionConfig) -> ScriptedSession:
+        self.opened_with.append(config)
+        lazy = LazySession(self.script, self.commands)
+        self.sessions.append(lazy)
+        return lazy
+
+
+async def test_the_new_upstream_has_the_conversation_before_it_proves_itself_open() -> None:
+    primary = Vendor(text_reply, rate=16000, voices=("matthew",))
+    backup = LazyVendor(text_reply, rate=16000, voices=("matthew",))
+    async with session(primary, backup) as client:
+        await client.send(user_text("Hello?"))
+        await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
+        await client.wait_for("response.done")
+        await primary.sessions[0].emit(FATAL)
+        await _until(lambda: bool(client.conn.switches))
+    (new,) = backup.sessions
+    assert isinstance(new, LazySession)
+    # The whole conversation, as history a stream opens with; nothing after it.
+    assert new.opened_with_items is not None
+    given = [a.item.text for a in new.opened_with_items if isinstance(a.item, n.Message)]
+    assert given == ["Hello?", "Hello there"]
