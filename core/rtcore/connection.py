@@ -122,6 +122,11 @@ class Connection:
         self._rate_before = 0
         # Bytes of the user's audio (at the rate it went at) sent again to a new upstream.
         self.replayed_audio = 0
+        # Where in ``_unheard`` the client's audio buffer began, and the span of each turn
+        # it committed: a turn committed to an upstream that fails before it says a word
+        # of it is committed again on the next.
+        self._buffer_from = 0.0
+        self._committed: dict[str, tuple[float, float]] = {}
         # (reason, from, to) of each move to another deployment.
         self.switches: list[tuple[str, str, str]] = []
         self._failback_tried = 0.0
@@ -523,28 +528,47 @@ class Connection:
     async def _hand_over(
         self, upstream: ProviderSession, error: neutral.ProviderError | None, old_rate: int
     ) -> None:
-        commands: list[neutral.Command] = []
+        again: list[neutral.Command] = []
         if error is not None:
             interrupted = neutral.ResponseError(
                 code=error.code,
                 message=f"The reply was cut off: {error.message} The session goes on with "
                 "another model; ask again.",
             )
-            again = self.session.resume_responses(interrupted)
-        else:
-            again = []
-        commands += again
+            again += self.session.resume_responses(interrupted)
+        # (The conversation went first, as the upstream opened.)
+        commands: list[neutral.Command] = []
         config = self.session.neutral_config()
         unheard = self._unheard
         if unheard is not None:
+            # Committed turns it never heard go before the replies asked again (which may
+            # answer them); speech nobody answered yet, after.
+            for turn in self._committed.items():
+                commands += self._heard_again(unheard, turn, old_rate)
             pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
             self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
+            self._buffer_from, self._committed = 0.0, {}
             if pcm:
                 self.replayed_audio += len(pcm)
-                commands.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+                again.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+        commands += again
         await self._flush()
         await self._deliver(upstream, commands)
         await self._flush()
+
+    def _heard_again(
+        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]], old_rate: int
+    ) -> list[neutral.Command]:
+        """A committed turn the failed upstream never said a word of: its audio and its
+        commit, for the next (nothing when the turn was heard: the history has it)."""
+        item_id, (start, end) = turn
+        commit = self.session.recommit(item_id)
+        if not commit:
+            return []
+        pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
+        self.replayed_audio += len(pcm)
+        config = self.session.neutral_config()
+        return [neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)), *commit]
 
     def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
         """Close an upstream the session left, in the background (its close may wait on
@@ -640,9 +664,20 @@ class Connection:
                 self.metrics.turn_ended()
                 if self._unheard is not None:
                     self._unheard.acknowledge()
+                    if isinstance(command, neutral.CommitAudio):
+                        self._commit(command.item_id, self._unheard)
             elif isinstance(command, neutral.ClearAudio) and self._unheard is not None:
                 self._unheard.clear()
+                self._buffer_from = self._unheard.position_ms
             await upstream.send(command)
+
+    def _commit(self, item_id: str, unheard: InputAudio) -> None:
+        now = unheard.position_ms
+        self._committed[item_id] = (self._buffer_from, now)
+        self._buffer_from = now
+        # Older turns are out of the ring, and no longer worth replaying.
+        oldest = now - REPLAY_SECONDS * 1000
+        self._committed = {i: t for i, t in self._committed.items() if t[1] > oldest}
 
     def _budget_spent(self) -> None:
         spent = self.meter.spend

@@ -218,6 +218,41 @@ async def test_speech_the_failed_upstream_never_answered_is_sent_again_at_the_ne
     assert abs(again - sent * 1.5) <= 64, (sent, again)
 
 
+async def test_a_committed_turn_the_failed_upstream_never_heard_is_committed_again() -> None:
+    # Push-to-talk: the client committed its speech, and the upstream failed before it
+    # said a word of it. The turn has no transcript to go as history: its audio goes to the
+    # next model again, committed as the same item, or the turn would be lost.
+    primary = Vendor(lambda _c: [], rate=16000, voices=("matthew",))
+    backup = Vendor(text_reply, rate=24000, voices=("matthew",))
+    async with session(primary, backup) as client:
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {"input_audio_format": "pcm16", "turn_detection": None},
+            }
+        )
+        await client.send({"type": "input_audio_buffer.append", "audio": _b64(tone(600, 24000))})
+        await client.send({"type": "input_audio_buffer.commit"})
+        committed = await client.wait_for("input_audio_buffer.committed")
+        await primary.sessions[0].emit(FATAL)
+        await _until(lambda: any(isinstance(c, n.CommitAudio) for c in backup.commands))
+        await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
+        await client.wait_for("response.done")
+    sent = sum(len(c.pcm) for c in primary.commands if isinstance(c, n.AppendAudio))
+    kinds = [type(c).__name__ for c in backup.commands]
+    # (The last: the backup's reply, as its own item.)
+    assert kinds == ["AppendAudio", "CommitAudio", "AddItem", "CreateResponse", "AddItem"]
+    again, commit, item = backup.commands[:3]
+    assert isinstance(again, n.AppendAudio)
+    assert isinstance(commit, n.CommitAudio)
+    assert isinstance(item, n.AddItem)
+    # The same turn, at the backup's rate, under the item id the client was told of.
+    assert abs(len(again.pcm) - sent * 1.5) <= 64, (sent, len(again.pcm))
+    assert commit.item_id == item.item.id == committed["item_id"]
+    assert item.source == "audio"
+    assert client.types().count("input_audio_buffer.committed") == 1
+
+
 async def test_what_the_client_sends_during_the_move_waits_for_the_new_upstream() -> None:
     gate = asyncio.Event()
 
