@@ -1,0 +1,326 @@
+"""``rtcore serve`` on a LiteLLM proxy's own database: a real PostgreSQL with LiteLLM's own
+migrations applied (the SQL ``litellm-proxy-extras`` ships, in order, through psql as
+LiteLLM's deploy step runs them), keys written into LiteLLM's tables as its /key/generate
+writes them. LiteLLM's keys admit sessions and what binds them binds; each session lands
+in LiteLLM's spend log and counters; LiteLLM's schema is the same after as before."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib.util
+import json
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from tests.keys.conftest import MASTER, Admin, refused, serve, session, text_turn, until
+from tests.postgres_server import _pg_bin
+from tests.transports.process import Served
+
+NOW = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+DAY = datetime.timedelta(days=1)
+
+
+def _migrations() -> list[Path]:
+    spec = importlib.util.find_spec("litellm_proxy_extras")
+    if spec is None or spec.origin is None:
+        pytest.skip("litellm-proxy-extras is not installed (the test extra installs it)")
+    root = Path(spec.origin).parent / "migrations"
+    found = sorted(root.glob("*/migration.sql"))
+    assert len(found) > 100, root  # LiteLLM's history, not a stray directory
+    return found
+
+
+def _psql(url: str, *args: str) -> str:
+    psql = _pg_bin("psql")
+    assert psql is not None
+    done = subprocess.run(
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", url, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def _dump(url: str) -> str:
+    """LiteLLM's schema as pg_dump writes it (everything but rtcore's own schema)."""
+    pg_dump = _pg_bin("pg_dump")
+    assert pg_dump is not None
+    done = subprocess.run(
+        [pg_dump, "--schema-only", "--no-owner", "--exclude-schema=rtcore", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return "\n".join(
+        line
+        for line in done.stdout.splitlines()
+        if not line.startswith(("\\restrict", "\\unrestrict"))
+    )
+
+
+@pytest.fixture(scope="module")
+def litellm_template(postgres: str) -> Iterator[str]:
+    """A database with LiteLLM's migrations applied, the template of each test's."""
+    name = f"litellm_{uuid.uuid4().hex[:8]}"
+    _psql(postgres, "-c", f"CREATE DATABASE {name}")
+    url = postgres.rsplit("/", 1)[0] + "/" + name
+    files: list[str] = []
+    for path in _migrations():
+        files += ["-f", str(path)]
+    _psql(url, *files)
+    yield name
+    _psql(postgres, "-c", f"DROP DATABASE {name}")
+
+
+@pytest.fixture
+def litellm_db(postgres: str, litellm_template: str) -> Iterator[str]:
+    """A LiteLLM database of the test's own; its URL, as LiteLLM's DATABASE_URL is."""
+    name = f"litellm_test_{uuid.uuid4().hex[:8]}"
+    _psql(postgres, "-c", f"CREATE DATABASE {name} TEMPLATE {litellm_template}")
+    yield postgres.rsplit("/", 1)[0] + "/" + name
+    _psql(postgres, "-c", f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def litellm(litellm_db: str) -> AsyncIterator[LiteLLM]:
+    conn = await asyncpg.connect(litellm_db)
+    try:
+        yield LiteLLM(conn)
+    finally:
+        await conn.close()
+
+
+class LiteLLM:
+    """LiteLLM's tables, written as its management endpoints write them."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def team(
+        self, *, max_budget: float | None = None, spend: float = 0.0, blocked: bool = False
+    ) -> str:
+        team_id = str(uuid.uuid4())
+        await self.conn.execute(
+            'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, admins, members, '
+            "members_with_roles, metadata, max_budget, spend, models, blocked, "
+            "created_at, updated_at) VALUES ($1, $2, '{}', '{}', '[]', '{}', $3, $4, '{}', "
+            "$6, $5, $5)",
+            team_id,
+            f"team-{team_id[:4]}",
+            max_budget,
+            spend,
+            NOW,
+            blocked,
+        )
+        return team_id
+
+    async def user(self, *, max_budget: float | None = None, spend: float = 0.0) -> str:
+        user_id = f"user-{uuid.uuid4().hex[:8]}"
+        await self.conn.execute(
+            'INSERT INTO "LiteLLM_UserTable" (user_id, user_role, max_budget, spend, models, '
+            "metadata, created_at, updated_at) VALUES ($1, 'internal_user', $2, $3, '{}', "
+            "'{}', $4, $4)",
+            user_id,
+            max_budget,
+            spend,
+            NOW,
+        )
+        return user_id
+
+    async def key(self, **fields: Any) -> str:
+        """A key as /key/generate stores it: its SHA-256 as ``token``, never the key."""
+        key = f"sk-{uuid.uuid4().hex}"
+        row: dict[str, Any] = {
+            "token": hashlib.sha256(key.encode()).hexdigest(),
+            "key_name": f"sk-...{key[-4:]}",
+            "key_alias": None,
+            "spend": 0.0,
+            "models": [],
+            "aliases": "{}",
+            "config": "{}",
+            "permissions": "{}",
+            "metadata": "{}",
+            "max_parallel_requests": None,
+            "max_budget": None,
+            "budget_duration": None,
+            "budget_reset_at": None,
+            "expires": None,
+            "blocked": None,
+            "user_id": None,
+            "team_id": None,
+            "created_by": "default_user_id",
+            "updated_by": "default_user_id",
+            "created_at": NOW,
+            "updated_at": NOW,
+            **fields,
+        }
+        names = ", ".join(f'"{n}"' for n in row)
+        places = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+        await self.conn.execute(
+            f'INSERT INTO "LiteLLM_VerificationToken" ({names}) VALUES ({places})',
+            *row.values(),
+        )
+        return key
+
+    async def spend(self, table: str, column: str, value: str) -> float:
+        found = await self.conn.fetchval(
+            f'SELECT spend FROM "{table}" WHERE "{column}" = $1', value
+        )
+        return float(found)
+
+    async def logs(self, api_key: str) -> list[Any]:
+        return list(
+            await self.conn.fetch(
+                'SELECT * FROM "LiteLLM_SpendLogs" WHERE api_key = $1 ORDER BY "startTime"',
+                api_key,
+            )
+        )
+
+
+@pytest.fixture
+def served(tmp_path: Path, litellm_db: str) -> Iterator[Served]:
+    server = serve(tmp_path, "--database-url", litellm_db)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
+    tmp_path: Path, http: aiohttp.ClientSession, litellm_db: str, litellm: LiteLLM
+) -> None:
+    team = await litellm.team(max_budget=100.0)
+    user = await litellm.user()
+    key = await litellm.key(key_alias="voice", team_id=team, user_id=user, models=["echo"])
+    # A chat request LiteLLM logged earlier: voice spend goes beside it.
+    await litellm.conn.execute(
+        'INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, '
+        '"startTime", "endTime", model) VALUES ($1, $2, $3, $4, $5, $5, $6)',
+        "chatcmpl-1",
+        "acompletion",
+        _token(key),
+        0.5,
+        NOW - DAY,
+        "gpt-4o",
+    )
+    before = _dump(litellm_db)
+    server = serve(tmp_path, "--database-url", litellm_db)
+    try:
+        async with session(server.port, key) as ws:
+            await text_turn(ws)
+
+        async def voice_row() -> Any:
+            rows = await litellm.logs(_token(key))
+            return next((r for r in rows if r["call_type"] == "_arealtime"), None)
+
+        row = await until(voice_row)
+        assert row["spend"] > 0
+        assert row["model_group"] == "echo"
+        assert row["team_id"] == team
+        assert row["user"] == user
+        assert row["status"] == "success"
+        assert row["prompt_tokens"] > 0
+        assert row["completion_tokens"] > 0
+        assert row["total_tokens"] == row["prompt_tokens"] + row["completion_tokens"]
+        assert row["endTime"] >= row["startTime"]
+        metadata = json.loads(row["metadata"])
+        assert metadata["user_api_key_alias"] == "voice"
+        assert metadata["end_reason"] == "client_closed"
+        # The counters LiteLLM's budgets read: the key's, its team's, its user's.
+        assert await litellm.spend(
+            "LiteLLM_VerificationToken", "token", _token(key)
+        ) == pytest.approx(row["spend"])
+        assert await litellm.spend("LiteLLM_TeamTable", "team_id", team) == pytest.approx(
+            row["spend"]
+        )
+        assert await litellm.spend("LiteLLM_UserTable", "user_id", user) == pytest.approx(
+            row["spend"]
+        )
+
+        # /spend/logs lists LiteLLM's rows: the chat request and the session.
+        admin = Admin(http, server.port)
+        status, rows = await admin.get("/spend/logs", api_key=key)
+        assert status == 200
+        assert [r["call_type"] for r in rows] == ["acompletion", "_arealtime"]
+        # Keys are LiteLLM's to make and change.
+        status, body = await admin.post("/key/generate", {})
+        assert status == 400
+        assert body["error"]["code"] == "keys_managed_by_litellm"
+
+        # A master-key session is logged as LiteLLM logs the master key's requests.
+        async with session(server.port, MASTER) as ws:
+            await text_turn(ws)
+        [master_row] = await until(lambda: litellm.logs(_token(MASTER)))
+        assert master_row["user"] == "default_user_id"
+    finally:
+        server.stop()
+    # LiteLLM's schema is as it was: rtcore's tables are in a schema of their own.
+    assert _dump(litellm_db) == before
+    rtcore_tables = _psql(
+        litellm_db,
+        "-At",
+        "-c",
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'rtcore' ORDER BY 1",
+    ).split()
+    assert "rtcore_leases" in rtcore_tables
+
+
+async def test_what_binds_a_litellm_key_binds(served: Served, litellm: LiteLLM) -> None:
+    port = served.port
+    spent_team = await litellm.team(max_budget=1.0, spend=1.0)
+    spent_user = await litellm.user(max_budget=1.0, spend=1.0)
+    cases = {
+        "blocked": (await litellm.key(blocked=True), 401, "key_blocked"),
+        "expired": (await litellm.key(expires=NOW - DAY), 401, "key_expired"),
+        "key budget": (await litellm.key(max_budget=1.0, spend=1.0), 429, "budget_exceeded"),
+        "team budget": (await litellm.key(team_id=spent_team), 429, "budget_exceeded"),
+        "team blocked": (
+            await litellm.key(team_id=await litellm.team(blocked=True)),
+            401,
+            "team_blocked",
+        ),
+        "user budget": (await litellm.key(user_id=spent_user), 429, "budget_exceeded"),
+        "model": (await litellm.key(models=["other"]), 403, "model_not_allowed"),
+        "unknown": ("sk-not-a-litellm-key", 401, "invalid_api_key"),
+    }
+    for name, (key, status, code) in cases.items():
+        got, body = await refused(port, key)
+        assert (got, body["error"]["code"]) == (status, code), (name, body)
+    # A team key is held to its team's budget, not its user's (LiteLLM's rule).
+    team = await litellm.team()
+    async with session(port, await litellm.key(team_id=team, user_id=spent_user)):
+        pass
+    # A budget period over: what was spent in it no longer counts.
+    renewed = await litellm.key(
+        max_budget=1.0, spend=1.0, budget_duration="30d", budget_reset_at=NOW - DAY
+    )
+    async with session(port, renewed):
+        pass
+    # Not yet expired, budget left: let in.
+    async with session(port, await litellm.key(expires=NOW + DAY, max_budget=5.0)):
+        pass
+    # The parallel limit binds while a session is live, and frees when it ends.
+    one = await litellm.key(max_parallel_requests=1)
+    async with session(port, one):
+        got, body = await refused(port, one)
+        assert (got, body["error"]["code"]) == (429, "max_parallel_requests")
+    await until(lambda: _admitted(port, one))
+
+
+async def _admitted(port: int, key: str) -> bool:
+    from tests.keys.conftest import admitted
+
+    return await admitted(port, key)
