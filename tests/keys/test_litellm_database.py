@@ -24,6 +24,15 @@ from tests.keys.conftest import MASTER, Admin, refused, serve, session, text_tur
 from tests.postgres_server import _pg_bin
 from tests.transports.process import Served
 
+# A realtime model served by its vendor's protocol against the bundled emulator.
+VOICE_CONFIG = f"""\
+model_list:
+  - model_name: voice
+    litellm_params: {{model: openai/gpt-realtime-2}}
+    model_info: {{mode: realtime}}
+general_settings:
+  master_key: {MASTER}
+"""
 NOW = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 DAY = datetime.timedelta(days=1)
 
@@ -204,7 +213,7 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
 ) -> None:
     team = await litellm.team(max_budget=100.0)
     user = await litellm.user()
-    key = await litellm.key(key_alias="voice", team_id=team, user_id=user, models=["echo"])
+    key = await litellm.key(key_alias="voice", team_id=team, user_id=user, models=["voice"])
     # A chat request LiteLLM logged earlier: voice spend goes beside it.
     await litellm.conn.execute(
         'INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, '
@@ -217,9 +226,11 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
         "gpt-4o",
     )
     before = _dump(litellm_db)
-    server = serve(tmp_path, "--database-url", litellm_db)
+    config = tmp_path / "voice.yaml"
+    config.write_text(VOICE_CONFIG)
+    server = Served("--config", str(config), "--emulator", "--database-url", litellm_db)
     try:
-        async with session(server.port, key) as ws:
+        async with session(server.port, key, model="voice") as ws:
             await text_turn(ws)
 
         async def voice_row() -> Any:
@@ -228,7 +239,8 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
 
         row = await until(voice_row)
         assert row["spend"] > 0
-        assert row["model_group"] == "echo"
+        assert row["model_group"] == "voice"
+        assert row["model"] == "gpt-realtime-2"
         assert row["team_id"] == team
         assert row["user"] == user
         assert row["status"] == "success"
@@ -261,12 +273,13 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
         assert body["error"]["code"] == "keys_managed_by_litellm"
 
         # A master-key session is logged as LiteLLM logs the master key's requests.
-        async with session(server.port, MASTER) as ws:
+        async with session(server.port, MASTER, model="voice") as ws:
             await text_turn(ws)
         [master_row] = await until(lambda: litellm.logs(_token(MASTER)))
         assert master_row["user"] == "default_user_id"
     finally:
         server.stop()
+    assert "Traceback" not in server.stderr, server.stderr
     # LiteLLM's schema is as it was: rtcore's tables are in a schema of their own.
     assert _dump(litellm_db) == before
     rtcore_tables = _psql(
