@@ -6,6 +6,7 @@ in LiteLLM's spend log and counters; LiteLLM's schema is the same after as befor
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import importlib.util
@@ -331,6 +332,81 @@ async def test_what_binds_a_litellm_key_binds(served: Served, litellm: LiteLLM) 
         got, body = await refused(port, one)
         assert (got, body["error"]["code"]) == (429, "max_parallel_requests")
     await until(lambda: _admitted(port, one))
+
+
+async def test_a_team_budget_that_runs_out_ends_the_session_and_binds_every_replica(
+    tmp_path: Path, litellm_db: str, litellm: LiteLLM
+) -> None:
+    a = serve(tmp_path, "--database-url", litellm_db)
+    b = serve(tmp_path, "--database-url", litellm_db)
+    try:
+        team = await litellm.team(max_budget=0.01)  # one text turn spends it
+        key = await litellm.key(team_id=team)
+        other = await litellm.key(team_id=team)
+        async with session(a.port, key) as ws:
+            events = await text_turn(ws)
+            assert events[-1]["response"]["status"] == "completed"  # the reply is whole
+            async with asyncio.timeout(5):
+                error = json.loads(await ws.recv())
+            assert error["error"]["code"] == "budget_exceeded"
+            await ws.wait_closed()
+        # The team's spend is LiteLLM's counter: another key of the team, on the other
+        # replica, is refused once it holds the session's spend.
+        await until(lambda: _refused_with(b.port, other, 429))
+        assert await litellm.spend("LiteLLM_TeamTable", "team_id", team) >= 0.01
+
+        # The parallel limit holds across both replicas.
+        one = await litellm.key(max_parallel_requests=1)
+        async with session(a.port, one):
+            got, body = await refused(b.port, one)
+            assert (got, body["error"]["code"]) == (429, "max_parallel_requests")
+        await until(lambda: _admitted(b.port, one))
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_litellm_tables_in_the_schema_its_url_names(tmp_path: Path, postgres: str) -> None:
+    """LiteLLM's Prisma URL may name its schema (``?schema=``): rtcore finds its tables
+    there, and the URL's Prisma parameters do not reach the driver."""
+    name = f"litellm_schema_{uuid.uuid4().hex[:8]}"
+    _psql(postgres, "-c", f"CREATE DATABASE {name}")
+    url = postgres.rsplit("/", 1)[0] + "/" + name
+    try:
+        _psql(url, "-c", "CREATE SCHEMA llm")
+        files: list[str] = []
+        for path in _migrations():
+            files += ["-f", str(path)]
+        _psql(url + "?options=-csearch_path%3Dllm", *files)
+        conn = await asyncpg.connect(url, server_settings={"search_path": "llm"})
+        try:
+            litellm = LiteLLM(conn)
+            key = await litellm.key()
+            server = serve(tmp_path, "--database-url", url + "?schema=llm&connection_limit=5")
+            try:
+                async with session(server.port, key) as ws:
+                    await text_turn(ws)
+                [row] = await until(lambda: litellm.logs(_token(key)))
+                assert row["spend"] > 0
+            finally:
+                server.stop()
+            assert "schema 'llm'" in server.stderr
+        finally:
+            await conn.close()
+        public = _psql(
+            url, "-At", "-c", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        assert public.strip() == "0"
+    finally:
+        _psql(postgres, "-c", f"DROP DATABASE {name} WITH (FORCE)")
+
+
+async def _refused_with(port: int, key: str, status: int) -> bool:
+    try:
+        got, _ = await refused(port, key)
+    except pytest.fail.Exception:
+        return False
+    return bool(got == status)
 
 
 async def _admitted(port: int, key: str) -> bool:
