@@ -116,22 +116,51 @@ class LiteLLM:
         self.conn = conn
 
     async def team(
-        self, *, max_budget: float | None = None, spend: float = 0.0, blocked: bool = False
+        self,
+        *,
+        max_budget: float | None = None,
+        spend: float = 0.0,
+        blocked: bool = False,
+        organization_id: str | None = None,
     ) -> str:
         team_id = str(uuid.uuid4())
         await self.conn.execute(
             'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, admins, members, '
             "members_with_roles, metadata, max_budget, spend, models, blocked, "
-            "created_at, updated_at) VALUES ($1, $2, '{}', '{}', '[]', '{}', $3, $4, '{}', "
-            "$6, $5, $5)",
+            "created_at, updated_at, organization_id) VALUES ($1, $2, '{}', '{}', '[]', '{}', $3, "
+            "$4, '{}', $6, $5, $5, $7)",
             team_id,
             f"team-{team_id[:4]}",
             max_budget,
             spend,
             NOW,
             blocked,
+            organization_id,
         )
         return team_id
+
+    async def organization(self) -> str:
+        budget_id, organization_id = str(uuid.uuid4()), str(uuid.uuid4())
+        await self.conn.execute(
+            'INSERT INTO "LiteLLM_BudgetTable" (budget_id, created_by, updated_by) '
+            "VALUES ($1, 'default_user_id', 'default_user_id')",
+            budget_id,
+        )
+        await self.conn.execute(
+            'INSERT INTO "LiteLLM_OrganizationTable" (organization_id, organization_alias, '
+            "budget_id, models, created_by, updated_by) VALUES ($1, 'org', $2, '{}', "
+            "'default_user_id', 'default_user_id')",
+            organization_id,
+            budget_id,
+        )
+        return organization_id
+
+    async def member(self, user_id: str, team_id: str) -> None:
+        await self.conn.execute(
+            'INSERT INTO "LiteLLM_TeamMembership" (user_id, team_id) VALUES ($1, $2)',
+            user_id,
+            team_id,
+        )
 
     async def user(self, *, max_budget: float | None = None, spend: float = 0.0) -> str:
         user_id = f"user-{uuid.uuid4().hex[:8]}"
@@ -212,8 +241,10 @@ def _token(key: str) -> str:
 async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
     tmp_path: Path, http: aiohttp.ClientSession, litellm_db: str, litellm: LiteLLM
 ) -> None:
-    team = await litellm.team(max_budget=100.0)
+    organization = await litellm.organization()
+    team = await litellm.team(max_budget=100.0, organization_id=organization)
     user = await litellm.user()
+    await litellm.member(user, team)
     key = await litellm.key(key_alias="voice", team_id=team, user_id=user, models=["voice"])
     # A chat request LiteLLM logged earlier: voice spend goes beside it.
     await litellm.conn.execute(
@@ -262,6 +293,15 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
         assert await litellm.spend("LiteLLM_UserTable", "user_id", user) == pytest.approx(
             row["spend"]
         )
+        assert await litellm.spend(
+            "LiteLLM_OrganizationTable", "organization_id", organization
+        ) == pytest.approx(row["spend"])
+        member = await litellm.conn.fetchrow(
+            'SELECT spend, total_spend FROM "LiteLLM_TeamMembership" WHERE user_id = $1',
+            user,
+        )
+        assert member["spend"] == pytest.approx(row["spend"])
+        assert member["total_spend"] == pytest.approx(row["spend"])
 
         # /spend/logs lists LiteLLM's rows: the chat request and the session.
         admin = Admin(http, server.port)

@@ -51,6 +51,8 @@ TABLES = (
     "LiteLLM_UserTable",
     "LiteLLM_SpendLogs",
 )
+# Spend counters of LiteLLM's written when its database has them (newer releases do).
+OPTIONAL_TABLES = ("LiteLLM_TeamMembership", "LiteLLM_OrganizationTable")
 # LiteLLM's call type for its realtime endpoint: voice rows group with its own.
 CALL_TYPE = "_arealtime"
 # The user LiteLLM charges the master key's requests to (its litellm_proxy_admin_name).
@@ -111,9 +113,15 @@ class LiteLLMTables:
     LiteLLM's releases, and only those present are written)."""
 
     def __init__(self, metadata: sa.MetaData, schema: str) -> None:
+        missing = [name for name in TABLES if f"{schema}.{name}" not in metadata.tables]
+        if missing:
+            raise StoreUnavailable(f"LiteLLM's tables are incomplete: no {', '.join(missing)}")
         self.schema = schema
         self.tokens, self.teams, self.users, self.spend_logs = (
             metadata.tables[f"{schema}.{name}"] for name in TABLES
+        )
+        self.members, self.organizations = (
+            metadata.tables.get(f"{schema}.{name}") for name in OPTIONAL_TABLES
         )
 
 
@@ -131,13 +139,12 @@ async def _prepare(url: str, schema: str) -> LiteLLMTables:
             ).scalar()
             if not exists:
                 await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{RTCORE_SCHEMA}"'))
+            wanted = {*TABLES, *OPTIONAL_TABLES}
             await conn.run_sync(
                 lambda sync: metadata.reflect(
-                    sync, schema=schema, only=list(TABLES), resolve_fks=False
+                    sync, schema=schema, only=lambda name, _: name in wanted, resolve_fks=False
                 )
             )
-    except sa.exc.InvalidRequestError as exc:  # a table of LiteLLM's missing
-        raise StoreUnavailable(f"LiteLLM's tables are incomplete: {exc}") from None
     except StoreUnavailable:
         raise
     except Exception as exc:
@@ -416,17 +423,23 @@ class LiteLLMKeyStore(KeyStore):
         async with self._db.begin() as conn:
             if entry.lease_id is not None:
                 await conn.execute(sa.delete(leases).where(leases.c.id == entry.lease_id))
-            team_id = user_id = None
+            team_id = user_id = organization_id = None
             if record.key_hash is not None:
                 owner = (
                     await conn.execute(
-                        sa.select(t.tokens.c.team_id, t.tokens.c.user_id).where(
-                            t.tokens.c.token == record.key_hash
-                        )
+                        sa.select(
+                            t.tokens.c.team_id, t.tokens.c.user_id, t.tokens.c.organization_id
+                        ).where(t.tokens.c.token == record.key_hash)
                     )
                 ).first()
                 if owner is not None:
-                    team_id, user_id = owner
+                    team_id, user_id, organization_id = owner
+                if organization_id is None and team_id is not None:
+                    organization_id = (
+                        await conn.execute(
+                            sa.select(t.teams.c.organization_id).where(t.teams.c.team_id == team_id)
+                        )
+                    ).scalar()
             elif self._master_token is not None:
                 user_id = MASTER_USER
             row = _spend_log_row(
@@ -443,18 +456,50 @@ class LiteLLMKeyStore(KeyStore):
             )
             inserted = result.rowcount == 1
             if inserted and record.spend:
-                for table, column, value in (
-                    (t.tokens, t.tokens.c.token, record.key_hash),
-                    (t.teams, t.teams.c.team_id, team_id),
-                    (t.users, t.users.c.user_id, user_id),
-                ):
-                    if value is not None:
-                        await conn.execute(
-                            sa.update(table)
-                            .where(column == value)
-                            .values(spend=table.c.spend + record.spend)
-                        )
+                await self._add_spend(
+                    conn,
+                    record.spend,
+                    token=record.key_hash,
+                    team_id=team_id,
+                    user_id=user_id,
+                    organization_id=organization_id,
+                )
         return inserted
+
+    async def _add_spend(
+        self,
+        conn: AsyncConnection,
+        spend: float,
+        *,
+        token: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        organization_id: str | None,
+    ) -> None:
+        """The counters LiteLLM adds a request's spend to: the key's, its team's, its
+        user's, the user's in that team (spend, and lifetime ``total_spend``), the
+        organisation's. A row that is not there is no counter (as in LiteLLM)."""
+        t = self.tables
+        counters: list[tuple[sa.Table | None, dict[str, str | None]]] = [
+            (t.tokens, {"token": token}),
+            (t.teams, {"team_id": team_id}),
+            (t.users, {"user_id": user_id}),
+            (t.members, {"user_id": user_id, "team_id": team_id}),
+            (t.organizations, {"organization_id": organization_id}),
+        ]
+        for table, where in counters:
+            if table is None or None in where.values():
+                continue
+            values = {
+                name: table.c[name] + spend
+                for name in ("spend", "total_spend")
+                if name in table.c and (name == "spend" or table is t.members)
+            }
+            await conn.execute(
+                sa.update(table)
+                .where(*(table.c[name] == value for name, value in where.items()))
+                .values(**values)
+            )
 
     @override
     async def spend_logs(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
