@@ -22,7 +22,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from tests.keys.conftest import MASTER, Admin, refused, serve, session, text_turn, until
-from tests.postgres_server import _pg_bin
+from tests.postgres_server import PostgresCluster, _pg_bin
 from tests.transports.process import Served
 
 # A realtime model served by its vendor's protocol against the bundled emulator.
@@ -439,6 +439,59 @@ async def test_litellm_tables_in_the_schema_its_url_names(tmp_path: Path, postgr
         assert public.strip() == "0"
     finally:
         _psql(postgres, "-c", f"DROP DATABASE {name} WITH (FORCE)")
+
+
+async def test_sessions_ending_while_litellms_database_is_down_are_written_once_back(
+    tmp_path: Path, http: aiohttp.ClientSession, postgres_cluster: PostgresCluster
+) -> None:
+    """Records wait in the spool while the database is down and reach LiteLLM's spend log
+    and counters once it is back, each once."""
+    files: list[str] = []
+    for path in _migrations():
+        files += ["-f", str(path)]
+    _psql(postgres_cluster.url, *files)
+    conn = await asyncpg.connect(postgres_cluster.url)
+    key = await LiteLLM(conn).key(max_budget=100.0)
+    await conn.close()
+    served = serve(tmp_path, "--database-url", postgres_cluster.url)
+    try:
+        async with session(served.port, key) as first, session(served.port, key) as second:
+            await asyncio.to_thread(postgres_cluster.stop)
+            for ws in (first, second):
+                await text_turn(ws)
+                await ws.close()
+            await until(lambda: _store_unready(http, served.port), within=30)
+            await asyncio.to_thread(postgres_cluster.start)
+            await until(lambda: _store_ready(http, served.port), within=30)
+        conn = await asyncpg.connect(postgres_cluster.url)
+        try:
+            litellm = LiteLLM(conn)
+
+            async def both() -> list[Any] | None:
+                rows = await litellm.logs(_token(key))
+                return rows if len(rows) == 2 else None
+
+            rows = await until(both, within=30)
+            assert all(r["spend"] > 0 for r in rows)
+            spent = await litellm.spend("LiteLLM_VerificationToken", "token", _token(key))
+            assert spent == pytest.approx(sum(r["spend"] for r in rows))
+        finally:
+            await conn.close()
+        assert served.proc.poll() is None
+        assert "Traceback" not in served.stderr, served.stderr
+    finally:
+        served.stop()
+
+
+async def _store_unready(http: aiohttp.ClientSession, port: int) -> bool:
+    async with http.get(f"http://127.0.0.1:{port}/health/readiness") as response:
+        body = await response.json()
+        return response.status == 503 and bool(body.get("key_store"))
+
+
+async def _store_ready(http: aiohttp.ClientSession, port: int) -> bool:
+    async with http.get(f"http://127.0.0.1:{port}/health/readiness") as response:
+        return response.status == 200
 
 
 async def _refused_with(port: int, key: str, status: int) -> bool:
