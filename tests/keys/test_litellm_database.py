@@ -23,7 +23,7 @@ import pytest
 
 from tests.keys.conftest import MASTER, Admin, refused, serve, session, text_turn, until
 from tests.postgres_server import PostgresCluster, _pg_bin
-from tests.transports.process import Served
+from tests.transports.process import Served, rtcore
 
 # A realtime model served by its vendor's protocol against the bundled emulator.
 VOICE_CONFIG = f"""\
@@ -481,6 +481,27 @@ async def test_sessions_ending_while_litellms_database_is_down_are_written_once_
         assert "Traceback" not in served.stderr, served.stderr
     finally:
         served.stop()
+
+
+def test_a_user_who_may_not_create_rtcores_schema_stops_the_start(
+    tmp_path: Path, postgres: str, litellm_db: str
+) -> None:
+    """LiteLLM's database user without CREATE on the database: the start stops (exit 2)
+    saying what to grant, and nothing is created."""
+    role = f"litellm_{uuid.uuid4().hex[:8]}"
+    _psql(litellm_db, "-c", f"CREATE ROLE {role} LOGIN")
+    try:
+        config = tmp_path / "config.yaml"
+        config.write_text(VOICE_CONFIG)
+        url = litellm_db.replace("postgres@", f"{role}@", 1)
+        result = rtcore("serve", "--config", str(config), "--port", "0", "--database-url", url)
+        assert result.returncode == 2, result.stderr
+        assert "cannot create rtcore's schema 'rtcore'" in result.stderr
+        assert "grant this user CREATE on the database" in result.stderr
+        schemas = _psql(litellm_db, "-At", "-c", "SELECT nspname FROM pg_namespace").split()
+        assert "rtcore" not in schemas
+    finally:
+        _psql(litellm_db, "-c", f"DROP ROLE {role}")
 
 
 async def _store_unready(http: aiohttp.ClientSession, port: int) -> bool:

@@ -138,7 +138,14 @@ async def _prepare(url: str, schema: str) -> LiteLLMTables:
                 )
             ).scalar()
             if not exists:
-                await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{RTCORE_SCHEMA}"'))
+                try:
+                    await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{RTCORE_SCHEMA}"'))
+                except sa.exc.DBAPIError as exc:
+                    raise StoreUnavailable(
+                        f"cannot create rtcore's schema {RTCORE_SCHEMA!r} beside LiteLLM's "
+                        f"tables ({reason_of(exc)}): grant this user CREATE on the database, "
+                        f"or create the schema for it"
+                    ) from None
             wanted = {*TABLES, *OPTIONAL_TABLES}
             await conn.run_sync(
                 lambda sync: metadata.reflect(
