@@ -411,6 +411,7 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     if settings.master_key is None:
         return None
     from rtcore.keys.errors import StoreUnavailable
+    from rtcore.keys.litellm_db import RTCORE_SCHEMA, LiteLLMKeyStore, litellm_schema
     from rtcore.keys.store import KeyStore, default_url
 
     url = settings.database_url or default_url(settings.port)
@@ -418,6 +419,20 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
         _mention_the_shared_store(url, default_url())
     spool = Path(settings.spool_dir) if settings.spool_dir else None
     try:
+        litellm = await litellm_schema(url) if settings.database_url else None
+        if litellm is not None:
+            store: KeyStore = await LiteLLMKeyStore.open_on(
+                url, litellm, master_key=settings.master_key, spool_dir=spool
+            )
+            log.info(
+                "LiteLLM's database (its tables in schema %r): its virtual keys admit "
+                "sessions, which are written to its spend log; rtcore's own tables are in "
+                "schema %r (records wait in %s while it is down)",
+                litellm,
+                RTCORE_SCHEMA,
+                store.spool_directory,
+            )
+            return store
         store = await KeyStore.open(url, spool_dir=spool)
     except StoreUnavailable as exc:
         raise ServeError(f"cannot use the key database: {exc.reason}") from None

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from rtcore.gateway import Gateway
 from rtcore.keys.errors import Refusal
+from rtcore.keys.litellm_db import LiteLLMKeyStore, managed_by_litellm
 from rtcore.keys.store import KeyStore
 from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.refusals import refusal_response
@@ -39,6 +40,8 @@ def _admin(operation: Operation) -> Callable[[web.Request], Awaitable[web.Stream
                 raise Refusal(401, "invalid_api_key", "The key admin API takes the master key.")
             if gateway.keys is None:
                 raise Refusal(503, "no_key_store", "No key store is open on this server.")
+            if isinstance(gateway.keys, LiteLLMKeyStore) and request.path != "/spend/logs":
+                raise managed_by_litellm()
             result = await operation(gateway.keys, request)
         except Refusal as refusal:
             log.info("admin %s refused: %s", request.path, refusal.code)
