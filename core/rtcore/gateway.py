@@ -138,6 +138,11 @@ class Gateway:
     def model_names(self) -> list[str]:
         return sorted(self._groups)
 
+    @property
+    def deployments_configured(self) -> list[ModelConfig]:
+        """Every entry of the model table, each name's deployments in config order."""
+        return [m for group in self._groups.values() for m in group]
+
     def authenticate(self, presented: str | None) -> bool:
         """True when the key is right, or when no key is configured (any key is accepted,
         as LiteLLM does without a master key). Constant-time comparison."""
