@@ -302,8 +302,12 @@ class Gateway:
         deployments = self.deployments(model.name, model)
         model = deployments.first()[0]
         provider = self.provider_for(model)
-        budget = admission.budget_left if admission is not None else None
-        meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)
+        meter = Meter(
+            prices_for(provider.capabilities.prices, model.info),
+            budget_left=admission.budget_left if admission is not None else None,
+            tokens_per_minute=admission.tokens_per_minute if admission is not None else None,
+            tokens_before=admission.tokens_before if admission is not None else 0,
+        )
         connection = Connection(
             model=model,
             provider=provider,

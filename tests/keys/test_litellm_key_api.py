@@ -7,6 +7,7 @@ without secrets, and ``/health/liveness``."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import uuid
@@ -318,7 +319,7 @@ async def test_rpm_limit_counts_sessions_opened_per_minute_across_servers(
         await until(lambda: admitted(b.port, key), within=75)
 
 
-async def test_tpm_limit_refuses_new_sessions_while_the_minute_is_spent(
+async def test_tpm_limit_ends_the_session_after_the_reply_and_refuses_new_ones(
     served: Served, http: aiohttp.ClientSession
 ) -> None:
     admin = Admin(http, served.port)
@@ -326,9 +327,18 @@ async def test_tpm_limit_refuses_new_sessions_while_the_minute_is_spent(
     roomy = await admin.generate(tpm_limit=1_000_000)
     await early_in_a_minute()
     async with session(served.port, key) as ws:
-        await text_turn(ws)  # more than one token
+        events = await text_turn(ws)  # more than one token
+        assert events[-1]["response"]["status"] == "completed"  # the reply is whole
+        async with asyncio.timeout(10):
+            error = json.loads(await ws.recv())
+        assert error["type"] == "error"
+        assert error["error"]["code"] == "rate_limit_exceeded"
+        assert "tpm_limit=1" in error["error"]["message"]
+        await ws.wait_closed()
+    assert ws.close_code == 1013  # try again later
     async with session(served.port, roomy) as ws:
         await text_turn(ws)
+        await text_turn(ws)  # a key with room goes on
 
     async def refused_for_tokens() -> dict[str, Any] | None:
         try:

@@ -5,8 +5,11 @@ Minutes are fixed windows (``12:04:00`` to ``12:05:00`` UTC), as LiteLLM's limit
 them. A session counts once, when it is let in, against ``rpm_limit``; its tokens count
 against ``tpm_limit`` in the minute it ends (written with its record, in the same
 transaction as its spend), and while a key's tokens this minute reach its ``tpm_limit`` no
-new session of it is let in until the next minute. Everything here runs inside the key's
-admission (its row locked), or inside a session's record: nothing on the audio path.
+new session of it is let in until the next minute. A live session also counts its own
+tokens per minute as its responses end (``rtcore.keys.usage.Meter``), on top of what the
+key had recorded in the minute it opened, and ends at the turn boundary where they reach
+the limit. Everything here runs inside the key's admission (its row locked), or inside a
+session's record: nothing on the audio path.
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ def _insert(conn: AsyncConnection) -> Any:
 
 async def admit(
     conn: AsyncConnection, row: Mapping[Any, Any], label: str, now: datetime.datetime
-) -> None:
+) -> int:
     """Count a session of the key in ``row`` (locked by the caller) in this minute, or
-    ``Refusal`` (429 ``rate_limit_exceeded``) when its limits are reached."""
+    ``Refusal`` (429 ``rate_limit_exceeded``) when its limits are reached; the tokens the
+    key's sessions used this minute."""
     rpm, tpm = row["rpm_limit"], row["tpm_limit"]
     if rpm is None and tpm is None:
-        return
+        return 0
     token = row["token"]
     minute = minute_of(now)
     # Past minutes count no more: each key keeps at most its current one.
@@ -77,6 +81,7 @@ async def admit(
             set_={"sessions": key_minutes.c.sessions + 1},
         )
     )
+    return int(tokens)
 
 
 async def add_tokens(

@@ -94,6 +94,9 @@ class Admission(msgspec.Struct, frozen=True, kw_only=True):
     key_alias: str | None = None
     lease_id: str | None = None
     budget_left: float | None = None
+    # The key's tpm_limit, and the tokens its sessions had used in this minute.
+    tokens_per_minute: int | None = None
+    tokens_before: int = 0
     # Let in by a client secret: the session it was minted with, as a session.update.
     session_update: str | None = None
 
@@ -576,7 +579,7 @@ class KeyStore:
             if row is None:
                 raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
             spend, budget = _usable(row, now, model)
-            await rate_limits.admit(conn, row, _label(row), now)
+            tokens_before = await rate_limits.admit(conn, row, _label(row), now)
             if _period_over(row, now):
                 # A new budget period: what was spent before it no longer counts.
                 await conn.execute(
@@ -617,6 +620,8 @@ class KeyStore:
             key_alias=row["key_alias"],
             lease_id=lease,
             budget_left=None if budget is None else budget - spend,
+            tokens_per_minute=row["tpm_limit"],
+            tokens_before=tokens_before,
         )
 
     async def release(self, admission: Admission) -> None:
