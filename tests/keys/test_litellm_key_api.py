@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 import websockets
 
 from rtcore.keys.hashing import hash_key
@@ -392,3 +393,82 @@ async def test_model_info_in_litellms_shape_without_secrets(
         # LiteLLM's liveness answer, with no key.
         async with http.get(f"http://127.0.0.1:{served.port}/health/liveness") as r:
             assert (r.status, await r.json()) == (200, "I'm alive!")
+
+
+@pytest.fixture
+async def empty_database(database: str) -> str:
+    """A database of its own, with nothing in it."""
+    if database.startswith("sqlite"):
+        return database
+    import asyncpg
+
+    name = unique("upgraded").replace("-", "_")
+    admin = await asyncpg.connect(database)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return database.rsplit("/", 1)[0] + "/" + name
+
+
+async def test_a_database_of_the_release_before_keeps_its_keys(empty_database: str) -> None:
+    """Migrated from the schema before LiteLLM's key fields (0003): its keys keep working,
+    with no team, user, tags or rate limits, and take the new fields."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from rtcore.keys.migrate import MIGRATIONS
+    from rtcore.keys.store import KeyStore, async_url
+
+    def to_0003(connection: sa.Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+
+    key = unique("sk-from-before")
+    now = datetime.datetime.now(datetime.UTC)
+    engine = create_async_engine(async_url(empty_database))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(to_0003)
+            # The table as 0003 left it: none of the new columns.
+            before = sa.table(
+                "rtcore_keys",
+                *(sa.column(n) for n in ("token", "key_name", "spend", "blocked")),
+                sa.column("models", sa.JSON),
+                sa.column("metadata", sa.JSON),
+                sa.column("created_at", sa.DateTime(timezone=True)),
+                sa.column("updated_at", sa.DateTime(timezone=True)),
+            )
+            await conn.execute(
+                sa.insert(before).values(
+                    token=hash_key(key),
+                    key_name="sk-...",
+                    spend=0.0,
+                    blocked=False,
+                    models=[],
+                    metadata={},
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    store = await KeyStore.open(empty_database)
+    try:
+        info = (await store.info(key))["info"]
+        assert (info["team_id"], info["key_type"], info["tags"], info["rpm_limit"]) == (
+            None,
+            "default",
+            [],
+            None,
+        )
+        admission = await store.admit(key, "echo")
+        await store.release(admission)
+        updated = await store.update({"key": key, "rpm_limit": 5, "team_id": "carried"})
+        assert (updated["rpm_limit"], updated["team_id"]) == (5, "carried")
+    finally:
+        await store.aclose()
