@@ -16,6 +16,7 @@ from rtcore.keys.errors import Refusal
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.store import KeyStore
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.operations import loggable
 from rtcore_websocket.refusals import refusal_response
 from rtcore_websocket.request_bodies import read_json_object
 
@@ -44,7 +45,7 @@ def _admin(operation: Operation) -> Callable[[web.Request], Awaitable[web.Stream
                 raise Refusal(503, "no_key_store", "No key store is open on this server.")
             result = await operation(gateway.keys, request)
         except Refusal as refusal:
-            log.info("admin %s refused: %s", request.path, refusal.code)
+            log.info("admin %s refused: %s", loggable(request.path), refusal.code)
             return refusal_response(refusal)
         return web.json_response(result)
 

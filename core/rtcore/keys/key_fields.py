@@ -22,9 +22,11 @@ MAX_TAGS = 100
 MAX_TAG = 256
 MAX_RPM = 1_000_000
 MAX_TPM = 10**12
-# A key chosen by the operator: LiteLLM's "sk-" prefix, then what every door takes
-# unchanged (a bearer token, an ``api-key`` header, a WebSocket subprotocol's token).
-KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9._~+-]{1,253}")
+# A key chosen by the operator: LiteLLM's "sk-" prefix, then the characters of the keys
+# LiteLLM and rtcore generate (URL-safe base64), which every door takes unchanged (a bearer
+# token, an ``api-key`` header, a WebSocket subprotocol, a URL's path) and the log knows
+# for a key's.
+KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_-]{1,253}")
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
@@ -39,7 +41,7 @@ def custom_key(value: object) -> str:
             400,
             "invalid_value",
             "Invalid key format. A virtual key must start with 'sk-' followed by 1 to 253 "
-            f"letters, digits or any of . _ ~ + - (received {shown}).",
+            f"letters, digits, '_' or '-' (received {shown}).",
             param="key",
         )
     return value
