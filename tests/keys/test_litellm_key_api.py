@@ -199,7 +199,7 @@ async def test_regenerate_block_and_unblock(served: Served, http: aiohttp.Client
     admin = Admin(http, served.port)
     alias = unique("rotated")
     old = await admin.generate(key_alias=alias, max_parallel_requests=1, models=["echo"])
-    async with session(served.port, old):
+    async with session(served.port, old) as ws:
         # LiteLLM's path form, with fields changed as /key/update would.
         status, made = await admin.post(f"/key/{old}/regenerate", {"max_budget": 3.0})
         assert status == 200, made
@@ -213,7 +213,16 @@ async def test_regenerate_block_and_unblock(served: Served, http: aiohttp.Client
         assert (await refused(served.port, old))[1]["error"]["code"] == "invalid_api_key"
         status, body = await refused(served.port, new)
         assert (status, body["error"]["code"]) == (429, "max_parallel_requests")
+        await text_turn(ws)  # spent after the regeneration: charged to the key as it is now
     await until(lambda: admitted(served.port, new), within=10)
+
+    async def charged() -> list[dict[str, Any]]:
+        _, rows = await admin.get("/spend/logs", api_key=new)
+        return [r for r in rows if r["spend"] > 0]
+
+    [row] = await until(charged)
+    _, info = await admin.get("/key/info", key=new)
+    assert info["info"]["spend"] == row["spend"]
     assert (await admin.get("/key/info", key=old))[0] == 404
 
     # The body form, with a secret chosen by the operator.

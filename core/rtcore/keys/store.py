@@ -711,6 +711,15 @@ class KeyStore:
         insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
         async with self._db.begin() as conn:
             if entry.lease_id is not None:
+                # The key's token now: a /key/regenerate during the session moved its lease
+                # (and the key) to the new one, which its spend is charged to.
+                moved = (
+                    await conn.execute(
+                        sa.select(leases.c.token).where(leases.c.id == entry.lease_id)
+                    )
+                ).scalar()
+                if moved is not None and record.key_hash is not None and moved != record.key_hash:
+                    record = msgspec.structs.replace(record, key_hash=moved)
                 await conn.execute(sa.delete(leases).where(leases.c.id == entry.lease_id))
             result = await conn.execute(
                 insert(spend_logs)
