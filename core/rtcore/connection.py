@@ -390,9 +390,12 @@ class Connection:
             return True
         if isinstance(event, neutral.ResponseDone) and event.usage is not None:
             self.meter.add_usage(event.usage)
-            if self.meter.over_budget():
+            if self.meter.over_budget() or self.meter.over_tokens_per_minute():
                 # At a turn boundary: the reply that spent the last of it is whole.
-                self._budget_spent()
+                if self.meter.over_budget():
+                    self._budget_spent()
+                else:
+                    self._rate_limited()
                 await self._flush()
                 if self.settle is not None:
                     await self.settle()
@@ -687,6 +690,16 @@ class Connection:
         )
         self.failure = neutral.ProviderError(code="budget_exceeded", message=message, fatal=True)
         self.session.error(RealtimeError("budget_exceeded", message, type="budget_exceeded"))
+
+    def _rate_limited(self) -> None:
+        message = (
+            f"Rate limit exceeded: this key's sessions used {self.meter.minute_tokens} tokens "
+            f"this minute of tpm_limit={self.meter.tokens_per_minute} (tokens per minute)."
+        )
+        self.failure = neutral.ProviderError(
+            code="rate_limit_exceeded", message=message, fatal=True
+        )
+        self.session.error(RealtimeError("rate_limit_exceeded", message, type="rate_limit_error"))
 
     def abandon(self, code: str, message: str) -> None:
         """The transport gives up on its client (one that stopped reading, say): the

@@ -139,6 +139,11 @@ class Gateway:
     def model_names(self) -> list[str]:
         return sorted(self._groups)
 
+    @property
+    def deployments_configured(self) -> list[ModelConfig]:
+        """Every entry of the model table, each name's deployments in config order."""
+        return [m for group in self._groups.values() for m in group]
+
     def authenticate(self, presented: str | None) -> bool:
         """True when the key is right, or when no key is configured (any key is accepted,
         as LiteLLM does without a master key). Constant-time comparison."""
@@ -317,10 +322,11 @@ class Gateway:
         first = deployments.first()
         model = first[0] if first else model  # none with room: the session says so
         provider = self.provider_for(model)
-        budget = admission.budget_left if admission is not None else None
         meter = Meter(
             prices_for(provider.capabilities.prices, model.info),
-            budget_left=budget,
+            budget_left=admission.budget_left if admission is not None else None,
+            tokens_per_minute=admission.tokens_per_minute if admission is not None else None,
+            tokens_before=admission.tokens_before if admission is not None else 0,
             keep_text=self._response_text,
         )
         connection = Connection(

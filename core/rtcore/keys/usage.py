@@ -63,16 +63,30 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Meter:
-    """Counts a session's audio and usage; ``over_budget`` after each response."""
+    """Counts a session's audio and usage; ``over_budget`` and ``over_tokens_per_minute``
+    after each response.
+
+    ``tokens_per_minute`` is the key's ``tpm_limit``, and ``tokens_before`` what its
+    sessions had used in the minute this one opened in (their records written): the
+    session's own tokens add to them in that minute, and alone from the next."""
 
     def __init__(
-        self, prices: Prices, *, budget_left: float | None = None, keep_text: bool = False
+        self,
+        prices: Prices,
+        *,
+        budget_left: float | None = None,
+        tokens_per_minute: int | None = None,
+        tokens_before: int = 0,
+        keep_text: bool = False,
     ) -> None:
         self.prices = prices
         self.budget_left = budget_left
         # Whether each response's record carries what the model said (a callback asked).
         self.keep_text = keep_text
         self.started = datetime.datetime.now(datetime.UTC)
+        self.tokens_per_minute = tokens_per_minute
+        self.minute_tokens = tokens_before
+        self._minute = _minute_of(self.started)
         self.request_id = f"sess_{uuid.uuid4().hex}"
         # Seconds of audio sent to the provider and received from it, each chunk counted at
         # the rate in force when it crossed (a session.update may change it midway).
@@ -120,6 +134,15 @@ class Meter:
         u[3] += usage.output_audio_tokens
         u[4] += usage.cached_tokens
         u[5] += usage.cached_audio_tokens
+        minute = _minute_of(datetime.datetime.now(datetime.UTC))
+        if minute != self._minute:
+            self._minute, self.minute_tokens = minute, 0
+        self.minute_tokens += (
+            usage.input_text_tokens
+            + usage.input_audio_tokens
+            + usage.output_text_tokens
+            + usage.output_audio_tokens
+        )
 
     @property
     def usage(self) -> Usage:
@@ -154,6 +177,11 @@ class Meter:
     def over_budget(self) -> bool:
         return self.budget_left is not None and self.spend >= self.budget_left
 
+    def over_tokens_per_minute(self) -> bool:
+        """Whether this minute's tokens reached the key's ``tpm_limit`` (checked right
+        after a response's usage was added, so "this minute" is the one it was counted in)."""
+        return self.tokens_per_minute is not None and self.minute_tokens >= self.tokens_per_minute
+
     def record(
         self,
         *,
@@ -182,6 +210,10 @@ class Meter:
             responses=tuple(self._responses),
             provider=provider,
         )
+
+
+def _minute_of(when: datetime.datetime) -> datetime.datetime:
+    return when.replace(second=0, microsecond=0)
 
 
 def _usage(u: list[int]) -> Usage:
