@@ -8,14 +8,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-import msgspec
-
-from rtcore.audio import AudioFormat, InputConverter
 from rtcore.dialect import Dialect
 from rtcore.failover import Deployments, fails_over, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
 from rtcore.kit.replay import InputAudio
+from rtcore.moves import REPLAY_SECONDS, SessionMoves, failure_of
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import (
@@ -30,8 +28,6 @@ from rtcore.provider import (
 from rtcore.provider import messages as neutral
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
 from rtcore.session.media import MediaSink
-from rtcore.telemetry import context
-from rtcore.telemetry.metrics import upstream_switched
 from rtcore.telemetry.session_metrics import session_metrics
 
 log = logging.getLogger(__name__)
@@ -48,12 +44,9 @@ SHUTTING_DOWN = "server_shutting_down"
 # that its session is over (it ends its open responses first), the session fails over and a
 # response with nothing out yet is asked again instead of failing.
 LOOKAHEAD_SECONDS = 1.0
-# Speech a failed upstream took but never answered is sent again to the next (as much as
-# this holds).
-REPLAY_SECONDS = 30.0
 
 
-class Connection:
+class Connection(SessionMoves):
     """Transports use exactly four things:
 
     - ``async with connection.running():`` (done by ``Gateway.connect``),
@@ -162,7 +155,7 @@ class Connection:
             except (ProviderUnavailable, SettingRefused) as exc:
                 if upstream is not None:
                     await upstream.aclose()
-                code, message = _failure(exc)
+                code, message = failure_of(exc)
                 if self.deployments is not None:
                     self.deployments.router.failed(model)
                 if index + 1 >= len(candidates):
@@ -402,186 +395,6 @@ class Connection:
                 return True
         return False
 
-    # -- moving to another deployment ------------------------------------------------------
-
-    def _can_move(self) -> bool:
-        return self.deployments is not None and self.deployments.several and not self._closed
-
-    def _failback_due(self) -> bool:
-        """Back to the preferred deployment at a turn boundary, once its cooldown is over
-        (tried at most once a cooldown)."""
-        deployments = self.deployments
-        if (
-            deployments is None
-            or not deployments.failback
-            or self.model is self._preferred
-            or not self.session.idle
-            or deployments.router.cooling(self._preferred)
-        ):
-            return False
-        now = time.monotonic()
-        if now - self._failback_tried < deployments.router.routing.cooldown_seconds:
-            return False
-        self._failback_tried = now
-        return True
-
-    async def _fail_over(self, error: neutral.ProviderError) -> bool:
-        """The upstream failed for good: move to the next deployment that opens, or end the
-        session with the failure (False)."""
-        held, self._held = self._held, []
-        assert self.deployments is not None
-        self.metrics.upstream_error(error.code)
-        failed = self.model
-        self.deployments.router.failed(failed)
-        if await self._switch("failover", error):
-            for done in held:
-                self.meter.add_usage(done.usage)  # what the failed replies used is charged
-                if done.response_id not in self.session.responses:
-                    # Failed for the client (not asked again): it ended on the old model.
-                    self.metrics.response_done(done.status)
-                    self.meter.response_done(
-                        done, model=failed.model, deployment=failed.deployment_id
-                    )
-            return True
-        # Nowhere to go: the failure ends the session, as it would have with one deployment.
-        for done in held:
-            await self._take(None, done)
-        await self._take(None, error)
-        return False
-
-    async def _switch(self, reason: str, error: neutral.ProviderError | None) -> bool:
-        """Move the session to another deployment (``error``: its upstream failed; None:
-        back to the preferred one). The new upstream is given the session's settings, its
-        conversation, the replies to ask again and the speech the old one never answered;
-        what the client sends meanwhile waits. False when no deployment would take it."""
-        assert self.deployments is not None
-        assert self._upstream is not None
-        started = time.monotonic()
-        old_model, old_upstream = self.model, self._upstream
-        old_rate = self.session.neutral_config().input_sample_rate
-        targets = [self._preferred] if error is None else self.deployments.ranked(old_model)
-        async with self._send_lock:
-            self._steady.clear()
-            try:
-                if error is not None:
-                    self._retire(old_upstream, old_model)
-                upstream = await self._open_on(targets)
-                if upstream is None:
-                    if error is None:
-                        self._adopt(old_model)
-                    return False
-                if error is None:
-                    self._retire(old_upstream, old_model)
-                self._upstream = upstream
-                self._rate_before = old_rate
-                await self._hand_over(upstream, error, old_rate)
-            finally:
-                self._steady.set()
-        gap = time.monotonic() - started
-        self.switches.append((reason, old_model.deployment_id, self.model.deployment_id))
-        upstream_switched(
-            self.model.name, reason, old_model.deployment_id, self.model.deployment_id, gap
-        )
-        why = f" after {error.code}: {error.message}" if error is not None else ""
-        log.warning(
-            "session moved from %s (%s) to %s (%s) in %.2f s (%s%s)",
-            old_model.deployment_id,
-            old_model.provider,
-            self.model.deployment_id,
-            self.model.provider,
-            gap,
-            reason,
-            why,
-        )
-        return True
-
-    async def _open_on(self, targets: Sequence[ModelConfig]) -> ProviderSession | None:
-        assert self.deployments is not None
-        for model in targets:
-            upstream: ProviderSession | None = None
-            tag = context.current()
-            if tag is not None:
-                # What the new upstream's tasks log and count under.
-                context.retag(msgspec.structs.replace(tag, deployment=model.deployment_id))
-            try:
-                self._adopt(model)
-                # The conversation first, before the upstream proves itself open: a model
-                # that takes history only as its stream opens (Nova: before any audio)
-                # opens with it, rather than taking it for new turns.
-                upstream = await self._open_upstream(
-                    model, prove=True, given=self.session.history()
-                )
-            except (ProviderUnavailable, SettingRefused) as exc:
-                if upstream is not None:
-                    await upstream.aclose()
-                self.deployments.router.failed(model)
-                code, message = _failure(exc)
-                self.metrics.upstream_error(code)
-                log.warning(
-                    "deployment %s could not take the session over (%s: %s)",
-                    model.deployment_id,
-                    code,
-                    message,
-                )
-                continue
-            self.deployments.router.opened(model)
-            return upstream
-        return None
-
-    async def _hand_over(
-        self, upstream: ProviderSession, error: neutral.ProviderError | None, old_rate: int
-    ) -> None:
-        again: list[neutral.Command] = []
-        if error is not None:
-            interrupted = neutral.ResponseError(
-                code=error.code,
-                message=f"The reply was cut off: {error.message} The session goes on with "
-                "another model; ask again.",
-            )
-            again += self.session.resume_responses(interrupted)
-        # (The conversation went first, as the upstream opened.)
-        commands: list[neutral.Command] = []
-        config = self.session.neutral_config()
-        unheard = self._unheard
-        if unheard is not None:
-            # Committed turns it never heard go before the replies asked again (which may
-            # answer them); speech nobody answered yet, after.
-            for turn in self._committed.items():
-                commands += self._heard_again(unheard, turn, old_rate)
-            pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
-            self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
-            self._buffer_from, self._committed = 0.0, {}
-            if pcm:
-                self.replayed_audio += len(pcm)
-                again.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
-        commands += again
-        await self._flush()
-        await self._deliver(upstream, commands)
-        await self._flush()
-
-    def _heard_again(
-        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]], old_rate: int
-    ) -> list[neutral.Command]:
-        """A committed turn the failed upstream never said a word of: its audio and its
-        commit, for the next (nothing when the turn was heard: the history has it)."""
-        item_id, (start, end) = turn
-        commit = self.session.recommit(item_id)
-        if not commit:
-            return []
-        pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
-        self.replayed_audio += len(pcm)
-        config = self.session.neutral_config()
-        return [neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)), *commit]
-
-    def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
-        """Close an upstream the session left, in the background (its close may wait on
-        a connection that is gone)."""
-        if self.deployments is not None:
-            self.deployments.router.closed(model)
-        closing = asyncio.create_task(upstream.aclose(), name="upstream-retire")
-        self._closing.add(closing)
-        closing.add_done_callback(self._closing.discard)
-
     # -- client side -----------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
@@ -637,17 +450,6 @@ class Connection:
                 commands = self._still_news(commands)
             await self._deliver(upstream, commands)
 
-    def _still_news(self, commands: Sequence[neutral.Command]) -> list[neutral.Command]:
-        config = self.session.neutral_config()
-        out: list[neutral.Command] = []
-        for command in commands:
-            if isinstance(command, neutral.AppendAudio):
-                pcm = _resample(command.pcm, self._rate_before, config)
-                out.append(neutral.AppendAudio(pcm=pcm))
-            elif isinstance(command, neutral.ClearAudio | neutral.CancelResponse):
-                out.append(command)
-        return out
-
     async def _deliver(
         self, upstream: ProviderSession, commands: Sequence[neutral.Command]
     ) -> None:
@@ -673,14 +475,6 @@ class Connection:
                 self._unheard.clear()
                 self._buffer_from = self._unheard.position_ms
             await upstream.send(command)
-
-    def _commit(self, item_id: str, unheard: InputAudio) -> None:
-        now = unheard.position_ms
-        self._committed[item_id] = (self._buffer_from, now)
-        self._buffer_from = now
-        # Older turns are out of the ring, and no longer worth replaying.
-        oldest = now - REPLAY_SECONDS * 1000
-        self._committed = {i: t for i, t in self._committed.items() if t[1] > oldest}
 
     def _budget_spent(self) -> None:
         spent = self.meter.spend
@@ -789,17 +583,3 @@ class Connection:
             if not data:
                 return
             yield data
-
-
-def _failure(exc: ProviderUnavailable | SettingRefused) -> tuple[str, str]:
-    if isinstance(exc, ProviderUnavailable):
-        return exc.code, exc.message
-    return "setting_refused", f"{exc.field}: {exc.message}"
-
-
-def _resample(pcm: bytes, rate: int, config: neutral.SessionConfig) -> bytes:
-    """Audio made at ``rate`` for an upstream that takes ``config.input_sample_rate``."""
-    if not rate or rate == config.input_sample_rate:
-        return pcm
-    converter = InputConverter(AudioFormat("pcm16", rate), config.input_sample_rate)
-    return converter.feed(pcm) + converter.flush()

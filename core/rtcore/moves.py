@@ -1,0 +1,287 @@
+"""Moving a live session to another deployment, the part of a ``Connection`` that does it.
+
+When the upstream fails for good (``failover.fails_over``), or the session is due back on
+its preferred deployment (failback), the session is adopted by the next deployment that
+opens: the conversation first, then the replies to ask again, the committed turns and the
+speech the old upstream never answered; what the client sends meanwhile waits
+(``_steady``), and what was made for the old upstream is sent on as far as it is still
+news. ``Connection`` runs the reader that decides when; this holds how.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from rtcore.audio import AudioFormat, InputConverter
+from rtcore.failover import Deployments
+from rtcore.keys.usage import Meter
+from rtcore.kit.replay import InputAudio
+from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable, SettingRefused
+from rtcore.provider import messages as neutral
+from rtcore.session.machine import RealtimeSession
+from rtcore.telemetry import context
+from rtcore.telemetry.metrics import upstream_switched
+from rtcore.telemetry.session_metrics import SessionMetrics
+
+log = logging.getLogger(__name__)
+
+# Speech a failed upstream took but never answered is sent again to the next (as much as
+# this holds).
+REPLAY_SECONDS = 30.0
+
+
+class SessionMoves:
+    """Mixed into ``Connection``: the attributes below are the connection's."""
+
+    model: ModelConfig
+    deployments: Deployments | None
+    session: RealtimeSession
+    meter: Meter
+    metrics: SessionMetrics
+    switches: list[tuple[str, str, str]]
+    replayed_audio: int
+    _preferred: ModelConfig
+    _upstream: ProviderSession | None
+    _unheard: InputAudio | None
+    _committed: dict[str, tuple[float, float]]
+    _buffer_from: float
+    _rate_before: int
+    _held: list[neutral.ResponseDone]
+    _failback_tried: float
+    _steady: asyncio.Event
+    _send_lock: asyncio.Lock
+    _closing: set[asyncio.Task[None]]
+    _closed: bool
+
+    if TYPE_CHECKING:
+
+        async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool: ...
+
+        async def _flush(self) -> None: ...
+
+        def _adopt(self, model: ModelConfig) -> None: ...
+
+        async def _open_upstream(
+            self, model: ModelConfig, *, prove: bool, given: Sequence[neutral.Command] = ()
+        ) -> ProviderSession: ...
+
+        async def _deliver(
+            self, upstream: ProviderSession, commands: Sequence[neutral.Command]
+        ) -> None: ...
+
+    def _can_move(self) -> bool:
+        return self.deployments is not None and self.deployments.several and not self._closed
+
+    def _failback_due(self) -> bool:
+        """Back to the preferred deployment at a turn boundary, once its cooldown is over
+        (tried at most once a cooldown)."""
+        deployments = self.deployments
+        if (
+            deployments is None
+            or not deployments.failback
+            or self.model is self._preferred
+            or not self.session.idle
+            or deployments.router.cooling(self._preferred)
+        ):
+            return False
+        now = time.monotonic()
+        if now - self._failback_tried < deployments.router.routing.cooldown_seconds:
+            return False
+        self._failback_tried = now
+        return True
+
+    async def _fail_over(self, error: neutral.ProviderError) -> bool:
+        """The upstream failed for good: move to the next deployment that opens, or end the
+        session with the failure (False)."""
+        held, self._held = self._held, []
+        assert self.deployments is not None
+        self.metrics.upstream_error(error.code)
+        failed = self.model
+        self.deployments.router.failed(failed)
+        if await self._switch("failover", error):
+            for done in held:
+                self.meter.add_usage(done.usage)  # what the failed replies used is charged
+                if done.response_id not in self.session.responses:
+                    # Failed for the client (not asked again): it ended on the old model.
+                    self.metrics.response_done(done.status)
+                    self.meter.response_done(
+                        done, model=failed.model, deployment=failed.deployment_id
+                    )
+            return True
+        # Nowhere to go: the failure ends the session, as it would have with one deployment.
+        for done in held:
+            await self._take(None, done)
+        await self._take(None, error)
+        return False
+
+    async def _switch(self, reason: str, error: neutral.ProviderError | None) -> bool:
+        """Move the session to another deployment (``error``: its upstream failed; None:
+        back to the preferred one). The new upstream is given the session's settings, its
+        conversation, the replies to ask again and the speech the old one never answered;
+        what the client sends meanwhile waits. False when no deployment would take it."""
+        assert self.deployments is not None
+        assert self._upstream is not None
+        started = time.monotonic()
+        old_model, old_upstream = self.model, self._upstream
+        old_rate = self.session.neutral_config().input_sample_rate
+        targets = [self._preferred] if error is None else self.deployments.ranked(old_model)
+        async with self._send_lock:
+            self._steady.clear()
+            try:
+                if error is not None:
+                    self._retire(old_upstream, old_model)
+                upstream = await self._open_on(targets)
+                if upstream is None:
+                    if error is None:
+                        self._adopt(old_model)
+                    return False
+                if error is None:
+                    self._retire(old_upstream, old_model)
+                self._upstream = upstream
+                self._rate_before = old_rate
+                await self._hand_over(upstream, error, old_rate)
+            finally:
+                self._steady.set()
+        gap = time.monotonic() - started
+        self.switches.append((reason, old_model.deployment_id, self.model.deployment_id))
+        upstream_switched(
+            self.model.name, reason, old_model.deployment_id, self.model.deployment_id, gap
+        )
+        why = f" after {error.code}: {error.message}" if error is not None else ""
+        log.warning(
+            "session moved from %s (%s) to %s (%s) in %.2f s (%s%s)",
+            old_model.deployment_id,
+            old_model.provider,
+            self.model.deployment_id,
+            self.model.provider,
+            gap,
+            reason,
+            why,
+        )
+        return True
+
+    async def _open_on(self, targets: Sequence[ModelConfig]) -> ProviderSession | None:
+        assert self.deployments is not None
+        for model in targets:
+            upstream: ProviderSession | None = None
+            tag = context.current()
+            if tag is not None:
+                # What the new upstream's tasks log and count under.
+                context.retag(msgspec.structs.replace(tag, deployment=model.deployment_id))
+            try:
+                self._adopt(model)
+                # The conversation first, before the upstream proves itself open: a model
+                # that takes history only as its stream opens (Nova: before any audio)
+                # opens with it, rather than taking it for new turns.
+                upstream = await self._open_upstream(
+                    model, prove=True, given=self.session.history()
+                )
+            except (ProviderUnavailable, SettingRefused) as exc:
+                if upstream is not None:
+                    await upstream.aclose()
+                self.deployments.router.failed(model)
+                code, message = failure_of(exc)
+                self.metrics.upstream_error(code)
+                log.warning(
+                    "deployment %s could not take the session over (%s: %s)",
+                    model.deployment_id,
+                    code,
+                    message,
+                )
+                continue
+            self.deployments.router.opened(model)
+            return upstream
+        return None
+
+    async def _hand_over(
+        self, upstream: ProviderSession, error: neutral.ProviderError | None, old_rate: int
+    ) -> None:
+        again: list[neutral.Command] = []
+        if error is not None:
+            interrupted = neutral.ResponseError(
+                code=error.code,
+                message=f"The reply was cut off: {error.message} The session goes on with "
+                "another model; ask again.",
+            )
+            again += self.session.resume_responses(interrupted)
+        # (The conversation went first, as the upstream opened.)
+        commands: list[neutral.Command] = []
+        config = self.session.neutral_config()
+        unheard = self._unheard
+        if unheard is not None:
+            # Committed turns it never heard go before the replies asked again (which may
+            # answer them); speech nobody answered yet, after.
+            for turn in self._committed.items():
+                commands += self._heard_again(unheard, turn, old_rate)
+            pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
+            self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
+            self._buffer_from, self._committed = 0.0, {}
+            if pcm:
+                self.replayed_audio += len(pcm)
+                again.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+        commands += again
+        await self._flush()
+        await self._deliver(upstream, commands)
+        await self._flush()
+
+    def _heard_again(
+        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]], old_rate: int
+    ) -> list[neutral.Command]:
+        """A committed turn the failed upstream never said a word of: its audio and its
+        commit, for the next (nothing when the turn was heard: the history has it)."""
+        item_id, (start, end) = turn
+        commit = self.session.recommit(item_id)
+        if not commit:
+            return []
+        pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
+        self.replayed_audio += len(pcm)
+        config = self.session.neutral_config()
+        return [neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)), *commit]
+
+    def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
+        """Close an upstream the session left, in the background (its close may wait on
+        a connection that is gone)."""
+        if self.deployments is not None:
+            self.deployments.router.closed(model)
+        closing = asyncio.create_task(upstream.aclose(), name="upstream-retire")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    def _still_news(self, commands: Sequence[neutral.Command]) -> list[neutral.Command]:
+        config = self.session.neutral_config()
+        out: list[neutral.Command] = []
+        for command in commands:
+            if isinstance(command, neutral.AppendAudio):
+                pcm = _resample(command.pcm, self._rate_before, config)
+                out.append(neutral.AppendAudio(pcm=pcm))
+            elif isinstance(command, neutral.ClearAudio | neutral.CancelResponse):
+                out.append(command)
+        return out
+
+    def _commit(self, item_id: str, unheard: InputAudio) -> None:
+        now = unheard.position_ms
+        self._committed[item_id] = (self._buffer_from, now)
+        self._buffer_from = now
+        # Older turns are out of the ring, and no longer worth replaying.
+        oldest = now - REPLAY_SECONDS * 1000
+        self._committed = {i: t for i, t in self._committed.items() if t[1] > oldest}
+
+
+def failure_of(exc: ProviderUnavailable | SettingRefused) -> tuple[str, str]:
+    if isinstance(exc, ProviderUnavailable):
+        return exc.code, exc.message
+    return "setting_refused", f"{exc.field}: {exc.message}"
+
+
+def _resample(pcm: bytes, rate: int, config: neutral.SessionConfig) -> bytes:
+    """Audio made at ``rate`` for an upstream that takes ``config.input_sample_rate``."""
+    if not rate or rate == config.input_sample_rate:
+        return pcm
+    converter = InputConverter(AudioFormat("pcm16", rate), config.input_sample_rate)
+    return converter.feed(pcm) + converter.flush()
