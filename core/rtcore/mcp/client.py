@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # The read timeout of the connection's HTTP client: a streamed answer may be quiet this
 # long (each call has its own, shorter, limit on top).
 _READ_SECONDS = 300.0
+# What one streamed answer may hold before the SDK refuses it, whatever the output cap:
+# bounded memory against a runaway server, with room for the cap's own clear error below.
+_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 class McpConnection:
@@ -38,6 +41,10 @@ class McpConnection:
         self._connect_timeout = connect_timeout_seconds
         self._session: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
         self._closing = asyncio.Event()
+        # The SDK answers a request the server refused with HTTP 4xx/5xx as a JSON-RPC
+        # error of its own; the status it had is kept here, to name the failure for what
+        # it is (an http_error).
+        self._http_status: int | None = None
         self._task = asyncio.create_task(self._hold(), name=f"mcp-{spec.label}")
 
     async def _hold(self) -> None:
@@ -52,13 +59,16 @@ class McpConnection:
                             headers=headers,
                             timeout=self._connect_timeout,
                             sse_read_timeout=_READ_SECONDS,
+                            httpx_client_factory=self._http_client,
                         )
                     )
                 else:
-                    http = create_mcp_http_client(headers=headers, timeout=timeout)
+                    http = self._http_client(headers=headers, timeout=timeout)
                     await stack.enter_async_context(http)
                     read, write = await stack.enter_async_context(
-                        streamable_http_client(self.spec.url, http_client=http)
+                        streamable_http_client(
+                            self.spec.url, http_client=http, max_sse_event_size=_MAX_EVENT_BYTES
+                        )
                     )
                 session = await stack.enter_async_context(ClientSession(read, write))
                 await session.initialize()
@@ -67,11 +77,33 @@ class McpConnection:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # the SDK's task groups raise exception groups
-            failure = classify(exc)
+            failure = self._classify(exc)
             if not self._session.done():
                 self._session.set_exception(failure)
             else:
                 log.info("MCP server %r dropped its connection: %s", self.spec.label, failure)
+
+    def _http_client(
+        self,
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> httpx2.AsyncClient:
+        client = create_mcp_http_client(headers=headers, timeout=timeout, auth=auth)
+
+        async def seen(response: httpx2.Response) -> None:
+            if response.status_code >= 400:
+                self._http_status = response.status_code
+
+        client.event_hooks["response"].append(seen)
+        return client
+
+    def _classify(self, exc: BaseException) -> McpFailure:
+        failure = classify(exc)
+        status, self._http_status = self._http_status, None
+        if failure.kind == "protocol_error" and status is not None:
+            return McpFailure("http_error", f"The MCP server answered HTTP {status}.", status)
+        return failure
 
     async def session(self) -> ClientSession:
         try:
@@ -114,7 +146,7 @@ class McpConnection:
         except McpFailure:
             raise
         except Exception as exc:
-            raise classify(exc) from None
+            raise self._classify(exc) from None
 
     async def call(
         self, name: str, arguments: dict[str, object], *, timeout_seconds: float, max_bytes: int
@@ -123,6 +155,7 @@ class McpConnection:
         the call fails, takes longer than ``timeout_seconds`` or says more than
         ``max_bytes``."""
         session = await self.session()
+        self._http_status = None
         try:
             async with asyncio.timeout(timeout_seconds):
                 result = await session.call_tool(name, dict(arguments))
@@ -134,7 +167,7 @@ class McpConnection:
                 504,
             ) from None
         except Exception as exc:
-            raise classify(exc) from None
+            raise self._classify(exc) from None
         texts = [block.text for block in result.content if isinstance(block, TextContent)]
         if texts:
             output = "\n".join(texts)
