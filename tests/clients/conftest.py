@@ -232,14 +232,21 @@ def entry(upstream: Upstream, **params: object) -> dict[str, object]:
     }
 
 
-def write_config(path: Path, entries: list[dict[str, object]]) -> Path:
-    path.write_text(yaml.safe_dump({"model_list": entries}))
+def write_config(
+    path: Path, entries: list[dict[str, object]], extra: dict[str, object] | None = None
+) -> Path:
+    """``extra``: other top-level sections (``mcp_servers``, ``general_settings``)."""
+    path.write_text(yaml.safe_dump({"model_list": entries, **(extra or {})}))
     return path
 
 
 @contextmanager
 def serve_upstream(
-    upstream: Upstream, where: Path, *extra: str, env: dict[str, str] | None = None
+    upstream: Upstream,
+    where: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    sections: dict[str, object] | None = None,
 ) -> Iterator[Served]:
     """``rtcore serve --config`` serving ``upstream.name``, its emulator running as the
     upstream says: a config entry pointed at an emulator process of the test's, alone; or
@@ -258,12 +265,12 @@ def serve_upstream(
                 "aws_secret_access_key": "client-test-secret",
                 "aws_region_name": "us-east-1",
             }
-            write_config(config, [entry(upstream, **params)])
+            write_config(config, [entry(upstream, **params)], sections)
             with Served("--config", str(config), *extra, env=env) as served:
                 yield served
     else:
         family = [u for u in UPSTREAMS if u.emulator == "serve" and u.family == upstream.family]
-        write_config(config, [entry(u) for u in family])
+        write_config(config, [entry(u) for u in family], sections)
         # The emulator's certificate is kept in this run's cache, not the user's.
         env = {"XDG_CACHE_HOME": str(where / "cache"), **(env or {})}
         with Served("--config", str(config), "--emulator", *extra, env=env) as served:

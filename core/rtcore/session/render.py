@@ -35,7 +35,7 @@ class McpToolConfigOut(Struct, kw_only=True, omit_defaults=True):
     """A session's MCP server as session.updated shows it: never its credentials, nor the
     URL of the operator's server."""
 
-    type: str = "mcp"
+    type: str
     server_label: str
     server_url: str | None = None
     server_description: str | None = None
@@ -165,6 +165,7 @@ def _tools(tools: tuple[ToolDef, ...]) -> list[ToolOut]:
 def _ga_tools(state: SessionState) -> list[ToolOut | McpToolConfigOut]:
     servers = [
         McpToolConfigOut(
+            type="mcp",
             server_label=s.label,
             server_url=None if s.operator else s.url,
             server_description=s.description,
