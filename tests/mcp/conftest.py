@@ -63,12 +63,16 @@ def mcp_servers() -> Iterator[McpServers]:
         for _ in proc.stderr:
             pass
 
-    threads = [threading.Thread(target=read, daemon=True), threading.Thread(target=drain, daemon=True)]
+    threads = [
+        threading.Thread(target=read, daemon=True),
+        threading.Thread(target=drain, daemon=True),
+    ]
     for t in threads:
         t.start()
     try:
         # A safety net only: the server prints "ready" once its three listeners serve.
-        assert ready.wait(START_SECONDS) and len(ports) == 3, f"MCP server did not start: {ports}"
+        assert ready.wait(START_SECONDS), "the MCP server did not start"
+        assert len(ports) == 3, f"the MCP server did not start: {ports}"
         yield McpServers(http=ports["http"], sse=ports["sse"], secure=ports["secure"])
     finally:
         proc.terminate()
@@ -79,7 +83,8 @@ def mcp_servers() -> Iterator[McpServers]:
             proc.wait(5)
         for t in threads:
             t.join(5)
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         proc.stdout.close()
         proc.stderr.close()
 

@@ -22,13 +22,12 @@ async def test_lists_and_calls_over_each_transport(mcp_servers: McpServers, tran
     try:
         tools = {t.name: t for t in await conn.list_tools()}
         assert set(tools) >= {"get_forecast", "shred_document", "slow_census"}
-        assert tools["get_forecast"].read_only and not tools["shred_document"].read_only
+        assert tools["get_forecast"].read_only
+        assert not tools["shred_document"].read_only
         assert tools["get_forecast"].input_schema["properties"] == {
             "city": {"title": "City", "type": "string"}
         }
-        out = await conn.call(
-            "get_forecast", {"city": "Paris"}, timeout_seconds=30, max_bytes=1000
-        )
+        out = await conn.call("get_forecast", {"city": "Paris"}, timeout_seconds=30, max_bytes=1000)
         assert out == "Sunny in Paris, 21 degrees"
     finally:
         await conn.aclose()
