@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from rtcore.mcp.client import McpConnection
@@ -11,8 +14,8 @@ from rtcore.mcp.spec import ServerSpec
 from .conftest import TOKEN_HEADER, McpServers, free_port
 
 
-def spec(url: str, transport: str = "streamable_http", **kw: object) -> ServerSpec:
-    return ServerSpec(label="tools", url=url, transport=transport, **kw)  # type: ignore[arg-type]
+def spec(url: str, transport: str = "streamable_http", **kw: Any) -> ServerSpec:
+    return ServerSpec(**{"label": "tools", "url": url, "transport": transport, **kw})
 
 
 @pytest.mark.parametrize("transport", ["streamable_http", "sse"])
@@ -81,3 +84,29 @@ async def test_credentials_are_sent_and_a_missing_token_is_a_401(mcp_servers: Mc
     finally:
         await refused.aclose()
         await allowed.aclose()
+
+
+async def test_a_sessions_connections_close_with_it(mcp_servers: McpServers) -> None:
+    """The runner of a session: its listing delivered, then closed with the session, every
+    connection and task of it ended."""
+    from rtcore.mcp.jobs import Listed, ListTools, Result
+    from rtcore.mcp.runner import McpRunner
+    from rtcore.mcp.spec import McpAccess
+
+    got: list[Result] = []
+    delivered = asyncio.Event()
+
+    async def deliver(result: Result) -> None:
+        got.append(result)
+        delivered.set()
+
+    runner = McpRunner(McpAccess(connect_timeout_seconds=20), deliver)
+    runner.start([ListTools(spec=spec(mcp_servers.http_url, label="a"))])
+    await delivered.wait()
+    (listed,) = got
+    assert isinstance(listed, Listed)
+    assert listed.tools
+    connections = list(runner._connections.values())
+    await runner.aclose()
+    assert all(c._task.done() for c in connections)
+    assert not runner._tasks

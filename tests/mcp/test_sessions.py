@@ -416,3 +416,24 @@ async def test_a_slow_server_delays_only_its_own_reply(
         assert "did not answer" in deltas(reply, "response.output_text.delta")
         # The mcp_call failed event came only after the other session's whole reply.
         assert not of_type(other.events, "error")
+
+
+async def test_the_clients_credentials_reach_the_server_only(
+    served: Served, upstream: Upstream, mcp_servers: McpServers
+) -> None:
+    async with connect(served, upstream) as s:
+        listed = await s.configure(
+            mcp("mine", mcp_servers.secure_url, authorization=TOKEN, require_approval="never"),
+            mcp("tokenless", mcp_servers.secure_url),
+        )
+        done = {e["item"]["server_label"]: e for e in of_type(listed, "conversation.item.done")}
+        assert done["mine"]["item"]["tools"]
+        assert done["tokenless"]["item"]["tools"] == []
+        (error,) = of_type(listed, "error")
+        assert "'tokenless'" in error["error"]["message"]
+        assert "http_error 401" in error["error"]["message"]
+        # Shown back without the token (and the server fixture finds none in the log).
+        assert TOKEN not in json.dumps(of_type(listed, "session.updated"))
+        first = await s.ask("What is the weather forecast for Paris?")
+        assert the_call(first)["output"] == FORECAST
+        await s.until("response.done")
