@@ -1,6 +1,7 @@
 """MCP tools run by the gateway, for models that know only function tools: the official
-``openai`` SDK's GA client against ``rtcore serve`` on Nova Sonic (its emulator) and Gemini
-Live (``--emulator``), with a real MCP server (tests/mcp/mcp_server.py) on loopback.
+``openai`` SDK's GA client against ``rtcore serve`` on Nova Sonic (its emulator), Gemini
+Live and the OpenAI-protocol upstream (``--emulator``), with a real MCP server
+(tests/mcp/mcp_server.py) on loopback.
 
 The emulators call a tool when the user's words match its description, and answer "The
 <tool> tool returned <output>" (rtcore_emulated_speech). Every event is validated against
@@ -22,7 +23,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from rtcore_sonic_emulator import utterance_pcm
-from tests.clients.conftest import GEMINI, NOVA_2, Upstream, serve_upstream, validate
+from tests.clients.conftest import GEMINI, NOVA_2, OPENAI, Upstream, serve_upstream, validate
 from tests.clients.test_openai_sdk import deltas, user_text
 from tests.core.test_sdk_shapes import GA
 from tests.transports.process import Served
@@ -109,7 +110,7 @@ async def connect(served: Served, upstream: Upstream) -> AsyncIterator[Session]:
     await client.close()
 
 
-@pytest.fixture(scope="module", params=[NOVA_2, GEMINI], ids=str)
+@pytest.fixture(scope="module", params=[NOVA_2, GEMINI, OPENAI], ids=str)
 def upstream(request: pytest.FixtureRequest) -> Upstream:
     up: Upstream = request.param
     return up
@@ -401,8 +402,14 @@ async def test_a_slow_server_delays_only_its_own_reply(
             item=user_text("Count the population of the Alps region.")
         )
         await slow.conn.response.create()
-        await slow.until("response.mcp_call.in_progress")
-        # Another session, meanwhile, is answered in full.
+        started = await slow.until("response.mcp_call.in_progress")
+        # The session itself still answers while its call runs (nothing waits on it but
+        # the reply)...
+        asked = next(e for e in started if e["type"] == "conversation.item.added")
+        await slow.conn.conversation.item.retrieve(item_id=asked["item"]["id"])
+        retrieved = await slow.until("conversation.item.retrieved")
+        assert not of_type(retrieved, "response.mcp_call.failed")
+        # ...and another session, meanwhile, is answered in full.
         await other.configure()
         answered = await other.ask("Hello there")
         assert deltas(answered, "response.output_text.delta") == upstream.reply("Hello there")

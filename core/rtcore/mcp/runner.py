@@ -47,7 +47,11 @@ class McpRunner:
 
     def _spawn(self, work: Awaitable[None], name: str) -> None:
         async def run() -> None:
-            await work
+            try:
+                await work
+            except Exception:
+                # A bug must not vanish with its task: the log has it; the session goes on.
+                log.exception("MCP work %s failed", name)
 
         task = asyncio.create_task(run(), name=name)
         self._tasks.add(task)

@@ -170,7 +170,9 @@ class McpBridge:
     def tool_call(self, response: ActiveResponse, call: neutral.ToolCall) -> bool:
         """The model called a function: True when it is an MCP tool (then run here)."""
         server = self._owner(call.name)
-        if server is None:
+        if server is None or response.conversation is None:
+            # (An out-of-band response's output joins no conversation: nothing could carry
+            # a call's output back to the model, so such a call is the client's to run.)
             return False
         tool = server.tools[call.name]
         label = server.spec.label
