@@ -7,11 +7,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
-from rtcore.mcp.client import McpConnection
 from rtcore.mcp.errors import McpFailure
 from rtcore.mcp.jobs import Called, CallTool, Disconnect, Job, Listed, ListTools, Result
 from rtcore.mcp.spec import McpAccess
+
+if TYPE_CHECKING:
+    from rtcore.mcp.client import McpConnection
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ class McpRunner:
                 return
             match job:
                 case ListTools(spec=spec):
+                    # The SDK (and its HTTP stack) is loaded by the first session using it.
+                    from rtcore.mcp.client import McpConnection
+
                     self._drop(spec.label)
                     connection = McpConnection(
                         spec, connect_timeout_seconds=self._access.connect_timeout_seconds
