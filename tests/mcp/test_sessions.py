@@ -444,3 +444,25 @@ async def test_the_clients_credentials_reach_the_server_only(
         first = await s.ask("What is the weather forecast for Paris?")
         assert the_call(first)["output"] == FORECAST
         await s.until("response.done")
+
+
+async def test_mcp_items_can_be_retrieved_and_deleted(
+    served: Served, upstream: Upstream, mcp_servers: McpServers
+) -> None:
+    async with connect(served, upstream) as s:
+        listed = await s.configure(mcp("weather", mcp_servers.http_url, require_approval="never"))
+        tools_item = of_type(listed, "conversation.item.done")[-1]["item"]
+        call = the_call(await s.ask("What is the weather forecast for Paris?"))
+        await s.until("response.done")
+        await s.conn.conversation.item.retrieve(item_id=call["id"])
+        (retrieved,) = of_type(
+            await s.until("conversation.item.retrieved"), "conversation.item.retrieved"
+        )
+        assert retrieved["item"] == call
+        for item in (call, tools_item):
+            await s.conn.conversation.item.delete(item_id=item["id"])
+            deleted = await s.until("conversation.item.deleted")
+            assert deleted[-1]["item_id"] == item["id"]
+        reply = await s.ask("Hello there")
+    assert deltas(reply, "response.output_text.delta") == upstream.reply("Hello there")
+    assert "error" not in [e["type"] for e in s.events]

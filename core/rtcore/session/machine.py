@@ -237,8 +237,10 @@ class RealtimeSession:
                 self.conversation.delete(event.item_id)
                 self._transcripts.drop(event.item_id)
                 self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
-                ids = [i.id for i in gone.for_model()] if gone.type.startswith("mcp_") else []
-                return [neutral.DeleteItem(item_id=i) for i in ids or [event.item_id]]
+                if gone.type.startswith("mcp_"):
+                    # What the model knew of it (a tool list: nothing).
+                    return [neutral.DeleteItem(item_id=i.id) for i in gone.for_model()]
+                return [neutral.DeleteItem(item_id=event.item_id)]
             case c.ConversationItemTruncate():
                 return self._truncate(event)
             case c.OutputAudioBufferClear():
