@@ -104,10 +104,18 @@ def parser() -> argparse.ArgumentParser:
         "each batch's calls up and after they ended (bench.webrtc_calls)",
     )
     p.add_argument(
+        "--failover",
+        action="store_true",
+        help="instead: the audio gap at a mid-session failover (p50/p99 over every switch) "
+        "and the gateway's CPU per switch, against steady sessions, alternating in one run "
+        "(two deployments on the OpenAI Realtime emulator; bench.failover)",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=4,
-        help="with --observability or --webrtc: phases of each; with --webrtc-calls: batches (4)",
+        help="with --observability, --webrtc or --failover: phases of each; with --webrtc-calls: "
+        "batches (4)",
     )
     p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
@@ -117,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
 
 # Modes with a model of their own (the echo model, or Nova Sonic): --provider is the main
 # run's (with --search and --soak).
-_NOVA_ONLY = ("keys", "webrtc_calls", "webrtc", "observability")
+_NOVA_ONLY = ("keys", "webrtc_calls", "webrtc", "observability", "failover")
 
 
 def main() -> None:
@@ -144,6 +152,11 @@ def main() -> None:
         from bench import webrtc
 
         asyncio.run(webrtc.main(args, rounds=args.rounds))
+        return
+    if args.failover:
+        from bench import failover
+
+        asyncio.run(failover.main(args, rounds=args.rounds))
         return
     if args.observability:
         from bench import observability

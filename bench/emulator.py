@@ -4,6 +4,7 @@
 CA file, pid), then serves until stdin closes: the Nova Sonic emulator, the Gemini Live
 emulator (its endpoint the SDK's ``base_url``), or the OpenAI Realtime emulator (its
 endpoint the SDK's ``websocket_base_url``, plain ``ws://`` on loopback), scripted alike.
+``--fault SPEC`` (OpenAI only, repeatable) gives every connection that fault.
 ``dump PATH`` on stdin writes what the probe recorded since the last dump to PATH (JSON)
 and answers ``ok``.
 """
@@ -113,7 +114,9 @@ def _openai(args: argparse.Namespace, probe: MarkerProbe | None) -> Any:
     from rtcore_openai_emulator import OpenAIRealtimeEmulator, Script
 
     script = Script().say(sig.TONE_SLOT, sig.TRANSCRIPT, reply=sig.REPLY)
-    return OpenAIRealtimeEmulator("127.0.0.1", 0, script=script, probe=probe)
+    return OpenAIRealtimeEmulator(
+        "127.0.0.1", 0, script=script, probe=probe, faults=args.fault or ()
+    )
 
 
 _EMULATORS = {"nova": _nova, "gemini": _gemini, "openai": _openai}
@@ -162,5 +165,10 @@ if __name__ == "__main__":
     parser.add_argument("--no-probe", action="store_true")
     parser.add_argument("--provider", choices=tuple(_EMULATORS), default="nova")
     parser.add_argument("--loop", choices=loops.LOOPS, default="auto")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        help="a fault every connection suffers (the OpenAI emulator's spec, e.g. close=4000@2)",
+    )
     options = parser.parse_args()
     loops.run(main(options), options.loop)

@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,15 @@ class Emulator:
         return _MODEL_IDS[self.provider]
 
     @classmethod
-    async def start(cls, cert_dir: Path, *, loop: str = "auto", provider: str = "nova") -> Emulator:
+    async def start(
+        cls,
+        cert_dir: Path,
+        *,
+        loop: str = "auto",
+        provider: str = "nova",
+        faults: Sequence[str] = (),
+    ) -> Emulator:
+        """``faults``: what every connection suffers (the OpenAI emulator's fault specs)."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -79,6 +88,7 @@ class Emulator:
             loop,
             "--provider",
             provider,
+            *(flag for spec in faults for flag in ("--fault", spec)),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=REPO,

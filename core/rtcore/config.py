@@ -68,6 +68,9 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     metrics_require_key: bool = False
     # litellm_settings.json_logs: log JSON lines (as --log-format json).
     json_logs: bool = False
+    # litellm_settings.callbacks (and success_callback, failure_callback): the logging
+    # callbacks to run, by name.
+    callbacks: tuple[str, ...] = ()
     # router_settings: how a session picks among a model_name's deployments.
     routing: Routing = msgspec.field(default_factory=lambda: Routing())
     # general_settings.ssl_certfile / ssl_keyfile: serve wss:// and https:// (PEM files).
@@ -400,6 +403,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         routing=routing,
         metrics_require_key=lite.metrics_require_key,
         json_logs=lite.json_logs,
+        callbacks=lite.callbacks,
         master_key=master_key,
         database_url=database_url,
         origins=seen,

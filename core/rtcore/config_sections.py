@@ -44,6 +44,10 @@ class Routing(msgspec.Struct, frozen=True, kw_only=True):
 class LiteLLMSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_require_key: bool = False
     json_logs: bool = False
+    # The logging callbacks named in callbacks, success_callback or failure_callback
+    # (besides "prometheus": rtcore's /metrics is always on), in the order first named;
+    # plugins serve them (``rtcore.callbacks``).
+    callbacks: tuple[str, ...] = ()
 
 
 def _section(raw: object, name: str, source: str) -> Mapping[str, object]:
@@ -149,6 +153,7 @@ def _fallbacks(value: object, where: str, source: str) -> dict[str, tuple[str, .
 def litellm_settings(raw: object, source: str) -> LiteLLMSettings:
     section = _section(raw, "litellm_settings", source)
     metrics_key = json_logs = False
+    callbacks: list[str] = []
     unused: list[str] = []
     for key, value in section.items():
         where = f"litellm_settings.{key}"
@@ -156,10 +161,10 @@ def litellm_settings(raw: object, source: str) -> LiteLLMSettings:
             metrics_key = _flag(value, where, source)
         elif key == "json_logs":
             json_logs = _flag(value, where, source)
-        elif key in ("callbacks", "success_callback", "failure_callback") and _only_prometheus(
-            value
-        ):
-            pass  # rtcore's /metrics is always on
+        elif key in CALLBACK_KEYS:
+            for name in _names(value, where, source):
+                if name != "prometheus" and name not in callbacks:
+                    callbacks.append(name)
         else:
             unused.append(key)
     unapplied(
@@ -168,12 +173,21 @@ def litellm_settings(raw: object, source: str) -> LiteLLMSettings:
         unused,
         LITELLM_KEYS,
         "they configure LiteLLM's request handling, which realtime sessions in rtcore do "
-        "not go through (require_auth_for_metrics_endpoint, json_logs and the prometheus "
-        "callback apply)",
+        "not go through (require_auth_for_metrics_endpoint, json_logs and each callback an "
+        "installed plugin serves apply)",
     )
-    return LiteLLMSettings(metrics_require_key=metrics_key, json_logs=json_logs)
+    return LiteLLMSettings(
+        metrics_require_key=metrics_key, json_logs=json_logs, callbacks=tuple(callbacks)
+    )
 
 
-def _only_prometheus(value: object) -> bool:
+# LiteLLM's three spellings: callbacks for both outcomes, or one of them. A realtime session
+# has one record however it ended, so each turns the callback on for every session.
+CALLBACK_KEYS = ("callbacks", "success_callback", "failure_callback")
+
+
+def _names(value: object, where: str, source: str) -> list[str]:
     names = [value] if isinstance(value, str) else value
-    return isinstance(names, list) and all(n == "prometheus" for n in names)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(source, where, f"expected a list of callback names, got {value!r}")
+    return names

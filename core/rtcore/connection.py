@@ -129,6 +129,11 @@ class Connection:
         self._rate_before = 0
         # Bytes of the user's audio (at the rate it went at) sent again to a new upstream.
         self.replayed_audio = 0
+        # Where in ``_unheard`` the client's audio buffer began, and the span of each turn
+        # it committed: a turn committed to an upstream that fails before it says a word
+        # of it is committed again on the next.
+        self._buffer_from = 0.0
+        self._committed: dict[str, tuple[float, float]] = {}
         # (reason, from, to) of each move to another deployment.
         self.switches: list[tuple[str, str, str]] = []
         self._failback_tried = 0.0
@@ -187,14 +192,19 @@ class Connection:
             return upstream
         raise AssertionError("no deployment to open")  # pragma: no cover (candidates >= 1)
 
-    async def _open_upstream(self, model: ModelConfig, *, prove: bool) -> ProviderSession:
-        """Open the session on ``model``'s provider (``prove``: and wait for its upstream,
-        where the provider opens it lazily), within the deployment's ``timeout``."""
+    async def _open_upstream(
+        self, model: ModelConfig, *, prove: bool, given: Sequence[neutral.Command] = ()
+    ) -> ProviderSession:
+        """Open the session on ``model``'s provider (``given``: and tell it these; ``prove``:
+        and wait for its upstream, where the provider opens it lazily), within the
+        deployment's ``timeout``."""
         upstream: ProviderSession | None = None
 
         async def opening() -> ProviderSession:
             nonlocal upstream
             upstream = await self.provider.open_session(self.session.neutral_config())
+            if given:
+                await self._deliver(upstream, given)
             if prove and isinstance(upstream, ReportsConnected):
                 await upstream.connected()
             return upstream
@@ -357,6 +367,10 @@ class Connection:
     async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool:
         """One provider event for the client; True when it ends the session. (``upstream``
         None: the upstream is gone, and is told nothing more.)"""
+        said = None
+        if self.meter.keep_text and isinstance(event, neutral.ResponseDone):
+            response = self.session.responses.get(event.response_id)
+            said = response.said() if response is not None else None
         commands = self.session.on_event(event)
         if isinstance(event, neutral.ToolCall | neutral.ResponseDone):
             self._mcp.start(self.session.mcp.take_jobs())
@@ -368,10 +382,14 @@ class Connection:
             if self._unheard is not None:
                 self._unheard.acknowledge()
         elif isinstance(event, neutral.ResponseStarted):
+            self.meter.response_started(event.response_id)
             if self._unheard is not None:
                 self._unheard.acknowledge()
         elif isinstance(event, neutral.ResponseDone):
             self.metrics.response_done(event.status)
+            self.meter.response_done(
+                event, model=self.model.model, deployment=self.model.deployment_id, said=said
+            )
         elif isinstance(event, neutral.ProviderError):
             self.metrics.upstream_error(event.code)
         await self._flush()
@@ -382,9 +400,12 @@ class Connection:
             return True
         if isinstance(event, neutral.ResponseDone) and event.usage is not None:
             self.meter.add_usage(event.usage)
-            if self.meter.over_budget():
+            if self.meter.over_budget() or self.meter.over_tokens_per_minute():
                 # At a turn boundary: the reply that spent the last of it is whole.
-                self._budget_spent()
+                if self.meter.over_budget():
+                    self._budget_spent()
+                else:
+                    self._rate_limited()
                 await self._flush()
                 if self.settle is not None:
                     await self.settle()
@@ -420,10 +441,17 @@ class Connection:
         held, self._held = self._held, []
         assert self.deployments is not None
         self.metrics.upstream_error(error.code)
-        self.deployments.router.failed(self.model)
+        failed = self.model
+        self.deployments.router.failed(failed)
         if await self._switch("failover", error):
             for done in held:
                 self.meter.add_usage(done.usage)  # what the failed replies used is charged
+                if done.response_id not in self.session.responses:
+                    # Failed for the client (not asked again): it ended on the old model.
+                    self.metrics.response_done(done.status)
+                    self.meter.response_done(
+                        done, model=failed.model, deployment=failed.deployment_id
+                    )
             return True
         # Nowhere to go: the failure ends the session, as it would have with one deployment.
         for done in held:
@@ -487,7 +515,12 @@ class Connection:
                 context.retag(msgspec.structs.replace(tag, deployment=model.deployment_id))
             try:
                 self._adopt(model)
-                upstream = await self._open_upstream(model, prove=True)
+                # The conversation first, before the upstream proves itself open: a model
+                # that takes history only as its stream opens (Nova: before any audio)
+                # opens with it, rather than taking it for new turns.
+                upstream = await self._open_upstream(
+                    model, prove=True, given=self.session.history()
+                )
             except (ProviderUnavailable, SettingRefused) as exc:
                 if upstream is not None:
                     await upstream.aclose()
@@ -508,29 +541,47 @@ class Connection:
     async def _hand_over(
         self, upstream: ProviderSession, error: neutral.ProviderError | None, old_rate: int
     ) -> None:
-        commands: list[neutral.Command] = []
+        again: list[neutral.Command] = []
         if error is not None:
             interrupted = neutral.ResponseError(
                 code=error.code,
                 message=f"The reply was cut off: {error.message} The session goes on with "
                 "another model; ask again.",
             )
-            again = self.session.resume_responses(interrupted)
-        else:
-            again = []
-        commands += self.session.history()
-        commands += again
+            again += self.session.resume_responses(interrupted)
+        # (The conversation went first, as the upstream opened.)
+        commands: list[neutral.Command] = []
         config = self.session.neutral_config()
         unheard = self._unheard
         if unheard is not None:
+            # Committed turns it never heard go before the replies asked again (which may
+            # answer them); speech nobody answered yet, after.
+            for turn in self._committed.items():
+                commands += self._heard_again(unheard, turn, old_rate)
             pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
             self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
+            self._buffer_from, self._committed = 0.0, {}
             if pcm:
                 self.replayed_audio += len(pcm)
-                commands.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+                again.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+        commands += again
         await self._flush()
         await self._deliver(upstream, commands)
         await self._flush()
+
+    def _heard_again(
+        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]], old_rate: int
+    ) -> list[neutral.Command]:
+        """A committed turn the failed upstream never said a word of: its audio and its
+        commit, for the next (nothing when the turn was heard: the history has it)."""
+        item_id, (start, end) = turn
+        commit = self.session.recommit(item_id)
+        if not commit:
+            return []
+        pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
+        self.replayed_audio += len(pcm)
+        config = self.session.neutral_config()
+        return [neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)), *commit]
 
     def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
         """Close an upstream the session left, in the background (its close may wait on
@@ -634,12 +685,25 @@ class Connection:
                 self.meter.input_rate = command.config.input_sample_rate
                 self.meter.output_rate = command.config.output_sample_rate
             elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
+                if isinstance(command, neutral.CreateResponse):
+                    self.meter.response_started(command.response_id)
                 self.metrics.turn_ended()
                 if self._unheard is not None:
                     self._unheard.acknowledge()
+                    if isinstance(command, neutral.CommitAudio):
+                        self._commit(command.item_id, self._unheard)
             elif isinstance(command, neutral.ClearAudio) and self._unheard is not None:
                 self._unheard.clear()
+                self._buffer_from = self._unheard.position_ms
             await upstream.send(command)
+
+    def _commit(self, item_id: str, unheard: InputAudio) -> None:
+        now = unheard.position_ms
+        self._committed[item_id] = (self._buffer_from, now)
+        self._buffer_from = now
+        # Older turns are out of the ring, and no longer worth replaying.
+        oldest = now - REPLAY_SECONDS * 1000
+        self._committed = {i: t for i, t in self._committed.items() if t[1] > oldest}
 
     def _budget_spent(self) -> None:
         spent = self.meter.spend
@@ -649,6 +713,16 @@ class Connection:
         )
         self.failure = neutral.ProviderError(code="budget_exceeded", message=message, fatal=True)
         self.session.error(RealtimeError("budget_exceeded", message, type="budget_exceeded"))
+
+    def _rate_limited(self) -> None:
+        message = (
+            f"Rate limit exceeded: this key's sessions used {self.meter.minute_tokens} tokens "
+            f"this minute of tpm_limit={self.meter.tokens_per_minute} (tokens per minute)."
+        )
+        self.failure = neutral.ProviderError(
+            code="rate_limit_exceeded", message=message, fatal=True
+        )
+        self.session.error(RealtimeError("rate_limit_exceeded", message, type="rate_limit_error"))
 
     def abandon(self, code: str, message: str) -> None:
         """The transport gives up on its client (one that stopped reading, say): the

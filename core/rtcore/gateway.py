@@ -11,12 +11,13 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import msgspec
 
+from rtcore.callbacks import SessionSink
 from rtcore.config_mcp import for_caller
 from rtcore.config_sections import Routing
 from rtcore.connection import Connection
@@ -34,7 +35,7 @@ from rtcore.keys.client_secrets import (
 from rtcore.keys.errors import Refusal
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.pricing import prices_for
-from rtcore.keys.usage import Meter, SessionRecord
+from rtcore.keys.usage import Meter
 from rtcore.mcp.spec import McpAccess
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Provider, ProviderSpec, ReportsReadiness
@@ -44,9 +45,6 @@ from rtcore.telemetry.context import SessionTag, tagged
 
 if TYPE_CHECKING:
     from rtcore.keys.store import Admission, KeyStore
-
-# Called with every session's record when it ends (rtcore_session_ended plugins).
-type SessionSink = Callable[[SessionRecord], Awaitable[None] | None]
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +91,14 @@ class Gateway:
         keys: KeyStore | None = None,
         sinks: Sequence[SessionSink] = (),
         routing: Routing | None = None,
+        response_text: bool = False,
         mcp: McpAccess | None = None,
     ) -> None:
         # The configured MCP servers and limits; each session gets its caller's share.
         self.mcp = mcp or McpAccess()
         self.session_lifetime_seconds = session_lifetime_seconds
+        # Records carry what the model said, for the sinks only (a callback asked for it).
+        self._response_text = response_text
         self._sinks = list(sinks)
         # Each model name's deployments, in the config file's order (the first stands for
         # the name: its capabilities, its prices).
@@ -142,6 +143,11 @@ class Gateway:
     @property
     def model_names(self) -> list[str]:
         return sorted(self._groups)
+
+    @property
+    def deployments_configured(self) -> list[ModelConfig]:
+        """Every entry of the model table, each name's deployments in config order."""
+        return [m for group in self._groups.values() for m in group]
 
     def authenticate(self, presented: str | None) -> bool:
         """True when the key is right, or when no key is configured (any key is accepted,
@@ -321,8 +327,13 @@ class Gateway:
         first = deployments.first()
         model = first[0] if first else model  # none with room: the session says so
         provider = self.provider_for(model)
-        budget = admission.budget_left if admission is not None else None
-        meter = Meter(prices_for(provider.capabilities.prices, model.info), budget_left=budget)
+        meter = Meter(
+            prices_for(provider.capabilities.prices, model.info),
+            budget_left=admission.budget_left if admission is not None else None,
+            tokens_per_minute=admission.tokens_per_minute if admission is not None else None,
+            tokens_before=admission.tokens_before if admission is not None else 0,
+            keep_text=self._response_text,
+        )
         connection = Connection(
             model=model,
             provider=provider,
@@ -434,6 +445,7 @@ class Gateway:
             model_group=connection.model.name,
             deployment=connection.model.deployment_id,
             end_reason=failure.code if failure is not None else "client_closed",
+            provider=connection.model.provider,
         )
         connection.metrics.closed(record.end_reason)
         log.info(
@@ -447,7 +459,7 @@ class Gateway:
             try:
                 # Spooled when the store cannot take it now: written once it is back
                 # (``finish`` shields its own writing from a cancelled session).
-                await self.keys.finish(admission, record)
+                await self.keys.finish(admission, record.without_text())
             except Exception:
                 log.exception("recording session %s failed", record.request_id)
         for sink in self._sinks:

@@ -17,6 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from rtcore.callbacks import CallbackSpec
     from rtcore.gateway import Gateway
     from rtcore.http import HttpRoute
     from rtcore.keys.usage import SessionRecord
@@ -51,6 +52,20 @@ class RtcoreSpecs:
             @rtcore.hookimpl
             def rtcore_register_transports():
                 return [TransportSpec(name="stdio", serve=serve_stdio)]
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def rtcore_register_callbacks(self) -> Sequence[CallbackSpec]:
+        """Return the logging callbacks this plugin offers, by the name a config's
+        ``litellm_settings.callbacks`` gives them (``rtcore.callbacks``). A callback runs
+        only when the config names it, in every serving process.
+
+        Example::
+
+            @rtcore.hookimpl
+            def rtcore_register_callbacks():
+                return [CallbackSpec(name="otel", open=open_tracing)]
         """
         raise NotImplementedError
 

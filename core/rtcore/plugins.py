@@ -19,6 +19,7 @@ import pluggy
 from rtcore import hookspecs
 
 if TYPE_CHECKING:
+    from rtcore.callbacks import CallbackSpec
     from rtcore.gateway import Gateway
     from rtcore.http import HttpRoute
     from rtcore.keys.usage import SessionRecord
@@ -80,6 +81,9 @@ class PluginHost:
     def transports(self) -> dict[str, TransportSpec]:
         return _collect("transport", self.pm.hook.rtcore_register_transports())
 
+    def callbacks(self) -> dict[str, CallbackSpec]:
+        return _collect("callback", self.pm.hook.rtcore_register_callbacks())
+
     def commands(self) -> dict[str, CommandSpec]:
         return _collect("command", self.pm.hook.rtcore_register_commands())
 
@@ -112,13 +116,14 @@ class PluginHost:
         return sorted(rows, key=lambda r: r.name)
 
     def registrations(self) -> dict[str, dict[str, list[str]]]:
-        """Plugin name -> {"providers"|"transports"|"commands": names it registers}, for
+        """Plugin name -> {"providers"|"transports"|"commands"|"callbacks": names it registers}, for
         ``rtcore plugins``."""
         table: dict[str, dict[str, list[str]]] = {}
         callers = {
             "providers": self.pm.hook.rtcore_register_providers,
             "transports": self.pm.hook.rtcore_register_transports,
             "commands": self.pm.hook.rtcore_register_commands,
+            "callbacks": self.pm.hook.rtcore_register_callbacks,
         }
         for kind, caller in callers.items():
             for impl in caller.get_hookimpls():

@@ -27,6 +27,7 @@ from rtcore.serve_settings import ServeError, ServeSettings
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from rtcore.callbacks import SessionSink
     from rtcore.gateway import Gateway
     from rtcore.keys.store import KeyStore
     from rtcore.provider import ModelConfig
@@ -321,7 +322,23 @@ def build_settings(
         ),
     )
     settings.tls_context()  # a bad certificate or key stops the start, with a message
+    settings.callbacks = _served_callbacks(loaded.callbacks if loaded else (), host)
     return settings
+
+
+def _served_callbacks(names: tuple[str, ...], host: PluginHost) -> tuple[str, ...]:
+    """The configured callbacks an installed plugin serves; the others are named in a
+    warning (LiteLLM's configs name callbacks rtcore has no plugin for)."""
+    served = host.callbacks()
+    missing = [name for name in names if name not in served]
+    if missing:
+        log.warning(
+            "litellm_settings callbacks %s: no installed plugin serves them; not applied "
+            "(served: %s)",
+            ", ".join(missing),
+            ", ".join(served) or "none",
+        )
+    return tuple(name for name in names if name in served)
 
 
 def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
@@ -396,6 +413,7 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     if settings.master_key is None:
         return None
     from rtcore.keys.errors import StoreUnavailable
+    from rtcore.keys.litellm_db import RTCORE_SCHEMA, LiteLLMKeyStore, litellm_schema
     from rtcore.keys.store import KeyStore, default_url
 
     url = settings.database_url or default_url(settings.port)
@@ -403,6 +421,20 @@ async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
         _mention_the_shared_store(url, default_url())
     spool = Path(settings.spool_dir) if settings.spool_dir else None
     try:
+        litellm = await litellm_schema(url) if settings.database_url else None
+        if litellm is not None:
+            store: KeyStore = await LiteLLMKeyStore.open_on(
+                url, litellm, master_key=settings.master_key, spool_dir=spool
+            )
+            log.info(
+                "LiteLLM's database (its tables in schema %r): its virtual keys admit "
+                "sessions, which are written to its spend log; rtcore's own tables are in "
+                "schema %r (records wait in %s while it is down)",
+                litellm,
+                RTCORE_SCHEMA,
+                store.spool_directory,
+            )
+            return store
         store = await KeyStore.open(url, spool_dir=spool)
     except StoreUnavailable as exc:
         raise ServeError(f"cannot use the key database: {exc.reason}") from None
@@ -454,15 +486,21 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
     async with AsyncExitStack() as stack:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
         await enter_lifespans(stack, host, settings)
+        # What the model said is for the callbacks that asked for it, not every plugin.
+        sinks: list[SessionSink] = [lambda record: _all(host.session_ended(record.without_text()))]
+        callbacks = host.callbacks()
+        for name in settings.callbacks:
+            sinks.append(await stack.enter_async_context(callbacks[name].open(settings)))
         gateway = Gateway(
             settings.models,
             host.providers(),
-            sinks=[lambda record: _all(host.session_ended(record))],
+            sinks=sinks,
             master_key=settings.master_key,
             default_dialect=Dialect(settings.default_dialect),
             max_message_bytes=settings.max_message_bytes,
             session_lifetime_seconds=settings.max_session_seconds,
             routing=settings.routing,
+            response_text=settings.response_text,
             mcp=settings.mcp,
         )
         stack.push_async_callback(gateway.aclose)

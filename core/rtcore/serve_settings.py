@@ -83,6 +83,12 @@ class ServeSettings:
     # ``GET /metrics`` only with the master key (--metrics-require-key, or LiteLLM's
     # litellm_settings.require_auth_for_metrics_endpoint).
     metrics_require_key: bool = False
+    # litellm_settings.callbacks: the logging callbacks each serving process runs, all
+    # served by installed plugins (``rtcore.callbacks``).
+    callbacks: tuple[str, ...] = ()
+    # Session records carry what the model said in each response, for the callbacks (set
+    # by a callback's ``open`` when its operator asked for content); never stored.
+    response_text: bool = False
 
     @property
     def tls(self) -> bool:

@@ -14,7 +14,7 @@ import time
 
 import msgspec
 
-from rtcore.kit import UpstreamFailure, frames
+from rtcore.kit import ConversationMirror, UpstreamFailure, frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.context import Live, SessionContext
@@ -72,7 +72,7 @@ class NovaLink:
         """The conversation, less the user text a text turn still has to send (it goes
         there, not here). Everything else counts as sent from here on."""
         mirror = self._s.mirror
-        waiting = {i.id for i in new_turn(mirror.unsent()) if is_user_text(i)}
+        waiting = {i.id for i in owed(mirror) if is_user_text(i)}
         mirror.mark_sent(i.id for i in mirror.items if i.id not in waiting)
         return build_history([i for i in mirror.items if i.id not in waiting])
 
@@ -182,21 +182,28 @@ class NovaLink:
         return due
 
 
-def new_turn(unsent: list[n.Item]) -> list[n.Item]:
-    """Of the items no stream has had, those a text turn sends: the ones after the last
-    reply among them. A conversation given whole (a session that failed over from another
-    model) is history up to its last reply, and its newest items are the turn Nova answers."""
-    for index in range(len(unsent) - 1, -1, -1):
-        item = unsent[index]
-        if isinstance(item, n.FunctionCall) or (
-            isinstance(item, n.Message) and item.role == "assistant"
-        ):
-            return unsent[index + 1 :]
-    return unsent
-
-
 def is_user_text(item: n.Item) -> bool:
     return isinstance(item, n.Message) and item.role == "user" and bool(item.text)
+
+
+def owed(mirror: ConversationMirror) -> list[n.Item]:
+    """The client's items Nova has not been given that came after the model's last word
+    (a reply or a tool call): a turn still to be answered. Those before it were answered
+    already, by this model or another (the conversation a session brings when it moves
+    here from another deployment): history, never part of the next turn."""
+    items = mirror.items
+    last = max(
+        (i for i, item in enumerate(items) if _by_model(item)),
+        default=-1,
+    )
+    answered = {item.id for item in items[: last + 1]}
+    return [i for i in mirror.unsent() if i.id not in answered]
+
+
+def _by_model(item: n.Item) -> bool:
+    return isinstance(item, n.FunctionCall) or (
+        isinstance(item, n.Message) and item.role == "assistant"
+    )
 
 
 def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:

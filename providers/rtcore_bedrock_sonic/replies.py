@@ -8,7 +8,7 @@ from collections.abc import Callable
 from rtcore.kit import frames
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live, SessionContext
-from rtcore_bedrock_sonic.link import is_user_text, new_turn
+from rtcore_bedrock_sonic.link import is_user_text, owed
 from rtcore_bedrock_sonic.spoken_nudge import trigger_pcm
 
 
@@ -18,11 +18,11 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
     push-to-talk commit, nothing that would make Nova answer twice."""
     # A result for a call a stream that is gone made means nothing to the live stream (a
     # toolUseId is a stream's own): it goes in as the user's text, as history renders it.
-    unsent = s.mirror.unsent()
-    turn = new_turn(unsent)
-    if len(turn) < len(unsent) and s.supervisor.handle is not None:
-        # Replies of the client's (or of another model's, before a failover) that no
-        # stream has had: Nova takes them only as history, so a fresh stream carries them.
+    turn = owed(s.mirror)
+    if len(turn) < len(s.mirror.unsent()) and s.supervisor.handle is not None:
+        # Items no stream has had that came before the model's last word (a conversation
+        # the client gave whole): Nova takes them only as history, so a fresh stream
+        # carries them.
         s.supervisor.restart()
     texts = [i for i in turn if is_user_text(i) or _orphaned(s, i)]
     if s.hold.has_answer:

@@ -114,6 +114,9 @@ class Conversation:
     realtime_factor: Callable[[], float]
     first_output: FirstOutputHook
     probe: AudioProbe | None = None
+    # Called with a turn's number once it is taken (its input transcription sent), before
+    # it is answered.
+    taken: FirstOutputHook | None = None
     _turns: asyncio.Queue[Turn] = field(default_factory=asyncio.Queue)
     _vad: EnergyVad | None = None
     _in_activity: bool = False
@@ -379,6 +382,8 @@ class Conversation:
         usage = self._prompt_usage()
         if turn.spoken and (self.setup.input_transcription or self.model.always_transcribes_input):
             await out.send(output.server_content(inputTranscription={"text": turn.said}))
+        if self.taken is not None:
+            await self.taken(number)
         first = _First(self.first_output, number)
         if turn.tool_reply is not None:
             reply = turn.tool_reply

@@ -2,8 +2,12 @@
 
 A spec is ``name[=value][@n]``. ``@0`` is at setup (the connection closes instead of
 ``setupComplete``); ``@n`` (n >= 1) is in the n-th model turn of the connection, right after its
-first output (an audio chunk, a text part or a tool call). For the close faults ``=value`` is
-another close code (``quota=1008``); ``lifetime=S`` sets the connection's lifetime.
+first output (an audio chunk, a text part or a tool call), but for ``mute``: the connection takes
+the turn (its input transcription goes out) and then says nothing more, no output, no
+``turnComplete``, no ``goAway``, no error, the socket open (google-gemini/gemini-live-api-examples
+issue 48, sonichi/sutando PR 977: a live session that goes silent after the user spoke). For
+the close faults ``=value`` is another close code (``quota=1008``); ``lifetime=S`` sets the
+connection's lifetime.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ _CLOSES = {
     "deadline": (1011, DEADLINE, 1),
 }
 _SETUP_ONLY = ("bad-setup",)
-_ACTIONS = ("stall", "reset")
+_ACTIONS = ("stall", "reset", "mute")
 NAMES = (*_CLOSES, *_ACTIONS, "lifetime")
 
 
@@ -82,7 +86,7 @@ def parse(specs: Iterable[str]) -> FaultPlan:
             at = int(position) if position else default
         except ValueError:
             raise FaultSpecError(f"bad fault position in {spec!r}") from None
-        if at < 0 or (at == 0 and name == "stall") or (at > 0 and name in _SETUP_ONLY):
+        if at < 0 or (at == 0 and name in ("stall", "mute")) or (at > 0 and name in _SETUP_ONLY):
             raise FaultSpecError(f"fault {name} cannot happen at position {at}")
         if name in _ACTIONS:
             if value:
@@ -100,10 +104,25 @@ def parse(specs: Iterable[str]) -> FaultPlan:
 
 
 class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order."""
+    """Faults queued through the Python API, consumed by the next connections in order;
+    and faults for the next model turn of any connection already open (``strike``)."""
 
     def __init__(self) -> None:
         self._queue: deque[list[str]] = deque()
+        self._turns: deque[Action] = deque()
+
+    def strike(self, spec: str) -> None:
+        """The next model turn any connection starts (this one's or a later one's) suffers
+        ``spec`` (``quota``, ``internal``, ``stall``...; no position) right after its
+        first output."""
+        self._turns.append(parse([f"{spec}@1"]).at_turn[1])
+
+    def struck(self, *, answering: bool = True) -> Action | None:
+        """The next struck fault, if it strikes now: once the turn's first output is out
+        (``answering``), or before the turn is answered (``mute``)."""
+        if self._turns and (self._turns[0].kind == "mute") != answering:
+            return self._turns.popleft()
+        return None
 
     def add(self, *specs: str, connections: int = 1) -> None:
         parse(specs)  # fail fast on a typo, in the test that made it
@@ -112,6 +131,7 @@ class FaultQueue:
 
     def clear(self) -> None:
         self._queue.clear()
+        self._turns.clear()
 
     def take(self) -> list[str]:
         return self._queue.popleft() if self._queue else []

@@ -127,6 +127,19 @@ class GeminiLiveEmulator:
         connections."""
         self.faults.add(*specs, connections=connections)
 
+    def retire(self, model_id: str) -> None:
+        """Shut ``model_id`` down from now on: a new connection's setup for it is refused
+        as for an id the service does not know (1008 "... is not found for API version
+        ..."; Vertex: "Publisher Model ... was not found"), as Google answers for a model
+        past its shutdown date; connections already open go on until they end."""
+        self.settings.retired.add(model_id)
+
+    def strike(self, spec: str) -> None:
+        """The next model turn of any connection, open or to come, suffers ``spec`` (a
+        fault name such as ``quota`` or ``internal``, no position) after its first output:
+        a fault at a moment a test chooses, mid-conversation."""
+        self.faults.strike(spec)
+
     def issue_access_token(self, lifetime: float | None = None) -> str:
         """An access token Vertex connections accept (as if from ``POST /token``)."""
         return self.tokens.issue_access_token(lifetime)[0]

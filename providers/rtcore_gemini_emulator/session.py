@@ -20,7 +20,15 @@ from rtcore_emulated_speech.script import Script
 
 from . import faults, output
 from .conversation import Conversation
-from .errors import BAD_API_KEY, DEADLINE, UNAUTHENTICATED, Close, invalid
+from .errors import (
+    BAD_API_KEY,
+    DEADLINE,
+    UNAUTHENTICATED,
+    Close,
+    invalid,
+    model_not_found,
+    publisher_model_not_found,
+)
 from .keys import camel
 from .models import GEMINI, VERTEX, resolve
 from .probe import AudioProbe
@@ -62,6 +70,8 @@ class Settings:
     api_keys: set[str] | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     probe: AudioProbe | None = None
+    # Model ids shut down since the emulator started: their setups are refused as unknown.
+    retired: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +208,12 @@ async def _serve(
         raise Close(1007, BAD_API_KEY)
     setup = parse_setup(body, route.backend)
     resolved = resolve(route.backend, setup.model_name, route.version, settings.aliases)
+    if resolved.model.id in settings.retired:
+        raise (
+            publisher_model_not_found(resolved.name)
+            if route.backend == VERTEX
+            else model_not_found(resolved.name, route.version)
+        )
     setup = parse_setup(body, route.backend, resolved.model)
     specs = [
         *settings.always_faults,
@@ -220,9 +236,18 @@ async def _serve(
     out = output.Outbox(ws)
     await out.send(output.setup_complete(session_id()))
 
+    async def taken(turn: int) -> None:
+        action = plan.at_turn.get(turn) or settings.faults.struck(answering=False)
+        if action is not None and action.kind == "mute":
+            # The turn was heard; no answer, nor anything else, ever follows.
+            out.silent = True
+            await asyncio.Future()
+
     async def first_output(turn: int) -> None:
-        action = plan.at_turn.get(turn)
-        if action is None or turn == 0:
+        if turn == 0:
+            return
+        action = plan.at_turn.get(turn) or settings.faults.struck()
+        if action is None or action.kind == "mute":
             return
         if action.kind == "stall":
             # A stalled connection keeps reading its input but never says another word.
@@ -243,6 +268,7 @@ async def _serve(
         realtime_factor=lambda: settings.realtime_factor,
         first_output=first_output,
         probe=settings.probe,
+        taken=taken,
     )
     tasks = [
         asyncio.create_task(_read(ws, conversation)),

@@ -174,8 +174,9 @@ class GeminiSession:
 
     async def emit(self, events: list[n.Event]) -> None:
         for event in events:
-            if isinstance(event, n.ResponseDone):
-                self.supervisor.wake()  # a turn boundary: a rotation may be due
+            if isinstance(event, n.ResponseStarted | n.ResponseDone):
+                # A reply began (the stall watch starts) or ended (a rotation may be due).
+                self.supervisor.wake()
             elif isinstance(event, n.SpeechStarted):
                 self.hold.drop()  # the user speaks again: a held answer is moot
             for visible in self.hold.feed(event):

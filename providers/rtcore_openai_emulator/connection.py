@@ -224,8 +224,10 @@ async def _serve(
             raise errors.rate_limited()
 
     async def first_output(n: int) -> None:
-        act = plan.at.get(n)
-        if act is None or n == 0:
+        if n == 0:
+            return
+        act = plan.at.get(n) or settings.faults.struck()
+        if act is None:
             return
         if act.kind == "server-error":
             await out.send_raw(error_event(errors.server_error()))

@@ -83,10 +83,24 @@ def parse(specs: Iterable[str]) -> FaultPlan:
 
 
 class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order."""
+    """Faults queued through the Python API, consumed by the next connections in order;
+    and faults for the next response of any connection already open (``strike``)."""
 
     def __init__(self) -> None:
         self._queue: deque[list[str]] = deque()
+        self._responses: deque[Action] = deque()
+
+    def strike(self, spec: str) -> None:
+        """The next response any connection starts (this one's or a later one's) suffers
+        ``spec`` (``server-error``, ``stall``, ``reset``, ``close=1011``; no position)
+        right after its first output."""
+        action = parse([f"{spec}@1"]).at[1]
+        if action.kind == "throttle":
+            raise FaultSpecError("throttle refuses a response before it starts: inject it")
+        self._responses.append(action)
+
+    def struck(self) -> Action | None:
+        return self._responses.popleft() if self._responses else None
 
     def add(self, *specs: str, connections: int = 1) -> None:
         parse(specs)  # fail fast on a typo, in the test that made it
@@ -95,6 +109,7 @@ class FaultQueue:
 
     def clear(self) -> None:
         self._queue.clear()
+        self._responses.clear()
 
     def take(self) -> list[str]:
         return self._queue.popleft() if self._queue else []

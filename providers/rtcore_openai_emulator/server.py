@@ -145,6 +145,12 @@ class OpenAIRealtimeEmulator:
         connections."""
         self.faults.add(*specs, connections=connections)
 
+    def strike(self, spec: str) -> None:
+        """The next response of any connection, open or to come, suffers ``spec`` (a
+        fault name such as ``stall`` or ``close=1011``, no position) after its first
+        output: a fault at a moment a test chooses, mid-conversation."""
+        self.faults.strike(spec)
+
     def drop_connections(self) -> int:
         """Cut every open connection as a network failure would (the TCP connection
         aborted, no close frame): a client sees 1006. Returns how many were cut."""

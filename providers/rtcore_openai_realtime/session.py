@@ -129,8 +129,9 @@ class OpenAISession:
 
     async def emit(self, events: list[n.Event]) -> None:
         for event in events:
-            if isinstance(event, n.ResponseDone):
-                self.supervisor.wake()  # a turn boundary: a rotation may be due
+            if isinstance(event, n.ResponseStarted | n.ResponseDone):
+                # A reply began (the stall watch starts) or ended (a rotation may be due).
+                self.supervisor.wake()
             await self.outbox.put(event)
 
     async def on_event(self, up: Upstream, ev: dict[str, Any]) -> None:

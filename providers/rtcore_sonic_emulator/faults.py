@@ -1,7 +1,9 @@
 """Faults on demand: parse fault specs and decide what each connection suffers.
 
 A spec is ``name[=value][@n]``: ``@0`` means at open (an HTTP error before the stream starts),
-``@n`` (n >= 1) means in the n-th response, right after its first audio chunk.
+``@n`` (n >= 1) means in the n-th response, right after its first audio chunk; ``mute@n``
+takes the n-th turn (its USER transcript goes out) and then the stream says nothing more, as a
+live model that stops answering does (the stall the provider's watchdog is for).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ _ERRORS = {
     "no-model": ("ValidationException", INVALID_MODEL, 0),
 }
 _OPEN_ONLY = ("access-denied", "no-model")
-_ACTIONS = ("stall", "reset")
+_ACTIONS = ("stall", "reset", "mute")
 NAMES = (*_ERRORS, *_ACTIONS, "limit")
 
 
@@ -113,10 +115,25 @@ def split_model_id(model_id: str) -> tuple[str, list[str]]:
 
 
 class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order."""
+    """Faults queued through the Python API, consumed by the next connections in order;
+    and faults for the next reply of any stream already open (``strike``)."""
 
     def __init__(self) -> None:
         self._queue: deque[list[str]] = deque()
+        self._replies: deque[Action] = deque()
+
+    def strike(self, spec: str) -> None:
+        """The next reply any stream starts (this one's or a later one's) suffers ``spec``
+        (``throttle``, ``stall``...; no position) right after its first audio chunk
+        (``mute``: as soon as its turn is taken)."""
+        self._replies.append(parse([f"{spec}@1"]).at_response[1])
+
+    def struck(self, *, answering: bool = True) -> Action | None:
+        """The next struck fault, if it strikes now: once the reply's first audio is out
+        (``answering``), or before the turn is answered (``mute``)."""
+        if self._replies and (self._replies[0].kind == "mute") != answering:
+            return self._replies.popleft()
+        return None
 
     def add(self, *specs: str, connections: int = 1) -> None:
         parse(specs)  # fail fast on a typo, in the test that made it
@@ -125,6 +142,7 @@ class FaultQueue:
 
     def clear(self) -> None:
         self._queue.clear()
+        self._replies.clear()
 
     def take(self) -> list[str]:
         return self._queue.popleft() if self._queue else []

@@ -82,7 +82,11 @@ class Conversation:
         first_audio: FirstAudioHook,
         probe: AudioProbe | None = None,
         received: Received | None = None,
+        # Called with a reply's number once its spoken turn is taken (the USER transcript
+        # sent), before it is answered.
+        taken: FirstAudioHook | None = None,
     ) -> None:
+        self._taken = taken
         self.received = received or Received(model_id=validator.model.model_id)
         self._validator = validator
         self._emit = emitter
@@ -269,6 +273,8 @@ class Conversation:
             content = await emit.content_start(completion, "TEXT", "USER", stage="FINAL")
             await emit.text(completion, content, "USER", turn.transcript)
             await emit.content_end(completion, content, "TEXT", "PARTIAL_TURN")
+            if self._taken is not None:
+                await self._taken(number)
         await emit.usage_event(completion, delta)
         said = turn.answers or turn.transcript
         reply = self._script.scripted_reply(said)

@@ -130,6 +130,12 @@ class NovaSonicEmulator:
         """Apply fault ``specs`` (e.g. ``"stream-error@2"``) to the next ``connections`` streams."""
         self.faults.add(*specs, connections=connections)
 
+    def strike(self, spec: str) -> None:
+        """The next reply of any stream, open or to come, suffers ``spec`` (a fault name
+        such as ``throttle`` or ``stall``, no position) after its first audio chunk: a
+        fault at a moment a test chooses, mid-conversation."""
+        self.faults.strike(spec)
+
     async def _handle(self, stream: H2Stream) -> None:
         if self._always:
             stream.headers[session.FAULT_HEADER] = ",".join(

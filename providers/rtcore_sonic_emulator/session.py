@@ -132,8 +132,8 @@ async def _converse(
 
     async def first_audio(number: int) -> None:
         stats.responses += 1
-        action = plan.at_response.get(number)
-        if action is None:
+        action = plan.at_response.get(number) or settings.faults.struck()
+        if action is None or action.kind == "mute":
             return
         if action.error is not None:
             raise action.error
@@ -145,6 +145,13 @@ async def _converse(
         conversation.silent = True
         await asyncio.Future()
 
+    async def taken(number: int) -> None:
+        action = plan.at_response.get(number) or settings.faults.struck(answering=False)
+        if action is not None and action.kind == "mute":
+            # The turn was heard; no answer, nor anything else, ever follows.
+            conversation.silent = True
+            await asyncio.Future()
+
     conversation = Conversation(
         validator,
         emitter,
@@ -153,6 +160,7 @@ async def _converse(
         endpoint_override=settings.endpoint_seconds,
         first_audio=first_audio,
         probe=settings.probe,
+        taken=taken,
         received=received,
     )
     tasks = [

@@ -191,3 +191,30 @@ async def test_v1_noise_announced_from_the_audio_closes_empty_when_nova_ignores_
     assert started.item_id == stopped.item_id == heard.item_id
     assert heard.text == ""
     assert not driver.of(n.ResponseStarted)
+
+
+async def test_a_conversation_given_at_once_is_history_and_only_its_new_turn_is_asked(
+    emulator: NovaSonicEmulator, open_driver: Any
+) -> None:
+    # What a session brings when it moves here from another deployment: turns answered
+    # there are history; only the text after the last answer is the turn to answer.
+    driver = await open_driver(V2)
+    await driver.send(
+        n.AddItem(item=n.Message(id="u1", role="user", text="Hello.")),
+        n.AddItem(
+            item=n.Message(id="a1", role="assistant", text="You said: Hello."),
+            previous_item_id="u1",
+        ),
+        n.AddItem(
+            item=n.Message(id="u2", role="user", text="What time is it in Tokyo?"),
+            previous_item_id="a1",
+        ),
+        n.CreateResponse(response_id="resp_1"),
+    )
+    done = await driver.wait_done(1)
+    assert done[0].status == "completed"
+    assert emulator.stats.streams[-1].texts == [
+        ("USER", False, "Hello."),
+        ("ASSISTANT", False, "You said: Hello."),
+        ("USER", True, "What time is it in Tokyo?"),
+    ]

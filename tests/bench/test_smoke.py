@@ -126,7 +126,7 @@ def test_openai_harness_smoke_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("provider", ["gemini", "openai"])
 def test_provider_other_than_nova_refuses_what_only_nova_has(provider: str) -> None:
-    for flags in (["--coalesce-ms", "0"], ["--keys"], ["--observability"]):
+    for flags in (["--coalesce-ms", "0"], ["--keys"], ["--observability"], ["--failover"]):
         command = [sys.executable, "-m", "bench", "--provider", provider, *flags]
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, flags
@@ -192,3 +192,45 @@ def test_webrtc_calls_harness_smoke_run(tmp_path: Path) -> None:
         assert row["return_s"] is not None
         assert row["ended"]["fds"] == cold["fds"]
     assert "| batch 2, ended | 4 |" in done.stdout
+
+
+@pytest.mark.slow
+def test_failover_harness_smoke_run(tmp_path: Path) -> None:
+    """``--failover`` runs steady and failover phases in ABBA order: sessions really move
+    (the server counts the switches, the client sees each cut reply failed once and its
+    reply asked again answered), and the gaps and CPU figures are printed (their size is
+    the benchmark's to say)."""
+    out = tmp_path / "failover.json"
+    command = [sys.executable, "-m", "bench", "--failover", "-n", "2", "--seconds", "20"]
+    command += ["--rounds", "2", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for text in ("added by the move:", "rtcore_upstream_switch_gap_seconds:", "failover / steady:"):
+        assert text in done.stdout, text
+    report = json.loads(out.read_text())
+    assert report["closed_early"] == []
+    # Each 20 s session speaks at least twice; its second reply and on are cut.
+    assert report["switches"] >= 2
+    assert report["failed_replies"]["failover"] >= 2
+    assert report["failed_replies"]["steady"] == 0
+    assert report["errors"]["steady"] == 0
+    assert report["cuts"]["steady"] >= 4
+    for kind in ("steady", "failover"):
+        gap = report["gap_ms"][kind]
+        assert gap["count"] >= 2, kind
+        assert 0 < gap["p50"] <= gap["p99"] <= gap["max"], kind
+        assert len(report["cpu_s_per_session_min"][kind]) == 2
+        assert all(value > 0 for value in report["cpu_s_per_session_min"][kind])
+    for phase in report["phases"]:
+        if phase["kind"] == "failover":
+            # Every move counted by the server was logged with its gap, and vice versa.
+            assert phase["switches_total"] == phase["switch_gap_count"]
+            assert len(phase["server_gaps_s"]) == phase["switches_total"] >= 1
+            # The client saw every move: each one reply failed, and asked again.
+            assert phase["failed_replies"] == phase["switches_total"]
+            assert len(phase["gaps_s"]) == phase["switches_total"]
+        else:
+            assert phase["switches_total"] == 0
+    assert report["server_gap_ms"]["count"] == report["switches"]
+    order = [line.split()[1] for line in done.stderr.splitlines() if "round" in line]
+    assert order == ["steady", "failover", "failover", "steady"], order

@@ -8,14 +8,21 @@ fixed line, a turn is answered "You said: <what was said>", a question that matc
 description calls it and the answer quotes the tool's result), so the same assertions hold on
 each. The ``served`` fixture is the ``echo`` test model, for the tests of the core itself.
 
+The ``failover`` upstream is a model name whose first deployment fails for good in every
+session, just after the session is set up on it: each session moves to the deployment its
+``router_settings.fallbacks`` name (another provider), and the test asserts that it did.
+
 A server is started once per test module and upstream (module-scoped fixtures), not once
 per test.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +34,8 @@ import yaml
 
 from rtcore_emulated_speech import DEFAULT_UTTERANCES, UNRECOGNISED, default_reply
 from rtcore_emulated_speech import speech_seconds as emulated_speech_seconds
+from rtcore_openai_emulator.server import OpenAIRealtimeEmulator
+from rtcore_openai_emulator.stats import SessionUpdate
 from tests.core.test_sdk_shapes import BETA, GA
 from tests.transports.process import RTCORE, START_SECONDS, Served
 
@@ -53,7 +62,9 @@ class Upstream:
     # The config entry's ``litellm_params.model`` (the provider is chosen by its prefix).
     model: str
     # How its emulator runs: "config" (a ``rtcore emulator`` process of the test's, which
-    # the config entry points at) or "serve" (``rtcore serve --emulator``, in-process).
+    # the config entry points at), "serve" (``rtcore serve --emulator``, in-process) or
+    # "failover" (a failing OpenAI deployment, falling back to Nova 2 on a ``rtcore
+    # emulator`` process: the replies are Nova 2's).
     emulator: str
     # "serve" upstreams of one protocol family share a config (and so a server): one
     # in-process emulator answers them all, as for a user who configures them together.
@@ -135,8 +146,13 @@ XAI = Upstream(
     ),
     token_usage=False,
 )
+# The model name ``failover``: its deployment on OpenAI (an emulator of the test's) loses
+# every session for good once it is set up (the connection cut, the reconnect refused with
+# close 4000), and ``router_settings.fallbacks`` sends the session on to Nova 2.
+FAILOVER = Upstream("failover", "openai/gpt-realtime-2", "failover")
+FALLBACK = NOVA_2
 # Every upstream; CURRENT leaves out the legacy one (for the clients that never ran on it).
-UPSTREAMS = [NOVA_V1, NOVA_2, GEMINI, VERTEX, OPENAI, AZURE, XAI]
+UPSTREAMS = [NOVA_V1, NOVA_2, GEMINI, VERTEX, OPENAI, AZURE, XAI, FAILOVER]
 CURRENT = [u for u in UPSTREAMS if u is not NOVA_V1]
 
 
@@ -166,6 +182,43 @@ def refused_defaults(request: pytest.FixtureRequest) -> None:
     """A test marked ``client_sends`` on an upstream that refuses the setting is skipped."""
     if "upstream" in request.fixturenames:
         skip_refused(request.getfixturevalue("upstream"), request.node)
+
+
+# The server's line for each session moved off the failing deployment (see
+# ``failing_openai``): a failover, after the close 4000 that refused the reconnect.
+MOVED = re.compile(
+    r"session moved from failover-openai \(openai-realtime\) to failover-nova "
+    r"\(bedrock-sonic\) in [0-9.]+ s \(failover after model_not_found: "
+)
+# Servers of the ``failover`` upstream now running, whose tests must each see a move.
+FAILING_OVER: list[Served] = []
+# A safety net only: a move is logged within a second of the session's start.
+MOVE_SECONDS = 30.0
+
+
+def moves(served: Served) -> int:
+    return len(MOVED.findall(served.stderr))
+
+
+@pytest.fixture(autouse=True)
+def moved_off(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On the ``failover`` upstream, every test's session moves to the fallback: the test
+    fails unless the server logged another move while it ran."""
+    failing = "upstream" in request.fixturenames and (
+        request.getfixturevalue("upstream") is FAILOVER
+    )
+    before = [(served, moves(served)) for served in FAILING_OVER] if failing else []
+    yield
+    if not failing:
+        return
+    if not before:
+        before = [(served, 0) for served in FAILING_OVER]
+    deadline = time.monotonic() + MOVE_SECONDS
+    while not any(moves(served) > seen for served, seen in before):
+        if time.monotonic() > deadline:
+            logs = "".join(served.stderr for served, _ in before)
+            raise AssertionError("no session moved off the failing deployment:\n" + logs)
+        time.sleep(0.05)
 
 
 @contextmanager
@@ -224,6 +277,68 @@ def nova_emulator(where: Path) -> Iterator[tuple[str, str]]:
         assert "Traceback" not in err, err
 
 
+class _CutAtSetUp(list[SessionUpdate]):
+    """The emulator's record of the ``session.update`` events it takes, which cuts each
+    connection at its first one, before the emulator acts on it: the reconnect that
+    follows is refused with close 4000 (the fault ``close=4000@0``)."""
+
+    def __init__(self, emulator: OpenAIRealtimeEmulator) -> None:
+        super().__init__()
+        self._emulator = emulator
+        self._cut: set[int] = set()
+
+    def append(self, update: SessionUpdate) -> None:
+        super().append(update)
+        if update.connection not in self._cut:
+            self._cut.add(update.connection)
+            self._emulator.inject("close=4000@0")
+            self._emulator.drop_connections()
+
+
+@contextmanager
+def failing_openai() -> Iterator[str]:
+    """The OpenAI Realtime emulator on a thread of the test's, every session of which is
+    lost for good as soon as the provider has set it up: the connection is cut at its
+    first ``session.update`` (as a network failure would cut it), and the provider's
+    reconnect is closed with 4000 as it opens, OpenAI's close for a model it will not
+    serve. Yields its ``api_base``."""
+    started = threading.Event()
+    found: dict[str, str] = {}
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with OpenAIRealtimeEmulator(realtime_factor=0) as emulator:
+            emulator.stats.session_updates = _CutAtSetUp(emulator)
+            running.append((asyncio.get_running_loop(), stop))
+            found["api_base"] = emulator.url_for("openai")
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    try:
+        if not started.wait(START_SECONDS):
+            raise AssertionError("the OpenAI emulator did not start")
+        yield found["api_base"]
+    finally:
+        for loop, stop in running:
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(15)
+
+
+def nova_params(endpoint: str, ca_file: str) -> dict[str, object]:
+    """The Bedrock provider pointed at the emulator by its config options
+    (docs/providers/bedrock-sonic.md)."""
+    return {
+        "api_base": endpoint,
+        "ssl_ca_file": ca_file,
+        "aws_access_key_id": "AKIDCLIENTTEST",
+        "aws_secret_access_key": "client-test-secret",
+        "aws_region_name": "us-east-1",
+    }
+
+
 def entry(upstream: Upstream, **params: object) -> dict[str, object]:
     return {
         "model_name": upstream.name,
@@ -233,10 +348,16 @@ def entry(upstream: Upstream, **params: object) -> dict[str, object]:
 
 
 def write_config(
-    path: Path, entries: list[dict[str, object]], extra: dict[str, object] | None = None
+    path: Path,
+    entries: list[dict[str, object]],
+    routing: dict[str, object] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Path:
     """``extra``: other top-level sections (``mcp_servers``, ``general_settings``)."""
-    path.write_text(yaml.safe_dump({"model_list": entries, **(extra or {})}))
+    config: dict[str, object] = {"model_list": entries, **(extra or {})}
+    if routing is not None:
+        config["router_settings"] = routing
+    path.write_text(yaml.safe_dump(config))
     return path
 
 
@@ -255,22 +376,32 @@ def serve_upstream(
     where.mkdir(parents=True, exist_ok=True)
     config = where / "config.yaml"
     if upstream.emulator == "config":
-        # The Bedrock provider pointed at the emulator by its config options
-        # (docs/providers/bedrock-sonic.md).
         with nova_emulator(where) as (endpoint, ca_file):
-            params = {
-                "api_base": endpoint,
-                "ssl_ca_file": ca_file,
-                "aws_access_key_id": "AKIDCLIENTTEST",
-                "aws_secret_access_key": "client-test-secret",
-                "aws_region_name": "us-east-1",
-            }
-            write_config(config, [entry(upstream, **params)], sections)
+            write_config(
+                config, [entry(upstream, **nova_params(endpoint, ca_file))], extra=sections
+            )
             with Served("--config", str(config), *extra, env=env) as served:
                 yield served
+    elif upstream.emulator == "failover":
+        with failing_openai() as api_base, nova_emulator(where) as (endpoint, ca_file):
+            primary = entry(upstream, api_base=api_base, api_key="sk-failover-client-test")
+            primary["model_info"] = {"mode": "realtime", "id": "failover-openai"}
+            fallback = entry(FALLBACK, **nova_params(endpoint, ca_file))
+            fallback["model_name"] = "failover-nova"
+            fallback["model_info"] = {"mode": "realtime", "id": "failover-nova"}
+            # No cooldown: every session tries the failing deployment first.
+            routing = {"fallbacks": [{upstream.name: ["failover-nova"]}], "cooldown_time": 0}
+            write_config(config, [primary, fallback], routing)
+            with Served("--config", str(config), *extra, env=env) as served:
+                FAILING_OVER.append(served)
+                try:
+                    yield served
+                finally:
+                    FAILING_OVER.remove(served)
+            assert moves(served) >= 1, served.stderr
     else:
         family = [u for u in UPSTREAMS if u.emulator == "serve" and u.family == upstream.family]
-        write_config(config, [entry(u) for u in family], sections)
+        write_config(config, [entry(u) for u in family], extra=sections)
         # The emulator's certificate is kept in this run's cache, not the user's.
         env = {"XDG_CACHE_HOME": str(where / "cache"), **(env or {})}
         with Served("--config", str(config), "--emulator", *extra, env=env) as served:

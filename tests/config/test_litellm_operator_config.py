@@ -110,8 +110,8 @@ async def test_an_operators_litellm_config_starts_and_says_what_it_skipped(
         "database_url, allowed_origins, ssl_certfile and ssl_keyfile apply); ignored",
         f"rtcore.config_keys: {source}: litellm_settings drop_params, request_timeout: they "
         "configure LiteLLM's request handling, which realtime sessions in rtcore do not go "
-        "through (require_auth_for_metrics_endpoint, json_logs and the prometheus callback "
-        "apply); ignored",
+        "through (require_auth_for_metrics_endpoint, json_logs and each callback an "
+        "installed plugin serves apply); ignored",
         f"rtcore.config_keys: {source}: router_settings redis_host: rtcore routes sessions, "
         "not requests (routing_strategy, cooldown_time, num_retries and fallbacks apply); "
         "per-request settings do not; ignored",

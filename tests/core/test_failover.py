@@ -152,6 +152,19 @@ async def test_a_reply_cut_off_fails_once_and_the_next_model_takes_the_conversat
         done = await client.wait_for("response.done", 2)
         assert done["response"]["status"] == "completed"
         assert client.conn.switches == [("failover", "voice", "voice-backup")]
+        record = client.conn.meter.record(
+            key_hash=None,
+            key_alias=None,
+            model="b-1",
+            model_group="voice",
+            deployment="voice-backup",
+            end_reason="client_closed",
+        )
+    # Each reply is on record under the model that produced it.
+    assert [(r.status, r.deployment) for r in record.responses] == [
+        ("failed", "voice"),
+        ("completed", "voice-backup"),
+    ]
     (new,) = backup.sessions
     history = [a.item for a in added(new)]
     texts = [item.text for item in history if isinstance(item, n.Message)]
@@ -203,6 +216,41 @@ async def test_speech_the_failed_upstream_never_answered_is_sent_again_at_the_ne
     # 16 kHz for the primary, 24 kHz for the backup: the same speech, half as many bytes
     # again (within the resampler's edge).
     assert abs(again - sent * 1.5) <= 64, (sent, again)
+
+
+async def test_a_committed_turn_the_failed_upstream_never_heard_is_committed_again() -> None:
+    # Push-to-talk: the client committed its speech, and the upstream failed before it
+    # said a word of it. The turn has no transcript to go as history: its audio goes to the
+    # next model again, committed as the same item, or the turn would be lost.
+    primary = Vendor(lambda _c: [], rate=16000, voices=("matthew",))
+    backup = Vendor(text_reply, rate=24000, voices=("matthew",))
+    async with session(primary, backup) as client:
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {"input_audio_format": "pcm16", "turn_detection": None},
+            }
+        )
+        await client.send({"type": "input_audio_buffer.append", "audio": _b64(tone(600, 24000))})
+        await client.send({"type": "input_audio_buffer.commit"})
+        committed = await client.wait_for("input_audio_buffer.committed")
+        await primary.sessions[0].emit(FATAL)
+        await _until(lambda: any(isinstance(c, n.CommitAudio) for c in backup.commands))
+        await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
+        await client.wait_for("response.done")
+    sent = sum(len(c.pcm) for c in primary.commands if isinstance(c, n.AppendAudio))
+    kinds = [type(c).__name__ for c in backup.commands]
+    # (The last: the backup's reply, as its own item.)
+    assert kinds == ["AppendAudio", "CommitAudio", "AddItem", "CreateResponse", "AddItem"]
+    again, commit, item = backup.commands[:3]
+    assert isinstance(again, n.AppendAudio)
+    assert isinstance(commit, n.CommitAudio)
+    assert isinstance(item, n.AddItem)
+    # The same turn, at the backup's rate, under the item id the client was told of.
+    assert abs(len(again.pcm) - sent * 1.5) <= 64, (sent, len(again.pcm))
+    assert commit.item_id == item.item.id == committed["item_id"]
+    assert item.source == "audio"
+    assert client.types().count("input_audio_buffer.committed") == 1
 
 
 async def test_what_the_client_sends_during_the_move_waits_for_the_new_upstream() -> None:
@@ -306,3 +354,40 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.b64encode(data).decode()
+
+
+class LazySession(ScriptedSession):
+    """Opens its upstream only when asked to prove it (as Nova's stream does): what it was
+    given by then is what the stream opens with."""
+
+    def __init__(self, script: Script, commands: list[n.Command]) -> None:
+        super().__init__(script, commands)
+        self.opened_with_items: list[n.AddItem] | None = None
+
+    async def connected(self) -> None:
+        self.opened_with_items = added(self)
+
+
+class LazyVendor(Vendor):
+    async def open_session(self, config: n.SessionConfig) -> ScriptedSession:
+        self.opened_with.append(config)
+        lazy = LazySession(self.script, self.commands)
+        self.sessions.append(lazy)
+        return lazy
+
+
+async def test_the_new_upstream_has_the_conversation_before_it_proves_itself_open() -> None:
+    primary = Vendor(text_reply, rate=16000, voices=("matthew",))
+    backup = LazyVendor(text_reply, rate=16000, voices=("matthew",))
+    async with session(primary, backup) as client:
+        await client.send(user_text("Hello?"))
+        await client.send({"type": "response.create", "response": {"modalities": ["text"]}})
+        await client.wait_for("response.done")
+        await primary.sessions[0].emit(FATAL)
+        await _until(lambda: bool(client.conn.switches))
+    (new,) = backup.sessions
+    assert isinstance(new, LazySession)
+    # The whole conversation, as history a stream opens with; nothing after it.
+    assert new.opened_with_items is not None
+    given = [a.item.text for a in new.opened_with_items if isinstance(a.item, n.Message)]
+    assert given == ["Hello?", "Hello there"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -142,3 +143,39 @@ async def test_faults_for_all_connections_and_unknown_fault(cert_dir: Any) -> No
             with pytest.raises(expected):
                 await asyncio.wait_for(session.until("never"), 5)
             await session.aclose()
+
+
+async def test_a_struck_fault_hits_the_next_reply_of_an_open_stream(
+    emulator: NovaSonicEmulator, client: Any
+) -> None:
+    session = await SonicStream.open(client, V2)
+    await session.start()
+    await session.send_audio(utterance_pcm(0))
+    await session.until("completionEnd")  # the first reply is clean
+    emulator.strike("throttle")  # the stream is open already
+    await session.send_audio(utterance_pcm(3))
+    before = len(session.received)
+    with pytest.raises(ThrottlingException):
+        await session.drain()
+    assert [name for name, _ in session.received[before:]][-1] == "audioOutput"
+    await session.aclose()
+    assert emulator.stats.opened == 1
+
+
+async def test_mute_takes_the_turn_and_says_nothing_more(
+    emulator: NovaSonicEmulator, client: Any
+) -> None:
+    emulator.strike("mute")
+    session = await SonicStream.open(client, V2)
+    await session.start()
+    await session.send_audio(utterance_pcm(0))
+    await session.until("textOutput")  # the USER transcript: the turn was taken
+    after: list[str] = []
+    with contextlib.suppress(TimeoutError):
+        while (event := await session.next(wait=0.5)) is not None:
+            after.append(event[0])
+    # Nothing of a reply ever comes, and the stream stays open.
+    assert "audioOutput" not in after
+    assert "completionEnd" not in after
+    assert emulator.stats.active == 1
+    await session.aclose(wait=1)

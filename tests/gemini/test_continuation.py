@@ -131,3 +131,21 @@ def test_bad_params_fail_at_start_naming_the_key(
         make_provider(language="english please")
     with pytest.raises(ValueError, match="vertex_credentials"):
         make_provider("vertex", vertex_credentials="/nonexistent/key.json")
+
+
+async def test_a_reply_that_stalls_midway_is_noticed_and_the_next_turn_answered(
+    make_provider: Callable[..., GeminiProvider], emulator: GeminiLiveEmulator
+) -> None:
+    """The stall watch starts when a reply begins, not only when the session next wakes."""
+    emulator.strike("stall")
+    async with opened(make_provider(stall_timeout_seconds=0.5)) as session:
+        driver = Driver(session)
+        await driver.audio(utterance_pcm(0) + silence_pcm(1.5))
+        await driver.wait(lambda: bool(driver.of(n.ResponseStarted)))
+        first = driver.of(n.ResponseStarted)[0].response_id
+        assert (await driver.wait_done(first)).status == "failed"
+        await driver.audio(utterance_pcm(3) + silence_pcm(1.5))
+        await driver.wait(lambda: len(driver.of(n.ResponseStarted)) == 2)
+        second = driver.of(n.ResponseStarted)[1].response_id
+        assert (await driver.wait_done(second)).status == "completed"
+    assert emulator.stats.connections == 2

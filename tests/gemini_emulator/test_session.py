@@ -330,3 +330,42 @@ def test_bad_fault_specs_fail_fast() -> None:
         with pytest.raises(FaultSpecError):
             parse([spec])
     assert parse(["lifetime=5", "internal@3"]).lifetime == 5.0
+
+
+async def test_a_struck_fault_hits_the_next_turn_of_an_open_connection(
+    client: genai.Client, emulator: GeminiLiveEmulator
+) -> None:
+    async with client.aio.live.connect(model=TEXT_MODEL, config=TEXT) as session:
+        assert (await say(session, "one")).text == "You said: one"
+        emulator.strike("internal")  # the connection is open already
+        with pytest.raises(genai.errors.APIError) as caught:
+            await say(session, "two")
+    assert caught.value.code == 1011
+    assert emulator.stats.connections == 1
+
+
+async def test_mute_takes_the_turn_and_says_nothing_more(
+    client: genai.Client, emulator: GeminiLiveEmulator
+) -> None:
+    emulator.inject("mute")
+    async with client.aio.live.connect(model=TEXT_MODEL, config=TEXT) as session:
+        await session.send_client_content(
+            turns={"role": "user", "parts": [{"text": "Hi"}]}, turn_complete=True
+        )
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(next_message(session), 0.5)
+    assert emulator.stats.turns == 1
+
+
+async def test_a_retired_model_is_refused_as_unknown_from_then_on(
+    client: genai.Client, emulator: GeminiLiveEmulator
+) -> None:
+    async with client.aio.live.connect(model=TEXT_MODEL, config=TEXT) as session:
+        emulator.retire(TEXT_MODEL)
+        # A connection open already goes on.
+        assert (await say(session, "one")).text == "You said: one"
+    with pytest.raises(genai.errors.APIError) as caught:
+        async with client.aio.live.connect(model=TEXT_MODEL, config=TEXT):
+            pass
+    assert caught.value.code == 1008
+    assert "is not found for API version" in str(caught.value)

@@ -133,6 +133,14 @@ _BAD_DURATION = _either(
     ),
 )
 
+# What a key's team_id or user_id must not be.
+_LABEL = _either(
+    _kinds_but("string", "huge_string"),
+    _string_of(lambda rng: "x" * rng.randrange(257, 100_000)),
+    _string_of(lambda rng: _text(rng, 1, 10) + rng.choice("\n\r\x00\x1b\x7f") + "x"),
+    _one_of('""'),
+)
+
 # What each key field must not be: its poisons.
 KEY_FIELD_POISONS: dict[str, Poison] = {
     "max_budget": _either(
@@ -161,8 +169,27 @@ KEY_FIELD_POISONS: dict[str, Poison] = {
     ),
     "metadata": _kinds_but("object"),
     "blocked": _kinds_but("bool"),
+    "team_id": _LABEL,
+    "user_id": _LABEL,
+    "key_type": _either(
+        _kinds_but("string"), _one_of('"admin"', '"DEFAULT"', '""', '"proxy_admin"', '"llm"')
+    ),
+    "rpm_limit": _either(
+        lambda rng: str(rng.choice([-1, -(2**40), 1_000_001, 10**30, 10**400])),
+        _one_of("1.5", "2.0", '"2"', "true", "false", "[]", "{}", "NaN", "1e999"),
+    ),
+    "tpm_limit": _either(
+        lambda rng: str(rng.choice([-1, -(2**40), 10**12 + 1, 10**30, 10**400])),
+        _one_of("1.5", "2.0", '"2"', "true", "false", "[]", "{}", "NaN", "1e999"),
+    ),
+    "tags": _either(
+        _kinds_but("array"),
+        _one_of("[1]", "[null]", '[""]', '[["a"]]', '[{"a": 1}]'),
+        lambda rng: json.dumps(["t"] * rng.randrange(101, 500)),
+        lambda rng: json.dumps(["x" * rng.randrange(257, 5000)]),
+    ),
 }
-NOT_ENFORCED = ["tpm_limit", "rpm_limit", "soft_budget", "team_id", "user_id", "aliases"]
+NOT_ENFORCED = ["soft_budget", "aliases"]
 
 # Valid values, to surround the poison with.
 KEY_FIELD_VALID: dict[str, Callable[[random.Random], object]] = {
@@ -292,8 +319,11 @@ def _key_body_case(rng: random.Random, path: str, update: bool) -> Case:
             del head["key"]
             what = "key missing"
     elif kind == 6:
-        head["key"] = json.dumps("sk-" + _text(rng, 8, 40))
-        what = "a key of the client's own"
+        # A key of the client's own is taken (LiteLLM's "key"), in a key's shape only.
+        prefix = rng.choice(["sk-", "pk-", "", "sk_", "SK-"])
+        bad = rng.choice([" ", "é", "✓", "\u202e", "\t", "/", "=", "%", ",", ";"])
+        head["key"] = json.dumps(prefix + _text(rng, 1, 20) + bad + _text(rng, 1, 20))
+        what = "a key of the client's own not in a key's shape"
     else:
         body = _object({**head, **fields})
         what, poisoned, content_type = _body_poisons(rng, body, empty_is_valid=False)
@@ -390,7 +420,7 @@ def _info_case(rng: random.Random) -> Case:
         _auth_poison(rng, VIRTUAL),
         None,
         None,
-        f"?key={KEY}",
+        f"?key={OTHER_KEY}",
     )
 
 

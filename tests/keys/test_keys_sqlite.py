@@ -78,9 +78,9 @@ async def test_every_admin_endpoint_in_litellms_shape(
         assert full["keys"][0]["key_alias"] == "team-a"
 
         # A field LiteLLM has and rtcore does not enforce is refused, not ignored.
-        status, body = await admin.post("/key/generate", {"rpm_limit": 10})
+        status, body = await admin.post("/key/generate", {"soft_budget": 10})
         assert status == 400
-        assert "rpm_limit" in body["error"]["message"]
+        assert "soft_budget" in body["error"]["message"]
 
         status, deleted = await admin.post("/key/delete", {"keys": [key]})
         assert status == 200

@@ -122,3 +122,23 @@ async def test_drop_connections(emulator: OpenAIRealtimeEmulator) -> None:
 
     _, code = await until_closed(openai_client(emulator), MODEL, cut)
     assert code == 1006
+
+
+async def test_a_struck_fault_hits_the_next_response_of_an_open_connection(
+    emulator: OpenAIRealtimeEmulator,
+) -> None:
+    async def ask(conn: Any) -> None:
+        await text_session(conn)
+        await say_text(conn, "Hello.")
+        await conn.response.create()
+        await until(conn, "response.done")  # the first response is clean
+        emulator.strike("close=1011")  # the connection is open already
+        await say_text(conn, "Again.")
+        await conn.response.create()
+
+    events, code = await until_closed(openai_client(emulator), MODEL, ask)
+    assert code == 1011
+    assert [e.type for e in events].count("response.done") == 0  # the second never ends
+    assert emulator.stats.connections == 1
+    with pytest.raises(FaultSpecError):
+        emulator.strike("throttle")  # refuses a response before it starts: inject it

@@ -141,3 +141,21 @@ async def test_a_session_that_hits_the_cap_continues_on_a_new_one(
     assert emulator.stats.connections >= 2
     assert [h.slot for h in emulator.stats.heard if h.slot is not None] == slots
     assert memory == f"Before, you said: {SAYS[slots[-1]]}"
+
+
+async def test_a_reply_that_stalls_midway_is_noticed_and_the_next_turn_answered(
+    make_provider: Callable[..., OpenAIRealtimeProvider], emulator: OpenAIRealtimeEmulator
+) -> None:
+    """The stall watch starts when a reply begins, not only when the session next wakes."""
+    emulator.strike("stall")
+    async with opened(make_provider(stall_timeout_seconds=0.5)) as session:
+        driver = Driver(session)
+        await driver.audio(utterance_pcm(0, sample_rate=RATE, trail_silence=1.0))
+        await driver.wait(lambda: bool(driver.of(n.ResponseStarted)))
+        first = driver.of(n.ResponseStarted)[0].response_id
+        assert (await driver.wait_done(first)).status == "failed"
+        await driver.audio(utterance_pcm(3, sample_rate=RATE, trail_silence=1.0))
+        await driver.wait(lambda: len(driver.of(n.ResponseStarted)) == 2)
+        second = driver.of(n.ResponseStarted)[1].response_id
+        assert (await driver.wait_done(second)).status == "completed"
+    assert emulator.stats.connections == 2

@@ -145,10 +145,15 @@ async def test_auth_is_checked_before_the_model(start_server: StartServer) -> No
 async def test_health_and_plain_http(start_server: StartServer) -> None:
     async with start_server(master_key=KEY) as server, aiohttp.ClientSession() as http:
         # (The scripted provider has no readiness check: it counts as ready.)
-        for path in ("/health", "/health/liveliness", "/health/readiness"):
+        for path in ("/health", "/health/readiness"):
             async with http.get(server.http + path) as response:
                 assert response.status == 200
                 assert await response.json() == {"status": "ok"}
+        # LiteLLM's liveness probes, with LiteLLM's answer, needing no key.
+        for path in ("/health/liveliness", "/health/liveness"):
+            async with http.get(server.http + path) as response:
+                assert response.status == 200
+                assert await response.json() == "I'm alive!"
         headers = {"Authorization": f"Bearer {KEY}"}
         async with http.get(server.http + "/v1/realtime?model=scripted", headers=headers) as r:
             assert r.status == 426

@@ -9,11 +9,13 @@ load balancer's polling does not drown the rest.
 from __future__ import annotations
 
 import logging
+import re
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from rtcore.gateway import Gateway
+from rtcore.logs import abbreviate
 from rtcore.telemetry import metrics
 from rtcore_websocket.handshake import read_handshake
 
@@ -22,6 +24,14 @@ METRICS_PATH = "/metrics"
 # Set on a refusal's response: the OpenAI error code it carries (for the log and metrics).
 ERROR_CODE = web.ResponseKey("rtcore_error_code", str)
 PROBE_PREFIXES = ("/health", METRICS_PATH)
+# LiteLLM's ``/key/{key}/regenerate`` carries a key in its path, of any length.
+_KEY_IN_PATH = re.compile(r"^(/key/)([^/?#]+)(/regenerate)")
+
+
+def loggable(target: str) -> str:
+    """A request's path (and query) as a log may show it: a key in the path shortened
+    (``sk-...abcd``), as the log formatter shortens the keys in a query."""
+    return _KEY_IN_PATH.sub(lambda m: m[1] + abbreviate(m[2]) + m[3], target)
 
 
 def metrics_route(gateway: Gateway, require_key: bool) -> web.RouteDef:
@@ -56,7 +66,7 @@ class AccessLogger(AbstractAccessLogger):
             '%s "%s %s" %d %.3fs%s',
             request.remote,
             request.method,
-            request.rel_url,
+            loggable(str(request.rel_url)),
             response.status,
             time,
             f" {code}" if code else "",
@@ -64,7 +74,7 @@ class AccessLogger(AbstractAccessLogger):
                 "http": {
                     "peer": request.remote,
                     "method": request.method,
-                    "path": request.path,
+                    "path": loggable(request.path),
                     "status": response.status,
                     "seconds": round(time, 3),
                     "error_code": code,

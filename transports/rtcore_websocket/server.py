@@ -29,6 +29,7 @@ from rtcore_websocket.client_secrets import add_secret_routes
 from rtcore_websocket.cors import Cors
 from rtcore_websocket.guard import ConnectionGuard
 from rtcore_websocket.handshake import read_handshake
+from rtcore_websocket.model_info import add_model_info_routes
 from rtcore_websocket.mounted import mount
 from rtcore_websocket.operations import ACCESS, AccessLogger, metrics_route, refused
 from rtcore_websocket.origins import origin_allowed
@@ -43,15 +44,29 @@ SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
 READINESS_PATH = "/health/readiness"
-HEALTH_PATHS = ("/health", "/health/liveliness", READINESS_PATH)
+HEALTH_PATHS = ("/health", READINESS_PATH)
+# LiteLLM's liveness probes, with LiteLLM's answer (a JSON string), which probes match.
+LIVENESS_PATHS = ("/health/liveliness", "/health/liveness")
 MODELS_PATHS = ("/v1/models", "/models")
 WORKER_HEADER = "X-Rtcore-Worker"
 # The browser playground: static files shipped inside this package, no build step.
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+async def liveness(request: web.Request) -> web.Response:
+    """The process answers."""
+    return _worker_tagged(request, web.json_response("I'm alive!"))
+
+
+def _worker_tagged(request: web.Request, response: web.Response) -> web.Response:
+    if request.app[SETTINGS].worker_index is not None:
+        # Which of the ``--workers`` processes answered (the port is shared).
+        response.headers[WORKER_HEADER] = str(os.getpid())
+    return response
+
+
 async def health(request: web.Request) -> web.Response:
-    """Liveness (``/health``, ``/health/liveliness``): the process answers. Readiness
+    """Liveness (``/health``): the process answers. Readiness
     (``/health/readiness``): every model can serve sessions and the key store (if any)
     takes writes, else 503 and why not."""
     body: dict[str, object] = {"status": "ok"}
@@ -65,11 +80,7 @@ async def health(request: web.Request) -> web.Response:
             body, status = {"status": state, "models": problems}, 503
             if store:
                 body["key_store"] = store
-    response = web.json_response(body, status=status)
-    if request.app[SETTINGS].worker_index is not None:
-        # Which of the ``--workers`` processes answered (the port is shared).
-        response.headers[WORKER_HEADER] = str(os.getpid())
-    return response
+    return _worker_tagged(request, web.json_response(body, status=status))
 
 
 async def models(request: web.Request) -> web.Response:
@@ -430,9 +441,12 @@ def build_app(
         app.router.add_get(path, realtime)
     for path in HEALTH_PATHS:
         app.router.add_get(path, health)
+    for path in LIVENESS_PATHS:
+        app.router.add_get(path, liveness)
     for path in MODELS_PATHS:
         app.router.add_get(path, models)
     add_routes(app, gateway)
+    add_model_info_routes(app, gateway)
     # Browser pages of the allowed origins call these from their own origin.
     cors = Cors(settings.allowed_origins)
     add_secret_routes(app, gateway, cors)

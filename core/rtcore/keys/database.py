@@ -75,7 +75,9 @@ def _identity(path: Path) -> tuple[int, int] | None:
 class Database:
     """One engine, its faults translated and its SQLite file followed."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        """``schema``: a PostgreSQL schema to keep every table in (the connections' search
+        path), when the database is shared with another application (LiteLLM's)."""
         self.dialect = sa.make_url(url).get_backend_name()
         self.path: Path | None = None
         if self.dialect == "sqlite":
@@ -87,6 +89,8 @@ class Database:
             if self.dialect == "sqlite"
             else {"timeout": CONNECT_TIMEOUT_SECONDS}
         )
+        if schema is not None:
+            connect_args["server_settings"] = {"search_path": schema}
         self.engine = create_async_engine(
             url,
             connect_args=connect_args,

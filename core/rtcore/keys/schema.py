@@ -1,6 +1,6 @@
 """The tables (SQLAlchemy Core): keys, session leases, spend logs, client secrets, deployment
-cooldowns. Migrations in ``migrations/`` create them; this is what the code reads and
-writes."""
+cooldowns, keys' per-minute counts. Migrations in ``migrations/`` create them; this is what
+the code reads and writes."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ keys = sa.Table(
     sa.Column("blocked", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # LiteLLM's: labels here (rtcore has no teams or users), shown and filtered on.
+    sa.Column("team_id", sa.String(256)),
+    sa.Column("user_id", sa.String(256)),
+    sa.Column("key_type", sa.String(16)),  # None: "default"
+    sa.Column("rpm_limit", sa.Integer),  # sessions opened per minute
+    sa.Column("tpm_limit", sa.BigInteger),  # tokens per minute
 )
 
 # A live session of a key, held by one replica and renewed while it lives: a replica that
@@ -82,4 +88,16 @@ cooldowns = sa.Table(
     sa.Column("deployment", sa.String(256), primary_key=True),
     sa.Column("until", sa.DateTime(timezone=True), nullable=False),
     sa.Column("replica", sa.String(64), nullable=False),
+)
+
+# What a key used in one minute (``minute``: its start, UTC): the sessions it opened and
+# the tokens its sessions used, counted against its ``rpm_limit`` and ``tpm_limit`` by
+# every process sharing the database. Rows of past minutes are swept as keys are admitted.
+key_minutes = sa.Table(
+    "rtcore_key_minutes",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("minute", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("sessions", sa.Integer, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
 )

@@ -35,12 +35,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rtcore.keys import durations
+from rtcore.keys import durations, key_fields, rate_limits
 from rtcore.keys.cooldowns import CooldownBoard
 from rtcore.keys.database import Database
 from rtcore.keys.errors import Refusal, StoreUnavailable
 from rtcore.keys.hashing import hash_key
-from rtcore.keys.schema import keys, leases, spend_logs
+from rtcore.keys.schema import client_secrets, keys, leases, spend_logs
 from rtcore.keys.secret_store import DatabaseBook
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.usage import SessionRecord
@@ -66,9 +66,15 @@ _KEY_FIELDS = {
     "key_alias",
     "metadata",
     "blocked",
+    "team_id",
+    "user_id",
+    "tags",
+    "key_type",
+    "rpm_limit",
+    "tpm_limit",
 }
 # LiteLLM fields rtcore does not enforce: refused, never silently ignored.
-_NOT_ENFORCED = {"tpm_limit", "rpm_limit", "soft_budget", "team_id", "user_id", "aliases"}
+_NOT_ENFORCED = {"soft_budget", "aliases"}
 # Bounds on what a key may say (the columns' sizes; counts beyond any real use).
 MAX_PARALLEL_REQUESTS = 1_000_000
 MAX_NAME = 256
@@ -88,6 +94,9 @@ class Admission(msgspec.Struct, frozen=True, kw_only=True):
     key_alias: str | None = None
     lease_id: str | None = None
     budget_left: float | None = None
+    # The key's tpm_limit, and the tokens its sessions had used in this minute.
+    tokens_per_minute: int | None = None
+    tokens_before: int = 0
     # Let in by a client secret: the session it was minted with, as a session.update.
     session_update: str | None = None
 
@@ -157,6 +166,7 @@ def _key_info(row: Mapping[Any, Any]) -> dict[str, Any]:
         "blocked": row["blocked"],
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
+        **key_fields.shown(row),
     }
 
 
@@ -285,8 +295,16 @@ class KeyStore:
     # -- admin (LiteLLM's /key/* shapes) --------------------------------------------------------
 
     async def generate(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        values = _key_values(body, creating=True)
-        key = f"sk-{secrets.token_urlsafe(24)}"
+        """A new key: ``key`` when the body gives one (an operator's key carried over),
+        else a random one."""
+        chosen = body.get("key")
+        values = _key_values({k: v for k, v in body.items() if k != "key"}, creating=True)
+        key = (
+            key_fields.custom_key(chosen)
+            if chosen is not None
+            else f"sk-{secrets.token_urlsafe(24)}"
+        )
+        tags = values.pop("tags", None)
         now = _now()
         row = {
             "token": hash_key(key),
@@ -303,11 +321,22 @@ class KeyStore:
             "budget_duration": None,
             "budget_reset_at": None,
             "expires": None,
+            "team_id": None,
+            "user_id": None,
+            "key_type": None,
+            "rpm_limit": None,
+            "tpm_limit": None,
             **values,
         }
-        async with self._db.begin() as conn:
-            await self._check_alias(conn, row.get("key_alias"), None)
-            await conn.execute(sa.insert(keys).values(**row))
+        row["metadata"] = key_fields.with_tags(row["metadata"], tags)
+        try:
+            async with self._db.begin() as conn:
+                await self._check_alias(conn, row.get("key_alias"), None)
+                await self._check_unused(conn, row["token"])
+                await conn.execute(sa.insert(keys).values(**row))
+        except sa.exc.IntegrityError:
+            # The same key (or alias) generated at the same moment by another request.
+            raise _taken() from None
         return {"key": key, **_key_info(row)}
 
     async def info(self, key: str) -> dict[str, Any]:
@@ -320,9 +349,14 @@ class KeyStore:
         if not isinstance(key, str) or not key:
             raise Refusal(400, "invalid_value", "Give the key to update as 'key'.", param="key")
         values = _key_values({k: v for k, v in body.items() if k != "key"}, creating=False)
+        tags = values.pop("tags", None)
         async with self._db.begin() as conn:
             row = await self._row(conn, key)
             await self._check_alias(conn, values.get("key_alias"), row["token"])
+            if tags is not None:
+                values["metadata"] = key_fields.with_tags(
+                    values.get("metadata", row["metadata"] or {}), tags
+                )
             values["updated_at"] = _now()
             await conn.execute(sa.update(keys).where(keys.c.token == row["token"]).values(**values))
             updated = await self._row(conn, key)
@@ -349,6 +383,7 @@ class KeyStore:
             for key in given:
                 row = await self._row(conn, key)
                 await conn.execute(sa.delete(keys).where(keys.c.token == row["token"]))
+                await rate_limits.forget(conn, row["token"])
                 deleted.append(key)
             for alias in aliases:
                 result = await conn.execute(sa.delete(keys).where(keys.c.key_alias == alias))
@@ -357,6 +392,95 @@ class KeyStore:
                 deleted.append(alias)
         return {"deleted_keys": deleted}
 
+    async def regenerate(self, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A new secret for the key ``key`` (its token, alias-free): everything else it
+        holds stays (limits, spend, live sessions' leases, this minute's counts), with the
+        body's fields changed as ``/key/update`` would; ``new_key`` chooses the secret. The
+        old secret stops working at once, and so do client secrets minted with it."""
+        fields = {k: v for k, v in body.items() if k not in ("key", "new_key")}
+        values = _key_values(fields, creating=False)
+        tags = values.pop("tags", None)
+        chosen = body.get("new_key")
+        new = (
+            key_fields.custom_key(chosen)
+            if chosen is not None
+            else f"sk-{secrets.token_urlsafe(24)}"
+        )
+        token = hash_key(new)
+        try:
+            async with self._db.begin() as conn:
+                row = await self._row(conn, key)
+                old = row["token"]
+                await self._check_alias(conn, values.get("key_alias"), old)
+                await self._check_unused(conn, token)
+                if tags is not None:
+                    values["metadata"] = key_fields.with_tags(
+                        values.get("metadata", row["metadata"] or {}), tags
+                    )
+                values.update(token=token, key_name=f"sk-...{new[-4:]}", updated_at=_now())
+                await conn.execute(sa.update(keys).where(keys.c.token == old).values(**values))
+                await conn.execute(
+                    sa.update(leases).where(leases.c.token == old).values(token=token)
+                )
+                await conn.execute(sa.delete(client_secrets).where(client_secrets.c.token == old))
+                await rate_limits.move(conn, old, token)
+                updated = await self._row(conn, token)
+        except sa.exc.IntegrityError:
+            raise _taken() from None
+        info = _key_info(updated)
+        return {"key": new, "token_id": info.pop("token"), **info}
+
+    async def set_blocked(self, body: Mapping[str, Any], blocked: bool) -> dict[str, Any]:
+        """``/key/block`` and ``/key/unblock`` (``{"key": ...}``): the key's fields after."""
+        unknown = sorted(set(body) - {"key"})
+        if unknown:
+            raise Refusal(
+                400,
+                "unknown_parameter",
+                f"This endpoint takes only 'key', not {unknown[0][:64]!r}.",
+                param=unknown[0][:64],
+            )
+        key = body.get("key")
+        if not isinstance(key, str) or not key:
+            raise Refusal(400, "invalid_value", "Give the key as 'key'.", param="key")
+        async with self._db.begin() as conn:
+            row = await self._row(conn, key)
+            await conn.execute(
+                sa.update(keys)
+                .where(keys.c.token == row["token"])
+                .values(blocked=blocked, updated_at=_now())
+            )
+            updated = await self._row(conn, key)
+        return _key_info(updated)
+
+    async def own_info(self, token: str, asked: str | None) -> dict[str, Any]:
+        """``/key/info`` as the virtual key ``token`` reads it: its own info (``asked``:
+        None, or itself), refused for any other key before that one is looked up (whether
+        it exists is not this key's to learn). A key over its budget still reads its own
+        (its spend is what it wants to see); a blocked or expired one does not."""
+        async with self._db.connect() as conn:
+            row = (
+                (await conn.execute(sa.select(keys).where(keys.c.token == token)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
+        try:
+            _usable(row, _now(), None)
+        except Refusal as refusal:
+            if refusal.code != "budget_exceeded":
+                raise
+        if asked is not None and _token(asked) != token:
+            raise Refusal(
+                403,
+                "forbidden",
+                "You are not allowed to access this key's info: a virtual key reads only its own.",
+                param="key",
+                type="auth_error",
+            )
+        return {"key": asked or token, "info": _key_info(row)}
+
     async def list_keys(self, query: Mapping[str, str]) -> dict[str, Any]:
         page = _query_int(query, "page", 1, MAX_PAGE)
         size = _query_int(query, "size", 10, MAX_PAGE_SIZE)
@@ -364,6 +488,9 @@ class KeyStore:
         where: sa.ColumnElement[bool] = sa.true()
         if alias := query.get("key_alias"):
             where = keys.c.key_alias == alias
+        for name in ("team_id", "user_id"):
+            if value := query.get(name):
+                where = sa.and_(where, keys.c[name] == value)
         async with self._db.connect() as conn:
             total = (
                 await conn.execute(sa.select(sa.func.count()).select_from(keys).where(where))
@@ -452,6 +579,7 @@ class KeyStore:
             if row is None:
                 raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
             spend, budget = _usable(row, now, model)
+            tokens_before = await rate_limits.admit(conn, row, _label(row), now)
             if _period_over(row, now):
                 # A new budget period: what was spent before it no longer counts.
                 await conn.execute(
@@ -492,6 +620,8 @@ class KeyStore:
             key_alias=row["key_alias"],
             lease_id=lease,
             budget_left=None if budget is None else budget - spend,
+            tokens_per_minute=row["tpm_limit"],
+            tokens_before=tokens_before,
         )
 
     async def release(self, admission: Admission) -> None:
@@ -581,6 +711,15 @@ class KeyStore:
         insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
         async with self._db.begin() as conn:
             if entry.lease_id is not None:
+                # The key's token now: a /key/regenerate during the session moved its lease
+                # (and the key) to the new one, which its spend is charged to.
+                moved = (
+                    await conn.execute(
+                        sa.select(leases.c.token).where(leases.c.id == entry.lease_id)
+                    )
+                ).scalar()
+                if moved is not None and record.key_hash is not None and moved != record.key_hash:
+                    record = msgspec.structs.replace(record, key_hash=moved)
                 await conn.execute(sa.delete(leases).where(leases.c.id == entry.lease_id))
             result = await conn.execute(
                 insert(spend_logs)
@@ -594,6 +733,16 @@ class KeyStore:
                     .where(keys.c.token == record.key_hash)
                     .values(spend=keys.c.spend + record.spend)
                 )
+            if inserted and record.key_hash is not None:
+                tpm = (
+                    await conn.execute(
+                        sa.select(keys.c.tpm_limit).where(keys.c.token == record.key_hash)
+                    )
+                ).scalar()
+                if tpm is not None:
+                    await rate_limits.add_tokens(
+                        conn, record.key_hash, _tokens(record), record.end_time
+                    )
         return inserted
 
     # -- helpers ------------------------------------------------------------------------------
@@ -608,6 +757,11 @@ class KeyStore:
             raise Refusal(404, "key_not_found", "No such key.")
         return row
 
+    async def _check_unused(self, conn: AsyncConnection, token: str) -> None:
+        found = (await conn.execute(sa.select(keys.c.token).where(keys.c.token == token))).scalar()
+        if found is not None:
+            raise _taken()
+
     async def _check_alias(self, conn: AsyncConnection, alias: object, own: str | None) -> None:
         if alias is None:
             return
@@ -616,6 +770,26 @@ class KeyStore:
         ).scalar()
         if found is not None and found != own:
             raise Refusal(400, "key_alias_taken", f"A key with the alias {alias!r} exists.")
+
+
+def _taken() -> Refusal:
+    return Refusal(
+        400,
+        "key_exists",
+        "A virtual key with this value exists already: choose another 'key', or leave it "
+        "out to have one generated.",
+        param="key",
+    )
+
+
+def _tokens(record: SessionRecord) -> int:
+    usage = record.usage
+    return (
+        usage.input_text_tokens
+        + usage.input_audio_tokens
+        + usage.output_text_tokens
+        + usage.output_audio_tokens
+    )
 
 
 def _label(row: Mapping[Any, Any]) -> str:
@@ -642,6 +816,8 @@ def _usable(
             "key_expired",
             f"Authentication Error - Expired Key. {label} expired at {expires.isoformat()}.",
         )
+    if model is not None:
+        key_fields.may_open_sessions(row)
     if model is not None and row["models"] and model not in row["models"]:
         raise Refusal(
             403,
@@ -674,13 +850,6 @@ def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             "remove them (see docs/keys.md for what it does enforce).",
             param=refused[0],
         )
-    if creating and "key" in unknown:
-        raise Refusal(
-            400,
-            "unsupported_parameter",
-            "rtcore generates keys itself: remove 'key'.",
-            param="key",
-        )
     if unknown:
         names = sorted(unknown)
         raise Refusal(
@@ -689,7 +858,7 @@ def _key_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             f"Unknown key field(s): {', '.join(n[:64] for n in names[:5])}.",
             param=names[0][:64],
         )
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = key_fields.values(body)
     now = _now()
     if "models" in body:
         models = [] if body["models"] is None else body["models"]

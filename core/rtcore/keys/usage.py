@@ -10,7 +10,27 @@ import msgspec
 
 from rtcore.keys.pricing import cost
 from rtcore.provider import Prices
-from rtcore.provider.messages import Usage
+from rtcore.provider.messages import ResponseDone, Usage
+
+
+class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One response of a session: when it began and ended, how, and what it used (the
+    usage its upstream reported). No text of it: records go to disk and to plugins."""
+
+    response_id: str
+    model: str  # the provider's model id that answered it
+    deployment: str
+    start_time: datetime.datetime
+    end_time: datetime.datetime
+    status: str  # "completed", "cancelled", "incomplete" or "failed"
+    reason: str | None  # OpenAI's status_details.reason, or the failure's code
+    usage: Usage
+    # What the model said (its text, or its audio's transcript): only when the server was
+    # asked to keep it for a callback (``ServeSettings.response_text``); never stored.
+    output_text: str | None = None
+
+    def without_text(self) -> ResponseRecord:
+        return self if self.output_text is None else msgspec.structs.replace(self, output_text=None)
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,15 +49,44 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     audio_seconds_out: float
     usage: Usage
     spend: float
+    # Its responses in the order they ended (a session that asked for none has none).
+    responses: tuple[ResponseRecord, ...] = ()
+    provider: str = ""  # the provider plugin's name (``ProviderSpec.name``)
+
+    def without_text(self) -> SessionRecord:
+        """The record as it may be stored: no response's text."""
+        if all(r.output_text is None for r in self.responses):
+            return self
+        return msgspec.structs.replace(
+            self, responses=tuple(r.without_text() for r in self.responses)
+        )
 
 
 class Meter:
-    """Counts a session's audio and usage; ``over_budget`` after each response."""
+    """Counts a session's audio and usage; ``over_budget`` and ``over_tokens_per_minute``
+    after each response.
 
-    def __init__(self, prices: Prices, *, budget_left: float | None = None) -> None:
+    ``tokens_per_minute`` is the key's ``tpm_limit``, and ``tokens_before`` what its
+    sessions had used in the minute this one opened in (their records written): the
+    session's own tokens add to them in that minute, and alone from the next."""
+
+    def __init__(
+        self,
+        prices: Prices,
+        *,
+        budget_left: float | None = None,
+        tokens_per_minute: int | None = None,
+        tokens_before: int = 0,
+        keep_text: bool = False,
+    ) -> None:
         self.prices = prices
         self.budget_left = budget_left
+        # Whether each response's record carries what the model said (a callback asked).
+        self.keep_text = keep_text
         self.started = datetime.datetime.now(datetime.UTC)
+        self.tokens_per_minute = tokens_per_minute
+        self.minute_tokens = tokens_before
+        self._minute = _minute_of(self.started)
         self.request_id = f"sess_{uuid.uuid4().hex}"
         # Seconds of audio sent to the provider and received from it, each chunk counted at
         # the rate in force when it crossed (a session.update may change it midway).
@@ -50,6 +99,32 @@ class Meter:
         # for what it used there: the spend before the move, and the counts it began at.
         self._banked = 0.0
         self._base: tuple[list[int], float, float] = ([0] * 6, 0.0, 0.0)
+        # Responses by id while open (when each began), then their records: once per
+        # response, never per chunk.
+        self._opened: dict[str, datetime.datetime] = {}
+        self._responses: list[ResponseRecord] = []
+
+    def response_started(self, response_id: str) -> None:
+        self._opened.setdefault(response_id, datetime.datetime.now(datetime.UTC))
+
+    def response_done(
+        self, done: ResponseDone, *, model: str, deployment: str, said: str | None = None
+    ) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        reason = done.error.code if done.error is not None else done.reason
+        self._responses.append(
+            ResponseRecord(
+                response_id=done.response_id,
+                model=model,
+                deployment=deployment,
+                start_time=self._opened.pop(done.response_id, now),
+                end_time=now,
+                status=done.status,
+                reason=reason,
+                usage=done.usage,
+                output_text=said,
+            )
+        )
 
     def add_usage(self, usage: Usage) -> None:
         u = self._usage
@@ -59,6 +134,15 @@ class Meter:
         u[3] += usage.output_audio_tokens
         u[4] += usage.cached_tokens
         u[5] += usage.cached_audio_tokens
+        minute = _minute_of(datetime.datetime.now(datetime.UTC))
+        if minute != self._minute:
+            self._minute, self.minute_tokens = minute, 0
+        self.minute_tokens += (
+            usage.input_text_tokens
+            + usage.input_audio_tokens
+            + usage.output_text_tokens
+            + usage.output_audio_tokens
+        )
 
     @property
     def usage(self) -> Usage:
@@ -93,6 +177,11 @@ class Meter:
     def over_budget(self) -> bool:
         return self.budget_left is not None and self.spend >= self.budget_left
 
+    def over_tokens_per_minute(self) -> bool:
+        """Whether this minute's tokens reached the key's ``tpm_limit`` (checked right
+        after a response's usage was added, so "this minute" is the one it was counted in)."""
+        return self.tokens_per_minute is not None and self.minute_tokens >= self.tokens_per_minute
+
     def record(
         self,
         *,
@@ -102,6 +191,7 @@ class Meter:
         model_group: str,
         deployment: str,
         end_reason: str,
+        provider: str = "",
     ) -> SessionRecord:
         return SessionRecord(
             request_id=self.request_id,
@@ -117,7 +207,13 @@ class Meter:
             audio_seconds_out=self.seconds_out,
             usage=self.usage,
             spend=self.spend,
+            responses=tuple(self._responses),
+            provider=provider,
         )
+
+
+def _minute_of(when: datetime.datetime) -> datetime.datetime:
+    return when.replace(second=0, microsecond=0)
 
 
 def _usage(u: list[int]) -> Usage:

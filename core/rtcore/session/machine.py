@@ -534,6 +534,24 @@ class RealtimeSession:
                 )
         return again
 
+    def recommit(self, item_id: str) -> Commands:
+        """The committed user turn ``item_id`` for a new upstream, when the one it went to
+        never said a word of it (``history`` leaves it out): its commit and item, to follow
+        its audio. Nothing when the turn was heard, or is gone."""
+        item = self.conversation.get(item_id)
+        if item is None or item_id not in self._transcripts:
+            return []
+        if self._transcripts.text_so_far(item_id):
+            return []
+        return [
+            neutral.CommitAudio(item_id=item_id),
+            neutral.AddItem(
+                item=item.to_neutral(),
+                previous_item_id=self.conversation.previous_of(item_id),
+                source="audio",
+            ),
+        ]
+
     def history(self) -> list[neutral.AddItem]:
         """The conversation for a new upstream, as items a client adds. A user turn the
         model heard goes by its transcript (what there is of it so far); one with no words

@@ -104,6 +104,16 @@ class ActiveResponse:
         out): its audio arrives at that upstream's rate."""
         self._output = output
 
+    def said(self) -> str:
+        """What the model said in this response so far: its text, or its audio's
+        transcript."""
+        return "".join(
+            part.text or part.transcript or ""
+            for item in self.items
+            if item.type == "message"
+            for part in item.parts
+        )
+
     @property
     def audio_out_ms(self) -> float:
         """How long the audio sent so far plays."""
