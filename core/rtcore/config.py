@@ -41,7 +41,9 @@ from rtcore.config_keys import (
     refuse_misspelt_master_key,
     unapplied,
 )
+from rtcore.config_mcp import mcp_access, mcp_servers
 from rtcore.config_sections import Routing, litellm_settings, router_settings
+from rtcore.mcp.spec import McpAccess
 from rtcore.provider import DeploymentLimits, ModelConfig, ProviderSpec
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     environment: dict[str, str] = msgspec.field(default_factory=dict)
     # general_settings.database_url: the key store's database (PostgreSQL for replicas).
     database_url: str | None = msgspec.field(default=None)
+    # mcp_servers, and general_settings' MCP limits (rtcore.config_mcp).
+    mcp: McpAccess = msgspec.field(default_factory=lambda: McpAccess())
 
 
 def resolve_env(value: object, key: str, source: str) -> object:
@@ -380,6 +384,8 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
     if "database_url" in settings:
         key = "general_settings.database_url"
         database_url = _string(resolve_env(settings["database_url"], key, source), key, source)
+    servers = mcp_servers(resolve_env(top.get("mcp_servers"), "mcp_servers", source), source)
+    mcp = mcp_access(servers, settings, source)
     lite = litellm_settings(top.get("litellm_settings"), source)
     routing = router_settings(top.get("router_settings"), source)
     names = {m.name for m in models}
@@ -402,6 +408,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         database_url=database_url,
         origins=seen,
         allowed_origins=tuple(allowed),
+        mcp=mcp,
         **files,
     )
 

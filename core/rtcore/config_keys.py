@@ -115,11 +115,22 @@ SECTIONS = frozenset(
         "environment_variables",
         "litellm_settings",
         "router_settings",
+        "mcp_servers",
     }
 )
 # What rtcore applies of each part of a file.
 GENERAL_SETTINGS = frozenset(
-    {"master_key", "database_url", "allowed_origins", "ssl_certfile", "ssl_keyfile"}
+    {
+        "master_key",
+        "database_url",
+        "allowed_origins",
+        "ssl_certfile",
+        "ssl_keyfile",
+        # MCP (rtcore.config_mcp)
+        "mcp_call_timeout",
+        "mcp_max_output_bytes",
+        "mcp_client_server_urls",
+    }
 )
 # LiteLLM's general_settings that look like one rtcore reads, and are not misspellings.
 LITELLM_GENERAL_SETTINGS = frozenset({"allowed_ips"})

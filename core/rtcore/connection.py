@@ -13,6 +13,9 @@ from rtcore.failover import Deployments, fails_over, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
 from rtcore.kit.replay import InputAudio
+from rtcore.mcp.jobs import Result as McpResult
+from rtcore.mcp.runner import McpRunner
+from rtcore.mcp.spec import McpAccess
 from rtcore.moves import REPLAY_SECONDS, SessionMoves, failure_of
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
@@ -72,6 +75,7 @@ class Connection(SessionMoves):
         meter: Meter | None = None,
         deployments: Deployments | None = None,
         media: MediaSink | None = None,
+        mcp: McpAccess | None = None,
     ) -> None:
         self.model = model
         # Where else the session may run: tried in turn when one deployment cannot open
@@ -91,7 +95,10 @@ class Connection(SessionMoves):
             pcm16_input_rate=pcm16_input_rate,
             lifetime_seconds=lifetime_seconds,
             media=media,
+            mcp=mcp,
         )
+        # The session's MCP servers, worked in tasks of their own (never the audio path's).
+        self._mcp = McpRunner(mcp or McpAccess(), self._mcp_result)
         # Spend logs, log lines and the client name the session alike.
         self.meter.request_id = self.session.state.id
         self.metrics = session_metrics(model.name, self.meter)
@@ -271,6 +278,7 @@ class Connection(SessionMoves):
         await self._close_outgoing()
 
     async def _wind_down(self, reader: asyncio.Task[None]) -> None:
+        await self._mcp.aclose()
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
@@ -357,6 +365,8 @@ class Connection(SessionMoves):
             response = self.session.responses.get(event.response_id)
             said = response.said() if response is not None else None
         commands = self.session.on_event(event)
+        if isinstance(event, neutral.ToolCall | neutral.ResponseDone):
+            self._mcp.start(self.session.mcp.take_jobs())
         if isinstance(event, neutral.AudioDelta):
             self.meter.audio_out(len(event.pcm))
             self.metrics.audio_out()
@@ -404,6 +414,7 @@ class Connection(SessionMoves):
         try:
             event = self._decoder.decode(frame)
             commands = self.session.handle(event)
+            self._mcp.start(self.session.mcp.take_jobs())
         except RealtimeError as err:
             self.session.error(err)
         except Exception:
@@ -416,6 +427,18 @@ class Connection(SessionMoves):
                     type="server_error",
                 )
             )
+        await self._flush()
+        if commands and self._upstream is not None:
+            await self._send(self._upstream, commands)
+
+    async def _mcp_result(self, result: McpResult) -> None:
+        """An MCP listing or call came back: the session takes it, like a provider event."""
+        if not self._steady.is_set():
+            await self._steady.wait()
+        if self._closed:
+            return
+        commands = self.session.mcp_result(result)
+        self._mcp.start(self.session.mcp.take_jobs())
         await self._flush()
         if commands and self._upstream is not None:
             await self._send(self._upstream, commands)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from rtcore.callbacks import SessionSink
+from rtcore.config_mcp import for_caller
 from rtcore.config_sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
@@ -35,6 +36,7 @@ from rtcore.keys.errors import Refusal
 from rtcore.keys.hashing import hash_key
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
+from rtcore.mcp.spec import McpAccess
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import ModelConfig, Provider, ProviderSpec, ReportsReadiness
 from rtcore.routing import Router
@@ -90,7 +92,10 @@ class Gateway:
         sinks: Sequence[SessionSink] = (),
         routing: Routing | None = None,
         response_text: bool = False,
+        mcp: McpAccess | None = None,
     ) -> None:
+        # The configured MCP servers and limits; each session gets its caller's share.
+        self.mcp = mcp or McpAccess()
         self.session_lifetime_seconds = session_lifetime_seconds
         # Records carry what the model said, for the sinks only (a callback asked for it).
         self._response_text = response_text
@@ -341,6 +346,11 @@ class Gateway:
             pcm16_input_rate=pcm16_input_rate,
             closing=self._closing,
             lifetime_seconds=self.session_lifetime_seconds,
+            mcp=for_caller(
+                self.mcp,
+                admission.key_alias if admission is not None else None,
+                master=admission is None or admission.key_hash is None,
+            ),
         )
         tag = SessionTag(
             session_id=connection.session.state.id,

@@ -19,6 +19,7 @@ from rtcore.config_sections import Routing
 from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.loops import LOOPS
+from rtcore.mcp.spec import McpAccess
 from rtcore.plugins import PluginHost
 from rtcore.provider import WarmsUp
 from rtcore.serve_settings import ServeError, ServeSettings
@@ -313,6 +314,7 @@ def build_settings(
         dialect=args.dialect,
         origins=origins,
         routing=loaded.routing if loaded else Routing(),
+        mcp=loaded.mcp if loaded else McpAccess(),
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         allowed_origins=_origins(
@@ -499,6 +501,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
             session_lifetime_seconds=settings.max_session_seconds,
             routing=settings.routing,
             response_text=settings.response_text,
+            mcp=settings.mcp,
         )
         stack.push_async_callback(gateway.aclose)
         _build_providers(gateway, settings)

@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from rtcore.config_sections import Routing
+from rtcore.mcp.spec import McpAccess
 from rtcore.provider import ModelConfig
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -64,6 +65,8 @@ class ServeSettings:
     origins: dict[str, str] = field(default_factory=dict)
     # router_settings: how sessions pick among the deployments of one model name.
     routing: Routing = field(default_factory=Routing)
+    # mcp_servers and the MCP limits: what sessions' MCP tools may reach (docs/mcp.md).
+    mcp: McpAccess = field(default_factory=McpAccess)
     # ``--workers N``: processes sharing the port (SO_REUSEPORT). In a worker, its index
     # (0..N-1) and ``reuse_port``; lifespans ran once, in the parent that supervises them.
     workers: int = 1

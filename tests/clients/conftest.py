@@ -350,9 +350,13 @@ def entry(upstream: Upstream, **params: object) -> dict[str, object]:
 
 
 def write_config(
-    path: Path, entries: list[dict[str, object]], routing: dict[str, object] | None = None
+    path: Path,
+    entries: list[dict[str, object]],
+    routing: dict[str, object] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Path:
-    config: dict[str, object] = {"model_list": entries}
+    """``extra``: other top-level sections (``mcp_servers``, ``general_settings``)."""
+    config: dict[str, object] = {"model_list": entries, **(extra or {})}
     if routing is not None:
         config["router_settings"] = routing
     path.write_text(yaml.safe_dump(config))
@@ -361,7 +365,11 @@ def write_config(
 
 @contextmanager
 def serve_upstream(
-    upstream: Upstream, where: Path, *extra: str, env: dict[str, str] | None = None
+    upstream: Upstream,
+    where: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    sections: dict[str, object] | None = None,
 ) -> Iterator[Served]:
     """``rtcore serve --config`` serving ``upstream.name``, its emulator running as the
     upstream says: a config entry pointed at an emulator process of the test's, alone; or
@@ -371,7 +379,9 @@ def serve_upstream(
     config = where / "config.yaml"
     if upstream.emulator == "config":
         with nova_emulator(where) as (endpoint, ca_file):
-            write_config(config, [entry(upstream, **nova_params(endpoint, ca_file))])
+            write_config(
+                config, [entry(upstream, **nova_params(endpoint, ca_file))], extra=sections
+            )
             with Served("--config", str(config), *extra, env=env) as served:
                 yield served
     elif upstream.emulator == "failover":
@@ -393,7 +403,7 @@ def serve_upstream(
             assert moves(served) >= 1, served.stderr
     else:
         family = [u for u in UPSTREAMS if u.emulator == "serve" and u.family == upstream.family]
-        write_config(config, [entry(u) for u in family])
+        write_config(config, [entry(u) for u in family], extra=sections)
         # The emulator's certificate is kept in this run's cache, not the user's.
         env = {"XDG_CACHE_HOME": str(where / "cache"), **(env or {})}
         with Served("--config", str(config), "--emulator", *extra, env=env) as served:

@@ -133,7 +133,7 @@ router_settings:
 litellm_settings:
   json_log: true
 router_setings: {}
-mcp_servers: {}
+guardrails: []
 """
     warned = warnings_for(tmp_path, text, caplog)
     source = str(tmp_path / "config.yaml")
@@ -164,7 +164,7 @@ mcp_servers: {}
     assert warned == expected
     # LiteLLM's own sections are named too, at INFO: a shared file is expected to have them.
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert f"{source}: ignoring sections rtcore does not use: mcp_servers" in infos
+    assert f"{source}: ignoring sections rtcore does not use: guardrails" in infos
 
 
 def test_model_info_of_a_provider_that_does_not_say_is_not_checked(

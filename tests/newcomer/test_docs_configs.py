@@ -34,6 +34,7 @@ def test_a_config_shown_loads_as_shown(
     monkeypatch.setenv("RTCORE_MASTER_KEY", "sk-1234")
     monkeypatch.setenv("GEMINI_API_KEY", "a-key-from-ai-studio")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-from-the-openai-dashboard")
+    monkeypatch.setenv("WEATHER_MCP_TOKEN", "an-mcp-servers-token")
     with caplog.at_level(logging.INFO):
         loaded = parse_config(yaml.safe_load(body), load_plugins().providers(), "config.yaml")
     assert loaded.models

@@ -33,6 +33,61 @@ class ItemOut(Out, kw_only=True):
     output: str | UnsetType = UNSET
 
 
+class McpErrorOut(Out, kw_only=True):
+    """Why an MCP call failed: ``http_error`` and ``protocol_error`` carry a code,
+    ``tool_execution_error`` only its message."""
+
+    type: str
+    code: int | UnsetType = UNSET
+    message: str
+
+
+class McpToolOut(Out, kw_only=True):
+    name: str
+    input_schema: dict[str, object]
+    description: str | None = None
+    annotations: dict[str, object] | None = None
+
+
+class McpListToolsOut(Out, kw_only=True):
+    """The tools a session's MCP server offers (MCP items carry no ``object``/``status``)."""
+
+    id: str
+    type: str = "mcp_list_tools"
+    server_label: str
+    tools: list[McpToolOut]
+
+
+class McpCallOut(Out, kw_only=True):
+    id: str
+    type: str = "mcp_call"
+    server_label: str
+    name: str
+    arguments: str
+    approval_request_id: str | None = None
+    output: str | None = None
+    error: McpErrorOut | None = None
+
+
+class McpApprovalRequestOut(Out, kw_only=True):
+    id: str
+    type: str = "mcp_approval_request"
+    server_label: str
+    name: str
+    arguments: str
+
+
+class McpApprovalResponseOut(Out, kw_only=True):
+    id: str
+    type: str = "mcp_approval_response"
+    approval_request_id: str
+    approve: bool
+    reason: str | None = None
+
+
+AnyItemOut = ItemOut | McpListToolsOut | McpCallOut | McpApprovalRequestOut | McpApprovalResponseOut
+
+
 class CachedTokenDetails(Out, kw_only=True):
     text_tokens: int = 0
     audio_tokens: int = 0
@@ -86,7 +141,7 @@ class ResponseOut(Out, kw_only=True):
     object: str = "realtime.response"
     status: str
     status_details: StatusDetailsOut | None = None
-    output: list[ItemOut]
+    output: list[AnyItemOut]
     conversation_id: str | None = None
     usage: UsageOut | None = None
     metadata: dict[str, str] | None = None

@@ -9,8 +9,8 @@ from __future__ import annotations
 from msgspec import UNSET, Struct, UnsetType, field
 
 from rtcore.protocol.objects import (
+    AnyItemOut,
     ErrorOut,
-    ItemOut,
     PartOut,
     RateLimitOut,
     ResponseOut,
@@ -45,7 +45,7 @@ class ConversationCreated(ServerEvent, tag="conversation.created", kw_only=True)
 
 class ConversationItemAdded(ServerEvent, tag="conversation.item.added", kw_only=True):
     previous_item_id: str | None
-    item: ItemOut
+    item: AnyItemOut
 
 
 class ConversationItemCreated(ConversationItemAdded, tag="conversation.item.created", kw_only=True):
@@ -54,11 +54,11 @@ class ConversationItemCreated(ConversationItemAdded, tag="conversation.item.crea
 
 class ConversationItemDone(ServerEvent, tag="conversation.item.done", kw_only=True):
     previous_item_id: str | None
-    item: ItemOut
+    item: AnyItemOut
 
 
 class ConversationItemRetrieved(ServerEvent, tag="conversation.item.retrieved", kw_only=True):
-    item: ItemOut
+    item: AnyItemOut
 
 
 class ConversationItemDeleted(ServerEvent, tag="conversation.item.deleted", kw_only=True):
@@ -134,13 +134,13 @@ class ResponseDone(ServerEvent, tag="response.done", kw_only=True):
 class OutputItemAdded(ServerEvent, tag="response.output_item.added", kw_only=True):
     response_id: str
     output_index: int
-    item: ItemOut
+    item: AnyItemOut
 
 
 class OutputItemDone(ServerEvent, tag="response.output_item.done", kw_only=True):
     response_id: str
     output_index: int
-    item: ItemOut
+    item: AnyItemOut
 
 
 class _PartEvent(ServerEvent, kw_only=True):
@@ -221,6 +221,50 @@ class OutputAudioBufferStopped(ServerEvent, tag="output_audio_buffer.stopped", k
 
 class OutputAudioBufferCleared(ServerEvent, tag="output_audio_buffer.cleared", kw_only=True):
     response_id: str | UnsetType = UNSET
+
+
+# -- MCP (GA only) -------------------------------------------------------------------------------
+
+
+class McpListToolsInProgress(ServerEvent, tag="mcp_list_tools.in_progress", kw_only=True):
+    item_id: str
+
+
+class McpListToolsCompleted(ServerEvent, tag="mcp_list_tools.completed", kw_only=True):
+    item_id: str
+
+
+class McpListToolsFailed(ServerEvent, tag="mcp_list_tools.failed", kw_only=True):
+    item_id: str
+
+
+class McpCallArgumentsDelta(ServerEvent, tag="response.mcp_call_arguments.delta", kw_only=True):
+    response_id: str
+    item_id: str
+    output_index: int
+    delta: str
+
+
+class McpCallArgumentsDone(ServerEvent, tag="response.mcp_call_arguments.done", kw_only=True):
+    response_id: str
+    item_id: str
+    output_index: int
+    arguments: str
+
+
+class McpCallInProgress(ServerEvent, tag="response.mcp_call.in_progress", kw_only=True):
+    item_id: str
+    output_index: int
+
+
+class McpCallCompleted(ServerEvent, tag="response.mcp_call.completed", kw_only=True):
+    item_id: str
+    output_index: int
+
+
+class McpCallFailed(ServerEvent, tag="response.mcp_call.failed", kw_only=True):
+    item_id: str
+    output_index: int
 
 
 # -- beta names --------------------------------------------------------------------------------

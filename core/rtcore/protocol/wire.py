@@ -25,9 +25,23 @@ class FunctionSpec(Strict):
     strict: bool | UnsetType = UNSET
 
 
+class McpToolFilterWire(Strict):
+    """Which of an MCP server's tools a filter takes: by name, or those the server
+    annotates read-only (``readOnlyHint``); both given, a tool must match both."""
+
+    tool_names: list[str] | UnsetType | None = UNSET
+    read_only: bool | UnsetType | None = UNSET
+
+
+class McpApprovalFilterWire(Strict):
+    always: McpToolFilterWire | UnsetType | None = UNSET
+    never: McpToolFilterWire | UnsetType | None = UNSET
+
+
 class ToolWire(Strict):
     """A tool in the flat Realtime shape (``name`` at the top) or the nested Chat
-    Completions shape the seed uses (``function: {name, ...}``)."""
+    Completions shape the seed uses (``function: {name, ...}``); or a remote MCP server
+    (``type: "mcp"``), whose tools the gateway lists and runs itself (rtcore.mcp)."""
 
     type: str = "function"
     name: str | UnsetType = UNSET
@@ -35,6 +49,16 @@ class ToolWire(Strict):
     parameters: dict[str, object] | UnsetType = UNSET
     function: FunctionSpec | UnsetType = UNSET
     strict: bool | UnsetType = UNSET
+    # type "mcp"
+    server_label: str | UnsetType = UNSET
+    server_url: str | UnsetType | None = UNSET
+    connector_id: str | UnsetType | None = UNSET
+    tunnel_id: str | UnsetType | None = UNSET
+    server_description: str | UnsetType | None = UNSET
+    headers: dict[str, str] | UnsetType | None = UNSET
+    authorization: str | UnsetType | None = UNSET
+    allowed_tools: list[str] | McpToolFilterWire | UnsetType | None = UNSET
+    require_approval: str | McpApprovalFilterWire | UnsetType | None = UNSET
 
 
 class ToolChoiceFunction(Strict):
@@ -168,7 +192,7 @@ class ContentPartWire(Strict):
 
 class ItemWire(Strict, kw_only=True):
     id: str | UnsetType = UNSET
-    type: Literal["message", "function_call", "function_call_output"]
+    type: Literal["message", "function_call", "function_call_output", "mcp_approval_response"]
     object: str | UnsetType = UNSET
     status: str | UnsetType = UNSET
     role: str | UnsetType = UNSET
@@ -177,6 +201,10 @@ class ItemWire(Strict, kw_only=True):
     name: str | UnsetType = UNSET
     arguments: str | UnsetType = UNSET
     output: str | UnsetType = UNSET
+    # mcp_approval_response: the client's answer to an mcp_approval_request item
+    approval_request_id: str | UnsetType = UNSET
+    approve: bool | UnsetType = UNSET
+    reason: str | UnsetType | None = UNSET
 
 
 class ResponseAudioOutputWire(Strict):

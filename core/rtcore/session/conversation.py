@@ -7,10 +7,28 @@ from typing import Literal
 
 import msgspec
 
+from rtcore.mcp.spec import ToolInfo
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider.messages import FunctionCall, FunctionCallOutput, Item, Message
 
 PartKind = Literal["text", "audio"]
+ItemType = Literal[
+    "message",
+    "function_call",
+    "function_call_output",
+    "mcp_list_tools",
+    "mcp_call",
+    "mcp_approval_request",
+    "mcp_approval_response",
+]
+# The neutral id of an MCP call's output, which the model sees as a function's.
+OUTPUT_SUFFIX = "~out"
+
+
+class McpError(msgspec.Struct, kw_only=True):
+    type: Literal["http_error", "protocol_error", "tool_execution_error"]
+    message: str
+    code: int | None = None
 
 
 class Part(msgspec.Struct, kw_only=True):
@@ -23,7 +41,7 @@ class Part(msgspec.Struct, kw_only=True):
 
 class ConvItem(msgspec.Struct, kw_only=True):
     id: str
-    type: Literal["message", "function_call", "function_call_output"]
+    type: ItemType
     status: str = "completed"
     role: str | None = None
     parts: list[Part] = msgspec.field(default_factory=list)
@@ -32,11 +50,49 @@ class ConvItem(msgspec.Struct, kw_only=True):
     arguments: str | None = None
     output: str | None = None
     audio_ms: int = 0
+    # MCP items; ``call_id`` of an mcp_call / mcp_approval_request / mcp_approval_response
+    # is the model's own call id (never shown to the client).
+    server_label: str | None = None
+    tools: tuple[ToolInfo, ...] = ()
+    error: McpError | None = None
+    approval_request_id: str | None = None
+    approve: bool | None = None
+    reason: str | None = None
 
     def text(self) -> str | None:
         chunks = [p.text if p.kind == "text" else p.transcript for p in self.parts]
         present = [c for c in chunks if c]
         return "".join(present) if present else None
+
+    def for_model(self) -> list[Item]:
+        """The item as the model knows it. MCP items are function calls and their outputs
+        to the model (the gateway ran them); a tool list is nothing to it."""
+        if self.type == "mcp_list_tools":
+            return []
+        call_id = self.call_id or ""
+        made = FunctionCall(
+            id=self.id, call_id=call_id, name=self.name or "", arguments=self.arguments or "{}"
+        )
+        if self.type == "mcp_approval_request":
+            return [made]
+        if self.type == "mcp_approval_response":
+            if self.approve:
+                return []  # the call that follows carries the output
+            why = f" ({self.reason})" if self.reason else ""
+            refused = f"The user declined to run this tool{why}."
+            return [FunctionCallOutput(id=self.id, call_id=call_id, output=refused)]
+        if self.type == "mcp_call":
+            out: list[Item] = [] if self.approval_request_id else [made]
+            if self.status in ("completed", "failed"):
+                if self.error is not None:
+                    text = f"The tool failed ({self.error.type}): {self.error.message}"
+                else:
+                    text = self.output or ""
+                out.append(
+                    FunctionCallOutput(id=self.id + OUTPUT_SUFFIX, call_id=call_id, output=text)
+                )
+            return out
+        return [self.to_neutral()]
 
     def to_neutral(self) -> Item:
         if self.type == "function_call":
@@ -66,7 +122,7 @@ MAX_TEXT_BYTES = 32 * 1024 * 1024
 
 def _size(item: ConvItem) -> int:
     parts = sum(len(p.text or "") + len(p.transcript or "") for p in item.parts)
-    return parts + len(item.arguments or "") + len(item.output or "") + 64
+    return parts + len(item.arguments or "") + len(item.output or "") + 64 + 128 * len(item.tools)
 
 
 class Conversation:

@@ -16,6 +16,8 @@ from msgspec import UNSET
 from rtcore.audio import AudioFormat, InputConverter, OutputConverter
 from rtcore.dialect import Dialect
 from rtcore.ids import new_id
+from rtcore.mcp.jobs import Result as McpResult
+from rtcore.mcp.spec import McpAccess
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
@@ -28,6 +30,7 @@ from rtcore.session.dialect_events import Vocabulary, vocabulary
 from rtcore.session.idle import IdleTimeout
 from rtcore.session.ids import EventIds
 from rtcore.session.items import item_from_wire
+from rtcore.session.mcp_bridge import McpBridge
 from rtcore.session.media import MEDIA_FORMAT, MediaSink
 from rtcore.session.render import render_item, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
@@ -59,8 +62,10 @@ class RealtimeSession:
         pcm16_input_rate: int | None = None,
         lifetime_seconds: int = SESSION_LIFETIME_S,
         media: MediaSink | None = None,
+        mcp: McpAccess | None = None,
     ) -> None:
         self.caps = caps
+        self._mcp_access = mcp or McpAccess()
         # WebRTC: audio in and out at MEDIA_FORMAT through the transport, whatever
         # formats the client names (OpenAI ignores them on WebRTC too).
         self._media = media
@@ -95,6 +100,7 @@ class RealtimeSession:
         self._call_ids = CallIds()
         self._input: InputConverter | None = None
         self._rebuild_converters()
+        self.mcp = McpBridge(self)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -227,9 +233,13 @@ class RealtimeSession:
                 )
                 return []
             case c.ConversationItemDelete():
+                gone = self.conversation.require(event.item_id)
                 self.conversation.delete(event.item_id)
                 self._transcripts.drop(event.item_id)
                 self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
+                if gone.type.startswith("mcp_"):
+                    # What the model knew of it (a tool list: nothing).
+                    return [neutral.DeleteItem(item_id=i.id) for i in gone.for_model()]
                 return [neutral.DeleteItem(item_id=event.item_id)]
             case c.ConversationItemTruncate():
                 return self._truncate(event)
@@ -333,13 +343,37 @@ class RealtimeSession:
             dialect=self.words.dialect,
             caps=self.caps,
             pcm16_rate=self._pcm16_rate(),
+            mcp=self._mcp_access,
         )
         if (self.state.input_format, self.state.output_format) != old_formats:
             self._rebuild_converters()
         self.emit(
             s.SessionUpdated(event_id="", session=render_session(self.state, self.words.dialect))
         )
+        self.mcp.configure(self.state.mcp_servers)
         return []
+
+    def mcp_result(self, result: McpResult) -> Commands:
+        """An MCP listing or call came back (rtcore.mcp.runner): what the provider must
+        hear of it (the tools it is offered, the output, the reply asked for)."""
+        before = self.neutral_config()
+        commands = self.mcp.result(result)
+        commands = [*self._pending, *self.mcp.take_pending(), *commands]
+        self._pending = []
+        after = self.neutral_config()
+        changed = frozenset(
+            f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
+        )
+        if changed:
+            commands.insert(0, neutral.Configure(config=after, changed=changed))
+        return commands
+
+    def announce_item(self, item: ConvItem, previous: str | None) -> None:
+        self._announce_item(item, previous)
+
+    def open_response(self, response_id: str) -> ActiveResponse:
+        """A response of the core's own asking (MCP's), with the session's settings."""
+        return self._open_response(response_id, self.state.output_modalities, None)
 
     def _announce_item(self, item: ConvItem, previous: str | None) -> None:
         rendered = render_item(item, self.words.dialect)
@@ -354,6 +388,9 @@ class RealtimeSession:
             )
 
     def _item_create(self, event: c.ConversationItemCreate) -> Commands:
+        if event.item.type == "mcp_approval_response":
+            after = None if event.previous_item_id is UNSET else event.previous_item_id
+            return self.mcp.approval(event.item, after)
         item = item_from_wire(event.item, self.conversation)
         if event.previous_item_id is UNSET:
             previous = self.conversation.append(item)
@@ -522,6 +559,12 @@ class RealtimeSession:
         out: list[neutral.AddItem] = []
         previous: str | None = None
         for item in self.conversation:
+            if item.type.startswith("mcp_"):
+                for made in item.for_model():
+                    made = self._call_ids.for_provider(made)
+                    out.append(neutral.AddItem(item=made, previous_item_id=previous))
+                    previous = made.id
+                continue
             given = self._for_provider(item)
             if isinstance(given, neutral.Message) and not given.text:
                 heard = self._transcripts.text_so_far(item.id)
@@ -581,6 +624,19 @@ class RealtimeSession:
         return self._call_ids.for_provider(item.to_neutral())
 
     def _output_item_done(self, item: ConvItem) -> None:
+        if item.type.startswith("mcp_"):
+            # The model's call (its own output), then the gateway's output for it.
+            previous = self.conversation.previous_of(item.id)
+            for made in item.for_model():
+                source: neutral.ItemSource = (
+                    "model" if isinstance(made, neutral.FunctionCall) else "client"
+                )
+                made = self._call_ids.for_provider(made)
+                self._pending.append(
+                    neutral.AddItem(item=made, previous_item_id=previous, source=source)
+                )
+                previous = made.id
+            return
         # The provider hears of its own output once it is final, under the core's id.
         self._pending.append(
             neutral.AddItem(
@@ -607,23 +663,16 @@ class RealtimeSession:
                     r.text(event.text)
             case neutral.ToolCall():
                 if (r := self.responses.get(event.response_id)) is not None:
-                    r.tool_call(event)
+                    if not self.mcp.tool_call(r, event):
+                        r.tool_call(event)
+                    self._pending += self.mcp.take_pending()
             case neutral.ResponseStarted():
                 self._provider_response(event.response_id)
             case neutral.ResponseDone():
-                if (r := self.responses.get(event.response_id)) is not None:
-                    self._close_response(r, event)
-                    for item in r.items:
-                        self.conversation.measure(item.id)
-                    self._pending += self._within_bounds()
-                    if event.error is not None:
-                        # A client acts on an error event; the status says which response.
-                        self._reported = (event.error.code, event.error.message)
-                        self.error(
-                            RealtimeError(
-                                event.error.code, event.error.message, type="server_error"
-                            )
-                        )
+                r = self.responses.get(event.response_id)
+                if r is not None and not self.mcp.holds(r, event):
+                    self.finish_response(r, event)
+                    self._pending += self.mcp.continuation()
             case neutral.SpeechStarted():
                 self._idle.disarm()
                 self._transcripts.speech_started(event.item_id, event.audio_start_ms)
@@ -661,6 +710,16 @@ class RealtimeSession:
             return _NO_COMMANDS  # the usual case (every audio delta): nothing allocated
         pending, self._pending = self._pending, []
         return pending
+
+    def finish_response(self, r: ActiveResponse, event: neutral.ResponseDone) -> None:
+        self._close_response(r, event)
+        for item in r.items:
+            self.conversation.measure(item.id)
+        self._pending += self._within_bounds()
+        if event.error is not None:
+            # A client acts on an error event; the status says which response.
+            self._reported = (event.error.code, event.error.message)
+            self.error(RealtimeError(event.error.code, event.error.message, type="server_error"))
 
     def _within_bounds(self) -> Commands:
         """Past its bounds the conversation drops its oldest items (not those of responses

@@ -8,7 +8,17 @@ from msgspec import UNSET, Struct, UnsetType
 
 from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
-from rtcore.protocol.objects import ItemOut, PartOut
+from rtcore.protocol.objects import (
+    AnyItemOut,
+    ItemOut,
+    McpApprovalRequestOut,
+    McpApprovalResponseOut,
+    McpCallOut,
+    McpErrorOut,
+    McpListToolsOut,
+    McpToolOut,
+    PartOut,
+)
 from rtcore.provider.messages import ToolDef, TurnDetection
 from rtcore.session.conversation import ConvItem, Part
 from rtcore.session.settings import DEFAULT_TEMPERATURE, SessionState
@@ -19,6 +29,16 @@ class ToolOut(Struct, kw_only=True):
     name: str
     description: str
     parameters: dict[str, object]
+
+
+class McpToolConfigOut(Struct, kw_only=True, omit_defaults=True):
+    """A session's MCP server as session.updated shows it: never its credentials, nor the
+    URL of the operator's server."""
+
+    type: str
+    server_label: str
+    server_url: str | None = None
+    server_description: str | None = None
 
 
 class TurnDetectionOut(Struct, kw_only=True, omit_defaults=True):
@@ -114,7 +134,7 @@ class GaSession(Struct, kw_only=True):
     output_modalities: list[str]
     instructions: str
     audio: GaAudio
-    tools: list[ToolOut]
+    tools: list[ToolOut | McpToolConfigOut]
     tool_choice: Any
     max_output_tokens: int | str
     tracing: None = None
@@ -140,6 +160,19 @@ class HybridSession(GaSession, kw_only=True):
 
 def _tools(tools: tuple[ToolDef, ...]) -> list[ToolOut]:
     return [ToolOut(name=t.name, description=t.description, parameters=t.parameters) for t in tools]
+
+
+def _ga_tools(state: SessionState) -> list[ToolOut | McpToolConfigOut]:
+    servers = [
+        McpToolConfigOut(
+            type="mcp",
+            server_label=s.label,
+            server_url=None if s.operator else s.url,
+            server_description=s.description,
+        )
+        for s in state.mcp_servers
+    ]
+    return [*_tools(state.tools), *servers]
 
 
 def _tool_choice(choice: str) -> Any:
@@ -235,7 +268,7 @@ def render_session(state: SessionState, dialect: Dialect | None) -> Struct:
                 speed=1.0 if state.speed is None else state.speed,
             ),
         ),
-        tools=_tools(state.tools),
+        tools=_ga_tools(state),
         tool_choice=_tool_choice(state.tool_choice),
         max_output_tokens=state.max_output_tokens,
         truncation=_truncation(state),
@@ -278,7 +311,9 @@ def _part(part: Part, role: str | None, dialect: Dialect) -> PartOut:
     return PartOut(type="input_audio", transcript=part.transcript)
 
 
-def render_item(item: ConvItem, dialect: Dialect) -> ItemOut:
+def render_item(item: ConvItem, dialect: Dialect) -> AnyItemOut:
+    if item.type.startswith("mcp_"):
+        return render_mcp_item(item)
     if item.type == "message":
         return ItemOut(
             id=item.id,
@@ -302,6 +337,48 @@ def render_item(item: ConvItem, dialect: Dialect) -> ItemOut:
         status=item.status,
         call_id=item.call_id or "",
         output=item.output or "",
+    )
+
+
+def render_mcp_item(item: ConvItem) -> AnyItemOut:
+    label = item.server_label or ""
+    if item.type == "mcp_list_tools":
+        tools = [
+            McpToolOut(
+                name=t.name,
+                input_schema=t.input_schema,
+                description=t.description or None,
+                annotations=t.annotations,
+            )
+            for t in item.tools
+        ]
+        return McpListToolsOut(id=item.id, server_label=label, tools=tools)
+    if item.type == "mcp_approval_request":
+        return McpApprovalRequestOut(
+            id=item.id, server_label=label, name=item.name or "", arguments=item.arguments or ""
+        )
+    if item.type == "mcp_approval_response":
+        return McpApprovalResponseOut(
+            id=item.id,
+            approval_request_id=item.approval_request_id or "",
+            approve=bool(item.approve),
+            reason=item.reason,
+        )
+    error = item.error
+    return McpCallOut(
+        id=item.id,
+        server_label=label,
+        name=item.name or "",
+        arguments=item.arguments or "",
+        approval_request_id=item.approval_request_id,
+        output=item.output,
+        error=None
+        if error is None
+        else McpErrorOut(
+            type=error.type,
+            code=UNSET if error.code is None else error.code,
+            message=error.message,
+        ),
     )
 
 

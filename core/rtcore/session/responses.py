@@ -258,6 +258,14 @@ class ActiveResponse:
             return
         self._ev(self.words.audio_delta, delta=data, **self._ids(msg))
 
+    def open_item(self, item: ConvItem) -> int:
+        """Another kind of output item (MCP's): after the message so far; its index."""
+        self._close_message("incomplete" if self._muted else "completed")
+        return self._open_item(item)
+
+    def close_item(self, item: ConvItem, status: str) -> None:
+        self._close_item(item, status)
+
     def tool_call(self, call: neutral.ToolCall) -> ConvItem:
         self._close_message("incomplete" if self._muted else "completed")
         call_id = self._client_call_id(call.call_id)

@@ -10,6 +10,7 @@ from msgspec import UNSET
 from rtcore import audio
 from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
+from rtcore.mcp.spec import ServerSpec
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     AudioFormatWire,
@@ -48,6 +49,10 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     transcription_model: str | None = None
     turn_detection: TurnDetection | None = TurnDetection()
     tools: tuple[ToolDef, ...] = ()
+    # The session's MCP servers, and the tools of theirs offered to the model (as
+    # functions: the gateway runs them; rtcore.session.mcp_bridge).
+    mcp_servers: tuple[ServerSpec, ...] = ()
+    mcp_functions: tuple[ToolDef, ...] = ()
     tool_choice: str = "auto"
     temperature: float | None = None
     top_p: float | None = None
@@ -93,9 +98,11 @@ def parse_tools(tools: list[ToolWire], param: str) -> tuple[ToolDef, ...]:
     for i, tool in enumerate(tools):
         where = f"{param}[{i}]"
         if tool.type != "function":
+            where_mcp = " (MCP servers are set with session.update)" if tool.type == "mcp" else ""
             raise RealtimeError(
                 "invalid_value",
-                f"Invalid value: '{tool.type}'. Only 'function' tools are supported here.",
+                f"Invalid value: '{tool.type}'. Only 'function' tools are supported "
+                f"here{where_mcp}.",
                 param=f"{where}.type",
             )
         fn = tool.function
@@ -245,7 +252,7 @@ def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
         max_output_tokens=None
         if state.max_output_tokens == "inf"
         else int(state.max_output_tokens),
-        tools=state.tools,
+        tools=state.tools + state.mcp_functions,
         tool_choice=state.tool_choice,
         turn_detection=state.turn_detection,
         input_sample_rate=in_rate,

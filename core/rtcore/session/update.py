@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET
 
 from rtcore.dialect import Dialect
+from rtcore.mcp.spec import McpAccess
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     NoiseReductionWire,
@@ -17,6 +18,7 @@ from rtcore.protocol.wire import (
     VoiceIdWire,
 )
 from rtcore.provider import Capabilities, SettingRefused
+from rtcore.session.mcp_config import parse_mcp_tools, refuse_mcp_fields, split_tools
 from rtcore.session.options import (
     parse_noise_reduction,
     parse_prompt,
@@ -45,6 +47,7 @@ def apply_update(
     dialect: Dialect,
     caps: Capabilities,
     pcm16_rate: int,
+    mcp: McpAccess | None = None,
 ) -> SessionState:
     """Return the new state (what changed for the provider is diffed by the session).
 
@@ -107,7 +110,23 @@ def apply_update(
     if wire.speed is not UNSET:
         ch["speed"] = _speed(wire.speed, caps, f"{p}.speed")
     if wire.tools is not UNSET:
-        ch["tools"] = parse_tools(wire.tools, f"{p}.tools")
+        refuse_mcp_fields(wire.tools, f"{p}.tools")
+        functions, servers = split_tools(wire.tools)
+        ch["tools"] = parse_tools(functions, f"{p}.tools")
+        if servers and dialect is Dialect.BETA:
+            raise RealtimeError(
+                "invalid_value",
+                "MCP tools belong to the GA interface (session.type 'realtime'); the beta "
+                "one has no events for them.",
+                param=f"{p}.tools[{servers[0][0]}].type",
+            )
+        if servers and not caps.tools:
+            raise RealtimeError(
+                "unsupported_parameter",
+                "This model does not call functions, so it cannot call MCP tools either.",
+                param=f"{p}.tools",
+            )
+        ch["mcp_servers"] = parse_mcp_tools(servers, mcp or McpAccess(), f"{p}.tools")
     if wire.tool_choice is not UNSET:
         ch["tool_choice"] = parse_tool_choice(wire.tool_choice, f"{p}.tool_choice")
     if wire.audio is not UNSET:

@@ -1,0 +1,108 @@
+"""A session's MCP work: its servers' connections, and each listing and call in a task of
+its own, so a slow or dead server delays only the reply that waits on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
+
+from rtcore.mcp.errors import McpFailure
+from rtcore.mcp.jobs import Called, CallTool, Disconnect, Job, Listed, ListTools, Result
+from rtcore.mcp.spec import McpAccess
+
+if TYPE_CHECKING:
+    from rtcore.mcp.client import McpConnection
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Result], Awaitable[None]]
+
+
+class McpRunner:
+    """``deliver`` is given each result, in the task that got it."""
+
+    def __init__(self, access: McpAccess, deliver: Deliver) -> None:
+        self._access = access
+        self._deliver = deliver
+        self._connections: dict[str, McpConnection] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def start(self, jobs: Iterable[Job]) -> None:
+        for job in jobs:
+            if self._closed:
+                return
+            match job:
+                case ListTools(spec=spec):
+                    # The SDK (and its HTTP stack) is loaded by the first session using it.
+                    from rtcore.mcp.client import McpConnection
+
+                    self._drop(spec.label)
+                    connection = McpConnection(
+                        spec, connect_timeout_seconds=self._access.connect_timeout_seconds
+                    )
+                    self._connections[spec.label] = connection
+                    self._spawn(self._list(connection), f"mcp-list-{spec.label}")
+                case CallTool():
+                    self._spawn(self._call(job), f"mcp-call-{job.label}")
+                case Disconnect(label=label):
+                    self._drop(label)
+
+    def _spawn(self, work: Awaitable[None], name: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                # A bug must not vanish with its task: the log has it; the session goes on.
+                log.exception("MCP work %s failed", name)
+
+        task = asyncio.create_task(run(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _drop(self, label: str) -> None:
+        old = self._connections.pop(label, None)
+        if old is not None:
+            self._spawn(old.aclose(), f"mcp-close-{label}")
+
+    async def _list(self, connection: McpConnection) -> None:
+        spec = connection.spec
+        try:
+            tools = await connection.list_tools()
+        except McpFailure as failure:
+            log.info("MCP server %r: listing tools failed (%s)", spec.label, failure.message)
+            await self._deliver(Listed(spec=spec, failure=failure))
+            return
+        await self._deliver(Listed(spec=spec, tools=tools))
+
+    async def _call(self, job: CallTool) -> None:
+        connection = self._connections.get(job.label)
+        try:
+            if connection is None:
+                raise McpFailure("http_error", "The MCP server is no longer connected.", 503)
+            output = await connection.call(
+                job.name,
+                job.arguments,
+                timeout_seconds=self._access.call_timeout_seconds,
+                max_bytes=self._access.max_output_bytes,
+            )
+        except McpFailure as failure:
+            log.info("MCP tool %s/%s failed (%s)", job.label, job.name, failure.kind)
+            await self._deliver(Called(item_id=job.item_id, failure=failure))
+            return
+        await self._deliver(Called(item_id=job.item_id, output=output))
+
+    async def aclose(self) -> None:
+        """The session is over: its calls stop, its connections close."""
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        closing = [c.aclose() for c in self._connections.values()]
+        self._connections.clear()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.gather(*closing, return_exceptions=True)
