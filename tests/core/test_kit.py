@@ -281,6 +281,53 @@ async def test_supervisor_asks_an_adapter_that_expires_when_each_stream_must_go(
     await asyncio.wait_for(runner, 2)
 
 
+class SlowOpeningUpstream(FakeUpstream):
+    """Its first stream takes a while to open (settings may change meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opening = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def open(self) -> int:
+        if self.opened == 0:
+            self.opening.set()
+            await self.release.wait()
+        return await super().open()
+
+
+async def test_a_restart_asked_while_the_stream_opens_replaces_it_once_open() -> None:
+    """New settings that arrive while a stream is being opened (built with the old ones)
+    are not dropped: the stream is replaced once it is open."""
+    up = SlowOpeningUpstream()
+    reasons: list[str] = []
+    sup = UpstreamSupervisor[int](up, FAST, on_stream_opened=reasons.append)
+    runner = asyncio.create_task(sup.run())
+    await sup.send(payload(b"x"))
+    await up.opening.wait()
+    sup.restart()  # the client's session.update, while the first stream opens
+    up.release.set()
+    await eventually(lambda: up.opened == 2 and sup.state is UpstreamState.OPEN)
+    assert reasons == ["opened", "restarted"]
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+
+
+async def test_a_restart_with_no_stream_yet_waits_for_nothing() -> None:
+    up = FakeUpstream()
+    reasons: list[str] = []
+    sup = UpstreamSupervisor[int](up, FAST, on_stream_opened=reasons.append)
+    runner = asyncio.create_task(sup.run())
+    sup.restart()  # settings before any stream: the first one opens with them
+    await sup.send(payload(b"x"))
+    await eventually(lambda: up.opened == 1 and sup.state is UpstreamState.OPEN)
+    await sup.send(payload(b"y"))
+    assert up.opened == 1
+    assert reasons == ["opened"]
+    await sup.close()
+    await asyncio.wait_for(runner, 2)
+
+
 async def test_supervisor_rotates_at_the_next_boundary_once_the_upstream_says_it_goes_away() -> (
     None
 ):

@@ -251,10 +251,15 @@ class UpstreamSupervisor[H]:
 
     def restart(self) -> None:
         """The stream must be replaced (a setting only a new stream can take): at the next
-        turn boundary, or at once when idle now; what is sent from then on waits for it."""
-        if self.handle is None or self.state is not UpstreamState.OPEN:
+        turn boundary, or at once when idle now; what is sent from then on waits for it.
+        Asked while a stream opens (which may have been built with the settings before),
+        the stream is replaced once it is open; with no stream yet, the first one opens
+        with the new settings anyway."""
+        if self.state in _ENDING or (self.handle is None and self.state is UpstreamState.IDLE):
             return
         self._restart_wanted = True
+        if self.state is not UpstreamState.OPEN:
+            return
         if self._at_boundary(time.monotonic()):
             self.state = UpstreamState.SWITCHING
         self._wake.set()
