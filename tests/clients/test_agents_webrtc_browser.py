@@ -183,10 +183,6 @@ async def test_agents_realtime_webrtc_in_chromium_on_echo(tmp_path: Path) -> Non
         )
 
 
-# A known gap, not luck: when the call moves to Nova before its first turn, Nova's stream
-# is opened at the move (before the call's settings) and, on a loaded machine, about one run
-# in four the call's microphone is then never answered.
-@pytest.mark.known_failover_gap("a WebRTC call moved to Nova before its first turn (#27)")
 async def test_agents_realtime_webrtc_in_chromium_talks_and_calls_a_tool(
     served_static: Served, upstream: Upstream, tmp_path: Path
 ) -> None:
@@ -243,7 +239,6 @@ async def test_speaking_over_the_reply_in_chromium_cuts_its_playback_on_echo(
         await cuts_playback(served, "echo", tmp_path, gap=0.75)
 
 
-@pytest.mark.known_failover_gap("a WebRTC call moved to Nova before its first turn (#27)")
 async def test_speaking_over_the_reply_in_chromium_cuts_its_playback(
     served_static: Served, upstream: Upstream, tmp_path: Path
 ) -> None:
