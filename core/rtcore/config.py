@@ -195,13 +195,22 @@ def deployment_limits(params: Mapping[str, object], where: str, source: str) -> 
 
 
 def not_realtime(
-    model: str, providers: Mapping[str, ProviderSpec], key: str, source: str
+    model: str,
+    providers: Mapping[str, ProviderSpec],
+    key: str,
+    source: str,
+    base_model: object = None,
 ) -> str | None:
     """Why an entry that does not say its mode is no realtime model (None: it is one, by
-    an installed provider's list). A near miss of a realtime model's id is warned about:
-    a typo would otherwise pass for a chat model."""
+    an installed provider's list, or by the ``model_info.base_model`` it names). A near
+    miss of a realtime model's id is warned about: a typo would otherwise pass for a chat
+    model."""
     prefix, sep, model_id = model.partition("/")
     by_prefix = [s for s in providers.values() if prefix in s.model_prefixes or prefix == s.name]
+    if isinstance(base_model, str) and by_prefix:
+        base = base_model.rpartition("/")[2]
+        if "realtime" in base.lower() or any(s.realtime_without_mode(base) for s in by_prefix):
+            return None
     if not sep or not by_prefix:
         if "realtime" in model_id.lower():
             return None  # meant as a realtime model: the error says which plugin is missing
@@ -306,7 +315,9 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         params = _required(entry, "litellm_params", here, source, _mapping, MODEL_ENTRY)
         model = _required(params, "model", f"{here}.litellm_params", source, _string)
         if mode is None and (
-            why := not_realtime(model, providers, f"{here}.litellm_params.model", source)
+            why := not_realtime(
+                model, providers, f"{here}.litellm_params.model", source, info.get("base_model")
+            )
         ):
             skipped.append(f"{label} ({why})")
             continue

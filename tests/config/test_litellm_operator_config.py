@@ -30,6 +30,8 @@ model_list:
       model: azure/my-gpt4o-deployment
       api_base: https://example.openai.azure.com
       api_key: os.environ/AZURE_API_KEY
+    model_info:
+      base_model: azure/gpt-4o-2024-08-06
 """
 
 CONFIG = """\
