@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import datetime
 import logging
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, override
@@ -388,30 +387,8 @@ class LiteLLMKeyStore(KeyStore):
             )
             found = await self._standing(conn, token)
             budget_left = found.check(now, model)
-            await conn.execute(
-                sa.delete(leases).where(leases.c.token == token, leases.c.expires_at <= now)
-            )
-            limit = found.key.get("max_parallel_requests")
-            if limit is not None:
-                live = (
-                    await conn.execute(sa.select(sa.func.count()).where(leases.c.token == token))
-                ).scalar_one()
-                if live >= limit:
-                    raise Refusal(
-                        429,
-                        "max_parallel_requests",
-                        f"Max parallel request limit reached: {found.label} has {live} live "
-                        f"session(s) of max_parallel_requests={limit}.",
-                        type="rate_limit_error",
-                    )
-            lease = uuid.uuid4().hex
-            await conn.execute(
-                sa.insert(leases).values(
-                    id=lease,
-                    token=token,
-                    replica=self.replica,
-                    expires_at=now + datetime.timedelta(seconds=self.lease_seconds),
-                )
+            lease = await self._take_lease(
+                conn, token, found.key.get("max_parallel_requests"), found.label, now
             )
         self._live_leases.add(lease)
         return Admission(

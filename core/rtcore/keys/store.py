@@ -589,30 +589,8 @@ class KeyStore:
                         spend=0.0, budget_reset_at=now + durations.parse(row["budget_duration"])
                     )
                 )
-            await conn.execute(
-                sa.delete(leases).where(leases.c.token == token, leases.c.expires_at <= now)
-            )
-            limit = row["max_parallel_requests"]
-            if limit is not None:
-                live = (
-                    await conn.execute(sa.select(sa.func.count()).where(leases.c.token == token))
-                ).scalar_one()
-                if live >= limit:
-                    raise Refusal(
-                        429,
-                        "max_parallel_requests",
-                        f"Max parallel request limit reached: {_label(row)} has {live} live "
-                        f"session(s) of max_parallel_requests={limit}.",
-                        type="rate_limit_error",
-                    )
-            lease = uuid.uuid4().hex
-            await conn.execute(
-                sa.insert(leases).values(
-                    id=lease,
-                    token=token,
-                    replica=self.replica,
-                    expires_at=now + datetime.timedelta(seconds=self.lease_seconds),
-                )
+            lease = await self._take_lease(
+                conn, token, row["max_parallel_requests"], _label(row), now
             )
         self._live_leases.add(lease)
         return Admission(
@@ -623,6 +601,42 @@ class KeyStore:
             tokens_per_minute=row["tpm_limit"],
             tokens_before=tokens_before,
         )
+
+    async def _take_lease(
+        self,
+        conn: AsyncConnection,
+        token: str,
+        limit: int | None,
+        label: str,
+        now: datetime.datetime,
+    ) -> str:
+        """A lease for one more live session of ``token`` (its expired ones dropped), or
+        ``Refusal`` 429 when ``limit`` sessions are live already."""
+        await conn.execute(
+            sa.delete(leases).where(leases.c.token == token, leases.c.expires_at <= now)
+        )
+        if limit is not None:
+            live = (
+                await conn.execute(sa.select(sa.func.count()).where(leases.c.token == token))
+            ).scalar_one()
+            if live >= limit:
+                raise Refusal(
+                    429,
+                    "max_parallel_requests",
+                    f"Max parallel request limit reached: {label} has {live} live "
+                    f"session(s) of max_parallel_requests={limit}.",
+                    type="rate_limit_error",
+                )
+        lease = uuid.uuid4().hex
+        await conn.execute(
+            sa.insert(leases).values(
+                id=lease,
+                token=token,
+                replica=self.replica,
+                expires_at=now + datetime.timedelta(seconds=self.lease_seconds),
+            )
+        )
+        return lease
 
     async def release(self, admission: Admission) -> None:
         """An admission given back unused: its lease goes (no longer renewed, it expires by
