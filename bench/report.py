@@ -102,6 +102,8 @@ def table(report: dict[str, Any]) -> str:
         search = f.get("search") or {}
         max_n = search.get("max_realtime_sessions")
         max_text = "–" if max_n is None else f"{max_n}{'+' if search.get('capped') else ''}"
+        if search.get("fails_at"):
+            max_text += f" (fails at {search['fails_at']})"
         startup = f.get("startup_s")
         runs = f.get("startup_runs_s") or []
         startup_text = "–" if startup is None else f"{startup:.2f}"

@@ -144,11 +144,16 @@ async def _go_when_open(
 async def bisect_max(
     holds: Callable[[int], Awaitable[bool]], *, start: int, cap: int, steps: int
 ) -> int:
-    """The largest N for which ``holds(N)``: double from ``start`` until one fails, then
-    halve the gap; at most ``steps`` tries, stopping early once the gap is within 10 %."""
+    """The largest N for which ``holds(N)``: double from ``start`` until one fails (or
+    ``cap`` holds), then halve the gap; at most ``steps`` tries once a failure bounds it
+    (doubling is not counted: a search out of steps before any N failed would have found
+    no bound), stopping early once the gap is within 10 %."""
     passed, failed = 0, 0
     n = start
-    for _ in range(steps):
+    used = 0
+    while used < steps:
+        if failed or n >= cap:
+            used += 1
         if await holds(n):
             passed = n
             if n >= cap:
@@ -203,8 +208,11 @@ async def search_max(
         return True
 
     passed = await bisect_max(holds, start=start, cap=cap, steps=steps)
+    above = [t["sessions"] for t in tried if not t["realtime"] and t["sessions"] > passed]
     return {
         "max_realtime_sessions": passed,
+        # The smallest N that failed above it: the bound the figure is found within.
+        "fails_at": min(above) if above else None,
         "capped": passed >= cap,
         "trials": trials,
         "tried": tried,
