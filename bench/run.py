@@ -241,6 +241,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.seconds,
             "workers": args.workers,
             "coalesce_ms": args.coalesce_ms,
+            "end_of_turn_pause_ms": getattr(args, "end_of_turn_pause_ms", None),
             "loop": args.loop,
             "pinned": None
             if pinned is None
@@ -323,6 +324,8 @@ async def start_rtcore(
     options: dict[str, Any] = {}
     if args.coalesce_ms is not None:
         options["audio_coalesce_ms"] = args.coalesce_ms
+    if getattr(args, "end_of_turn_pause_ms", None) is not None:
+        options["end_of_turn_pause_ms"] = args.end_of_turn_pause_ms
     return await targets.start_rtcore(
         emulator,
         workdir,

@@ -84,6 +84,12 @@ class SonicSession:
         # to Nova in fewer, larger audioInput events (docs/performance.md).
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
         self._audio_due = asyncio.Event()
+        # Quiet after speech from which chunks go at once: one batch (and a chunk) before
+        # the shortest pause Nova may end a turn on, since a decision sees the quiet as of
+        # the last batch measured.
+        pause = up.options.end_of_turn_pause_ms
+        self._at_once_from_ms = max(0.0, pause - up.options.audio_coalesce_ms - 20.0)
+        self._at_once_until_ms = max(_ENDPOINT_WINDOW_MS, pause + 500.0)
         self.lane = up.lanes.lane() if up.lanes is not None else None
         self.link = NovaLink(self)
         self.supervisor = UpstreamSupervisor[Live](
@@ -295,7 +301,10 @@ class SonicSession:
         return self._endpoint_pending(quiet)
 
     def _endpoint_pending(self, quiet_ms: float) -> bool:
-        return self.audio.measured_unanswered and 0 < quiet_ms < _ENDPOINT_WINDOW_MS
+        return (
+            self.audio.measured_unanswered
+            and self._at_once_from_ms < quiet_ms < self._at_once_until_ms
+        )
 
     async def _heard(self, began: bool, *, deferring: bool) -> None:
         if began and (deferring or not self.up.profile.speech_signals):
@@ -333,6 +342,9 @@ class SonicSession:
     async def _flush_audio(self) -> None:
         pcm = self._coalescer.take()
         if pcm:
+            # Measured as it goes out, as a full batch is: what the next chunk's hold is
+            # decided on stays at most one batch behind.
+            self.audio.settle_quietly()
             await self._send_audio(pcm, client=True)
 
     async def _send_audio(self, pcm: bytes, *, client: bool = False) -> None:

@@ -178,3 +178,22 @@ async def test_speech_during_a_reply_goes_at_once(tmp_path: Path) -> None:
         assert probe.sizes[-2:] == [_CHUNK, _CHUNK]
         await driver.aclose()
         await close()
+
+
+async def test_a_known_end_of_turn_pause_lets_quiet_before_it_wait(tmp_path: Path) -> None:
+    probe = _Sizes()
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, probe=probe, endpoint_seconds=0.6
+    ) as emu:
+        driver, close = await _session(emu, audio_coalesce_ms=60, end_of_turn_pause_ms=600)
+        sent = 0
+        for pcm in _chunks(_SPEECH) + [bytes(_CHUNK)] * 30:  # the quiet that ends the turn
+            await driver.session.send(n.AppendAudio(pcm=pcm))
+            sent += len(pcm)
+        await _received(probe, sent)
+        # Quiet well short of the 0.6 s pause waits in batches; from one batch before it,
+        # each chunk goes at once (the last of them ends the turn).
+        assert probe.sizes == [3 * _CHUNK] * 21 + [_CHUNK] * 3
+        await driver.wait_done(1)
+        await driver.aclose()
+        await close()
