@@ -44,6 +44,13 @@ def parser() -> argparse.ArgumentParser:
         help="rtcore's audio_coalesce_ms (its default; Nova Sonic only)",
     )
     p.add_argument(
+        "--end-of-turn-pause-ms",
+        type=int,
+        default=None,
+        help="rtcore's end_of_turn_pause_ms: the emulator's end-of-turn pause (600 in the "
+        "benchmark) told to rtcore, so quiet before it may wait in batches (Nova Sonic only)",
+    )
+    p.add_argument(
         "--loop",
         choices=loops.LOOPS,
         default="auto",
@@ -136,8 +143,11 @@ def main() -> None:
             if getattr(args, mode):
                 flag = "--" + mode.replace("_", "-")
                 p.error(f"--provider applies to the main run (and --search, --soak), not {flag}")
-        if args.coalesce_ms is not None:
-            p.error(f"--coalesce-ms is Nova Sonic's; rtcore does not coalesce for {args.provider}")
+        if args.coalesce_ms is not None or args.end_of_turn_pause_ms is not None:
+            p.error(
+                "--coalesce-ms and --end-of-turn-pause-ms are Nova Sonic's; rtcore does not "
+                f"coalesce for {args.provider}"
+            )
     if args.keys:
         from bench import keys
 

@@ -309,7 +309,22 @@ async def direct_session(
         async def send(data: bytes) -> None:
             await stream.input_stream.send(chunk(head + data + b'"}}}'))
 
-        await _pace(record, cycle, t0, stop, send)
+        batch = int(spec.get("batch_chunks", 1))
+        if batch > 1:
+            # The coalescing floor: the SDK used as rtcore uses it, ``batch`` chunks of PCM
+            # to one audioInput event (a chunk waits for the batch to fill).
+            held: list[bytes] = []
+
+            async def send_batched(data: bytes) -> None:
+                held.append(data)
+                if len(held) >= batch:
+                    pcm = b"".join(held)
+                    held.clear()
+                    await send(base64.b64encode(pcm))
+
+            await _pace(record, cycle, t0, stop, send_batched, sig.chunk_pcm)
+        else:
+            await _pace(record, cycle, t0, stop, send)
         await asyncio.sleep(spec.get("linger", 1.5))
         for data in (
             _event("contentEnd", {"promptName": prompt, "contentName": audio}),
@@ -495,7 +510,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         client = gemini_client(spec)
     elif spec["kind"] == "direct" and provider == "openai":
         client = openai_client(spec)
-    elif spec["kind"] == "direct":
+    elif spec["kind"] == "direct" and not spec.get("client_per_session"):
         from rtcore_sonic_emulator import make_client
 
         client = await make_client(spec["endpoint"], spec["ca_file"])
@@ -505,7 +520,13 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             if spec["kind"] == "direct" and provider in direct:
                 await direct[provider](spec, record, cycle, ready, start, client)
             elif spec["kind"] == "direct":
-                await direct_session(spec, record, cycle, ready, start, client)
+                own = client
+                if own is None:
+                    # A client (and so a connection) of the session's own, as a gateway has.
+                    from rtcore_sonic_emulator import make_client
+
+                    own = await make_client(spec["endpoint"], spec["ca_file"])
+                await direct_session(spec, record, cycle, ready, start, own)
             else:
                 await ws_session(spec, record, cycle, ready, start)
         except Exception as exc:  # every failure is a figure of the run, not a crash

@@ -32,8 +32,8 @@ def _minus(value: float | None, base: float | None) -> float | None:
 HEADER = (
     "| target | sessions | upstream p50 / p99 ms | beyond coalescing p50 / p99 ms "
     "| added vs direct p50 / p99 ms | downstream p50 / p99 ms | added vs direct p50 / p99 ms "
-    "| first audio p50 / p99 ms | CPU s per session-min | peak RSS MB (per session) "
-    "| real time | max real-time N | start-up s median (range) |"
+    "| first audio p50 / p99 ms (p50 added vs direct) | CPU s per session-min "
+    "| peak RSS MB (per session) | real time | max real-time N | start-up s median (range) |"
 )
 # Gemini Live and OpenAI Realtime: rtcore sends each client chunk as it comes (no
 # coalescing), so there is no figure beyond coalescing; what is added upstream is the
@@ -62,6 +62,7 @@ def table(report: dict[str, Any]) -> str:
         rows.insert(0, title(report) + "\n")
     results = report["targets"]
     direct = results.get("direct") or {}
+    floor = {} if "skipped" in (results.get("floor") or {}) else (results.get("floor") or {})
     for name, f in results.items():
         if "skipped" in f or "failed" in f:
             rows.append(
@@ -72,9 +73,10 @@ def table(report: dict[str, Any]) -> str:
         base_down = direct.get("down_ms")
         up, down = f["up_ms"], f["down_ms"]
         beyond = f["up_beyond_coalescing_ms"] if coalescing else up
+        # What the user pays, any hold included (beyond coalescing is shown beside it).
         added_up = _pair(
-            _minus(_ms(beyond, "p50"), _ms(base_up, "p50")),
-            _minus(_ms(beyond, "p99"), _ms(base_up, "p99")),
+            _minus(_ms(up, "p50"), _ms(base_up, "p50")),
+            _minus(_ms(up, "p99"), _ms(base_up, "p99")),
         )
         added_down = _pair(
             _minus(_ms(down, "p50"), _ms(base_down, "p50")),
@@ -86,10 +88,22 @@ def table(report: dict[str, Any]) -> str:
             if cpu is None
             else f"{cpu:.2f}"
             + (_ratio(cpu, direct.get("cpu_s_per_session_min")) if name != "direct" else "")
+            + (
+                _ratio(cpu, floor.get("cpu_s_per_session_min")).replace(")", " of floor)")
+                if floor.get("cpu_s_per_session_min") and name not in ("direct", "floor")
+                else ""
+            )
         )
+        ttfa = f["ttfa_ms"]
+        ttfa_text = _pair(_ms(ttfa, "p50"), _ms(ttfa, "p99"))
+        added_ttfa = _minus(_ms(ttfa, "p50"), _ms(direct.get("ttfa_ms"), "p50"))
+        if name != "direct" and added_ttfa is not None:
+            ttfa_text += f" ({added_ttfa:+.1f})"
         search = f.get("search") or {}
         max_n = search.get("max_realtime_sessions")
         max_text = "–" if max_n is None else f"{max_n}{'+' if search.get('capped') else ''}"
+        if search.get("fails_at"):
+            max_text += f" (fails at {search['fails_at']})"
         startup = f.get("startup_s")
         runs = f.get("startup_runs_s") or []
         startup_text = "–" if startup is None else f"{startup:.2f}"
@@ -105,7 +119,7 @@ def table(report: dict[str, Any]) -> str:
                     "–" if name == "direct" else added_up,
                     _pair(_ms(down, "p50"), _ms(down, "p99")),
                     "–" if name == "direct" else added_down,
-                    _pair(_ms(f["ttfa_ms"], "p50"), _ms(f["ttfa_ms"], "p99")),
+                    ttfa_text,
                     cpu_text,
                     f"{f['rss_peak_mb']:.0f} ({f['rss_per_session_mb']:.2f})",
                     "yes" if f["realtime"] else "no",

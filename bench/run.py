@@ -20,7 +20,11 @@ from bench import analyze, pinning, procs, targets
 from bench.report import table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TARGETS = ("direct", "rtcore", "litellm")
+TARGETS = ("direct", "floor", "rtcore", "litellm")
+# The coalescing floor: the direct SDK client batching client audio as rtcore does (its
+# default 60 ms, three 20 ms chunks to an event) on a connection per session: what the SDK
+# costs used as rtcore uses it, no gateway in between. Nova Sonic only.
+FLOOR_BATCH_CHUNKS = 3
 LITELLM_SKIPPED = {
     "gemini": "not measured for Gemini Live: the harness does not point LiteLLM's Gemini "
     "realtime route (made for Google's endpoints) at the emulator",
@@ -45,8 +49,9 @@ async def run_phase(
     await emulator.wait_idle()
     await emulator.dump(workdir / "discard.json")  # forget earlier phases
     tag = f"{target}-{sessions}-{int(time.monotonic() * 1000)}"
+    direct = target in ("direct", "floor")
     spec: dict[str, Any] = {
-        "kind": "direct" if target == "direct" else "ws",
+        "kind": "direct" if direct else "ws",
         "sessions": sessions,
         "seconds": seconds,
         "out": str(workdir / f"{tag}-load.json"),
@@ -63,6 +68,9 @@ async def run_phase(
     if handshake:
         spec["api_key"] = targets.API_KEYS[emulator.provider]
         spec["await_go"] = True
+    if target == "floor":
+        spec["batch_chunks"] = FLOOR_BATCH_CHUNKS
+        spec["client_per_session"] = True
     if gateway is not None:
         spec["url"], spec["headers"] = gateway.url, gateway.headers
     spec_path = workdir / f"{tag}-spec.json"
@@ -73,7 +81,7 @@ async def run_phase(
         "bench.load",
         str(spec_path),
         cwd=targets.REPO,
-        preexec_fn=pinning.on(under_test if target == "direct" else None),
+        preexec_fn=pinning.on(under_test if direct else None),
         stdin=asyncio.subprocess.PIPE if handshake else None,
         stdout=asyncio.subprocess.PIPE if handshake else None,
     )
@@ -109,7 +117,7 @@ async def run_phase(
         figures[f"{name}_rss_peak_mb"] = peak / 2**20
         figures[f"{name}_rss_per_session_mb"] = max(0, peak - idle) / 2**20 / sessions
     # What the operator pays for: the gateway's process, or for direct the SDK client itself.
-    own = "load" if target == "direct" else "gateway"
+    own = "load" if direct else "gateway"
     figures["cpu_s_per_session_min"] = figures[f"{own}_cpu_s_per_session_min"]
     figures["rss_peak_mb"] = figures[f"{own}_rss_peak_mb"]
     figures["rss_per_session_mb"] = figures[f"{own}_rss_per_session_mb"]
@@ -136,11 +144,16 @@ async def _go_when_open(
 async def bisect_max(
     holds: Callable[[int], Awaitable[bool]], *, start: int, cap: int, steps: int
 ) -> int:
-    """The largest N for which ``holds(N)``: double from ``start`` until one fails, then
-    halve the gap; at most ``steps`` tries, stopping early once the gap is within 10 %."""
+    """The largest N for which ``holds(N)``: double from ``start`` until one fails (or
+    ``cap`` holds), then halve the gap; at most ``steps`` tries once a failure bounds it
+    (doubling is not counted: a search out of steps before any N failed would have found
+    no bound), stopping early once the gap is within 10 %."""
     passed, failed = 0, 0
     n = start
-    for _ in range(steps):
+    used = 0
+    while used < steps:
+        if failed or n >= cap:
+            used += 1
         if await holds(n):
             passed = n
             if n >= cap:
@@ -195,8 +208,11 @@ async def search_max(
         return True
 
     passed = await bisect_max(holds, start=start, cap=cap, steps=steps)
+    above = [t["sessions"] for t in tried if not t["realtime"] and t["sessions"] > passed]
     return {
         "max_realtime_sessions": passed,
+        # The smallest N that failed above it: the bound the figure is found within.
+        "fails_at": min(above) if above else None,
         "capped": passed >= cap,
         "trials": trials,
         "tried": tried,
@@ -225,6 +241,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.seconds,
             "workers": args.workers,
             "coalesce_ms": args.coalesce_ms,
+            "end_of_turn_pause_ms": getattr(args, "end_of_turn_pause_ms", None),
             "loop": args.loop,
             "pinned": None
             if pinned is None
@@ -307,6 +324,8 @@ async def start_rtcore(
     options: dict[str, Any] = {}
     if args.coalesce_ms is not None:
         options["audio_coalesce_ms"] = args.coalesce_ms
+    if getattr(args, "end_of_turn_pause_ms", None) is not None:
+        options["end_of_turn_pause_ms"] = args.end_of_turn_pause_ms
     return await targets.start_rtcore(
         emulator,
         workdir,
@@ -325,6 +344,10 @@ async def measure_target(
     try:
         if target == "rtcore":
             gateway = await start_rtcore(emulator, workdir, args)
+        elif target == "floor" and emulator.provider != "nova":
+            reason = "the coalescing floor is Nova Sonic's (rtcore coalesces for it only)"
+            print(f"floor skipped: {reason}", file=sys.stderr)
+            return {"skipped": reason}
         elif target == "litellm" and emulator.provider in LITELLM_SKIPPED:
             reason = LITELLM_SKIPPED[emulator.provider]
             print(f"LiteLLM skipped: {reason}", file=sys.stderr)

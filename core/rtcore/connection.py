@@ -480,7 +480,7 @@ class Connection(SessionMoves):
             if isinstance(command, neutral.AppendAudio):
                 self.meter.audio_in(len(command.pcm))
                 if self._unheard is not None:
-                    self._unheard.observe(command.pcm)
+                    self._unheard.note(command.pcm)  # measured only if asked
             elif isinstance(command, neutral.Configure):
                 # The rates the audio crosses at from now on (the client's format may
                 # have changed the provider's).

@@ -42,6 +42,11 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # Client audio is sent in events of up to this much audio, none held longer (0: one
     # event per client chunk). Each SDK event costs ~0.5-0.8 ms of CPU; see coalesce.py.
     audio_coalesce_ms: int = 60
+    # The shortest pause after speech on which Nova may end the user's turn, where known
+    # (it depends on the model and its endpointing sensitivity): quiet shorter than it, less
+    # one batch, may still wait in a batch; 0 sends all quiet after speech at once until
+    # Nova takes the turn (never delays a reply, costs more events).
+    end_of_turn_pause_ms: int = 0
     max_backlog_seconds: float = 60.0
     # A response (or a user turn) with no upstream event for this long is a stalled stream.
     stall_timeout_seconds: float = 15.0

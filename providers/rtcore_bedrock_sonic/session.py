@@ -45,6 +45,10 @@ _QUEUE_EVENTS = 512
 # Speech announced from the audio that Nova has not taken as a turn after this much quiet
 # (its end-of-turn pause is at most 2 s) was noise to it.
 _NOISE_AFTER_QUIET_MS = 5000.0
+# Nova's longest end-of-turn pause (LOW sensitivity) is 2 s: quiet after speech within it
+# may be what ends the turn, so it goes at once; quiet past it (with no turn taken) was
+# noise to Nova, and waits in batches again.
+_ENDPOINT_WINDOW_MS = 2500.0
 _ORDERED_AFTER_AUDIO = (n.CommitAudio, n.ClearAudio, n.CreateResponse, n.Configure)
 
 
@@ -80,6 +84,12 @@ class SonicSession:
         # to Nova in fewer, larger audioInput events (docs/performance.md).
         self._coalescer = AudioCoalescer(up.options.audio_coalesce_ms, config.input_sample_rate * 2)
         self._audio_due = asyncio.Event()
+        # Quiet after speech from which chunks go at once: one batch (and a chunk) before
+        # the shortest pause Nova may end a turn on, since a decision sees the quiet as of
+        # the last batch measured.
+        pause = up.options.end_of_turn_pause_ms
+        self._at_once_from_ms = max(0.0, pause - up.options.audio_coalesce_ms - 20.0)
+        self._at_once_until_ms = max(_ENDPOINT_WINDOW_MS, pause + 500.0)
         self.lane = up.lanes.lane() if up.lanes is not None else None
         self.link = NovaLink(self)
         self.supervisor = UpstreamSupervisor[Live](
@@ -243,8 +253,60 @@ class SonicSession:
     # -- audio ------------------------------------------------------------------------------
 
     async def _append(self, pcm: bytes) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._may_hold():
+            # Mid-speech or deep in silence, no reply playing: nothing the user hears waits
+            # on this chunk, and its speech is measured with the batch it goes out in.
+            self.audio.note(pcm)
+            batch = self._coalescer.add(pcm, now)
+            if batch is None:
+                if not self._audio_due.is_set():
+                    self._audio_due.set()
+                return
+            await self._heard(self.audio.settle(), deferring=False)
+            await self._send_audio(batch, client=True)
+            return
         began = self.audio.observe(pcm)
         deferring = self._defers_speech()
+        await self._heard(began, deferring=deferring)
+        if deferring:
+            self._deferred.append(pcm)
+            return
+        if self._deferred:
+            # The reply is over: what the user said during it goes to Nova now, in order.
+            await self._flush_audio()
+            held, self._deferred = b"".join(self._deferred), []
+            await self._send_audio(held, client=True)
+        batch = self._coalescer.add(pcm, now, hold=not self._urgent())
+        if batch is not None:
+            await self._send_audio(batch, client=True)
+        elif not self._audio_due.is_set():
+            self._audio_due.set()
+
+    def _may_hold(self) -> bool:
+        """Whether the next chunk may wait in a batch, from what is measured so far: not
+        while a reply is live (speech then is a barge-in, or is held back for after it),
+        nor once the user has gone quiet after speech Nova has not taken as a turn yet
+        (its end-of-turn pause is running: the chunk that ends it starts the reply)."""
+        if not self._coalescer.enabled or self.inbound.response_active or self._deferred:
+            return False
+        return not self._endpoint_pending(self.audio.measured_quiet_ms)
+
+    def _urgent(self) -> bool:
+        """This measured chunk goes at once: speech during a reply (a barge-in), or quiet
+        inside Nova's end-of-turn window."""
+        quiet = self.audio.measured_quiet_ms
+        if quiet <= 0:
+            return self.inbound.response_active
+        return self._endpoint_pending(quiet)
+
+    def _endpoint_pending(self, quiet_ms: float) -> bool:
+        return (
+            self.audio.measured_unanswered
+            and self._at_once_from_ms < quiet_ms < self._at_once_until_ms
+        )
+
+    async def _heard(self, began: bool, *, deferring: bool) -> None:
         if began and (deferring or not self.up.profile.speech_signals):
             # Nova will not say so in time (v1 says nothing until its transcript; speech
             # held back from it is not heard yet): announce it from the audio.
@@ -256,19 +318,6 @@ class SonicSession:
             and self.audio.quiet_for_ms() >= _NOISE_AFTER_QUIET_MS
         ):
             await self.emit(self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms)))
-        if deferring:
-            self._deferred.append(pcm)
-            return
-        if self._deferred:
-            # The reply is over: what the user said during it goes to Nova now, in order.
-            await self._flush_audio()
-            held, self._deferred = b"".join(self._deferred), []
-            await self._send_audio(held, client=True)
-        batch = self._coalescer.add(pcm, asyncio.get_running_loop().time())
-        if batch is not None:
-            await self._send_audio(batch, client=True)
-        elif not self._audio_due.is_set():
-            self._audio_due.set()
 
     def _defers_speech(self) -> bool:
         td = self.config.turn_detection
@@ -293,6 +342,9 @@ class SonicSession:
     async def _flush_audio(self) -> None:
         pcm = self._coalescer.take()
         if pcm:
+            # Measured as it goes out, as a full batch is: what the next chunk's hold is
+            # decided on stays at most one batch behind.
+            self.audio.settle_quietly()
             await self._send_audio(pcm, client=True)
 
     async def _send_audio(self, pcm: bytes, *, client: bool = False) -> None:

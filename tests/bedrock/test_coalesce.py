@@ -11,7 +11,7 @@ from rtcore.kit.coalescer import AudioCoalescer
 from rtcore.provider import ModelConfig
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.provider import SonicProvider
-from rtcore_sonic_emulator import NovaSonicEmulator
+from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 from tests.bedrock.conftest import V2, Driver, emulated_params
 
 
@@ -99,5 +99,101 @@ async def test_zero_budget_sends_one_event_per_chunk(tmp_path: Path) -> None:
             await driver.session.send(n.AppendAudio(pcm=bytes(640)))
         await _until(lambda: len(probe.sizes) >= 4)
         assert probe.sizes == [640] * 4
+        await driver.aclose()
+        await close()
+
+
+# -- when holding stops: the hold must never delay what the user hears ----------------------
+
+_CHUNK = 640  # 20 ms of 16 kHz pcm16
+
+
+def _chunks(pcm: bytes) -> list[bytes]:
+    return [pcm[i : i + _CHUNK] for i in range(0, len(pcm), _CHUNK)]
+
+
+# 0.12 s of lead silence and a 0.6 s tone: 36 chunks, twelve whole 60 ms batches.
+_SPEECH = utterance_pcm(0, lead_silence=0.12, trail_silence=0.0)
+
+
+async def _received(probe: _Sizes, total: int) -> None:
+    await _until(lambda: sum(probe.sizes) >= total)
+
+
+async def test_quiet_after_speech_goes_at_once_until_nova_takes_the_turn(tmp_path: Path) -> None:
+    probe = _Sizes()
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, probe=probe, endpoint_seconds=0.6
+    ) as emu:
+        driver, close = await _session(emu, audio_coalesce_ms=60)
+        sent = 0
+        for pcm in _chunks(_SPEECH) + [bytes(_CHUNK)] * 10:  # 0.2 s of quiet: no turn yet
+            await driver.session.send(n.AppendAudio(pcm=pcm))
+            sent += len(pcm)
+        await _received(probe, sent)
+        # Lead silence and speech went in batches; within one batch of the user going quiet
+        # (Nova's end-of-turn pause has begun: the chunk that ends it starts the reply)
+        # every chunk goes at once, alone.
+        assert probe.sizes[:12] == [3 * _CHUNK] * 12
+        assert probe.sizes[-5:] == [_CHUNK] * 5
+        # Nova ends the turn after 0.6 s of quiet and answers; then quiet waits again.
+        for _ in range(25):
+            await driver.session.send(n.AppendAudio(pcm=bytes(_CHUNK)))
+            sent += _CHUNK
+        await driver.wait_done(1)
+        for _ in range(6):
+            await driver.session.send(n.AppendAudio(pcm=bytes(_CHUNK)))
+            sent += _CHUNK
+        await _received(probe, sent)
+        assert probe.sizes[-2:] == [3 * _CHUNK] * 2
+        await driver.aclose()
+        await close()
+
+
+async def test_speech_during_a_reply_goes_at_once(tmp_path: Path) -> None:
+    probe = _Sizes()
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=1.0, probe=probe, endpoint_seconds=0.6
+    ) as emu:
+        driver, close = await _session(emu, audio_coalesce_ms=60)
+        story = utterance_pcm(2, trail_silence=0.8)  # a long story, played in real time
+        for pcm in _chunks(story):
+            await driver.session.send(n.AppendAudio(pcm=pcm))
+        await driver.wait(lambda: bool(driver.of(n.AudioDelta)))
+        sent = len(story)
+        await _received(probe, sent)
+        # Quiet while Nova speaks waits in a batch ...
+        for _ in range(3):
+            await driver.session.send(n.AppendAudio(pcm=bytes(_CHUNK)))
+            sent += _CHUNK
+        await _received(probe, sent)
+        assert probe.sizes[-1] == 3 * _CHUNK
+        # ... speech over it (a barge-in) does not: each chunk goes as it comes.
+        voiced = _chunks(utterance_pcm(5, lead_silence=0.0, trail_silence=0.0))[5:7]
+        assert not driver.of(n.ResponseDone)  # the reply is still playing
+        for pcm in voiced:
+            await driver.session.send(n.AppendAudio(pcm=pcm))
+            sent += len(pcm)
+        await _received(probe, sent)
+        assert probe.sizes[-2:] == [_CHUNK, _CHUNK]
+        await driver.aclose()
+        await close()
+
+
+async def test_a_known_end_of_turn_pause_lets_quiet_before_it_wait(tmp_path: Path) -> None:
+    probe = _Sizes()
+    async with NovaSonicEmulator(
+        cert_dir=tmp_path, realtime_factor=0.0, probe=probe, endpoint_seconds=0.6
+    ) as emu:
+        driver, close = await _session(emu, audio_coalesce_ms=60, end_of_turn_pause_ms=600)
+        sent = 0
+        for pcm in _chunks(_SPEECH) + [bytes(_CHUNK)] * 30:  # the quiet that ends the turn
+            await driver.session.send(n.AppendAudio(pcm=pcm))
+            sent += len(pcm)
+        await _received(probe, sent)
+        # Quiet well short of the 0.6 s pause waits in batches; from one batch before it,
+        # each chunk goes at once (the last of them ends the turn).
+        assert probe.sizes == [3 * _CHUNK] * 21 + [_CHUNK] * 3
+        await driver.wait_done(1)
         await driver.aclose()
         await close()

@@ -36,6 +36,14 @@ def test_stops_at_the_cap() -> None:
     assert _search(1000, cap=100) == (100, [30, 60, 100])
 
 
-def test_bounded_by_steps() -> None:
+def test_bounded_by_steps_once_a_failure_bounds_it() -> None:
     found, tried = _search(37, steps=3)
-    assert (found, tried) == (30, [30, 60, 45])
+    assert (found, tried) == (37, [30, 60, 45, 37, 41])
+
+
+def test_doubling_is_not_cut_short_by_the_steps() -> None:
+    # A machine that holds more than the steps would double to: the search still finds
+    # where it fails (an upper bound), not a figure the steps ran out at.
+    found, tried = _search(130, steps=1)
+    assert tried == [30, 60, 120, 240, 180]
+    assert found == 120

@@ -234,3 +234,26 @@ def test_failover_harness_smoke_run(tmp_path: Path) -> None:
     assert report["server_gap_ms"]["count"] == report["switches"]
     order = [line.split()[1] for line in done.stderr.splitlines() if "round" in line]
     assert order == ["steady", "failover", "failover", "steady"], order
+
+
+@pytest.mark.slow
+def test_coalescing_floor_smoke_run(tmp_path: Path) -> None:
+    """The coalescing floor (the SDK client batching three chunks to an event, a client per
+    session) beside direct and rtcore, in one run: its events hold three chunks each, and
+    rtcore's CPU is given against it too."""
+    out = tmp_path / "floor.json"
+    command = [sys.executable, "-m", "bench", "-n", "2", "--seconds", "6"]
+    command += ["--targets", "direct,floor,rtcore", "--startups", "1", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| floor | 2 |" in done.stdout
+    assert " of floor)" in done.stdout
+    report = json.loads(out.read_text())
+    floor = report["targets"]["floor"]
+    assert floor["connected"] == floor["sessions"] == 2
+    assert floor["errors"] == 0, floor["error_samples"]
+    assert floor["lost_chunks"] == 0
+    assert floor["chunks_per_upstream_event"] == 3.0
+    assert floor["cpu_s_per_session_min"] > 0
+    # rtcore sends some chunks at once (the end-of-turn window), the rest three to an event.
+    assert 1.0 < report["targets"]["rtcore"]["chunks_per_upstream_event"] < 3.0

@@ -11,13 +11,14 @@ up, and so is a call past ``--max-calls``.
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import email.policy
 import json
 import logging
 import urllib.parse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
@@ -26,9 +27,10 @@ from rtcore.json_body import json_object
 from rtcore.keys.errors import Refusal
 from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
-from rtcore_webrtc.calls import Call
-from rtcore_webrtc.offer import fingerprint_problem
 from rtcore_webrtc.reclaim import Reclaimer
+
+if TYPE_CHECKING:
+    from rtcore_webrtc.calls import Call
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,17 @@ def _first_update(session: str) -> tuple[str | None, dict[str, Any], str | None,
     return update, config, model, dialect
 
 
+def load_media(host: str) -> None:
+    """WebRTC's media stack (aiortc, PyAV, pylibsrtp, aioice), imported and set up for a
+    server bound to ``host``: on the first call, so that a server no one calls never
+    loads it (tens of MB of its memory, and its start-up)."""
+    from rtcore_webrtc import calls, codecs, ice, offer
+
+    ice.gather_on(host)
+    codecs.install()
+    del calls, offer  # imported here, off the event loop; used where needed
+
+
 class Calls:
     def __init__(self, gateway: Gateway, settings: ServeSettings, *, max_calls: int) -> None:
         self.gateway = gateway
@@ -118,6 +131,7 @@ class Calls:
         # Refusing for the cap since the last call ended (logged once per such spell).
         self._refusing = False
         self.reclaimer = Reclaimer()
+        self._media: asyncio.Task[None] | None = None
 
     def routes(self) -> Sequence[HttpRoute]:
         routes = []
@@ -154,6 +168,13 @@ class Calls:
                 "Post the SDP offer as application/sdp, or as multipart/form-data with an "
                 "'sdp' part (and optionally a 'session' JSON part).",
             )
+        if self._media is None:
+            # One import for every call that comes meanwhile, in a thread: the sessions
+            # already served keep their event loop.
+            self._media = asyncio.create_task(asyncio.to_thread(load_media, self.settings.host))
+        await asyncio.shield(self._media)
+        from rtcore_webrtc.offer import fingerprint_problem
+
         unusable = fingerprint_problem(sdp)
         if unusable is not None:
             return error_response(400, "invalid_offer", unusable, param="sdp")
@@ -193,6 +214,8 @@ class Calls:
             admission = await self.gateway.admit(key, model)
         except Refusal as refusal:
             return _refused(refusal)
+        from rtcore_webrtc.calls import Call
+
         call = Call(
             self.gateway,
             model,

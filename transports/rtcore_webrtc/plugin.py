@@ -1,5 +1,6 @@
 """Registers the WebRTC endpoints (``/v1/realtime/calls``) with rtcore's HTTP server, and
-their option (``--max-calls``). aiortc and PyAV are imported only when serving starts."""
+their option (``--max-calls``). aiortc and PyAV are imported only on the first call
+(``endpoints.load_media``): a server no one calls never loads them."""
 
 from __future__ import annotations
 
@@ -45,11 +46,7 @@ def rtcore_add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 @rtcore.hookimpl
 def rtcore_http_routes(gateway: Gateway, settings: ServeSettings) -> Sequence[HttpRoute]:
-    from rtcore_webrtc import codecs
     from rtcore_webrtc.endpoints import Calls
-    from rtcore_webrtc.ice import gather_on
 
-    gather_on(settings.host)
-    codecs.install()
     max_calls = getattr(settings.args, "max_calls", DEFAULT_MAX_CALLS)
     return Calls(gateway, settings, max_calls=max_calls).routes()

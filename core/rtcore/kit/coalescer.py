@@ -4,8 +4,9 @@ Where an upstream charges a fixed CPU cost per event sent (signing, framing, enc
 whatever the event's size, the 20 ms chunks clients send cost that fifty times a second per
 session. Gathering up to ``budget_ms`` of audio per event divides that cost, at the price of
 holding audio back: no audio waits longer than ``budget_ms`` (a client streaming in real
-time waits at most ``budget_ms`` minus its chunk duration). See docs/performance.md for a
-measured trade-off.
+time waits at most ``budget_ms`` minus its chunk duration). The caller says which audio may
+wait (``add(..., hold=False)`` sends it at once, with what was held): a hold is free only
+where nothing the user hears waits on that audio. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -37,10 +38,17 @@ class AudioCoalescer:
     def enabled(self) -> bool:
         return self.limit > 0
 
-    def add(self, pcm: bytes, now: float) -> bytes | None:
-        """Hold ``pcm``; return the batch to send now when the budget's worth is held."""
+    def add(self, pcm: bytes, now: float, *, hold: bool = True) -> bytes | None:
+        """Hold ``pcm``; return the batch to send now when the budget's worth is held, or
+        at once (with whatever was held before it) when ``hold`` is false: the caller
+        knows that holding it could delay what the user hears."""
         if not self.enabled:
             return pcm
+        if not hold:
+            if not self._parts:
+                return pcm
+            self._parts.append(pcm)
+            return self.take()
         self._parts.append(pcm)
         self._size += len(pcm)
         if self._size >= self.limit:

@@ -19,6 +19,8 @@ _QUIET_MS_FOR_NEW_ONSET = 300
 # Voiced audio this long, after quiet, is an utterance beginning (not a click): what
 # server VADs wait for before they say speech started.
 _VOICED_MS_FOR_SPEECH = 100
+# Noted audio is measured at the latest once this much waits (one numpy pass a second).
+_PENDING_SECONDS = 1.0
 
 
 class InputAudio:
@@ -36,8 +38,9 @@ class InputAudio:
         self.rate = rate
         self.bytes_per_ms = rate * 2 / 1000
         self.position_ms = 0.0
-        self.onset_ms = 0
-        self.last_voiced_ms = -1.0
+        self._onset_ms = 0
+        self._last_voiced_ms = -1.0
+        self._utterance_began = False
         self._quiet_ms = float(_QUIET_MS_FOR_NEW_ONSET)
         self._voiced_run_ms = 0.0
         self._utterance_reported = True
@@ -46,14 +49,94 @@ class InputAudio:
         self._ring: deque[tuple[float, bytes]] = deque()
         self._ring_bytes = 0
         self._ring_limit = int(replay_seconds * rate * 2)
+        self._frame = max(1, rate * _FRAME_MS // 1000)
+        self._threshold = _SPEECH_RMS * _SPEECH_RMS * self._frame
+        # Audio noted but not measured yet (``note``): its chunks, their size, and where on
+        # the timeline the first begins. Measured together, on the first question asked.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._pending_from = 0.0
+        self._pending_limit = int(rate * 2 * _PENDING_SECONDS)
 
     def observe(self, pcm: bytes) -> bool:
         """Account for client audio: position, onset estimate, replay ring. True when an
-        utterance began in it (``_VOICED_MS_FOR_SPEECH`` of voiced audio after quiet; its
-        start is ``onset_ms``), for an upstream that does not say so itself."""
+        utterance began in it (or in audio noted before it; ``_VOICED_MS_FOR_SPEECH`` of
+        voiced audio after quiet; its start is ``onset_ms``), for an upstream that does not
+        say so itself."""
+        self.note(pcm)
+        return self.settle()
+
+    def note(self, pcm: bytes) -> None:
+        """Account for client audio now (position, replay ring) and measure its speech
+        later: with the next chunks, on the first question asked of it or by ``settle``. One
+        measure per batch instead of per 20 ms chunk."""
+        if not self._pending:
+            self._pending_from = self.position_ms
+        self._pending.append(pcm)
+        self._pending_bytes += len(pcm)
+        self._ring.append((self.position_ms, pcm))
+        self._ring_bytes += len(pcm)
+        while self._ring_bytes - len(self._ring[0][1]) >= self._ring_limit:
+            self._ring_bytes -= len(self._ring.popleft()[1])
+        self.position_ms += len(pcm) / self.bytes_per_ms
+        if self._pending_bytes >= self._pending_limit:
+            # Nobody asked for a while: measure, so that what waits stays small.
+            self._utterance_began |= self._measure()
+
+    def settle(self) -> bool:
+        """Measure the audio noted so far; True when an utterance began in it (or in audio
+        measured since the last ``settle``)."""
+        if self._pending:
+            self._utterance_began |= self._measure()
+        began, self._utterance_began = self._utterance_began, False
+        return began
+
+    @property
+    def onset_ms(self) -> int:
+        self.settle_quietly()
+        return self._onset_ms
+
+    @property
+    def last_voiced_ms(self) -> float:
+        self.settle_quietly()
+        return self._last_voiced_ms
+
+    def settle_quietly(self) -> None:
+        """Measure what is noted, keeping whether an utterance began for ``settle``."""
+        if self._pending:
+            self._utterance_began |= self._measure()
+
+    @property
+    def measured_quiet_ms(self) -> float:
+        """Quiet after the last voiced frame of the audio measured so far (0 when that
+        frame ends it; noted audio not measured yet not counted): what a caller deciding
+        per chunk can know without measuring."""
+        end = self._pending_from if self._pending else self.position_ms
+        voiced_end = self._last_voiced_ms + _FRAME_MS if self._last_voiced_ms >= 0 else 0.0
+        return end - voiced_end
+
+    @property
+    def measured_unanswered(self) -> bool:
+        """Whether speech measured so far waits for the upstream's acknowledgement."""
+        return self._unanswered_ms is not None
+
+    def _measure(self) -> bool:
+        pcm = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        start = self._pending_from
+        frame = self._frame
+        usable = len(pcm) // 2 // frame * frame
+        # A part-frame tail waits for the next chunk: frames follow the timeline, not chunks.
+        tail = pcm[usable * 2 :]
+        self._pending = [tail] if tail else []
+        self._pending_bytes = len(tail)
+        self._pending_from = start + usable * 2 / self.bytes_per_ms
+        if not usable:
+            return False
+        return self._frames(np.frombuffer(pcm, dtype="<i2", count=usable), start)
+
+    def _frames(self, samples: np.ndarray, start_ms: float) -> bool:
         began = False
-        samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2)
-        frame = max(1, self.rate * _FRAME_MS // 1000)
+        frame = self._frame
         count = samples.size // frame
         if count:
             # Per 20 ms frame, the sum of squares (exact in float64) against the threshold's:
@@ -64,17 +147,17 @@ class InputAudio:
             else:
                 grid = samples[: count * frame].reshape(count, frame).astype(np.float64)
                 energies = np.einsum("ij,ij->i", grid, grid).tolist()
-            threshold = _SPEECH_RMS * _SPEECH_RMS * frame
+            threshold = self._threshold
             for index, energy in enumerate(energies):
-                at = self.position_ms + index * _FRAME_MS
+                at = start_ms + index * _FRAME_MS
                 if energy >= threshold:
                     if self._quiet_ms >= _QUIET_MS_FOR_NEW_ONSET:
-                        self.onset_ms = int(at)
+                        self._onset_ms = int(at)
                         self._utterance_reported = False
                         self._voiced_run_ms = 0.0
                     self._quiet_ms = 0.0
                     self._voiced_run_ms += _FRAME_MS
-                    self.last_voiced_ms = at
+                    self._last_voiced_ms = at
                     if self._unanswered_ms is None:
                         self._unanswered_ms = at
                     if (
@@ -85,11 +168,6 @@ class InputAudio:
                 else:
                     self._quiet_ms += _FRAME_MS
                     self._voiced_run_ms = 0.0
-        self._ring.append((self.position_ms, pcm))
-        self._ring_bytes += len(pcm)
-        while self._ring_bytes - len(self._ring[0][1]) >= self._ring_limit:
-            self._ring_bytes -= len(self._ring.popleft()[1])
-        self.position_ms += len(pcm) / self.bytes_per_ms
         return began
 
     def quiet_for_ms(self) -> float:
@@ -102,12 +180,14 @@ class InputAudio:
     def acknowledge(self) -> None:
         """The upstream showed it heard the user up to now (a user turn or a response
         began)."""
+        self.settle_quietly()  # speech noted before now was heard with the rest
         self._unanswered_ms = None
 
     def unanswered(self, give_up_ms: float = 5000.0) -> bool:
         """Speech went upstream that it has not acknowledged yet. Speech followed by
         ``give_up_ms`` of audio with no acknowledgement was noise to the upstream (a
         cough, a door), so it no longer counts."""
+        self.settle_quietly()
         return (
             self._unanswered_ms is not None and self.position_ms - self.last_voiced_ms < give_up_ms
         )
@@ -115,6 +195,7 @@ class InputAudio:
     def unanswered_audio(self, *, until_ms: float, lead_ms: float = 300.0) -> list[bytes]:
         """The audio from just before the unanswered speech began up to ``until_ms``, to
         replay on a new stream (as much as the ring still holds)."""
+        self.settle_quietly()
         if self._unanswered_ms is None:
             return []
         return self._between(self._unanswered_ms - lead_ms, until_ms)
@@ -135,6 +216,7 @@ class InputAudio:
 
     def clear(self) -> None:
         # The client discarded its buffer: what the upstream already heard is not replayed.
+        self.settle_quietly()  # the onset and the quiet before stay as measured
         self._ring.clear()
         self._ring_bytes = 0
         self._unanswered_ms = None
