@@ -18,9 +18,9 @@ from rtcore.kit import (
     UpstreamFailure,
     UpstreamState,
     UpstreamSupervisor,
+    stream_listeners,
 )
 from rtcore.provider import messages as n
-from rtcore.telemetry import upstream as upstream_telemetry
 
 
 async def test_outbox_ends_after_what_was_queued_and_raises_the_error_last() -> None:
@@ -230,7 +230,7 @@ async def test_a_stream_that_stalls_again_after_a_stall_recovery_ends_the_sessio
     long it took."""
     up = FakeUpstream()
     switched: list[tuple[str, float]] = []
-    upstream_telemetry.on_stream_switched(lambda reason, gap: switched.append((reason, gap)))
+    stream_listeners.on_stream_switched(lambda reason, gap: switched.append((reason, gap)))
     sup = UpstreamSupervisor[int](up, SupervisorPolicy(stall_timeout_seconds=0.1))
     runner = asyncio.create_task(sup.run())
     await sup.send(payload(b"x"))

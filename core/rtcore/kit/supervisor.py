@@ -24,8 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
+from rtcore.kit import stream_listeners
 from rtcore.kit.backlog import Backlog, Builder
-from rtcore.telemetry import upstream as upstream_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class UpstreamSupervisor[H]:
         *,
         name: str = "upstream",
         session: str = "",
-        on_stream_opened: Callable[[str], None] = upstream_telemetry.stream_opened,
+        on_stream_opened: Callable[[str], None] = stream_listeners.stream_opened,
     ) -> None:
         # ``session`` names the client session in the log lines of its streams;
         # ``on_stream_opened`` is told why each stream opened (the service's metrics, by
@@ -487,7 +487,7 @@ class UpstreamSupervisor[H]:
             if self.state not in _ENDING:
                 self.state = UpstreamState.OPEN
         if reason != "opened":
-            upstream_telemetry.stream_switched(reason, time.monotonic() - began)
+            stream_listeners.stream_switched(reason, time.monotonic() - began)
         if old is not None:
             await self._adapter.close(old)
 

@@ -1,8 +1,8 @@
 """Upstream streams as providers report them, for whoever counts them.
 
-The provider kit's supervisor reports each stream it opens here and knows nothing of who
-listens; the service's metrics subscribe when they are loaded. Kept apart from the metrics
-module so that the kit depends on nothing but this hook.
+The supervisor reports each stream it opens here and knows nothing of who listens; the
+service's metrics subscribe when they are loaded. In the kit, so that the kit depends on
+nothing outside it.
 """
 
 from __future__ import annotations
