@@ -65,9 +65,7 @@ class WorkerSpec:
 
     settings: ServeSettings
     index: int
-    log_level: str
     secrets: list[str]
-    disabled_plugins: list[str]
 
 
 def reserve_port(host: str, port: int) -> list[socket.socket]:
@@ -285,9 +283,7 @@ async def supervise(supervisor: Supervisor, host: PluginHost, formatter: Redacti
         supervisor.spec = WorkerSpec(
             settings=settings,
             index=0,
-            log_level=supervisor.log_level,
             secrets=formatter.secrets(),
-            disabled_plugins=supervisor.disabled,
         )
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, supervisor.request_stop, signum)

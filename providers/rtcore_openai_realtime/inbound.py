@@ -255,7 +255,12 @@ class Inbound:
         if core is None:
             return []
         self.transcribed.pop(core, None)
-        return [n.InputTranscript(item_id=core, text="", final=True)]
+        error = ev.get("error") or {}
+        failure = n.TranscriptError(
+            code=str(error.get("code") or "transcription_failed"),
+            message=str(error.get("message") or "The upstream could not transcribe the turn."),
+        )
+        return [n.InputTranscript(item_id=core, text="", final=True, error=failure)]
 
     def _response_created(self, up: Upstream, ev: dict[str, Any], a: Actions) -> list[n.Event]:
         response = ev.get("response") or {}

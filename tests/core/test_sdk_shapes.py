@@ -178,3 +178,41 @@ async def test_session_created_before_the_dialect_is_known_serves_both() -> None
     assert session["audio"]["output"]["voice"] == "matthew"
     assert session["voice"] == "matthew"  # the beta field, for beta clients
     assert session["modalities"] == ["text", "audio"]
+
+
+@pytest.mark.parametrize("dialect", [Dialect.GA, Dialect.BETA])
+async def test_a_failed_transcription_reaches_the_client_as_failed(dialect: Dialect) -> None:
+    """An upstream that could not transcribe a turn says so: the client hears
+    ``input_audio_transcription.failed`` with the upstream's error, not an empty
+    completed transcript."""
+    provider = ScriptedProvider(lambda _c: [])
+    session: dict[str, Any] = (
+        {"type": "realtime", "audio": {"input": {"transcription": {"model": "whisper-1"}}}}
+        if dialect is Dialect.GA
+        else {"input_audio_transcription": {"model": "whisper-1"}}
+    )
+    async with Harness(provider, dialect) as client:
+        await client.send({"type": "session.update", "session": session})
+        await client.wait_for("session.updated")
+        await provider.sessions[0].emit(
+            n.SpeechStarted(item_id="item_s1", audio_start_ms=0),
+            n.SpeechStopped(item_id="item_s1", audio_end_ms=500),
+            n.InputTranscript(
+                item_id="item_s1",
+                text="",
+                final=True,
+                error=n.TranscriptError(code="audio_unintelligible", message="No speech."),
+            ),
+        )
+        failed = await client.wait_for("conversation.item.input_audio_transcription.failed")
+    # (The beta SDK's session models only know OpenAI's model names.)
+    validate([failed], GA if dialect is Dialect.GA else BETA)
+    assert failed["item_id"] == "item_s1"
+    assert failed["error"] == {
+        "type": "transcription_error",
+        "code": "audio_unintelligible",
+        "message": "No speech.",
+        "param": None,
+        "event_id": None,
+    }
+    assert "conversation.item.input_audio_transcription.completed" not in client.types()

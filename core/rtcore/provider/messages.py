@@ -320,13 +320,22 @@ class SpeechStopped(msgspec.Struct, frozen=True, kw_only=True, tag="speech_stopp
     audio_end_ms: int
 
 
+class TranscriptError(msgspec.Struct, frozen=True, kw_only=True):
+    """Why the upstream could not transcribe a user turn."""
+
+    code: str
+    message: str
+
+
 class InputTranscript(msgspec.Struct, frozen=True, kw_only=True, tag="input_transcript"):
     """Transcript of the user turn ``item_id`` (a spoken turn or a commit); ``final``
-    closes it."""
+    closes it. A final one with ``error`` says the turn has no transcript, and why (the
+    model may still have heard it)."""
 
     item_id: str
     text: str
     final: bool = True
+    error: TranscriptError | None = None
 
 
 class ResponseStarted(msgspec.Struct, frozen=True, kw_only=True, tag="response_started"):

@@ -765,7 +765,19 @@ class RealtimeSession:
                 item.parts[0].transcript = done.text
                 self.conversation.measure(item_id)
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
-            if told:
+            if told and event.error is not None:
+                self.emit(
+                    s.TranscriptionFailed(
+                        event_id="",
+                        item_id=item_id,
+                        error=ErrorOut(
+                            type="transcription_error",
+                            code=event.error.code,
+                            message=event.error.message,
+                        ),
+                    )
+                )
+            elif told:
                 self.emit(
                     s.TranscriptionCompleted(
                         event_id="",

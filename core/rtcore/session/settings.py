@@ -14,7 +14,6 @@ from rtcore.mcp.spec import ServerSpec
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     AudioFormatWire,
-    SessionWire,
     ToolChoiceWire,
     ToolWire,
     TurnDetectionWire,
@@ -69,11 +68,6 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     parallel_tool_calls: bool | None = None
     prompt: PromptRef | None = None
     custom_voice: bool = False
-
-
-def detect_dialect(session: SessionWire) -> Dialect:
-    """GA clients always send ``session.type``; beta clients never do."""
-    return Dialect.GA if session.type is not UNSET else Dialect.BETA
 
 
 def parse_beta_format(name: str, param: str, pcm16_rate: int) -> AudioFormat:
