@@ -97,15 +97,37 @@ class PluginHost:
         return [r for r in results if r is not None]
 
     def http_routes(self, gateway: Gateway, settings: ServeSettings) -> list[HttpRoute]:
-        return [
-            route
-            for routes in self.pm.hook.rtcore_http_routes(gateway=gateway, settings=settings)
-            for route in routes
-        ]
+        """Every plugin's routes; one method and path served twice is a start error (which
+        would answer is not for rtcore to guess)."""
+        from rtcore.serve_settings import ServeError
 
-    def session_ended(self, record: SessionRecord) -> list[Awaitable[None]]:
-        results = self.pm.hook.rtcore_session_ended(record=record)
-        return [r for r in results if r is not None]
+        routes = [
+            route
+            for batch in self.pm.hook.rtcore_http_routes(gateway=gateway, settings=settings)
+            for route in batch or ()
+        ]
+        seen: set[tuple[str, str]] = set()
+        for route in routes:
+            where = (route.method.upper(), route.path)
+            if where in seen:
+                raise ServeError(f"two plugins' HTTP routes serve {where[0]} {where[1]}")
+            seen.add(where)
+        return routes
+
+    async def session_ended(self, record: SessionRecord) -> None:
+        """Each plugin's ``rtcore_session_ended`` in turn, its awaitable awaited; one that
+        fails is logged and the others still hear of the session."""
+        for impl in reversed(self.pm.hook.rtcore_session_ended.get_hookimpls()):
+            try:
+                result = cast("Awaitable[None] | None", impl.function(record=record))
+                if result is not None:
+                    await result
+            except Exception:  # a plugin's failure is its own, never the session's
+                log.exception(
+                    "plugin %r failed in rtcore_session_ended for %s",
+                    impl.plugin_name,
+                    record.request_id,
+                )
 
     def info(self) -> list[PluginInfo]:
         rows = []

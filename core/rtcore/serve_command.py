@@ -25,8 +25,6 @@ from rtcore.provider import WarmsUp
 from rtcore.serve_settings import ServeError, ServeSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from rtcore.callbacks import SessionSink
     from rtcore.gateway import Gateway
     from rtcore.keys.store import KeyStore
@@ -464,11 +462,6 @@ def _mention_the_shared_store(url: str, shared_url: str) -> None:
         )
 
 
-async def _all(waiting: list[Awaitable[None]]) -> None:
-    for awaitable in waiting:
-        await awaitable
-
-
 async def serve(settings: ServeSettings, host: PluginHost) -> None:
     """Run the chosen transport until it ends or SIGINT/SIGTERM arrives."""
     # The session core (numpy, codecs) is imported only when serving starts.
@@ -487,7 +480,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         # Lifespans may rewrite settings.models, so the gateway is built after them.
         await enter_lifespans(stack, host, settings)
         # What the model said is for the callbacks that asked for it, not every plugin.
-        sinks: list[SessionSink] = [lambda record: _all(host.session_ended(record.without_text()))]
+        sinks: list[SessionSink] = [lambda record: host.session_ended(record.without_text())]
         callbacks = host.callbacks()
         for name in settings.callbacks:
             sinks.append(await stack.enter_async_context(callbacks[name].open(settings)))
