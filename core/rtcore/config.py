@@ -31,6 +31,7 @@ import yaml
 from rtcore.config_errors import ConfigError as ConfigError
 from rtcore.config_include import merge_includes
 from rtcore.config_keys import (
+    APPLIED_GENERAL_SETTINGS,
     CORE_MODEL_INFO,
     GENERAL_SETTINGS,
     LITELLM_GENERAL_SETTINGS,
@@ -371,8 +372,8 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         "general_settings",
         [key for key in settings if key not in GENERAL_SETTINGS],
         GENERAL_SETTINGS,
-        "LiteLLM proxy settings rtcore does not apply (master_key, database_url, "
-        "allowed_origins, ssl_certfile and ssl_keyfile apply)",
+        "LiteLLM proxy settings rtcore does not apply (it applies "
+        f"{', '.join(APPLIED_GENERAL_SETTINGS[:-1])} and {APPLIED_GENERAL_SETTINGS[-1]})",
         theirs=LITELLM_GENERAL_SETTINGS,
     )
     master_key = None

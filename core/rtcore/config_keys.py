@@ -118,20 +118,20 @@ SECTIONS = frozenset(
         "mcp_servers",
     }
 )
-# What rtcore applies of each part of a file.
-GENERAL_SETTINGS = frozenset(
-    {
-        "master_key",
-        "database_url",
-        "allowed_origins",
-        "ssl_certfile",
-        "ssl_keyfile",
-        # MCP (rtcore.config_mcp)
-        "mcp_call_timeout",
-        "mcp_max_output_bytes",
-        "mcp_client_server_urls",
-    }
+# What rtcore applies of each part of a file; general_settings' in the order a warning
+# lists them.
+APPLIED_GENERAL_SETTINGS = (
+    "master_key",
+    "database_url",
+    "allowed_origins",
+    "ssl_certfile",
+    "ssl_keyfile",
+    # MCP (rtcore.config_mcp)
+    "mcp_call_timeout",
+    "mcp_max_output_bytes",
+    "mcp_client_server_urls",
 )
+GENERAL_SETTINGS = frozenset(APPLIED_GENERAL_SETTINGS)
 # LiteLLM's general_settings that look like one rtcore reads, and are not misspellings.
 LITELLM_GENERAL_SETTINGS = frozenset({"allowed_ips"})
 MODEL_ENTRY = frozenset({"model_name", "litellm_params", "model_info"})

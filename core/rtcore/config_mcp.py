@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Mapping
 
 from rtcore.config_errors import ConfigError
+from rtcore.config_keys import missing_hint, misspelt, unapplied
 from rtcore.mcp.spec import McpAccess, OperatorServer, Transport
-
-log = logging.getLogger(__name__)
 
 _TRANSPORTS: dict[str, Transport] = {
     "http": "streamable_http",
@@ -27,6 +25,27 @@ SERVER_KEYS = frozenset(
         "auth_type",
         "authentication_token",
         "allowed_keys",
+    }
+)
+# LiteLLM's own server settings rtcore does not apply (stdio servers, tool filters, its
+# access groups): named at start as not applied, never taken for a misspelling of one
+# rtcore reads (allow_all_keys is not a misspelt allowed_keys).
+LITELLM_SERVER_KEYS = frozenset(
+    {
+        "command",
+        "args",
+        "env",
+        "spec_version",
+        "server_id",
+        "alias",
+        "mcp_info",
+        "extra_headers",
+        "static_headers",
+        "allowed_tools",
+        "disallowed_tools",
+        "allowed_params",
+        "access_groups",
+        "allow_all_keys",
     }
 )
 # general_settings keys of rtcore's MCP limits.
@@ -52,6 +71,30 @@ def _auth_header(auth_type: str, token: str, where: str, source: str) -> dict[st
     )
 
 
+def _check_keys(entry: Mapping[str, object], where: str, source: str) -> None:
+    """Each key of a server's entry rtcore does not apply is named (with the key it was
+    probably meant to be); a misspelt ``allowed_keys`` stops the start, since the server
+    would be open to every key."""
+    ours = {key: value for key, value in entry.items() if key not in LITELLM_SERVER_KEYS}
+    found = misspelt(ours, "allowed_keys", SERVER_KEYS)
+    if found is not None:
+        raise ConfigError(
+            source,
+            f"{where}.{found}",
+            "not a setting rtcore knows; did you mean allowed_keys? (refusing to open this "
+            "server to every key)",
+        )
+    unapplied(
+        source,
+        where,
+        [str(key) for key in entry if key not in SERVER_KEYS],
+        SERVER_KEYS,
+        "LiteLLM MCP server settings rtcore does not apply (it applies "
+        f"{', '.join(sorted(SERVER_KEYS))})",
+        theirs=LITELLM_SERVER_KEYS,
+    )
+
+
 def mcp_servers(raw: object, source: str) -> tuple[OperatorServer, ...]:
     """``raw`` has had ``os.environ/NAME`` resolved already."""
     if raw is None:
@@ -63,9 +106,14 @@ def mcp_servers(raw: object, source: str) -> tuple[OperatorServer, ...]:
         where = f"mcp_servers.{name}"
         if not isinstance(entry, Mapping):
             raise ConfigError(source, where, "expected a mapping (url, transport, ...)")
+        _check_keys(entry, where, source)
         url = entry.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(source, f"{where}.url", "expected an http:// or https:// URL")
+            raise ConfigError(
+                source,
+                f"{where}.url",
+                "expected an http:// or https:// URL" + missing_hint(entry, "url", SERVER_KEYS),
+            )
         transport = _TRANSPORTS.get(str(entry.get("transport", "http")))
         if transport is None:
             raise ConfigError(
@@ -87,9 +135,6 @@ def mcp_servers(raw: object, source: str) -> tuple[OperatorServer, ...]:
             not isinstance(allowed, list) or not all(isinstance(k, str) for k in allowed)
         ):
             raise ConfigError(source, f"{where}.allowed_keys", "expected a list of key aliases")
-        unknown = sorted(set(entry) - SERVER_KEYS)
-        if unknown:
-            log.warning("%s: %s: not applied: %s", source, where, ", ".join(unknown))
         description = entry.get("description")
         out.append(
             OperatorServer(

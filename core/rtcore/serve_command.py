@@ -112,7 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=None,
         help="where session records wait while the key database cannot take them, written "
-        "when it is back (default: beside the SQLite file, rtcore.db-spool; for PostgreSQL, "
+        "when it is back (default: beside the SQLite file, rtcore-PORT.db-spool; for PostgreSQL, "
         "in the data directory). Give a persistent volume where local disk is not.",
     )
     net.add_argument(

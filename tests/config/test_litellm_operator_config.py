@@ -108,8 +108,9 @@ async def test_an_operators_litellm_config_starts_and_says_what_it_skipped(
         "a realtime model of provider 'bedrock-sonic'); model_list[4] azure-chat "
         "(azure/my-gpt4o-deployment: not a realtime model of provider 'azure-realtime')",
         f"rtcore.config_keys: {source}: general_settings alerting, disable_spend_logs, "
-        "store_model_in_db: LiteLLM proxy settings rtcore does not apply (master_key, "
-        "database_url, allowed_origins, ssl_certfile and ssl_keyfile apply); ignored",
+        "store_model_in_db: LiteLLM proxy settings rtcore does not apply (it applies "
+        "master_key, database_url, allowed_origins, ssl_certfile, ssl_keyfile, "
+        "mcp_call_timeout, mcp_max_output_bytes and mcp_client_server_urls); ignored",
         f"rtcore.config_keys: {source}: litellm_settings drop_params, request_timeout: they "
         "configure LiteLLM's request handling, which realtime sessions in rtcore do not go "
         "through (require_auth_for_metrics_endpoint, json_logs and each callback an "

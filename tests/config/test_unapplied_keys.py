@@ -154,8 +154,9 @@ guardrails: []
         f"{source}: general_settings.databse_url is not a setting rtcore knows; did you mean "
         "database_url? It is ignored",
         f"{source}: general_settings alerting, allowed_ips: LiteLLM proxy settings rtcore "
-        "does not apply (master_key, database_url, allowed_origins, ssl_certfile and "
-        "ssl_keyfile apply); ignored",
+        "does not apply (it applies master_key, database_url, allowed_origins, ssl_certfile, "
+        "ssl_keyfile, mcp_call_timeout, mcp_max_output_bytes and mcp_client_server_urls); "
+        "ignored",
         f"{source}: litellm_settings.json_log is not a setting rtcore knows; did you mean "
         "json_logs? It is ignored",
         f"{source}: router_settings.cooldwn_time is not a setting rtcore knows; did you mean "

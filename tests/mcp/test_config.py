@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,47 @@ def test_mistakes_name_their_key(tmp_path: Path, sections: dict[str, object], wh
     with pytest.raises(ConfigError) as err:
         load(tmp_path, **sections)
     assert where in str(err.value)
+
+
+def test_a_misspelt_server_setting_names_the_one_meant(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="rtcore.config_keys"):
+        load(
+            tmp_path,
+            mcp_servers={
+                "ops": {
+                    "url": "https://ops.example.com/mcp",
+                    "descripton": "Ops",
+                    "allowed_tools": ["status"],
+                    "allow_all_keys": True,
+                }
+            },
+        )
+    source = str(tmp_path / "config.yaml")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{source}: mcp_servers.ops.descripton is not a setting rtcore knows; did you mean "
+        "description? It is ignored",
+        f"{source}: mcp_servers.ops allow_all_keys, allowed_tools: LiteLLM MCP server settings "
+        "rtcore does not apply (it applies allowed_keys, auth_type, authentication_token, "
+        "description, headers, transport, url); ignored",
+    ]
+
+
+def test_a_misspelt_allowed_keys_stops_the_start(tmp_path: Path) -> None:
+    # The server would otherwise be open to every key, as a misspelt master key would
+    # leave the server keyless.
+    with pytest.raises(ConfigError) as err:
+        load(
+            tmp_path,
+            mcp_servers={"ops": {"url": "https://ops.example.com/mcp", "allowed_key": ["a"]}},
+        )
+    assert err.value.key == "mcp_servers.ops.allowed_key"
+    assert "did you mean allowed_keys?" in err.value.problem
+
+
+def test_a_misspelt_url_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, mcp_servers={"ops": {"urll": "https://ops.example.com/mcp"}})
+    assert err.value.key == "mcp_servers.ops.url"
+    assert "(found 'urll': did you mean url?)" in err.value.problem

@@ -2,7 +2,9 @@
 ``shell``, ``console``, or a block with no language) is read, its commands split out
 (continuation lines joined, ``$ `` prompts of a console block and the output under them
 told apart), and those that run rtcore picked: ``rtcore`` (or a path to it) where a command
-starts, or ``make serve`` / ``make test``."""
+starts, after any ``NAME=value`` it is given (``GEMINI_API_KEY=... rtcore serve``), or
+``make serve`` / ``make test``, or the benchmark (``python -m bench``), which runs
+``rtcore serve``."""
 
 from __future__ import annotations
 
@@ -12,8 +14,12 @@ from pathlib import Path
 
 SHELL = frozenset({"bash", "sh", "shell", "console", ""})
 FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-# rtcore where a command starts: at the line's start or after a pipe, ;, && or $( .
-RUNS_RTCORE = re.compile(r"(?:^|[|;&(]\s*)(?:\S*/)?rtcore(?:\s|$)|^make (?:serve|test)\b")
+# rtcore where a command starts: at the line's start or after a pipe, ;, && or $( , after
+# the variables set for it.
+RUNS_RTCORE = re.compile(
+    r"(?:^|[|;&(]\s*)(?:[A-Za-z_]\w*=\S*\s+)*(?:\S*/)?rtcore(?:\s|$)"
+    r"|^make (?:serve|test)\b|^python -m bench\b"
+)
 
 
 @dataclass(frozen=True)

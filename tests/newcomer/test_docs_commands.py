@@ -33,7 +33,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.newcomer.conftest import ROOT, MakeServe
-from tests.newcomer.doc_blocks import Command, commands, config_before
+from tests.newcomer.doc_blocks import RUNS_RTCORE, Command, commands, config_before
 from tests.transports.process import LISTENING
 
 pytestmark = pytest.mark.slow
@@ -112,6 +112,13 @@ HOW: dict[tuple[str, str], How] = {
     ("docs/configuration.md", "rtcore serve --provider openai-realtime --emulator"): Serve(
         model="openai-realtime"
     ),
+    ("docs/providers/gemini-live.md", "GEMINI_API_KEY=... rtcore serve --provider gemini-live"): (
+        Skip("needs a Gemini API key and Google's servers (the line above runs the emulator)")
+    ),
+    ("docs/performance.md", "python"): Skip(
+        "a benchmark (python -m bench runs rtcore serve): minutes of every core for the page's "
+        "numbers; tests/bench/test_smoke.py runs its short form"
+    ),
     ("docs/emulator.md", "rtcore emulator --port 8443"): PrintsThenServes(port=8443),
     ("docs/emulator.md", "rtcore gemini-emulator --port 8444"): PrintsThenServes(port=8444),
     ("docs/emulator.md", "rtcore openai-emulator --port 8445"): PrintsThenServes(port=8445),
@@ -138,6 +145,22 @@ def test_every_command_shown_is_known_and_every_known_one_shown() -> None:
     assert unknown == [], "commands the pages show that HOW does not say how to check"
     shown = {(c.page, c.text) for c in SHOWN} | {(c.page, c.text.split()[0]) for c in SHOWN}
     assert [key for key in HOW if key not in shown] == [], "HOW entries no page shows"
+
+
+@pytest.mark.parametrize(
+    ("line", "runs"),
+    [
+        ("GEMINI_API_KEY=... rtcore serve --provider gemini-live", True),
+        ("A=1 B=2 .venv/bin/rtcore plugins", True),
+        ("printf x | RTCORE_PORT=0 rtcore serve --transport stdio", True),
+        ("python -m bench -n 2 --seconds 6", True),
+        ("PORT=4100 .venv/bin/python tests/seed/run.py tests/seed/text_chat.py", False),
+        ("cd rtcore", False),
+        ("pip install rtcore-echo", False),
+    ],
+)
+def test_a_command_run_with_variables_or_by_the_benchmark_counts(line: str, runs: bool) -> None:
+    assert bool(RUNS_RTCORE.search(line)) is runs
 
 
 @dataclass

@@ -48,7 +48,7 @@ _decoder = msgspec.json.Decoder(SpoolEntry)
 
 
 def default_directory(url: str, data_dir: Path) -> Path | None:
-    """Beside a SQLite file (``rtcore.db-spool``); for a server database, in the data
+    """Beside a SQLite file (``rtcore-4000.db-spool``); for a server database, in the data
     directory, one per database (a spool must never be written to another database)."""
     from sqlalchemy import make_url
 
