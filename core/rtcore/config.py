@@ -31,12 +31,12 @@ import yaml
 from rtcore.config_errors import ConfigError as ConfigError
 from rtcore.config_include import merge_includes
 from rtcore.config_keys import (
-    APPLIED_GENERAL_SETTINGS,
     CORE_MODEL_INFO,
     GENERAL_SETTINGS,
     LITELLM_GENERAL_SETTINGS,
     MODEL_ENTRY,
     SECTIONS,
+    UNAPPLIED_GENERAL_SETTINGS,
     likely_key,
     missing_hint,
     refuse_misspelt_master_key,
@@ -372,8 +372,7 @@ def parse_config(data: object, providers: Mapping[str, ProviderSpec], source: st
         "general_settings",
         [key for key in settings if key not in GENERAL_SETTINGS],
         GENERAL_SETTINGS,
-        "LiteLLM proxy settings rtcore does not apply (it applies "
-        f"{', '.join(APPLIED_GENERAL_SETTINGS[:-1])} and {APPLIED_GENERAL_SETTINGS[-1]})",
+        UNAPPLIED_GENERAL_SETTINGS,
         theirs=LITELLM_GENERAL_SETTINGS,
     )
     master_key = None

@@ -132,6 +132,10 @@ APPLIED_GENERAL_SETTINGS = (
     "mcp_client_server_urls",
 )
 GENERAL_SETTINGS = frozenset(APPLIED_GENERAL_SETTINGS)
+UNAPPLIED_GENERAL_SETTINGS = (
+    "LiteLLM proxy settings rtcore does not apply (it applies "
+    f"{', '.join(APPLIED_GENERAL_SETTINGS[:-1])} and {APPLIED_GENERAL_SETTINGS[-1]})"
+)
 # LiteLLM's general_settings that look like one rtcore reads, and are not misspellings.
 LITELLM_GENERAL_SETTINGS = frozenset({"allowed_ips"})
 MODEL_ENTRY = frozenset({"model_name", "litellm_params", "model_info"})

@@ -21,7 +21,7 @@ from rtcore.mcp.spec import McpAccess
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.objects import ErrorOut, RateLimitOut, TranscriptionUsageOut
+from rtcore.protocol.objects import ErrorOut, RateLimitOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
 from rtcore.session.call_ids import CallIds
@@ -36,7 +36,7 @@ from rtcore.session.render import render_item, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState, to_neutral
-from rtcore.session.transcripts import InputTranscripts
+from rtcore.session.transcripts import InputTranscripts, transcript_outcome
 from rtcore.session.update import apply_update
 
 SESSION_LIFETIME_S = 60 * 60
@@ -765,27 +765,8 @@ class RealtimeSession:
                 item.parts[0].transcript = done.text
                 self.conversation.measure(item_id)
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
-            if told and event.error is not None:
-                self.emit(
-                    s.TranscriptionFailed(
-                        event_id="",
-                        item_id=item_id,
-                        error=ErrorOut(
-                            type="transcription_error",
-                            code=event.error.code,
-                            message=event.error.message,
-                        ),
-                    )
-                )
-            elif told:
-                self.emit(
-                    s.TranscriptionCompleted(
-                        event_id="",
-                        item_id=item_id,
-                        transcript=done.text,
-                        usage=TranscriptionUsageOut(seconds=round(done.seconds, 3)),
-                    )
-                )
+            if told:
+                self.emit(transcript_outcome(item_id, done, event.error))
 
 
 def _with_input_rate(state: SessionState, rate: int) -> SessionState:

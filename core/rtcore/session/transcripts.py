@@ -3,6 +3,10 @@ is (what ``input_audio_transcription.completed`` reports as ``usage.seconds``)."
 
 from __future__ import annotations
 
+from rtcore.protocol import server as s
+from rtcore.protocol.objects import ErrorOut, TranscriptionUsageOut
+from rtcore.provider.messages import TranscriptError
+
 
 class PendingTranscript:
     __slots__ = ("seconds", "text")
@@ -52,3 +56,15 @@ class InputTranscripts:
         self._pending.pop(item_id, None)
         if self._speaking is not None and self._speaking[0] == item_id:
             self._speaking = None
+
+
+def transcript_outcome(
+    item_id: str, done: PendingTranscript, error: TranscriptError | None
+) -> s.TranscriptionCompleted | s.TranscriptionFailed:
+    """What a client that asked for transcription hears when a turn's transcript closes:
+    the transcript and the turn's length, or why there is none."""
+    if error is not None:
+        failure = ErrorOut(type="transcription_error", code=error.code, message=error.message)
+        return s.TranscriptionFailed(event_id="", item_id=item_id, error=failure)
+    usage = TranscriptionUsageOut(seconds=round(done.seconds, 3))
+    return s.TranscriptionCompleted(event_id="", item_id=item_id, transcript=done.text, usage=usage)
