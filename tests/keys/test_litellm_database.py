@@ -303,11 +303,36 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
         assert member["spend"] == pytest.approx(row["spend"])
         assert member["total_spend"] == pytest.approx(row["spend"])
 
-        # /spend/logs lists LiteLLM's rows: the chat request and the session.
+        # LiteLLM's usage pages read its daily aggregates: the session is the user's and
+        # the team's request of the day. A second session of the key adds to the same rows.
+        async with session(server.port, key, model="voice") as ws:
+            await text_turn(ws)
+        voice_rows = await until(lambda: _voice_rows(litellm, _token(key), count=2), within=60)
+        for table, column, owner in (
+            ("LiteLLM_DailyUserSpend", "user_id", user),
+            ("LiteLLM_DailyTeamSpend", "team_id", team),
+        ):
+            [day] = await litellm.conn.fetch(
+                f'SELECT * FROM "{table}" WHERE "{column}" = $1', owner
+            )
+            assert day["date"] == row["startTime"].date().isoformat()
+            assert day["api_key"] == _token(key)
+            assert (day["model"], day["model_group"]) == ("gpt-realtime-2", "voice")
+            assert day["custom_llm_provider"] == "openai-realtime"
+            assert (day["api_requests"], day["successful_requests"], day["failed_requests"]) == (
+                2,
+                2,
+                0,
+            )
+            assert day["spend"] == pytest.approx(sum(r["spend"] for r in voice_rows))
+            assert day["prompt_tokens"] == sum(r["prompt_tokens"] for r in voice_rows)
+            assert day["completion_tokens"] == sum(r["completion_tokens"] for r in voice_rows)
+
+        # /spend/logs lists LiteLLM's rows: the chat request and the sessions.
         admin = Admin(http, server.port)
         status, rows = await admin.get("/spend/logs", api_key=key)
         assert status == 200
-        assert [r["call_type"] for r in rows] == ["acompletion", "_arealtime"]
+        assert [r["call_type"] for r in rows] == ["acompletion", "_arealtime", "_arealtime"]
         # Keys are LiteLLM's to make and change.
         status, body = await admin.post("/key/generate", {})
         assert status == 400
@@ -330,6 +355,11 @@ async def test_a_litellm_key_opens_a_session_and_litellm_holds_its_spend(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'rtcore' ORDER BY 1",
     ).split()
     assert "rtcore_leases" in rtcore_tables
+
+
+async def _voice_rows(litellm: LiteLLM, token: str, *, count: int) -> list[Any] | None:
+    rows = [r for r in await litellm.logs(token) if r["call_type"] == "_arealtime"]
+    return rows if len(rows) >= count else None
 
 
 async def test_what_binds_a_litellm_key_binds(served: Served, litellm: LiteLLM) -> None:

@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from rtcore.keys.database import CONNECT_TIMEOUT_SECONDS, Database, reason_of
 from rtcore.keys.errors import Refusal, StoreUnavailable
 from rtcore.keys.hashing import hash_key
+from rtcore.keys.litellm_rows import DAILY_TABLES, add_to_day, for_column, spend_log_row
 from rtcore.keys.schema import leases
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.store import LEASE_SECONDS, Admission, KeyStore, async_url, data_dir
-from rtcore.keys.usage import SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,6 @@ TABLES = (
 )
 # Spend counters of LiteLLM's written when its database has them (newer releases do).
 OPTIONAL_TABLES = ("LiteLLM_TeamMembership", "LiteLLM_OrganizationTable")
-# LiteLLM's call type for its realtime endpoint: voice rows group with its own.
-CALL_TYPE = "_arealtime"
 # The user LiteLLM charges the master key's requests to (its litellm_proxy_admin_name).
 MASTER_USER = "default_user_id"
 # One key's admissions take turns on this advisory lock (with the token's hash): the
@@ -122,6 +120,11 @@ class LiteLLMTables:
         self.members, self.organizations = (
             metadata.tables.get(f"{schema}.{name}") for name in OPTIONAL_TABLES
         )
+        self.daily = {
+            owner: table
+            for name, owner in DAILY_TABLES.items()
+            if (table := metadata.tables.get(f"{schema}.{name}")) is not None
+        }
 
 
 async def _prepare(url: str, schema: str) -> LiteLLMTables:
@@ -145,7 +148,7 @@ async def _prepare(url: str, schema: str) -> LiteLLMTables:
                         f"tables ({reason_of(exc)}): grant this user CREATE on the database, "
                         f"or create the schema for it"
                     ) from None
-            wanted = {*TABLES, *OPTIONAL_TABLES}
+            wanted = {*TABLES, *OPTIONAL_TABLES, *DAILY_TABLES}
             await conn.run_sync(
                 lambda sync: metadata.reflect(
                     sync, schema=schema, only=lambda name, _: name in wanted, resolve_fks=False
@@ -165,11 +168,6 @@ def _utc(value: datetime.datetime | None) -> datetime.datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=datetime.UTC)
-
-
-def _for_column(value: datetime.datetime, column: sa.Column[Any]) -> datetime.datetime:
-    value = value.astimezone(datetime.UTC)
-    return value if getattr(column.type, "timezone", False) else value.replace(tzinfo=None)
 
 
 def _now() -> datetime.datetime:
@@ -426,7 +424,7 @@ class LiteLLMKeyStore(KeyStore):
                     ).scalar()
             elif self._master_token is not None:
                 user_id = MASTER_USER
-            row = _spend_log_row(
+            row = spend_log_row(
                 record,
                 api_key=record.key_hash or self._master_token or "",
                 team_id=team_id,
@@ -439,6 +437,11 @@ class LiteLLMKeyStore(KeyStore):
                 .on_conflict_do_nothing(index_elements=["request_id"])
             )
             inserted = result.rowcount == 1
+            if inserted:
+                owners = {"user_id": user_id, "team_id": team_id}
+                for column, table in t.daily.items():
+                    if (whose := owners[column]) is not None:
+                        await add_to_day(conn, table, column, whose, row, record)
             if inserted and record.spend:
                 await self._add_spend(
                     conn,
@@ -511,7 +514,7 @@ class LiteLLMKeyStore(KeyStore):
                         f"{name} must be a date, e.g. 2026-12-01.",
                         param=name,
                     ) from None
-                bound = _for_column(when, start)
+                bound = for_column(when, start)
                 select = select.where(start >= bound if name == "start_date" else start <= bound)
         async with self._db.connect() as conn:
             rows = (await conn.execute(select)).mappings().all()
@@ -524,53 +527,3 @@ def _json(value: object) -> object:
         assert moment is not None
         return moment.isoformat()
     return value
-
-
-def _spend_log_row(
-    record: SessionRecord,
-    *,
-    api_key: str,
-    team_id: str | None,
-    user_id: str | None,
-    table: sa.Table,
-) -> dict[str, Any]:
-    """A session as LiteLLM logs a request: tokens as prompt (input) and completion
-    (output), the realtime figures in its metadata; only the columns this LiteLLM has."""
-    usage = record.usage
-    prompt = usage.input_text_tokens + usage.input_audio_tokens
-    completion = usage.output_text_tokens + usage.output_audio_tokens
-    success = record.end_reason == "client_closed"
-    row: dict[str, Any] = {
-        "request_id": record.request_id,
-        "call_type": CALL_TYPE,
-        "api_key": api_key,
-        "spend": record.spend,
-        "total_tokens": prompt + completion,
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "startTime": _for_column(record.start_time, table.c["startTime"]),
-        "endTime": _for_column(record.end_time, table.c["endTime"]),
-        "request_duration_ms": round((record.end_time - record.start_time).total_seconds() * 1000),
-        "model": record.model,
-        "model_id": record.deployment,
-        "model_group": record.model_group,
-        "user": user_id or "",
-        "team_id": team_id,
-        "session_id": record.request_id,
-        "status": "success" if success else "failure",
-        "metadata": {
-            "user_api_key": api_key,
-            "user_api_key_alias": record.key_alias,
-            "user_api_key_team_id": team_id,
-            "user_api_key_user_id": user_id,
-            "status": "success" if success else "failure",
-            "end_reason": record.end_reason,
-            "audio_seconds_in": record.audio_seconds_in,
-            "audio_seconds_out": record.audio_seconds_out,
-            "input_text_tokens": usage.input_text_tokens,
-            "input_audio_tokens": usage.input_audio_tokens,
-            "output_text_tokens": usage.output_text_tokens,
-            "output_audio_tokens": usage.output_audio_tokens,
-        },
-    }
-    return {name: value for name, value in row.items() if name in table.c}
