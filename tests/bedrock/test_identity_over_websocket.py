@@ -308,3 +308,32 @@ async def test_an_empty_tools_list_per_response_keeps_the_session_tools(
     second = client.of("response.done")[1]["response"]
     assert second["status"] == "completed"
     assert "Sunny" in client.text_of(second["id"])
+
+
+async def test_input_transcription_events_only_when_on_with_the_turns_duration(
+    emu: NovaSonicEmulator, tmp_path: Path
+) -> None:
+    """With ``input_audio_transcription`` null (the default) a spoken turn is answered and
+    no transcription event is sent, as OpenAI's server does; turned on, the turn's
+    transcript arrives with the duration of its audio (never 0)."""
+    spoken = utterance_pcm(1) + silence_pcm(2.0)
+    sent_seconds = len(spoken) / 2 / 16000
+    async with serve(emu, tmp_path) as served, connect(served, "v2") as client:
+        await client.speak(spoken)
+        await client.wait("response.done")
+        assert not [e for e in client.events if "input_audio_transcription" in e["type"]]
+
+        await client.send(
+            type="session.update", session={"input_audio_transcription": {"model": "whisper-1"}}
+        )
+        await client.wait("session.updated")
+        await client.speak(spoken)
+        completed = await client.wait("conversation.item.input_audio_transcription.completed")
+        await client.wait("response.done", 2)
+    assert not client.of("error")
+    assert completed["transcript"]
+    usage = completed["usage"]
+    assert usage["type"] == "duration"
+    # The turn's audio, from where speech was detected to where it ended: more than the
+    # tone itself (0.6 s), no more than what was sent for the turn.
+    assert 0.6 <= usage["seconds"] <= sent_seconds, usage

@@ -238,7 +238,7 @@ async def test_a_deleted_sqlite_file_is_created_again_and_the_session_recorded_i
         async with session(served.port, fresh) as ws:
             fresh_cost = spend_of(await text_turn(ws))
         await assert_spend_exact(admin, fresh, [fresh_cost])
-        assert "was deleted" in served.stderr
+        await served.logged("was deleted")
         assert_alive(served)
     finally:
         served.stop()

@@ -69,6 +69,19 @@ class Served:
     def stderr(self) -> str:
         return "".join(self.lines)
 
+    async def logged(self, text: str, within: float = 30.0) -> str:
+        """The log once ``text`` is in it. The server writes a line before it answers, but
+        the thread reading its stderr can lag well behind the answers on a loaded machine:
+        a test waits for a line rather than expecting it read already. ``within`` is a
+        safety net only."""
+        try:
+            async with asyncio.timeout(within):
+                while text not in self.stderr:  # noqa: ASYNC110 - a log read by a thread
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(f"{text!r} not logged within {within} s:\n{self.stderr}") from None
+        return self.stderr
+
     def url(self, model: str = "echo") -> str:
         # Clients always dial loopback; ``host`` is where the server bound.
         return f"ws://127.0.0.1:{self.port}/v1/realtime?model={model}"
