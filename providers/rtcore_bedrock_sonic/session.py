@@ -11,23 +11,18 @@ cost down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
 
 from rtcore.kit import (
     AnswerHold,
     AudioCoalescer,
     ConversationMirror,
-    EventOutbox,
     InputAudio,
-    UpstreamFailure,
+    SupervisedSession,
     UpstreamSupervisor,
     flush_when_due,
     frames,
     silence,
 )
-from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live
 from rtcore_bedrock_sonic.link import NovaLink
@@ -41,7 +36,6 @@ RESTART_FIELDS = frozenset(
     {"instructions", "voice", "tools", "tool_choice", "temperature", "top_p"}
     | {"max_output_tokens", "input_sample_rate", "output_sample_rate"}
 )
-_QUEUE_EVENTS = 512
 # Speech announced from the audio that Nova has not taken as a turn after this much quiet
 # (its end-of-turn pause is at most 2 s) was noise to it.
 _NOISE_AFTER_QUIET_MS = 5000.0
@@ -59,12 +53,12 @@ def _client_asks(config: n.SessionConfig) -> bool:
     return td is None or not td.create_response
 
 
-class SonicSession:
+class SonicSession(SupervisedSession[Live]):
     def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
+        super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)
         self.up = up
         self.config = config
         self.voice = resolve_voice(up.profile, config.voice)
-        self.outbox = EventOutbox(_QUEUE_EVENTS)
         self.inbound = Inbound(config.output_modalities)
         self.inbound.manual_turns = config.turn_detection is None
         # Nova answers every turn itself; when the client is to ask (push-to-talk,
@@ -101,17 +95,11 @@ class SonicSession:
         self.held_results: list[n.FunctionCallOutput] = []
         self.commit_unanswered = False  # a commit no response.create has answered yet
         self._stop_generation = False  # a cancelled reply Nova is still generating
-        self._finished = False
-        self._runner = asyncio.create_task(self._run(self._feeders()), name="bedrock-sonic-session")
+        self.start("bedrock-sonic-session", self._feeders())
 
     # -- ProviderSession --------------------------------------------------------------------
 
-    def events(self) -> AsyncIterator[n.Event]:
-        return self.outbox
-
-    async def send(self, command: n.Command) -> None:
-        if self._finished:
-            return
+    async def on_command(self, command: n.Command) -> None:
         if isinstance(command, _ORDERED_AFTER_AUDIO) and self._coalescer.deadline is not None:
             # Held audio goes before what is sent upstream after it, so Nova hears the
             # client's order; a clear drops it instead. (Conversation bookkeeping sends
@@ -156,28 +144,10 @@ class SonicSession:
             self._stop_generation = False
             self.supervisor.restart()
 
-    async def connected(self) -> None:
-        """Open the Bedrock stream now and wait for it (the gateway asks before the client
-        hears of the session when another deployment could take it instead)."""
-        try:
-            await self.supervisor.opened()
-        except UpstreamFailure as failure:
-            raise ProviderUnavailable(failure.message, code=failure.code) from None
+    async def before_close(self) -> None:
+        await self._flush_audio()  # Bedrock's order: the audio, then contentEnd, ...
 
-    async def aclose(self) -> None:
-        """Close upstream in Bedrock's order (contentEnd, promptEnd, sessionEnd), bounded."""
-        await self._flush_audio()
-        await self.supervisor.close()
-        try:
-            # The readers end on their own once Bedrock closes its side; cancelling a
-            # reader parked in awscrt's receive makes awscrt fail later on a dead future.
-            async with asyncio.timeout(self.up.options.close_timeout_seconds + 2):
-                await asyncio.shield(self._runner)
-        except TimeoutError:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-        self._end_events()
+    async def after_close(self) -> None:
         if self.lane is not None and self.up.lanes is not None:
             self.up.lanes.release(self.lane)
 
@@ -197,19 +167,8 @@ class SonicSession:
                 held, self._deferred = b"".join(self._deferred), []
                 await self._send_audio(held, client=True)
 
-    async def _run(self, feeders: Coroutine[Any, Any, None]) -> None:
-        try:
-            await self.supervisor.run(feeders)
-        finally:
-            self._end_events()
-
-    def _end_events(self) -> None:
-        """The last events: every response still open ends (the session closes under it)."""
-        if not self._finished:
-            self._finished = True
-            for event in self.inbound.close():
-                self.outbox.put_nowait(event)
-            self.outbox.end()
+    def closing_events(self) -> list[n.Event]:
+        return self.inbound.close()
 
     @property
     def tool_ids(self) -> set[str]:

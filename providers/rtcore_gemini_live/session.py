@@ -12,21 +12,17 @@ replacing the connection with one seeded from the conversation.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rtcore.kit import (
     AnswerHold,
     ConversationMirror,
-    EventOutbox,
     InputAudio,
-    UpstreamFailure,
+    SupervisedSession,
     UpstreamSupervisor,
 )
-from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_gemini_live.history import Turn, render
 from rtcore_gemini_live.inbound import Inbound
@@ -50,7 +46,6 @@ RESTART_FIELDS = frozenset(
     {"instructions", "voice", "tools", "temperature", "top_p", "max_output_tokens"}
     | {"turn_detection"}
 )
-_QUEUE_EVENTS = 512
 # Speech announced from the audio that Gemini has not taken as a turn after this much quiet
 # (or 3 s past the end-of-speech silence asked for) was noise to it.
 _NOISE_AFTER_QUIET_MS = 5000.0
@@ -63,12 +58,12 @@ def _client_asks(config: n.SessionConfig) -> bool:
     return td is None or not td.create_response
 
 
-class GeminiSession:
+class GeminiSession(SupervisedSession[Live]):
     def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
+        super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)
         self.up = up
         self.config = config
         self.voice = resolve_voice(config.voice)
-        self.outbox = EventOutbox(_QUEUE_EVENTS)
         self.inbound = Inbound(
             config.output_modalities, blocking_tools=up.profile.tool_behavior != "NON_BLOCKING"
         )
@@ -94,17 +89,11 @@ class GeminiSession:
             name="Gemini",
             session=config.session_id,
         )
-        self._finished = False
-        self._runner = asyncio.create_task(self._run(), name="gemini-live-session")
+        self.start("gemini-live-session")
 
     # -- ProviderSession --------------------------------------------------------------------
 
-    def events(self) -> AsyncIterator[n.Event]:
-        return self.outbox
-
-    async def send(self, command: n.Command) -> None:
-        if self._finished:
-            return
+    async def on_command(self, command: n.Command) -> None:
         match command:
             case n.AppendAudio(pcm=pcm):
                 await self._append(pcm)
@@ -137,40 +126,13 @@ class GeminiSession:
             case n.CancelResponse(response_id=response_id):
                 await self._cancel(response_id)
 
-    async def connected(self) -> None:
-        """Open the Gemini connection now and wait for it (the gateway asks when another
-        deployment could serve the session instead)."""
-        try:
-            await self.supervisor.opened()
-        except UpstreamFailure as failure:
-            raise ProviderUnavailable(failure.message, code=failure.code) from None
-
-    async def aclose(self) -> None:
-        await self.supervisor.close()
-        try:
-            async with asyncio.timeout(self.up.options.close_timeout_seconds + 2):
-                await asyncio.shield(self._runner)
-        except TimeoutError:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+    async def after_close(self) -> None:
         for side in list(self._sides.values()):
             await side.cancel("cancelled")
-        self._end_events()
 
-    async def _run(self) -> None:
-        try:
-            await self.supervisor.run()
-        finally:
-            self._end_events()
-
-    def _end_events(self) -> None:
-        if not self._finished:
-            self._finished = True
-            for event in self.inbound.close():
-                for visible in self.hold.feed(event):
-                    self.outbox.put_nowait(visible)
-            self.outbox.end()
+    def closing_events(self) -> Iterator[n.Event]:
+        for event in self.inbound.close():
+            yield from self.hold.feed(event)
 
     async def emit(self, events: list[n.Event]) -> None:
         for event in events:

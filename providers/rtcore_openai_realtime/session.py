@@ -13,20 +13,11 @@ bookkeeping for replay.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Iterable
 from typing import Any
 
-from rtcore.kit import (
-    ConversationMirror,
-    EventOutbox,
-    InputAudio,
-    UpstreamFailure,
-    UpstreamSupervisor,
-)
-from rtcore.provider import ProviderUnavailable
+from rtcore.kit import ConversationMirror, InputAudio, SupervisedSession, UpstreamSupervisor
 from rtcore.provider import messages as n
 from rtcore_openai_realtime import outgoing
 from rtcore_openai_realtime.inbound import Actions, Inbound
@@ -36,14 +27,12 @@ from rtcore_openai_realtime.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
-_QUEUE_EVENTS = 512
 
-
-class OpenAISession:
+class OpenAISession(SupervisedSession[Upstream]):
     def __init__(self, up: Shared, config: n.SessionConfig) -> None:
+        super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)
         self.up = up
         self.config = config
-        self.outbox = EventOutbox(_QUEUE_EVENTS)
         self.inbound = Inbound(echoes_metadata=up.vendor != "xai")
         self.mirror = ConversationMirror()
         self.audio = InputAudio(config.input_sample_rate)
@@ -59,17 +48,11 @@ class OpenAISession:
             name=up.vendor,
             session=config.session_id,
         )
-        self._finished = False
-        self._runner = asyncio.create_task(self._run(), name="openai-realtime-session")
+        self.start("openai-realtime-session")
 
     # -- ProviderSession --------------------------------------------------------------------
 
-    def events(self) -> AsyncIterator[n.Event]:
-        return self.outbox
-
-    async def send(self, command: n.Command) -> None:
-        if self._finished:
-            return
+    async def on_command(self, command: n.Command) -> None:
         match command:
             case n.AppendAudio(pcm=pcm):
                 await self._append(pcm)
@@ -95,37 +78,8 @@ class OpenAISession:
             case n.CancelResponse(response_id=response_id):
                 await self._cancel(response_id)
 
-    async def connected(self) -> None:
-        """Open the upstream now and wait for it (the gateway asks when another
-        deployment could serve the session instead)."""
-        try:
-            await self.supervisor.opened()
-        except UpstreamFailure as failure:
-            raise ProviderUnavailable(failure.message, code=failure.code) from None
-
-    async def aclose(self) -> None:
-        await self.supervisor.close()
-        try:
-            async with asyncio.timeout(self.up.options.close_timeout_seconds + 2):
-                await asyncio.shield(self._runner)
-        except TimeoutError:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-        self._end_events()
-
-    async def _run(self) -> None:
-        try:
-            await self.supervisor.run()
-        finally:
-            self._end_events()
-
-    def _end_events(self) -> None:
-        if not self._finished:
-            self._finished = True
-            for event in self.inbound.fail_all(None, "cancelled"):
-                self.outbox.put_nowait(event)
-            self.outbox.end()
+    def closing_events(self) -> Iterable[n.Event]:
+        return self.inbound.fail_all(None, "cancelled")
 
     async def emit(self, events: list[n.Event]) -> None:
         for event in events:

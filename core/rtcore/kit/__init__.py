@@ -13,6 +13,9 @@ its model's own policy.
   ``Backlog``: their parts; ``frames`` and ``silence`` for PCM16 writers.
 - ``AnswerHold``: a model's own answer kept back until the client's ``response.create``
   claims it (push-to-talk, ``create_response: false`` on a model that always answers).
+- ``SupervisedSession``: the shell of a session on one supervised upstream (events, send,
+  connected, a bounded close, the last events); a provider's session implements
+  ``on_command``.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 """
 
@@ -25,6 +28,7 @@ from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.pcm import frames, silence
 from rtcore.kit.replay import InputAudio
+from rtcore.kit.shell import SupervisedSession
 from rtcore.kit.supervisor import (
     THROTTLED,
     Expires,
@@ -48,6 +52,7 @@ __all__ = [
     "LedgerResponse",
     "MirroredItem",
     "ResponseLedger",
+    "SupervisedSession",
     "SupervisorPolicy",
     "UpstreamAdapter",
     "UpstreamFailure",
