@@ -41,6 +41,7 @@ async def test_openai_session_settings_reach_the_upstream(
         "speed": 1.2,
         "reasoning_effort": "low",
         "truncation": n.Truncation(type="retention_ratio", retention_ratio=0.6),
+        "parallel_tool_calls": False,
     }
     async with opened(make_provider("openai"), **fields) as session:
         driver = Driver(session)
@@ -63,6 +64,25 @@ async def test_openai_session_settings_reach_the_upstream(
     assert sent["reasoning"] == {"effort": "low"}
     assert sent["truncation"] == {"type": "retention_ratio", "retention_ratio": 0.6}
     assert sent["tool_choice"] == {"type": "function", "name": "get_weather"}
+    assert sent["parallel_tool_calls"] is False
+
+
+@pytest.mark.parametrize("vendor", ["openai", "azure"])
+async def test_a_custom_voice_and_a_stored_prompt_reach_the_upstream(
+    make_provider: Callable[..., OpenAIRealtimeProvider],
+    emulator: OpenAIRealtimeEmulator,
+    vendor: str,
+) -> None:
+    prompt = n.PromptRef(id="pmpt_123", version="2", variables={"city": "Paris"})
+    async with opened(
+        make_provider(vendor), voice="voice_abc123", custom_voice=True, prompt=prompt
+    ) as session:
+        driver = Driver(session)
+        assert (await _text_turn(driver, "resp_1")).status == "completed"
+    sent = emulator.stats.updates_of(1)[-1]
+    assert sent["audio"]["output"]["voice"] == {"id": "voice_abc123"}
+    assert sent["prompt"] == {"id": "pmpt_123", "version": "2", "variables": {"city": "Paris"}}
+    assert "parallel_tool_calls" not in sent  # not sent unless the client set it
 
 
 async def test_xai_takes_its_flat_session_shape(
