@@ -417,6 +417,7 @@ class Connection(SessionMoves):
             self._mcp.start(self.session.mcp.take_jobs())
         except RealtimeError as err:
             self.session.error(err)
+            commands = self.session.take_pending()
         except Exception:
             # A bug in rtcore, not the client's fault: report it as such and keep going.
             log.exception("handling a client event failed")

@@ -109,6 +109,7 @@ GA_SCHEMA: Schema = {
     "prompt": None,
     "include": None,
     "reasoning": None,
+    "parallel_tool_calls": None,
     "audio": {
         "input": {
             "format": None,
@@ -182,7 +183,8 @@ class SessionConfig:
     tracing: Any = None
     prompt: Any = None
     include: Any = None
-    # Fields kept as sent and echoed back (reasoning; xAI's resumption, replace, transports).
+    # Fields kept as sent and echoed back (reasoning, parallel_tool_calls; xAI's resumption,
+    # replace, transports).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -252,6 +254,11 @@ class SessionConfig:
             _max_tokens(session["max_output_tokens"], "session.max_output_tokens")
         if "reasoning" in session:
             staged.extra["reasoning"] = session["reasoning"]
+        if "parallel_tool_calls" in session:
+            # A GA session field (SDK realtime_session_create_request.py, reasoning models).
+            if not isinstance(session["parallel_tool_calls"], bool):
+                raise _invalid("session.parallel_tool_calls", "expected a boolean.", "invalid_type")
+            staged.extra["parallel_tool_calls"] = session["parallel_tool_calls"]
         self.__dict__.update(staged.__dict__)
 
     def _update_xai(self, session: dict[str, Any]) -> None:
@@ -338,8 +345,9 @@ class SessionConfig:
             },
             "include": self.include,
         }
-        if "reasoning" in self.extra:
-            body["reasoning"] = self.extra["reasoning"]
+        for name in ("reasoning", "parallel_tool_calls"):
+            if name in self.extra:
+                body[name] = self.extra[name]
         return body
 
     def _wire_xai(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ _OPENAI_OVERRIDES = ALL_RESPONSE_OVERRIDES - {"temperature"}
 _XAI_OVERRIDES = frozenset({"instructions", "output_modalities", "tools", "tool_choice"})
 _OPENAI_OPTIONS = frozenset(
     {"transcription", "noise_reduction", "speed", "reasoning_effort", "truncation", "prompt"}
-    | {"custom_voice"}
+    | {"parallel_tool_calls", "custom_voice"}
 )
 _XAI_OPTIONS = frozenset({"transcription", "speed", "reasoning_effort"})
 

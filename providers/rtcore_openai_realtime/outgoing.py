@@ -141,6 +141,8 @@ def session_update(config: n.SessionConfig, vendor: Vendor, transcriber: str | N
     }
     if config.reasoning_effort is not None:
         session["reasoning"] = {"effort": config.reasoning_effort}
+    if config.parallel_tool_calls is not None:
+        session["parallel_tool_calls"] = config.parallel_tool_calls
     if (t := config.truncation) is not None:
         session["truncation"] = (
             t.type

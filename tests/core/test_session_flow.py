@@ -46,6 +46,23 @@ async def test_unsignalled_beta_pcm16_is_16khz_and_reaches_provider_unchanged() 
     assert audio_sent(provider) == pcm
 
 
+async def test_a_refused_first_update_still_tells_the_provider_the_16khz_rate() -> None:
+    """The seed's audio program asks for a voice the model lacks in its first event: the
+    update is refused, but the dialect it chose (beta, unsignalled: 16 kHz input) stands,
+    so the provider must hear the rate before the audio that follows."""
+    provider = ScriptedProvider(lambda _c: [])
+    pcm = bytes(range(256)) * 10
+    async with Harness(provider) as client:
+        await client.send({"type": "session.update", "session": {"voice": "nobody"}})
+        refused = await client.wait_for("error")
+        await client.send(append(pcm))
+        await settle(client)
+    assert refused["error"]["param"] == "session.voice"
+    configure = [c for c in provider.commands if isinstance(c, n.Configure)]
+    assert configure[-1].config.input_sample_rate == 16000
+    assert audio_sent(provider) == pcm
+
+
 async def test_signalled_beta_pcm16_is_24khz_like_openai() -> None:
     provider = ScriptedProvider(lambda _c: [])
     async with Harness(provider, Dialect.BETA) as client:

@@ -121,3 +121,19 @@ async def test_session_update_errors_keep_the_session(emulator: OpenAIRealtimeEm
     # The rejected update's instructions were discarded with it.
     assert updated.session.instructions != "Be brief."
     assert updated.session.output_modalities == ["text"]
+
+
+async def test_parallel_tool_calls_is_a_ga_session_field(emulator: OpenAIRealtimeEmulator) -> None:
+    """The SDK's GA session takes it (reasoning models): a boolean is kept, anything else is
+    an error that keeps the session."""
+    async with openai_client(emulator).realtime.connect(model=MODEL) as conn:
+        await until(conn, "session.created")
+        await conn.session.update(session={"type": "realtime", "parallel_tool_calls": "yes"})  # type: ignore[typeddict-item]
+        wrong = await until(conn, "error")
+        assert (wrong.error.code, wrong.error.param) == (
+            "invalid_type",
+            "session.parallel_tool_calls",
+        )
+        await conn.session.update(session={"type": "realtime", "parallel_tool_calls": False})
+        await until(conn, "session.updated")
+    assert emulator.stats.updates_of(1)[-1]["parallel_tool_calls"] is False

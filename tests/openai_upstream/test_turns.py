@@ -41,6 +41,7 @@ async def test_openai_session_settings_reach_the_upstream(
         "speed": 1.2,
         "reasoning_effort": "low",
         "truncation": n.Truncation(type="retention_ratio", retention_ratio=0.6),
+        "parallel_tool_calls": False,
     }
     async with opened(make_provider("openai"), **fields) as session:
         driver = Driver(session)
@@ -63,6 +64,25 @@ async def test_openai_session_settings_reach_the_upstream(
     assert sent["reasoning"] == {"effort": "low"}
     assert sent["truncation"] == {"type": "retention_ratio", "retention_ratio": 0.6}
     assert sent["tool_choice"] == {"type": "function", "name": "get_weather"}
+    assert sent["parallel_tool_calls"] is False
+
+
+@pytest.mark.parametrize("vendor", ["openai", "azure"])
+async def test_a_custom_voice_and_a_stored_prompt_reach_the_upstream(
+    make_provider: Callable[..., OpenAIRealtimeProvider],
+    emulator: OpenAIRealtimeEmulator,
+    vendor: str,
+) -> None:
+    prompt = n.PromptRef(id="pmpt_123", version="2", variables={"city": "Paris"})
+    async with opened(
+        make_provider(vendor), voice="voice_abc123", custom_voice=True, prompt=prompt
+    ) as session:
+        driver = Driver(session)
+        assert (await _text_turn(driver, "resp_1")).status == "completed"
+    sent = emulator.stats.updates_of(1)[-1]
+    assert sent["audio"]["output"]["voice"] == {"id": "voice_abc123"}
+    assert sent["prompt"] == {"id": "pmpt_123", "version": "2", "variables": {"city": "Paris"}}
+    assert "parallel_tool_calls" not in sent  # not sent unless the client set it
 
 
 async def test_xai_takes_its_flat_session_shape(
@@ -143,3 +163,38 @@ async def test_semantic_vad_on_xai_is_its_server_vad_with_the_eagerness_as_silen
         assert (await _text_turn(driver, "resp_1")).status == "completed"
     sent = emulator.stats.updates_of(1)[-1]
     assert sent["turn_detection"] == {"type": "server_vad", "silence_duration_ms": silence_ms}
+
+
+@pytest.mark.parametrize("vendor", ["openai", "azure", "xai"])
+async def test_per_response_tools_and_tool_choice_reach_the_upstream(
+    make_provider: Callable[..., OpenAIRealtimeProvider], vendor: str
+) -> None:
+    """A session with no tools; one response offered the weather tool and told to call it."""
+    options = n.ResponseOptions(tools=(WEATHER,), tool_choice="function:get_weather")
+    async with opened(make_provider(vendor)) as session:
+        driver = Driver(session)
+        await driver.send(_ask("item_1", "Hello there"))
+        await driver.send(n.CreateResponse(response_id="resp_1", options=options))
+        done = await driver.wait_done("resp_1", 30)
+        plain = await _text_turn(driver, "resp_2")
+    assert done.status == "completed"
+    [call] = [e for e in driver.of(n.ToolCall) if e.response_id == "resp_1"]
+    assert call.name == "get_weather"
+    # The next response, with no overrides, has the session's (no tools): it answers.
+    assert plain.status == "completed"
+    assert not [e for e in driver.of(n.ToolCall) if e.response_id == "resp_2"]
+
+
+@pytest.mark.parametrize("vendor", ["openai", "azure"])
+async def test_a_per_response_token_limit_cuts_that_response_only(
+    make_provider: Callable[..., OpenAIRealtimeProvider], vendor: str
+) -> None:
+    options = n.ResponseOptions(max_output_tokens=2, output_modalities=("text",))
+    async with opened(make_provider(vendor)) as session:
+        driver = Driver(session)
+        await driver.send(_ask("item_1", "Tell me a story about a lighthouse keeper."))
+        await driver.send(n.CreateResponse(response_id="resp_1", options=options))
+        cut = await driver.wait_done("resp_1", 30)
+        whole = await _text_turn(driver, "resp_2")
+    assert (cut.status, cut.reason) == ("incomplete", "max_output_tokens")
+    assert whole.status == "completed"

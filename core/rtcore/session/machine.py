@@ -187,16 +187,26 @@ class RealtimeSession:
         except RealtimeError as err:
             if err.event_id is None and not isinstance(event.event_id, msgspec.UnsetType):
                 err.event_id = event.event_id
+            # The dialect this event chose stands even though the event is refused, and
+            # with it the input audio's rate: the provider must hear of it before the
+            # audio that follows (``take_pending``).
+            self._pending += self._configure_since(before)
             raise
         commands += self._within_bounds()
+        # First, so that audio in the same batch is read with the new settings.
+        return [*self._configure_since(before), *commands]
+
+    def _configure_since(self, before: neutral.SessionConfig) -> Commands:
         after = self.neutral_config()
         changed = frozenset(
             f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
         )
-        if changed:
-            # First, so that audio in the same batch is read with the new settings.
-            commands.insert(0, neutral.Configure(config=after, changed=changed))
-        return commands
+        return [neutral.Configure(config=after, changed=changed)] if changed else []
+
+    def take_pending(self) -> Commands:
+        """Commands for the provider left by a client event that was refused."""
+        pending, self._pending = self._pending, []
+        return pending
 
     def _choose_dialect(self, event: c.AnyClientEvent) -> None:
         if isinstance(event, c.SessionUpdate):
