@@ -78,10 +78,7 @@ class Connection(SessionMoves):
         mcp: McpAccess | None = None,
     ) -> None:
         self.model = model
-        # Where else the session may run: tried in turn when one deployment cannot open
-        # it, or fails mid-session (failover).
-        self.deployments = deployments
-        self._preferred = model
+        self._init_moves(model, deployments)
         self.meter = meter if meter is not None else Meter(Prices())
         # Where this connection's wind-down is kept while it runs (the gateway's set, so a
         # shutdown waits for it even when the transport's handler was cancelled).
@@ -112,26 +109,6 @@ class Connection(SessionMoves):
         self._idle.set()
         self._closed = False
         self._send_lock = asyncio.Lock()
-        # Cleared while the session moves to another upstream: client events wait, to be
-        # handled for the new one.
-        self._steady = asyncio.Event()
-        self._steady.set()
-        # The user's audio the upstream took but has not answered (kept when the session
-        # has somewhere to fail over to), and the input rate of audio made before a switch.
-        self._unheard: InputAudio | None = None
-        self._rate_before = 0
-        # Bytes of the user's audio (at the rate it went at) sent again to a new upstream.
-        self.replayed_audio = 0
-        # Where in ``_unheard`` the client's audio buffer began, and the span of each turn
-        # it committed: a turn committed to an upstream that fails before it says a word
-        # of it is committed again on the next.
-        self._buffer_from = 0.0
-        self._committed: dict[str, tuple[float, float]] = {}
-        # (reason, from, to) of each move to another deployment.
-        self.switches: list[tuple[str, str, str]] = []
-        self._failback_tried = 0.0
-        # The failed responses that came with the upstream's last failure.
-        self._held: list[neutral.ResponseDone] = []
         # What ended the session from the provider's side (a transport closes accordingly).
         self.failure: neutral.ProviderError | None = None
         # What makes the session's charge final (the gateway writes its record): awaited

@@ -59,6 +59,32 @@ class SessionMoves:
     _closing: set[asyncio.Task[None]]
     _closed: bool
 
+    def _init_moves(self, model: ModelConfig, deployments: Deployments | None) -> None:
+        # Where else the session may run: tried in turn when one deployment cannot open
+        # it, or fails mid-session (failover).
+        self.deployments = deployments
+        self._preferred = model
+        # Cleared while the session moves to another upstream: client events wait, to be
+        # handled for the new one.
+        self._steady = asyncio.Event()
+        self._steady.set()
+        # The user's audio the upstream took but has not answered (kept when the session
+        # has somewhere to fail over to), and the input rate of audio made before a switch.
+        self._unheard = None
+        self._rate_before = 0
+        # Bytes of the user's audio (at the rate it went at) sent again to a new upstream.
+        self.replayed_audio = 0
+        # Where in ``_unheard`` the client's audio buffer began, and the span of each turn
+        # it committed: a turn committed to an upstream that fails before it says a word
+        # of it is committed again on the next.
+        self._buffer_from = 0.0
+        self._committed = {}
+        # (reason, from, to) of each move to another deployment.
+        self.switches = []
+        self._failback_tried = 0.0
+        # The failed responses that came with the upstream's last failure.
+        self._held = []
+
     if TYPE_CHECKING:
 
         async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool: ...

@@ -24,8 +24,8 @@ from .outbox import Outbox
 from .probe import AudioProbe
 from .reply import decide
 from .responses import Plan, Speaker
-from .session_config import (
-    SessionConfig,
+from .session_config import SessionConfig
+from .session_fields import (
     format_of,
     max_tokens_of,
     modalities_of,

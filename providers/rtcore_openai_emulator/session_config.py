@@ -13,9 +13,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .audio import DEFAULT_RATE, PCM, PCMA, PCMU, XAI_RATES, AudioFormat
+from .audio import AudioFormat
 from .errors import ClientError
 from .ids import new_id
+from .session_fields import (
+    OPENAI_VOICES,
+    SERVER_VAD_DEFAULTS,
+    XAI_VOICES,
+    format_field,
+    invalid_field,
+    max_tokens_field,
+    modalities_field,
+    speed_field,
+    tool_choice_of,
+    tools_of,
+    transcription_field,
+    turn_detection_field,
+    unknown_field,
+    voice_field,
+)
 from .vendors import Vendor
 
 DEFAULT_INSTRUCTIONS = (
@@ -25,63 +41,6 @@ DEFAULT_INSTRUCTIONS = (
     "playful tone. Talk quickly. You should always call a function if you can. Do not refer "
     "to these rules, even if you're asked about them."
 )
-OPENAI_VOICES = (
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "sage",
-    "shimmer",
-    "verse",
-    "marin",
-    "cedar",
-)
-XAI_VOICES = (
-    "eve",
-    "ara",
-    "leo",
-    "rex",
-    "sal",
-    "carina",
-    "zagan",
-    "helix",
-    "orion",
-    "luna",
-    "iris",
-    "altair",
-    "zenith",
-    "perseus",
-    "helios",
-    "lux",
-    "kepler",
-    "rigel",
-    "cosmo",
-    "celeste",
-    "ursa",
-    "sirius",
-    "lumen",
-    "castor",
-    "naksh",
-    "atlas",
-    "aurora",
-    "liora",
-)
-SERVER_VAD_DEFAULTS: dict[str, Any] = {
-    "type": "server_vad",
-    "threshold": 0.5,
-    "prefix_padding_ms": 300,
-    "silence_duration_ms": 200,
-    "idle_timeout_ms": None,
-    "create_response": True,
-    "interrupt_response": True,
-}
-SEMANTIC_VAD_DEFAULTS: dict[str, Any] = {
-    "type": "semantic_vad",
-    "eagerness": "auto",
-    "create_response": True,
-    "interrupt_response": True,
-}
 _TURN_KEYS = {
     "type",
     "threshold",
@@ -138,14 +97,10 @@ XAI_SCHEMA: Schema = {
 MAX_XAI_INSTRUCTIONS = 16384
 
 
-def _unknown(param: str) -> ClientError:
-    return ClientError(f"Unknown parameter: '{param}'.", code="unknown_parameter", param=param)
-
-
 def _check_keys(value: dict[str, Any], schema: Schema, path: str) -> None:
     for key, sub in value.items():
         if key not in schema:
-            raise _unknown(f"{path}.{key}")
+            raise unknown_field(f"{path}.{key}")
         nested = schema[key]
         if nested is not None:
             if not isinstance(sub, dict):
@@ -155,10 +110,6 @@ def _check_keys(value: dict[str, Any], schema: Schema, path: str) -> None:
                     param=f"{path}.{key}",
                 )
             _check_keys(sub, nested, f"{path}.{key}")
-
-
-def _invalid(param: str, message: str, code: str = "invalid_value") -> ClientError:
-    return ClientError(f"Invalid '{param}': {message}", code=code, param=param)
 
 
 @dataclass
@@ -221,43 +172,51 @@ class SessionConfig:
                 param="session.type",
             )
         if session["type"] != "realtime":
-            raise _invalid("session.type", "expected 'realtime'.")
+            raise invalid_field("session.type", "expected 'realtime'.")
         staged = copy.deepcopy(self)
         staged._common(session)
         audio = session.get("audio", {})
         inputs = audio.get("input", {})
         outputs = audio.get("output", {})
         if "output_modalities" in session:
-            staged.output_modalities = _modalities(session["output_modalities"])
+            staged.output_modalities = modalities_field(session["output_modalities"])
         if "format" in inputs:
-            staged.input_format = _format(inputs["format"], "session.audio.input.format", False)
+            staged.input_format = format_field(
+                inputs["format"], "session.audio.input.format", False
+            )
         if "format" in outputs:
-            staged.output_format = _format(outputs["format"], "session.audio.output.format", False)
+            staged.output_format = format_field(
+                outputs["format"], "session.audio.output.format", False
+            )
         if "voice" in outputs:
-            staged.voice = _voice(outputs["voice"], OPENAI_VOICES, "session.audio.output.voice")
+            staged.voice = voice_field(
+                outputs["voice"], OPENAI_VOICES, "session.audio.output.voice"
+            )
         if "speed" in outputs:
-            staged.speed = _speed(outputs["speed"], "session.audio.output.speed", 0.25, 1.5)
+            staged.speed = speed_field(outputs["speed"], "session.audio.output.speed", 0.25, 1.5)
         if "transcription" in inputs:
-            staged.transcription = _transcription(
+            staged.transcription = transcription_field(
                 inputs["transcription"], "session.audio.input.transcription"
             )
         if "noise_reduction" in inputs:
             staged.noise_reduction = inputs["noise_reduction"]
         if "turn_detection" in inputs:
-            staged.turn_detection = _turn_detection(
+            staged.turn_detection = turn_detection_field(
                 inputs["turn_detection"], "session.audio.input.turn_detection", _TURN_KEYS
             )
         for name in ("max_output_tokens", "truncation", "tracing", "prompt", "include"):
             if name in session:
                 setattr(staged, name, session[name])
         if "max_output_tokens" in session:
-            _max_tokens(session["max_output_tokens"], "session.max_output_tokens")
+            max_tokens_field(session["max_output_tokens"], "session.max_output_tokens")
         if "reasoning" in session:
             staged.extra["reasoning"] = session["reasoning"]
         if "parallel_tool_calls" in session:
             # A GA session field (SDK realtime_session_create_request.py, reasoning models).
             if not isinstance(session["parallel_tool_calls"], bool):
-                raise _invalid("session.parallel_tool_calls", "expected a boolean.", "invalid_type")
+                raise invalid_field(
+                    "session.parallel_tool_calls", "expected a boolean.", "invalid_type"
+                )
             staged.extra["parallel_tool_calls"] = session["parallel_tool_calls"]
         self.__dict__.update(staged.__dict__)
 
@@ -266,7 +225,7 @@ class SessionConfig:
         staged = copy.deepcopy(self)
         staged._common(session)
         if len(staged.instructions) > MAX_XAI_INSTRUCTIONS:
-            raise _invalid(
+            raise invalid_field(
                 "session.instructions",
                 f"string too long. Expected at most {MAX_XAI_INSTRUCTIONS} characters.",
                 "string_above_max_length",
@@ -275,20 +234,24 @@ class SessionConfig:
         inputs = audio.get("input", {})
         outputs = audio.get("output", {})
         if "voice" in session:
-            staged.voice = _voice(session["voice"], XAI_VOICES, "session.voice")
+            staged.voice = voice_field(session["voice"], XAI_VOICES, "session.voice")
         if "turn_detection" in session:
             value = session["turn_detection"]
             if isinstance(value, dict) and value.get("type", "server_vad") != "server_vad":
-                raise _invalid("session.turn_detection.type", "expected 'server_vad' or null.")
-            staged.turn_detection = _turn_detection(value, "session.turn_detection", _XAI_TURN_KEYS)
+                raise invalid_field("session.turn_detection.type", "expected 'server_vad' or null.")
+            staged.turn_detection = turn_detection_field(
+                value, "session.turn_detection", _XAI_TURN_KEYS
+            )
         if "format" in inputs:
-            staged.input_format = _format(inputs["format"], "session.audio.input.format", True)
+            staged.input_format = format_field(inputs["format"], "session.audio.input.format", True)
         if "format" in outputs:
-            staged.output_format = _format(outputs["format"], "session.audio.output.format", True)
+            staged.output_format = format_field(
+                outputs["format"], "session.audio.output.format", True
+            )
         if "speed" in outputs:
-            staged.speed = _speed(outputs["speed"], "session.audio.output.speed", 0.7, 1.5)
+            staged.speed = speed_field(outputs["speed"], "session.audio.output.speed", 0.7, 1.5)
         if "transcription" in inputs:
-            staged.transcription = _transcription(
+            staged.transcription = transcription_field(
                 inputs["transcription"], "session.audio.input.transcription"
             )
         for name in ("reasoning", "resumption", "replace"):
@@ -302,10 +265,10 @@ class SessionConfig:
     def _common(self, session: dict[str, Any]) -> None:
         if "model" in session and session["model"] != self.model:
             # The socket's model is fixed by its URL (reference §1, xAI row).
-            raise _invalid("session.model", "the model cannot be changed on a session.")
+            raise invalid_field("session.model", "the model cannot be changed on a session.")
         if "instructions" in session:
             if not isinstance(session["instructions"], str):
-                raise _invalid("session.instructions", "expected a string.", "invalid_type")
+                raise invalid_field("session.instructions", "expected a string.", "invalid_type")
             self.instructions = session["instructions"]
         if "tools" in session:
             self.tools = tools_of(session["tools"], "session.tools", self.vendor)
@@ -373,153 +336,3 @@ class SessionConfig:
             if name in self.extra:
                 body[name] = self.extra[name]
         return body
-
-
-def _modalities(value: Any, param: str = "session.output_modalities") -> list[str]:
-    if not isinstance(value, list) or len(value) != 1 or value[0] not in ("audio", "text"):
-        raise _invalid(param, "expected ['audio'] or ['text'].")
-    return list(value)
-
-
-def _format(value: Any, param: str, xai: bool) -> AudioFormat:
-    if not isinstance(value, dict):
-        raise _invalid(param, "expected an object.", "invalid_type")
-    kind = value.get("type")
-    if kind in (PCMU, PCMA):
-        return AudioFormat(str(kind), 8000)
-    if kind != PCM:
-        raise _invalid(f"{param}.type", "expected one of 'audio/pcm', 'audio/pcmu', 'audio/pcma'.")
-    rate = value.get("rate", DEFAULT_RATE)
-    if not isinstance(rate, int) or isinstance(rate, bool):
-        raise _invalid(f"{param}.rate", "expected an integer.", "invalid_type")
-    if xai:
-        if rate not in XAI_RATES:
-            allowed = ", ".join(str(r) for r in XAI_RATES)
-            raise _invalid(f"{param}.rate", f"expected one of {allowed}, but got {rate}.")
-    elif rate < DEFAULT_RATE:
-        raise _invalid(
-            f"{param}.rate",
-            f"integer below minimum value. Expected a value >= {DEFAULT_RATE}, but got {rate} "
-            "instead.",
-            "integer_below_min_value",
-        )
-    elif rate > DEFAULT_RATE:
-        raise _invalid(
-            f"{param}.rate",
-            f"integer above maximum value. Expected a value <= {DEFAULT_RATE}, but got {rate} "
-            "instead.",
-            "integer_above_max_value",
-        )
-    return AudioFormat(PCM, rate)
-
-
-def _voice(value: Any, voices: tuple[str, ...], param: str) -> Any:
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return dict(value)  # a custom voice
-    if isinstance(value, str):
-        if value in voices:
-            return value
-        if voices is XAI_VOICES and value.lower() in voices:
-            return value  # xAI's names are case-insensitive
-    raise _invalid(param, f"expected one of {', '.join(voices)} or a custom voice {{id}}.")
-
-
-def _speed(value: Any, param: str, low: float, high: float) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-        raise _invalid(param, f"expected a number from {low} to {high}.")
-    return float(value)
-
-
-def _transcription(value: Any, param: str) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _invalid(param, "expected an object or null.", "invalid_type")
-    return dict(value)
-
-
-def _turn_detection(value: Any, param: str, keys: set[str]) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _invalid(param, "expected an object or null.", "invalid_type")
-    for key in value:
-        if key not in keys:
-            raise _unknown(f"{param}.{key}")
-    kind = value.get("type", "server_vad")
-    if kind == "server_vad":
-        merged = {**SERVER_VAD_DEFAULTS, **value}
-    elif kind == "semantic_vad":
-        merged = {**SEMANTIC_VAD_DEFAULTS, **value}
-        if merged["eagerness"] not in ("low", "medium", "high", "auto"):
-            raise _invalid(f"{param}.eagerness", "expected low, medium, high or auto.")
-    else:
-        raise _invalid(f"{param}.type", "expected 'server_vad' or 'semantic_vad'.")
-    threshold = merged.get("threshold")
-    if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
-        raise _invalid(f"{param}.threshold", "expected a number from 0 to 1.")
-    for name in ("prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):
-        number = merged.get(name)
-        if number is not None and (not isinstance(number, int) or number < 0):
-            raise _invalid(f"{param}.{name}", "expected a non-negative integer.")
-    return merged
-
-
-_XAI_TOOL_TYPES = ("function", "web_search", "x_search", "file_search", "mcp")
-_GA_TOOL_TYPES = ("function", "mcp")
-
-
-def tools_of(value: Any, param: str, vendor: Vendor) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise _invalid(param, "expected an array.", "invalid_type")
-    allowed = _XAI_TOOL_TYPES if vendor is Vendor.XAI else _GA_TOOL_TYPES
-    out = []
-    for index, tool in enumerate(value):
-        where = f"{param}[{index}]"
-        if not isinstance(tool, dict):
-            raise _invalid(where, "expected an object.", "invalid_type")
-        kind = tool.get("type", "function")
-        if kind not in allowed:
-            raise _invalid(f"{where}.type", f"expected one of {', '.join(allowed)}.")
-        if kind == "function" and not isinstance(tool.get("name"), str):
-            raise ClientError(
-                f"Missing required parameter: '{where}.name'.",
-                code="missing_required_parameter",
-                param=f"{where}.name",
-            )
-        out.append(dict(tool))
-    return out
-
-
-def tool_choice_of(value: Any, param: str) -> Any:
-    if value in ("auto", "none", "required"):
-        return value
-    if isinstance(value, dict) and value.get("type") == "function" and "name" in value:
-        return dict(value)
-    if isinstance(value, dict) and value.get("type") == "mcp":
-        return dict(value)
-    raise _invalid(param, "expected 'auto', 'none', 'required' or {type: 'function', name}.")
-
-
-def _max_tokens(value: Any, param: str) -> None:
-    if value == "inf":
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
-        raise _invalid(param, "expected an integer from 1 to 4096 or 'inf'.")
-
-
-def max_tokens_of(value: Any, param: str) -> Any:
-    _max_tokens(value, param)
-    return value
-
-
-def modalities_of(value: Any, param: str) -> list[str]:
-    return _modalities(value, param)
-
-
-def format_of(value: Any, param: str, vendor: Vendor) -> AudioFormat:
-    return _format(value, param, vendor is Vendor.XAI)
-
-
-def voice_of(value: Any, param: str, vendor: Vendor) -> Any:
-    return _voice(value, XAI_VOICES if vendor is Vendor.XAI else OPENAI_VOICES, param)

@@ -92,7 +92,6 @@ def history_transcriber(vendor: Vendor, configured: str | None) -> str | None:
 
 def session_update(config: n.SessionConfig, vendor: Vendor, transcriber: str | None) -> bytes:
     """``session.update`` with every setting the session has, in the vendor's shape."""
-    modalities = ["audio"] if "audio" in config.output_modalities else ["text"]
     voice: Any = {"id": config.voice} if config.custom_voice else config.voice
     if vendor == "xai":
         session: dict[str, Any] = {
@@ -115,6 +114,14 @@ def session_update(config: n.SessionConfig, vendor: Vendor, transcriber: str | N
         if config.reasoning_effort is not None:
             session["reasoning"] = {"effort": config.reasoning_effort}
         return event("session.update", session=session)
+    return event("session.update", session=_ga_session(config, vendor, transcriber, voice))
+
+
+def _ga_session(
+    config: n.SessionConfig, vendor: Vendor, transcriber: str | None, voice: Any
+) -> dict[str, Any]:
+    """The GA session (OpenAI's and Azure's shape)."""
+    modalities = ["audio"] if "audio" in config.output_modalities else ["text"]
     audio_in: dict[str, Any] = {
         "format": _format(config.input_sample_rate, vendor),
         "transcription": _transcription(config, vendor, transcriber),
@@ -128,7 +135,7 @@ def session_update(config: n.SessionConfig, vendor: Vendor, transcriber: str | N
         audio_out["voice"] = voice
     if config.speed is not None:
         audio_out["speed"] = config.speed
-    session = {
+    session: dict[str, Any] = {
         "type": "realtime",
         "instructions": config.instructions,
         "output_modalities": modalities,
@@ -156,7 +163,7 @@ def session_update(config: n.SessionConfig, vendor: Vendor, transcriber: str | N
         if p.variables:
             prompt["variables"] = p.variables
         session["prompt"] = prompt
-    return event("session.update", session=session)
+    return session
 
 
 def item_payload(item: n.Item, upstream_id: str | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from rtcore.session.ids import EventIds
 from rtcore.session.items import item_from_wire
 from rtcore.session.mcp_bridge import McpBridge
 from rtcore.session.media import MEDIA_FORMAT, MediaSink
+from rtcore.session.media_playback import MediaPlayback
 from rtcore.session.render import render_item, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
@@ -51,7 +52,7 @@ Commands = list[neutral.Command]
 _NO_COMMANDS: tuple[neutral.Command, ...] = ()
 
 
-class RealtimeSession:
+class RealtimeSession(MediaPlayback):
     def __init__(
         self,
         *,
@@ -277,12 +278,6 @@ class RealtimeSession:
         assert self._input is not None
         return self._take_audio(audio, self.state.input_format, self._input)
 
-    def append_media(self, pcm: bytes) -> Commands:
-        """Microphone audio of an out-of-band session (PCM16 mono at MEDIA_FORMAT's rate),
-        taken as ``input_audio_buffer.append`` would take it."""
-        assert self._media_in is not None, "not a media session"
-        return self._take_audio(pcm, MEDIA_FORMAT, self._media_in)
-
     def _take_audio(self, audio: bytes, fmt: AudioFormat, converter: InputConverter) -> Commands:
         bytes_per_ms = fmt.sample_rate / 1000 * fmt.bytes_per_sample
         ms = len(audio) / bytes_per_ms
@@ -291,33 +286,6 @@ class RealtimeSession:
         pcm = converter.feed(audio)
         commands: Commands = [neutral.AppendAudio(pcm=pcm)] if pcm else []
         return commands + self._idle_timeout()
-
-    def playback_stopped(self, response_id: str) -> None:
-        """The transport played the last of a reply (out-of-band sessions)."""
-        self.emit(s.OutputAudioBufferStopped(event_id="", response_id=response_id))
-
-    def _clear_playback(self) -> Commands | None:
-        """Drop the reply audio not yet played (out-of-band sessions) and truncate its
-        item to what played; None when nothing was playing."""
-        if self._media is None:
-            return None
-        dropped = self._media.clear()
-        if dropped is None:
-            return None
-        self.emit(s.OutputAudioBufferCleared(event_id="", response_id=dropped.response_id))
-        item = self.conversation.get(dropped.item_id)
-        index = (
-            next((i for i, p in enumerate(item.parts) if p.kind == "audio"), None) if item else None
-        )
-        if item is None or index is None or not self.caps.truncate:
-            return []  # (a model that cannot truncate keeps the item whole)
-        cut = c.ConversationItemTruncate(
-            item_id=item.id, content_index=index, audio_end_ms=min(dropped.played_ms, item.audio_ms)
-        )
-        try:
-            return self._truncate(cut)
-        except RealtimeError:
-            return []  # nothing left to cut: the item ended where playback did
 
     def _idle_timeout(self) -> Commands:
         """The user has been silent ``idle_timeout_ms`` since the last reply played out:
