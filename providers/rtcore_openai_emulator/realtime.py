@@ -26,6 +26,7 @@ from .reply import decide
 from .responses import Plan, Speaker
 from .session_config import SessionConfig
 from .session_fields import (
+    RESPONSE_FIELDS,
     format_of,
     max_tokens_of,
     modalities_of,
@@ -50,20 +51,6 @@ EAGERNESS_SECONDS = {"high": 0.5, "medium": 0.8, "auto": 0.8, "low": 1.5}
 VAD_SLICE_SECONDS = 0.02
 MIN_COMMIT_MS = 100
 _NEVER = 1e9
-_RESPONSE_FIELDS = {
-    "conversation",
-    "metadata",
-    "instructions",
-    "output_modalities",
-    "modalities",
-    "audio",
-    "tools",
-    "tool_choice",
-    "max_output_tokens",
-    "input",
-    "prompt",
-    "tracing",
-}
 
 # Called with the 1-based response number; may raise to refuse or break the response.
 type ResponseHook = Callable[[int], Awaitable[None]]
@@ -417,8 +404,9 @@ class Realtime:
         options = event.get("response") or {}
         if not isinstance(options, dict):
             raise ClientError("Invalid type for 'response': expected an object.", param="response")
+        self.stats.response_creates.append(options)
         for key in options:
-            if key not in _RESPONSE_FIELDS:
+            if key not in RESPONSE_FIELDS:
                 raise ClientError(
                     f"Unknown parameter: 'response.{key}'.",
                     code="unknown_parameter",

@@ -10,6 +10,24 @@ from .audio import DEFAULT_RATE, PCM, PCMA, PCMU, XAI_RATES, AudioFormat
 from .errors import ClientError
 from .vendors import Vendor
 
+# ``response.create``'s ``response`` (SDK types/realtime/realtime_response_create_params.py;
+# ``modalities`` is the beta spelling xAI takes).
+RESPONSE_FIELDS = {
+    "conversation",
+    "metadata",
+    "instructions",
+    "output_modalities",
+    "modalities",
+    "audio",
+    "tools",
+    "tool_choice",
+    "max_output_tokens",
+    "input",
+    "prompt",
+    "reasoning",
+    "parallel_tool_calls",
+    "tracing",
+}
 SERVER_VAD_DEFAULTS: dict[str, Any] = {
     "type": "server_vad",
     "threshold": 0.5,

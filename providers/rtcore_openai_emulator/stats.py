@@ -39,6 +39,8 @@ class Stats:
     audio_bytes: int = 0  # of input audio as sent (before G.711 decoding), all connections
     heard: list[Heard] = field(default_factory=list)  # every user audio turn committed
     responses: int = 0  # responses started
+    # The ``response`` of every response.create, as sent.
+    response_creates: list[dict[str, Any]] = field(default_factory=list)
     tool_outputs: list[ToolOutput] = field(default_factory=list)
     closes: list[Closed] = field(default_factory=list)  # closes the emulator sent
 

@@ -156,14 +156,18 @@ def _ga_session(
             if t.type != "retention_ratio"
             else {"type": "retention_ratio", "retention_ratio": t.retention_ratio}
         )
-    if (p := config.prompt) is not None:
-        prompt: dict[str, Any] = {"id": p.id}
-        if p.version is not None:
-            prompt["version"] = p.version
-        if p.variables:
-            prompt["variables"] = p.variables
-        session["prompt"] = prompt
+    if config.prompt is not None:
+        session["prompt"] = _prompt(config.prompt)
     return session
+
+
+def _prompt(p: n.PromptRef) -> dict[str, Any]:
+    prompt: dict[str, Any] = {"id": p.id}
+    if p.version is not None:
+        prompt["version"] = p.version
+    if p.variables:
+        prompt["variables"] = p.variables
+    return prompt
 
 
 def item_payload(item: n.Item, upstream_id: str | None) -> dict[str, Any]:
@@ -223,6 +227,12 @@ def response_create(
         response["tools"] = [_tool(t) for t in o.tools]
     if o.tool_choice is not None:
         response["tool_choice"] = _tool_choice(o.tool_choice)
+    if o.reasoning_effort is not None:
+        response["reasoning"] = {"effort": o.reasoning_effort}
+    if o.parallel_tool_calls is not None:
+        response["parallel_tool_calls"] = o.parallel_tool_calls
+    if o.prompt is not None:
+        response["prompt"] = _prompt(o.prompt)
     if vendor == "xai":
         response.pop("metadata")
     return event("response.create", response=response)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rtcore.dialect import Dialect
-from rtcore.provider import Capabilities
+from rtcore.provider import ALL_RESPONSE_OVERRIDES, Capabilities
 from rtcore.provider import messages as n
 
 from .conftest import Harness, ScriptedProvider
@@ -77,6 +77,40 @@ async def test_a_per_response_override_it_does_not_declare_is_refused() -> None:
         "response.max_output_tokens",
     )
     assert not [c for c in provider.commands if isinstance(c, n.CreateResponse)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "param"),
+    [
+        ("reasoning", {"effort": "high"}, "response.reasoning"),
+        ("parallel_tool_calls", False, "response.parallel_tool_calls"),
+        ("prompt", {"id": "pmpt_1"}, "response.prompt"),
+    ],
+)
+async def test_per_response_model_options_are_refused_where_not_declared_and_carried_where_they_are(
+    field: str, value: object, param: str
+) -> None:
+    """Never accepted and dropped: a provider that cannot vary them for one response has
+    them refused with the field named; one that can gets them with the response."""
+    caps = Capabilities(voices=("matthew",), response_overrides=frozenset({"instructions"}))
+    create = {"type": "response.create", "response": {field: value}}
+    error, provider = await first_error(caps, create)
+    assert (error["code"], error["param"]) == ("unsupported_parameter", param)
+    assert not [c for c in provider.commands if isinstance(c, n.CreateResponse)]
+
+    declared = LimitedProvider(
+        Capabilities(voices=("matthew",), response_overrides=ALL_RESPONSE_OVERRIDES)
+    )
+    async with Harness(declared, Dialect.GA) as client:
+        await client.send(create)
+        await client.wait_for("response.created")
+    [sent] = [c for c in declared.commands if isinstance(c, n.CreateResponse)]
+    carried = {
+        "reasoning": sent.options.reasoning_effort,
+        "parallel_tool_calls": sent.options.parallel_tool_calls,
+        "prompt": sent.options.prompt and sent.options.prompt.id,
+    }[field]
+    assert carried == {"reasoning": "high", "parallel_tool_calls": False, "prompt": "pmpt_1"}[field]
 
 
 async def test_a_per_response_value_equal_in_effect_to_the_sessions_is_no_override() -> None:

@@ -198,3 +198,33 @@ async def test_a_per_response_token_limit_cuts_that_response_only(
         whole = await _text_turn(driver, "resp_2")
     assert (cut.status, cut.reason) == ("incomplete", "max_output_tokens")
     assert whole.status == "completed"
+
+
+@pytest.mark.parametrize("vendor", ["openai", "azure"])
+async def test_per_response_reasoning_parallel_calls_and_prompt_reach_the_upstream(
+    make_provider: Callable[..., OpenAIRealtimeProvider],
+    emulator: OpenAIRealtimeEmulator,
+    vendor: str,
+) -> None:
+    """OpenAI's response.create takes reasoning, parallel_tool_calls and a stored prompt
+    for one response (SDK realtime_response_create_params.py): they go upstream as asked."""
+    response_id = f"resp_models_{vendor}"
+    options = n.ResponseOptions(
+        reasoning_effort="high",
+        parallel_tool_calls=False,
+        prompt=n.PromptRef(id="pmpt_1", version="2", variables={"city": "Paris"}),
+    )
+    async with opened(make_provider(vendor)) as session:
+        driver = Driver(session)
+        await driver.send(_ask("item_1", "Hello there"))
+        await driver.send(n.CreateResponse(response_id=response_id, options=options))
+        done = await driver.wait_done(response_id, 30)
+    assert done.status == "completed"
+    [sent] = [
+        r
+        for r in emulator.stats.response_creates
+        if r.get("metadata", {}).get("rtcore_response_id") == response_id
+    ]
+    assert sent["reasoning"] == {"effort": "high"}
+    assert sent["parallel_tool_calls"] is False
+    assert sent["prompt"] == {"id": "pmpt_1", "version": "2", "variables": {"city": "Paris"}}

@@ -154,6 +154,9 @@ class ResponseOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_output_tokens: int | None = None
     tools: tuple[ToolDef, ...] | None = None
     tool_choice: str | None = None
+    reasoning_effort: str | None = None
+    parallel_tool_calls: bool | None = None
+    prompt: PromptRef | None = None
 
 
 # -- conversation items ----------------------------------------------------------------------

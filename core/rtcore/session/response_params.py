@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET
 
+from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.objects import ResponseAudioOut, ResponseAudioOutputOut, ResponseOut
 from rtcore.protocol.wire import ResponseParamsWire
 from rtcore.provider import Capabilities
 from rtcore.provider.messages import Modality, ResponseOptions
+from rtcore.session.options import parse_prompt, parse_reasoning
 from rtcore.session.render import beta_format, ga_format, ga_modalities, render_item
 from rtcore.session.settings import (
     DEFAULT_TEMPERATURE,
@@ -104,25 +106,7 @@ def response_options(
         if out.voice is not UNSET:
             voice = check_voice(out.voice, caps, f"{p}.audio.output.voice")
             where["voice"] = f"{p}.audio.output.voice"
-        if (
-            out.format is not UNSET
-            and parse_ga_format(out.format, f"{p}.audio.output.format") != state.output_format
-        ):
-            raise RealtimeError(
-                "unsupported_parameter",
-                "A per-response output audio format is not supported: set it with session.update.",
-                param=f"{p}.audio.output.format",
-            )
-    if (
-        params.output_audio_format is not UNSET
-        and parse_beta_format(params.output_audio_format, f"{p}.output_audio_format", 24000)
-        != state.output_format
-    ):
-        raise RealtimeError(
-            "unsupported_parameter",
-            "A per-response output audio format is not supported: set it with session.update.",
-            param=f"{p}.output_audio_format",
-        )
+    _refuse_another_format(params, state)
     max_tokens = None
     for name in ("max_response_output_tokens", "max_output_tokens"):
         value = getattr(params, name)
@@ -145,6 +129,7 @@ def response_options(
             param=f"{p}.conversation",
         )
     options = ResponseOptions(
+        **_model_options(params, where),
         output_modalities=modalities,
         instructions=None if params.instructions is UNSET else params.instructions,
         voice=voice,
@@ -163,6 +148,43 @@ def response_options(
     _check_overrides(options, where, state, caps)
     metadata = None if params.metadata is UNSET else params.metadata
     return options, modalities or state.output_modalities, metadata, conversation == "none"
+
+
+def _refuse_another_format(params: ResponseParamsWire, state: SessionState) -> None:
+    """The output audio format is the session's: one response cannot change it."""
+    p = "response"
+    asked: list[tuple[str, AudioFormat]] = []
+    output = params.audio.output if params.audio is not UNSET else UNSET
+    if output is not UNSET and output.format is not UNSET:
+        param = f"{p}.audio.output.format"
+        asked.append((param, parse_ga_format(output.format, param)))
+    if params.output_audio_format is not UNSET:
+        param = f"{p}.output_audio_format"
+        asked.append((param, parse_beta_format(params.output_audio_format, param, 24000)))
+    for param, chosen in asked:
+        if chosen != state.output_format:
+            raise RealtimeError(
+                "unsupported_parameter",
+                "A per-response output audio format is not supported: set it with session.update.",
+                param=param,
+            )
+
+
+def _model_options(params: ResponseParamsWire, where: dict[str, str]) -> dict[str, Any]:
+    """Reasoning, parallel tool calls and a stored prompt asked for one response (checked
+    here; refused by ``_check_overrides`` where the provider cannot vary them)."""
+    p = "response"
+    out: dict[str, Any] = {}
+    if params.reasoning is not UNSET:
+        out["reasoning_effort"] = parse_reasoning(params.reasoning, f"{p}.reasoning")
+        where["reasoning_effort"] = f"{p}.reasoning"
+    if params.parallel_tool_calls is not UNSET:
+        out["parallel_tool_calls"] = params.parallel_tool_calls
+        where["parallel_tool_calls"] = f"{p}.parallel_tool_calls"
+    if params.prompt is not UNSET:
+        out["prompt"] = parse_prompt(params.prompt, f"{p}.prompt")
+        where["prompt"] = f"{p}.prompt"
+    return out
 
 
 def _check_overrides(
