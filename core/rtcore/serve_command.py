@@ -7,12 +7,11 @@ import asyncio
 import gc
 import logging
 import os
-import re
 import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rtcore import loops
 from rtcore.config_sections import Routing
@@ -26,6 +25,7 @@ from rtcore.serve_settings import ServeError, ServeSettings
 
 if TYPE_CHECKING:
     from rtcore.callbacks import SessionSink
+    from rtcore.config import LoadedConfig
     from rtcore.gateway import Gateway
     from rtcore.keys.store import KeyStore
     from rtcore.provider import ModelConfig
@@ -80,20 +80,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="event loop: uvloop when installed (auto, the default), uvloop, or asyncio",
     )
     net.add_argument(
-        "--ssl-certfile",
-        metavar="PEM",
-        help="serve TLS (wss://, https://) with this certificate chain (and --ssl-keyfile)",
-    )
-    net.add_argument("--ssl-keyfile", metavar="PEM", help="the private key of --ssl-certfile")
-    net.add_argument(
-        "--allowed-origin",
-        metavar="ORIGIN",
-        action="append",
-        default=[],
-        help="accept WebSocket upgrades from this browser origin (repeatable; * for any); "
-        "same-origin pages and clients that send no Origin are always accepted",
-    )
-    net.add_argument(
         "--max-session-seconds",
         type=int,
         default=3600,
@@ -114,29 +100,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where session records wait while the key database cannot take them, written "
         "when it is back (default: beside the SQLite file, rtcore-PORT.db-spool; for PostgreSQL, "
         "in the data directory). Give a persistent volume where local disk is not.",
-    )
-    net.add_argument(
-        "--header-timeout-seconds",
-        type=float,
-        default=10.0,
-        help="close a connection whose request (line and headers) has not arrived in this "
-        "time (default 10)",
-    )
-    net.add_argument(
-        "--send-timeout-seconds",
-        type=float,
-        default=10.0,
-        help="a client that reads nothing for this long is dropped (1008) and its session "
-        "closed (default 10)",
-    )
-    net.add_argument(
-        "--ping-interval",
-        type=float,
-        default=20.0,
-        metavar="SECONDS",
-        help="WebSocket ping to every client this often, which keeps quiet sessions open "
-        "through proxies' idle timeouts and finds dead peers (default 20, as OpenAI's "
-        "service; 0 turns pings off)",
     )
     net.add_argument(
         "--no-metrics",
@@ -185,18 +148,16 @@ async def enter_lifespans(stack: AsyncExitStack, host: PluginHost, settings: Ser
         )
 
 
-def _origins(values: list[str]) -> tuple[str, ...]:
-    """Origins as browsers send them (``scheme://host[:port]``, lower case, no path)."""
-    out: list[str] = []
-    for value in values:
-        origin = value.strip().rstrip("/").lower()
-        if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin):
-            raise ServeError(
-                f"allowed origin {value!r} is not an origin: give scheme://host[:port], "
-                "such as https://app.example.com, or * for any"
-            )
-        out.append(origin)
-    return tuple(out)
+def _for_transports(loaded: LoadedConfig | None) -> dict[str, Any]:
+    """The config file's general_settings a transport applies (TLS, browser origins)."""
+    if loaded is None:
+        return {}
+    given = {
+        "ssl_certfile": loaded.ssl_certfile,
+        "ssl_keyfile": loaded.ssl_keyfile,
+        "allowed_origins": loaded.allowed_origins,
+    }
+    return {name: value for name, value in given.items() if value}
 
 
 def _port(flag: int | None) -> int:
@@ -270,21 +231,8 @@ def build_settings(
         raise ServeError("--max-message-bytes must be at least 1024")
     if args.max_session_seconds < 1:
         raise ServeError("--max-session-seconds must be at least 1")
-    if args.send_timeout_seconds <= 0:
-        raise ServeError("--send-timeout-seconds must be more than 0")
-    if args.header_timeout_seconds <= 0:
-        raise ServeError("--header-timeout-seconds must be more than 0")
-    if getattr(args, "ping_interval", 20.0) < 0:
-        raise ServeError("--ping-interval must be 0 (off) or more")
     if args.graceful_timeout < 0:
         raise ServeError("--graceful-timeout must be 0 or more")
-    certfile = getattr(args, "ssl_certfile", None) or (loaded.ssl_certfile if loaded else None)
-    keyfile = getattr(args, "ssl_keyfile", None) or (loaded.ssl_keyfile if loaded else None)
-    if keyfile is not None and certfile is None:
-        raise ServeError("--ssl-keyfile needs --ssl-certfile (the certificate to serve)")
-    for flag, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
-        if path is not None and not Path(path).is_file():
-            raise ServeError(f"{flag} {path}: no such file")
     settings = ServeSettings(
         models=models,
         args=args,
@@ -300,10 +248,7 @@ def build_settings(
         allow_unauthenticated_public=args.allow_unauthenticated_public,
         max_message_bytes=args.max_message_bytes,
         max_session_seconds=args.max_session_seconds,
-        send_timeout_seconds=args.send_timeout_seconds,
-        header_timeout_seconds=args.header_timeout_seconds,
         graceful_timeout_seconds=args.graceful_timeout,
-        ping_interval_seconds=getattr(args, "ping_interval", 20.0),
         metrics=getattr(args, "metrics", True),
         metrics_require_key=getattr(args, "metrics_require_key", False)
         or (loaded.metrics_require_key if loaded else False),
@@ -313,13 +258,8 @@ def build_settings(
         origins=origins,
         routing=loaded.routing if loaded else Routing(),
         mcp=loaded.mcp if loaded else McpAccess(),
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-        allowed_origins=_origins(
-            [*(loaded.allowed_origins if loaded else ()), *getattr(args, "allowed_origin", [])]
-        ),
+        general=_for_transports(loaded),
     )
-    settings.tls_context()  # a bad certificate or key stops the start, with a message
     settings.callbacks = _served_callbacks(loaded.callbacks if loaded else (), host)
     return settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtcore.config_sections import Routing
 from rtcore.mcp.spec import McpAccess
@@ -44,13 +44,6 @@ class ServeSettings:
     max_message_bytes: int = 16 * 1024 * 1024
     # ``--max-session-seconds``: a session ends at its expires_at (OpenAI: 60 minutes).
     max_session_seconds: int = 3600
-    # ``--send-timeout-seconds``: a client that reads nothing for this long is dropped.
-    send_timeout_seconds: float = 10.0
-    # ``--header-timeout-seconds``: a connection whose request has not arrived by then is
-    # closed (slow or absent request lines and headers).
-    header_timeout_seconds: float = 10.0
-    # ``--ping-interval``: WebSocket pings to each client (0: none).
-    ping_interval_seconds: float = 20.0
     # ``--graceful-timeout``: on SIGTERM, how long responses in flight may take to complete.
     graceful_timeout_seconds: float = 30.0
     config_path: str | None = None
@@ -72,12 +65,9 @@ class ServeSettings:
     workers: int = 1
     worker_index: int | None = None
     reuse_port: bool = False
-    # ``--ssl-certfile`` / ``--ssl-keyfile`` (or general_settings): TLS, wss:// and https://.
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
-    # ``--allowed-origin`` (or general_settings.allowed_origins): browser origins whose
-    # pages may open a session; "*" for any.
-    allowed_origins: tuple[str, ...] = ()
+    # The config file's general_settings a transport applies (ssl_certfile, ssl_keyfile,
+    # allowed_origins): the WebSocket transport's options, beside its flags in ``args``.
+    general: dict[str, Any] = field(default_factory=dict)
     # ``--no-metrics``: nothing counted, no /metrics.
     metrics: bool = True
     # ``GET /metrics`` only with the master key (--metrics-require-key, or LiteLLM's
@@ -89,22 +79,6 @@ class ServeSettings:
     # Session records carry what the model said in each response, for the callbacks (set
     # by a callback's ``open`` when its operator asked for content); never stored.
     response_text: bool = False
-
-    @property
-    def tls(self) -> bool:
-        return self.ssl_certfile is not None
-
-    def tls_context(self) -> ssl.SSLContext | None:
-        """The server's TLS context (None: plain ws://); ``ServeError`` for a file that is
-        not a PEM certificate chain, or a key that does not match it."""
-        if self.ssl_certfile is None:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
-        except (OSError, ssl.SSLError) as exc:
-            raise ServeError(f"cannot serve TLS with --ssl-certfile/--ssl-keyfile: {exc}") from None
-        return context
 
     @property
     def is_loopback(self) -> bool:

@@ -43,8 +43,13 @@ def test_plugins_json_lists_builtins_and_third_party() -> None:
     plugins = {p["name"]: p for p in listing["plugins"]}
     for name in ("websocket", "stdio"):
         assert plugins[name]["distribution"] == "rtcore"
-        assert plugins[name]["hooks"] == ["rtcore_register_transports"]
         assert plugins[name]["provides"] == {"transports": [name]}
+    # The WebSocket transport adds its own options (TLS, origins, pings, timeouts).
+    assert plugins["websocket"]["hooks"] == [
+        "rtcore_add_serve_arguments",
+        "rtcore_register_transports",
+    ]
+    assert plugins["stdio"]["hooks"] == ["rtcore_register_transports"]
     assert plugins["echo"]["distribution"] == "rtcore-echo"
     assert plugins["echo"]["provides"] == {"providers": ["echo"]}
 

@@ -1,7 +1,9 @@
-"""Registers the WebSocket transport. aiohttp is imported only when serving starts."""
+"""Registers the WebSocket transport and its ``rtcore serve`` options (TLS, browser
+origins, pings, timeouts). aiohttp is imported only when serving starts."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,12 +23,21 @@ async def serve(gateway: Gateway, settings: ServeSettings) -> None:
 
 def check(settings: ServeSettings) -> None:
     from rtcore_websocket.binding import check_binding
+    from rtcore_websocket.options import WebSocketOptions
 
     check_binding(settings)
+    WebSocketOptions.of(settings)  # what cannot be served with stops the start here
 
 
 def preload() -> None:
     import rtcore_websocket.server  # noqa: F401  (aiohttp)
+
+
+@rtcore.hookimpl
+def rtcore_add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from rtcore_websocket.options import add_arguments
+
+    add_arguments(parser)
 
 
 @rtcore.hookimpl

@@ -32,6 +32,7 @@ from rtcore_websocket.handshake import read_handshake
 from rtcore_websocket.model_info import add_model_info_routes
 from rtcore_websocket.mounted import mount
 from rtcore_websocket.operations import ACCESS, AccessLogger, metrics_route, refused
+from rtcore_websocket.options import WebSocketOptions
 from rtcore_websocket.origins import origin_allowed
 from rtcore_websocket.refusals import error_response, refusal_response, refusals
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 SETTINGS = web.AppKey("settings", ServeSettings)
+OPTIONS = web.AppKey("options", WebSocketOptions)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
@@ -134,8 +136,9 @@ def input_audio_rate(request: web.Request) -> int | web.Response | None:
 async def realtime(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     settings = request.app[SETTINGS]
+    options = request.app[OPTIONS]
     origin = request.headers.get("Origin")
-    if not origin_allowed(origin, request.host, settings.allowed_origins):
+    if not origin_allowed(origin, request.host, options.allowed_origins):
         log.info("refused %s: cross-origin upgrade from %s", request.remote, origin)
         return refused_with(
             403,
@@ -186,7 +189,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         )
     ws = web.WebSocketResponse(
         # Pings keep quiet sessions open through proxies and NATs and find dead peers.
-        heartbeat=settings.ping_interval_seconds or None,
+        heartbeat=options.ping_interval_seconds or None,
         # Refused at the limit, before more of it is buffered (a frame twice the limit, held
         # whole to be refused, cost its size in memory per connection): a larger frame
         # closes the socket with 1009, message too big.
@@ -226,12 +229,12 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             peer=request.remote,
         ) as connection:
             try:
-                await _pump(ws, connection, settings.send_timeout_seconds)
+                await _pump(ws, connection, options.send_timeout_seconds)
             except* SlowClient:
                 slow = True
                 connection.abandon(
                     CLIENT_TOO_SLOW,
-                    f"The client read nothing for {settings.send_timeout_seconds:g} s.",
+                    f"The client read nothing for {options.send_timeout_seconds:g} s.",
                 )
             failure = connection.failure
     finally:
@@ -242,7 +245,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             log.info(
                 "dropped the connection of %s: it read nothing for %g s",
                 request.remote,
-                settings.send_timeout_seconds,
+                options.send_timeout_seconds,
             )
             await _close_or_drop(ws, request, WSCloseCode.POLICY_VIOLATION, SLOW_REASON)
         else:
@@ -257,6 +260,7 @@ async def sideband(request: web.Request, call_id: str, key: str | None) -> web.S
     client secret (that is the client's)."""
     gateway = request.app[GATEWAY]
     settings = request.app[SETTINGS]
+    options = request.app[OPTIONS]
     try:
         caller = await gateway.caller(key)
     except Refusal as refused_key:
@@ -274,7 +278,7 @@ async def sideband(request: web.Request, call_id: str, key: str | None) -> web.S
     if connection is None:
         return refused_with(404, "call_not_found", f"No live call {call_id!r} here.", "call_id")
     ws = web.WebSocketResponse(
-        heartbeat=settings.ping_interval_seconds or None,
+        heartbeat=options.ping_interval_seconds or None,
         max_msg_size=settings.max_message_bytes,
         compress=False,
     )
@@ -429,13 +433,17 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def build_app(
-    gateway: Gateway, settings: ServeSettings, guard: ConnectionGuard | None = None
+    gateway: Gateway,
+    settings: ServeSettings,
+    guard: ConnectionGuard | None = None,
+    options: WebSocketOptions | None = None,
 ) -> web.Application:
     app = web.Application(
         middlewares=[*([guard.middleware] if guard is not None else []), refusals]
     )
     app[GATEWAY] = gateway
     app[SETTINGS] = settings
+    app[OPTIONS] = options if options is not None else WebSocketOptions.of(settings)
     app[SOCKETS] = set()
     for path in REALTIME_PATHS:
         app.router.add_get(path, realtime)
@@ -448,7 +456,7 @@ def build_app(
     add_routes(app, gateway)
     add_model_info_routes(app, gateway)
     # Browser pages of the allowed origins call these from their own origin.
-    cors = Cors(settings.allowed_origins)
+    cors = Cors(app[OPTIONS].allowed_origins)
     add_secret_routes(app, gateway, cors)
     mount(app, gateway.http_routes, cors)
     if settings.metrics:
@@ -468,9 +476,10 @@ def _url(address: object, tls: bool = False) -> str:
 async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
     """Listen until cancelled; then close every session and stop. ``rtcore serve`` has
     checked the binding (``binding.check_binding``) before anything started."""
-    guard = ConnectionGuard(timeout=settings.header_timeout_seconds)
+    options = WebSocketOptions.of(settings)
+    guard = ConnectionGuard(timeout=options.header_timeout_seconds)
     runner = web.AppRunner(
-        build_app(gateway, settings, guard),
+        build_app(gateway, settings, guard, options),
         handle_signals=False,
         access_log_class=AccessLogger,
         access_log=ACCESS,
@@ -487,7 +496,7 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
             settings.host,
             settings.port,
             reuse_port=settings.reuse_port,
-            ssl_context=settings.tls_context(),
+            ssl_context=options.tls_context(),
         )
         try:
             await site.start()
@@ -507,7 +516,7 @@ async def serve_websocket(gateway: Gateway, settings: ServeSettings) -> None:
             log.warning("no master key configured: any API key is accepted; %s", where)
         models = ", ".join(gateway.model_names)
         for address in runner.addresses:
-            url = _url(address, settings.tls)
+            url = _url(address, options.tls)
             log.info("listening on %s?model=NAME (models: %s)", url, models)
         await asyncio.get_running_loop().create_future()  # until cancelled
     finally:
