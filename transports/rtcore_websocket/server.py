@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import struct
-from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -25,6 +23,7 @@ from rtcore.keys.errors import Refusal
 from rtcore.provider import messages as neutral
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes
+from rtcore_websocket.app_keys import GATEWAY, OPTIONS, SETTINGS, SOCKETS
 from rtcore_websocket.client_secrets import add_secret_routes
 from rtcore_websocket.cors import Cors
 from rtcore_websocket.guard import ConnectionGuard
@@ -35,85 +34,22 @@ from rtcore_websocket.operations import ACCESS, AccessLogger, metrics_route, ref
 from rtcore_websocket.options import WebSocketOptions
 from rtcore_websocket.origins import origin_allowed
 from rtcore_websocket.refusals import error_response, refusal_response, refusals
+from rtcore_websocket.status import (
+    HEALTH_PATHS,
+    LIVENESS_PATHS,
+    MODELS_PATHS,
+    STATIC_DIR,
+    health,
+    liveness,
+    models,
+    playground,
+)
 
 log = logging.getLogger(__name__)
 
-GATEWAY = web.AppKey("gateway", Gateway)
-SETTINGS = web.AppKey("settings", ServeSettings)
-OPTIONS = web.AppKey("options", WebSocketOptions)
-SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 REALTIME_PATHS = ("/v1/realtime", "/realtime", "/openai/v1/realtime")
-READINESS_PATH = "/health/readiness"
-HEALTH_PATHS = ("/health", READINESS_PATH)
-# LiteLLM's liveness probes, with LiteLLM's answer (a JSON string), which probes match.
-LIVENESS_PATHS = ("/health/liveliness", "/health/liveness")
-MODELS_PATHS = ("/v1/models", "/models")
-WORKER_HEADER = "X-Rtcore-Worker"
-# The browser playground: static files shipped inside this package, no build step.
-STATIC_DIR = Path(__file__).parent / "static"
-
-
-async def liveness(request: web.Request) -> web.Response:
-    """The process answers."""
-    return _worker_tagged(request, web.json_response("I'm alive!"))
-
-
-def _worker_tagged(request: web.Request, response: web.Response) -> web.Response:
-    if request.app[SETTINGS].worker_index is not None:
-        # Which of the ``--workers`` processes answered (the port is shared).
-        response.headers[WORKER_HEADER] = str(os.getpid())
-    return response
-
-
-async def health(request: web.Request) -> web.Response:
-    """Liveness (``/health``): the process answers. Readiness
-    (``/health/readiness``): every model can serve sessions and the key store (if any)
-    takes writes, else 503 and why not."""
-    body: dict[str, object] = {"status": "ok"}
-    status = 200
-    if request.path == READINESS_PATH:
-        gateway = request.app[GATEWAY]
-        problems = await gateway.readiness()
-        store = gateway.key_store_problem
-        if problems or store:
-            state = "draining" if gateway.draining else "unavailable"
-            body, status = {"status": state, "models": problems}, 503
-            if store:
-                body["key_store"] = store
-    return _worker_tagged(request, web.json_response(body, status=status))
-
-
-async def models(request: web.Request) -> web.Response:
-    """The configured model names, shaped like OpenAI's ``GET /v1/models``, plus each
-    model's voices (the playground fills its pickers from it). Behind the same key as the
-    realtime endpoint. In the order they were configured, the server's default model
-    (``--model``, or the provider's own name) first: what a picker should offer first."""
-    gateway = request.app[GATEWAY]
-    if not gateway.authenticate(read_handshake(request.headers).key):
-        return error_response(401, "invalid_api_key", "Incorrect or missing API key.")
-    settings = request.app[SETTINGS]
-    served = set(gateway.model_names)
-    configured = [settings.model, *(m.name for m in settings.models), *gateway.model_names]
-    data = []
-    for name in dict.fromkeys(n for n in configured if n in served):
-        caps = gateway.provider_for(gateway.resolve_model(name)).capabilities
-        data.append(
-            {
-                "id": name,
-                "object": "model",
-                "created": 0,
-                "owned_by": "rtcore",
-                "voices": list(caps.voices),
-                "default_voice": caps.default_voice,
-            }
-        )
-    return web.json_response({"object": "list", "data": data})
-
-
-async def playground(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "index.html")
 
 
 def input_audio_rate(request: web.Request) -> int | web.Response | None:
@@ -133,20 +69,27 @@ def input_audio_rate(request: web.Request) -> int | web.Response | None:
     return int(raw)
 
 
+def _refuse_cross_origin(request: web.Request, options: WebSocketOptions) -> web.Response | None:
+    """A browser page of an origin not allowed: refused before anything else is read."""
+    origin = request.headers.get("Origin")
+    if origin_allowed(origin, request.host, options.allowed_origins):
+        return None
+    log.info("refused %s: cross-origin upgrade from %s", request.remote, origin)
+    return refused_with(
+        403,
+        "origin_not_allowed",
+        f"WebSocket connections from pages of {origin} are not allowed here. The server "
+        "operator can allow them with --allowed-origin ORIGIN or "
+        "general_settings.allowed_origins.",
+    )
+
+
 async def realtime(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     settings = request.app[SETTINGS]
     options = request.app[OPTIONS]
-    origin = request.headers.get("Origin")
-    if not origin_allowed(origin, request.host, options.allowed_origins):
-        log.info("refused %s: cross-origin upgrade from %s", request.remote, origin)
-        return refused_with(
-            403,
-            "origin_not_allowed",
-            f"WebSocket connections from pages of {origin} are not allowed here. The server "
-            "operator can allow them with --allowed-origin ORIGIN or "
-            "general_settings.allowed_origins.",
-        )
+    if (cross_origin := _refuse_cross_origin(request, options)) is not None:
+        return cross_origin
     if gateway.draining:
         # Before anything else: a load balancer retries the upgrade on another replica.
         log.info("refused %s: the server is shutting down", request.remote)
