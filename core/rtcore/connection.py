@@ -365,7 +365,8 @@ class Connection(SessionMoves):
             response = self.session.responses.get(event.response_id)
             said = response.said() if response is not None else None
         commands = self.session.on_event(event)
-        if isinstance(event, neutral.ToolCall | neutral.ResponseDone):
+        if isinstance(event, neutral.ToolCall | neutral.ResponseDone | neutral.SpeechStarted):
+            # (A barge-in stops the calls of a reply held open for them.)
             self._mcp.start(self.session.mcp.take_jobs())
         if isinstance(event, neutral.AudioDelta):
             self.meter.audio_out(len(event.pcm))

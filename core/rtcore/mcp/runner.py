@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rtcore.mcp.errors import McpFailure
-from rtcore.mcp.jobs import Called, CallTool, Disconnect, Job, Listed, ListTools, Result
+from rtcore.mcp.jobs import (
+    Called,
+    CallTool,
+    CancelCall,
+    Disconnect,
+    Job,
+    Listed,
+    ListTools,
+    Result,
+)
 from rtcore.mcp.spec import McpAccess
 
 if TYPE_CHECKING:
@@ -29,6 +39,8 @@ class McpRunner:
         self._deliver = deliver
         self._connections: dict[str, McpConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Calls running, by the mcp_call item waiting for each (to stop one).
+        self._calls: dict[str, asyncio.Task[None]] = {}
         self._closed = False
 
     def start(self, jobs: Iterable[Job]) -> None:
@@ -47,11 +59,20 @@ class McpRunner:
                     self._connections[spec.label] = connection
                     self._spawn(self._list(connection), f"mcp-list-{spec.label}")
                 case CallTool():
-                    self._spawn(self._call(job), f"mcp-call-{job.label}")
+                    call = self._spawn(self._call(job), f"mcp-call-{job.label}")
+                    self._calls[job.item_id] = call
+                    call.add_done_callback(functools.partial(self._ended, job.item_id))
+                case CancelCall(item_id=item_id):
+                    running = self._calls.pop(item_id, None)
+                    if running is not None:
+                        running.cancel()
                 case Disconnect(label=label):
                     self._drop(label)
 
-    def _spawn(self, work: Awaitable[None], name: str) -> None:
+    def _ended(self, item_id: str, _: asyncio.Task[None]) -> None:
+        self._calls.pop(item_id, None)
+
+    def _spawn(self, work: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def run() -> None:
             try:
                 await work
@@ -62,6 +83,7 @@ class McpRunner:
         task = asyncio.create_task(run(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _drop(self, label: str) -> None:
         old = self._connections.pop(label, None)

@@ -397,7 +397,8 @@ class RealtimeSession:
         else:
             previous = self.conversation.insert(item, event.previous_item_id)
         self._announce_item(item, previous)
-        return [neutral.AddItem(item=self._for_provider(item), previous_item_id=previous)]
+        after = self.conversation.model_previous(previous)
+        return [neutral.AddItem(item=self._for_provider(item), previous_item_id=after)]
 
     def _commit(self) -> Commands:
         if self._buffered_ms < MIN_COMMIT_MS:
@@ -422,7 +423,8 @@ class RealtimeSession:
         self._announce_item(item, previous)
         self._transcripts.open(item_id, self._buffered_ms / 1000 if seconds is None else seconds)
         self._buffered_ms = 0.0
-        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=previous, source="audio")]
+        after = self.conversation.model_previous(previous)
+        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=after, source="audio")]
 
     def _clear(self) -> Commands:
         assert self._input is not None
@@ -494,6 +496,8 @@ class RealtimeSession:
                 "response_cancel_not_active",
                 "Cancellation failed: no active response found.",
             )
+        # A response open only for its MCP calls is nothing the provider still produces.
+        theirs = not self.mcp.held(response.id)
         # Closed now, for the client; whatever the provider still sends for it is dropped.
         self._close_response(
             response,
@@ -501,7 +505,13 @@ class RealtimeSession:
                 response_id=response.id, status="cancelled", reason="client_cancelled"
             ),
         )
-        return [neutral.CancelResponse(response_id=response.id)]
+        commands: Commands = [neutral.CancelResponse(response_id=response.id)] if theirs else []
+        if any(item.type == "mcp_call" for item in response.items):
+            # Its stopped MCP calls, as failed calls, reach the model now: a provider done
+            # with the response sends nothing more that would carry them.
+            commands += self._pending
+            self._pending = []
+        return commands
 
     # -- moving to another upstream (failover) -------------------------------------------
 
@@ -613,6 +623,7 @@ class RealtimeSession:
 
     def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
         del self.responses[response.id]
+        self.mcp.abandon(response, done)
         played_ms = response.audio_out_ms
         response.finish(done)
         started = self._reply_started_ms.pop(response.id, self._audio_ms)
@@ -626,7 +637,7 @@ class RealtimeSession:
     def _output_item_done(self, item: ConvItem) -> None:
         if item.type.startswith("mcp_"):
             # The model's call (its own output), then the gateway's output for it.
-            previous = self.conversation.previous_of(item.id)
+            previous = self.conversation.model_previous(self.conversation.previous_of(item.id))
             for made in item.for_model():
                 source: neutral.ItemSource = (
                     "model" if isinstance(made, neutral.FunctionCall) else "client"
@@ -641,7 +652,9 @@ class RealtimeSession:
         self._pending.append(
             neutral.AddItem(
                 item=self._for_provider(item),
-                previous_item_id=self.conversation.previous_of(item.id),
+                previous_item_id=self.conversation.model_previous(
+                    self.conversation.previous_of(item.id)
+                ),
                 source="model",
             )
         )
@@ -683,6 +696,7 @@ class RealtimeSession:
                         event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id
                     )
                 )
+                self._interrupt_held()
             case neutral.SpeechStopped():
                 self._speech_stopped(event)
             case neutral.InputTranscript():
@@ -720,6 +734,18 @@ class RealtimeSession:
             # A client acts on an error event; the status says which response.
             self._reported = (event.error.code, event.error.message)
             self.error(RealtimeError(event.error.code, event.error.message, type="server_error"))
+
+    def _interrupt_held(self) -> None:
+        """The user speaks over a reply the gateway holds open for its MCP calls (its
+        provider is done with it): it is cancelled as the provider's own would be, its
+        calls stopped."""
+        td = self.state.turn_detection
+        if td is None or not td.interrupt_response:
+            return
+        for response_id, done in self.mcp.held_done():
+            if (r := self.responses.get(response_id)) is not None:
+                cut = msgspec.structs.replace(done, status="cancelled", reason="turn_detected")
+                self.finish_response(r, cut)
 
     def _within_bounds(self) -> Commands:
         """Past its bounds the conversation drops its oldest items (not those of responses

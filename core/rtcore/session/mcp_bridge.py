@@ -16,7 +16,16 @@ import msgspec
 
 from rtcore.ids import new_id
 from rtcore.mcp.errors import McpFailure
-from rtcore.mcp.jobs import Called, CallTool, Disconnect, Job, Listed, ListTools, Result
+from rtcore.mcp.jobs import (
+    Called,
+    CallTool,
+    CancelCall,
+    Disconnect,
+    Job,
+    Listed,
+    ListTools,
+    Result,
+)
 from rtcore.mcp.spec import ServerSpec, ToolInfo
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
@@ -30,6 +39,12 @@ if TYPE_CHECKING:
     from rtcore.session.machine import RealtimeSession
 
 Commands = list[neutral.Command]
+
+# Why a call stopped, by the reason its response ended (OpenAI's status_details.reason).
+_WHY = {
+    "client_cancelled": "the client cancelled its response",
+    "turn_detected": "the user spoke over its response",
+}
 
 
 class _Server(msgspec.Struct, kw_only=True):
@@ -239,6 +254,32 @@ class McpBridge:
             return True
         return False
 
+    def held(self, response_id: str) -> bool:
+        """Whether ``response_id`` is open only for its calls (its provider is done with
+        it, or never had it)."""
+        return response_id in self._held
+
+    def held_done(self) -> list[tuple[str, neutral.ResponseDone]]:
+        return list(self._held.items())
+
+    def abandon(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+        """``response`` ends (``done``) with calls still running: each is stopped and its
+        item fails (``response.mcp_call.failed``), before the response's done. The model
+        is told of each as a failed call; nothing answers it by itself."""
+        self._held.pop(response.id, None)
+        stopped = [(i, item) for i, (rid, item) in self._calls.items() if rid == response.id]
+        why = _WHY.get(done.reason or "", f"its response ended ({done.status})")
+        for item_id, item in stopped:
+            del self._calls[item_id]
+            self._jobs.append(CancelCall(item_id=item_id))
+            item.error = McpError(
+                type="tool_execution_error", message=f"The call was cancelled: {why}."
+            )
+            index = response.items.index(item)
+            self._session.emit(s.McpCallFailed(event_id="", item_id=item.id, output_index=index))
+            response.close_item(item, "failed")
+            self._session.conversation.measure(item.id)
+
     def _called(self, called: Called) -> Commands:
         entry = self._calls.pop(called.item_id, None)
         if entry is None:
@@ -329,8 +370,9 @@ class McpBridge:
         else:
             previous = session.conversation.insert(item, previous_item_id)
         session.announce_item(item, previous)
+        after = session.conversation.model_previous(previous)
         commands: Commands = [
-            neutral.AddItem(item=i, previous_item_id=previous) for i in item.for_model()
+            neutral.AddItem(item=i, previous_item_id=after) for i in item.for_model()
         ]
         if not wire.approve:
             self._continue = True
