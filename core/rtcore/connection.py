@@ -98,7 +98,7 @@ class Connection(SessionMoves):
             mcp=mcp,
         )
         # The session's MCP servers, worked in tasks of their own (never the audio path's).
-        self._mcp = McpRunner(mcp or McpAccess(), self._mcp_result)
+        self._mcp = McpRunner(mcp or McpAccess(), self._mcp_result, self.meter.mcp_call)
         # Spend logs, log lines and the client name the session alike.
         self.meter.request_id = self.session.state.id
         self.metrics = session_metrics(model.name, self.meter)

@@ -36,7 +36,7 @@ from rtcore.keys.hashing import hash_key
 from rtcore.keys.schema import leases
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.store import LEASE_SECONDS, Admission, KeyStore, async_url, data_dir
-from rtcore.keys.usage import SessionRecord
+from rtcore.keys.usage import SessionRecord, mcp_metadata
 
 log = logging.getLogger(__name__)
 
@@ -571,6 +571,7 @@ def _spend_log_row(
             "input_audio_tokens": usage.input_audio_tokens,
             "output_text_tokens": usage.output_text_tokens,
             "output_audio_tokens": usage.output_audio_tokens,
+            **mcp_metadata(record),
         },
     }
     return {name: value for name, value in row.items() if name in table.c}

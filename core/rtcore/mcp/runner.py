@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -29,14 +30,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[Result], Awaitable[None]]
+# Told of each call once over: the server's label, its seconds, the bytes of output it
+# gave, whether it failed (or was stopped).
+Count = Callable[[str, float, int, bool], None]
 
 
 class McpRunner:
-    """``deliver`` is given each result, in the task that got it."""
+    """``deliver`` is given each result, in the task that got it; ``count`` is told of
+    each call (the session's spend record keeps them)."""
 
-    def __init__(self, access: McpAccess, deliver: Deliver) -> None:
+    def __init__(self, access: McpAccess, deliver: Deliver, count: Count | None = None) -> None:
         self._access = access
         self._deliver = deliver
+        self._count = count
         self._connections: dict[str, McpConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Calls running, by the mcp_call item waiting for each (to stop one).
@@ -102,6 +108,8 @@ class McpRunner:
 
     async def _call(self, job: CallTool) -> None:
         connection = self._connections.get(job.label)
+        started = time.monotonic()
+        output: str | None = None
         try:
             if connection is None:
                 raise McpFailure("http_error", "The MCP server is no longer connected.", 503)
@@ -113,9 +121,19 @@ class McpRunner:
             )
         except McpFailure as failure:
             log.info("MCP tool %s/%s failed (%s)", job.label, job.name, failure.kind)
+            self._counted(job, started, None)
             await self._deliver(Called(item_id=job.item_id, failure=failure))
             return
+        except asyncio.CancelledError:
+            self._counted(job, started, None)  # stopped: its response ended without it
+            raise
+        self._counted(job, started, output)
         await self._deliver(Called(item_id=job.item_id, output=output))
+
+    def _counted(self, job: CallTool, started: float, output: str | None) -> None:
+        if self._count is not None:
+            size = 0 if output is None else len(output.encode())
+            self._count(job.label, time.monotonic() - started, size, output is None)
 
     async def aclose(self) -> None:
         """The session is over: its calls stop, its connections close."""
