@@ -143,17 +143,6 @@ async def ws_session(
             session = _ga_session(session, cycle.rate, spec.get("mcp_url"))
         update = {"type": "session.update", "session": session}
         await ws.send_str(json.dumps(update))
-        # A gateway may open its upstream stream only once audio arrives; a few silent
-        # chunks before the window open it there, as the direct sessions open theirs
-        # before the window, so neither target's figures include opening a stream.
-        # Whole chunks at the session's rate: the probe reads markers on that timeline.
-        primer = base64.b64encode(bytes(sig.chunk_bytes(cycle.rate))).decode()
-        silence = json.dumps({"type": "input_audio_buffer.append", "audio": primer})
-        for _ in range(PRIMER_CHUNKS):
-            await ws.send_str(silence)
-            record.primed += 1
-        record.connected = True
-
         listed = asyncio.Event()
 
         async def read() -> None:
@@ -174,13 +163,25 @@ async def ws_session(
         reader = asyncio.create_task(read())
         try:
             if spec.get("mcp_url"):
-                # The session's MCP tools are listed (and offered to the model) before
-                # the window: the window measures the audio path with them attached.
+                # The session's MCP tools are listed (and offered to the model) before any
+                # audio, as a client that configures its tools first has them: the upstream
+                # stream opens with them, and the window measures the audio path with them
+                # attached.
                 try:
                     async with asyncio.timeout(60):
                         await listed.wait()
                 except TimeoutError:
                     record.errors.append("the MCP server's tools were not listed within 60 s")
+            # A gateway may open its upstream stream only once audio arrives; a few silent
+            # chunks before the window open it there, as the direct sessions open theirs
+            # before the window, so neither target's figures include opening a stream.
+            # Whole chunks at the session's rate: the probe reads markers on that timeline.
+            primer = base64.b64encode(bytes(sig.chunk_bytes(cycle.rate))).decode()
+            silence = json.dumps({"type": "input_audio_buffer.append", "audio": primer})
+            for _ in range(PRIMER_CHUNKS):
+                await ws.send_str(silence)
+                record.primed += 1
+            record.connected = True
             ready.set()
             t0, stop = await start
             prefix = '{"type":"input_audio_buffer.append","audio":"'

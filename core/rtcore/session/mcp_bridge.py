@@ -287,6 +287,8 @@ class McpBridge:
         response_id, item = entry
         session = self._session
         response = session.responses.get(response_id)
+        if response is None:
+            return []  # (never: a response that ends stops its calls first, in abandon)
         if called.failure is not None:
             f = called.failure
             item.error = McpError(type=f.kind, message=f.message, code=f.code)
@@ -294,14 +296,6 @@ class McpBridge:
         else:
             item.output = called.output
             status = "completed"
-        if response is None:
-            # The response was cancelled meanwhile: the call's outcome is kept, and the
-            # model told of it, but nothing answers it by itself.
-            item.status = status
-            return [
-                neutral.AddItem(item=i, source="model" if i.id == item.id else "client")
-                for i in item.for_model()
-            ]
         index = response.items.index(item)
         event = s.McpCallFailed if status == "failed" else s.McpCallCompleted
         session.emit(event(event_id="", item_id=item.id, output_index=index))
