@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
 import logging
 import os
 import re
@@ -376,7 +377,10 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             failed.setdefault(message, []).append(model.name)
 
-    await asyncio.gather(*(one(model) for model in settings.models))
+    loading = [one(model) for model in settings.models]
+    if settings.mcp.servers or settings.mcp.client_urls:
+        loading.append(_load_mcp_sdk())
+    await asyncio.gather(*loading)
     # A WARNING, once per cause: the server runs, but no session of these models will
     # until it is fixed, and the provider's message says how.
     for message, failing in failed.items():
@@ -390,6 +394,17 @@ async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
             message,
         )
     _freeze_startup_heap()
+
+
+async def _load_mcp_sdk() -> None:
+    """The MCP SDK (and its HTTP stack) loaded now, in a thread, when sessions may use MCP
+    servers, and frozen with the rest of start-up. Loaded by the first session that names
+    a server, on the event loop, it would stop every session's audio for a second or more,
+    and its ~66,000 objects would lengthen every full collection after (~75 ms)."""
+    try:
+        await asyncio.to_thread(importlib.import_module, "rtcore.mcp.client")
+    except Exception:  # a session loading it later says what is wrong
+        log.warning("the MCP SDK could not be loaded", exc_info=True)
 
 
 def _freeze_startup_heap() -> None:
