@@ -118,11 +118,19 @@ def parser() -> argparse.ArgumentParser:
         "(two deployments on the OpenAI Realtime emulator; bench.failover)",
     )
     p.add_argument(
+        "--mcp",
+        action="store_true",
+        help="instead: time to first audio, upstream chunk latency and the gateway's CPU "
+        "per session-minute with an MCP server attached to every session (a FastMCP server "
+        "on loopback, its tools listed and offered) against none, alternating in one run "
+        "(bench.mcp_attached)",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=4,
-        help="with --observability, --webrtc or --failover: phases of each; with --webrtc-calls: "
-        "batches (4)",
+        help="with --observability, --webrtc, --failover or --mcp: phases of each; with "
+        "--webrtc-calls: batches (4)",
     )
     p.add_argument("--database-url", default=None, help="with --keys: the key store's database")
     p.add_argument("--litellm-venv", default=str(targets.litellm_venv()))
@@ -132,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
 
 # Modes with a model of their own (the echo model, or Nova Sonic): --provider is the main
 # run's (with --search and --soak).
-_NOVA_ONLY = ("keys", "webrtc_calls", "webrtc", "observability", "failover")
+_NOVA_ONLY = ("keys", "webrtc_calls", "webrtc", "observability", "failover", "mcp")
 
 
 def main() -> None:
@@ -167,6 +175,11 @@ def main() -> None:
         from bench import failover
 
         asyncio.run(failover.main(args, rounds=args.rounds))
+        return
+    if args.mcp:
+        from bench import mcp_attached
+
+        asyncio.run(mcp_attached.main(args, rounds=args.rounds))
         return
     if args.observability:
         from bench import observability

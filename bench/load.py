@@ -139,18 +139,11 @@ async def ws_session(
                 "type": "server_vad",
                 "silence_duration_ms": round(sig.ENDPOINT_SECONDS * 1000),
             }
+        if spec.get("ga"):
+            session = _ga_session(session, cycle.rate, spec.get("mcp_url"))
         update = {"type": "session.update", "session": session}
         await ws.send_str(json.dumps(update))
-        # A gateway may open its upstream stream only once audio arrives; a few silent
-        # chunks before the window open it there, as the direct sessions open theirs
-        # before the window, so neither target's figures include opening a stream.
-        # Whole chunks at the session's rate: the probe reads markers on that timeline.
-        primer = base64.b64encode(bytes(sig.chunk_bytes(cycle.rate))).decode()
-        silence = json.dumps({"type": "input_audio_buffer.append", "audio": primer})
-        for _ in range(PRIMER_CHUNKS):
-            await ws.send_str(silence)
-            record.primed += 1
-        record.connected = True
+        listed = asyncio.Event()
 
         async def read() -> None:
             cumulative = 0
@@ -164,9 +157,31 @@ async def ws_session(
                     record.deltas.append((cumulative, at))
                 elif event.type == "error":
                     record.errors.append(json.dumps(event.error)[:300])
+                elif event.type == "mcp_list_tools.completed":
+                    listed.set()
 
         reader = asyncio.create_task(read())
         try:
+            if spec.get("mcp_url"):
+                # The session's MCP tools are listed (and offered to the model) before any
+                # audio, as a client that configures its tools first has them: the upstream
+                # stream opens with them, and the window measures the audio path with them
+                # attached.
+                try:
+                    async with asyncio.timeout(60):
+                        await listed.wait()
+                except TimeoutError:
+                    record.errors.append("the MCP server's tools were not listed within 60 s")
+            # A gateway may open its upstream stream only once audio arrives; a few silent
+            # chunks before the window open it there, as the direct sessions open theirs
+            # before the window, so neither target's figures include opening a stream.
+            # Whole chunks at the session's rate: the probe reads markers on that timeline.
+            primer = base64.b64encode(bytes(sig.chunk_bytes(cycle.rate))).decode()
+            silence = json.dumps({"type": "input_audio_buffer.append", "audio": primer})
+            for _ in range(PRIMER_CHUNKS):
+                await ws.send_str(silence)
+                record.primed += 1
+            record.connected = True
             ready.set()
             t0, stop = await start
             prefix = '{"type":"input_audio_buffer.append","audio":"'
@@ -180,6 +195,34 @@ async def ws_session(
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+
+def _ga_session(beta: dict[str, Any], rate: int, mcp_url: str | None) -> dict[str, Any]:
+    """The same session in the GA shape (MCP tools are GA's): the same voice, turn
+    detection and audio, with an MCP server among its tools when ``mcp_url`` names one."""
+    tools = []
+    if mcp_url:
+        tools.append(
+            {
+                "type": "mcp",
+                "server_label": "bench",
+                "server_url": mcp_url,
+                "require_approval": "never",
+            }
+        )
+    return {
+        "type": "realtime",
+        "output_modalities": ["audio"],
+        "instructions": beta["instructions"],
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": rate},
+                "turn_detection": beta["turn_detection"],
+            },
+            "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": beta["voice"]},
+        },
+        "tools": tools,
+    }
 
 
 # -- straight to the emulator with the AWS SDK -------------------------------------------------

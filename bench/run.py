@@ -43,9 +43,12 @@ async def run_phase(
     *,
     loop: str = "auto",
     under_test: frozenset[int] | None = None,
+    session: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """N sessions for ``seconds`` against one target; the figures of that phase.
-    ``under_test``: CPUs of the direct client when pinned (a gateway is pinned at start)."""
+    ``under_test``: CPUs of the direct client when pinned (a gateway is pinned at start);
+    ``session``: what the load generator's sessions ask beyond the usual (bench.load's
+    ``ga``, ``mcp_url``)."""
     await emulator.wait_idle()
     await emulator.dump(workdir / "discard.json")  # forget earlier phases
     tag = f"{target}-{sessions}-{int(time.monotonic() * 1000)}"
@@ -60,6 +63,7 @@ async def run_phase(
         "model_id": emulator.model_id,
         "provider": emulator.provider,
         "loop": loop,
+        **(session or {}),
     }
     # Gemini and OpenAI: the window opens once every session's upstream connection is up
     # (rtcore loads the SDK and opens a connection when a session first needs one), so that

@@ -9,8 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from rtcore.dialect import Dialect
-from rtcore.failover import Deployments, fails_over, voice_for
-from rtcore.keys.pricing import prices_for
+from rtcore.failover import Deployments, fails_over
 from rtcore.keys.usage import Meter
 from rtcore.kit.replay import InputAudio
 from rtcore.mcp.jobs import Result as McpResult
@@ -95,7 +94,7 @@ class Connection(SessionMoves):
             mcp=mcp,
         )
         # The session's MCP servers, worked in tasks of their own (never the audio path's).
-        self._mcp = McpRunner(mcp or McpAccess(), self._mcp_result)
+        self._mcp = McpRunner(mcp or McpAccess(), self._mcp_result, self.meter.mcp_call)
         # Spend logs, log lines and the client name the session alike.
         self.meter.request_id = self.session.state.id
         self.metrics = session_metrics(model.name, self.meter)
@@ -192,22 +191,6 @@ class Connection(SessionMoves):
                 f"timeout ({limit:g} s).",
                 code="timeout",
             ) from None
-
-    def _adopt(self, model: ModelConfig) -> None:
-        """Run the session on ``model`` from now on: its capabilities, voice, rates and
-        prices. ``SettingRefused`` when the model would refuse the session's settings."""
-        assert self.deployments is not None
-        provider = self.deployments.provider_for(model)
-        caps = provider.capabilities
-        state = self.session.state
-        self.session.adopt(caps, voice_for(state.voice, state.custom_voice, caps, model.info))
-        config = self.session.neutral_config()
-        if caps.check_config is not None:
-            caps.check_config(config)
-        self.model, self.provider = model, provider
-        self.meter.reprice(prices_for(caps.prices, model.info))
-        self.meter.input_rate = config.input_sample_rate
-        self.meter.output_rate = config.output_sample_rate
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -342,7 +325,8 @@ class Connection(SessionMoves):
             response = self.session.responses.get(event.response_id)
             said = response.said() if response is not None else None
         commands = self.session.on_event(event)
-        if isinstance(event, neutral.ToolCall | neutral.ResponseDone):
+        if isinstance(event, neutral.ToolCall | neutral.ResponseDone | neutral.SpeechStarted):
+            # (A barge-in stops the calls of a reply held open for them.)
             self._mcp.start(self.session.mcp.take_jobs())
         if isinstance(event, neutral.AudioDelta):
             self.meter.audio_out(len(event.pcm))

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from rtcore.audio import AudioFormat, InputConverter
-from rtcore.failover import Deployments
+from rtcore.failover import Deployments, voice_for
+from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
 from rtcore.kit.replay import InputAudio
 from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable, SettingRefused
@@ -59,6 +60,22 @@ class SessionMoves:
     _closing: set[asyncio.Task[None]]
     _closed: bool
 
+    def _adopt(self, model: ModelConfig) -> None:
+        """Run the session on ``model`` from now on: its capabilities, voice, rates and
+        prices. ``SettingRefused`` when the model would refuse the session's settings."""
+        assert self.deployments is not None
+        provider = self.deployments.provider_for(model)
+        caps = provider.capabilities
+        state = self.session.state
+        self.session.adopt(caps, voice_for(state.voice, state.custom_voice, caps, model.info))
+        config = self.session.neutral_config()
+        if caps.check_config is not None:
+            caps.check_config(config)
+        self.model, self.provider = model, provider
+        self.meter.reprice(prices_for(caps.prices, model.info))
+        self.meter.input_rate = config.input_sample_rate
+        self.meter.output_rate = config.output_sample_rate
+
     def _init_moves(self, model: ModelConfig, deployments: Deployments | None) -> None:
         # Where else the session may run: tried in turn when one deployment cannot open
         # it, or fails mid-session (failover).
@@ -90,8 +107,6 @@ class SessionMoves:
         async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool: ...
 
         async def _flush(self) -> None: ...
-
-        def _adopt(self, model: ModelConfig) -> None: ...
 
         async def _open_upstream(
             self, model: ModelConfig, *, prove: bool, given: Sequence[neutral.Command] = ()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -20,15 +19,14 @@ from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.loops import LOOPS
 from rtcore.mcp.spec import McpAccess
 from rtcore.plugins import PluginHost
-from rtcore.provider import WarmsUp
 from rtcore.serve_settings import ServeError, ServeSettings
+from rtcore.warm_up import warm_up
 
 if TYPE_CHECKING:
     from rtcore.callbacks import SessionSink
     from rtcore.config import LoadedConfig
     from rtcore.gateway import Gateway
     from rtcore.keys.store import KeyStore
-    from rtcore.provider import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -297,53 +295,6 @@ def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
             raise ConfigError(source, key, problem) from None
 
 
-async def _warm_up(gateway: Gateway, settings: ServeSettings) -> None:
-    """Let each provider that can (``warm_up()``) resolve credentials and open its upstream
-    connection now, in the background: never delaying the start nor failing it. Then
-    start-up is over: freeze what it built."""
-
-    failed: dict[str, list[str]] = {}
-
-    async def one(model: ModelConfig) -> None:
-        provider = gateway.provider_for(model)
-        if not isinstance(provider, WarmsUp):
-            return
-        try:
-            await provider.warm_up()
-        except Exception as exc:
-            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            failed.setdefault(message, []).append(model.name)
-
-    await asyncio.gather(*(one(model) for model in settings.models))
-    # A WARNING, once per cause: the server runs, but no session of these models will
-    # until it is fixed, and the provider's message says how.
-    for message, failing in failed.items():
-        names = [m.name for m in settings.models if m.name in failing]  # as configured
-        which = ", ".join(repr(name) for name in dict.fromkeys(names))
-        plural = "s" if len(set(names)) > 1 else ""
-        log.warning(
-            "model%s %s cannot serve sessions yet (each session tries again): %s",
-            plural,
-            which,
-            message,
-        )
-    _freeze_startup_heap()
-
-
-def _freeze_startup_heap() -> None:
-    """Move what start-up built (modules, plugins, warmed clients) out of the cyclic
-    collector's reach.
-
-    A full collection scans every tracked object; with the AWS SDK's models imported that
-    is ~40-80 ms with the event loop stopped, enough to push every session's audio past
-    real time. Frozen objects are never scanned again, so later full passes only walk
-    what sessions allocated.
-    """
-    gc.collect()
-    gc.freeze()
-    log.debug("froze %d start-up objects", gc.get_freeze_count())
-
-
 async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
     """With a master key, virtual keys and spend logs live in a database: SQLite in the
     data directory, one file per port, unless a database URL is given. Without one there
@@ -441,7 +392,7 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
         # Opened once the configuration is known to be good.
         gateway.keys = await _open_key_store(settings)
         gateway.http_routes = host.http_routes(gateway, settings)
-        warming = asyncio.create_task(_warm_up(gateway, settings), name="warm-up")
+        warming = asyncio.create_task(warm_up(gateway, settings), name="warm-up")
         stack.callback(warming.cancel)
 
         async def run_transport() -> None:

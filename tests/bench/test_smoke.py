@@ -126,7 +126,13 @@ def test_openai_harness_smoke_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("provider", ["gemini", "openai"])
 def test_provider_other_than_nova_refuses_what_only_nova_has(provider: str) -> None:
-    for flags in (["--coalesce-ms", "0"], ["--keys"], ["--observability"], ["--failover"]):
+    for flags in (
+        ["--coalesce-ms", "0"],
+        ["--keys"],
+        ["--observability"],
+        ["--failover"],
+        ["--mcp"],
+    ):
         command = [sys.executable, "-m", "bench", "--provider", provider, *flags]
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, flags
@@ -151,6 +157,35 @@ def test_observability_harness_smoke_run(tmp_path: Path) -> None:
     # The ABBA order, as the log tells it.
     order = [line.split()[1] for line in done.stderr.splitlines() if "round" in line]
     assert order == ["off", "on", "on", "off"], order
+
+
+@pytest.mark.slow
+def test_mcp_harness_smoke_run(tmp_path: Path) -> None:
+    """``--mcp`` runs sessions without and with an MCP server attached in ABBA order, every
+    session of the "with" phases having its server's tools listed before the window (the
+    load generator fails the phase otherwise), and reports the ratios."""
+    out = tmp_path / "mcp.json"
+    command = [sys.executable, "-m", "bench", "--mcp", "-n", "2", "--seconds", "4"]
+    command += ["--rounds", "2", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "with/without" in done.stdout
+    report = json.loads(out.read_text())
+    figures = report["cpu_s_per_session_min"]
+    assert len(figures["without"]) == len(figures["with"]) == 2
+    assert all(value > 0 for values in figures.values() for value in values)
+    assert report["ratio_with_without"] == pytest.approx(
+        report["median_with"] / report["median_without"]
+    )
+    for kind in ("without", "with"):
+        assert len(report["latency"][kind]["up_p50_ms"]) == 2
+    assert set(report["latency_ratios_with_without"]) == {
+        "first_audio_p50_ms",
+        "up_p50_ms",
+        "up_p99_ms",
+    }
+    order = [line.split()[1] for line in done.stderr.splitlines() if "round" in line]
+    assert order == ["without", "with", "with", "without"], order
 
 
 @pytest.mark.slow

@@ -4,13 +4,18 @@ collector's full passes stop scanning the SDK's modules with the event loop stop
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from rtcore.serve_command import _warm_up
+from rtcore.mcp.spec import McpAccess
+from rtcore.warm_up import warm_up as _warm_up
+
+NO_MCP = McpAccess(client_urls=False)  # no server a session could use: no MCP SDK loaded
 
 
 @pytest.fixture
@@ -33,7 +38,7 @@ class WarmingProvider:
 async def test_the_heap_is_frozen_after_the_warm_up(unfrozen: None) -> None:
     provider = WarmingProvider()
     gateway: Any = SimpleNamespace(provider_for=lambda model: provider)
-    settings: Any = SimpleNamespace(models=[SimpleNamespace(name="m")])
+    settings: Any = SimpleNamespace(models=[SimpleNamespace(name="m")], mcp=NO_MCP)
 
     await _warm_up(gateway, settings)
 
@@ -50,8 +55,37 @@ async def test_a_failed_warm_up_still_freezes(unfrozen: None) -> None:
             raise RuntimeError("no credentials")
 
     gateway: Any = SimpleNamespace(provider_for=lambda model: Failing())
-    settings: Any = SimpleNamespace(models=[SimpleNamespace(name="m")])
+    settings: Any = SimpleNamespace(models=[SimpleNamespace(name="m")], mcp=NO_MCP)
 
     await _warm_up(gateway, settings)
 
     assert gc.get_freeze_count() > 0
+
+
+# In a process of its own: whether the warm-up loaded the MCP SDK (no other test's import
+# may have done it first), and froze it with the rest.
+_MCP_PROBE = """
+import asyncio, gc, sys
+from types import SimpleNamespace
+from rtcore.mcp.spec import McpAccess
+from rtcore.warm_up import warm_up as _warm_up
+access = McpAccess(client_urls=sys.argv[1] == "on")
+assert "rtcore.mcp.client" not in sys.modules
+asyncio.run(_warm_up(SimpleNamespace(), SimpleNamespace(models=[], mcp=access)))
+loaded = "rtcore.mcp.client" in sys.modules
+frozen = loaded and all(
+    o is not sys.modules["rtcore.mcp.client"].McpConnection for o in gc.get_objects()
+)
+print(loaded, frozen)
+"""
+
+
+@pytest.mark.parametrize(("mcp", "expected"), [("on", "True True"), ("off", "False False")])
+def test_the_mcp_sdk_is_loaded_and_frozen_at_start_when_sessions_may_use_it(
+    mcp: str, expected: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _MCP_PROBE, mcp], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

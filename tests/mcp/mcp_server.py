@@ -14,6 +14,8 @@ import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 TOKEN = "s3cret-token"
 MEGABYTE = 1024 * 1024
@@ -33,11 +35,27 @@ def shred_document(name: str) -> str:
     return f"Shredded {name}"
 
 
+# What became of each region's census calls (GET /census): a test sees that a call the
+# gateway gave up on was cancelled here too, not left running.
+censuses: dict[str, dict[str, int]] = {}
+
+
 @server.tool()
 async def slow_census(region: str) -> str:
     """Count the population of a region, very slowly."""
-    await asyncio.sleep(3600)  # never answers in a test's lifetime: the gateway times out
+    counts = censuses.setdefault(region, {"started": 0, "cancelled": 0})
+    counts["started"] += 1
+    try:
+        await asyncio.sleep(3600)  # never answers in a test's lifetime: the gateway stops it
+    except asyncio.CancelledError:
+        counts["cancelled"] += 1
+        raise
     return "never"
+
+
+@server.custom_route("/census", methods=["GET"])
+async def census(request: Request) -> Response:
+    return JSONResponse(censuses)
 
 
 @server.tool()

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import pydantic
 import pytest
 from openai import AsyncOpenAI
@@ -465,4 +466,154 @@ async def test_mcp_items_can_be_retrieved_and_deleted(
             assert deleted[-1]["item_id"] == item["id"]
         reply = await s.ask("Hello there")
     assert deltas(reply, "response.output_text.delta") == upstream.reply("Hello there")
+    assert "error" not in [e["type"] for e in s.events]
+
+
+async def census_counts(mcp_servers: McpServers, region: str) -> dict[str, int]:
+    """What the MCP server did with ``region``'s census calls: started, cancelled."""
+    url = f"http://127.0.0.1:{mcp_servers.http}/census"
+    async with aiohttp.ClientSession() as http, http.get(url) as answer:
+        counts: dict[str, dict[str, int]] = await answer.json()
+    return counts.get(region, {"started": 0, "cancelled": 0})
+
+
+async def census_reaches(mcp_servers: McpServers, region: str, **wanted: int) -> None:
+    """Wait until the MCP server's counts for ``region`` are ``wanted``."""
+    async with asyncio.timeout(60):  # a safety net only
+        while True:
+            counts = await census_counts(mcp_servers, region)
+            if all(counts[k] == v for k, v in wanted.items()):
+                return
+            await asyncio.sleep(0.05)
+
+
+def stopped_call(events: list[dict[str, Any]], why: str) -> dict[str, Any]:
+    """The mcp_call a cancelled response stopped: failed (its event before the item's
+    done), an error saying ``why``, the response cancelled."""
+    kinds = [e["type"] for e in events]
+    order = ["response.mcp_call.failed", "response.output_item.done", "response.done"]
+    assert [k for k in kinds if k in order] == order
+    assert "response.mcp_call.completed" not in kinds
+    call = the_call(events)
+    assert call["output"] is None
+    assert call["error"]["type"] == "tool_execution_error"
+    assert f"The call was cancelled: {why}" in call["error"]["message"]
+    (failed,) = of_type(events, "response.mcp_call.failed")
+    assert failed["item_id"] == call["id"]
+    return call
+
+
+async def session_goes_on(s: Session, upstream: Upstream) -> None:
+    """After a stopped call, the next typed turns are answered."""
+    first = deltas(await s.ask("Hello there"), "response.output_text.delta")
+    if upstream == OPENAI:
+        # The failed call is context: the model answers the user.
+        assert first == upstream.reply("Hello there")
+    else:
+        # Nova's and Gemini's streams take a tool's result before anything else and
+        # resume their turn with it: the next reply speaks of the stopped call.
+        assert first.startswith("The slow_census tool returned")
+        assert "The call was cancelled" in first
+    second = await s.ask("Hello again")
+    assert deltas(second, "response.output_text.delta") == upstream.reply("Hello again")
+    assert "error" not in [e["type"] for e in s.events]
+
+
+async def test_a_cancelled_response_stops_its_mcp_call(
+    served: Served, upstream: Upstream, mcp_servers: McpServers
+) -> None:
+    region = "Tatra"
+    before = await census_counts(mcp_servers, region)
+    async with connect(served, upstream) as s:
+        await s.configure(mcp("tools", mcp_servers.http_url, require_approval="never"))
+        await s.conn.conversation.item.create(
+            item=user_text(f"Count the population of the {region} region.")
+        )
+        await s.conn.response.create()
+        started = await s.until("response.mcp_call.in_progress")
+        (created,) = of_type(started, "response.created")
+        # The call reached the server: cancelled now, it runs there until stopped.
+        await census_reaches(mcp_servers, region, started=before["started"] + 1)
+        await s.conn.response.cancel()
+        ended = await s.until("response.done")
+        stopped_call(ended, "the client cancelled its response")
+        done = ended[-1]["response"]
+        assert done["id"] == created["response"]["id"]
+        assert done["status"] == "cancelled"
+        assert done["status_details"]["reason"] == "client_cancelled"
+        # The gateway's call was stopped, and so was the tool on the server.
+        await census_reaches(mcp_servers, region, cancelled=before["cancelled"] + 1)
+        # Nothing answers the stopped call by itself; the session goes on.
+        await session_goes_on(s, upstream)
+
+
+async def test_an_approved_call_stops_with_its_cancelled_response(
+    served: Served, upstream: Upstream, mcp_servers: McpServers
+) -> None:
+    region = "Pamir"
+    before = await census_counts(mcp_servers, region)
+    async with connect(served, upstream) as s:
+        await s.configure(mcp("tools", mcp_servers.http_url, require_approval="always"))
+        asked = await s.ask(f"Count the population of the {region} region.")
+        (request,) = [
+            e["item"]
+            for e in of_type(asked, "response.output_item.done")
+            if e["item"]["type"] == "mcp_approval_request"
+        ]
+        await s.conn.conversation.item.create(
+            item={
+                "type": "mcp_approval_response",
+                "approval_request_id": request["id"],
+                "approve": True,
+            }
+        )
+        started = await s.until("response.mcp_call.in_progress")
+        (created,) = of_type(started, "response.created")
+        await census_reaches(mcp_servers, region, started=before["started"] + 1)
+        await s.conn.response.cancel(response_id=created["response"]["id"])
+        ended = await s.until("response.done")
+        call = stopped_call(ended, "the client cancelled its response")
+        assert call["approval_request_id"] == request["id"]
+        assert ended[-1]["response"]["status"] == "cancelled"
+        await census_reaches(mcp_servers, region, cancelled=before["cancelled"] + 1)
+        await session_goes_on(s, upstream)
+
+
+async def test_speaking_over_a_reply_stops_its_mcp_call(
+    served: Served, upstream: Upstream, mcp_servers: McpServers
+) -> None:
+    """Barge-in: utterance 3 ("Thank you, goodbye.") while the reply waits on its call."""
+    region = "Atlas"
+    before = await census_counts(mcp_servers, region)
+    async with connect(served, upstream) as s:
+        await s.configure(
+            mcp("tools", mcp_servers.http_url, require_approval="never"),
+            output_modalities=["audio"],
+            audio={"input": {"turn_detection": {"type": "server_vad"}}},
+        )
+        await s.conn.conversation.item.create(
+            item=user_text(f"Count the population of the {region} region.")
+        )
+        await s.conn.response.create()
+        started = await s.until("response.mcp_call.in_progress")
+        (created,) = of_type(started, "response.created")
+        await census_reaches(mcp_servers, region, started=before["started"] + 1)
+        pcm = utterance_pcm(3, sample_rate=RATE)
+        step = RATE // 10 * 2
+        for i in range(0, len(pcm), step):
+            chunk = pcm[i : i + step]
+            await s.conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
+        ended = await s.until("response.done")
+        assert of_type(ended, "input_audio_buffer.speech_started")
+        stopped_call(ended, "the user spoke over its response")
+        done = ended[-1]["response"]
+        assert done["id"] == created["response"]["id"]
+        assert done["status"] == "cancelled"
+        assert done["status_details"]["reason"] == "turn_detected"
+        await census_reaches(mcp_servers, region, cancelled=before["cancelled"] + 1)
+        # The spoken turn is answered, as any other.
+        reply = await s.until("response.done")
+    assert reply[-1]["response"]["status"] == "completed"
+    spoken = deltas(reply, "response.output_audio_transcript.delta")
+    assert spoken == upstream.reply(upstream.heard(3))
     assert "error" not in [e["type"] for e in s.events]

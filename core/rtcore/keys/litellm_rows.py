@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rtcore.keys.usage import SessionRecord
+from rtcore.keys.usage import SessionRecord, mcp_metadata
 
 # LiteLLM's call type for its realtime endpoint: voice rows group with its own.
 CALL_TYPE = "_arealtime"
@@ -74,6 +74,7 @@ def spend_log_row(
             "input_audio_tokens": usage.input_audio_tokens,
             "output_text_tokens": usage.output_text_tokens,
             "output_audio_tokens": usage.output_audio_tokens,
+            **mcp_metadata(record),
         },
     }
     return {name: value for name, value in row.items() if name in table.c}

@@ -43,7 +43,7 @@ from rtcore.keys.hashing import hash_key
 from rtcore.keys.schema import client_secrets, keys, leases, spend_logs
 from rtcore.keys.secret_store import DatabaseBook
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
-from rtcore.keys.usage import SessionRecord
+from rtcore.keys.usage import SessionRecord, mcp_metadata
 
 log = logging.getLogger(__name__)
 
@@ -1001,7 +1001,7 @@ def _record_row(record: SessionRecord) -> dict[str, Any]:
         "output_text_tokens": usage.output_text_tokens,
         "output_audio_tokens": usage.output_audio_tokens,
         "spend": record.spend,
-        "metadata": {},
+        "metadata": mcp_metadata(record),
     }
 
 

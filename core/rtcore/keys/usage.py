@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any
 
 import msgspec
 
@@ -33,6 +34,18 @@ class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
         return self if self.output_text is None else msgspec.structs.replace(self, output_text=None)
 
 
+class McpCallsRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A session's calls to one MCP server (by its ``server_label``): how many, how many
+    failed (or were stopped), the seconds they took in all, the bytes of output they gave
+    the model."""
+
+    server_label: str
+    calls: int
+    failed: int
+    seconds: float
+    output_bytes: int
+
+
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     """What a session used, from its start to its end (``rtcore_session_ended``)."""
 
@@ -52,6 +65,8 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     # Its responses in the order they ended (a session that asked for none has none).
     responses: tuple[ResponseRecord, ...] = ()
     provider: str = ""  # the provider plugin's name (``ProviderSpec.name``)
+    # The MCP tools the gateway ran for it, per server, in the order first called.
+    mcp_calls: tuple[McpCallsRecord, ...] = ()
 
     def without_text(self) -> SessionRecord:
         """The record as it may be stored: no response's text."""
@@ -103,6 +118,8 @@ class Meter:
         # response, never per chunk.
         self._opened: dict[str, datetime.datetime] = {}
         self._responses: list[ResponseRecord] = []
+        # MCP calls per server label: calls, failed, seconds, output bytes.
+        self._mcp: dict[str, list[float]] = {}
 
     def response_started(self, response_id: str) -> None:
         self._opened.setdefault(response_id, datetime.datetime.now(datetime.UTC))
@@ -125,6 +142,14 @@ class Meter:
                 output_text=said,
             )
         )
+
+    def mcp_call(self, label: str, seconds: float, output_bytes: int, failed: bool) -> None:
+        """The gateway ran a tool of MCP server ``label`` (``failed``: it gave no output)."""
+        counts = self._mcp.setdefault(label, [0, 0, 0.0, 0])
+        counts[0] += 1
+        counts[1] += failed
+        counts[2] += seconds
+        counts[3] += output_bytes
 
     def add_usage(self, usage: Usage) -> None:
         u = self._usage
@@ -209,7 +234,35 @@ class Meter:
             spend=self.spend,
             responses=tuple(self._responses),
             provider=provider,
+            mcp_calls=tuple(
+                McpCallsRecord(
+                    server_label=label,
+                    calls=int(calls),
+                    failed=int(failed),
+                    seconds=seconds,
+                    output_bytes=int(size),
+                )
+                for label, (calls, failed, seconds, size) in self._mcp.items()
+            ),
         )
+
+
+def mcp_metadata(record: SessionRecord) -> dict[str, Any]:
+    """The session's MCP calls as its spend-log row's metadata holds them (nothing for a
+    session that made none): ``mcp_calls``, per server label."""
+    if not record.mcp_calls:
+        return {}
+    return {
+        "mcp_calls": {
+            c.server_label: {
+                "calls": c.calls,
+                "failed": c.failed,
+                "seconds": round(c.seconds, 3),
+                "output_bytes": c.output_bytes,
+            }
+            for c in record.mcp_calls
+        }
+    }
 
 
 def _minute_of(when: datetime.datetime) -> datetime.datetime:

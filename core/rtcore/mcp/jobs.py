@@ -24,11 +24,17 @@ class CallTool(msgspec.Struct, frozen=True, kw_only=True):
     arguments: dict[str, object]
 
 
+class CancelCall(msgspec.Struct, frozen=True, kw_only=True):
+    """Stop the call ``item_id`` waits for: its response ended without it."""
+
+    item_id: str
+
+
 class Disconnect(msgspec.Struct, frozen=True, kw_only=True):
     label: str
 
 
-Job = ListTools | CallTool | Disconnect
+Job = ListTools | CallTool | CancelCall | Disconnect
 
 
 class Listed(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rtcore.mcp.errors import McpFailure
-from rtcore.mcp.jobs import Called, CallTool, Disconnect, Job, Listed, ListTools, Result
+from rtcore.mcp.jobs import (
+    Called,
+    CallTool,
+    CancelCall,
+    Disconnect,
+    Job,
+    Listed,
+    ListTools,
+    Result,
+)
 from rtcore.mcp.spec import McpAccess
 
 if TYPE_CHECKING:
@@ -19,16 +30,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[Result], Awaitable[None]]
+# Told of each call once over: the server's label, its seconds, the bytes of output it
+# gave, whether it failed (or was stopped).
+Count = Callable[[str, float, int, bool], None]
 
 
 class McpRunner:
-    """``deliver`` is given each result, in the task that got it."""
+    """``deliver`` is given each result, in the task that got it; ``count`` is told of
+    each call (the session's spend record keeps them)."""
 
-    def __init__(self, access: McpAccess, deliver: Deliver) -> None:
+    def __init__(self, access: McpAccess, deliver: Deliver, count: Count | None = None) -> None:
         self._access = access
         self._deliver = deliver
+        self._count = count
         self._connections: dict[str, McpConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Calls running, by the mcp_call item waiting for each (to stop one).
+        self._calls: dict[str, asyncio.Task[None]] = {}
         self._closed = False
 
     def start(self, jobs: Iterable[Job]) -> None:
@@ -47,11 +65,20 @@ class McpRunner:
                     self._connections[spec.label] = connection
                     self._spawn(self._list(connection), f"mcp-list-{spec.label}")
                 case CallTool():
-                    self._spawn(self._call(job), f"mcp-call-{job.label}")
+                    call = self._spawn(self._call(job), f"mcp-call-{job.label}")
+                    self._calls[job.item_id] = call
+                    call.add_done_callback(functools.partial(self._ended, job.item_id))
+                case CancelCall(item_id=item_id):
+                    running = self._calls.pop(item_id, None)
+                    if running is not None:
+                        running.cancel()
                 case Disconnect(label=label):
                     self._drop(label)
 
-    def _spawn(self, work: Awaitable[None], name: str) -> None:
+    def _ended(self, item_id: str, _: asyncio.Task[None]) -> None:
+        self._calls.pop(item_id, None)
+
+    def _spawn(self, work: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def run() -> None:
             try:
                 await work
@@ -62,6 +89,7 @@ class McpRunner:
         task = asyncio.create_task(run(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _drop(self, label: str) -> None:
         old = self._connections.pop(label, None)
@@ -80,6 +108,8 @@ class McpRunner:
 
     async def _call(self, job: CallTool) -> None:
         connection = self._connections.get(job.label)
+        started = time.monotonic()
+        output: str | None = None
         try:
             if connection is None:
                 raise McpFailure("http_error", "The MCP server is no longer connected.", 503)
@@ -91,9 +121,19 @@ class McpRunner:
             )
         except McpFailure as failure:
             log.info("MCP tool %s/%s failed (%s)", job.label, job.name, failure.kind)
+            self._counted(job, started, None)
             await self._deliver(Called(item_id=job.item_id, failure=failure))
             return
+        except asyncio.CancelledError:
+            self._counted(job, started, None)  # stopped: its response ended without it
+            raise
+        self._counted(job, started, output)
         await self._deliver(Called(item_id=job.item_id, output=output))
+
+    def _counted(self, job: CallTool, started: float, output: str | None) -> None:
+        if self._count is not None:
+            size = 0 if output is None else len(output.encode())
+            self._count(job.label, time.monotonic() - started, size, output is None)
 
     async def aclose(self) -> None:
         """The session is over: its calls stop, its connections close."""

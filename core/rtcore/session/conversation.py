@@ -158,6 +158,20 @@ class Conversation:
         index = self._items.index(item)
         return self._items[index - 1].id if index else None
 
+    def model_previous(self, item_id: str | None) -> str | None:
+        """What the model knows last at ``item_id``'s place, for an item that follows it:
+        an MCP item is a function call then its output to the model (the output last), a
+        tool list nothing (the item before it counts)."""
+        while item_id is not None:
+            item = self._by_id.get(item_id)
+            if item is None or not item.type.startswith("mcp_"):
+                return item_id
+            made = item.for_model()
+            if made:
+                return made[-1].id
+            item_id = self.previous_of(item_id)
+        return None
+
     def get(self, item_id: str) -> ConvItem | None:
         return self._by_id.get(item_id)
 

@@ -27,6 +27,7 @@ from rtcore.provider import messages as neutral
 from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem, Part, truncate_item
 from rtcore.session.dialect_events import Vocabulary, vocabulary
+from rtcore.session.handover import SessionHandover
 from rtcore.session.idle import IdleTimeout
 from rtcore.session.ids import EventIds
 from rtcore.session.items import item_from_wire
@@ -52,7 +53,7 @@ Commands = list[neutral.Command]
 _NO_COMMANDS: tuple[neutral.Command, ...] = ()
 
 
-class RealtimeSession(MediaPlayback):
+class RealtimeSession(MediaPlayback, SessionHandover):
     def __init__(
         self,
         *,
@@ -375,7 +376,8 @@ class RealtimeSession(MediaPlayback):
         else:
             previous = self.conversation.insert(item, event.previous_item_id)
         self._announce_item(item, previous)
-        return [neutral.AddItem(item=self._for_provider(item), previous_item_id=previous)]
+        after = self.conversation.model_previous(previous)
+        return [neutral.AddItem(item=self._for_provider(item), previous_item_id=after)]
 
     def _commit(self) -> Commands:
         if self._buffered_ms < MIN_COMMIT_MS:
@@ -400,7 +402,8 @@ class RealtimeSession(MediaPlayback):
         self._announce_item(item, previous)
         self._transcripts.open(item_id, self._buffered_ms / 1000 if seconds is None else seconds)
         self._buffered_ms = 0.0
-        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=previous, source="audio")]
+        after = self.conversation.model_previous(previous)
+        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=after, source="audio")]
 
     def _clear(self) -> Commands:
         assert self._input is not None
@@ -472,6 +475,8 @@ class RealtimeSession(MediaPlayback):
                 "response_cancel_not_active",
                 "Cancellation failed: no active response found.",
             )
+        # A response open only for its MCP calls is nothing the provider still produces.
+        theirs = not self.mcp.held(response.id)
         # Closed now, for the client; whatever the provider still sends for it is dropped.
         self._close_response(
             response,
@@ -479,79 +484,13 @@ class RealtimeSession(MediaPlayback):
                 response_id=response.id, status="cancelled", reason="client_cancelled"
             ),
         )
-        return [neutral.CancelResponse(response_id=response.id)]
-
-    # -- moving to another upstream (failover) -------------------------------------------
-
-    def adopt(self, caps: Capabilities, voice: str | None) -> None:
-        """The session runs on an upstream with ``caps`` from now on (a failover): its
-        voice is ``voice``, its audio crosses at that upstream's rates."""
-        custom = self.state.custom_voice and voice == self.state.voice
-        self.caps = caps
-        self.state = msgspec.structs.replace(self.state, voice=voice, custom_voice=custom)
-        self._rebuild_converters()
-
-    def resume_responses(self, error: neutral.ResponseError) -> Commands:
-        """The upstream producing the open responses is gone. One the client has output
-        of fails with ``error`` (the client hears one interrupted reply); one with nothing
-        out yet is asked of the new upstream under its own id (the client sees one
-        response). Returns those requests, to follow the history."""
-        again: Commands = []
-        for response in list(self.responses.values()):
-            if response.items:
-                done = neutral.ResponseDone(response_id=response.id, status="failed", error=error)
-                self.on_event(done)
-            else:
-                response.reroute(self._output_converter())
-                again.append(
-                    neutral.CreateResponse(
-                        response_id=response.id,
-                        options=response.options,
-                        conversation=response.conversation is not None,
-                    )
-                )
-        return again
-
-    def recommit(self, item_id: str) -> Commands:
-        """The committed user turn ``item_id`` for a new upstream, when the one it went to
-        never said a word of it (``history`` leaves it out): its commit and item, to follow
-        its audio. Nothing when the turn was heard, or is gone."""
-        item = self.conversation.get(item_id)
-        if item is None or item_id not in self._transcripts:
-            return []
-        if self._transcripts.text_so_far(item_id):
-            return []
-        return [
-            neutral.CommitAudio(item_id=item_id),
-            neutral.AddItem(
-                item=item.to_neutral(),
-                previous_item_id=self.conversation.previous_of(item_id),
-                source="audio",
-            ),
-        ]
-
-    def history(self) -> list[neutral.AddItem]:
-        """The conversation for a new upstream, as items a client adds. A user turn the
-        model heard goes by its transcript (what there is of it so far); one with no words
-        yet has nothing a new model could take, and is left out."""
-        out: list[neutral.AddItem] = []
-        previous: str | None = None
-        for item in self.conversation:
-            if item.type.startswith("mcp_"):
-                for made in item.for_model():
-                    made = self._call_ids.for_provider(made)
-                    out.append(neutral.AddItem(item=made, previous_item_id=previous))
-                    previous = made.id
-                continue
-            given = self._for_provider(item)
-            if isinstance(given, neutral.Message) and not given.text:
-                heard = self._transcripts.text_so_far(item.id)
-                if not heard:
-                    continue
-                given = msgspec.structs.replace(given, text=heard)
-            out.append(neutral.AddItem(item=given, previous_item_id=previous, source="client"))
-            previous = item.id
-        return out
+        commands: Commands = [neutral.CancelResponse(response_id=response.id)] if theirs else []
+        if any(item.type == "mcp_call" for item in response.items):
+            # Its stopped MCP calls, as failed calls, reach the model now: a provider done
+            # with the response sends nothing more that would carry them.
+            commands += self._pending
+            self._pending = []
+        return commands
 
     def _output_converter(self) -> OutputConverter:
         out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
@@ -591,6 +530,7 @@ class RealtimeSession(MediaPlayback):
 
     def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
         del self.responses[response.id]
+        self.mcp.abandon(response, done)
         played_ms = response.audio_out_ms
         response.finish(done)
         started = self._reply_started_ms.pop(response.id, self._audio_ms)
@@ -604,7 +544,7 @@ class RealtimeSession(MediaPlayback):
     def _output_item_done(self, item: ConvItem) -> None:
         if item.type.startswith("mcp_"):
             # The model's call (its own output), then the gateway's output for it.
-            previous = self.conversation.previous_of(item.id)
+            previous = self.conversation.model_previous(self.conversation.previous_of(item.id))
             for made in item.for_model():
                 source: neutral.ItemSource = (
                     "model" if isinstance(made, neutral.FunctionCall) else "client"
@@ -619,7 +559,9 @@ class RealtimeSession(MediaPlayback):
         self._pending.append(
             neutral.AddItem(
                 item=self._for_provider(item),
-                previous_item_id=self.conversation.previous_of(item.id),
+                previous_item_id=self.conversation.model_previous(
+                    self.conversation.previous_of(item.id)
+                ),
                 source="model",
             )
         )
@@ -652,30 +594,13 @@ class RealtimeSession(MediaPlayback):
                     self.finish_response(r, event)
                     self._pending += self.mcp.continuation()
             case neutral.SpeechStarted():
-                self._idle.disarm()
-                self._transcripts.speech_started(event.item_id, event.audio_start_ms)
-                # Barge-in: the user speaks over the reply, which stops playing.
-                self._pending += self._clear_playback() or []
-                self.emit(
-                    s.SpeechStarted(
-                        event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id
-                    )
-                )
+                self._speech_started(event)
             case neutral.SpeechStopped():
                 self._speech_stopped(event)
             case neutral.InputTranscript():
                 self._input_transcript(event)
             case neutral.RateLimits():
-                limits = [
-                    RateLimitOut(
-                        name=r.name,
-                        limit=r.limit,
-                        remaining=r.remaining,
-                        reset_seconds=r.reset_seconds,
-                    )
-                    for r in event.limits
-                ]
-                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=limits))
+                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=_limits(event)))
             case neutral.ProviderError():
                 # The failure that ended a response was reported with it already.
                 if (event.code, event.message) != self._reported:
@@ -698,6 +623,28 @@ class RealtimeSession(MediaPlayback):
             # A client acts on an error event; the status says which response.
             self._reported = (event.error.code, event.error.message)
             self.error(RealtimeError(event.error.code, event.error.message, type="server_error"))
+
+    def _speech_started(self, event: neutral.SpeechStarted) -> None:
+        self._idle.disarm()
+        self._transcripts.speech_started(event.item_id, event.audio_start_ms)
+        # Barge-in: the user speaks over the reply, which stops playing.
+        self._pending += self._clear_playback() or []
+        self.emit(
+            s.SpeechStarted(event_id="", audio_start_ms=event.audio_start_ms, item_id=event.item_id)
+        )
+        self._interrupt_held()
+
+    def _interrupt_held(self) -> None:
+        """The user speaks over a reply the gateway holds open for its MCP calls (its
+        provider is done with it): it is cancelled as the provider's own would be, its
+        calls stopped."""
+        td = self.state.turn_detection
+        if td is None or not td.interrupt_response:
+            return
+        for response_id, done in self.mcp.held_done():
+            if (r := self.responses.get(response_id)) is not None:
+                cut = msgspec.structs.replace(done, status="cancelled", reason="turn_detected")
+                self.finish_response(r, cut)
 
     def _within_bounds(self) -> Commands:
         """Past its bounds the conversation drops its oldest items (not those of responses
@@ -752,3 +699,12 @@ def _with_input_rate(state: SessionState, rate: int) -> SessionState:
         return state
     fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
     return msgspec.structs.replace(state, input_format=fmt)
+
+
+def _limits(event: neutral.RateLimits) -> list[RateLimitOut]:
+    return [
+        RateLimitOut(
+            name=r.name, limit=r.limit, remaining=r.remaining, reset_seconds=r.reset_seconds
+        )
+        for r in event.limits
+    ]

@@ -10,13 +10,22 @@ so the reply goes on by itself.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 
 from rtcore.ids import new_id
 from rtcore.mcp.errors import McpFailure
-from rtcore.mcp.jobs import Called, CallTool, Disconnect, Job, Listed, ListTools, Result
+from rtcore.mcp.jobs import (
+    Called,
+    CallTool,
+    CancelCall,
+    Disconnect,
+    Job,
+    Listed,
+    ListTools,
+    Result,
+)
 from rtcore.mcp.spec import ServerSpec, ToolInfo
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
@@ -30,6 +39,12 @@ if TYPE_CHECKING:
     from rtcore.session.machine import RealtimeSession
 
 Commands = list[neutral.Command]
+
+# Why a call stopped, by the reason its response ended (OpenAI's status_details.reason).
+_WHY = {
+    "client_cancelled": "the client cancelled its response",
+    "turn_detected": "the user spoke over its response",
+}
 
 
 class _Server(msgspec.Struct, kw_only=True):
@@ -239,6 +254,32 @@ class McpBridge:
             return True
         return False
 
+    def held(self, response_id: str) -> bool:
+        """Whether ``response_id`` is open only for its calls (its provider is done with
+        it, or never had it)."""
+        return response_id in self._held
+
+    def held_done(self) -> list[tuple[str, neutral.ResponseDone]]:
+        return list(self._held.items())
+
+    def abandon(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+        """``response`` ends (``done``) with calls still running: each is stopped and its
+        item fails (``response.mcp_call.failed``), before the response's done. The model
+        is told of each as a failed call; nothing answers it by itself."""
+        self._held.pop(response.id, None)
+        stopped = [(i, item) for i, (rid, item) in self._calls.items() if rid == response.id]
+        why = _WHY.get(done.reason or "", f"its response ended ({done.status})")
+        for item_id, item in stopped:
+            del self._calls[item_id]
+            self._jobs.append(CancelCall(item_id=item_id))
+            item.error = McpError(
+                type="tool_execution_error", message=f"The call was cancelled: {why}."
+            )
+            index = response.items.index(item)
+            self._session.emit(s.McpCallFailed(event_id="", item_id=item.id, output_index=index))
+            response.close_item(item, "failed")
+            self._session.conversation.measure(item.id)
+
     def _called(self, called: Called) -> Commands:
         entry = self._calls.pop(called.item_id, None)
         if entry is None:
@@ -246,6 +287,8 @@ class McpBridge:
         response_id, item = entry
         session = self._session
         response = session.responses.get(response_id)
+        if response is None:
+            return []  # (never: a response that ends stops its calls first, in abandon)
         if called.failure is not None:
             f = called.failure
             item.error = McpError(type=f.kind, message=f.message, code=f.code)
@@ -253,14 +296,6 @@ class McpBridge:
         else:
             item.output = called.output
             status = "completed"
-        if response is None:
-            # The response was cancelled meanwhile: the call's outcome is kept, and the
-            # model told of it, but nothing answers it by itself.
-            item.status = status
-            return [
-                neutral.AddItem(item=i, source="model" if i.id == item.id else "client")
-                for i in item.for_model()
-            ]
         index = response.items.index(item)
         event = s.McpCallFailed if status == "failed" else s.McpCallCompleted
         session.emit(event(event_id="", item_id=item.id, output_index=index))
@@ -289,26 +324,22 @@ class McpBridge:
         """An ``mcp_approval_response`` item: the call it approves runs in a response of
         its own; one refused is told to the model, which answers."""
         session = self._session
-        if not isinstance(wire.approval_request_id, str):
-            raise RealtimeError(
-                "missing_required_parameter",
-                "Missing required parameter: 'item.approval_request_id'.",
-                param="item.approval_request_id",
-            )
-        if not isinstance(wire.approve, bool):
-            raise RealtimeError(
-                "missing_required_parameter",
-                "Missing required parameter: 'item.approve'.",
-                param="item.approve",
-            )
-        request = self._approvals.get(wire.approval_request_id)
+        for name, kind in (("approval_request_id", str), ("approve", bool)):
+            if not isinstance(getattr(wire, name), kind):
+                raise RealtimeError(
+                    "missing_required_parameter",
+                    f"Missing required parameter: 'item.{name}'.",
+                    param=f"item.{name}",
+                )
+        approve = cast(bool, wire.approve)
+        request = self._approvals.get(cast(str, wire.approval_request_id))
         if request is None:
             raise RealtimeError(
                 "invalid_value",
                 f"No mcp_approval_request '{wire.approval_request_id}' is waiting for an answer.",
                 param="item.approval_request_id",
             )
-        if wire.approve and session.response is not None:
+        if approve and session.response is not None:
             raise RealtimeError(
                 "conversation_already_has_active_response",
                 "Conversation already has an active response in progress: "
@@ -319,7 +350,7 @@ class McpBridge:
             id=wire.id if isinstance(wire.id, str) else new_id("item_"),
             type="mcp_approval_response",
             approval_request_id=request.id,
-            approve=wire.approve,
+            approve=approve,
             reason=wire.reason if isinstance(wire.reason, str) else None,
             call_id=request.call_id,
             name=request.name,
@@ -329,10 +360,11 @@ class McpBridge:
         else:
             previous = session.conversation.insert(item, previous_item_id)
         session.announce_item(item, previous)
+        after = session.conversation.model_previous(previous)
         commands: Commands = [
-            neutral.AddItem(item=i, previous_item_id=previous) for i in item.for_model()
+            neutral.AddItem(item=i, previous_item_id=after) for i in item.for_model()
         ]
-        if not wire.approve:
+        if not approve:
             self._continue = True
             return commands + self.continuation()
         response = session.open_response(new_id("resp_"))
