@@ -34,9 +34,10 @@ WARM_UP_BATCHES = 3
 ENDINGS = ("close", "hang-up", "turn")
 EXECUTOR_THREADS = min(32, (os.cpu_count() or 1) + 4)
 # Read after the server reclaimed what the calls left (cycles collected, the allocator's free
-# pages given back), RSS moves by a few MB with where the allocator's heaps happen to end,
-# and creeps with what uvloop keeps of each UDP transport (measured: +2.5 MB over 200 calls;
-# docs/performance.md). Before, each call kept about 0.5 MB: 100 MB over these 200 calls.
+# pages given back), RSS moves by a few MB with where the allocator's heaps happen to end
+# (measured: within +2.4 MB of the baseline over 200 calls, no trend; docs/performance.md).
+# Before glibc's thresholds were held, its thread arenas kept more with each call, RSS +2 to
+# +8.2 MB; before the calls were given back at all, about 0.5 MB a call: 100 MB here.
 RSS_TOLERANCE = 8 * 2**20
 RECLAIMED = re.compile(r"reclaimed what (\d+) ended call")
 # Safety nets only: each wait ends as soon as its condition holds.

@@ -112,8 +112,9 @@ def load_media(host: str) -> None:
     """WebRTC's media stack (aiortc, PyAV, pylibsrtp, aioice), imported and set up for a
     server bound to ``host``: on the first call, so that a server no one calls never
     loads it (tens of MB of its memory, and its start-up)."""
-    from rtcore_webrtc import calls, codecs, ice, offer
+    from rtcore_webrtc import calls, codecs, ice, offer, reclaim
 
+    reclaim.hold_thresholds()  # before the stack's threads and buffers come and go
     ice.gather_on(host)
     codecs.install()
     del calls, offer  # imported here, off the event loop; used where needed

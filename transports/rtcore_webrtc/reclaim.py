@@ -15,6 +15,13 @@ threads freed in its arenas and returns it to the system only from the top of a 
 each call's threads and buffers (aiortc's decoder thread, FFmpeg's frames) leave the RSS a
 little higher, for no use; ``malloc_trim`` returns those pages. Other C libraries (musl,
 macOS) have no such call, and nothing is asked of them.
+
+``malloc_trim`` does not reach the free top of a thread's arena (glibc has up to eight per
+CPU; each call's decoder thread takes one): an arena gives that back only as a block is
+freed, and only past the trim threshold, which glibc raises, along with the size from which
+blocks get their own mapping, each time a mapped block larger than it is freed (up to 64
+MB). So the media stack holds both at glibc's defaults (``hold_thresholds``): without it
+the arenas' resident size grew by 5 MB over 260 calls and RSS crept on, 10-30 KB a call.
 """
 
 from __future__ import annotations
@@ -34,22 +41,41 @@ SETTLE_SECONDS = 1.0
 INTERVAL_SECONDS = 10.0
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+# mallopt's parameters (glibc's malloc.h), and the values held: glibc's own defaults.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+TRIM_THRESHOLD = 128 * 1024
+MMAP_THRESHOLD = 128 * 1024
+
+
+def _glibc(name: str, *argtypes: type[ctypes._SimpleCData[int]]) -> Callable[..., int] | None:
     try:
-        trim = ctypes.CDLL(None).malloc_trim  # the C library the process runs on
+        function = getattr(ctypes.CDLL(None), name)  # the C library the process runs on
     except (OSError, AttributeError):  # not glibc
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    function.argtypes, function.restype = list(argtypes), ctypes.c_int
+    return function  # type: ignore[no-any-return]
 
 
-_TRIM = _malloc_trim()
+_TRIM = _glibc("malloc_trim", ctypes.c_size_t)
+_MALLOPT = _glibc("mallopt", ctypes.c_int, ctypes.c_int)
 
 
 def give_back() -> None:
     """Hand the C allocator's free pages back to the system, where it can."""
     if _TRIM is not None:
         _TRIM(0)
+
+
+def hold_thresholds() -> bool:
+    """Fix glibc's trim and mapping thresholds at its defaults, so that a thread's arena
+    gives back its free top as soon as it passes 128 KB rather than once it passes what the
+    largest block freed so far has raised the threshold to. False where there is no
+    ``mallopt`` or it refused."""
+    if _MALLOPT is None:
+        return False
+    held = _MALLOPT(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    return _MALLOPT(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and held
 
 
 class Reclaimer:
