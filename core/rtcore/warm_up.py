@@ -38,7 +38,11 @@ async def warm_up(gateway: Gateway, settings: ServeSettings) -> None:
             failed.setdefault(message, []).append(model.name)
 
     loading = [one(model) for model in settings.models]
-    if settings.mcp.servers or settings.mcp.client_urls:
+    if settings.mcp.servers:
+        # Sessions will use the configured servers: the SDK is loaded now and frozen with
+        # the rest of start-up. (A session naming a server by URL loads it off the loop on
+        # first use, without delaying every start for what most servers never use: its
+        # import and the collection after it slowed the first WebRTC calls of a server.)
         loading.append(_load_mcp_sdk())
     await asyncio.gather(*loading)
     # A WARNING, once per cause: the server runs, but no session of these models will

@@ -67,9 +67,14 @@ async def test_a_failed_warm_up_still_freezes(unfrozen: None) -> None:
 _MCP_PROBE = """
 import asyncio, gc, sys
 from types import SimpleNamespace
-from rtcore.mcp.spec import McpAccess
+from rtcore.mcp.spec import McpAccess, OperatorServer
 from rtcore.warm_up import warm_up as _warm_up
-access = McpAccess(client_urls=sys.argv[1] == "on")
+server = OperatorServer(name="docs", url="http://127.0.0.1:9/mcp")
+access = {
+    "servers": McpAccess(servers={"docs": server}, client_urls=False),
+    "urls": McpAccess(client_urls=True),
+    "none": McpAccess(client_urls=False),
+}[sys.argv[1]]
 assert "rtcore.mcp.client" not in sys.modules
 asyncio.run(_warm_up(SimpleNamespace(), SimpleNamespace(models=[], mcp=access)))
 loaded = "rtcore.mcp.client" in sys.modules
@@ -80,8 +85,18 @@ print(loaded, frozen)
 """
 
 
-@pytest.mark.parametrize(("mcp", "expected"), [("on", "True True"), ("off", "False False")])
-def test_the_mcp_sdk_is_loaded_and_frozen_at_start_when_sessions_may_use_it(
+@pytest.mark.parametrize(
+    ("mcp", "expected"),
+    [
+        ("servers", "True True"),
+        # Sessions may name servers by URL, but most never do: loaded on first use, off
+        # the loop, not at every start (the import and the collection after it slowed
+        # the first WebRTC calls of a server).
+        ("urls", "False False"),
+        ("none", "False False"),
+    ],
+)
+def test_the_mcp_sdk_is_loaded_and_frozen_at_start_when_servers_are_configured(
     mcp: str, expected: str
 ) -> None:
     done = subprocess.run(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
@@ -22,7 +24,7 @@ from rtcore.mcp.jobs import (
     ListTools,
     Result,
 )
-from rtcore.mcp.spec import McpAccess
+from rtcore.mcp.spec import McpAccess, ServerSpec
 
 if TYPE_CHECKING:
     from rtcore.mcp.client import McpConnection
@@ -44,6 +46,8 @@ class McpRunner:
         self._deliver = deliver
         self._count = count
         self._connections: dict[str, McpConnection] = {}
+        # Servers whose SDK load or connection is under way, by label (dropped: cancelled).
+        self._opening: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Calls running, by the mcp_call item waiting for each (to stop one).
         self._calls: dict[str, asyncio.Task[None]] = {}
@@ -55,15 +59,10 @@ class McpRunner:
                 return
             match job:
                 case ListTools(spec=spec):
-                    # The SDK (and its HTTP stack) is loaded by the first session using it.
-                    from rtcore.mcp.client import McpConnection
-
                     self._drop(spec.label)
-                    connection = McpConnection(
-                        spec, connect_timeout_seconds=self._access.connect_timeout_seconds
+                    self._opening[spec.label] = self._spawn(
+                        self._open(spec), f"mcp-list-{spec.label}"
                     )
-                    self._connections[spec.label] = connection
-                    self._spawn(self._list(connection), f"mcp-list-{spec.label}")
                 case CallTool():
                     call = self._spawn(self._call(job), f"mcp-call-{job.label}")
                     self._calls[job.item_id] = call
@@ -91,7 +90,25 @@ class McpRunner:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def _open(self, spec: ServerSpec) -> None:
+        """Connect to a server and list its tools; the SDK (and its HTTP stack) is loaded
+        by the first session that uses it, in a thread: on the event loop its import would
+        stop every session's audio for a second or more."""
+        if "rtcore.mcp.client" not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, "rtcore.mcp.client")
+        from rtcore.mcp.client import McpConnection
+
+        connection = McpConnection(
+            spec, connect_timeout_seconds=self._access.connect_timeout_seconds
+        )
+        self._opening.pop(spec.label, None)
+        self._connections[spec.label] = connection
+        await self._list(connection)
+
     def _drop(self, label: str) -> None:
+        opening = self._opening.pop(label, None)
+        if opening is not None:
+            opening.cancel()
         old = self._connections.pop(label, None)
         if old is not None:
             self._spawn(old.aclose(), f"mcp-close-{label}")
