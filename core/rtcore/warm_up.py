@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import logging
 from typing import TYPE_CHECKING
 
+from rtcore.mcp.runner import load_client
 from rtcore.provider import WarmsUp
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ async def _load_mcp_sdk() -> None:
     a server, on the event loop, it would stop every session's audio for a second or more,
     and its ~66,000 objects would lengthen every full collection after (~75 ms)."""
     try:
-        await asyncio.to_thread(importlib.import_module, "rtcore.mcp.client")
+        await load_client()
     except Exception:  # a session loading it later says what is wrong
         log.warning("the MCP SDK could not be loaded", exc_info=True)
 

@@ -40,10 +40,6 @@ class SupervisedSession[H]:
         called once ``self.supervisor`` is set."""
         self._runner = asyncio.create_task(self._run(*background), name=name)
 
-    @property
-    def finished(self) -> bool:
-        return self._finished
-
     # -- ProviderSession --------------------------------------------------------------------
 
     def events(self) -> AsyncIterator[n.Event]:

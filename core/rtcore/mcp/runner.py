@@ -37,6 +37,13 @@ Deliver = Callable[[Result], Awaitable[None]]
 Count = Callable[[str, float, int, bool], None]
 
 
+async def load_client() -> None:
+    """The MCP SDK (and its HTTP stack), imported in a thread: on the event loop its import
+    would stop every session's audio for a second or more."""
+    if "rtcore.mcp.client" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "rtcore.mcp.client")
+
+
 class McpRunner:
     """``deliver`` is given each result, in the task that got it; ``count`` is told of
     each call (the session's spend record keeps them)."""
@@ -91,11 +98,9 @@ class McpRunner:
         return task
 
     async def _open(self, spec: ServerSpec) -> None:
-        """Connect to a server and list its tools; the SDK (and its HTTP stack) is loaded
-        by the first session that uses it, in a thread: on the event loop its import would
-        stop every session's audio for a second or more."""
-        if "rtcore.mcp.client" not in sys.modules:
-            await asyncio.to_thread(importlib.import_module, "rtcore.mcp.client")
+        """Connect to a server and list its tools; the SDK is loaded by the first session
+        that uses it (``load_client``)."""
+        await load_client()
         from rtcore.mcp.client import McpConnection
 
         connection = McpConnection(
