@@ -185,7 +185,7 @@ class SessionMoves:
                     self._retire(old_upstream, old_model)
                 self._upstream = upstream
                 self._format_before = old_format
-                await self._hand_over(upstream, error, old_format)
+                await self._hand_over(upstream, error)
             finally:
                 self._steady.set()
         gap = time.monotonic() - started
@@ -240,10 +240,7 @@ class SessionMoves:
         return None
 
     async def _hand_over(
-        self,
-        upstream: ProviderSession,
-        error: neutral.ProviderError | None,
-        old_format: AudioFormat,
+        self, upstream: ProviderSession, error: neutral.ProviderError | None
     ) -> None:
         again: list[neutral.Command] = []
         if error is not None:
@@ -261,20 +258,20 @@ class SessionMoves:
             # Committed turns it never heard go before the replies asked again (which may
             # answer them); speech nobody answered yet, after.
             for turn in self._committed.items():
-                commands += self._heard_again(unheard, turn, old_format)
+                commands += self._heard_again(unheard, turn)
             pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
             self._unheard = ring(config)
             self._buffer_from, self._committed = 0.0, {}
             if pcm:
                 self.replayed_audio += len(pcm)
-                again.append(neutral.AppendAudio(pcm=_recode(pcm, old_format, config)))
+                again.append(neutral.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)))
         commands += again
         await self._flush()
         await self._deliver(upstream, commands)
         await self._flush()
 
     def _heard_again(
-        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]], old_format: AudioFormat
+        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]]
     ) -> list[neutral.Command]:
         """A committed turn the failed upstream never said a word of: its audio and its
         commit, for the next (nothing when the turn was heard: the history has it)."""
@@ -285,7 +282,7 @@ class SessionMoves:
         pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
         self.replayed_audio += len(pcm)
         config = self.session.neutral_config()
-        return [neutral.AppendAudio(pcm=_recode(pcm, old_format, config)), *commit]
+        return [neutral.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)), *commit]
 
     def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
         """Close an upstream the session left, in the background (its close may wait on
@@ -335,6 +332,11 @@ def failure_of(exc: ProviderUnavailable | SettingRefused) -> tuple[str, str]:
 
 def _input_format(config: neutral.SessionConfig) -> AudioFormat:
     return AudioFormat(config.input_encoding, config.input_sample_rate)
+
+
+def _format_of(unheard: InputAudio) -> AudioFormat:
+    """The format of the audio in the ring (the format it crossed in)."""
+    return AudioFormat(unheard.encoding, unheard.rate)
 
 
 def ring(config: neutral.SessionConfig, position_ms: float = 0.0) -> InputAudio:

@@ -235,8 +235,8 @@ def check_max_tokens(value: MaxTokens, param: str) -> MaxTokens:
 def to_neutral(state: SessionState, caps: Capabilities, *, media: bool = False) -> SessionConfig:
     """The session's configuration as the provider sees it. ``media``: the audio travels
     out of band (WebRTC), as PCM16 whatever formats the client names."""
-    in_fmt = _crossing(state.input_format, caps, media)
-    out_fmt = _crossing(state.output_format, caps, media)
+    in_fmt = _crossing(state.input_format, caps.input_sample_rates, caps, media)
+    out_fmt = _crossing(state.output_format, caps.output_sample_rates, caps, media)
     return SessionConfig(
         model=state.model,
         session_id=state.id,
@@ -251,24 +251,22 @@ def to_neutral(state: SessionState, caps: Capabilities, *, media: bool = False) 
         tools=state.tools + state.mcp_functions,
         tool_choice=state.tool_choice,
         turn_detection=state.turn_detection,
-        input_sample_rate=in_fmt.sample_rate
-        if in_fmt.encoding != "pcm16"
-        else nearest_rate(in_fmt.sample_rate, caps.input_sample_rates),
-        output_sample_rate=out_fmt.sample_rate
-        if out_fmt.encoding != "pcm16"
-        else nearest_rate(out_fmt.sample_rate, caps.output_sample_rates),
+        input_sample_rate=in_fmt.sample_rate,
+        output_sample_rate=out_fmt.sample_rate,
         input_encoding=in_fmt.encoding,
         output_encoding=out_fmt.encoding,
         **_session_options(state, caps.session_options),
     )
 
 
-def _crossing(client: AudioFormat, caps: Capabilities, media: bool) -> AudioFormat:
-    """The audio the provider is given: the client's own G.711 when the provider takes it
-    as it is, else PCM16 (at the client's rate, to be matched to the provider's)."""
+def _crossing(
+    client: AudioFormat, rates: tuple[int, ...], caps: Capabilities, media: bool
+) -> AudioFormat:
+    """The audio the provider takes: the client's own G.711 when it takes that as it is,
+    else PCM16 at the provider's rate nearest the client's."""
     if not media and client.encoding in caps.passthrough_encodings:
         return client
-    return AudioFormat("pcm16", client.sample_rate)
+    return AudioFormat("pcm16", nearest_rate(client.sample_rate, rates))
 
 
 def _session_options(state: SessionState, declared: frozenset[str]) -> dict[str, Any]:
