@@ -177,9 +177,11 @@ def digest(data: bytes) -> tuple[int, str]:
 
 
 @pytest.fixture
-async def served(config: Path) -> AsyncIterator[Served]:
-    # Stopped without blocking the loop the emulators answer its close on.
-    async with Served("--config", str(config)) as server:
+async def served(config: Path, tmp_path: Path) -> AsyncIterator[Served]:
+    # Its own key store (the keys made here are listed by no other test's server), and
+    # stopped without blocking the loop the emulators answer its close on.
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    async with Served("--config", str(config), env=env) as server:
         yield server
     assert "Traceback" not in server.stderr, server.stderr
 
