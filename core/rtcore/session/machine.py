@@ -37,7 +37,7 @@ from rtcore.session.media_playback import MediaPlayback
 from rtcore.session.render import render_item, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
-from rtcore.session.settings import SessionState, to_neutral
+from rtcore.session.settings import SessionState, to_neutral, with_input_rate
 from rtcore.session.transcripts import InputTranscripts, transcript_outcome
 from rtcore.session.update import apply_update
 
@@ -123,7 +123,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         return None
 
     def neutral_config(self) -> neutral.SessionConfig:
-        return to_neutral(self.state, self.caps)
+        return to_neutral(self.state, self.caps, media=self._media is not None)
 
     def emit(self, event: s.ServerEvent) -> None:
         event.event_id = self._ids.next()
@@ -149,7 +149,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
 
     def _rebuild_converters(self) -> None:
         cfg = self.neutral_config()
-        self._input = InputConverter(self.state.input_format, cfg.input_sample_rate)
+        fmt = self.state.input_format
+        self._input = InputConverter(fmt, cfg.input_sample_rate, cfg.input_encoding)
         if self._media is not None:
             self._media_in = InputConverter(MEDIA_FORMAT, cfg.input_sample_rate)
 
@@ -217,7 +218,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
             self.dialect = self._default_dialect
         rate = self._pcm16_rate()
         if self.dialect is Dialect.BETA and rate != self.state.input_format.sample_rate:
-            self.state = _with_input_rate(self.state, rate)
+            self.state = with_input_rate(self.state, rate)
             self._rebuild_converters()
 
     def _dispatch(self, event: c.AnyClientEvent) -> Commands:
@@ -494,7 +495,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
 
     def _output_converter(self) -> OutputConverter:
         out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
-        return OutputConverter(self.neutral_config().output_sample_rate, out_fmt)
+        cfg = self.neutral_config()
+        return OutputConverter(cfg.output_sample_rate, out_fmt, cfg.output_encoding)
 
     def _open_response(
         self,
@@ -692,13 +694,6 @@ class RealtimeSession(MediaPlayback, SessionHandover):
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
             if told:
                 self.emit(transcript_outcome(item_id, done, event.error))
-
-
-def _with_input_rate(state: SessionState, rate: int) -> SessionState:
-    if state.input_format.encoding != "pcm16":
-        return state
-    fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
-    return msgspec.structs.replace(state, input_format=fmt)
 
 
 def _limits(event: neutral.RateLimits) -> list[RateLimitOut]:
