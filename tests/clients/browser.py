@@ -34,12 +34,12 @@ def find_chromium() -> str | None:
     return None
 
 
-def write_speech_wav(path: Path, *, rate: int = 48000) -> None:
-    """What the fake microphone plays: quiet, a loud tone (speech to an energy VAD), then
-    long enough a silence for the turn to end."""
+def write_speech_wav(path: Path, *, rate: int = 48000, lead_in: float = 0.3) -> None:
+    """What the fake microphone plays: ``lead_in`` seconds of quiet, a loud tone (speech to
+    an energy VAD), then long enough a silence for the turn to end."""
     t = np.arange(int(rate * 1.2)) / rate
     tone = 0.5 * 32767 * np.sin(2 * np.pi * 300 * t)
-    quiet = np.zeros(int(rate * 0.3))
+    quiet = np.zeros(int(rate * lead_in))
     tail = np.zeros(int(rate * 2.0))
     samples = np.concatenate([quiet, tone, tail]).astype("<i2")
     with wave.open(str(path), "wb") as w:

@@ -43,6 +43,11 @@ pytestmark = [
 ]
 KEY = "sk-agents-webrtc"
 FLAGS = Chromium.WEBRTC_LOOPBACK
+# The SDK opens the microphone, and the fake one starts playing, before it offers the call;
+# the speech starts this long after, so that it is all sent once the call is up. (A first
+# call loads the server's WebRTC media stack: seen taking 1.5 s on a loaded machine, and
+# the speech that played before was never heard.)
+CALL_SET_UP = 4.0
 
 
 @pytest.fixture(scope="module", params=CURRENT, ids=str)
@@ -121,7 +126,7 @@ async def converse(
     typed question about the weather runs the SDK's tool, and the answer quotes its result."""
     assert CHROMIUM is not None
     mic = tmp_path / "speech.wav"
-    write_speech_wav(mic)
+    write_speech_wav(mic, lead_in=CALL_SET_UP)
     secret = await mint(served.port, model)
     url = f"http://127.0.0.1:{served.port}/echo/static/index.html?model={model}&secret={secret}"
     async with Chromium(CHROMIUM, url, mic_wav=mic, flags=FLAGS) as page:
@@ -201,7 +206,8 @@ def write_barge_in_wav(path: Path, gap: float, rate: int = 48000) -> None:
     """A turn, then speech again ``gap`` seconds later, while the reply plays."""
     t = np.arange(int(rate * 1.0)) / rate
     tone = 0.5 * 32767 * np.sin(2 * np.pi * 300 * t)
-    parts = [np.zeros(int(rate * 0.3)), tone, np.zeros(int(rate * gap)), tone[: int(rate * 0.8)]]
+    parts = [np.zeros(int(rate * CALL_SET_UP)), tone, np.zeros(int(rate * gap))]
+    parts.append(tone[: int(rate * 0.8)])
     parts.append(np.zeros(int(rate * 3.0)))
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
