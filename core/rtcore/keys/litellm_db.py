@@ -36,19 +36,11 @@ from rtcore.keys.errors import Refusal
 from rtcore.keys.hashing import hash_key, stored_token
 from rtcore.keys.litellm_rows import add_to_day, for_column, spend_log_row
 from rtcore.keys.litellm_standing import Standing, utc
-from rtcore.keys.litellm_tables import (
-    RTCORE_SCHEMA,
-    LiteLLMTables,
-    litellm_schema,
-    prepare,
-    split_url,
-)
+from rtcore.keys.litellm_tables import RTCORE_SCHEMA, LiteLLMTables, prepare, split_url
 from rtcore.keys.locations import async_url, data_dir
 from rtcore.keys.schema import leases
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.store import LEASE_SECONDS, Admission, KeyStore, checked_spool
-
-__all__ = ["RTCORE_SCHEMA", "LiteLLMKeyStore", "litellm_schema", "managed_by_litellm"]
 
 log = logging.getLogger(__name__)
 
