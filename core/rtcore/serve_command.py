@@ -9,16 +9,16 @@ import os
 import signal
 import sys
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rtcore import loops
 from rtcore.config_sections import Routing
 from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
-from rtcore.loops import LOOPS
 from rtcore.mcp.spec import McpAccess
 from rtcore.plugins import PluginHost
+from rtcore.serve_flags import DEFAULT_PORT, GROUPS, PORT_ENVS
+from rtcore.serve_key_store import open_key_store
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore.warm_up import warm_up
 
@@ -26,112 +26,18 @@ if TYPE_CHECKING:
     from rtcore.callbacks import SessionSink
     from rtcore.config import LoadedConfig
     from rtcore.gateway import Gateway
-    from rtcore.keys.store import KeyStore
+    from rtcore.provider import ModelConfig, ProviderSpec
+    from rtcore.transport import TransportSpec
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PORT = 4000
-# The port from the environment when --port is not given: rtcore's own variable, then the
-# one LiteLLM's proxy (and many platforms) use.
-PORT_ENV = "RTCORE_PORT"
-PORT_ENVS = (PORT_ENV, "PORT")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The core's ``rtcore serve`` options; plugins add theirs through a hook."""
-    source = parser.add_argument_group("models")
-    source.add_argument(
-        "--config", "-c", metavar="FILE", help="LiteLLM-style config.yaml (LiteLLM's -c too)"
-    )
-    source.add_argument(
-        "--provider",
-        metavar="NAME",
-        help="serve one provider without a config file; its default model answers to NAME",
-    )
-    source.add_argument(
-        "--model", metavar="NAME", help="the model stdio serves (and the default over WebSocket)"
-    )
-    net = parser.add_argument_group("serving")
-    net.add_argument("--transport", default="websocket", help="websocket (default) or stdio")
-    net.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    net.add_argument(
-        "--port",
-        type=int,
-        default=None,
-        help=f"port to bind (default: ${PORT_ENV}, else $PORT as LiteLLM reads it, else "
-        f"{DEFAULT_PORT}; 0 = any)",
-    )
-    net.add_argument(
-        "--allow-unauthenticated-public",
-        action="store_true",
-        help="allow binding a non-loopback address with no master key",
-    )
-    net.add_argument(
-        "--dialect",
-        choices=[d.value for d in Dialect],
-        help="force a dialect for clients that do not signal one (default: decided per session)",
-    )
-    net.add_argument(
-        "--loop",
-        choices=LOOPS,
-        default="auto",
-        help="event loop: uvloop when installed (auto, the default), uvloop, or asyncio",
-    )
-    net.add_argument(
-        "--max-session-seconds",
-        type=int,
-        default=3600,
-        help="a session ends this long after it began, at its expires_at (default 3600, "
-        "OpenAI's 60 minutes)",
-    )
-    net.add_argument(
-        "--database-url",
-        default=None,
-        help="the database of virtual keys and spend logs (postgresql://... for several "
-        "replicas; default: general_settings.database_url, DATABASE_URL, else SQLite in "
-        "the data directory, one file per port: rtcore-PORT.db). Used only with a master key.",
-    )
-    net.add_argument(
-        "--spool-dir",
-        metavar="DIR",
-        default=None,
-        help="where session records wait while the key database cannot take them, written "
-        "when it is back (default: beside the SQLite file, rtcore-PORT.db-spool; for PostgreSQL, "
-        "in the data directory). Give a persistent volume where local disk is not.",
-    )
-    net.add_argument(
-        "--no-metrics",
-        dest="metrics",
-        action="store_false",
-        help="count nothing and serve no /metrics",
-    )
-    net.add_argument(
-        "--metrics-require-key",
-        action="store_true",
-        help="serve GET /metrics only to the master key (also "
-        "litellm_settings.require_auth_for_metrics_endpoint)",
-    )
-    net.add_argument(
-        "--graceful-timeout",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="on SIGTERM/SIGINT, how long responses in flight may take to complete before "
-        "every session is closed (default 30; a second signal stops at once)",
-    )
-    net.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=16 * 1024 * 1024,
-        help="largest client event accepted (default 16 MiB)",
-    )
-    net.add_argument(
-        "--emulator",
-        action="store_true",
-        help="answer models from the local emulators installed plugins ship, in-process "
-        "(each emulator plugin takes its own provider's models; no cloud account needed, "
-        "replies are synthetic)",
-    )
+    for title, flags in GROUPS.items():
+        group = parser.add_argument_group(title)
+        for names, spec in flags:
+            group.add_argument(*names, **spec)
 
 
 async def enter_lifespans(stack: AsyncExitStack, host: PluginHost, settings: ServeSettings) -> None:
@@ -181,8 +87,6 @@ def build_settings(
 
     Secrets are handed to ``formatter`` as soon as they are known, before anything can log.
     """
-    from rtcore.config import load_config, master_key_from_env, provider_models
-
     providers = host.providers()
     transports = host.transports()
     if args.transport not in transports:
@@ -190,34 +94,9 @@ def build_settings(
         raise ServeError(f"unknown transport {args.transport!r}; installed: {names}")
     if args.config and args.provider:
         raise ServeError("give either --config FILE or --provider NAME, not both")
-    master_key = master_key_from_env()
-    origins: dict[str, str] = {}
-    loaded = None
-    if args.config:
-        loaded = load_config(args.config, providers)
-        models = loaded.models
-        origins = loaded.origins
-        master_key = loaded.master_key or master_key
-    elif args.provider:
-        spec = providers.get(args.provider)
-        if spec is None:
-            installed = ", ".join(providers) or "(none)"
-            raise ServeError(f"no provider named {args.provider!r}; installed: {installed}")
-        models = provider_models(spec)
-    else:
-        raise ServeError(
-            "give --config FILE or --provider NAME "
-            f"(installed providers: {', '.join(providers) or '(none)'})"
-        )
+    models, loaded, origins, master_key = _models(args, providers)
     if formatter is not None:
-        formatter.add_secrets([master_key] if master_key else [])
-        if loaded is not None:
-            formatter.add_secrets(list(loaded.environment.values()))
-            if loaded.json_logs:
-                formatter.style = "json"  # litellm_settings.json_logs
-        for entry in models:
-            formatter.add_secrets(secret_values(entry.params))
-
+        _hide_secrets(formatter, master_key, loaded, models)
     model: str | None = args.model or args.provider
     configured = [m.name for m in models]
     if model is not None and model not in configured:
@@ -225,12 +104,7 @@ def build_settings(
             f"--model {model!r} is not configured; configured: {', '.join(configured)}"
         )
     port = _port(args.port)
-    if args.max_message_bytes < 1024:
-        raise ServeError("--max-message-bytes must be at least 1024")
-    if args.max_session_seconds < 1:
-        raise ServeError("--max-session-seconds must be at least 1")
-    if args.graceful_timeout < 0:
-        raise ServeError("--graceful-timeout must be 0 or more")
+    _check_limits(args)
     settings = ServeSettings(
         models=models,
         args=args,
@@ -260,6 +134,54 @@ def build_settings(
     )
     settings.callbacks = _served_callbacks(loaded.callbacks if loaded else (), host)
     return settings
+
+
+def _models(
+    args: argparse.Namespace, providers: dict[str, ProviderSpec]
+) -> tuple[list[ModelConfig], LoadedConfig | None, dict[str, str], str | None]:
+    """The models served (from ``--config`` or ``--provider``), the config file loaded
+    (None for ``--provider``), where each deployment was configured, and the master key
+    (the config file's, else the environment's)."""
+    from rtcore.config import load_config, master_key_from_env, provider_models
+
+    master_key = master_key_from_env()
+    if args.config:
+        loaded = load_config(args.config, providers)
+        return loaded.models, loaded, loaded.origins, loaded.master_key or master_key
+    if args.provider:
+        spec = providers.get(args.provider)
+        if spec is None:
+            installed = ", ".join(providers) or "(none)"
+            raise ServeError(f"no provider named {args.provider!r}; installed: {installed}")
+        return provider_models(spec), None, {}, master_key
+    raise ServeError(
+        "give --config FILE or --provider NAME "
+        f"(installed providers: {', '.join(providers) or '(none)'})"
+    )
+
+
+def _hide_secrets(
+    formatter: RedactingFormatter,
+    master_key: str | None,
+    loaded: LoadedConfig | None,
+    models: list[ModelConfig],
+) -> None:
+    formatter.add_secrets([master_key] if master_key else [])
+    if loaded is not None:
+        formatter.add_secrets(list(loaded.environment.values()))
+        if loaded.json_logs:
+            formatter.style = "json"  # litellm_settings.json_logs
+    for entry in models:
+        formatter.add_secrets(secret_values(entry.params))
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    if args.max_message_bytes < 1024:
+        raise ServeError("--max-message-bytes must be at least 1024")
+    if args.max_session_seconds < 1:
+        raise ServeError("--max-session-seconds must be at least 1")
+    if args.graceful_timeout < 0:
+        raise ServeError("--graceful-timeout must be 0 or more")
 
 
 def _served_callbacks(names: tuple[str, ...], host: PluginHost) -> tuple[str, ...]:
@@ -295,69 +217,8 @@ def _build_providers(gateway: Gateway, settings: ServeSettings) -> None:
             raise ConfigError(source, key, problem) from None
 
 
-async def _open_key_store(settings: ServeSettings) -> KeyStore | None:
-    """With a master key, virtual keys and spend logs live in a database: SQLite in the
-    data directory, one file per port, unless a database URL is given. Without one there
-    is nobody to mint keys, and nothing is stored."""
-    if settings.master_key is None:
-        return None
-    from rtcore.keys.errors import StoreUnavailable
-    from rtcore.keys.litellm_db import RTCORE_SCHEMA, LiteLLMKeyStore, litellm_schema
-    from rtcore.keys.store import KeyStore, default_url
-
-    url = settings.database_url or default_url(settings.port)
-    if not settings.database_url:
-        _mention_the_shared_store(url, default_url())
-    spool = Path(settings.spool_dir) if settings.spool_dir else None
-    try:
-        litellm = await litellm_schema(url) if settings.database_url else None
-        if litellm is not None:
-            store: KeyStore = await LiteLLMKeyStore.open_on(
-                url, litellm, master_key=settings.master_key, spool_dir=spool
-            )
-            log.info(
-                "LiteLLM's database (its tables in schema %r): its virtual keys admit "
-                "sessions, which are written to its spend log; rtcore's own tables are in "
-                "schema %r (records wait in %s while it is down)",
-                litellm,
-                RTCORE_SCHEMA,
-                store.spool_directory,
-            )
-            return store
-        store = await KeyStore.open(url, spool_dir=spool)
-    except StoreUnavailable as exc:
-        raise ServeError(f"cannot use the key database: {exc.reason}") from None
-    except Exception as exc:
-        raise ServeError(f"cannot open the key database: {type(exc).__name__}: {exc}") from None
-    where = "the configured database" if settings.database_url else url.split("///", 1)[-1]
-    log.info(
-        "virtual keys and spend logs in %s (records wait in %s while it is down)",
-        where,
-        store.spool_directory,
-    )
-    return store
-
-
-def _mention_the_shared_store(url: str, shared_url: str) -> None:
-    """Earlier, every server of a machine kept its keys in one ``rtcore.db``: a server that
-    starts a store of its own next to one says where its keys went."""
-    own, shared = (Path(u.split("///", 1)[-1]) for u in (url, shared_url))
-    if shared.exists() and not own.exists():
-        log.warning(
-            "%s holds the keys of an earlier rtcore, which kept one store for every server; "
-            "this server (port-named) keeps its own, %s: to go on with those keys, move the "
-            "file there or serve with --database-url sqlite:///%s",
-            shared,
-            own.name,
-            shared,
-        )
-
-
 async def serve(settings: ServeSettings, host: PluginHost) -> None:
     """Run the chosen transport until it ends or SIGINT/SIGTERM arrives."""
-    # The session core (numpy, codecs) is imported only when serving starts.
-    from rtcore.gateway import Gateway
-
     transport = host.transports()[settings.args.transport]
     if transport.check is not None:
         transport.check(settings)
@@ -368,65 +229,85 @@ async def serve(settings: ServeSettings, host: PluginHost) -> None:
 
         metrics.disable()
     async with AsyncExitStack() as stack:
-        # Lifespans may rewrite settings.models, so the gateway is built after them.
-        await enter_lifespans(stack, host, settings)
-        # What the model said is for the callbacks that asked for it, not every plugin.
-        sinks: list[SessionSink] = [lambda record: host.session_ended(record.without_text())]
-        callbacks = host.callbacks()
-        for name in settings.callbacks:
-            sinks.append(await stack.enter_async_context(callbacks[name].open(settings)))
-        gateway = Gateway(
-            settings.models,
-            host.providers(),
-            sinks=sinks,
-            master_key=settings.master_key,
-            default_dialect=Dialect(settings.default_dialect),
-            max_message_bytes=settings.max_message_bytes,
-            session_lifetime_seconds=settings.max_session_seconds,
-            routing=settings.routing,
-            response_text=settings.response_text,
-            mcp=settings.mcp,
-        )
-        stack.push_async_callback(gateway.aclose)
-        _build_providers(gateway, settings)
-        # Opened once the configuration is known to be good.
-        gateway.keys = await _open_key_store(settings)
-        gateway.http_routes = host.http_routes(gateway, settings)
+        gateway = await _open_gateway(stack, host, settings)
         warming = asyncio.create_task(warm_up(gateway, settings), name="warm-up")
         stack.callback(warming.cancel)
+        await _run_until_stopped(transport, gateway, settings, stack)
 
-        async def run_transport() -> None:
-            await transport.serve(gateway, settings)
 
-        task = asyncio.create_task(run_transport())
-        stopping: list[int] = []
+async def _open_gateway(
+    stack: AsyncExitStack, host: PluginHost, settings: ServeSettings
+) -> Gateway:
+    """The gateway, its providers built and its key store open; closed with ``stack``."""
+    # The session core (numpy, codecs) is imported only when serving starts.
+    from rtcore.gateway import Gateway
 
-        async def drain() -> None:
-            await gateway.drain(settings.graceful_timeout_seconds)
+    # Lifespans may rewrite settings.models, so the gateway is built after them.
+    await enter_lifespans(stack, host, settings)
+    # What the model said is for the callbacks that asked for it, not every plugin.
+    sinks: list[SessionSink] = [lambda record: host.session_ended(record.without_text())]
+    callbacks = host.callbacks()
+    for name in settings.callbacks:
+        sinks.append(await stack.enter_async_context(callbacks[name].open(settings)))
+    gateway = Gateway(
+        settings.models,
+        host.providers(),
+        sinks=sinks,
+        master_key=settings.master_key,
+        default_dialect=Dialect(settings.default_dialect),
+        max_message_bytes=settings.max_message_bytes,
+        session_lifetime_seconds=settings.max_session_seconds,
+        routing=settings.routing,
+        response_text=settings.response_text,
+        mcp=settings.mcp,
+    )
+    stack.push_async_callback(gateway.aclose)
+    _build_providers(gateway, settings)
+    # Opened once the configuration is known to be good.
+    gateway.keys = await open_key_store(settings)
+    gateway.http_routes = host.http_routes(gateway, settings)
+    return gateway
+
+
+async def _run_until_stopped(
+    transport: TransportSpec, gateway: Gateway, settings: ServeSettings, stack: AsyncExitStack
+) -> None:
+    """Serve until the transport ends; the first SIGINT/SIGTERM drains, a second one
+    stops at once, SIGHUP is answered by ``hangup``."""
+    loop = asyncio.get_running_loop()
+
+    async def run_transport() -> None:
+        await transport.serve(gateway, settings)
+
+    task = asyncio.create_task(run_transport())
+    stopping: list[int] = []
+
+    async def drain() -> None:
+        await gateway.drain(settings.graceful_timeout_seconds)
+        task.cancel()
+
+    def stop(signum: int) -> None:
+        # The first signal drains; a second one stops at once.
+        stopping.append(signum)
+        if len(stopping) == 1:
+            log.info("%s received: draining", signal.Signals(signum).name)
+            draining = asyncio.create_task(drain(), name="drain")
+            stack.callback(draining.cancel)
+        else:
             task.cancel()
 
-        def stop(signum: int) -> None:
-            # The first signal drains; a second one stops at once.
-            stopping.append(signum)
-            if len(stopping) == 1:
-                log.info("%s received: draining", signal.Signals(signum).name)
-                draining = asyncio.create_task(drain(), name="drain")
-                stack.callback(draining.cancel)
-            else:
-                task.cancel()
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop, signum)
-        loop.add_signal_handler(signal.SIGHUP, hangup)
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not stopping:
-                raise
-            log.info("stopped by %s", signal.Signals(stopping[0]).name)
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(signum)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
+    loop.add_signal_handler(signal.SIGHUP, hangup)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not stopping:
+            raise
+        log.info("stopped by %s", signal.Signals(stopping[0]).name)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
 
 
 def hangup() -> None:

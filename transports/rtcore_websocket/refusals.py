@@ -44,3 +44,11 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
     except Refusal as refusal:
         log.info("%s %s refused: %s", request.method, request.path, refusal.code)
         return refused(refusal_response(refusal), refusal.code)
+
+
+def refused_with(status: int, code: str, message: str, param: str | None = None) -> web.Response:
+    return refused(error_response(status, code, message, param), code)
+
+
+def refusal(why: Refusal) -> web.Response:
+    return refused(refusal_response(why), why.code)

@@ -35,3 +35,8 @@ class StoreUnavailable(Refusal):
             type="server_error",
         )
         self.reason = reason
+
+
+def invalid(name: str, what: str) -> Refusal:
+    """A request field's value refused: ``name must be what.``, naming it in ``param``."""
+    return Refusal(400, "invalid_value", f"{name} must be {what}.", param=name)

@@ -14,12 +14,13 @@ What rtcore keeps of its own (the leases that count a key's live sessions across
 replicas, client secrets, shared deployment cooldowns) lives in a schema of its own,
 ``rtcore``, created beside LiteLLM's and migrated as rtcore's store always is; LiteLLM's
 migrations touch only the schema its URL names, and never this one.
+
+Finding LiteLLM's tables is ``litellm_tables``; whether a key may be used,
+``litellm_standing``; the rows a session adds, ``litellm_rows``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime
 import logging
 from collections.abc import Mapping
@@ -28,251 +29,30 @@ from typing import Any, override
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rtcore.keys.database import CONNECT_TIMEOUT_SECONDS, Database, reason_of
-from rtcore.keys.errors import Refusal, StoreUnavailable
-from rtcore.keys.hashing import hash_key
-from rtcore.keys.litellm_rows import DAILY_TABLES, add_to_day, for_column, spend_log_row
+from rtcore.keys.database import Database
+from rtcore.keys.errors import Refusal
+from rtcore.keys.hashing import hash_key, stored_token
+from rtcore.keys.litellm_rows import add_to_day, for_column, spend_log_row
+from rtcore.keys.litellm_standing import Standing, utc
+from rtcore.keys.litellm_tables import RTCORE_SCHEMA, LiteLLMTables, prepare, split_url
+from rtcore.keys.locations import async_url, data_dir
 from rtcore.keys.schema import leases
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
-from rtcore.keys.store import LEASE_SECONDS, Admission, KeyStore, async_url, data_dir
+from rtcore.keys.store import LEASE_SECONDS, Admission, KeyStore, checked_spool
 
 log = logging.getLogger(__name__)
 
-# The schema rtcore's own tables live in, beside LiteLLM's.
-RTCORE_SCHEMA = "rtcore"
-# The table whose presence says "this is LiteLLM's database".
-MARK = "LiteLLM_VerificationToken"
-TABLES = (
-    "LiteLLM_VerificationToken",
-    "LiteLLM_TeamTable",
-    "LiteLLM_UserTable",
-    "LiteLLM_SpendLogs",
-)
-# Spend counters of LiteLLM's written when its database has them (newer releases do).
-OPTIONAL_TABLES = ("LiteLLM_TeamMembership", "LiteLLM_OrganizationTable")
 # The user LiteLLM charges the master key's requests to (its litellm_proxy_admin_name).
 MASTER_USER = "default_user_id"
 # One key's admissions take turns on this advisory lock (with the token's hash): the
 # parallel limit holds across replicas without a lock on any row of LiteLLM's.
 ADMISSION_LOCK = 0x72746B61  # "rtka"
-# Key model lists that allow every model (LiteLLM's spellings); "all-team-models" defers
-# to the team's list.
-ALL_MODELS = {"all-proxy-models", "*"}
-TEAM_MODELS = "all-team-models"
-# Prisma's connection-string parameters: not the driver's. ``schema`` says where
-# LiteLLM's tables are.
-_PRISMA_PARAMS = {"schema", "connection_limit", "pool_timeout", "socket_timeout", "pgbouncer"}
-
-
-def split_url(url: str) -> tuple[str, str | None]:
-    """The URL without Prisma's parameters, and the schema it names (``?schema=``)."""
-    parsed = sa.make_url(url)
-    schema = parsed.query.get("schema")
-    plain = parsed.difference_update_query(_PRISMA_PARAMS)
-    return (
-        plain.render_as_string(hide_password=False),
-        schema if isinstance(schema, str) and schema else None,
-    )
-
-
-async def litellm_schema(url: str) -> str | None:
-    """The schema that holds LiteLLM's tables at ``url`` (the URL's ``?schema=``, else the
-    connection's current schema), or None: not PostgreSQL, or not LiteLLM's database.
-    ``StoreUnavailable`` when the database cannot be asked."""
-    url = async_url(url)
-    if sa.make_url(url).get_backend_name() != "postgresql":
-        return None
-    plain, schema = split_url(url)
-    engine = create_async_engine(plain, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
-    try:
-        async with engine.connect() as conn:
-            where = schema or (await conn.execute(sa.text("SELECT current_schema()"))).scalar()
-            found = (
-                await conn.execute(
-                    sa.text(
-                        "SELECT 1 FROM pg_catalog.pg_tables "
-                        "WHERE schemaname = :schema AND tablename = :table"
-                    ),
-                    {"schema": where, "table": MARK},
-                )
-            ).scalar()
-    except Exception as exc:
-        raise StoreUnavailable(reason_of(exc)) from None
-    finally:
-        await engine.dispose()
-    return str(where) if found else None
-
-
-class LiteLLMTables:
-    """LiteLLM's tables as this database has them (reflected: the columns differ between
-    LiteLLM's releases, and only those present are written)."""
-
-    def __init__(self, metadata: sa.MetaData, schema: str) -> None:
-        missing = [name for name in TABLES if f"{schema}.{name}" not in metadata.tables]
-        if missing:
-            raise StoreUnavailable(f"LiteLLM's tables are incomplete: no {', '.join(missing)}")
-        self.schema = schema
-        self.tokens, self.teams, self.users, self.spend_logs = (
-            metadata.tables[f"{schema}.{name}"] for name in TABLES
-        )
-        self.members, self.organizations = (
-            metadata.tables.get(f"{schema}.{name}") for name in OPTIONAL_TABLES
-        )
-        self.daily = {
-            owner: table
-            for name, owner in DAILY_TABLES.items()
-            if (table := metadata.tables.get(f"{schema}.{name}")) is not None
-        }
-
-
-async def _prepare(url: str, schema: str) -> LiteLLMTables:
-    """rtcore's schema created if it is not there yet; LiteLLM's tables read."""
-    engine = create_async_engine(url, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
-    metadata = sa.MetaData()
-    try:
-        async with engine.begin() as conn:
-            exists = (
-                await conn.execute(
-                    sa.text("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = :name"),
-                    {"name": RTCORE_SCHEMA},
-                )
-            ).scalar()
-            if not exists:
-                try:
-                    await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{RTCORE_SCHEMA}"'))
-                except sa.exc.DBAPIError as exc:
-                    raise StoreUnavailable(
-                        f"cannot create rtcore's schema {RTCORE_SCHEMA!r} beside LiteLLM's "
-                        f"tables ({reason_of(exc)}): grant this user CREATE on the database, "
-                        f"or create the schema for it"
-                    ) from None
-            wanted = {*TABLES, *OPTIONAL_TABLES, *DAILY_TABLES}
-            await conn.run_sync(
-                lambda sync: metadata.reflect(
-                    sync, schema=schema, only=lambda name, _: name in wanted, resolve_fks=False
-                )
-            )
-    except StoreUnavailable:
-        raise
-    except Exception as exc:
-        raise StoreUnavailable(reason_of(exc)) from None
-    finally:
-        await engine.dispose()
-    return LiteLLMTables(metadata, schema)
-
-
-def _utc(value: datetime.datetime | None) -> datetime.datetime | None:
-    # Prisma's DateTime is a timestamp without time zone, written in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=datetime.UTC)
 
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-def _period_spend(row: Mapping[Any, Any], now: datetime.datetime) -> float:
-    """What counts against the budget now: nothing once the budget period is over (LiteLLM's
-    reset job zeroes ``spend`` then; until it runs, the spend of the period gone is not
-    held against the new one)."""
-    reset_at = _utc(row.get("budget_reset_at"))
-    if row.get("budget_duration") and reset_at is not None and reset_at <= now:
-        return 0.0
-    return float(row.get("spend") or 0.0)
-
-
-def _allowed(models: list[str] | None, model: str) -> bool:
-    return not models or model in models or bool(ALL_MODELS & set(models))
-
-
-class Standing:
-    """A key's rows (its own, its team's, its user's) and what it may spend."""
-
-    def __init__(
-        self,
-        key: Mapping[Any, Any],
-        team: Mapping[Any, Any] | None,
-        user: Mapping[Any, Any] | None,
-    ) -> None:
-        self.key, self.team, self.user = key, team, user
-
-    @property
-    def label(self) -> str:
-        return f"Key={self.key.get('key_alias') or self.key.get('key_name') or 'sk-...'}"
-
-    def check(self, now: datetime.datetime, model: str | None) -> float | None:
-        """What the session may spend (None: no budget binds), or ``Refusal`` with
-        rtcore's codes and LiteLLM's words."""
-        key, team = self.key, self.team
-        if key.get("blocked"):
-            raise Refusal(401, "key_blocked", f"This key is blocked ({self.label}).")
-        expires = _utc(key.get("expires"))
-        if expires is not None and expires <= now:
-            raise Refusal(
-                401,
-                "key_expired",
-                f"Authentication Error - Expired Key. {self.label} expired at "
-                f"{expires.isoformat()}.",
-            )
-        if team is not None and team.get("blocked"):
-            raise Refusal(401, "team_blocked", f"Team={team['team_id']} is blocked ({self.label}).")
-        if model is not None:
-            self._check_model(model)
-        lefts: list[float] = []
-        spend, budget = _period_spend(key, now), key.get("max_budget")
-        if budget is not None:
-            if spend >= budget:
-                raise _over(
-                    f"Budget has been exceeded! {self.label} Current cost: {spend}, "
-                    f"Max budget: {budget}"
-                )
-            lefts.append(budget - spend)
-        if team is not None and team.get("max_budget") is not None:
-            spend, budget = _period_spend(team, now), team["max_budget"]
-            if spend >= budget:
-                raise _over(
-                    f"Budget has been exceeded! Team={team['team_id']} Current cost: {spend}, "
-                    f"Max budget: {budget}"
-                )
-            lefts.append(budget - spend)
-        # A user's own budget binds the keys of no team (as LiteLLM has it).
-        user = self.user
-        if team is None and user is not None and user.get("max_budget") is not None:
-            spend, budget = _period_spend(user, now), user["max_budget"]
-            if spend >= budget:
-                raise _over(
-                    f"ExceededBudget: User={user['user_id']} over budget. Spend={spend}, "
-                    f"Budget={budget}"
-                )
-            lefts.append(budget - spend)
-        return min(lefts) if lefts else None
-
-    def _check_model(self, model: str) -> None:
-        models = list(self.key.get("models") or [])
-        team_models = list(self.team.get("models") or []) if self.team is not None else None
-        if TEAM_MODELS in models:
-            models = team_models or []
-        if not _allowed(models, model):
-            raise Refusal(
-                403,
-                "model_not_allowed",
-                f"key not allowed to access model. This key can only access models={models}. "
-                f"Tried to access {model}.",
-            )
-        if team_models is not None and not _allowed(team_models, model):
-            raise Refusal(
-                403,
-                "model_not_allowed",
-                f"Team={self.team and self.team['team_id']} not allowed to access model. "
-                f"Team can only access models={team_models}. Tried to access {model}.",
-            )
-
-
-def _over(message: str) -> Refusal:
-    return Refusal(429, "budget_exceeded", message, type="budget_exceeded")
 
 
 def managed_by_litellm() -> Refusal:
@@ -315,20 +95,11 @@ class LiteLLMKeyStore(KeyStore):
     ) -> LiteLLMKeyStore:
         """``KeyStore.open`` on LiteLLM's database, whose tables are in ``schema``."""
         plain, _ = split_url(async_url(url))
-        tables = await _prepare(plain, schema)
+        tables = await prepare(plain, schema)
         db = Database(plain, schema=RTCORE_SCHEMA)
         try:
             await db.open()
-            directory = spool_dir or default_directory(plain, data_dir())
-            spool = Spool(directory) if directory is not None else None
-            if spool is not None:
-                try:
-                    await asyncio.to_thread(spool.check)
-                except OSError as exc:
-                    raise StoreUnavailable(
-                        f"the spool directory {spool.directory} is not writable: "
-                        f"{exc.strerror or exc}"
-                    ) from None
+            spool = await checked_spool(spool_dir or default_directory(plain, data_dir()))
             store = cls(
                 db,
                 spool,
@@ -340,10 +111,7 @@ class LiteLLMKeyStore(KeyStore):
         except BaseException:
             await db.dispose()
             raise
-        with contextlib.suppress(StoreUnavailable):
-            await store.flush()
-        store._maintaining = asyncio.create_task(store._maintain(), name="key-store-upkeep")
-        store.cooldowns.start()
+        await store._start()
         return store
 
     async def _standing(self, conn: AsyncConnection, token: str) -> Standing:
@@ -497,8 +265,7 @@ class LiteLLMKeyStore(KeyStore):
         start = logs.c["startTime"]
         select = sa.select(logs).order_by(start)
         if key := query.get("api_key"):
-            token = key if len(key) == 64 and not key.startswith("sk-") else hash_key(key)
-            select = select.where(logs.c.api_key == token)
+            select = select.where(logs.c.api_key == stored_token(key))
         if request_id := query.get("request_id"):
             select = select.where(logs.c.request_id == request_id)
         for name in ("start_date", "end_date"):
@@ -523,7 +290,7 @@ class LiteLLMKeyStore(KeyStore):
 
 def _json(value: object) -> object:
     if isinstance(value, datetime.datetime):
-        moment = _utc(value)
+        moment = utc(value)
         assert moment is not None
         return moment.isoformat()
     return value
