@@ -21,7 +21,7 @@ from rtcore.mcp.spec import McpAccess
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.objects import ErrorOut, RateLimitOut
+from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
 from rtcore.session.call_ids import CallIds
@@ -34,10 +34,11 @@ from rtcore.session.items import item_from_wire
 from rtcore.session.mcp_bridge import McpBridge
 from rtcore.session.media import MEDIA_FORMAT, MediaSink
 from rtcore.session.media_playback import MediaPlayback
-from rtcore.session.render import render_item, render_session
+from rtcore.session.remote_mcp import RemoteMcp
+from rtcore.session.render import render_item, render_limits, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
-from rtcore.session.settings import SessionState, to_neutral
+from rtcore.session.settings import SessionState, to_neutral, with_input_rate
 from rtcore.session.transcripts import InputTranscripts, transcript_outcome
 from rtcore.session.update import apply_update
 
@@ -103,6 +104,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         self._input: InputConverter | None = None
         self._rebuild_converters()
         self.mcp = McpBridge(self)
+        self.remote_mcp = RemoteMcp(self)  # the vendor's, when it runs them
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -217,7 +219,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
             self.dialect = self._default_dialect
         rate = self._pcm16_rate()
         if self.dialect is Dialect.BETA and rate != self.state.input_format.sample_rate:
-            self.state = _with_input_rate(self.state, rate)
+            self.state = with_input_rate(self.state, rate)
             self._rebuild_converters()
 
     def _dispatch(self, event: c.AnyClientEvent) -> Commands:
@@ -329,7 +331,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         self.emit(
             s.SessionUpdated(event_id="", session=render_session(self.state, self.words.dialect))
         )
-        self.mcp.configure(self.state.mcp_servers)
+        self.mcp.configure(() if self.caps.remote_mcp else self.state.mcp_servers)
         return []
 
     def mcp_result(self, result: McpResult) -> Commands:
@@ -369,7 +371,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
     def _item_create(self, event: c.ConversationItemCreate) -> Commands:
         if event.item.type == "mcp_approval_response":
             after = None if event.previous_item_id is UNSET else event.previous_item_id
-            return self.mcp.approval(event.item, after)
+            runs = self.remote_mcp if self.caps.remote_mcp else self.mcp
+            return runs.approval(event.item, after)
         item = item_from_wire(event.item, self.conversation)
         if event.previous_item_id is UNSET:
             previous = self.conversation.append(item)
@@ -542,6 +545,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         return self._call_ids.for_provider(item.to_neutral())
 
     def _output_item_done(self, item: ConvItem) -> None:
+        if item.remote:
+            return  # the vendor's own
         if item.type.startswith("mcp_"):
             # The model's call (its own output), then the gateway's output for it.
             previous = self.conversation.model_previous(self.conversation.previous_of(item.id))
@@ -600,7 +605,13 @@ class RealtimeSession(MediaPlayback, SessionHandover):
             case neutral.InputTranscript():
                 self._input_transcript(event)
             case neutral.RateLimits():
-                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=_limits(event)))
+                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=render_limits(event)))
+            case (
+                neutral.RemoteToolsListed()
+                | neutral.RemoteToolCall()
+                | neutral.RemoteApprovalRequest()
+            ):
+                self.remote_mcp.on_event(event)
             case neutral.ProviderError():
                 # The failure that ended a response was reported with it already.
                 if (event.code, event.message) != self._reported:
@@ -692,19 +703,3 @@ class RealtimeSession(MediaPlayback, SessionHandover):
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
             if told:
                 self.emit(transcript_outcome(item_id, done, event.error))
-
-
-def _with_input_rate(state: SessionState, rate: int) -> SessionState:
-    if state.input_format.encoding != "pcm16":
-        return state
-    fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
-    return msgspec.structs.replace(state, input_format=fmt)
-
-
-def _limits(event: neutral.RateLimits) -> list[RateLimitOut]:
-    return [
-        RateLimitOut(
-            name=r.name, limit=r.limit, remaining=r.remaining, reset_seconds=r.reset_seconds
-        )
-        for r in event.limits
-    ]

@@ -10,7 +10,7 @@ from msgspec import UNSET
 from rtcore import audio
 from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
-from rtcore.mcp.spec import ServerSpec
+from rtcore.mcp.spec import ServerSpec, remote_server
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     AudioFormatWire,
@@ -251,6 +251,7 @@ def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
         turn_detection=state.turn_detection,
         input_sample_rate=in_rate,
         output_sample_rate=out_rate,
+        mcp_servers=tuple(remote_server(s) for s in state.mcp_servers) if caps.remote_mcp else (),
         **_session_options(state, caps.session_options),
     )
 
@@ -287,3 +288,10 @@ def nearest_rate(wanted: int, supported: tuple[int, ...]) -> int:
         return wanted
     above = sorted(r for r in supported if r >= wanted)
     return above[0] if above else max(supported)
+
+
+def with_input_rate(state: SessionState, rate: int) -> SessionState:
+    if state.input_format.encoding != "pcm16":
+        return state
+    fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
+    return msgspec.structs.replace(state, input_format=fmt)
