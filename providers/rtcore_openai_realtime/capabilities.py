@@ -43,7 +43,7 @@ def _check_xai(config: SessionConfig) -> None:
         raise SettingRefused("instructions", "xAI takes instructions of 16,384 characters at most.")
 
 
-def capabilities(profile: Profile) -> Capabilities:
+def capabilities(profile: Profile, *, remote_mcp: bool = False) -> Capabilities:
     if profile.vendor == "xai":
         return Capabilities(
             input_sample_rates=XAI_RATES,
@@ -69,4 +69,5 @@ def capabilities(profile: Profile) -> Capabilities:
         session_options=_OPENAI_OPTIONS,
         check_config=_check_openai,
         prices=profile.prices,
+        remote_mcp=remote_mcp,
     )

@@ -31,6 +31,54 @@ def _tool(tool: n.ToolDef) -> dict[str, Any]:
     }
 
 
+def _filter(f: n.RemoteToolFilter) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.names is not None:
+        out["tool_names"] = list(f.names)
+    if f.read_only is not None:
+        out["read_only"] = f.read_only
+    return out
+
+
+def _mcp_tool(server: n.RemoteMcpServer) -> dict[str, Any]:
+    """OpenAI's ``mcp`` tool (the SDK's ``Mcp``): the URL and headers the gateway resolved
+    (an operator's server's credentials are sent to the vendor, never to the client)."""
+    tool: dict[str, Any] = {
+        "type": "mcp",
+        "server_label": server.label,
+        "server_url": server.url,
+        "require_approval": server.approval,
+    }
+    if server.approval == "filter":
+        tool["require_approval"] = {
+            name: _filter(f)
+            for name, f in (("always", server.approve_always), ("never", server.approve_never))
+            if f is not None
+        }
+    if server.headers:
+        tool["headers"] = dict(server.headers)
+    if server.description:
+        tool["server_description"] = server.description
+    if server.allowed is not None:
+        tool["allowed_tools"] = _filter(server.allowed)
+    return tool
+
+
+def answer_approval(answer: n.AnswerApproval, previous: str | None) -> bytes:
+    item: dict[str, Any] = {
+        "id": answer.item_id,
+        "type": "mcp_approval_response",
+        "approval_request_id": answer.approval_request_id,
+        "approve": answer.approve,
+    }
+    if answer.reason is not None:
+        item["reason"] = answer.reason
+    fields: dict[str, Any] = {"item": item}
+    if previous is not None:
+        fields["previous_item_id"] = previous
+    return event("conversation.item.create", **fields)
+
+
 def _tool_choice(choice: str) -> Any:
     if choice.startswith("function:"):
         return {"type": "function", "name": choice.removeprefix("function:")}
@@ -140,7 +188,7 @@ def _ga_session(
         "instructions": config.instructions,
         "output_modalities": modalities,
         "audio": {"input": audio_in, "output": audio_out},
-        "tools": [_tool(t) for t in config.tools],
+        "tools": [_tool(t) for t in config.tools] + [_mcp_tool(m) for m in config.mcp_servers],
         "tool_choice": _tool_choice(config.tool_choice),
         "max_output_tokens": "inf"
         if config.max_output_tokens is None
