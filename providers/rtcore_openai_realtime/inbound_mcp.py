@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from rtcore.provider import messages as n
+from rtcore.provider import remote_tools as rt
 from rtcore_openai_realtime.upstream import Upstream
 
 # response.mcp_call.* and response.mcp_call_arguments.* -> the call's step.
-_CALL_STEPS: dict[str, n.CallStage] = {
+_CALL_STEPS: dict[str, rt.CallStage] = {
     "response.mcp_call_arguments.delta": "arguments_delta",
     "response.mcp_call_arguments.done": "arguments_done",
     "response.mcp_call.in_progress": "in_progress",
@@ -19,7 +20,7 @@ _CALL_STEPS: dict[str, n.CallStage] = {
 }
 
 
-def _tools(raw: Any) -> tuple[n.RemoteTool, ...]:
+def _tools(raw: Any) -> tuple[rt.RemoteTool, ...]:
     out = []
     for tool in raw or ():
         if not isinstance(tool, dict):
@@ -27,7 +28,7 @@ def _tools(raw: Any) -> tuple[n.RemoteTool, ...]:
         schema = tool.get("input_schema")
         annotations = tool.get("annotations")
         out.append(
-            n.RemoteTool(
+            rt.RemoteTool(
                 name=str(tool.get("name") or ""),
                 description=str(tool.get("description") or ""),
                 input_schema=schema if isinstance(schema, dict) else {},
@@ -37,11 +38,11 @@ def _tools(raw: Any) -> tuple[n.RemoteTool, ...]:
     return tuple(out)
 
 
-def _error(raw: Any) -> n.RemoteToolError | None:
+def _error(raw: Any) -> rt.RemoteToolError | None:
     if not isinstance(raw, dict):
         return None
     code = raw.get("code")
-    return n.RemoteToolError(
+    return rt.RemoteToolError(
         kind=str(raw.get("type") or "tool_execution_error"),
         message=str(raw.get("message") or ""),
         code=code if isinstance(code, int) else None,
@@ -69,11 +70,11 @@ class McpEvents:
         up.mcp_items.add(item_id)
         label = str(item.get("server_label") or "")
         if kind == "conversation.item.added":
-            return [n.RemoteToolsListed(item_id=item_id, server_label=label, stage="in_progress")]
+            return [rt.RemoteToolsListed(item_id=item_id, server_label=label, stage="in_progress")]
         failed = item_id in self.failed_listings
         self.failed_listings.discard(item_id)
         return [
-            n.RemoteToolsListed(
+            rt.RemoteToolsListed(
                 item_id=item_id,
                 server_label=label,
                 stage="failed" if failed else "completed",
@@ -99,7 +100,7 @@ class McpEvents:
             if not done:
                 return []
             return [
-                n.RemoteApprovalRequest(
+                rt.RemoteApprovalRequest(
                     response_id=response_id,
                     item_id=item_id,
                     server_label=label,
@@ -110,7 +111,7 @@ class McpEvents:
         approval = item.get("approval_request_id")
         output = item.get("output")
         return [
-            n.RemoteToolCall(
+            rt.RemoteToolCall(
                 response_id=response_id,
                 item_id=item_id,
                 stage="done" if done else "added",
@@ -126,7 +127,7 @@ class McpEvents:
     def call_step(self, response_id: str, ev: dict[str, Any]) -> list[n.Event]:
         stage = _CALL_STEPS[str(ev.get("type"))]
         return [
-            n.RemoteToolCall(
+            rt.RemoteToolCall(
                 response_id=response_id,
                 item_id=str(ev.get("item_id") or ""),
                 stage=stage,

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from rtcore.provider import messages as n
+from rtcore.provider import remote_tools as rt
 from rtcore_openai_realtime.models import Vendor
 
 _encode = msgspec.json.Encoder().encode
@@ -31,7 +32,7 @@ def _tool(tool: n.ToolDef) -> dict[str, Any]:
     }
 
 
-def _filter(f: n.RemoteToolFilter) -> dict[str, Any]:
+def _filter(f: rt.RemoteToolFilter) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if f.names is not None:
         out["tool_names"] = list(f.names)
@@ -40,7 +41,7 @@ def _filter(f: n.RemoteToolFilter) -> dict[str, Any]:
     return out
 
 
-def _mcp_tool(server: n.RemoteMcpServer) -> dict[str, Any]:
+def _mcp_tool(server: rt.RemoteMcpServer) -> dict[str, Any]:
     """OpenAI's ``mcp`` tool (the SDK's ``Mcp``): the URL and headers the gateway resolved
     (an operator's server's credentials are sent to the vendor, never to the client)."""
     tool: dict[str, Any] = {
@@ -64,7 +65,7 @@ def _mcp_tool(server: n.RemoteMcpServer) -> dict[str, Any]:
     return tool
 
 
-def answer_approval(answer: n.AnswerApproval, previous: str | None) -> bytes:
+def answer_approval(answer: rt.AnswerApproval, previous: str | None) -> bytes:
     item: dict[str, Any] = {
         "id": answer.item_id,
         "type": "mcp_approval_response",

@@ -19,6 +19,7 @@ from typing import Any
 
 from rtcore.kit import ConversationMirror, InputAudio, SupervisedSession, UpstreamSupervisor
 from rtcore.provider import messages as n
+from rtcore.provider import remote_tools as rt
 from rtcore_openai_realtime import outgoing
 from rtcore_openai_realtime.inbound import Actions, Inbound
 from rtcore_openai_realtime.link import OpenAILink
@@ -77,7 +78,7 @@ class OpenAISession(SupervisedSession[Upstream]):
                 await self._create(command)
             case n.CancelResponse(response_id=response_id):
                 await self._cancel(response_id)
-            case n.AnswerApproval():
+            case rt.AnswerApproval():
                 await self._answer(command)
 
     def closing_events(self) -> Iterable[n.Event]:
@@ -213,7 +214,7 @@ class OpenAISession(SupervisedSession[Upstream]):
 
         await self.supervisor.send(build)
 
-    async def _answer(self, answer: n.AnswerApproval) -> None:
+    async def _answer(self, answer: rt.AnswerApproval) -> None:
         """The client's answer to the vendor's approval request (a connection that never
         made the request has nothing to answer)."""
 

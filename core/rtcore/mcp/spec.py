@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.provider.messages import RemoteMcpServer, RemoteToolFilter
+from rtcore.provider.remote_tools import RemoteMcpServer, RemoteToolFilter
 
 Transport = Literal["streamable_http", "sse"]
 

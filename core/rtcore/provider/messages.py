@@ -27,6 +27,14 @@ from typing import Literal
 
 import msgspec
 
+from rtcore.provider.remote_tools import (
+    AnswerApproval,
+    RemoteApprovalRequest,
+    RemoteMcpServer,
+    RemoteToolCall,
+    RemoteToolsListed,
+)
+
 Role = Literal["user", "assistant", "system"]
 Modality = Literal["text", "audio"]
 ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
@@ -108,34 +116,6 @@ SESSION_OPTIONS = frozenset(
 )
 
 
-class RemoteToolFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """Which of a server's tools a rule takes: by name, by the read-only annotation (a
-    tool must match every part given)."""
-
-    names: tuple[str, ...] | None = None
-    read_only: bool | None = None
-
-
-class RemoteMcpServer(msgspec.Struct, frozen=True, kw_only=True):
-    """An MCP server the vendor connects to itself (``Capabilities.remote_mcp``), as the
-    gateway resolved it: an operator's server carries the operator's URL and credentials.
-    ``headers`` are secrets, for the vendor only (``__repr__`` leaves them out).
-    ``approval``: every call waits for the client (``"always"``), none does (``"never"``),
-    or (``"filter"``) those the ``approve_never`` filter does not match wait."""
-
-    label: str
-    url: str
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    description: str | None = None
-    allowed: RemoteToolFilter | None = None
-    approval: Literal["always", "never", "filter"] = "always"
-    approve_always: RemoteToolFilter | None = None
-    approve_never: RemoteToolFilter | None = None
-
-    def __repr__(self) -> str:
-        return f"RemoteMcpServer({self.label!r}, {self.url!r})"
-
-
 class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The effective session configuration, in neutral terms.
 
@@ -170,10 +150,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     parallel_tool_calls: bool | None = None
     prompt: PromptRef | None = None
     custom_voice: bool = False
-    # The session's MCP servers, for a provider whose vendor runs them
-    # (``Capabilities.remote_mcp``); any other provider is offered their tools as
-    # functions the gateway runs, and this stays empty.
-    mcp_servers: tuple[RemoteMcpServer, ...] = ()
+    mcp_servers: tuple[RemoteMcpServer, ...] = ()  # for Capabilities.remote_mcp
 
 
 class ResponseOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -300,18 +277,6 @@ class CancelResponse(msgspec.Struct, frozen=True, kw_only=True, tag="cancel_resp
     """Stop response ``response_id``; an id that is not active is ignored."""
 
     response_id: str
-
-
-class AnswerApproval(msgspec.Struct, frozen=True, kw_only=True, tag="answer_approval"):
-    """The client answered the vendor's approval request ``approval_request_id``
-    (``RemoteApprovalRequest``): the call runs (``approve``) or not; the answer is the
-    conversation item ``item_id``."""
-
-    item_id: str
-    approval_request_id: str
-    approve: bool
-    reason: str | None = None
-    previous_item_id: str | None = None
 
 
 Command = (
@@ -465,74 +430,6 @@ class RateLimits(msgspec.Struct, frozen=True, kw_only=True, tag="rate_limits"):
     passes them to the client as ``rate_limits.updated``."""
 
     limits: tuple[RateLimit, ...]
-
-
-# -- tools the vendor runs (Capabilities.remote_mcp) -----------------------------------------
-
-
-class RemoteTool(msgspec.Struct, frozen=True, kw_only=True):
-    """A tool as the vendor listed it from a server."""
-
-    name: str
-    description: str = ""
-    input_schema: dict[str, object] = msgspec.field(default_factory=dict)
-    annotations: dict[str, object] | None = None
-
-
-class RemoteToolError(msgspec.Struct, frozen=True, kw_only=True):
-    """Why the vendor's call failed: ``kind`` is "http_error", "protocol_error" or
-    "tool_execution_error"; ``code`` the HTTP status or JSON-RPC code."""
-
-    kind: str
-    message: str
-    code: int | None = None
-
-
-ListingStage = Literal["in_progress", "completed", "failed"]
-CallStage = Literal[
-    "added", "arguments_delta", "arguments_done", "in_progress", "completed", "failed", "done"
-]
-
-
-class RemoteToolsListed(msgspec.Struct, frozen=True, kw_only=True, tag="remote_tools_listed"):
-    """The vendor lists server ``server_label``'s tools, as the session item ``item_id``
-    (the provider names it): begun, then completed (with ``tools``) or failed."""
-
-    item_id: str
-    server_label: str
-    stage: ListingStage
-    tools: tuple[RemoteTool, ...] = ()
-
-
-class RemoteToolCall(msgspec.Struct, frozen=True, kw_only=True, tag="remote_tool_call"):
-    """One step of the vendor's call to a server's tool, output item ``item_id`` of
-    ``response_id``, each step once, in order: ``added`` (the item), ``arguments_delta``
-    (``delta``), ``arguments_done`` (``arguments``), ``in_progress``, ``completed`` or
-    ``failed``, then ``done`` (the item's ``output`` or ``error``)."""
-
-    response_id: str
-    item_id: str
-    stage: CallStage
-    server_label: str = ""
-    name: str = ""
-    arguments: str = ""
-    delta: str = ""
-    output: str | None = None
-    error: RemoteToolError | None = None
-    approval_request_id: str | None = None
-
-
-class RemoteApprovalRequest(
-    msgspec.Struct, frozen=True, kw_only=True, tag="remote_approval_request"
-):
-    """The vendor asks the client whether to run ``name`` of ``server_label``: output item
-    ``item_id`` of ``response_id``, answered with ``AnswerApproval``."""
-
-    response_id: str
-    item_id: str
-    server_label: str
-    name: str
-    arguments: str
 
 
 Event = (

@@ -24,6 +24,7 @@ from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
+from rtcore.provider import remote_tools as rt
 from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem, Part, truncate_item
 from rtcore.session.dialect_events import Vocabulary, vocabulary
@@ -606,11 +607,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
                 self._input_transcript(event)
             case neutral.RateLimits():
                 self.emit(s.RateLimitsUpdated(event_id="", rate_limits=render_limits(event)))
-            case (
-                neutral.RemoteToolsListed()
-                | neutral.RemoteToolCall()
-                | neutral.RemoteApprovalRequest()
-            ):
+            case rt.RemoteToolsListed() | rt.RemoteToolCall() | rt.RemoteApprovalRequest():
                 self.remote_mcp.on_event(event)
             case neutral.ProviderError():
                 # The failure that ended a response was reported with it already.

@@ -13,6 +13,7 @@ from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import ItemWire
 from rtcore.provider import messages as neutral
+from rtcore.provider import remote_tools as rt
 from rtcore.session.conversation import ConvItem, McpError
 from rtcore.session.render import render_item
 from rtcore.session.responses import ActiveResponse
@@ -41,19 +42,19 @@ class RemoteMcp:
 
     def on_event(
         self,
-        event: neutral.RemoteToolsListed | neutral.RemoteToolCall | neutral.RemoteApprovalRequest,
+        event: rt.RemoteToolsListed | rt.RemoteToolCall | rt.RemoteApprovalRequest,
     ) -> None:
         match event:
-            case neutral.RemoteToolsListed():
+            case rt.RemoteToolsListed():
                 self._listed(event)
-            case neutral.RemoteToolCall():
+            case rt.RemoteToolCall():
                 self._call(event)
-            case neutral.RemoteApprovalRequest():
+            case rt.RemoteApprovalRequest():
                 self._approval_request(event)
 
     # -- listings ----------------------------------------------------------------------------
 
-    def _listed(self, event: neutral.RemoteToolsListed) -> None:
+    def _listed(self, event: rt.RemoteToolsListed) -> None:
         session = self._session
         item = self._listings.get(event.item_id)
         if item is None:
@@ -101,7 +102,7 @@ class RemoteMcp:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _call(self, event: neutral.RemoteToolCall) -> None:
+    def _call(self, event: rt.RemoteToolCall) -> None:
         if event.stage == "added":
             response = self._session.responses.get(event.response_id)
             if response is None:
@@ -154,7 +155,7 @@ class RemoteMcp:
                 response.close_item(item, "failed" if event.error is not None else "completed")
                 self._session.conversation.measure(item.id)
 
-    def _approval_request(self, event: neutral.RemoteApprovalRequest) -> None:
+    def _approval_request(self, event: rt.RemoteApprovalRequest) -> None:
         response = self._session.responses.get(event.response_id)
         if response is None:
             return
@@ -207,7 +208,7 @@ class RemoteMcp:
             previous = session.conversation.insert(item, previous_item_id)
         session.announce_item(item, previous)
         return [
-            neutral.AnswerApproval(
+            rt.AnswerApproval(
                 item_id=item.id,
                 approval_request_id=request.id,
                 approve=bool(item.approve),
