@@ -105,7 +105,7 @@ class McpServers:
             {
                 "name": t.name,
                 "description": t.description or "",
-                "input_schema": t.inputSchema,
+                "input_schema": dict(t.input_schema),
                 "annotations": None
                 if t.annotations is None
                 else t.annotations.model_dump(by_alias=True, exclude_none=True),
@@ -170,7 +170,7 @@ class McpServers:
             item["error"] = {"type": "http_error", "code": 503, "message": str(exc)}
             return
         text = "".join(getattr(part, "text", "") for part in result.content)
-        if result.isError:
+        if result.is_error:
             item["error"] = {"type": "tool_execution_error", "message": text}
         else:
             item["output"] = text

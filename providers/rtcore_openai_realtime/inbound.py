@@ -160,8 +160,9 @@ class Inbound:
         if kind in LISTING_EVENTS:
             return self.mcp.listing(up, ev)
         if kind in CALL_EVENTS:
-            rid = self._target(ev.get("response_id"))
-            return [] if rid is None else self.mcp.call_step(rid, ev)
+            # (response.mcp_call.* name the item alone: its response is the item's.)
+            rid = self.mcp.response_of.get(str(ev.get("item_id")))
+            return [] if rid not in self.open else self.mcp.call_step(str(rid), ev)
         handler = _HANDLERS.get(kind)
         if handler is None:
             return []

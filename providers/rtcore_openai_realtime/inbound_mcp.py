@@ -54,6 +54,7 @@ class McpEvents:
 
     def __init__(self) -> None:
         self.failed_listings: set[str] = set()
+        self.response_of: dict[str, str] = {}  # a call's item id -> the core's response id
 
     def listing(self, up: Upstream, ev: dict[str, Any]) -> list[n.Event]:
         """``conversation.item.added`` / ``.done`` of an ``mcp_list_tools`` item, and
@@ -108,6 +109,10 @@ class McpEvents:
                     arguments=arguments,
                 )
             ]
+        if done:
+            self.response_of.pop(item_id, None)
+        else:
+            self.response_of[item_id] = response_id
         approval = item.get("approval_request_id")
         output = item.get("output")
         return [
