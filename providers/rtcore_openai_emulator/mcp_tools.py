@@ -7,6 +7,7 @@ here: ``mcp_call`` items, or an ``mcp_approval_request`` the client answers
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -154,11 +155,34 @@ class McpServers:
         await send("response.mcp_call_arguments.done", response_id=plan.id, **ids, arguments=args)
         await send("response.mcp_call.in_progress", **ids)
         item["arguments"] = args
-        await self._run(config, reply.call.name, reply.call_arguments or {}, item)
+        await self._run_or_cancel(plan, config, reply.call.name, reply.call_arguments or {}, item)
         failed = "error" in item
         await send("response.mcp_call.failed" if failed else "response.mcp_call.completed", **ids)
         entry.meta.said = str(item.get("output") or "")
         await speaker._item_done(plan, entry, 0)
+
+    async def _run_or_cancel(
+        self,
+        plan: Any,
+        config: dict[str, Any],
+        name: str,
+        arguments: dict[str, Any],
+        item: dict[str, Any],
+    ) -> None:
+        """The call, unless the response is cancelled first (the call is then stopped, and
+        fails)."""
+        call = asyncio.create_task(self._run(config, name, arguments, item))
+        cancelled = asyncio.create_task(plan.cancel.wait())
+        await asyncio.wait({call, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        cancelled.cancel()
+        if call.done():
+            return
+        call.cancel()
+        await asyncio.gather(call, return_exceptions=True)
+        item.pop("output", None)
+        item["error"] = {"type": "tool_execution_error", "message": "The call was cancelled."}
+        plan.status = "cancelled"
+        plan.status_details = {"type": "cancelled", "reason": plan.cancel_reason}
 
     async def _run(
         self, config: dict[str, Any], name: str, arguments: dict[str, Any], item: dict[str, Any]

@@ -24,12 +24,20 @@ from openai import AsyncOpenAI
 from rtcore.provider import ModelConfig
 from rtcore_openai_realtime.provider import OpenAIRealtimeProvider
 from tests.clients.conftest import write_config
-from tests.clients.test_openai_sdk import deltas
+from tests.clients.test_openai_sdk import deltas, user_text
 from tests.keys.conftest import MASTER, Admin
 from tests.transports.process import Served
 
 from .conftest import TOKEN, McpServers
-from .test_sessions import FORECAST, Session, mcp, of_type, the_call
+from .test_sessions import (
+    FORECAST,
+    Session,
+    census_counts,
+    census_reaches,
+    mcp,
+    of_type,
+    the_call,
+)
 
 MODEL = "openai/gpt-realtime-2"
 PASS = "openai-pass"
@@ -213,6 +221,37 @@ async def test_approval_granted_then_refused(served: Served, mcp_servers: McpSer
         )
         (error,) = of_type(await s.until("error"), "error")
     assert error["error"]["param"] == "item.approval_request_id"
+
+
+async def test_a_cancelled_response_fails_the_vendors_call(
+    served: Served, mcp_servers: McpServers
+) -> None:
+    region = "Carpathia"
+    before = await census_counts(mcp_servers, region)
+    async with connect(served, PASS) as s:
+        await s.configure(mcp("tools", mcp_servers.http_url, require_approval="never"))
+        await s.conn.conversation.item.create(
+            item=user_text(f"Count the population of the {region} region.")
+        )
+        await s.conn.response.create()
+        await s.until("response.mcp_call.in_progress")
+        await census_reaches(mcp_servers, region, started=before["started"] + 1)
+        await s.conn.response.cancel()
+        ended = await s.until("response.done")
+        kinds = [e["type"] for e in ended]
+        order = ["response.mcp_call.failed", "response.output_item.done", "response.done"]
+        assert [k for k in kinds if k in order] == order
+        call = the_call(ended)
+        assert call["id"].startswith("mcp_")
+        assert call["output"] is None
+        assert call["error"]["type"] == "tool_execution_error"
+        assert "cancelled" in call["error"]["message"]
+        assert ended[-1]["response"]["status"] == "cancelled"
+        # The vendor stopped the tool on the server too.
+        await census_reaches(mcp_servers, region, cancelled=before["cancelled"] + 1)
+        reply = await s.ask("Hello there")
+    assert deltas(reply, "response.output_text.delta")
+    assert reply[-1]["response"]["status"] == "completed"
 
 
 async def test_the_operators_server_reaches_the_vendor_not_the_client(served: Served) -> None:

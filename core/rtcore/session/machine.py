@@ -252,7 +252,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
                 self.conversation.delete(event.item_id)
                 self._transcripts.drop(event.item_id)
                 self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
-                if gone.type.startswith("mcp_"):
+                if gone.type.startswith("mcp_") and not gone.remote:
                     # What the model knew of it (a tool list: nothing).
                     return [neutral.DeleteItem(item_id=i.id) for i in gone.for_model()]
                 return [neutral.DeleteItem(item_id=event.item_id)]
@@ -535,6 +535,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
     def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
         del self.responses[response.id]
         self.mcp.abandon(response, done)
+        self.remote_mcp.abandon(response, done)
         played_ms = response.audio_out_ms
         response.finish(done)
         started = self._reply_started_ms.pop(response.id, self._audio_ms)

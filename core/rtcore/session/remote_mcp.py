@@ -155,6 +155,21 @@ class RemoteMcp:
                 response.close_item(item, "failed" if event.error is not None else "completed")
                 self._session.conversation.measure(item.id)
 
+    def abandon(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+        """``response`` ends (``done``) with vendor calls the vendor did not finish: each
+        fails (``response.mcp_call.failed``), before the response's done."""
+        for item_id, (owner, item) in list(self._calls.items()):
+            if owner is not response:
+                continue
+            del self._calls[item_id]
+            item.error = McpError(
+                type="tool_execution_error",
+                message=f"The call was cancelled: its response ended ({done.status}).",
+            )
+            index = response.items.index(item)
+            self._session.emit(s.McpCallFailed(event_id="", item_id=item.id, output_index=index))
+            response.close_item(item, "failed")
+
     def _approval_request(self, event: rt.RemoteApprovalRequest) -> None:
         response = self._session.responses.get(event.response_id)
         if response is None:
