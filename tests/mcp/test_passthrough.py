@@ -22,6 +22,8 @@ import pytest
 from openai import AsyncOpenAI
 
 from rtcore.provider import ModelConfig
+from rtcore.provider.messages import SessionConfig
+from rtcore.provider.remote_tools import RemoteMcpServer
 from rtcore_openai_realtime.provider import OpenAIRealtimeProvider
 from tests.clients.conftest import write_config
 from tests.clients.test_openai_sdk import deltas, user_text
@@ -325,3 +327,14 @@ def test_only_openai_takes_the_option(vendor: str) -> None:
     )
     with pytest.raises(ValueError, match="mcp_passthrough"):
         OpenAIRealtimeProvider(model, vendor)  # type: ignore[arg-type]
+
+
+def test_the_servers_credentials_stay_out_of_reprs() -> None:
+    """What a log line could show of a session's settings holds no header of a server."""
+    server = RemoteMcpServer(
+        label="ops", url="https://mcp.example", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    config = SessionConfig(model="m", mcp_servers=(server,))
+    assert TOKEN not in repr(config)
+    assert TOKEN not in str(config)
+    assert "ops" in repr(config)
