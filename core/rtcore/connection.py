@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from rtcore.dialect import Dialect
 from rtcore.failover import Deployments, fails_over
 from rtcore.keys.usage import Meter
-from rtcore.kit.replay import InputAudio
 from rtcore.mcp.jobs import Result as McpResult
 from rtcore.mcp.runner import McpRunner
 from rtcore.mcp.spec import McpAccess
-from rtcore.moves import REPLAY_SECONDS, SessionMoves, failure_of
+from rtcore.moves import SessionMoves, failure_of, ring
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import (
@@ -207,10 +206,9 @@ class Connection(SessionMoves):
             return
         self.session.created()
         config = self.session.neutral_config()
-        self.meter.input_rate = config.input_sample_rate
-        self.meter.output_rate = config.output_sample_rate
+        self.meter.crossing(config)
         if self.deployments is not None and self.deployments.several:
-            self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
+            self._unheard = ring(config)
         await self._flush()
         reader = asyncio.create_task(self._read_provider(), name="provider-reader")
         expiry = asyncio.create_task(self._expire(), name="session-expiry")
@@ -444,10 +442,10 @@ class Connection(SessionMoves):
                 if self._unheard is not None:
                     self._unheard.note(command.pcm)  # measured only if asked
             elif isinstance(command, neutral.Configure):
-                # The rates the audio crosses at from now on (the client's format may
+                # The formats the audio crosses in from now on (the client's format may
                 # have changed the provider's).
-                self.meter.input_rate = command.config.input_sample_rate
-                self.meter.output_rate = command.config.output_sample_rate
+                self.meter.crossing(command.config)
+                self._reformat_ring(command.config)
             elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
                 if isinstance(command, neutral.CreateResponse):
                     self.meter.response_started(command.response_id)

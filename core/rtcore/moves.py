@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from rtcore.audio import AudioFormat, InputConverter
+from rtcore.audio import AudioFormat, recode
 from rtcore.failover import Deployments, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
@@ -53,7 +53,7 @@ class SessionMoves:
     _unheard: InputAudio | None
     _committed: dict[str, tuple[float, float]]
     _buffer_from: float
-    _rate_before: int
+    _format_before: AudioFormat | None
     _held: list[neutral.ResponseDone]
     _failback_tried: float
     _steady: asyncio.Event
@@ -75,8 +75,7 @@ class SessionMoves:
             caps.check_config(config)
         self.model, self.provider = model, provider
         self.meter.reprice(prices_for(caps.prices, model.info))
-        self.meter.input_rate = config.input_sample_rate
-        self.meter.output_rate = config.output_sample_rate
+        self.meter.crossing(config)
 
     def _init_moves(self, model: ModelConfig, deployments: Deployments | None) -> None:
         # Where else the session may run: tried in turn when one deployment cannot open
@@ -88,9 +87,9 @@ class SessionMoves:
         self._steady = asyncio.Event()
         self._steady.set()
         # The user's audio the upstream took but has not answered (kept when the session
-        # has somewhere to fail over to), and the input rate of audio made before a switch.
+        # has somewhere to fail over to), and the input format of audio made before a switch.
         self._unheard = None
-        self._rate_before = 0
+        self._format_before = None
         # Bytes of the user's audio (at the rate it went at) sent again to a new upstream.
         self.replayed_audio = 0
         # Where in ``_unheard`` the client's audio buffer began, and the span of each turn
@@ -172,7 +171,7 @@ class SessionMoves:
         assert self._upstream is not None
         started = time.monotonic()
         old_model, old_upstream = self.model, self._upstream
-        old_rate = self.session.neutral_config().input_sample_rate
+        old_format = _input_format(self.session.neutral_config())
         targets = [self._preferred] if error is None else self.deployments.ranked(old_model)
         async with self._send_lock:
             self._steady.clear()
@@ -187,8 +186,8 @@ class SessionMoves:
                 if error is None:
                     self._retire(old_upstream, old_model)
                 self._upstream = upstream
-                self._rate_before = old_rate
-                await self._hand_over(upstream, error, old_rate)
+                self._format_before = old_format
+                await self._hand_over(upstream, error)
             finally:
                 self._steady.set()
         gap = time.monotonic() - started
@@ -243,7 +242,7 @@ class SessionMoves:
         return None
 
     async def _hand_over(
-        self, upstream: ProviderSession, error: neutral.ProviderError | None, old_rate: int
+        self, upstream: ProviderSession, error: neutral.ProviderError | None
     ) -> None:
         again: list[neutral.Command] = []
         self.session.mcp_moved()
@@ -263,20 +262,20 @@ class SessionMoves:
             # Committed turns it never heard go before the replies asked again (which may
             # answer them); speech nobody answered yet, after.
             for turn in self._committed.items():
-                commands += self._heard_again(unheard, turn, old_rate)
+                commands += self._heard_again(unheard, turn)
             pcm = b"".join(unheard.unanswered_audio(until_ms=unheard.position_ms))
-            self._unheard = InputAudio(config.input_sample_rate, replay_seconds=REPLAY_SECONDS)
+            self._unheard = ring(config)
             self._buffer_from, self._committed = 0.0, {}
             if pcm:
                 self.replayed_audio += len(pcm)
-                again.append(neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)))
+                again.append(neutral.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)))
         commands += again
         await self._flush()
         await self._deliver(upstream, commands)
         await self._flush()
 
     def _heard_again(
-        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]], old_rate: int
+        self, unheard: InputAudio, turn: tuple[str, tuple[float, float]]
     ) -> list[neutral.Command]:
         """A committed turn the failed upstream never said a word of: its audio and its
         commit, for the next (nothing when the turn was heard: the history has it)."""
@@ -287,7 +286,7 @@ class SessionMoves:
         pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
         self.replayed_audio += len(pcm)
         config = self.session.neutral_config()
-        return [neutral.AppendAudio(pcm=_resample(pcm, old_rate, config)), *commit]
+        return [neutral.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)), *commit]
 
     def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
         """Close an upstream the session left, in the background (its close may wait on
@@ -303,11 +302,22 @@ class SessionMoves:
         out: list[neutral.Command] = []
         for command in commands:
             if isinstance(command, neutral.AppendAudio):
-                pcm = _resample(command.pcm, self._rate_before, config)
+                pcm = _recode(command.pcm, self._format_before, config)
                 out.append(neutral.AppendAudio(pcm=pcm))
             elif isinstance(command, neutral.ClearAudio | neutral.CancelResponse):
                 out.append(command)
         return out
+
+    def _reformat_ring(self, config: neutral.SessionConfig) -> None:
+        """The audio crosses in another format from now on (a ``session.update``): the
+        ring starts again in it, where the old one ended (what the old one held is lost
+        to a replay; its measure could not read the new audio)."""
+        old = self._unheard
+        if old is not None and (old.rate, old.encoding) != (
+            config.input_sample_rate,
+            config.input_encoding,
+        ):
+            self._unheard = ring(config, old.position_ms)
 
     def _commit(self, item_id: str, unheard: InputAudio) -> None:
         now = unheard.position_ms
@@ -324,9 +334,29 @@ def failure_of(exc: ProviderUnavailable | SettingRefused) -> tuple[str, str]:
     return "setting_refused", f"{exc.field}: {exc.message}"
 
 
-def _resample(pcm: bytes, rate: int, config: neutral.SessionConfig) -> bytes:
-    """Audio made at ``rate`` for an upstream that takes ``config.input_sample_rate``."""
-    if not rate or rate == config.input_sample_rate:
+def _input_format(config: neutral.SessionConfig) -> AudioFormat:
+    return AudioFormat(config.input_encoding, config.input_sample_rate)
+
+
+def _format_of(unheard: InputAudio) -> AudioFormat:
+    """The format of the audio in the ring (the format it crossed in)."""
+    return AudioFormat(unheard.encoding, unheard.rate)
+
+
+def ring(config: neutral.SessionConfig, position_ms: float = 0.0) -> InputAudio:
+    """The ring of the user's audio as it crosses to the provider ``config`` is for."""
+    return InputAudio(
+        config.input_sample_rate,
+        replay_seconds=REPLAY_SECONDS,
+        encoding=config.input_encoding,
+        position_ms=position_ms,
+    )
+
+
+def _recode(pcm: bytes, source: AudioFormat | None, config: neutral.SessionConfig) -> bytes:
+    """Audio made in ``source`` for an upstream that takes ``config``'s input format: a
+    G.711 session's bytes decoded for one that takes PCM16, or encoded again for one that
+    passes G.711 through."""
+    if source is None:
         return pcm
-    converter = InputConverter(AudioFormat("pcm16", rate), config.input_sample_rate)
-    return converter.feed(pcm) + converter.flush()
+    return recode(pcm, source, _input_format(config))

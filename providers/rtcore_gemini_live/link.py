@@ -21,33 +21,14 @@ from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_gemini_live.errors import classify
 from rtcore_gemini_live.history import render
-from rtcore_gemini_live.outgoing import Activity, Audio, Turns, deliver, encode
+from rtcore_gemini_live.live import Live, audio_messages
+from rtcore_gemini_live.outgoing import Activity, Turns, deliver, encode
 from rtcore_gemini_live.setup import Setup, connect_config
 
 if TYPE_CHECKING:
     from rtcore_gemini_live.session import GeminiSession
 
 log = logging.getLogger(__name__)
-
-# Audio sent to Gemini in messages of at most this much (a replay, a push-to-talk turn).
-AUDIO_MESSAGE_MS = 100
-
-
-class Live:
-    """One Gemini connection: the SDK's session and what belongs to it alone."""
-
-    def __init__(self, session: Any, context: Any, number: int) -> None:
-        self.session = session
-        self.context = context
-        self.number = number
-        # Tool calls this connection issued: a result for another goes in as history.
-        self.tool_ids: set[str] = set()
-        self.closing = False
-
-
-def audio_messages(pcm: bytes, rate: int) -> list[bytes]:
-    size = max(2, rate * 2 * AUDIO_MESSAGE_MS // 1000)
-    return [encode(Audio(pcm[i : i + size], rate)) for i in range(0, len(pcm), size)]
 
 
 class GeminiLink:

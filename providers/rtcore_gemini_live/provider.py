@@ -108,6 +108,7 @@ class GeminiProvider:
             log.debug("Gemini model %s still unusable: %s", self._model.name, exc.message)
 
     async def open_session(self, config: SessionConfig) -> ProviderSession:
+        from rtcore_gemini_live.link import GeminiLink
         from rtcore_gemini_live.session import GeminiSession
 
         try:
@@ -116,7 +117,7 @@ class GeminiProvider:
             raise ProviderUnavailable(str(exc), code="invalid_value") from exc
         await self._check()
         up = Upstream(client=self._client, profile=self._profile, options=self._options)
-        return GeminiSession(up, config)
+        return GeminiSession(up, config, GeminiLink)
 
     async def aclose(self) -> None:
         if self._recheck is not None:

@@ -3,7 +3,7 @@
 The kit's ``UpstreamSupervisor`` keeps one Gemini connection alive (opened when first
 needed, so its setup carries the client's settings; rotated on ``goAway``; replaced when a
 setting needs a new setup; recovered from the last resumption handle, replaying unanswered
-audio; a backlog meanwhile); ``GeminiLink`` is its Gemini side. What is left here is the
+audio; a backlog meanwhile); ``GeminiLink`` (link.py) is its Gemini side. What is left here is the
 policy for the client's commands: text turns and tool results sent when a response is
 asked for, push-to-talk turns, answers held until the client asks (``AnswerHold``), and
 what Gemini cannot do in place (cancel a reply, forget or shorten an item), done by
@@ -13,7 +13,7 @@ replacing the connection with one seeded from the conversation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rtcore.kit import (
@@ -21,12 +21,13 @@ from rtcore.kit import (
     ConversationMirror,
     InputAudio,
     SupervisedSession,
+    UpstreamAdapter,
     UpstreamSupervisor,
 )
 from rtcore.provider import messages as n
 from rtcore_gemini_live.history import Turn, render
 from rtcore_gemini_live.inbound import Inbound
-from rtcore_gemini_live.link import GeminiLink, Live, audio_messages
+from rtcore_gemini_live.live import Live, audio_messages
 from rtcore_gemini_live.models import resolve_voice
 from rtcore_gemini_live.outgoing import (
     Activity,
@@ -59,7 +60,13 @@ def _client_asks(config: n.SessionConfig) -> bool:
 
 
 class GeminiSession(SupervisedSession[Live]):
-    def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
+    def __init__(
+        self,
+        up: Upstream,
+        config: n.SessionConfig,
+        link: Callable[[GeminiSession], UpstreamAdapter[Live]],
+    ) -> None:
+        """``link``: the Gemini side of the supervisor, made for this session."""
         super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)
         self.up = up
         self.config = config
@@ -82,9 +89,8 @@ class GeminiSession(SupervisedSession[Live]):
         # (a clear then drops it, which audio already streamed could not be).
         self._ptt: list[bytes] = []
         self._sides: dict[str, SideReply] = {}
-        self.link = GeminiLink(self)
         self.supervisor = UpstreamSupervisor[Live](
-            self.link,
+            link(self),
             up.options.policy(config.input_sample_rate),
             name="Gemini",
             session=config.session_id,

@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from rtcore.kit import ConversationMirror, EventOutbox
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_gemini_live.errors import classify
@@ -18,17 +19,25 @@ from rtcore_gemini_live.history import Turn, render
 from rtcore_gemini_live.inbound import Inbound
 from rtcore_gemini_live.outgoing import Turns, deliver, encode
 from rtcore_gemini_live.setup import Setup, connect_config
-
-if TYPE_CHECKING:
-    from rtcore_gemini_live.session import GeminiSession
+from rtcore_gemini_live.upstream import Upstream
 
 log = logging.getLogger(__name__)
+
+
+class SideOwner(Protocol):
+    """What an out-of-band reply takes from the live session it serves."""
+
+    up: Upstream
+    config: n.SessionConfig
+    voice: str
+    mirror: ConversationMirror
+    outbox: EventOutbox
 
 
 class SideReply:
     def __init__(
         self,
-        session: GeminiSession,
+        session: SideOwner,
         create: n.CreateResponse,
         *,
         on_done: Callable[[str], object],

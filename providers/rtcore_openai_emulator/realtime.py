@@ -117,6 +117,7 @@ class Realtime:
             item_done_events=self.vendor is not Vendor.XAI,
             probe=probe,
             stream=connection,
+            sent=stats.audio_out,
             mcp=self.mcp,
         )
         self._active: tuple[Plan, asyncio.Task[None]] | None = None
@@ -137,10 +138,7 @@ class Realtime:
         self.config.update(session)
         if self.config.input_format != self._input.format:
             self._input = _Input(self.config.input_format, samples=0)
-        if self.config.turn_detection is None:
-            self._input.vad = None
-        else:
-            self._input.vad = None  # rebuilt with the new settings on the next append
+        self._input.vad = None  # rebuilt with the new settings by the next append
         await self.out.send("session.updated", session=self.config.wire())
         await self.mcp.configure(self.config.tools)
 
@@ -151,7 +149,7 @@ class Realtime:
 
     async def hear(self, raw: bytes) -> None:
         arrived = time.monotonic_ns() if self.probe is not None else 0
-        self.stats.audio_bytes += len(raw)
+        self.stats.audio_in.add(raw)
         state = self._input
         pcm = state.format.decode(raw)
         if self.probe is not None:

@@ -21,6 +21,7 @@ from .items import Entry, Meta, arguments_json
 from .outbox import Outbox
 from .probe import AudioProbe
 from .reply import Reply
+from .stats import AudioDigest
 from .tokens import Usage, output_audio_tokens, text_tokens
 
 CHUNK_SECONDS = 0.1
@@ -106,6 +107,7 @@ class Speaker:
     item_done_events: bool = True
     probe: AudioProbe | None = None
     stream: int = 0  # the connection's number, as the probe knows it
+    sent: AudioDigest | None = None  # the audio written, in the session's format
     mcp: Any = None  # the session's MCP servers (mcp_tools.McpServers), which run its calls
 
     async def run(self, plan: Plan) -> None:
@@ -299,11 +301,14 @@ class Speaker:
                         obfuscation=obfuscation(),
                     )
             chunk = pcm[position : position + step]
+            written = fmt.encode(chunk)
             await self.out.send(
                 "response.output_audio.delta",
                 **fields,
-                delta=base64.b64encode(fmt.encode(chunk)).decode("ascii"),
+                delta=base64.b64encode(written).decode("ascii"),
             )
+            if self.sent is not None and not self.out.silent:
+                self.sent.add(written)
             if self.probe is not None and not self.out.silent:
                 self.probe.audio_out(self.stream, len(chunk), time.monotonic_ns())
             sent += len(chunk)

@@ -4,7 +4,7 @@ refuses (the upstream would reject the session update otherwise)."""
 from __future__ import annotations
 
 from rtcore.provider import ALL_RESPONSE_OVERRIDES, Capabilities, SettingRefused
-from rtcore.provider.messages import SessionConfig
+from rtcore.provider.messages import AudioEncoding, SessionConfig
 from rtcore_openai_realtime.models import (
     OPENAI_EFFORTS,
     OPENAI_VOICES,
@@ -24,6 +24,9 @@ _OPENAI_OPTIONS = frozenset(
     | {"parallel_tool_calls", "custom_voice"}
 )
 _XAI_OPTIONS = frozenset({"transcription", "speed", "reasoning_effort"})
+# All three take G.711 µ-law and A-law as audio/pcmu and audio/pcma (reference §2, audio
+# formats): a client's telephony audio passes through unconverted.
+_G711: frozenset[AudioEncoding] = frozenset({"g711_ulaw", "g711_alaw"})
 
 
 def _check_openai(config: SessionConfig) -> None:
@@ -57,6 +60,7 @@ def capabilities(profile: Profile, *, remote_mcp: bool = False) -> Capabilities:
             response_overrides=_XAI_OVERRIDES,
             session_options=_XAI_OPTIONS,
             check_config=_check_xai,
+            passthrough_encodings=_G711,
             prices=profile.prices,
         )
     return Capabilities(
@@ -68,6 +72,7 @@ def capabilities(profile: Profile, *, remote_mcp: bool = False) -> Capabilities:
         response_overrides=_OPENAI_OVERRIDES,
         session_options=_OPENAI_OPTIONS,
         check_config=_check_openai,
+        passthrough_encodings=_G711,
         prices=profile.prices,
         remote_mcp=remote_mcp,
     )

@@ -111,7 +111,18 @@ def _turn_detection(td: n.TurnDetection | None, vendor: Vendor) -> dict[str, Any
     return out
 
 
-def _format(rate: int, vendor: Vendor) -> dict[str, Any]:
+# The G.711 each vendor takes as it is, under its GA name (always 8 kHz: no rate).
+_G711_TYPES = {"g711_ulaw": "audio/pcmu", "g711_alaw": "audio/pcma"}
+
+
+def _format(config: n.SessionConfig, vendor: Vendor, *, output: bool) -> dict[str, Any]:
+    rate, encoding = (
+        (config.output_sample_rate, config.output_encoding)
+        if output
+        else (config.input_sample_rate, config.input_encoding)
+    )
+    if encoding != "pcm16":
+        return {"type": _G711_TYPES[encoding]}
     # OpenAI and Azure take PCM at 24 kHz only (the core converts to the rates declared).
     return {"type": "audio/pcm", "rate": rate if vendor == "xai" else 24000}
 
@@ -150,10 +161,10 @@ def session_update(config: n.SessionConfig, vendor: Vendor, transcriber: str | N
             "tool_choice": _tool_choice(config.tool_choice),
             "audio": {
                 "input": {
-                    "format": _format(config.input_sample_rate, vendor),
+                    "format": _format(config, vendor, output=False),
                     "transcription": _transcription(config, vendor, transcriber),
                 },
-                "output": {"format": _format(config.output_sample_rate, vendor)},
+                "output": {"format": _format(config, vendor, output=True)},
             },
         }
         if voice is not None:
@@ -172,14 +183,14 @@ def _ga_session(
     """The GA session (OpenAI's and Azure's shape)."""
     modalities = ["audio"] if "audio" in config.output_modalities else ["text"]
     audio_in: dict[str, Any] = {
-        "format": _format(config.input_sample_rate, vendor),
+        "format": _format(config, vendor, output=False),
         "transcription": _transcription(config, vendor, transcriber),
         "turn_detection": _turn_detection(config.turn_detection, vendor),
         "noise_reduction": None
         if config.noise_reduction is None
         else {"type": config.noise_reduction},
     }
-    audio_out: dict[str, Any] = {"format": _format(config.output_sample_rate, vendor)}
+    audio_out: dict[str, Any] = {"format": _format(config, vendor, output=True)}
     if voice is not None:
         audio_out["voice"] = voice
     if config.speed is not None:

@@ -36,7 +36,7 @@ class OpenAISession(SupervisedSession[Upstream]):
         self.config = config
         self.inbound = Inbound(echoes_metadata=up.vendor != "xai")
         self.mirror = ConversationMirror()
-        self.audio = InputAudio(config.input_sample_rate)
+        self.audio = _input_audio(config)
         # Push-to-talk audio a connection took since the last commit (replayed to the
         # next one should it go before the commit).
         self.ptt_sent: list[bytes] = []
@@ -161,8 +161,8 @@ class OpenAISession(SupervisedSession[Upstream]):
 
     async def _configure(self, config: n.SessionConfig, changed: frozenset[str]) -> None:
         self.config = config
-        if "input_sample_rate" in changed:
-            self.audio = InputAudio(config.input_sample_rate)
+        if changed & {"input_sample_rate", "input_encoding"}:
+            self.audio = _input_audio(config)
         if not changed:
             return
         update = self.session_update()
@@ -313,3 +313,8 @@ class OpenAISession(SupervisedSession[Upstream]):
 def _with_event_id(message: bytes, event_id: str) -> bytes:
     """The client's event id on an event, so that an error about it names it."""
     return b'{"event_id":"' + event_id.encode() + b'",' + message[1:]
+
+
+def _input_audio(config: n.SessionConfig) -> InputAudio:
+    """The user's audio as it comes: PCM16, or the client's G.711 passed through."""
+    return InputAudio(config.input_sample_rate, encoding=config.input_encoding)

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -110,6 +111,10 @@ class Chromium:
     )
 
     def _launch(self) -> subprocess.Popen[str]:
+        # Chromium keeps its singleton socket in a directory of its own under TMPDIR and
+        # leaves it behind when stopped: inside the profile, it goes with the profile.
+        scratch = Path(self._profile.name) / "tmp"
+        scratch.mkdir()
         return subprocess.Popen(
             [
                 self.executable,
@@ -133,6 +138,7 @@ class Chromium:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
         )
 
     def _media_flags(self) -> list[str]:

@@ -26,6 +26,9 @@ NOVA = "bedrock/amazon.nova-2-sonic-v1:0"
 GEMINI = "gemini/gemini-3.8-live"
 OPENAI = "openai/gpt-realtime-2"
 RATE = 24000  # the caller's pcm16
+# Deployments cool down after a failure for this long: short, so where a session goes is
+# decided by which emulator is broken, not by the clock.
+COOLDOWN = 0.01
 WEATHER = {
     "type": "function",
     "name": "get_weather",
@@ -91,12 +94,11 @@ def write_config(
     nova_params: dict[str, object] | None = None,
     gemini_params: dict[str, object] | None = None,
     openai_params: dict[str, object] | None = None,
-    cooldown: float = 0.01,
+    cooldown: float = COOLDOWN,
     failback: bool = True,
 ) -> Path:
     """``voice`` (Nova 2, failing back to it unless not ``failback``), ``voice-gemini`` and
-    ``voice-openai``, the last two its fallbacks in that order. A short cooldown: where a
-    session goes is decided by which emulator is broken, not by the clock."""
+    ``voice-openai``, the last two its fallbacks in that order."""
     config = {
         "model_list": [
             {

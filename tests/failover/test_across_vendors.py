@@ -6,6 +6,7 @@ that has since gone is answered and continued by the next."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from rtcore_emulated_speech import Script, default_reply, speech_seconds
 from rtcore_gemini_emulator import GeminiLiveEmulator
 from rtcore_openai_emulator import OpenAIRealtimeEmulator
 from rtcore_sonic_emulator import NovaSonicEmulator
-from tests.failover.conftest import Caller, Reply, call, write_config
+from tests.failover.conftest import COOLDOWN, Caller, Reply, call, write_config
 from tests.transports.process import Served
 from tests.transports.test_operations import sample, scrape
 
@@ -97,6 +98,9 @@ async def test_voice_session_moves_nova_gemini_openai_and_back(
         tried = refused(served)
         assert_whole(await say(7), answer(7))
         await caller.until(lambda: refused(served) > tried)
+        # The refusal cooled Nova down; a turn that ends within that cooldown stays where it
+        # is (the emulators answer in milliseconds), so the next one waits it out.
+        await asyncio.sleep(COOLDOWN * 5)
         # Nova recovers. The weather question is answered with a tool call by OpenAI; at
         # that turn boundary the session goes back to Nova, before the caller has the result.
         nova.faults.clear()

@@ -1,10 +1,11 @@
 """Audio formats and their conversion at the edge of a session.
 
-Providers only ever see PCM16 mono at a rate they declared; clients may send and receive
-``pcm16`` at other rates and G.711 µ-law / A-law. See ``docs/audio.md``.
+Providers see PCM16 mono at a rate they declared, or a client's G.711 as it is when they
+take it (``Capabilities.passthrough_encodings``); clients may send and receive ``pcm16`` at
+other rates and G.711 µ-law / A-law. See ``docs/audio.md``.
 """
 
-from rtcore.audio.convert import InputConverter, OutputConverter
+from rtcore.audio.convert import InputConverter, OutputConverter, recode
 from rtcore.audio.formats import (
     G711_ALAW,
     G711_RATE,
@@ -35,4 +36,5 @@ __all__ = [
     "parse_beta_format",
     "parse_format",
     "parse_ga_format",
+    "recode",
 ]

@@ -1,4 +1,7 @@
-"""Streaming conversion between a client's audio format and the provider's PCM16.
+"""Streaming conversion between a client's audio format and the provider's.
+
+The provider's format is PCM16 at a rate it declared, or the client's own G.711 when the
+provider takes that as it is (then the converters pass the bytes through).
 
 One converter per direction per session, because both resampling and byte framing carry
 state across chunks:
@@ -21,7 +24,7 @@ import numpy.typing as npt
 import soxr
 
 from rtcore.audio import g711
-from rtcore.audio.formats import AudioFormat
+from rtcore.audio.formats import AudioFormat, Encoding
 
 _EMPTY: Final = b""
 
@@ -88,6 +91,14 @@ class _Pcm16Framer:
         self._carry = _EMPTY
 
 
+def _provider_format(client: AudioFormat, rate: int, encoding: Encoding) -> AudioFormat:
+    provider = AudioFormat(encoding, rate)
+    if encoding != "pcm16" and provider != client:
+        # G.711 reaches a provider only as the client's own bytes: nothing converts to it.
+        raise ValueError(f"no conversion from {client} to {provider}")
+    return provider
+
+
 def _decode(encoding: str, data: bytes) -> Samples:
     if encoding == "g711_ulaw":
         return g711.ulaw_decode(data)
@@ -103,21 +114,30 @@ def _encode(encoding: str, samples: Samples) -> bytes:
 
 
 class InputConverter:
-    """Client audio (any ``AudioFormat``) → PCM16 mono at ``provider_rate``.
+    """Client audio (any ``AudioFormat``) → PCM16 mono at ``provider_rate``, or the
+    client's bytes as they are when the provider takes its format (``provider_encoding``
+    G.711: the client's own).
 
     ``feed`` returns whatever output is ready (possibly ``b""`` while the resampler fills);
     ``flush`` drains the resampler at the end of a turn (on commit); ``reset`` drops
     everything buffered (``input_audio_buffer.clear``).
     """
 
-    def __init__(self, client_format: AudioFormat, provider_rate: int) -> None:
+    def __init__(
+        self, client_format: AudioFormat, provider_rate: int, provider_encoding: Encoding = "pcm16"
+    ) -> None:
         self.client_format = client_format
         self.provider_rate = provider_rate
-        self._passthrough = client_format.is_pcm16(provider_rate)
+        self._passthrough = client_format == _provider_format(
+            client_format, provider_rate, provider_encoding
+        )
+        self._g711_through = self._passthrough and provider_encoding != "pcm16"
         self._framer = _Pcm16Framer()
         self._resample = _Resampler(client_format.sample_rate, provider_rate)
 
     def feed(self, data: bytes) -> bytes:
+        if self._g711_through:
+            return data  # a byte a sample: nothing to frame
         if self._passthrough:
             return self._framer.whole(data)
         if self.client_format.encoding == "pcm16":
@@ -141,20 +161,29 @@ class InputConverter:
 
 
 class OutputConverter:
-    """Provider PCM16 mono at ``provider_rate`` → the client's ``AudioFormat``.
+    """Provider PCM16 mono at ``provider_rate`` → the client's ``AudioFormat`` (the
+    provider's bytes as they are when it produces the client's G.711 itself:
+    ``provider_encoding``).
 
     ``flush`` at the end of each response drains the resampler's tail; ``reset`` on
     cancellation or barge-in drops it instead, so the next response starts clean.
     """
 
-    def __init__(self, provider_rate: int, client_format: AudioFormat) -> None:
+    def __init__(
+        self, provider_rate: int, client_format: AudioFormat, provider_encoding: Encoding = "pcm16"
+    ) -> None:
         self.provider_rate = provider_rate
         self.client_format = client_format
-        self._passthrough = client_format.is_pcm16(provider_rate)
+        self._passthrough = client_format == _provider_format(
+            client_format, provider_rate, provider_encoding
+        )
+        self._g711_through = self._passthrough and provider_encoding != "pcm16"
         self._framer = _Pcm16Framer()
         self._resample = _Resampler(provider_rate, client_format.sample_rate)
 
     def feed(self, data: bytes) -> bytes:
+        if self._g711_through:
+            return data
         if self._passthrough:
             return self._framer.whole(data)
         samples = self._framer.samples(data)
@@ -172,3 +201,16 @@ class OutputConverter:
     def reset(self) -> None:
         self._framer.reset()
         self._resample.reset()
+
+
+def recode(data: bytes, source: AudioFormat, target: AudioFormat) -> bytes:
+    """A whole stretch of audio from ``source`` into ``target`` (any encodings and rates):
+    audio kept for one upstream, sent on to another that takes another format."""
+    if source == target:
+        return data
+    if source.encoding == "pcm16":
+        samples = _Pcm16Framer().samples(data)
+    else:
+        samples = _decode(source.encoding, data)
+    resample = _Resampler(source.sample_rate, target.sample_rate)
+    return _encode(target.encoding, resample(samples, last=True))

@@ -11,7 +11,7 @@ import msgspec
 
 from rtcore.keys.pricing import cost
 from rtcore.provider import Prices
-from rtcore.provider.messages import ResponseDone, Usage
+from rtcore.provider.messages import ResponseDone, SessionConfig, Usage
 
 
 class ResponseRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +109,9 @@ class Meter:
         self.seconds_out = 0.0
         self.input_rate = 16000
         self.output_rate = 24000
+        # Bytes a sample: 2 for PCM16, 1 for G.711 passed through.
+        self.input_width = 2
+        self.output_width = 2
         self._usage = [0, 0, 0, 0, 0, 0]
         # A session moved to another model (a failover) is charged at each model's prices
         # for what it used there: the spend before the move, and the counts it began at.
@@ -180,13 +183,20 @@ class Meter:
         self._base = (list(self._usage), self.seconds_in, self.seconds_out)
         self.prices = prices
 
+    def crossing(self, config: SessionConfig) -> None:
+        """Audio crosses to and from the provider as ``config`` says from now on."""
+        self.input_rate = config.input_sample_rate
+        self.output_rate = config.output_sample_rate
+        self.input_width = 2 if config.input_encoding == "pcm16" else 1
+        self.output_width = 2 if config.output_encoding == "pcm16" else 1
+
     def audio_in(self, size: int) -> None:
-        """``size`` bytes of PCM16 went to the provider, at ``input_rate``."""
-        self.seconds_in += size / 2 / self.input_rate
+        """``size`` bytes of audio went to the provider, at ``input_rate``."""
+        self.seconds_in += size / self.input_width / self.input_rate
 
     def audio_out(self, size: int) -> None:
-        """``size`` bytes of PCM16 came from the provider, at ``output_rate``."""
-        self.seconds_out += size / 2 / self.output_rate
+        """``size`` bytes of audio came from the provider, at ``output_rate``."""
+        self.seconds_out += size / self.output_width / self.output_rate
 
     @property
     def spend(self) -> float:

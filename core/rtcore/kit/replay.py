@@ -4,6 +4,9 @@ An upstream that reports the user's speech only after the fact (with its transcr
 leaves the session to measure it: a cheap energy measure supplies the ``audio_start_ms`` of
 the utterance and tells whether recent audio holds speech that no stream has answered yet,
 which a new stream (a rotation, a recovery) must hear again.
+
+The audio is the session's input as it crosses to the provider: PCM16, or G.711 passed
+through (``SessionConfig.input_encoding``), which is decoded for the measure only.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+
+from rtcore.audio import g711
+from rtcore.provider.messages import AudioEncoding
 
 # -40 dBFS over 20 ms frames: quiet rooms stay under it, speech is well above.
 _SPEECH_RMS = 0.01 * 32768
@@ -34,10 +40,19 @@ class InputAudio:
     turn with it unless the audio is replayed.
     """
 
-    def __init__(self, rate: int, *, replay_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        rate: int,
+        *,
+        replay_seconds: float = 10.0,
+        encoding: AudioEncoding = "pcm16",
+        position_ms: float = 0.0,
+    ) -> None:
         self.rate = rate
-        self.bytes_per_ms = rate * 2 / 1000
-        self.position_ms = 0.0
+        self.encoding: AudioEncoding = encoding
+        self.width = width = 2 if encoding == "pcm16" else 1  # bytes a sample
+        self.bytes_per_ms = rate * width / 1000
+        self.position_ms = position_ms
         self._onset_ms = 0
         self._last_voiced_ms = -1.0
         self._utterance_began = False
@@ -48,7 +63,7 @@ class InputAudio:
         # (start position in ms, pcm) of the newest ``replay_seconds`` of audio.
         self._ring: deque[tuple[float, bytes]] = deque()
         self._ring_bytes = 0
-        self._ring_limit = int(replay_seconds * rate * 2)
+        self._ring_limit = int(replay_seconds * rate * width)
         self._frame = max(1, rate * _FRAME_MS // 1000)
         self._threshold = _SPEECH_RMS * _SPEECH_RMS * self._frame
         # Audio noted but not measured yet (``note``): its chunks, their size, and where on
@@ -56,7 +71,7 @@ class InputAudio:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._pending_from = 0.0
-        self._pending_limit = int(rate * 2 * _PENDING_SECONDS)
+        self._pending_limit = int(rate * width * _PENDING_SECONDS)
 
     def observe(self, pcm: bytes) -> bool:
         """Account for client audio: position, onset estimate, replay ring. True when an
@@ -124,15 +139,22 @@ class InputAudio:
         pcm = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         start = self._pending_from
         frame = self._frame
-        usable = len(pcm) // 2 // frame * frame
+        width = self.width
+        usable = len(pcm) // width // frame * frame
         # A part-frame tail waits for the next chunk: frames follow the timeline, not chunks.
-        tail = pcm[usable * 2 :]
+        tail = pcm[usable * width :]
         self._pending = [tail] if tail else []
         self._pending_bytes = len(tail)
-        self._pending_from = start + usable * 2 / self.bytes_per_ms
+        self._pending_from = start + usable * width / self.bytes_per_ms
         if not usable:
             return False
-        return self._frames(np.frombuffer(pcm, dtype="<i2", count=usable), start)
+        return self._frames(self._samples(pcm, usable), start)
+
+    def _samples(self, audio: bytes, count: int) -> np.ndarray:
+        if self.encoding == "pcm16":
+            return np.frombuffer(audio, dtype="<i2", count=count)
+        decode = g711.ulaw_decode if self.encoding == "g711_ulaw" else g711.alaw_decode
+        return decode(audio[:count])
 
     def _frames(self, samples: np.ndarray, start_ms: float) -> bool:
         began = False
@@ -211,7 +233,8 @@ class InputAudio:
                 continue
             skip = int(max(0.0, start_ms - begin) * self.bytes_per_ms)
             stop = int((min(end, end_ms) - begin) * self.bytes_per_ms)
-            out.append(pcm[skip - skip % 2 : stop - stop % 2])
+            width = self.width
+            out.append(pcm[skip - skip % width : stop - stop % width])
         return out
 
     def clear(self) -> None:

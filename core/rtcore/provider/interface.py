@@ -14,6 +14,7 @@ import msgspec
 
 from rtcore.provider.messages import (
     SESSION_OPTIONS,
+    AudioEncoding,
     Command,
     Event,
     Modality,
@@ -69,6 +70,10 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     provider applies (transcription settings, noise reduction, speed, reasoning effort,
     truncation, parallel tool calls, a stored prompt, custom voice ids); the others the
     core accepts from clients and shows as not applied, or refuses (a custom voice).
+    ``passthrough_encodings`` names the G.711 encodings (``"g711_ulaw"``, ``"g711_alaw"``)
+    the provider takes and produces as they are, at 8 kHz: a client speaking one of them
+    has its bytes passed through unconverted both ways (``SessionConfig.input_encoding``);
+    any other client audio is converted to PCM16 at the declared rates.
     """
 
     input_sample_rates: tuple[int, ...] = (16000,)
@@ -90,6 +95,7 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     truncate: bool = True
     check_config: Callable[[SessionConfig], None] | None = None
     session_options: frozenset[str] = frozenset()
+    passthrough_encodings: frozenset[AudioEncoding] = frozenset()
     # What usage costs (spend records and budgets); None: nothing is charged.
     prices: Prices | None = None
     # The vendor runs the session's MCP tools itself: it is given the servers

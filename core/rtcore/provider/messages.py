@@ -3,9 +3,10 @@
 A provider never sees OpenAI JSON and never builds it: the core turns client events into the
 commands below and turns the events below into OpenAI server events, in either dialect.
 
-Audio crossing this boundary is always 16-bit little-endian mono PCM at the sample rate the
-core negotiated with the provider (``SessionConfig.input_sample_rate`` /
-``output_sample_rate``); format conversion for the client happens in the core.
+Audio crossing this boundary is mono, in the encoding and at the rate the core negotiated
+with the provider (``SessionConfig.input_encoding`` / ``input_sample_rate`` and the
+output's): PCM16, or a client's G.711 as it is for a provider that takes it; format
+conversion for the client happens in the core.
 
 Identity: whoever starts a thing names it, and both sides use that name from then on.
 
@@ -27,13 +28,9 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.provider.remote_tools import (
-    AnswerApproval,
-    RemoteApprovalRequest,
-    RemoteMcpServer,
-    RemoteToolCall,
-    RemoteToolsListed,
-)
+import rtcore.provider.remote_tools as rt
+from rtcore.provider.rate_limits import RateLimit as RateLimit
+from rtcore.provider.rate_limits import RateLimits as RateLimits
 
 Role = Literal["user", "assistant", "system"]
 Modality = Literal["text", "audio"]
@@ -41,6 +38,8 @@ ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
 # Where an item came from: a client event, the user's audio (a commit or a spoken turn the
 # model heard), or the model's own output. A model has already seen the last two.
 ItemSource = Literal["client", "audio", "model"]
+# 16-bit little-endian PCM, or G.711 µ-law / A-law (a byte a sample, 8 kHz): rtcore.audio's.
+AudioEncoding = Literal["pcm16", "g711_ulaw", "g711_alaw"]
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -122,7 +121,11 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     ``turn_detection`` None means the client commits audio itself.
     ``max_output_tokens`` None means no limit ("inf").
 
-    The fields after ``output_sample_rate`` are ``SESSION_OPTIONS``: set only for a
+    ``input_encoding`` / ``output_encoding`` are ``"pcm16"`` unless the client speaks a G.711
+    encoding the provider passes through (``Capabilities.passthrough_encodings``): then the
+    audio crosses as the client's bytes, at 8 kHz.
+
+    The fields after ``output_encoding`` are ``SESSION_OPTIONS``: set only for a
     provider that declares them (``Capabilities.session_options``). ``custom_voice``:
     ``voice`` is the id of a voice the vendor made for the client, not one of its names.
     """
@@ -142,6 +145,8 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     turn_detection: TurnDetection | None = TurnDetection()
     input_sample_rate: int = 16000
     output_sample_rate: int = 24000
+    input_encoding: AudioEncoding = "pcm16"
+    output_encoding: AudioEncoding = "pcm16"
     transcription: Transcription | None = None
     noise_reduction: Literal["near_field", "far_field"] | None = None
     speed: float | None = None
@@ -150,7 +155,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     parallel_tool_calls: bool | None = None
     prompt: PromptRef | None = None
     custom_voice: bool = False
-    mcp_servers: tuple[RemoteMcpServer, ...] = ()  # for Capabilities.remote_mcp
+    mcp_servers: tuple[rt.RemoteMcpServer, ...] = ()  # for Capabilities.remote_mcp
 
 
 class ResponseOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -214,6 +219,8 @@ class Configure(msgspec.Struct, frozen=True, kw_only=True, tag="configure"):
 
 
 class AppendAudio(msgspec.Struct, frozen=True, kw_only=True, tag="append_audio"):
+    """Input audio, in the session's ``input_encoding`` at its ``input_sample_rate``."""
+
     pcm: bytes
 
 
@@ -290,7 +297,7 @@ Command = (
     | TruncateItem
     | CreateResponse
     | CancelResponse
-    | AnswerApproval
+    | rt.AnswerApproval
 )
 
 
@@ -366,6 +373,8 @@ class TextDelta(msgspec.Struct, frozen=True, kw_only=True, tag="text_delta"):
 
 
 class AudioDelta(msgspec.Struct, frozen=True, kw_only=True, tag="audio_delta"):
+    """Output audio, in the session's ``output_encoding`` at its ``output_sample_rate``."""
+
     response_id: str
     pcm: bytes
 
@@ -415,23 +424,6 @@ class ProviderError(msgspec.Struct, frozen=True, kw_only=True, tag="provider_err
     param: str | None = None
 
 
-class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
-    """One of the upstream's limits as it reported it: ``name`` ("requests", "tokens"),
-    the ``limit``, what is ``remaining`` and when it resets."""
-
-    name: str
-    limit: int
-    remaining: int
-    reset_seconds: float
-
-
-class RateLimits(msgspec.Struct, frozen=True, kw_only=True, tag="rate_limits"):
-    """The upstream reported its rate limits (OpenAI does after each response): the core
-    passes them to the client as ``rate_limits.updated``."""
-
-    limits: tuple[RateLimit, ...]
-
-
 Event = (
     SpeechStarted
     | SpeechStopped
@@ -444,7 +436,7 @@ Event = (
     | ResponseDone
     | ProviderError
     | RateLimits
-    | RemoteToolsListed
-    | RemoteToolCall
-    | RemoteApprovalRequest
+    | rt.RemoteToolsListed
+    | rt.RemoteToolCall
+    | rt.RemoteApprovalRequest
 )

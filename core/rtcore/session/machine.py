@@ -126,7 +126,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         return None
 
     def neutral_config(self) -> neutral.SessionConfig:
-        return to_neutral(self.state, self.caps)
+        return to_neutral(self.state, self.caps, media=self._media is not None)
 
     def emit(self, event: s.ServerEvent) -> None:
         event.event_id = self._ids.next()
@@ -152,7 +152,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
 
     def _rebuild_converters(self) -> None:
         cfg = self.neutral_config()
-        self._input = InputConverter(self.state.input_format, cfg.input_sample_rate)
+        fmt = self.state.input_format
+        self._input = InputConverter(fmt, cfg.input_sample_rate, cfg.input_encoding)
         if self._media is not None:
             self._media_in = InputConverter(MEDIA_FORMAT, cfg.input_sample_rate)
 
@@ -498,7 +499,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
 
     def _output_converter(self) -> OutputConverter:
         out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
-        return OutputConverter(self.neutral_config().output_sample_rate, out_fmt)
+        cfg = self.neutral_config()
+        return OutputConverter(cfg.output_sample_rate, out_fmt, cfg.output_encoding)
 
     def _open_response(
         self,

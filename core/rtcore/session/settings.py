@@ -232,9 +232,11 @@ def check_max_tokens(value: MaxTokens, param: str) -> MaxTokens:
     return value
 
 
-def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
-    in_rate = nearest_rate(state.input_format.sample_rate, caps.input_sample_rates)
-    out_rate = nearest_rate(state.output_format.sample_rate, caps.output_sample_rates)
+def to_neutral(state: SessionState, caps: Capabilities, *, media: bool = False) -> SessionConfig:
+    """The session's configuration as the provider sees it. ``media``: the audio travels
+    out of band (WebRTC), as PCM16 whatever formats the client names."""
+    in_fmt = _crossing(state.input_format, caps.input_sample_rates, caps, media)
+    out_fmt = _crossing(state.output_format, caps.output_sample_rates, caps, media)
     return SessionConfig(
         model=state.model,
         session_id=state.id,
@@ -249,11 +251,23 @@ def to_neutral(state: SessionState, caps: Capabilities) -> SessionConfig:
         tools=state.tools + state.mcp_functions,
         tool_choice=state.tool_choice,
         turn_detection=state.turn_detection,
-        input_sample_rate=in_rate,
-        output_sample_rate=out_rate,
+        input_sample_rate=in_fmt.sample_rate,
+        output_sample_rate=out_fmt.sample_rate,
+        input_encoding=in_fmt.encoding,
+        output_encoding=out_fmt.encoding,
         mcp_servers=tuple(remote_server(s) for s in state.mcp_servers) if caps.remote_mcp else (),
         **_session_options(state, caps.session_options),
     )
+
+
+def _crossing(
+    client: AudioFormat, rates: tuple[int, ...], caps: Capabilities, media: bool
+) -> AudioFormat:
+    """The audio the provider takes: the client's own G.711 when it takes that as it is,
+    else PCM16 at the provider's rate nearest the client's."""
+    if not media and client.encoding in caps.passthrough_encodings:
+        return client
+    return AudioFormat("pcm16", nearest_rate(client.sample_rate, rates))
 
 
 def _session_options(state: SessionState, declared: frozenset[str]) -> dict[str, Any]:
@@ -281,6 +295,14 @@ def _session_options(state: SessionState, declared: frozenset[str]) -> dict[str,
     return out
 
 
+def with_input_rate(state: SessionState, rate: int) -> SessionState:
+    """``state`` with its PCM16 input at ``rate`` (G.711 is always 8 kHz)."""
+    if state.input_format.encoding != "pcm16":
+        return state
+    fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
+    return msgspec.structs.replace(state, input_format=fmt)
+
+
 def nearest_rate(wanted: int, supported: tuple[int, ...]) -> int:
     """The provider rate to convert to: the client's own if supported (no resampling),
     else the lowest rate at or above it (no information thrown away), else the highest."""
@@ -288,10 +310,3 @@ def nearest_rate(wanted: int, supported: tuple[int, ...]) -> int:
         return wanted
     above = sorted(r for r in supported if r >= wanted)
     return above[0] if above else max(supported)
-
-
-def with_input_rate(state: SessionState, rate: int) -> SessionState:
-    if state.input_format.encoding != "pcm16":
-        return state
-    fmt = msgspec.structs.replace(state.input_format, sample_rate=rate)
-    return msgspec.structs.replace(state, input_format=fmt)
