@@ -23,6 +23,7 @@ from rtcore.failover import Deployments, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
 from rtcore.kit.replay import InputAudio
+from rtcore.mcp.runner import McpRunner
 from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable, SettingRefused
 from rtcore.provider import messages as neutral
 from rtcore.session.machine import RealtimeSession
@@ -59,6 +60,7 @@ class SessionMoves:
     _send_lock: asyncio.Lock
     _closing: set[asyncio.Task[None]]
     _closed: bool
+    _mcp: McpRunner
 
     def _adopt(self, model: ModelConfig) -> None:
         """Run the session on ``model`` from now on: its capabilities, voice, rates and
@@ -243,6 +245,8 @@ class SessionMoves:
         self, upstream: ProviderSession, error: neutral.ProviderError | None
     ) -> None:
         again: list[neutral.Command] = []
+        self.session.mcp_moved()
+        self._mcp.start(self.session.mcp.take_jobs())
         if error is not None:
             interrupted = neutral.ResponseError(
                 code=error.code,

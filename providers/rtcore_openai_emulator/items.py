@@ -48,6 +48,16 @@ def decode_audio(data: Any, param: str) -> bytes:
         ) from None
 
 
+def _require(item: dict[str, Any], param: str, **kinds: type) -> None:
+    for name, kind in kinds.items():
+        if not isinstance(item.get(name), kind):
+            raise ClientError(
+                f"Missing required parameter: '{param}.{name}'.",
+                code="missing_required_parameter",
+                param=f"{param}.{name}",
+            )
+
+
 def normalise(item: Any, param: str = "item") -> dict[str, Any]:
     """A client's item as the server stores it: an id, ``object``, ``status``; checked."""
     if not isinstance(item, dict):
@@ -89,6 +99,8 @@ def normalise(item: Any, param: str = "item") -> dict[str, Any]:
                 )
         out.setdefault("arguments", "")
         out.setdefault("status", "completed")
+    elif kind == "mcp_approval_response":
+        _require(out, param, approval_request_id=str, approve=bool)
     elif kind == "function_call_output":
         for name in ("call_id", "output"):
             if not isinstance(out.get(name), str):
@@ -182,3 +194,29 @@ def function_name(entries: list[Entry], call_id: str, fallback: Any = None) -> s
 
 def arguments_json(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, separators=(",", ":"))
+
+
+def context_of(conversation: Conversation, given: Any) -> list[Entry]:
+    """What the response reads: the conversation, or the response's own ``input`` (items
+    and references to conversation items); an out-of-band response without input reads
+    the conversation too, and adds nothing to it."""
+    if given is None:
+        return list(conversation)
+    if not isinstance(given, list):
+        raise ClientError(
+            "Invalid type for 'response.input': expected an array.", param="response.input"
+        )
+    context = []
+    for index, raw in enumerate(given):
+        if isinstance(raw, dict) and raw.get("type") == "item_reference":
+            entry = conversation.find(raw.get("id"))
+            if entry is None:
+                raise ClientError(
+                    f"Invalid 'response.input[{index}].id': no item '{raw.get('id')}'.",
+                    param=f"response.input[{index}].id",
+                )
+            context.append(entry)
+            continue
+        item = normalise(raw, f"response.input[{index}]")
+        context.append(Entry(item, Meta(said=said_of(item))))
+    return context

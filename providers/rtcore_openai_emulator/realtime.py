@@ -19,7 +19,8 @@ from rtcore_emulated_speech.vad import EnergyVad
 from .audio import AudioFormat
 from .errors import ClientError, error_event
 from .ids import new_id
-from .items import Conversation, Entry, Meta, decode_audio, normalise, said_of
+from .items import Conversation, Entry, Meta, context_of, decode_audio, normalise, said_of
+from .mcp_tools import McpServers
 from .outbox import Outbox
 from .probe import AudioProbe
 from .reply import decide
@@ -105,6 +106,7 @@ class Realtime:
         self.hooks = hooks
         self.probe = probe
         self.conversation = Conversation()
+        self.mcp = McpServers(out, self._add_response_item)
         self._input = _Input(config.input_format)
         self._speaker = Speaker(
             out,
@@ -116,6 +118,7 @@ class Realtime:
             probe=probe,
             stream=connection,
             sent=stats.audio_out,
+            mcp=self.mcp,
         )
         self._active: tuple[Plan, asyncio.Task[None]] | None = None
         self._out_of_band: set[asyncio.Task[None]] = set()
@@ -137,6 +140,7 @@ class Realtime:
             self._input = _Input(self.config.input_format, samples=0)
         self._input.vad = None  # rebuilt with the new settings by the next append
         await self.out.send("session.updated", session=self.config.wire())
+        await self.mcp.configure(self.config.tools)
 
     # Input audio.
     async def on_append(self, event: dict[str, Any]) -> None:
@@ -314,6 +318,12 @@ class Realtime:
                 meta.said, meta.audio_seconds = self._listen(part["audio"], index)
                 part.pop("audio")
                 part.setdefault("transcript", None)
+        if item["type"] == "mcp_approval_response" and self.mcp.answered(item) is None:
+            raise ClientError(
+                f"Invalid 'item.approval_request_id': no approval request "
+                f"'{item['approval_request_id']}' is waiting.",
+                param="item.approval_request_id",
+            )
         if item["type"] == "function_call_output":
             self.stats.tool_outputs.append(
                 ToolOutput(self.connection, str(item["call_id"]), str(item["output"]))
@@ -324,6 +334,8 @@ class Realtime:
         )
         if self.vendor is not Vendor.XAI:
             await self.out.send("conversation.item.done", item=copy.deepcopy(item))
+        if item["type"] == "mcp_approval_response":
+            await self._auto_response()  # the call runs, or the model says it did not
 
     def _listen(self, data: Any, index: int) -> tuple[str, float]:
         """What an ``input_audio`` content part says (the tone code) and how long it is."""
@@ -488,7 +500,7 @@ class Realtime:
                 "Invalid 'response.metadata': expected an object of at most 16 keys.",
                 param="response.metadata",
             )
-        context = self._context(options.get("input"), in_conversation)
+        context = context_of(self.conversation, options.get("input"))
         usage = self._input_usage(context, instructions, tools, in_conversation)
         self._responses += 1
         return Plan(
@@ -502,34 +514,9 @@ class Realtime:
             voice=voice,
             output_format=fmt,
             max_output_tokens=max_tokens,
-            reply=decide(context, self.script, tools, tool_choice),
+            reply=decide(context, self.script, tools, tool_choice, self.mcp.offered()),
             usage=usage,
         )
-
-    def _context(self, given: Any, in_conversation: bool) -> list[Entry]:
-        """What the response reads: the conversation, or the response's own ``input`` (items
-        and references to conversation items); an out-of-band response without input reads
-        the conversation too, and adds nothing to it."""
-        if given is None:
-            return list(self.conversation)
-        if not isinstance(given, list):
-            raise ClientError(
-                "Invalid type for 'response.input': expected an array.", param="response.input"
-            )
-        context = []
-        for index, raw in enumerate(given):
-            if isinstance(raw, dict) and raw.get("type") == "item_reference":
-                entry = self.conversation.find(raw.get("id"))
-                if entry is None:
-                    raise ClientError(
-                        f"Invalid 'response.input[{index}].id': no item '{raw.get('id')}'.",
-                        param=f"response.input[{index}].id",
-                    )
-                context.append(entry)
-                continue
-            item = normalise(raw, f"response.input[{index}]")
-            context.append(Entry(item, Meta(said=said_of(item))))
-        return context
 
     def _input_usage(
         self,
@@ -575,6 +562,8 @@ class Realtime:
         finally:
             if self._active is not None and self._active[0] is plan:
                 self._active = None
+        if plan.status == "completed" and any(i["type"] == "mcp_call" for i in plan.output):
+            await self._start_auto()  # the model speaks of the call's output
 
     async def _rate_limits(self, plan: Plan) -> None:
         """``rate_limits.updated`` after each ``response.done`` (reference §3.7)."""

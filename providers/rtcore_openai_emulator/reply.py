@@ -22,6 +22,7 @@ class FunctionTool:
     name: str
     description: str
     schema: dict[str, Any]
+    server_label: str | None = None  # a tool of this MCP server (mcp_tools.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Reply:
     text: str = ""
     call: FunctionTool | None = None
     call_arguments: dict[str, Any] | None = None
+    approval_request_id: str | None = None  # the approved MCP call this runs
 
 
 def functions_of(tools: list[dict[str, Any]]) -> list[FunctionTool]:
@@ -48,9 +50,15 @@ def functions_of(tools: list[dict[str, Any]]) -> list[FunctionTool]:
 
 
 def decide(
-    context: list[Entry], script: Script, tools: list[dict[str, Any]], tool_choice: Any
+    context: list[Entry],
+    script: Script,
+    tools: list[dict[str, Any]],
+    tool_choice: Any,
+    mcp: list[FunctionTool] = [],  # noqa: B006 - never changed
 ) -> Reply:
     last = context[-1] if context else None
+    if last is not None and str(last.item.get("type")).startswith("mcp_"):
+        return _after_mcp(context, last.item, script, mcp)
     if last is not None and last.item.get("type") == "function_call_output":
         name = function_name(context, str(last.item.get("call_id")), last.item.get("name"))
         return Reply(script.after_tool(name, _output_text(str(last.item.get("output", "")))))
@@ -67,11 +75,38 @@ def decide(
         if earlier:
             return Reply(f"Before, you said: {earlier[-1]}")
         return Reply("You have not said anything before.")
-    functions = functions_of(tools)
+    functions = functions_of(tools) + mcp
     chosen = _choose(functions, said, tool_choice)
     if chosen is not None:
         return Reply(call=chosen, call_arguments=arguments(chosen, said))
     return Reply(default_reply(said) if said else NOTHING_SAID)
+
+
+def _after_mcp(
+    context: list[Entry], item: dict[str, Any], script: Script, mcp: list[FunctionTool]
+) -> Reply:
+    """After an MCP call, the model speaks of its output; after the client's answer to an
+    approval request, the call runs (approved) or the model says it did not."""
+    name = str(item.get("name") or "")
+    if item.get("type") == "mcp_call":
+        said = item.get("output") or (item.get("error") or {}).get("message") or ""
+        return Reply(script.after_tool(name, _output_text(str(said))))
+    if item.get("type") != "mcp_approval_response":
+        return Reply(NOTHING_SAID)
+    request = next(
+        (e.item for e in context if e.item.get("id") == item.get("approval_request_id")), {}
+    )
+    name = str(request.get("name") or "")
+    if not item.get("approve"):
+        return Reply(f"I did not run {name}: you declined it.")
+    tool = next((t for t in mcp if t.name == name), None)
+    if tool is None:
+        return Reply(NOTHING_SAID)
+    try:
+        args = json.loads(str(request.get("arguments") or "{}"))
+    except ValueError:
+        args = {}
+    return Reply(call=tool, call_arguments=args, approval_request_id=str(request["id"]))
 
 
 def _choose(functions: list[FunctionTool], said: str, tool_choice: Any) -> FunctionTool | None:

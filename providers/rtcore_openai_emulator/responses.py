@@ -108,11 +108,15 @@ class Speaker:
     probe: AudioProbe | None = None
     stream: int = 0  # the connection's number, as the probe knows it
     sent: AudioDigest | None = None  # the audio written, in the session's format
+    mcp: Any = None  # the session's MCP servers (mcp_tools.McpServers), which run its calls
 
     async def run(self, plan: Plan) -> None:
         first = _First(self.first_output, plan.number)
         try:
-            if plan.reply.call is not None:
+            call = plan.reply.call
+            if call is not None and call.server_label is not None and self.mcp is not None:
+                await self.mcp.speak(plan, self)
+            elif call is not None:
                 await self._call(plan, first)
             else:
                 await self._message(plan, first)

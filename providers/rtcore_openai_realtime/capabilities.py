@@ -46,7 +46,7 @@ def _check_xai(config: SessionConfig) -> None:
         raise SettingRefused("instructions", "xAI takes instructions of 16,384 characters at most.")
 
 
-def capabilities(profile: Profile) -> Capabilities:
+def capabilities(profile: Profile, *, remote_mcp: bool = False) -> Capabilities:
     if profile.vendor == "xai":
         return Capabilities(
             input_sample_rates=XAI_RATES,
@@ -74,4 +74,5 @@ def capabilities(profile: Profile) -> Capabilities:
         check_config=_check_openai,
         passthrough_encodings=_G711,
         prices=profile.prices,
+        remote_mcp=remote_mcp,
     )

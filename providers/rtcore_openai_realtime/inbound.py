@@ -19,6 +19,7 @@ import msgspec
 
 from rtcore.kit import new_item_id, new_response_id
 from rtcore.provider import messages as n
+from rtcore_openai_realtime.inbound_mcp import CALL_EVENTS, LISTING_EVENTS, McpEvents
 from rtcore_openai_realtime.upstream import Upstream
 
 
@@ -92,6 +93,7 @@ class Inbound:
         self.transcribing = True
         # Set when the upstream showed it heard the user (for the session's replay).
         self.heard = False
+        self.mcp = McpEvents()
 
     # -- the session's side ----------------------------------------------------------------
 
@@ -155,6 +157,12 @@ class Inbound:
         kind = ev.get("type", "")
         if kind in _AUDIO or kind in _TEXT or kind in _SAID:
             return self._delta(kind, ev)
+        if kind in LISTING_EVENTS:
+            return self.mcp.listing(up, ev)
+        if kind in CALL_EVENTS:
+            # (response.mcp_call.* name the item alone: its response is the item's.)
+            rid = self.mcp.response_of.get(str(ev.get("item_id")))
+            return [] if rid not in self.open else self.mcp.call_step(str(rid), ev)
         handler = _HANDLERS.get(kind)
         if handler is None:
             return []
@@ -291,8 +299,15 @@ class Inbound:
             a.cancel.append(upstream_id)
         return out
 
+    def _item_added(self, up: Upstream, ev: dict[str, Any], a: Actions) -> list[n.Event]:
+        rid = self._target(ev.get("response_id"))
+        return [] if rid is None else self.mcp.output_item(up, rid, ev, done=False)
+
     def _item_done(self, up: Upstream, ev: dict[str, Any], a: Actions) -> list[n.Event]:
         item = ev.get("item") or {}
+        if str(item.get("type")).startswith("mcp_"):
+            rid = self._target(ev.get("response_id"))
+            return [] if rid is None else self.mcp.output_item(up, rid, ev, done=True)
         response = self.by_upstream.get(str(ev.get("response_id")))
         if item.get("type") == "message" and item.get("role") == "assistant":
             if response is not None and response.conversation:
@@ -364,6 +379,7 @@ _HANDLERS: dict[str, _Handler] = {
     "conversation.item.input_audio_transcription.completed": Inbound._transcript_done,
     "conversation.item.input_audio_transcription.failed": Inbound._transcript_failed,
     "response.created": Inbound._response_created,
+    "response.output_item.added": Inbound._item_added,
     "response.output_item.done": Inbound._item_done,
     "response.function_call_arguments.done": Inbound._arguments_done,
     "response.done": Inbound._response_done,

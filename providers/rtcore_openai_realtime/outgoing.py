@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from rtcore.provider import messages as n
+from rtcore.provider import remote_tools as rt
 from rtcore_openai_realtime.models import Vendor
 
 _encode = msgspec.json.Encoder().encode
@@ -29,6 +30,54 @@ def _tool(tool: n.ToolDef) -> dict[str, Any]:
         "description": tool.description,
         "parameters": tool.parameters or {"type": "object", "properties": {}},
     }
+
+
+def _filter(f: rt.RemoteToolFilter) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.names is not None:
+        out["tool_names"] = list(f.names)
+    if f.read_only is not None:
+        out["read_only"] = f.read_only
+    return out
+
+
+def _mcp_tool(server: rt.RemoteMcpServer) -> dict[str, Any]:
+    """OpenAI's ``mcp`` tool (the SDK's ``Mcp``): the URL and headers the gateway resolved
+    (an operator's server's credentials are sent to the vendor, never to the client)."""
+    tool: dict[str, Any] = {
+        "type": "mcp",
+        "server_label": server.label,
+        "server_url": server.url,
+        "require_approval": server.approval,
+    }
+    if server.approval == "filter":
+        tool["require_approval"] = {
+            name: _filter(f)
+            for name, f in (("always", server.approve_always), ("never", server.approve_never))
+            if f is not None
+        }
+    if server.headers:
+        tool["headers"] = dict(server.headers)
+    if server.description:
+        tool["server_description"] = server.description
+    if server.allowed is not None:
+        tool["allowed_tools"] = _filter(server.allowed)
+    return tool
+
+
+def answer_approval(answer: rt.AnswerApproval, previous: str | None) -> bytes:
+    item: dict[str, Any] = {
+        "id": answer.item_id,
+        "type": "mcp_approval_response",
+        "approval_request_id": answer.approval_request_id,
+        "approve": answer.approve,
+    }
+    if answer.reason is not None:
+        item["reason"] = answer.reason
+    fields: dict[str, Any] = {"item": item}
+    if previous is not None:
+        fields["previous_item_id"] = previous
+    return event("conversation.item.create", **fields)
 
 
 def _tool_choice(choice: str) -> Any:
@@ -151,7 +200,7 @@ def _ga_session(
         "instructions": config.instructions,
         "output_modalities": modalities,
         "audio": {"input": audio_in, "output": audio_out},
-        "tools": [_tool(t) for t in config.tools],
+        "tools": [_tool(t) for t in config.tools] + [_mcp_tool(m) for m in config.mcp_servers],
         "tool_choice": _tool_choice(config.tool_choice),
         "max_output_tokens": "inf"
         if config.max_output_tokens is None

@@ -64,6 +64,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # model needs transcripts to carry spoken turns into a new session as text. "" turns
     # it off (spoken turns then reach a new session as "[audio]").
     history_transcription_model: str | None = None
+    # The session's MCP tools go to the vendor, which runs them (OpenAI only); otherwise
+    # the gateway runs them and the vendor sees functions.
+    mcp_passthrough: bool = False
 
     def policy(self, cap_seconds: float, input_rate: int) -> SupervisorPolicy:
         cap = self.session_cap_seconds or cap_seconds

@@ -43,7 +43,13 @@ class OpenAIRealtimeProvider:
                 self._profile.model,
                 vendor,
             )
-        self._caps = capabilities(self._profile)
+        if self._options.mcp_passthrough and vendor != "openai":
+            raise ValueError(
+                f"litellm_params.mcp_passthrough: {vendor} is not known to run MCP tools as "
+                "OpenAI does (its MCP events are undocumented); leave it out, and the "
+                "gateway runs the session's MCP tools"
+            )
+        self._caps = capabilities(self._profile, remote_mcp=self._options.mcp_passthrough)
         self._client: object | None = None
         self._unusable: str | None = None
         try:

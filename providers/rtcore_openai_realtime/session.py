@@ -19,6 +19,7 @@ from typing import Any
 
 from rtcore.kit import ConversationMirror, InputAudio, SupervisedSession, UpstreamSupervisor
 from rtcore.provider import messages as n
+from rtcore.provider import remote_tools as rt
 from rtcore_openai_realtime import outgoing
 from rtcore_openai_realtime.inbound import Actions, Inbound
 from rtcore_openai_realtime.link import OpenAILink
@@ -77,6 +78,8 @@ class OpenAISession(SupervisedSession[Upstream]):
                 await self._create(command)
             case n.CancelResponse(response_id=response_id):
                 await self._cancel(response_id)
+            case rt.AnswerApproval():
+                await self._answer(command)
 
     def closing_events(self) -> Iterable[n.Event]:
         return self.inbound.fail_all(None, "cancelled")
@@ -208,6 +211,20 @@ class OpenAISession(SupervisedSession[Upstream]):
             up.name(item.id, item.id)
             before = None if previous is None else up.up_of.get(previous)
             return [outgoing.item_create(item, item.id, before)]
+
+        await self.supervisor.send(build)
+
+    async def _answer(self, answer: rt.AnswerApproval) -> None:
+        """The client's answer to the vendor's approval request (a connection that never
+        made the request has nothing to answer)."""
+
+        def build(up: Upstream) -> list[bytes]:
+            if answer.approval_request_id not in up.mcp_items:
+                return []
+            up.name(answer.item_id, answer.item_id)
+            previous = answer.previous_item_id
+            before = None if previous is None else up.up_of.get(previous, previous)
+            return [outgoing.answer_approval(answer, before)]
 
         await self.supervisor.send(build)
 

@@ -21,6 +21,8 @@ class Upstream:
         # yet matched to the core's item for them (which comes as an AddItem).
         self.assistant: deque[str] = deque()
         self.call_items: dict[str, str] = {}  # call_id -> upstream item id
+        # MCP items the vendor made on this connection (the core knows them by its ids).
+        self.mcp_items: set[str] = set()
         # The in-band response the upstream is producing (one at a time).
         self.busy: str | None = None
         self.closing = False

@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from rtcore.provider.remote_tools import RemoteMcpServer, RemoteToolFilter
+
 Transport = Literal["streamable_http", "sse"]
 
 
@@ -121,3 +123,22 @@ def transport_for(url: str) -> Transport:
     the SSE transport, any other streamable HTTP (as MCP servers name their endpoints)."""
     path = url.split("?", 1)[0].rstrip("/")
     return "sse" if path.endswith("/sse") else "streamable_http"
+
+
+def _remote_filter(f: ToolFilter | None) -> RemoteToolFilter | None:
+    return None if f is None else RemoteToolFilter(names=f.names, read_only=f.read_only)
+
+
+def remote_server(spec: ServerSpec) -> RemoteMcpServer:
+    """``spec`` for a vendor that runs the server's tools itself: the URL and headers the
+    gateway resolved (the operator's, for a server named by label alone)."""
+    return RemoteMcpServer(
+        label=spec.label,
+        url=spec.url,
+        headers=dict(spec.headers),
+        description=spec.description,
+        allowed=_remote_filter(spec.allowed),
+        approval=spec.approval.mode,
+        approve_always=_remote_filter(spec.approval.always),
+        approve_never=_remote_filter(spec.approval.never),
+    )

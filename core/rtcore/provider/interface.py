@@ -98,6 +98,10 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     passthrough_encodings: frozenset[AudioEncoding] = frozenset()
     # What usage costs (spend records and budgets); None: nothing is charged.
     prices: Prices | None = None
+    # The vendor runs the session's MCP tools itself: it is given the servers
+    # (SessionConfig.mcp_servers), reports its listings and calls (the Remote* events)
+    # and takes the client's approvals (AnswerApproval). Otherwise the gateway runs them.
+    remote_mcp: bool = False
 
 
 class SettingRefused(ValueError):

@@ -28,6 +28,10 @@ from typing import Literal
 
 import msgspec
 
+import rtcore.provider.remote_tools as rt
+from rtcore.provider.rate_limits import RateLimit as RateLimit
+from rtcore.provider.rate_limits import RateLimits as RateLimits
+
 Role = Literal["user", "assistant", "system"]
 Modality = Literal["text", "audio"]
 ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
@@ -151,6 +155,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True):
     parallel_tool_calls: bool | None = None
     prompt: PromptRef | None = None
     custom_voice: bool = False
+    mcp_servers: tuple[rt.RemoteMcpServer, ...] = ()  # for Capabilities.remote_mcp
 
 
 class ResponseOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -292,6 +297,7 @@ Command = (
     | TruncateItem
     | CreateResponse
     | CancelResponse
+    | rt.AnswerApproval
 )
 
 
@@ -418,23 +424,6 @@ class ProviderError(msgspec.Struct, frozen=True, kw_only=True, tag="provider_err
     param: str | None = None
 
 
-class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
-    """One of the upstream's limits as it reported it: ``name`` ("requests", "tokens"),
-    the ``limit``, what is ``remaining`` and when it resets."""
-
-    name: str
-    limit: int
-    remaining: int
-    reset_seconds: float
-
-
-class RateLimits(msgspec.Struct, frozen=True, kw_only=True, tag="rate_limits"):
-    """The upstream reported its rate limits (OpenAI does after each response): the core
-    passes them to the client as ``rate_limits.updated``."""
-
-    limits: tuple[RateLimit, ...]
-
-
 Event = (
     SpeechStarted
     | SpeechStopped
@@ -447,4 +436,7 @@ Event = (
     | ResponseDone
     | ProviderError
     | RateLimits
+    | rt.RemoteToolsListed
+    | rt.RemoteToolCall
+    | rt.RemoteApprovalRequest
 )

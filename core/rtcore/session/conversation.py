@@ -58,6 +58,8 @@ class ConvItem(msgspec.Struct, kw_only=True):
     approval_request_id: str | None = None
     approve: bool | None = None
     reason: str | None = None
+    # An MCP item of the vendor's (Capabilities.remote_mcp): the vendor has it already.
+    remote: bool = False
 
     def text(self) -> str | None:
         chunks = [p.text if p.kind == "text" else p.transcript for p in self.parts]

@@ -19,6 +19,10 @@ from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState
 from rtcore.session.transcripts import InputTranscripts
 
+if TYPE_CHECKING:
+    from rtcore.session.mcp_bridge import McpBridge
+    from rtcore.session.remote_mcp import RemoteMcp
+
 
 class SessionHandover:
     """Mixed into ``RealtimeSession``: the attributes below are the session's."""
@@ -31,6 +35,8 @@ class SessionHandover:
     _call_ids: CallIds
 
     if TYPE_CHECKING:
+        mcp: McpBridge
+        remote_mcp: RemoteMcp
 
         def _rebuild_converters(self) -> None: ...
 
@@ -47,6 +53,16 @@ class SessionHandover:
         self.caps = caps
         self.state = msgspec.structs.replace(self.state, voice=voice, custom_voice=custom)
         self._rebuild_converters()
+
+    def mcp_moved(self) -> None:
+        """The session runs on its new upstream: its MCP servers go with it. From a vendor
+        that ran them to one that does not, the gateway takes them over (connects and lists
+        them anew: new ``mcp_list_tools`` items); to one that runs them, the gateway lets
+        go of its connections and the new vendor is given the servers with the settings.
+        What the old vendor was running or asking is moot: an answer to its approval
+        requests is refused from now on."""
+        self.remote_mcp.forget()
+        self.mcp.configure(() if self.caps.remote_mcp else self.state.mcp_servers)
 
     def resume_responses(self, error: neutral.ResponseError) -> list[neutral.Command]:
         """The upstream producing the open responses is gone. One the client has output

@@ -21,9 +21,10 @@ from rtcore.mcp.spec import McpAccess
 from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.protocol.objects import ErrorOut, RateLimitOut
+from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
+from rtcore.provider import remote_tools as rt
 from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem, Part, truncate_item
 from rtcore.session.dialect_events import Vocabulary, vocabulary
@@ -34,7 +35,8 @@ from rtcore.session.items import item_from_wire
 from rtcore.session.mcp_bridge import McpBridge
 from rtcore.session.media import MEDIA_FORMAT, MediaSink
 from rtcore.session.media_playback import MediaPlayback
-from rtcore.session.render import render_item, render_session
+from rtcore.session.remote_mcp import RemoteMcp
+from rtcore.session.render import render_item, render_limits, render_session
 from rtcore.session.response_params import conversation_id, response_options, response_shell
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState, to_neutral, with_input_rate
@@ -103,6 +105,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         self._input: InputConverter | None = None
         self._rebuild_converters()
         self.mcp = McpBridge(self)
+        self.remote_mcp = RemoteMcp(self)  # the vendor's, when it runs them
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -250,7 +253,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
                 self.conversation.delete(event.item_id)
                 self._transcripts.drop(event.item_id)
                 self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
-                if gone.type.startswith("mcp_"):
+                if gone.type.startswith("mcp_") and not gone.remote:
                     # What the model knew of it (a tool list: nothing).
                     return [neutral.DeleteItem(item_id=i.id) for i in gone.for_model()]
                 return [neutral.DeleteItem(item_id=event.item_id)]
@@ -330,7 +333,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         self.emit(
             s.SessionUpdated(event_id="", session=render_session(self.state, self.words.dialect))
         )
-        self.mcp.configure(self.state.mcp_servers)
+        self.mcp.configure(() if self.caps.remote_mcp else self.state.mcp_servers)
         return []
 
     def mcp_result(self, result: McpResult) -> Commands:
@@ -370,7 +373,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
     def _item_create(self, event: c.ConversationItemCreate) -> Commands:
         if event.item.type == "mcp_approval_response":
             after = None if event.previous_item_id is UNSET else event.previous_item_id
-            return self.mcp.approval(event.item, after)
+            runs = self.remote_mcp if self.caps.remote_mcp else self.mcp
+            return runs.approval(event.item, after)
         item = item_from_wire(event.item, self.conversation)
         if event.previous_item_id is UNSET:
             previous = self.conversation.append(item)
@@ -533,6 +537,7 @@ class RealtimeSession(MediaPlayback, SessionHandover):
     def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
         del self.responses[response.id]
         self.mcp.abandon(response, done)
+        self.remote_mcp.abandon(response, done)
         played_ms = response.audio_out_ms
         response.finish(done)
         started = self._reply_started_ms.pop(response.id, self._audio_ms)
@@ -544,6 +549,8 @@ class RealtimeSession(MediaPlayback, SessionHandover):
         return self._call_ids.for_provider(item.to_neutral())
 
     def _output_item_done(self, item: ConvItem) -> None:
+        if item.remote:
+            return  # the vendor's own
         if item.type.startswith("mcp_"):
             # The model's call (its own output), then the gateway's output for it.
             previous = self.conversation.model_previous(self.conversation.previous_of(item.id))
@@ -602,7 +609,9 @@ class RealtimeSession(MediaPlayback, SessionHandover):
             case neutral.InputTranscript():
                 self._input_transcript(event)
             case neutral.RateLimits():
-                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=_limits(event)))
+                self.emit(s.RateLimitsUpdated(event_id="", rate_limits=render_limits(event)))
+            case rt.RemoteToolsListed() | rt.RemoteToolCall() | rt.RemoteApprovalRequest():
+                self.remote_mcp.on_event(event)
             case neutral.ProviderError():
                 # The failure that ended a response was reported with it already.
                 if (event.code, event.message) != self._reported:
@@ -694,12 +703,3 @@ class RealtimeSession(MediaPlayback, SessionHandover):
                 self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
             if told:
                 self.emit(transcript_outcome(item_id, done, event.error))
-
-
-def _limits(event: neutral.RateLimits) -> list[RateLimitOut]:
-    return [
-        RateLimitOut(
-            name=r.name, limit=r.limit, remaining=r.remaining, reset_seconds=r.reset_seconds
-        )
-        for r in event.limits
-    ]

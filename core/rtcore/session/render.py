@@ -18,7 +18,9 @@ from rtcore.protocol.objects import (
     McpListToolsOut,
     McpToolOut,
     PartOut,
+    RateLimitOut,
 )
+from rtcore.provider import messages as neutral
 from rtcore.provider.messages import ToolDef, TurnDetection
 from rtcore.session.conversation import ConvItem, Part
 from rtcore.session.settings import DEFAULT_TEMPERATURE, SessionState
@@ -387,3 +389,12 @@ def content_part(part: Part) -> PartOut:
     if part.kind == "text":
         return PartOut(type="text", text=part.text or "")
     return PartOut(type="audio", transcript=part.transcript or "")
+
+
+def render_limits(event: neutral.RateLimits) -> list[RateLimitOut]:
+    return [
+        RateLimitOut(
+            name=r.name, limit=r.limit, remaining=r.remaining, reset_seconds=r.reset_seconds
+        )
+        for r in event.limits
+    ]

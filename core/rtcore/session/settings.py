@@ -10,7 +10,7 @@ from msgspec import UNSET
 from rtcore import audio
 from rtcore.audio import AudioFormat
 from rtcore.dialect import Dialect
-from rtcore.mcp.spec import ServerSpec
+from rtcore.mcp.spec import ServerSpec, remote_server
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     AudioFormatWire,
@@ -255,6 +255,7 @@ def to_neutral(state: SessionState, caps: Capabilities, *, media: bool = False) 
         output_sample_rate=out_fmt.sample_rate,
         input_encoding=in_fmt.encoding,
         output_encoding=out_fmt.encoding,
+        mcp_servers=tuple(remote_server(s) for s in state.mcp_servers) if caps.remote_mcp else (),
         **_session_options(state, caps.session_options),
     )
 
