@@ -19,6 +19,7 @@ from rtcore.keys.database import Database
 from rtcore.keys.errors import Refusal, invalid
 from rtcore.keys.hashing import hash_key, stored_token
 from rtcore.keys.key_standing import usable
+from rtcore.keys.queries import query_date, query_int
 from rtcore.keys.rows import key_info, spend_row
 from rtcore.keys.schema import client_secrets, keys, leases, spend_logs
 
@@ -200,14 +201,7 @@ class KeyAdmin:
         None, or itself), refused for any other key before that one is looked up (whether
         it exists is not this key's to learn). A key over its budget still reads its own
         (its spend is what it wants to see); a blocked or expired one does not."""
-        async with self._db.connect() as conn:
-            row = (
-                (await conn.execute(sa.select(keys).where(keys.c.token == token)))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
+        row = await self._presented(token)
         try:
             usable(row, _now(), None)
         except Refusal as refusal:
@@ -224,8 +218,8 @@ class KeyAdmin:
         return {"key": asked or token, "info": key_info(row)}
 
     async def list_keys(self, query: Mapping[str, str]) -> dict[str, Any]:
-        page = _query_int(query, "page", 1, MAX_PAGE)
-        size = _query_int(query, "size", 10, MAX_PAGE_SIZE)
+        page = query_int(query, "page", 1, MAX_PAGE)
+        size = query_int(query, "size", 10, MAX_PAGE_SIZE)
         full = query.get("return_full_object", "false").lower() == "true"
         where: sa.ColumnElement[bool] = sa.true()
         if alias := query.get("key_alias"):
@@ -265,23 +259,24 @@ class KeyAdmin:
             ("start_date", spend_logs.c.start_time, "ge"),
             ("end_date", spend_logs.c.start_time, "le"),
         ):
-            if value := query.get(name):
-                try:
-                    when = datetime.datetime.fromisoformat(value)
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=datetime.UTC)
-                    when = when.astimezone(datetime.UTC)
-                except (ValueError, OverflowError):
-                    raise Refusal(
-                        400,
-                        "invalid_value",
-                        f"{name} must be a date, e.g. 2026-12-01.",
-                        param=name,
-                    ) from None
+            if (when := query_date(query, name)) is not None:
                 select = select.where(column >= when if op == "ge" else column <= when)
         async with self._db.connect() as conn:
             rows = (await conn.execute(select)).mappings().all()
         return [spend_row(r) for r in rows]
+
+    async def _presented(self, token: str) -> Mapping[Any, Any]:
+        """The row of the key a caller presented (by its stored token); an unknown one is
+        refused as OpenAI refuses a wrong API key."""
+        async with self._db.connect() as conn:
+            row = (
+                (await conn.execute(sa.select(keys).where(keys.c.token == token)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
+        return row
 
     async def _row(self, conn: AsyncConnection, key: str) -> Mapping[Any, Any]:
         row = (
@@ -329,18 +324,3 @@ def _strings(body: Mapping[str, Any], name: str) -> list[str]:
     ):
         raise invalid(name, f"a list of at most {MAX_DELETE} non-empty strings")
     return value
-
-
-def _query_int(query: Mapping[str, str], name: str, default: int, top: int) -> int:
-    text = query.get(name)
-    if text is None:
-        return default
-    text = text.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 9 and 1 <= int(text) <= top):
-        raise Refusal(
-            400,
-            "invalid_value",
-            f"{name} must be a whole number from 1 to {top:,}.",
-            param=name,
-        )
-    return int(text)

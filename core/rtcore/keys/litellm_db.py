@@ -38,6 +38,7 @@ from rtcore.keys.litellm_rows import add_to_day, for_column, spend_log_row
 from rtcore.keys.litellm_standing import Standing, utc
 from rtcore.keys.litellm_tables import RTCORE_SCHEMA, LiteLLMTables, prepare, split_url
 from rtcore.keys.locations import async_url, data_dir
+from rtcore.keys.queries import query_date
 from rtcore.keys.schema import leases
 from rtcore.keys.spool import Spool, SpoolEntry, default_directory
 from rtcore.keys.store import LEASE_SECONDS, Admission, KeyStore, checked_spool
@@ -269,18 +270,7 @@ class LiteLLMKeyStore(KeyStore):
         if request_id := query.get("request_id"):
             select = select.where(logs.c.request_id == request_id)
         for name in ("start_date", "end_date"):
-            if value := query.get(name):
-                try:
-                    when = datetime.datetime.fromisoformat(value)
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=datetime.UTC)
-                except (ValueError, OverflowError):
-                    raise Refusal(
-                        400,
-                        "invalid_value",
-                        f"{name} must be a date, e.g. 2026-12-01.",
-                        param=name,
-                    ) from None
+            if (when := query_date(query, name)) is not None:
                 bound = for_column(when, start)
                 select = select.where(start >= bound if name == "start_date" else start <= bound)
         async with self._db.connect() as conn:

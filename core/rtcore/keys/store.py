@@ -216,15 +216,7 @@ class KeyStore(KeyAdmin, SpendWriter):
         not expired, its budget not spent; allowed ``model`` when one is named), as ``admit``
         would: for the doors that open no session (minting a client secret, a call's
         sideband, hang-up), so nothing is locked or leased."""
-        async with self._db.connect() as conn:
-            row = (
-                (await conn.execute(sa.select(keys).where(keys.c.token == token)))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise Refusal(401, "invalid_api_key", "Incorrect API key provided.")
-        usable(row, _now(), model)
+        usable(await self._presented(token), _now(), model)
 
     @property
     def secrets(self) -> DatabaseBook:
