@@ -170,14 +170,7 @@ class McpBridge:
             item.status = "completed"
             session.conversation.measure(item.id)
             session.emit(s.McpListToolsCompleted(event_id="", item_id=item.id))
-        if item.id in session.conversation:
-            session.emit(
-                s.ConversationItemDone(
-                    event_id="",
-                    previous_item_id=session.conversation.previous_of(item.id),
-                    item=render_item(item, session.words.dialect),
-                )
-            )
+        listing_done(session, item)
         self._offer()
 
     # -- the model's calls -----------------------------------------------------------------
@@ -379,3 +372,16 @@ class McpBridge:
         # The response is the gateway's alone: nothing of the provider's is to come.
         self._held[response.id] = neutral.ResponseDone(response_id=response.id)
         return commands
+
+
+def listing_done(session: RealtimeSession, item: ConvItem) -> None:
+    """An ``mcp_list_tools`` item that completed or failed is done: said to the client,
+    unless the item has left the conversation meanwhile."""
+    if item.id in session.conversation:
+        session.emit(
+            s.ConversationItemDone(
+                event_id="",
+                previous_item_id=session.conversation.previous_of(item.id),
+                item=render_item(item, session.words.dialect),
+            )
+        )

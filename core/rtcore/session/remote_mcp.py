@@ -15,6 +15,7 @@ from rtcore.protocol.wire import ItemWire
 from rtcore.provider import messages as neutral
 from rtcore.provider import remote_tools as rt
 from rtcore.session.conversation import ConvItem, McpError
+from rtcore.session.mcp_bridge import listing_done
 from rtcore.session.render import render_item
 from rtcore.session.responses import ActiveResponse
 
@@ -91,14 +92,7 @@ class RemoteMcp:
             item.status = "completed"
             session.conversation.measure(item.id)
             session.emit(s.McpListToolsCompleted(event_id="", item_id=item.id))
-        if item.id in session.conversation:
-            session.emit(
-                s.ConversationItemDone(
-                    event_id="",
-                    previous_item_id=session.conversation.previous_of(item.id),
-                    item=render_item(item, session.words.dialect),
-                )
-            )
+        listing_done(session, item)
 
     # -- calls -------------------------------------------------------------------------------
 
