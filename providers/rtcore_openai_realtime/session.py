@@ -17,6 +17,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
+
 from rtcore.kit import (
     ConversationMirror,
     InputAudio,
@@ -55,7 +57,7 @@ class OpenAISession(SupervisedSession[Upstream]):
         self.waiting_creates: list[n.CreateResponse] = []
         self.supervisor = UpstreamSupervisor[Upstream](
             link(self),
-            up.options.policy(up.profile.session_cap_seconds, config.input_sample_rate),
+            up.options.policy(up.profile.session_cap_seconds, self.audio.bytes_per_ms * 1000),
             name=up.vendor,
             session=config.session_id,
         )
@@ -173,6 +175,12 @@ class OpenAISession(SupervisedSession[Upstream]):
         self.config = config
         if changed & {"input_sample_rate", "input_encoding"}:
             self.audio = _input_audio(config)
+            # Audio held while the upstream is away is bounded in seconds of the format
+            # it now crosses in.
+            self.supervisor.policy = msgspec.structs.replace(
+                self.supervisor.policy,
+                max_backlog_bytes=self.up.options.backlog_bytes(self.audio.bytes_per_ms * 1000),
+            )
         if not changed:
             return
         update = self.session_update()
