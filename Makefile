@@ -25,7 +25,7 @@ $(TEST_STAMP): $(SERVE_STAMP) pyproject.toml tests/plugins/rtcore-echo/pyproject
 $(NODE_STAMP): $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
 	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: install serve test lint
+.PHONY: install serve test test-fast lint
 install: $(TEST_STAMP)
 
 # No AWS account needed: replies come from the bundled Nova Sonic emulator.
@@ -41,4 +41,8 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 test: lint $(NODE_STAMP)
+	$(BIN)/python -m pytest --full
+
+# The fast run: no browsers, no servers started as processes, no fault matrices.
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest

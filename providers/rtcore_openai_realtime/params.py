@@ -68,7 +68,9 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # the gateway runs them and the vendor sees functions.
     mcp_passthrough: bool = False
 
-    def policy(self, cap_seconds: float, input_rate: int) -> SupervisorPolicy:
+    def policy(self, cap_seconds: float, input_bytes_per_second: float) -> SupervisorPolicy:
+        """``input_bytes_per_second``: of the user's audio as it crosses (PCM16, or G.711
+        passed through: one byte a sample), which bounds the backlog in seconds."""
         cap = self.session_cap_seconds or cap_seconds
         margin = min(self.rotate_margin_seconds, cap / 3)
         return SupervisorPolicy(
@@ -79,8 +81,11 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
             max_recoveries_per_minute=self.max_recoveries_per_minute,
             max_stalls_in_a_row=self.max_stalls_in_a_row,
             close_timeout_seconds=self.close_timeout_seconds,
-            max_backlog_bytes=int(self.max_backlog_seconds * input_rate * 2),
+            max_backlog_bytes=self.backlog_bytes(input_bytes_per_second),
         )
+
+    def backlog_bytes(self, input_bytes_per_second: float) -> int:
+        return int(self.max_backlog_seconds * input_bytes_per_second)
 
 
 _CONNECTION_KEYS: dict[Vendor, frozenset[str]] = {

@@ -78,6 +78,7 @@ class OpenAIRealtimeProvider:
         return None if self._unusable is None else f"missing_credentials: {self._unusable}"
 
     async def open_session(self, config: SessionConfig) -> ProviderSession:
+        from rtcore_openai_realtime.link import OpenAILink
         from rtcore_openai_realtime.session import OpenAISession
 
         if self._client is None:
@@ -85,7 +86,7 @@ class OpenAIRealtimeProvider:
         shared = Shared(
             vendor=self._vendor, client=self._client, profile=self._profile, options=self._options
         )
-        return OpenAISession(shared, config)
+        return OpenAISession(shared, config, OpenAILink)
 
     async def aclose(self) -> None:
         close = getattr(self._client, "close", None)

@@ -4,7 +4,7 @@ provider kit.
 The kit's ``UpstreamSupervisor`` keeps one upstream connection alive (opened when first
 needed; replaced before the vendor's session cap at a turn boundary, or after
 ``session_expired`` or a broken socket, by a session seeded with the conversation and the
-unanswered audio replayed; a backlog meanwhile); ``OpenAILink`` is its protocol side. The
+unanswered audio replayed; a backlog meanwhile); ``OpenAILink`` (link.py) is its protocol side. The
 upstream speaks the same protocol as the client, so most commands map one to one: what is
 left here is naming (the upstream's ids for items on each connection), holding a
 ``response.create`` while the upstream still produces a cancelled one, and audio
@@ -14,15 +14,22 @@ bookkeeping for replay.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from rtcore.kit import ConversationMirror, InputAudio, SupervisedSession, UpstreamSupervisor
+import msgspec
+
+from rtcore.kit import (
+    ConversationMirror,
+    InputAudio,
+    SupervisedSession,
+    UpstreamAdapter,
+    UpstreamSupervisor,
+)
 from rtcore.provider import messages as n
 from rtcore.provider import remote_tools as rt
 from rtcore_openai_realtime import outgoing
 from rtcore_openai_realtime.inbound import Actions, Inbound
-from rtcore_openai_realtime.link import OpenAILink
 from rtcore_openai_realtime.shared import Shared
 from rtcore_openai_realtime.upstream import Upstream
 
@@ -30,7 +37,13 @@ log = logging.getLogger(__name__)
 
 
 class OpenAISession(SupervisedSession[Upstream]):
-    def __init__(self, up: Shared, config: n.SessionConfig) -> None:
+    def __init__(
+        self,
+        up: Shared,
+        config: n.SessionConfig,
+        link: Callable[[OpenAISession], UpstreamAdapter[Upstream]],
+    ) -> None:
+        """``link``: the protocol side of the supervisor, made for this session."""
         super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)
         self.up = up
         self.config = config
@@ -42,10 +55,9 @@ class OpenAISession(SupervisedSession[Upstream]):
         self.ptt_sent: list[bytes] = []
         # In-band responses waiting for the upstream to finish the one it produces.
         self.waiting_creates: list[n.CreateResponse] = []
-        self.link = OpenAILink(self)
         self.supervisor = UpstreamSupervisor[Upstream](
-            self.link,
-            up.options.policy(up.profile.session_cap_seconds, config.input_sample_rate),
+            link(self),
+            up.options.policy(up.profile.session_cap_seconds, self.audio.bytes_per_ms * 1000),
             name=up.vendor,
             session=config.session_id,
         )
@@ -163,6 +175,12 @@ class OpenAISession(SupervisedSession[Upstream]):
         self.config = config
         if changed & {"input_sample_rate", "input_encoding"}:
             self.audio = _input_audio(config)
+            # Audio held while the upstream is away is bounded in seconds of the format
+            # it now crosses in.
+            self.supervisor.policy = msgspec.structs.replace(
+                self.supervisor.policy,
+                max_backlog_bytes=self.up.options.backlog_bytes(self.audio.bytes_per_ms * 1000),
+            )
         if not changed:
             return
         update = self.session_update()

@@ -165,3 +165,63 @@ def test_an_emulator_shim_imports_no_provider(package: str) -> None:
     shims = [m for m in _modules_of(package) if m.rpartition(".")[2] in SHIMS]
     assert shims
     assert _violations(shims, PLUGINS + TRANSPORTS + SINKS) == []
+
+
+PACKAGES = {
+    _module_name(path, package, folder)
+    for package, folder in _packages().items()
+    for path in folder.rglob("__init__.py")
+}
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Modules that import each other in a loop (Tarjan's strongly connected components),
+    each loop's modules sorted. A package's ``__init__`` only hands names on: imports of
+    it are not followed, as a reader of the code would not."""
+    edges = {
+        m: sorted(t for t in targets if t in graph and t not in PACKAGES and t != m)
+        for m, targets in graph.items()
+        if m not in PACKAGES
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    # Type-only imports count: a loop of them still means neither module can be read, moved
+    # or tested without the other.
+    assert _circles(GRAPH) == []
+
+
+def test_a_loop_of_imports_is_found() -> None:
+    graph = {"a.x": {"a.y"}, "a.y": {"a.z"}, "a.z": {"a.x"}, "a.w": {"a.x"}}
+    assert _circles(graph) == [["a.x", "a.y", "a.z"]]

@@ -10,7 +10,7 @@ so the reply goes on by itself.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import msgspec
 
@@ -34,9 +34,7 @@ from rtcore.provider import messages as neutral
 from rtcore.session.conversation import ConvItem, McpError
 from rtcore.session.render import render_item
 from rtcore.session.responses import ActiveResponse
-
-if TYPE_CHECKING:
-    from rtcore.session.machine import RealtimeSession
+from rtcore.session.session_view import SessionView
 
 Commands = list[neutral.Command]
 
@@ -54,7 +52,7 @@ class _Server(msgspec.Struct, kw_only=True):
 
 
 class McpBridge:
-    def __init__(self, session: RealtimeSession) -> None:
+    def __init__(self, session: SessionView) -> None:
         self._session = session
         self._servers: dict[str, _Server] = {}
         self._jobs: list[Job] = []

@@ -5,7 +5,7 @@ client's answer to an approval request goes to the vendor. No I/O here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from rtcore.ids import new_id
 from rtcore.mcp.spec import ToolInfo
@@ -18,16 +18,14 @@ from rtcore.session.conversation import ConvItem, McpError
 from rtcore.session.mcp_bridge import listing_done
 from rtcore.session.render import render_item
 from rtcore.session.responses import ActiveResponse
-
-if TYPE_CHECKING:
-    from rtcore.session.machine import RealtimeSession
+from rtcore.session.session_view import SessionView
 
 Commands = list[neutral.Command]
 _KINDS = ("http_error", "protocol_error", "tool_execution_error")
 
 
 class RemoteMcp:
-    def __init__(self, session: RealtimeSession) -> None:
+    def __init__(self, session: SessionView) -> None:
         self._session = session
         self._listings: dict[str, ConvItem] = {}
         # The vendor's calls under way (item id: its response and item).
