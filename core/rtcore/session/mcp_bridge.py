@@ -372,7 +372,7 @@ class McpBridge:
         return commands
 
 
-def listing_done(session: RealtimeSession, item: ConvItem) -> None:
+def listing_done(session: SessionView, item: ConvItem) -> None:
     """An ``mcp_list_tools`` item that completed or failed is done: said to the client,
     unless the item has left the conversation meanwhile."""
     if item.id in session.conversation:
