@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
+from rtcore_emulator_kit.certs import LocalCA, server_ssl_context
+from rtcore_emulator_kit.served import Served, check_listening
+
 from . import session
-from .certs import ensure_certs, server_ssl_context
 from .faults import FaultQueue
 from .h2server import H2Server, H2Stream
 from .probe import AudioProbe
@@ -17,10 +18,11 @@ from .script import Script
 from .sigv4 import Issued
 
 DEFAULT_CONNECTION_LIMIT = 480.0
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# awscrt only speaks HTTP/2 over TLS: a CA a client can be told to trust.
+LOCAL_CA = LocalCA("emulator-certs", "rtcore emulator")
 
 
-class NovaSonicEmulator:
+class NovaSonicEmulator(Served):
     """A local Bedrock ``InvokeModelWithBidirectionalStream`` endpoint for Nova Sonic.
 
     ``realtime_factor`` paces assistant audio: 1.0 is real time, 0.1 ten times faster, 0 as
@@ -50,13 +52,10 @@ class NovaSonicEmulator:
         legacy_models: bool = False,
         aliases: dict[str, str] | None = None,
     ) -> None:
-        if host not in _LOOPBACK:
-            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
-        if realtime_factor < 0:
-            raise ValueError("realtime_factor must be >= 0")
+        check_listening(host, realtime_factor)
         self._host = host
         self._port = port
-        self._certs = ensure_certs(cert_dir)
+        self._certs = LOCAL_CA.ensure(cert_dir)
         self.script = script or Script()
         self.faults = FaultQueue()
         self.stats = session.Stats()
@@ -71,9 +70,12 @@ class NovaSonicEmulator:
             legacy_models=legacy_models,
             aliases=dict(aliases or {}),
         )
+        tls = server_ssl_context(self._certs)
+        # HTTP/2 is chosen by ALPN, as Bedrock's endpoint does: awscrt asks for nothing else.
+        tls.set_alpn_protocols(["h2"])
         self._server = H2Server(
             self._handle,
-            server_ssl_context(self._certs),
+            tls,
             max_concurrent_streams=max_concurrent_streams,
             on_connection=self._count_connection,
             on_disconnection=self._count_disconnection,
@@ -150,14 +152,3 @@ class NovaSonicEmulator:
     async def close(self) -> None:
         await self._server.close()
         self.port = 0
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

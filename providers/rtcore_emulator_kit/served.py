@@ -1,0 +1,39 @@
+"""What every emulator's server checks before it listens, and its ``async with`` lifecycle."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def check_listening(host: str, realtime_factor: float) -> None:
+    """Refuse a host off loopback (an emulator is a test double, never a service) and a
+    negative pacing."""
+    if host not in LOOPBACK:
+        raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
+    if realtime_factor < 0:
+        raise ValueError("realtime_factor must be >= 0")
+
+
+class Served(ABC):
+    """An emulator run as ``async with Emulator(...) as emu:``, or by ``start`` and ``close``."""
+
+    @abstractmethod
+    async def start(self) -> Self: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
