@@ -42,6 +42,17 @@ def add_script(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--script", default=None, help="JSON script of utterances and replies")
 
 
+def add_rejected_keys(parser: argparse.ArgumentParser, how: str = "") -> None:
+    """``--reject-key``; ``how``: the vendor's refusal, when the help names it."""
+    refuse = f"refuse {how}" if how else "refuse"
+    parser.add_argument(
+        "--reject-key",
+        action="append",
+        default=[],
+        help=f"an API key to {refuse} (repeatable)",
+    )
+
+
 def add_faults(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument(
         "--fault",

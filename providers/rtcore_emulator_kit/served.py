@@ -1,10 +1,11 @@
-"""What every emulator's server checks before it listens, and its ``async with`` lifecycle."""
+"""What every emulator's server checks before it listens, its ``async with`` lifecycle and the
+pacing a test may change while it runs."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -18,8 +19,24 @@ def check_listening(host: str, realtime_factor: float) -> None:
         raise ValueError("realtime_factor must be >= 0")
 
 
+class Paced(Protocol):
+    realtime_factor: float
+
+
 class Served(ABC):
-    """An emulator run as ``async with Emulator(...) as emu:``, or by ``start`` and ``close``."""
+    """An emulator run as ``async with Emulator(...) as emu:``, or by ``start`` and ``close``;
+    ``paced``: the settings its connections read their pacing from, as they pace."""
+
+    def __init__(self, paced: Paced) -> None:
+        self._paced = paced
+
+    @property
+    def realtime_factor(self) -> float:
+        return self._paced.realtime_factor
+
+    @realtime_factor.setter
+    def realtime_factor(self, value: float) -> None:
+        self._paced.realtime_factor = value
 
     @abstractmethod
     async def start(self) -> Self: ...

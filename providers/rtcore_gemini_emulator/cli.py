@@ -35,12 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "compression (default 900)",
     )
     kit.add_script(parser)
-    parser.add_argument(
-        "--reject-key",
-        action="append",
-        default=[],
-        help="an API key to refuse with 1007 'API key not valid' (repeatable)",
-    )
+    kit.add_rejected_keys(parser, how="with 1007 'API key not valid'")
     kit.add_faults(parser, example="lifetime=5 or internal@2")
 
 
@@ -51,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from rtcore_emulated_speech.script import Script
 
-    from .faults import FaultSpecError
     from .server import GeminiLiveEmulator
 
     try:
@@ -67,7 +61,7 @@ async def _serve(args: argparse.Namespace) -> int:
             faults=list(args.fault),
             rejected_keys=list(args.reject_key),
         )
-    except (ValueError, FaultSpecError) as error:
+    except ValueError as error:  # a FaultSpecError too
         print(f"rtcore gemini-emulator: {error}", file=sys.stderr)
         return 2
 

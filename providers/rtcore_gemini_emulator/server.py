@@ -87,6 +87,7 @@ class GeminiLiveEmulator(Served):
             aliases=dict(aliases or {}),
             probe=probe,
         )
+        super().__init__(self.settings)
         self.port = 0
 
     @property
@@ -109,14 +110,6 @@ class GeminiLiveEmulator(Served):
     def client_ssl_context(self) -> ssl.SSLContext:
         """A client TLS context that trusts this emulator's CA only."""
         return client_ssl_context(self.ca_file)
-
-    @property
-    def realtime_factor(self) -> float:
-        return self.settings.realtime_factor
-
-    @realtime_factor.setter
-    def realtime_factor(self, value: float) -> None:
-        self.settings.realtime_factor = value
 
     def inject(self, *specs: str, connections: int = 1) -> None:
         """Apply fault ``specs`` (e.g. ``"internal@2"``) to the next ``connections``

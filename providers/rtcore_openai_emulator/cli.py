@@ -23,12 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="seconds before error session_expired and a close (default 3600, OpenAI's)",
     )
     kit.add_script(parser)
-    parser.add_argument(
-        "--reject-key",
-        action="append",
-        default=[],
-        help="an API key to refuse (repeatable)",
-    )
+    kit.add_rejected_keys(parser)
     parser.add_argument(
         "--deployment",
         action="append",
@@ -45,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from rtcore_emulated_speech.script import Script
 
-    from .faults import FaultSpecError
     from .server import OpenAIRealtimeEmulator
 
     deployments = {}
@@ -65,7 +59,7 @@ async def _serve(args: argparse.Namespace) -> int:
             rejected_keys=list(args.reject_key),
             deployments=deployments,
         )
-    except (ValueError, FaultSpecError) as error:
+    except ValueError as error:  # a FaultSpecError too
         print(f"rtcore openai-emulator: {error}", file=sys.stderr)
         return 2
 

@@ -83,6 +83,7 @@ class OpenAIRealtimeEmulator(Served):
             deployments=dict(deployments or {}),
             probe=probe,
         )
+        super().__init__(self.settings)
         self.port = 0
 
     @property
@@ -117,14 +118,6 @@ class OpenAIRealtimeEmulator(Served):
         if self._ca_file is None:
             raise RuntimeError("the emulator serves plain ws:// (tls=False)")
         return client_ssl_context(self._ca_file)
-
-    @property
-    def realtime_factor(self) -> float:
-        return self.settings.realtime_factor
-
-    @realtime_factor.setter
-    def realtime_factor(self, value: float) -> None:
-        self.settings.realtime_factor = value
 
     @property
     def session_cap(self) -> float:

@@ -70,6 +70,7 @@ class NovaSonicEmulator(Served):
             legacy_models=legacy_models,
             aliases=dict(aliases or {}),
         )
+        super().__init__(self._settings)
         tls = server_ssl_context(self._certs)
         # HTTP/2 is chosen by ALPN, as Bedrock's endpoint does: awscrt asks for nothing else.
         tls.set_alpn_protocols(["h2"])
@@ -105,14 +106,6 @@ class NovaSonicEmulator(Served):
     def ca_file(self) -> Path:
         """The PEM file of the local CA that signed the server certificate."""
         return self._certs.ca_file
-
-    @property
-    def realtime_factor(self) -> float:
-        return self._settings.realtime_factor
-
-    @realtime_factor.setter
-    def realtime_factor(self, value: float) -> None:
-        self._settings.realtime_factor = value
 
     @property
     def connection_limit(self) -> float:
