@@ -25,10 +25,18 @@ class Paced(Protocol):
 
 class Served(ABC):
     """An emulator run as ``async with Emulator(...) as emu:``, or by ``start`` and ``close``;
-    ``paced``: the settings its connections read their pacing from, as they pace."""
+    ``paced``: the settings its connections read their pacing from, as they pace. ``port`` is
+    the one it listens on, 0 while it does not."""
 
     def __init__(self, paced: Paced) -> None:
         self._paced = paced
+        self.port = 0
+
+    def listening_port(self) -> int:
+        """``port``, for a URL that means nothing while the emulator is not running."""
+        if not self.port:
+            raise RuntimeError("the emulator is not running")
+        return self.port
 
     @property
     def realtime_factor(self) -> float:

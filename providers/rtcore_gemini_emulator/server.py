@@ -88,14 +88,11 @@ class GeminiLiveEmulator(Served):
             probe=probe,
         )
         super().__init__(self.settings)
-        self.port = 0
 
     @property
     def base_url(self) -> str:
         """``https://localhost:PORT``: google-genai's ``http_options.base_url``."""
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
-        return f"https://localhost:{self.port}"
+        return f"https://localhost:{self.listening_port()}"
 
     @property
     def token_uri(self) -> str:

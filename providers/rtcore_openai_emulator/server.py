@@ -84,17 +84,15 @@ class OpenAIRealtimeEmulator(Served):
             probe=probe,
         )
         super().__init__(self.settings)
-        self.port = 0
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (``https://localhost:PORT`` with TLS)."""
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
+        port = self.listening_port()
         if self._tls:
-            return f"https://localhost:{self.port}"
+            return f"https://localhost:{port}"
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
+        return f"http://{host}:{port}"
 
     @property
     def ws_base_url(self) -> str:

@@ -72,7 +72,7 @@ class NovaSonicEmulator(Served):
         )
         super().__init__(self._settings)
         tls = server_ssl_context(self._certs)
-        # HTTP/2 is chosen by ALPN, as Bedrock's endpoint does: awscrt asks for nothing else.
+        # awscrt negotiates HTTP/2 by ALPN and speaks nothing else.
         tls.set_alpn_protocols(["h2"])
         self._server = H2Server(
             self._handle,
@@ -81,7 +81,6 @@ class NovaSonicEmulator(Served):
             on_connection=self._count_connection,
             on_disconnection=self._count_disconnection,
         )
-        self.port = 0
 
     def issue(
         self,
@@ -98,9 +97,7 @@ class NovaSonicEmulator(Served):
     @property
     def endpoint(self) -> str:
         """The ``https://localhost:PORT`` URL to give the SDK as ``endpoint_uri``."""
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
-        return f"https://localhost:{self.port}"
+        return f"https://localhost:{self.listening_port()}"
 
     @property
     def ca_file(self) -> Path:
