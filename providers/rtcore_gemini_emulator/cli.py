@@ -6,24 +6,15 @@ Only ``argparse`` is imported at module level so that registering the command co
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
+
+from rtcore_emulator_kit import cli as kit
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8444, help="port, 0 for any (default 8444)")
-    parser.add_argument(
-        "--cert-dir", default=None, help="where the local CA and certificate are kept"
-    )
-    parser.add_argument(
-        "--realtime-factor",
-        type=float,
-        default=1.0,
-        help="model audio pacing: 1 real time, 0.1 ten times faster, 0 unpaced",
-    )
+    kit.add_address(parser, default_port=8444)
+    kit.add_cert_dir(parser)
+    kit.add_pacing(parser)
     parser.add_argument(
         "--connection-lifetime",
         type=float,
@@ -43,32 +34,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="seconds a session lives across resumptions without context window "
         "compression (default 900)",
     )
-    parser.add_argument("--script", default=None, help="JSON script of utterances and replies")
-    parser.add_argument(
-        "--reject-key",
-        action="append",
-        default=[],
-        help="an API key to refuse with 1007 'API key not valid' (repeatable)",
-    )
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        help="fault spec applied to every connection, e.g. lifetime=5 or internal@2",
-    )
+    kit.add_script(parser)
+    kit.add_rejected_keys(parser, how="with 1007 'API key not valid'")
+    kit.add_faults(parser, example="lifetime=5 or internal@2")
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_serve(args))
-    except KeyboardInterrupt:
-        return 0
+    return kit.run(_serve(args))
 
 
 async def _serve(args: argparse.Namespace) -> int:
     from rtcore_emulated_speech.script import Script
 
-    from .faults import FaultSpecError
     from .server import GeminiLiveEmulator
 
     try:
@@ -84,15 +61,11 @@ async def _serve(args: argparse.Namespace) -> int:
             faults=list(args.fault),
             rejected_keys=list(args.reject_key),
         )
-    except (ValueError, FaultSpecError) as error:
+    except ValueError as error:  # a FaultSpecError too
         print(f"rtcore gemini-emulator: {error}", file=sys.stderr)
         return 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with emulator:
+
+    def announce() -> None:
         print(f"base url: {emulator.base_url}", flush=True)
         print(f"ca file:  {emulator.ca_file}", flush=True)
         print(f"token uri: {emulator.token_uri}", flush=True)
@@ -102,5 +75,5 @@ async def _serve(args: argparse.Namespace) -> int:
             "Ctrl-C stops",
             file=sys.stderr,
         )
-        await stop.wait()
-    return 0
+
+    return await kit.serve_until_stopped(emulator, announce)

@@ -12,9 +12,11 @@ connection's lifetime.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from rtcore_emulator_kit import faults as kit
+from rtcore_emulator_kit.faults import FaultSpecError as FaultSpecError
 
 from .errors import (
     DEADLINE,
@@ -42,10 +44,6 @@ _ACTIONS = ("stall", "reset", "mute")
 NAMES = (*_CLOSES, *_ACTIONS, "lifetime")
 
 
-class FaultSpecError(ValueError):
-    """A spec that names no fault or cannot happen where it says."""
-
-
 @dataclass(frozen=True, slots=True)
 class Action:
     """What happens at a point: close with ``close``, or ``stall`` / ``reset``."""
@@ -67,74 +65,33 @@ class FaultPlan:
 def parse(specs: Iterable[str]) -> FaultPlan:
     """Build a plan from specs such as ``["lifetime=5", "internal@2", "quota"]``."""
     plan = FaultPlan()
-    for raw in specs:
-        spec = raw.strip()
-        if not spec:
-            continue
-        head, _, position = spec.partition("@")
-        name, _, value = head.partition("=")
-        if name not in NAMES:
-            raise FaultSpecError(f"unknown emulator fault {name!r}; known: {', '.join(NAMES)}")
+    for spec in kit.read_specs(specs, NAMES):
+        name = spec.name
         if name == "lifetime":
-            try:
-                plan.lifetime = float(value)
-            except ValueError:
-                raise FaultSpecError(f"lifetime needs seconds, e.g. lifetime=5: {spec!r}") from None
+            plan.lifetime = spec.seconds()
             continue
-        default = _CLOSES[name][2] if name in _CLOSES else 1
-        try:
-            at = int(position) if position else default
-        except ValueError:
-            raise FaultSpecError(f"bad fault position in {spec!r}") from None
+        at = spec.at(_CLOSES[name][2] if name in _CLOSES else 1)
         if at < 0 or (at == 0 and name in ("stall", "mute")) or (at > 0 and name in _SETUP_ONLY):
-            raise FaultSpecError(f"fault {name} cannot happen at position {at}")
+            raise spec.misplaced(at)
         if name in _ACTIONS:
-            if value:
-                raise FaultSpecError(f"fault {name} takes no value: {spec!r}")
+            if spec.value:
+                raise spec.valueless()
             plan.at_turn[at] = Action(name)
             continue
         code, reason, _ = _CLOSES[name]
-        if value:
-            try:
-                code = int(value)
-            except ValueError:
-                raise FaultSpecError(f"a close code is a number: {spec!r}") from None
-        plan.at_turn[at] = Action("close", Close(code, reason, f"fault {spec}"))
+        if spec.value:
+            code = spec.close_code()
+        plan.at_turn[at] = Action("close", Close(code, reason, f"fault {spec.text}"))
     return plan
 
 
-class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order;
-    and faults for the next model turn of any connection already open (``strike``)."""
+def _struck_action(spec: str) -> Action:
+    return parse([f"{spec}@1"]).at_turn[1]
+
+
+class FaultQueue(kit.FaultQueue[Action]):
+    """Faults queued for the next connections, and struck into the next model turn of any
+    connection already open."""
 
     def __init__(self) -> None:
-        self._queue: deque[list[str]] = deque()
-        self._turns: deque[Action] = deque()
-
-    def strike(self, spec: str) -> None:
-        """The next model turn any connection starts (this one's or a later one's) suffers
-        ``spec`` (``quota``, ``internal``, ``stall``...; no position) right after its
-        first output."""
-        self._turns.append(parse([f"{spec}@1"]).at_turn[1])
-
-    def struck(self, *, answering: bool = True) -> Action | None:
-        """The next struck fault, if it strikes now: once the turn's first output is out
-        (``answering``), or before the turn is answered (``mute``)."""
-        if self._turns and (self._turns[0].kind == "mute") != answering:
-            return self._turns.popleft()
-        return None
-
-    def add(self, *specs: str, connections: int = 1) -> None:
-        parse(specs)  # fail fast on a typo, in the test that made it
-        for _ in range(connections):
-            self._queue.append(list(specs))
-
-    def clear(self) -> None:
-        self._queue.clear()
-        self._turns.clear()
-
-    def take(self) -> list[str]:
-        return self._queue.popleft() if self._queue else []
-
-    def __len__(self) -> int:
-        return len(self._queue)
+        super().__init__(parse, _struck_action)

@@ -20,6 +20,7 @@ import msgspec
 
 from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
+from rtcore_emulator_kit.hosting import standing_in
 
 log = logging.getLogger(__name__)
 
@@ -93,16 +94,12 @@ async def run_emulator(settings: ServeSettings) -> AsyncIterator[None]:
             str(emulator.ca_file),
             emulator.service_account_info(),
         )
-        log.warning(
-            "EMULATED REPLIES: model%s %s answer%s from the local Gemini Live emulator at %s, "
-            "not from Google (a synthetic voice saying scripted text; no Google account "
-            "used). Run without --emulator to talk to the real service.",
-            "s" if len(names) > 1 else "",
-            ", ".join(names),
-            "" if len(names) > 1 else "s",
+        async with standing_in(
+            log,
+            names,
+            "Gemini Live",
             emulator.base_url,
-        )
-        try:
+            instead_of="Google",
+            account="Google account",
+        ):
             yield
-        finally:
-            log.info("stopping the Gemini Live emulator")

@@ -6,15 +6,16 @@ import os
 import ssl
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
 from rtcore_emulated_speech.script import Script
+from rtcore_emulator_kit.certs import LocalCA, client_ssl_context, server_ssl_context
+from rtcore_emulator_kit.served import Served, check_listening
+from rtcore_emulator_kit.web import LoopbackSite
 
 from . import session
-from .certs import client_ssl_context, ensure_certs, server_ssl_context
 from .faults import FaultQueue, parse
 from .probe import AudioProbe
 from .resumption import HandleStore
@@ -24,10 +25,12 @@ from .tokens import TokenError, TokenIssuer
 DEFAULT_CONNECTION_LIFETIME = 600.0  # ~10 min per connection (reference §7)
 DEFAULT_GO_AWAY_NOTICE = 60.0  # goAway ~60 s before (reference §0.7)
 DEFAULT_SESSION_LIFETIME = 900.0  # 15 min audio-only without compression (reference §7)
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# google-genai only dials wss:// (it rewrites any base URL's scheme): TLS always, with a CA a
+# client can be told to trust.
+LOCAL_CA = LocalCA("gemini-emulator-certs", "rtcore Gemini Live emulator")
 
 
-class GeminiLiveEmulator:
+class GeminiLiveEmulator(Served):
     """A local Gemini Live ``BidiGenerateContent`` endpoint (the Gemini API and Vertex AI),
     and an OAuth 2 token endpoint for Vertex credentials, over one HTTPS port.
 
@@ -59,22 +62,16 @@ class GeminiLiveEmulator:
         token_lifetime: float = 3600.0,
         probe: AudioProbe | None = None,
     ) -> None:
-        if host not in _LOOPBACK:
-            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
-        if realtime_factor < 0:
-            raise ValueError("realtime_factor must be >= 0")
+        check_listening(host, realtime_factor)
         always = list(faults)
         parse(always)
-        self._host = host
-        self._port = port
-        self._certs = ensure_certs(cert_dir)
+        self._site = LoopbackSite(host, port)
+        self._certs = LOCAL_CA.ensure(cert_dir)
         self.script = script or Script()
         self.faults = FaultQueue()
         self.stats = Stats()
         self.tokens = TokenIssuer(lifetime=token_lifetime)
         self.handles = HandleStore()
-        # Open connections by id: requests are not hashable.
-        self._open: dict[int, web.Request] = {}
         self.settings = session.Settings(
             realtime_factor=realtime_factor,
             connection_lifetime=connection_lifetime,
@@ -90,15 +87,12 @@ class GeminiLiveEmulator:
             aliases=dict(aliases or {}),
             probe=probe,
         )
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__(self.settings)
 
     @property
     def base_url(self) -> str:
         """``https://localhost:PORT``: google-genai's ``http_options.base_url``."""
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
-        return f"https://localhost:{self.port}"
+        return f"https://localhost:{self.listening_port()}"
 
     @property
     def token_uri(self) -> str:
@@ -113,14 +107,6 @@ class GeminiLiveEmulator:
     def client_ssl_context(self) -> ssl.SSLContext:
         """A client TLS context that trusts this emulator's CA only."""
         return client_ssl_context(self.ca_file)
-
-    @property
-    def realtime_factor(self) -> float:
-        return self.settings.realtime_factor
-
-    @realtime_factor.setter
-    def realtime_factor(self, value: float) -> None:
-        self.settings.realtime_factor = value
 
     def inject(self, *specs: str, connections: int = 1) -> None:
         """Apply fault ``specs`` (e.g. ``"internal@2"``) to the next ``connections``
@@ -164,50 +150,21 @@ class GeminiLiveEmulator:
         return web.json_response(body)
 
     async def _live(self, request: web.Request) -> web.StreamResponse:
-        self._open[id(request)] = request
-        try:
-            return await session.handle(request, self.settings, self.stats)
-        finally:
-            self._open.pop(id(request), None)
+        return await session.handle(request, self.settings, self.stats)
 
     def drop_connections(self) -> int:
         """Cut every open connection as a network failure would (the TCP connection
         aborted, no close frame): a client sees 1006 and must reconnect. Returns how many
         were cut."""
-        cut = 0
-        for request in list(self._open.values()):
-            if request.transport is not None:
-                request.transport.abort()
-                cut += 1
-        return cut
+        return self._site.drop_connections()
 
     async def start(self) -> Self:
         app = web.Application()
         app.router.add_post("/token", self._token)
-        app.router.add_get("/ws/{method:.+}", self._live)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(
-            runner, self._host, self._port, ssl_context=server_ssl_context(self._certs)
-        )
-        await site.start()
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        app.router.add_get("/ws/{method:.+}", self._site.holding(self._live))
+        self.port = await self._site.start(app, server_ssl_context(self._certs))
         return self
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._site.close()
         self.port = 0
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -7,8 +7,9 @@ Importable without the rtcore core and without any provider. Names load on first
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rtcore_emulator_kit.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rtcore_emulated_speech.script import Script
@@ -16,18 +17,14 @@ if TYPE_CHECKING:
 
     from .server import OpenAIRealtimeEmulator
 
-_EXPORTS = {
-    "OpenAIRealtimeEmulator": ".server",
-    "Script": "rtcore_emulated_speech.script",
-    "silence_pcm": "rtcore_emulated_speech.tones",
-    "utterance_pcm": "rtcore_emulated_speech.tones",
-}
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "OpenAIRealtimeEmulator": ".server",
+        "Script": "rtcore_emulated_speech.script",
+        "silence_pcm": "rtcore_emulated_speech.tones",
+        "utterance_pcm": "rtcore_emulated_speech.tones",
+    },
+)
 
 __all__ = ["OpenAIRealtimeEmulator", "Script", "silence_pcm", "utterance_pcm"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)

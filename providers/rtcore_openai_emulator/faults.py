@@ -17,16 +17,14 @@ connection's n-th response, right after its first output. Faults:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from rtcore_emulator_kit import faults as kit
+from rtcore_emulator_kit.faults import FaultSpecError as FaultSpecError
+
 NAMES = ("throttle", "server-error", "stall", "reset", "close", "cap")
 _DEFAULT_AT = {"throttle": 0, "server-error": 1, "stall": 1, "reset": 1, "close": 1}
-
-
-class FaultSpecError(ValueError):
-    """A spec that names no fault or cannot happen where it says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,71 +46,35 @@ class FaultPlan:
 def parse(specs: Iterable[str]) -> FaultPlan:
     """Build a plan from specs such as ``["cap=5", "server-error@2", "throttle"]``."""
     plan = FaultPlan()
-    for raw in specs:
-        spec = raw.strip()
-        if not spec:
-            continue
-        head, _, position = spec.partition("@")
-        name, _, value = head.partition("=")
-        if name not in NAMES:
-            raise FaultSpecError(f"unknown emulator fault {name!r}; known: {', '.join(NAMES)}")
+    for spec in kit.read_specs(specs, NAMES):
+        name = spec.name
         if name == "cap":
-            try:
-                plan.cap = float(value)
-            except ValueError:
-                raise FaultSpecError(f"cap needs seconds, e.g. cap=5: {spec!r}") from None
-            if position:
-                raise FaultSpecError(f"cap takes no position: {spec!r}")
+            plan.cap = spec.seconds()
+            if spec.position:
+                raise FaultSpecError(f"cap takes no position: {spec.text!r}")
             continue
-        try:
-            at = int(position) if position else _DEFAULT_AT[name]
-        except ValueError:
-            raise FaultSpecError(f"bad fault position in {spec!r}") from None
+        at = spec.at(_DEFAULT_AT[name])
         if at < 0 or (at == 0 and name in ("server-error", "stall")):
-            raise FaultSpecError(f"fault {name} cannot happen at position {at}")
+            raise spec.misplaced(at)
         code: int | None = None
-        if value:
+        if spec.value:
             if name not in ("throttle", "close"):
-                raise FaultSpecError(f"fault {name} takes no value: {spec!r}")
-            try:
-                code = int(value)
-            except ValueError:
-                raise FaultSpecError(f"a close code is a number: {spec!r}") from None
+                raise spec.valueless()
+            code = spec.close_code()
         plan.at[at] = Action(name, code)
     return plan
 
 
-class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order;
-    and faults for the next response of any connection already open (``strike``)."""
+def _struck_action(spec: str) -> Action:
+    action = parse([f"{spec}@1"]).at[1]
+    if action.kind == "throttle":
+        raise FaultSpecError("throttle refuses a response before it starts: inject it")
+    return action
+
+
+class FaultQueue(kit.FaultQueue[Action]):
+    """Faults queued for the next connections, and struck into the next response of any
+    connection already open."""
 
     def __init__(self) -> None:
-        self._queue: deque[list[str]] = deque()
-        self._responses: deque[Action] = deque()
-
-    def strike(self, spec: str) -> None:
-        """The next response any connection starts (this one's or a later one's) suffers
-        ``spec`` (``server-error``, ``stall``, ``reset``, ``close=1011``; no position)
-        right after its first output."""
-        action = parse([f"{spec}@1"]).at[1]
-        if action.kind == "throttle":
-            raise FaultSpecError("throttle refuses a response before it starts: inject it")
-        self._responses.append(action)
-
-    def struck(self) -> Action | None:
-        return self._responses.popleft() if self._responses else None
-
-    def add(self, *specs: str, connections: int = 1) -> None:
-        parse(specs)  # fail fast on a typo, in the test that made it
-        for _ in range(connections):
-            self._queue.append(list(specs))
-
-    def clear(self) -> None:
-        self._queue.clear()
-        self._responses.clear()
-
-    def take(self) -> list[str]:
-        return self._queue.popleft() if self._queue else []
-
-    def __len__(self) -> int:
-        return len(self._queue)
+        super().__init__(parse, _struck_action)

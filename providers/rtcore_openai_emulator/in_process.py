@@ -19,6 +19,7 @@ import msgspec
 
 from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
+from rtcore_emulator_kit.hosting import standing_in
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +89,12 @@ async def run_emulator(settings: ServeSettings) -> AsyncIterator[None]:
     async with OpenAIRealtimeEmulator(deployments=azure_deployments(settings.models)) as emulator:
         urls = {vendor: emulator.url_for(vendor) for vendor in ("openai", "azure", "xai")}
         settings.models = point_at(settings.models, urls)
-        log.warning(
-            "EMULATED REPLIES: model%s %s answer%s from the local OpenAI Realtime emulator at "
-            "%s, not from OpenAI, Azure or xAI (a synthetic voice saying scripted text; no "
-            "account used). Run without --emulator to talk to the real service.",
-            "s" if len(names) > 1 else "",
-            ", ".join(names),
-            "" if len(names) > 1 else "s",
+        async with standing_in(
+            log,
+            names,
+            "OpenAI Realtime",
             emulator.base_url,
-        )
-        try:
+            instead_of="OpenAI, Azure or xAI",
+            account="account",
+        ):
             yield
-        finally:
-            log.info("stopping the OpenAI Realtime emulator")

@@ -2,33 +2,22 @@
 ``rtcore serve --emulator``, the emulator in-process for the OpenAI-protocol models (OpenAI,
 Azure OpenAI, xAI).
 
-Only ``argparse`` is imported here: the emulator itself loads when one of the two is used.
+Only the command's options are imported here: the emulator itself loads when one of the two
+is used.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from rtcore.hookspecs import hookimpl
 from rtcore.plugin_commands import CommandSpec
+from rtcore_openai_emulator import cli
 
 if TYPE_CHECKING:
     from rtcore.serve_settings import ServeSettings
-
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    from rtcore_openai_emulator import cli
-
-    cli.configure(parser)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from rtcore_openai_emulator import cli
-
-    return cli.run(args)
 
 
 @hookimpl
@@ -37,8 +26,8 @@ def rtcore_register_commands() -> Sequence[CommandSpec]:
         CommandSpec(
             name="openai-emulator",
             help="run the local OpenAI Realtime (OpenAI, Azure OpenAI, xAI) emulator",
-            configure=_configure,
-            run=_run,
+            configure=cli.configure,
+            run=cli.run,
         )
     ]
 

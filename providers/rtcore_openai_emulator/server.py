@@ -6,12 +6,14 @@ import os
 import ssl
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from aiohttp import web
 
 from rtcore_emulated_speech.script import Script
+from rtcore_emulator_kit.certs import LocalCA, client_ssl_context, server_ssl_context
+from rtcore_emulator_kit.served import Served, check_listening
+from rtcore_emulator_kit.web import LoopbackSite
 
 from . import connection
 from .faults import FaultQueue, parse
@@ -20,10 +22,11 @@ from .stats import Stats
 
 DEFAULT_SESSION_CAP = 3600.0  # OpenAI's 60 minutes (reference §3.7)
 DEFAULT_PING_INTERVAL = 20.0  # the live service's WebSocket pings, ~20.3 s (reference §3.7)
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# TLS is optional (the openai SDK dials ws:// too): the CA is made only for tls=True.
+LOCAL_CA = LocalCA("openai-emulator-certs", "rtcore OpenAI Realtime emulator")
 
 
-class OpenAIRealtimeEmulator:
+class OpenAIRealtimeEmulator(Served):
     """A local OpenAI Realtime endpoint for three vendors, told apart by path: OpenAI
     (``/v1/realtime``), Azure OpenAI (``/openai/v1/realtime``, the preview
     ``/openai/realtime``) and xAI (``/xai/v1/realtime``, or ``/v1/realtime`` with a
@@ -55,16 +58,13 @@ class OpenAIRealtimeEmulator:
         deployments: dict[str, str] | None = None,
         probe: AudioProbe | None = None,
     ) -> None:
-        if host not in _LOOPBACK:
-            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
-        if realtime_factor < 0:
-            raise ValueError("realtime_factor must be >= 0")
+        check_listening(host, realtime_factor)
         if session_cap <= 0:
             raise ValueError("session_cap must be > 0")
         always = list(faults)
         parse(always)
         self._host = host
-        self._port = port
+        self._site = LoopbackSite(host, port)
         self._tls = tls
         self._cert_dir = cert_dir
         self._ca_file: Path | None = None
@@ -83,20 +83,16 @@ class OpenAIRealtimeEmulator:
             deployments=dict(deployments or {}),
             probe=probe,
         )
-        # Open connections by id: requests are not hashable.
-        self._open: dict[int, web.Request] = {}
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__(self.settings)
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (``https://localhost:PORT`` with TLS)."""
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
+        port = self.listening_port()
         if self._tls:
-            return f"https://localhost:{self.port}"
+            return f"https://localhost:{port}"
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
+        return f"http://{host}:{port}"
 
     @property
     def ws_base_url(self) -> str:
@@ -119,15 +115,7 @@ class OpenAIRealtimeEmulator:
         """A client TLS context that trusts this emulator's CA only."""
         if self._ca_file is None:
             raise RuntimeError("the emulator serves plain ws:// (tls=False)")
-        return ssl.create_default_context(cafile=str(self._ca_file))
-
-    @property
-    def realtime_factor(self) -> float:
-        return self.settings.realtime_factor
-
-    @realtime_factor.setter
-    def realtime_factor(self, value: float) -> None:
-        self.settings.realtime_factor = value
+        return client_ssl_context(self._ca_file)
 
     @property
     def session_cap(self) -> float:
@@ -154,52 +142,23 @@ class OpenAIRealtimeEmulator:
     def drop_connections(self) -> int:
         """Cut every open connection as a network failure would (the TCP connection
         aborted, no close frame): a client sees 1006. Returns how many were cut."""
-        cut = 0
-        for request in list(self._open.values()):
-            if request.transport is not None:
-                request.transport.abort()
-                cut += 1
-        return cut
+        return self._site.drop_connections()
 
     async def _realtime(self, request: web.Request) -> web.StreamResponse:
-        self._open[id(request)] = request
-        try:
-            return await connection.handle(request, self.settings, self.stats)
-        finally:
-            self._open.pop(id(request), None)
+        return await connection.handle(request, self.settings, self.stats)
 
     async def start(self) -> Self:
         app = web.Application()
         for path in ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime", "/xai/v1/realtime"):
-            app.router.add_get(path, self._realtime)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
+            app.router.add_get(path, self._site.holding(self._realtime))
         context = None
         if self._tls:
-            from .certs import ensure_certs, server_ssl_context
-
-            files = ensure_certs(self._cert_dir)
+            files = LOCAL_CA.ensure(self._cert_dir)
             self._ca_file = files.ca_file
             context = server_ssl_context(files)
-        site = web.TCPSite(runner, self._host, self._port, ssl_context=context)
-        await site.start()
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        self.port = await self._site.start(app, context)
         return self
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._site.close()
         self.port = 0
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -6,8 +6,9 @@ so ``rtcore --help`` (which registers the ``emulator`` command) stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rtcore_emulator_kit.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .client import make_client, make_trusting_transport
@@ -15,16 +16,19 @@ if TYPE_CHECKING:
     from .server import NovaSonicEmulator
     from .tones import silence_pcm, tone_frequency, utterance_pcm, utterance_wav
 
-_EXPORTS = {
-    "NovaSonicEmulator": "server",
-    "Script": "script",
-    "make_client": "client",
-    "make_trusting_transport": "client",
-    "silence_pcm": "tones",
-    "tone_frequency": "tones",
-    "utterance_pcm": "tones",
-    "utterance_wav": "tones",
-}
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "NovaSonicEmulator": ".server",
+        "Script": ".script",
+        "make_client": ".client",
+        "make_trusting_transport": ".client",
+        "silence_pcm": ".tones",
+        "tone_frequency": ".tones",
+        "utterance_pcm": ".tones",
+        "utterance_wav": ".tones",
+    },
+)
 
 __all__ = [
     "NovaSonicEmulator",
@@ -36,10 +40,3 @@ __all__ = [
     "utterance_pcm",
     "utterance_wav",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)

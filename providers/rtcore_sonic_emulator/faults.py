@@ -8,9 +8,10 @@ live model that stops answering does (the stall the provider's watchdog is for).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from rtcore_emulator_kit import faults as kit
 
 from .errors import (
     ACCESS_DENIED,
@@ -76,30 +77,29 @@ def _error(name: str) -> BedrockError:
 
 def parse(specs: Iterable[str]) -> FaultPlan:
     """Build a plan from specs such as ``["limit=5", "stream-error@2", "throttle"]``."""
+    try:
+        return _parse(specs)
+    except kit.FaultSpecError as error:
+        # Bedrock words what it refuses as sentences.
+        message = str(error)
+        raise validation(f"{message[:1].upper()}{message[1:]}.") from None
+
+
+def _parse(specs: Iterable[str]) -> FaultPlan:
     plan = FaultPlan()
-    for raw in specs:
-        spec = raw.strip()
-        if not spec:
-            continue
-        name, _, position = spec.partition("@")
-        name, _, value = name.partition("=")
-        if name not in NAMES:
-            raise validation(f"Unknown emulator fault {name!r}; known: {', '.join(NAMES)}.")
+    for spec in kit.read_specs(specs, NAMES):
+        name = spec.name
         if name == "limit":
             try:
-                plan.connection_limit = float(value)
+                plan.connection_limit = float(spec.value)
             except ValueError:
                 raise validation(
-                    f"Fault limit needs seconds, e.g. limit=5; got {spec!r}."
+                    f"Fault limit needs seconds, e.g. limit=5; got {spec.text!r}."
                 ) from None
             continue
-        default = _ERRORS[name][2] if name in _ERRORS else 1
-        try:
-            at = int(position) if position else default
-        except ValueError:
-            raise validation(f"Bad fault position in {spec!r}.") from None
+        at = spec.at(_ERRORS[name][2] if name in _ERRORS else 1)
         if at < 0 or (at == 0 and name in _ACTIONS) or (at > 0 and name in _OPEN_ONLY):
-            raise validation(f"Fault {name} cannot happen at position {at}.")
+            raise spec.misplaced(at)
         if at == 0:
             plan.at_open = _error(name)
         else:
@@ -114,38 +114,13 @@ def split_model_id(model_id: str) -> tuple[str, list[str]]:
     return base, specs
 
 
-class FaultQueue:
-    """Faults queued through the Python API, consumed by the next connections in order;
-    and faults for the next reply of any stream already open (``strike``)."""
+def _struck_action(spec: str) -> Action:
+    return parse([f"{spec}@1"]).at_response[1]
+
+
+class FaultQueue(kit.FaultQueue[Action]):
+    """Faults queued for the next streams, and struck into the next reply of any stream
+    already open (right after its first audio chunk)."""
 
     def __init__(self) -> None:
-        self._queue: deque[list[str]] = deque()
-        self._replies: deque[Action] = deque()
-
-    def strike(self, spec: str) -> None:
-        """The next reply any stream starts (this one's or a later one's) suffers ``spec``
-        (``throttle``, ``stall``...; no position) right after its first audio chunk
-        (``mute``: as soon as its turn is taken)."""
-        self._replies.append(parse([f"{spec}@1"]).at_response[1])
-
-    def struck(self, *, answering: bool = True) -> Action | None:
-        """The next struck fault, if it strikes now: once the reply's first audio is out
-        (``answering``), or before the turn is answered (``mute``)."""
-        if self._replies and (self._replies[0].kind == "mute") != answering:
-            return self._replies.popleft()
-        return None
-
-    def add(self, *specs: str, connections: int = 1) -> None:
-        parse(specs)  # fail fast on a typo, in the test that made it
-        for _ in range(connections):
-            self._queue.append(list(specs))
-
-    def clear(self) -> None:
-        self._queue.clear()
-        self._replies.clear()
-
-    def take(self) -> list[str]:
-        return self._queue.popleft() if self._queue else []
-
-    def __len__(self) -> int:
-        return len(self._queue)
+        super().__init__(parse, _struck_action)

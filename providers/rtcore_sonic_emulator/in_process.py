@@ -16,6 +16,7 @@ import msgspec
 
 from rtcore.provider import ModelConfig
 from rtcore.serve_settings import ServeSettings
+from rtcore_emulator_kit.hosting import standing_in
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,12 @@ async def run_emulator(settings: ServeSettings) -> AsyncIterator[None]:
 
     async with NovaSonicEmulator() as emulator:
         settings.models = point_at(settings.models, emulator.endpoint, str(emulator.ca_file))
-        log.warning(
-            "EMULATED REPLIES: model%s %s answer%s from the local Nova Sonic emulator at %s, "
-            "not from Amazon Bedrock (a synthetic voice saying scripted text; no AWS account "
-            "used). Run without --emulator to talk to the real service.",
-            "s" if len(names) > 1 else "",
-            ", ".join(names),
-            "" if len(names) > 1 else "s",
+        async with standing_in(
+            log,
+            names,
+            "Nova Sonic",
             emulator.endpoint,
-        )
-        try:
+            instead_of="Amazon Bedrock",
+            account="AWS account",
+        ):
             yield
-        finally:
-            log.info("stopping the Nova Sonic emulator")

@@ -1,7 +1,7 @@
 """rtcore hooks of the Nova Sonic emulator: ``rtcore emulator`` and, under ``rtcore serve
 --emulator``, the emulator in-process for the Bedrock Nova Sonic models.
 
-Only ``argparse`` is imported here: the emulator itself (``h2``, ``trustme``: the
+Only the command's options are imported here: the emulator itself (``h2``, ``trustme``: the
 ``rtcore[emulator]`` extra) loads when one of the two is used, and says how to install it
 when it is missing.
 """
@@ -15,33 +15,19 @@ from typing import TYPE_CHECKING
 
 from rtcore.hookspecs import hookimpl
 from rtcore.plugin_commands import CommandSpec
+from rtcore_emulator_kit.hosting import require_extra
+from rtcore_sonic_emulator import cli
 
 if TYPE_CHECKING:
     from rtcore.serve_settings import ServeSettings
 
-INSTALL_HINT = (
-    "the Nova Sonic emulator needs its extra dependencies: pip install 'rtcore[emulator]'"
-)
-
 
 def _require() -> None:
-    try:
-        import h2  # noqa: F401
-        import trustme  # noqa: F401
-    except ImportError as exc:
-        raise SystemExit(f"rtcore: {INSTALL_HINT} ({exc.name} is missing)") from None
-
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    from rtcore_sonic_emulator import cli
-
-    cli.configure(parser)
+    require_extra("Nova Sonic", "h2", "trustme")
 
 
 def _run(args: argparse.Namespace) -> int:
     _require()
-    from rtcore_sonic_emulator import cli
-
     return cli.run(args)
 
 
@@ -51,7 +37,7 @@ def rtcore_register_commands() -> Sequence[CommandSpec]:
         CommandSpec(
             name="emulator",
             help="run the local Nova Sonic (Bedrock) emulator",
-            configure=_configure,
+            configure=cli.configure,
             run=_run,
         )
     ]

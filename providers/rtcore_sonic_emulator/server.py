@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
+from rtcore_emulator_kit.certs import LocalCA, server_ssl_context
+from rtcore_emulator_kit.served import Served, check_listening
+
 from . import session
-from .certs import ensure_certs, server_ssl_context
 from .faults import FaultQueue
 from .h2server import H2Server, H2Stream
 from .probe import AudioProbe
@@ -17,10 +18,11 @@ from .script import Script
 from .sigv4 import Issued
 
 DEFAULT_CONNECTION_LIMIT = 480.0
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# awscrt only speaks HTTP/2 over TLS: a CA a client can be told to trust.
+LOCAL_CA = LocalCA("emulator-certs", "rtcore emulator")
 
 
-class NovaSonicEmulator:
+class NovaSonicEmulator(Served):
     """A local Bedrock ``InvokeModelWithBidirectionalStream`` endpoint for Nova Sonic.
 
     ``realtime_factor`` paces assistant audio: 1.0 is real time, 0.1 ten times faster, 0 as
@@ -50,13 +52,10 @@ class NovaSonicEmulator:
         legacy_models: bool = False,
         aliases: dict[str, str] | None = None,
     ) -> None:
-        if host not in _LOOPBACK:
-            raise ValueError("the emulator only listens on loopback (127.0.0.1, ::1, localhost)")
-        if realtime_factor < 0:
-            raise ValueError("realtime_factor must be >= 0")
+        check_listening(host, realtime_factor)
         self._host = host
         self._port = port
-        self._certs = ensure_certs(cert_dir)
+        self._certs = LOCAL_CA.ensure(cert_dir)
         self.script = script or Script()
         self.faults = FaultQueue()
         self.stats = session.Stats()
@@ -71,14 +70,17 @@ class NovaSonicEmulator:
             legacy_models=legacy_models,
             aliases=dict(aliases or {}),
         )
+        super().__init__(self._settings)
+        tls = server_ssl_context(self._certs)
+        # awscrt negotiates HTTP/2 by ALPN and speaks nothing else.
+        tls.set_alpn_protocols(["h2"])
         self._server = H2Server(
             self._handle,
-            server_ssl_context(self._certs),
+            tls,
             max_concurrent_streams=max_concurrent_streams,
             on_connection=self._count_connection,
             on_disconnection=self._count_disconnection,
         )
-        self.port = 0
 
     def issue(
         self,
@@ -95,22 +97,12 @@ class NovaSonicEmulator:
     @property
     def endpoint(self) -> str:
         """The ``https://localhost:PORT`` URL to give the SDK as ``endpoint_uri``."""
-        if not self.port:
-            raise RuntimeError("the emulator is not running")
-        return f"https://localhost:{self.port}"
+        return f"https://localhost:{self.listening_port()}"
 
     @property
     def ca_file(self) -> Path:
         """The PEM file of the local CA that signed the server certificate."""
         return self._certs.ca_file
-
-    @property
-    def realtime_factor(self) -> float:
-        return self._settings.realtime_factor
-
-    @realtime_factor.setter
-    def realtime_factor(self, value: float) -> None:
-        self._settings.realtime_factor = value
 
     @property
     def connection_limit(self) -> float:
@@ -150,14 +142,3 @@ class NovaSonicEmulator:
     async def close(self) -> None:
         await self._server.close()
         self.port = 0
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -2,7 +2,8 @@
 ``TYPE_CHECKING`` blocks too): the core knows no provider, transport or sink; the kit depends
 on nothing of the core's session or telemetry, directly or through another core module;
 providers, transports and sinks never import each other; emulators import nothing of rtcore
-or of the providers they stand in for."""
+or of the providers they stand in for, and share only what imports nothing of rtcore either
+(the emulated speech, the emulator kit)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ PROVIDERS = sorted(p.name for p in (ROOT / "providers").iterdir() if p.is_dir())
 TRANSPORTS = sorted(p.name for p in (ROOT / "transports").iterdir() if p.is_dir())
 SINKS = sorted(p.name for p in (ROOT / "sinks").iterdir() if p.is_dir())
 EMULATORS = [p for p in PROVIDERS if p.endswith("_emulator")]
-# Speech-like audio the emulators hear as turns: shared by the emulators, never by rtcore.
-EMULATOR_SHARED = "rtcore_emulated_speech"
-PLUGINS = [p for p in PROVIDERS if p not in EMULATORS and p != EMULATOR_SHARED]
+# What the emulators share, never with rtcore: the speech-like audio they hear as turns, and
+# their scaffolding (local CA, command line, fault grammar, server lifecycle).
+EMULATOR_SHARED = ("rtcore_emulated_speech", "rtcore_emulator_kit")
+PLUGINS = [p for p in PROVIDERS if p not in EMULATORS and p not in EMULATOR_SHARED]
 # An emulator's modules that register it with rtcore, and only they.
 SHIMS = {"plugin", "in_process"}
 
@@ -148,14 +150,14 @@ def test_plugins_never_import_each_other(package: str) -> None:
     assert _violations(_modules_of(package), others) == []
 
 
-@pytest.mark.parametrize("package", [*EMULATORS, EMULATOR_SHARED])
+@pytest.mark.parametrize("package", [*EMULATORS, *EMULATOR_SHARED])
 def test_emulators_depend_on_nothing_of_rtcore(package: str) -> None:
     # A double that shares code with what it tests proves nothing. Each emulator registers
     # with rtcore (``rtcore emulator``, ``--emulator``) through a shim of two modules that
     # nothing else in it imports; everything it reaches from anywhere else is its own.
     modules = [m for m in _modules_of(package) if m.rpartition(".")[2] not in SHIMS]
     reached = set(modules).union(*(_reach(m) for m in modules))
-    foreign = sorted(m for m in reached if _top(m) not in {package, EMULATOR_SHARED})
+    foreign = sorted(m for m in reached if _top(m) not in {package, *EMULATOR_SHARED})
     assert modules
     assert foreign == []
 

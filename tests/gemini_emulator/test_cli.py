@@ -10,7 +10,7 @@ from pathlib import Path
 
 from google import genai
 
-from rtcore_gemini_emulator.certs import client_ssl_context
+from rtcore_emulator_kit.certs import client_ssl_context
 from tests.gemini_emulator.conftest import TEXT_MODEL, next_turn
 
 
