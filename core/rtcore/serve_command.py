@@ -18,7 +18,7 @@ from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.mcp.spec import McpAccess
 from rtcore.plugins import PluginHost
 from rtcore.serve_flags import DEFAULT_PORT, GROUPS, PORT_ENVS
-from rtcore.serve_key_store import open_key_store
+from rtcore.serve_key_store import open_key_store, private_store_dir
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore.warm_up import warm_up
 
@@ -244,6 +244,7 @@ async def _open_gateway(
 
     # Lifespans may rewrite settings.models, so the gateway is built after them.
     await enter_lifespans(stack, host, settings)
+    private_keys = private_store_dir(stack, settings)
     # What the model said is for the callbacks that asked for it, not every plugin.
     sinks: list[SessionSink] = [lambda record: host.session_ended(record.without_text())]
     callbacks = host.callbacks()
@@ -264,7 +265,7 @@ async def _open_gateway(
     stack.push_async_callback(gateway.aclose)
     _build_providers(gateway, settings)
     # Opened once the configuration is known to be good.
-    gateway.keys = await open_key_store(settings)
+    gateway.keys = await open_key_store(settings, private_keys)
     gateway.http_routes = host.http_routes(gateway, settings)
     return gateway
 

@@ -1,10 +1,13 @@
 """The key store ``rtcore serve`` opens when a master key is set: rtcore's own (SQLite in
-the data directory, one file per port, or the configured database), or LiteLLM's keys
-when the configured database is a LiteLLM proxy's."""
+the data directory, one file per port, a private one for a server on an ephemeral port,
+or the configured database), or LiteLLM's keys when the configured database is a LiteLLM
+proxy's."""
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +19,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def open_key_store(settings: ServeSettings) -> KeyStore | None:
+def private_store_dir(stack: AsyncExitStack, settings: ServeSettings) -> Path | None:
+    """A server on an ephemeral port (``--port 0``) keeps its keys in a temporary
+    directory of its own, removed when ``stack`` closes: a port-named file would be
+    ``rtcore-0.db``, shared by every such server on the machine, and found again by none
+    once its port is gone. Entered before the gateway, so it outlives the store."""
+    if settings.master_key is None or settings.database_url or settings.port != 0:
+        return None
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rtcore-keys-")))
+
+
+async def open_key_store(settings: ServeSettings, private: Path | None = None) -> KeyStore | None:
     """With a master key, virtual keys and spend logs live in a database: SQLite in the
-    data directory, one file per port, unless a database URL is given. Without one there
-    is nobody to mint keys, and nothing is stored."""
+    data directory, one file per port (or in ``private``, see ``private_store_dir``),
+    unless a database URL is given. Without one there is nobody to mint keys, and
+    nothing is stored."""
     if settings.master_key is None:
         return None
     from rtcore.keys.errors import StoreUnavailable
@@ -28,8 +42,15 @@ async def open_key_store(settings: ServeSettings) -> KeyStore | None:
     from rtcore.keys.locations import default_url
     from rtcore.keys.store import KeyStore
 
-    url = settings.database_url or default_url(settings.port)
-    if not settings.database_url:
+    if private is not None:
+        url = f"sqlite+aiosqlite:///{private / 'keys.db'}"
+        log.info(
+            "serving on an ephemeral port: keys made here last until this server stops "
+            "(give --database-url to keep them)"
+        )
+    else:
+        url = settings.database_url or default_url(settings.port)
+    if not settings.database_url and private is None:
         _mention_the_shared_store(url, default_url())
     spool = Path(settings.spool_dir) if settings.spool_dir else None
     try:

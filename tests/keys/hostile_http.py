@@ -24,8 +24,17 @@ def serve_with_store(tmp_path: Path, *extra: str) -> tuple[Served, Path]:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
     data = tmp_path / "data"
-    served = Served("--config", str(config), *extra, env={"XDG_DATA_HOME": str(data)})
-    return served, data / "rtcore" / "rtcore-0.db"  # served on --port 0
+    data.mkdir(exist_ok=True)
+    db = data / "keys.db"
+    served = Served(
+        "--config",
+        str(config),
+        "--database-url",
+        f"sqlite:///{db}",
+        *extra,
+        env={"XDG_DATA_HOME": str(data)},
+    )
+    return served, db
 
 
 async def send(

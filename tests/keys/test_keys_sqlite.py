@@ -23,9 +23,11 @@ from tests.keys.conftest import (
 
 
 async def test_every_admin_endpoint_in_litellms_shape(
-    tmp_path: Path, http: aiohttp.ClientSession, data_home: Path
+    tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    served = serve(tmp_path)
+    store = tmp_path / "store"
+    store.mkdir()
+    served = serve(tmp_path, "--database-url", f"sqlite:///{store / 'keys.db'}")
     try:
         admin = Admin(http, served.port)
         status, made = await admin.post(
@@ -56,7 +58,8 @@ async def test_every_admin_endpoint_in_litellms_shape(
         assert made["expires"]
         assert made["budget_reset_at"]
         # Stored hashed: the database (and its spool) never holds the key itself.
-        stored = b"".join(p.read_bytes() for p in (data_home / "rtcore").rglob("*") if p.is_file())
+        stored = b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+        assert stored
         assert key.encode() not in stored
         assert made["token"].encode() in stored
 
