@@ -331,14 +331,8 @@ async def credentials_for(
         )
 
     async def found() -> Resolver:
-        if sources.access_key_id and sources.secret_access_key:
-            base: Resolver = StaticCredentialsResolver(
-                AWSCredentialsIdentity(
-                    access_key_id=sources.access_key_id,
-                    secret_access_key=sources.secret_access_key,
-                    session_token=sources.session_token,
-                )
-            )
+        if (static := _static_keys(sources)) is not None:
+            base: Resolver = static
         elif sources.web_identity_token and sources.role_arn:
             token = sources.web_identity_token
             # LiteLLM's aws_web_identity_token: the token; its role is aws_role_name.
@@ -369,6 +363,19 @@ async def credentials_for(
         return base
 
     return Refreshing(found)
+
+
+def _static_keys(sources: Sources) -> Resolver | None:
+    """The keys the model's params name, when they name both halves of one."""
+    if not (sources.access_key_id and sources.secret_access_key):
+        return None
+    return StaticCredentialsResolver(
+        AWSCredentialsIdentity(
+            access_key_id=sources.access_key_id,
+            secret_access_key=sources.secret_access_key,
+            session_token=sources.session_token,
+        )
+    )
 
 
 def _web_identity_env(env: dict[str, str]) -> bool:

@@ -25,8 +25,6 @@ sees ends with exactly one ``ResponseDone``:
 
 from __future__ import annotations
 
-import json
-
 import msgspec
 
 from rtcore.kit import LedgerResponse, ResponseLedger, new_item_id
@@ -44,70 +42,16 @@ from rtcore.provider.messages import (
     TextDelta,
     ToolCall,
     TranscriptDelta,
-    Usage,
 )
 from rtcore_bedrock_sonic import events as ev
+from rtcore_bedrock_sonic.content import is_interrupt_marker, is_speculative, normalize_arguments
+from rtcore_bedrock_sonic.usage import UsageMeter
 
 
 class _Block(msgspec.Struct, kw_only=True):
     type: str
     role: str
     speculative: bool
-
-
-def is_interrupt_marker(text: str) -> bool:
-    stripped = text.strip()
-    if not stripped.startswith("{") or "interrupted" not in stripped:
-        return False
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        return False
-    return isinstance(value, dict) and value.get("interrupted") is True
-
-
-def normalize_arguments(content: str) -> str:
-    """Tool arguments as one JSON object string (Nova sometimes encodes them twice)."""
-    value: object = content
-    for _ in range(2):
-        if not isinstance(value, str):
-            break
-        try:
-            value = json.loads(value)
-        except ValueError:
-            break
-    if isinstance(value, dict):
-        return json.dumps(value)
-    if value == "" or value is None:
-        return "{}"
-    return json.dumps({"input": value})
-
-
-def _stage_is_speculative(fields: str | None) -> bool:
-    if not fields:
-        return False
-    try:
-        value = json.loads(fields)
-    except ValueError:
-        return False
-    return isinstance(value, dict) and value.get("generationStage") == "SPECULATIVE"
-
-
-class _UsageAcc:
-    __slots__ = ("in_audio", "in_text", "out_audio", "out_text")
-
-    def __init__(self) -> None:
-        self.in_text = self.in_audio = self.out_text = self.out_audio = 0
-
-    def take(self) -> Usage:
-        usage = Usage(
-            input_text_tokens=self.in_text,
-            input_audio_tokens=self.in_audio,
-            output_text_tokens=self.out_text,
-            output_audio_tokens=self.out_audio,
-        )
-        self.__init__()  # type: ignore[misc]
-        return usage
 
 
 class Inbound:
@@ -142,8 +86,7 @@ class Inbound:
         self.manual_turns = False
         self._spec_emitted = False
         self._blocks: dict[str, _Block] = {}
-        self._usage = _UsageAcc()
-        self._totals: tuple[int, int, int, int] | None = None
+        self._usage = UsageMeter()
         self.open_tool_calls: dict[str, ToolCall] = {}
 
     @property
@@ -224,7 +167,7 @@ class Inbound:
     def feed(self, event: ev.OutputEvent, *, audio_ms: int = 0, onset_ms: int = 0) -> list[Event]:
         out: list[Event] = []
         if (u := event.usage_event) is not None:
-            self._add_usage(u)
+            self._usage.add(u)
             return self.flush()
         if event.user_speech_start is not None:
             return self._user_speech_start(onset_ms)
@@ -270,7 +213,7 @@ class Inbound:
     def _content_start(
         self, cs: ev.OutContentStart, out: list[Event], audio_ms: int, onset_ms: int
     ) -> list[Event]:
-        speculative = _stage_is_speculative(cs.additional_model_fields)
+        speculative = is_speculative(cs.additional_model_fields)
         role = cs.role.upper()
         self._blocks[cs.content_id] = _Block(type=cs.type, role=role, speculative=speculative)
         if role == "USER":
@@ -435,27 +378,6 @@ class Inbound:
         elif "MAX_TOKENS" in reason:
             self.done_pending = ("incomplete", "max_output_tokens")
         return out
-
-    def _add_usage(self, u: ev.UsageEvent) -> None:
-        d = u.details.delta
-        if d is not None:
-            self._usage.in_audio += d.input.speech_tokens
-            self._usage.in_text += d.input.text_tokens
-            self._usage.out_audio += d.output.speech_tokens
-            self._usage.out_text += d.output.text_tokens
-        elif (t := u.details.total) is not None:
-            now = (
-                t.input.speech_tokens,
-                t.input.text_tokens,
-                t.output.speech_tokens,
-                t.output.text_tokens,
-            )
-            before = self._totals or (0, 0, 0, 0)
-            self._usage.in_audio += max(0, now[0] - before[0])
-            self._usage.in_text += max(0, now[1] - before[1])
-            self._usage.out_audio += max(0, now[2] - before[2])
-            self._usage.out_text += max(0, now[3] - before[3])
-            self._totals = now
 
     def _finish(
         self, status: ResponseStatus, reason: str | None, error: ResponseError | None = None

@@ -10,7 +10,8 @@ from rtcore.provider import messages as n
 from rtcore.testing.ids import ANY_ID as ANY
 from rtcore.testing.ids import anonymous
 from rtcore_bedrock_sonic import events as ev
-from rtcore_bedrock_sonic.translate import Inbound, is_interrupt_marker, normalize_arguments
+from rtcore_bedrock_sonic.content import is_interrupt_marker, normalize_arguments
+from rtcore_bedrock_sonic.translate import Inbound
 
 SPEC = json.dumps({"generationStage": "SPECULATIVE"})
 FINAL = json.dumps({"generationStage": "FINAL"})

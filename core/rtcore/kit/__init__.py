@@ -29,14 +29,13 @@ from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.pcm import frames, silence
 from rtcore.kit.replay import InputAudio
 from rtcore.kit.shell import SupervisedSession
-from rtcore.kit.supervisor import (
+from rtcore.kit.supervisor import UpstreamState, UpstreamSupervisor
+from rtcore.kit.upstream import (
     THROTTLED,
     Expires,
     SupervisorPolicy,
     UpstreamAdapter,
     UpstreamFailure,
-    UpstreamState,
-    UpstreamSupervisor,
 )
 
 __all__ = [

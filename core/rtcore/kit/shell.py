@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any
 
 from rtcore.kit.outbox import EventOutbox
-from rtcore.kit.supervisor import UpstreamFailure, UpstreamSupervisor
+from rtcore.kit.supervisor import UpstreamSupervisor
+from rtcore.kit.upstream import UpstreamFailure
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 

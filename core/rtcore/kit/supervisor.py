@@ -8,6 +8,9 @@ meanwhile in a bounded backlog. This module is that machinery, driven through a 
 ``UpstreamAdapter`` that knows the model: how to open a stream with the conversation so far,
 how to send and read, when a turn is in flight. It keeps an explicit ``UpstreamState``; its
 loop sleeps until the next deadline (rotation, stall, the adapter's own) instead of polling.
+
+Its parts: the adapter's protocol, the failure and the policy (``upstream.py``), the pauses
+between attempts to open (``backoff.py``), the live stream's deadlines (``lifetime.py``).
 """
 
 from __future__ import annotations
@@ -16,42 +19,22 @@ import asyncio
 import contextlib
 import enum
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol, runtime_checkable
-
-import msgspec
+from typing import Any
 
 from rtcore.kit import stream_listeners
 from rtcore.kit.backlog import Backlog, Builder
+from rtcore.kit.backoff import OpenBackoff
+from rtcore.kit.lifetime import StreamLifetime
+from rtcore.kit.upstream import Expires, SupervisorPolicy, UpstreamAdapter, UpstreamFailure
 
 log = logging.getLogger(__name__)
 
 # Waiting for a turn boundary that is due: conditions the adapter watches (speech, a reply
 # in flight) change without an event, so they are looked at this often.
 BOUNDARY_POLL_SECONDS = 0.1
-
-# A stream the upstream said will go away (``going_away``) is switched even mid-turn (what
-# it had not answered replayed) this long before it goes, or halfway through the notice
-# when the notice is shorter.
-GOING_AWAY_HURRY_SECONDS = 5.0
-
-
-# The failure code of a throttled upstream (OpenAI's own code for it).
-THROTTLED = "rate_limit_exceeded"
-
-
-class UpstreamFailure(Exception):
-    """An upstream stream failed: ``code`` for logs and clients, ``message`` says what to
-    do, ``retryable`` whether a new stream can help."""
-
-    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
 
 
 class UpstreamState(enum.Enum):
@@ -62,84 +45,6 @@ class UpstreamState(enum.Enum):
     RECOVERING = "recovering"  # the live stream broke; a fresh one replays what it lost
     CLOSING = "closing"
     CLOSED = "closed"
-
-
-class SupervisorPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    rotate_after_seconds: float = 360.0
-    connection_limit_seconds: float = 480.0
-    stall_timeout_seconds: float = 15.0
-    max_open_attempts: int = 4
-    backoff_initial_seconds: float = 0.25
-    backoff_max_seconds: float = 4.0
-    # Throttled opens (``rate_limit_exceeded``) are retried longer: 1, 2, 4, 8, 8 s.
-    throttle_attempts: int = 6
-    throttle_backoff_initial_seconds: float = 1.0
-    throttle_backoff_max_seconds: float = 8.0
-    max_recoveries_per_minute: int = 5
-    # A stream that stalls again right after a recovery from a stall (no answer owed in
-    # between) ends the session: the upstream is not answering, and another deployment
-    # may (a failover).
-    max_stalls_in_a_row: int = 2
-    close_timeout_seconds: float = 3.0
-    max_backlog_bytes: int = 60 * 32000
-
-
-class UpstreamAdapter[H](Protocol):
-    """The model's side. ``H`` is a handle on one stream (and whatever writes for it).
-
-    An adapter may also be ``Expires``: the supervisor then asks each new stream when it
-    must be replaced by."""
-
-    async def open(self) -> H:
-        """Open a stream that knows the conversation so far; UpstreamFailure on failure."""
-        ...
-
-    async def send(self, handle: H, payload: list[bytes]) -> None: ...
-
-    async def read(self, handle: H) -> None:
-        """Read the stream until it ends (a normal return is an unexpected end); call
-        ``supervisor.heard_from(handle)`` for each event of the current stream."""
-        ...
-
-    async def close(self, handle: H) -> None:
-        """End the stream gracefully, bounded."""
-        ...
-
-    async def abort(self, handle: H) -> None: ...
-
-    def at_boundary(self, hurry: bool) -> bool:
-        """No turn in flight (``hurry``: the connection limit is near; be less strict)."""
-        ...
-
-    def waiting(self) -> bool:
-        """The model owes an answer (a silent stream then counts as stalled)."""
-        ...
-
-    def replay(self, recovering: bool) -> list[bytes]:
-        """Audio the next stream must hear again (PCM), decided before the old one goes."""
-        ...
-
-    def audio_payload(self, handle: H, pcm: list[bytes]) -> list[bytes]: ...
-
-    async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
-        """The live stream broke: end what it owed (its open responses); ``fatal``: the
-        session ends with ``failure``."""
-        ...
-
-    async def tick(self, now: float) -> float | None:
-        """Periodic work; returns when it wants the next tick (monotonic), or None."""
-        ...
-
-
-@runtime_checkable
-class Expires[H](Protocol):
-    """An adapter whose streams must be replaced by a time known when they open (a stream
-    signed with credentials that expire)."""
-
-    def expires(self, handle: H) -> float | None:
-        """The monotonic time by which ``handle`` must be replaced, or None: the supervisor
-        rotates at a turn boundary from then on, or mid-turn with replay."""
-        ...
 
 
 class UpstreamSupervisor[H]:
@@ -171,14 +76,7 @@ class UpstreamSupervisor[H]:
         # recovery measured its replay without it (see ``send``).
         self._in_flight = 0
         self._resend = False
-        self._opened_at = 0.0
-        # When the live stream must be gone by (monotonic; the adapter's ``expires``),
-        # e.g. before the credentials it was signed with expire.
-        self._retire_at: float | None = None
-        # The live stream's announced end (``going_away``): when it was announced and when
-        # the stream goes (monotonic).
-        self._warned_at: float | None = None
-        self._gone_at: float | None = None
+        self._lifetime = StreamLifetime(0.0)  # the live stream's deadlines
         self.last_event = time.monotonic()
         self._open_wanted = False
         self._restart_wanted = False
@@ -235,14 +133,11 @@ class UpstreamSupervisor[H]:
         """The upstream announced that ``handle`` will go away in ``seconds_left`` (a ``goAway``
         message, say): a fresh stream replaces it at the next turn boundary, or even
         mid-turn, replaying what it had not answered, when the end is near (within
-        ``GOING_AWAY_HURRY_SECONDS``, or half the notice when that is shorter). A notice
+        ``lifetime.GOING_AWAY_HURRY_SECONDS``, or half the notice when that is shorter). A notice
         about a stream already replaced is ignored; a second one keeps the sooner end."""
         if handle is not self.handle or self.state in _ENDING:
             return
-        now = time.monotonic()
-        gone_at = now + max(0.0, seconds_left)
-        if self._gone_at is None or gone_at < self._gone_at:
-            self._warned_at, self._gone_at = now, gone_at
+        self._lifetime.announce_end(time.monotonic(), seconds_left)
         self._wake.set()
 
     def wake(self) -> None:
@@ -359,7 +254,7 @@ class UpstreamSupervisor[H]:
         if (tick := await self._adapter.tick(now)) is not None:
             deadlines.append(tick)
         if self.handle is not None:
-            rotate_at = self._rotate_at()
+            rotate_at = self._lifetime.rotate_at(self.policy.rotate_after_seconds)
             if self._restart_wanted or now >= rotate_at:
                 deadlines.append(now + BOUNDARY_POLL_SECONDS)  # due: watch for a boundary
             else:
@@ -384,32 +279,21 @@ class UpstreamSupervisor[H]:
             return True  # decided at a boundary by restart()
         if not self._at_boundary(now):
             return False
-        return self._restart_wanted or now >= self._rotate_at()
-
-    def _rotate_at(self) -> float:
-        """When the live stream is due for a rotation: its age, the time by which the
-        adapter said it must be gone (``expires``), or at once once the upstream said it
-        will go away, whichever comes first."""
-        due = [self._opened_at + self.policy.rotate_after_seconds]
-        due += [t for t in (self._retire_at, self._warned_at) if t is not None]
-        return min(due)
+        return self._restart_wanted or now >= self._lifetime.rotate_at(
+            self.policy.rotate_after_seconds
+        )
 
     def _at_boundary(self, now: float) -> bool:
-        age = now - self._opened_at
+        lifetime = self._lifetime
+        age = now - lifetime.opened_at
         limit = self.policy.connection_limit_seconds
         # Close to the limit, switch even mid-turn (what is unheard is replayed): 30 s
         # before it, or halfway from the rotation point for short limits.
         margin = min(30.0, max(0.0, limit - self.policy.rotate_after_seconds) / 2)
-        # So too once the stream must be retired (its credentials are about to expire).
-        retiring = self._retire_at is not None and now >= self._retire_at
-        return self._adapter.at_boundary(age >= limit - margin or retiring or self._going(now))
-
-    def _going(self, now: float) -> bool:
-        """The upstream's announced end of the live stream is near."""
-        if self._gone_at is None or self._warned_at is None:
-            return False
-        notice = self._gone_at - self._warned_at
-        return now >= self._gone_at - min(GOING_AWAY_HURRY_SECONDS, notice / 2)
+        # So too once the stream must be retired (its credentials are about to expire), or
+        # the upstream's announced end of it is near.
+        hurry = age >= limit - margin or lifetime.retiring(now) or lifetime.going(now)
+        return self._adapter.at_boundary(hurry)
 
     # -- opening, switching, recovering -------------------------------------------------
 
@@ -420,41 +304,19 @@ class UpstreamSupervisor[H]:
         self._wake.set()
 
     async def _open(self) -> H:
-        policy = self.policy
-        delay, attempt, throttled, waited = policy.backoff_initial_seconds, 0, 0, 0.0
+        backoff = OpenBackoff(self.policy)
         while True:
             try:
                 return await self._adapter.open()
             except UpstreamFailure as failure:
-                attempt += 1
-                if failure.code == THROTTLED:
-                    # A quota per second or per account: worth waiting for, longer than
-                    # for a broken connection, with jittered exponential backoff.
-                    throttled += 1
-                    if throttled >= policy.throttle_attempts:
-                        raise UpstreamFailure(
-                            failure.code,
-                            f"{failure.message} (still throttled after {throttled} attempts "
-                            f"over {waited:.0f} s; retry in a minute)",
-                            retryable=False,
-                        ) from failure
-                    delay = min(
-                        policy.throttle_backoff_max_seconds,
-                        policy.throttle_backoff_initial_seconds * 2 ** (throttled - 1),
-                    )
-                elif not failure.retryable or attempt >= max(1, policy.max_open_attempts):
-                    raise
+                pause = backoff.pause_after(failure)  # raises when no retry can help
                 log.info(
                     "opening the %s stream for session %s failed (%s); retrying",
                     self.name,
                     self.session or "?",
                     failure.code,
                 )
-                pause = delay * (0.75 + random.random() / 2)
-                waited += pause
                 await asyncio.sleep(pause)
-                if failure.code != THROTTLED:
-                    delay = min(delay * 2, policy.backoff_max_seconds)
 
     async def _switch(self, *, replay: list[bytes]) -> None:
         """Open a fresh stream, hand over (replay, then the backlog), retire the old one."""
@@ -469,10 +331,10 @@ class UpstreamSupervisor[H]:
         self._on_stream_opened(reason)
         self._settle_first(None)
         old, self.handle = self.handle, new
-        self._opened_at = self.last_event = time.monotonic()
+        self.last_event = time.monotonic()
         adapter = self._adapter
-        self._retire_at = adapter.expires(new) if isinstance(adapter, Expires) else None
-        self._warned_at = self._gone_at = None
+        retire_at = adapter.expires(new) if isinstance(adapter, Expires) else None
+        self._lifetime = StreamLifetime(self.last_event, retire_at)
         self._readers = {t: h for t, h in self._readers.items() if not t.done()}
         self._readers[self._tg.create_task(self._read(new))] = new
         try:
@@ -499,11 +361,7 @@ class UpstreamSupervisor[H]:
             return "opened", "opened"
         if self._restart_wanted:
             return "restarted", "restarted for new settings"
-        if self._gone_at is not None:
-            return "rotated", "rotated before the upstream goes away, as it announced"
-        if self._retire_at is not None and time.monotonic() >= self._retire_at:
-            return "rotated", "rotated before its credentials expire"
-        return "rotated", "rotated before the connection limit"
+        return "rotated", self._lifetime.why_rotated(time.monotonic())
 
     async def _read(self, handle: H) -> None:
         failure: UpstreamFailure

@@ -18,8 +18,9 @@ test suite needs nothing but::
 See docs/writing-a-provider.md.
 """
 
-from rtcore.testing.contract import ProviderContract, Reconnect, Speech
+from rtcore.testing.contract import ProviderContract
 from rtcore.testing.driver import Driver
 from rtcore.testing.ids import ANY_ID, anonymous
+from rtcore.testing.inputs import Reconnect, Speech
 
 __all__ = ["ANY_ID", "Driver", "ProviderContract", "Reconnect", "Speech", "anonymous"]
