@@ -128,6 +128,18 @@ def router_settings(raw: object, source: str) -> Routing:
     )
 
 
+def check_fallbacks(routing: Routing, names: set[str], source: str) -> None:
+    """Every model a fallback names, and that falls back, is a model_list entry's."""
+    for name, targets in routing.fallbacks.items():
+        for target in (name, *targets):
+            if target not in names:
+                raise ConfigError(
+                    source,
+                    f"router_settings.fallbacks.{name}",
+                    f"no model_list entry is named {target!r} (models: {', '.join(sorted(names))})",
+                )
+
+
 def _fallbacks(value: object, where: str, source: str) -> dict[str, tuple[str, ...]]:
     """LiteLLM's shape: a list of one-key mappings, model name to the names it falls
     back to, in order (``[{"voice": ["voice-backup"]}]``)."""

@@ -9,12 +9,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from rtcore.dialect import Dialect
-from rtcore.failover import Deployments, fails_over
+from rtcore.failover import Deployments
 from rtcore.keys.usage import Meter
 from rtcore.mcp.jobs import Result as McpResult
 from rtcore.mcp.runner import McpRunner
 from rtcore.mcp.spec import McpAccess
-from rtcore.moves import SessionMoves, failure_of, ring
+from rtcore.moves import failure_of, ring
 from rtcore.protocol.codec import ClientDecoder, ServerEncoder
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import (
@@ -30,6 +30,7 @@ from rtcore.provider import messages as neutral
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
 from rtcore.session.media import MediaSink
 from rtcore.telemetry.session_metrics import session_metrics
+from rtcore.upstream_reader import UpstreamReader
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,9 @@ _CLOSE = b""
 # not waited for past this.
 FAREWELL_SECONDS = 2.0
 SHUTTING_DOWN = "server_shutting_down"
-# A failed response is held this long for what follows it: when the provider's next word is
-# that its session is over (it ends its open responses first), the session fails over and a
-# response with nothing out yet is asked again instead of failing.
-LOOKAHEAD_SECONDS = 1.0
 
 
-class Connection(SessionMoves):
+class Connection(UpstreamReader):
     """Transports use exactly four things:
 
     - ``async with connection.running():`` (done by ``Gateway.connect``),
@@ -246,124 +243,6 @@ class Connection(SessionMoves):
             await self._upstream.aclose()
         await self._close_outgoing()
 
-    async def _read_provider(self) -> None:
-        try:
-            while self._upstream is not None:
-                turn = await self._pump(self._upstream)
-                if turn is None:
-                    break
-                if isinstance(turn, neutral.ProviderError):
-                    if not await self._fail_over(turn):
-                        break
-                else:
-                    await self._switch("failback", None)
-        except Exception:
-            # A provider bug must not vanish silently: the client hears of it, the log has it.
-            log.exception("provider session for model %r failed", self.model.name)
-            self.session.error(
-                RealtimeError(
-                    "provider_error",
-                    "The model's session failed unexpectedly; see the gateway log.",
-                    type="server_error",
-                )
-            )
-            await self._flush()
-        await self._close_outgoing()
-
-    async def _pump(self, upstream: ProviderSession) -> neutral.ProviderError | str | None:
-        """Read ``upstream`` until the session ends (None), its upstream fails in a way
-        another deployment may not (that failure, its failed responses held in
-        ``self._held``), or the session is due back on its preferred deployment
-        ("failback")."""
-        events = aiter(upstream.events())
-        held: list[neutral.ResponseDone] = []
-        following: asyncio.Future[neutral.Event | None] | None = None
-        try:
-            while True:
-                if held:
-                    following = asyncio.ensure_future(anext(events, None))
-                    done, _ = await asyncio.wait({following}, timeout=LOOKAHEAD_SECONDS)
-                    if not done and await self._take_all(upstream, held):
-                        return None
-                    event, following = await following, None
-                else:
-                    event = await anext(events, None)
-                if event is None:
-                    await self._take_all(upstream, held)
-                    return None
-                if self._can_move():
-                    if isinstance(event, neutral.ResponseDone) and event.status == "failed":
-                        held.append(event)
-                        continue
-                    if isinstance(event, neutral.ProviderError) and fails_over(event):
-                        self._held = held
-                        return event
-                if await self._take_all(upstream, held) or await self._take(upstream, event):
-                    return None
-                if isinstance(event, neutral.ResponseDone) and self._failback_due():
-                    return "failback"
-        finally:
-            if following is not None:
-                following.cancel()
-
-    async def _take_all(
-        self, upstream: ProviderSession, events: list[neutral.ResponseDone]
-    ) -> bool:
-        taken, events[:] = list(events), []
-        for event in taken:
-            if await self._take(upstream, event):
-                return True
-        return False
-
-    async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool:
-        """One provider event for the client; True when it ends the session. (``upstream``
-        None: the upstream is gone, and is told nothing more.)"""
-        said = None
-        if self.meter.keep_text and isinstance(event, neutral.ResponseDone):
-            response = self.session.responses.get(event.response_id)
-            said = response.said() if response is not None else None
-        commands = self.session.on_event(event)
-        if isinstance(event, neutral.ToolCall | neutral.ResponseDone | neutral.SpeechStarted):
-            # (A barge-in stops the calls of a reply held open for them.)
-            self._mcp.start(self.session.mcp.take_jobs())
-        if isinstance(event, neutral.AudioDelta):
-            self.meter.audio_out(len(event.pcm))
-            self.metrics.audio_out()
-        elif isinstance(event, neutral.SpeechStopped):
-            self.metrics.turn_ended()
-            if self._unheard is not None:
-                self._unheard.acknowledge()
-        elif isinstance(event, neutral.ResponseStarted):
-            self.meter.response_started(event.response_id)
-            if self._unheard is not None:
-                self._unheard.acknowledge()
-        elif isinstance(event, neutral.ResponseDone):
-            self.metrics.response_done(event.status)
-            self.meter.response_done(
-                event, model=self.model.model, deployment=self.model.deployment_id, said=said
-            )
-        elif isinstance(event, neutral.ProviderError):
-            self.metrics.upstream_error(event.code)
-        await self._flush()
-        if commands and upstream is not None:
-            await self._send(upstream, commands)
-        if isinstance(event, neutral.ProviderError) and event.fatal:
-            self.failure = event
-            return True
-        if isinstance(event, neutral.ResponseDone) and event.usage is not None:
-            self.meter.add_usage(event.usage)
-            if self.meter.over_budget() or self.meter.over_tokens_per_minute():
-                # At a turn boundary: the reply that spent the last of it is whole.
-                if self.meter.over_budget():
-                    self._budget_spent()
-                else:
-                    self._rate_limited()
-                await self._flush()
-                if self.settle is not None:
-                    await self.settle()
-                return True
-        return False
-
     # -- client side -----------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
@@ -458,25 +337,6 @@ class Connection(SessionMoves):
                 self._unheard.clear()
                 self._buffer_from = self._unheard.position_ms
             await upstream.send(command)
-
-    def _budget_spent(self) -> None:
-        spent = self.meter.spend
-        message = (
-            f"Budget has been exceeded! This key's budget ran out during the session "
-            f"(this session spent {spent:.6f} USD of the {self.meter.budget_left:.6f} left)."
-        )
-        self.failure = neutral.ProviderError(code="budget_exceeded", message=message, fatal=True)
-        self.session.error(RealtimeError("budget_exceeded", message, type="budget_exceeded"))
-
-    def _rate_limited(self) -> None:
-        message = (
-            f"Rate limit exceeded: this key's sessions used {self.meter.minute_tokens} tokens "
-            f"this minute of tpm_limit={self.meter.tokens_per_minute} (tokens per minute)."
-        )
-        self.failure = neutral.ProviderError(
-            code="rate_limit_exceeded", message=message, fatal=True
-        )
-        self.session.error(RealtimeError("rate_limit_exceeded", message, type="rate_limit_error"))
 
     def abandon(self, code: str, message: str) -> None:
         """The transport gives up on its client (one that stopped reading, say): the

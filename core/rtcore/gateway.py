@@ -1,22 +1,21 @@
 """What transports talk to: authentication, the model table, and connections.
 
 A transport calls ``authenticate`` and ``resolve_model`` before it accepts a client (so it
-can refuse with a proper HTTP status), then ``connect`` and pumps frames both ways.
+can refuse with a proper HTTP status), then ``connect`` and pumps frames both ways. Who may
+open a session (keys, client secrets, room) is ``rtcore.admission``'s, mixed in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-import msgspec
-
+from rtcore.admission import Admitting
 from rtcore.callbacks import SessionSink
 from rtcore.config_mcp import for_caller
 from rtcore.config_sections import Routing
@@ -25,15 +24,8 @@ from rtcore.dialect import Dialect
 from rtcore.failover import Deployments
 from rtcore.http import HttpRoute
 from rtcore.keys.caller import Caller
-from rtcore.keys.client_secrets import (
-    MemoryBook,
-    Minted,
-    SecretBook,
-    is_secret,
-    session_update,
-)
+from rtcore.keys.client_secrets import MemoryBook
 from rtcore.keys.errors import Refusal
-from rtcore.keys.hashing import hash_key
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
 from rtcore.mcp.spec import McpAccess
@@ -65,18 +57,7 @@ class UnknownModel(LookupError):
         self.message = message
 
 
-def unauthenticated(presented: str | None) -> Refusal:
-    if presented is None:
-        return Refusal(
-            401,
-            "invalid_api_key",
-            "No API key provided. Send 'Authorization: Bearer KEY', an 'api-key' header, "
-            "or the subprotocols 'realtime' and 'openai-insecure-api-key.KEY'.",
-        )
-    return Refusal(401, "invalid_api_key", "Incorrect API key provided.")
-
-
-class Gateway:
+class Gateway(Admitting):
     """The core as transports see it. One per ``rtcore serve`` process."""
 
     def __init__(
@@ -149,56 +130,6 @@ class Gateway:
         """Every entry of the model table, each name's deployments in config order."""
         return [m for group in self._groups.values() for m in group]
 
-    def authenticate(self, presented: str | None) -> bool:
-        """True when the key is right, or when no key is configured (any key is accepted,
-        as LiteLLM does without a master key). Constant-time comparison."""
-        if self._master_key is None:
-            return True
-        if presented is None:
-            return False
-        # Header bytes that are not UTF-8 arrive as surrogate escapes: still a wrong key
-        # (401), never an encoding error.
-        return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), self._master_key)
-
-    @property
-    def secrets(self) -> SecretBook:
-        """Where client secrets are kept: the key store's database, else this process."""
-        return self.keys.secrets if self.keys is not None else self._memory_secrets
-
-    async def caller(self, presented: str | None) -> Caller:
-        """Who presents ``presented``, or ``Refusal``: a wrong or missing key (401
-        ``invalid_api_key``), a virtual key (or the one that minted a client secret) that may
-        not be used now (blocked, expired, budget spent: LiteLLM's codes). Every door asks
-        this first, before the model is looked up (a wrong key learns nothing of the
-        models); it takes no lease. A client secret stands for its key here whether used or
-        not: the call it opened is its key's."""
-        if self._master_key is None:
-            return Caller(master=True, secret=is_secret(presented))
-        if self.authenticate(presented):
-            return Caller(master=True)
-        if presented is None:
-            raise unauthenticated(presented)
-        if is_secret(presented):
-            redeemed = await self.secrets.peek(presented)
-            if redeemed is None:
-                raise unauthenticated(presented)
-            if redeemed.token is not None and self.keys is not None:
-                await self.keys.standing(redeemed.token)
-            return Caller(key_hash=redeemed.token, secret=True)
-        if self.keys is None:
-            raise unauthenticated(presented)
-        token = hash_key(presented)
-        await self.keys.standing(token)
-        return Caller(key_hash=token)
-
-    async def secret_model(self, presented: str | None) -> str | None:
-        """The model a client secret was minted for, if it names one."""
-        if not is_secret(presented):
-            return None
-        assert presented is not None
-        redeemed = await self.secrets.peek(presented)
-        return redeemed.model if redeemed is not None else None
-
     def check_session(self, model: ModelConfig, session: dict[str, object]) -> Refusal | None:
         """What is wrong with a session object for ``model``, as ``session.update`` would
         say it (a 400 whose param names the field under ``session.``), or None: a client
@@ -224,64 +155,6 @@ class Gateway:
                 param = f"session.{param}"
             return Refusal(400, err.code, err.message, param=param)
         return None
-
-    async def mint_secret(
-        self, caller: Caller, ttl_seconds: int, session: dict[str, object]
-    ) -> Minted:
-        """A client secret standing for ``caller`` (the master key or a virtual key; anyone
-        with no master key), or ``Refusal``: a secret cannot mint another, and a virtual key
-        mints only for a model it may open."""
-        if caller.secret:
-            raise Refusal(401, "invalid_api_key", "A client secret cannot mint another.")
-        model = session.get("model")
-        if caller.key_hash is not None and self.keys is not None and isinstance(model, str):
-            await self.keys.standing(caller.key_hash, model)
-        return await self.secrets.mint(caller.key_hash, ttl_seconds, session)
-
-    async def admit(self, presented: str | None, model: ModelConfig) -> Admission:
-        """Let a session of ``model`` in, or raise ``Refusal`` (its HTTP status, an
-        OpenAI-style error): the master key, else a virtual key of the key store, else,
-        with no master key configured, anyone."""
-        from rtcore.keys.store import Admission
-
-        if is_secret(presented) and (self._master_key is None or self.keys is not None):
-            assert presented is not None
-            # Refused for another model before it is spent: it stays good for its own.
-            redeemed = await self.secrets.redeem(presented, model.name)
-            if redeemed.token is None or self.keys is None:
-                admission = Admission()
-            else:
-                admission = await self.keys.admit_token(redeemed.token, model.name)
-            await self._check_room(model, admission)
-            return msgspec.structs.replace(admission, session_update=session_update(redeemed))
-        if self._master_key is None or self.authenticate(presented):
-            admission = Admission()
-        elif presented is None or self.keys is None:
-            raise unauthenticated(presented)
-        else:
-            admission = await self.keys.admit(presented, model.name)
-        await self._check_room(model, admission)
-        return admission
-
-    async def _check_room(self, model: ModelConfig, admission: Admission) -> None:
-        """Refuse (429) a session no deployment of the model has room for (their ``rpm``
-        and ``max_parallel_requests``), once its caller is known."""
-        if self.deployments(model.name, model).room():
-            return
-        await self.release(admission)
-        raise Refusal(
-            429,
-            "rate_limit_exceeded",
-            f"Model {model.name!r} is at its limit of sessions (rpm, max_parallel_requests); "
-            "try again in a moment.",
-            type="rate_limit_error",
-        )
-
-    async def release(self, admission: Admission) -> None:
-        """Give back an admission whose session never started (a refused WebRTC offer):
-        its lease goes, and nothing is recorded, as nothing was spent."""
-        if self.keys is not None:
-            await self.keys.release(admission)
 
     def resolve_model(self, name: str | None) -> ModelConfig:
         """The model a client asked for (its first deployment stands for it)."""
@@ -326,31 +199,13 @@ class Gateway:
         deployments = self.deployments(model.name, model)
         first = deployments.first()
         model = first[0] if first else model  # none with room: the session says so
-        provider = self.provider_for(model)
-        meter = Meter(
-            prices_for(provider.capabilities.prices, model.info),
-            budget_left=admission.budget_left if admission is not None else None,
-            tokens_per_minute=admission.tokens_per_minute if admission is not None else None,
-            tokens_before=admission.tokens_before if admission is not None else 0,
-            keep_text=self._response_text,
-        )
-        connection = Connection(
-            model=model,
-            provider=provider,
-            deployments=deployments,
-            media=media,
-            meter=meter,
+        connection = self._connection(
+            model,
+            deployments,
+            admission,
             dialect=dialect,
-            default_dialect=self.default_dialect,
-            max_message_bytes=self.max_message_bytes,
             pcm16_input_rate=pcm16_input_rate,
-            closing=self._closing,
-            lifetime_seconds=self.session_lifetime_seconds,
-            mcp=for_caller(
-                self.mcp,
-                admission.key_alias if admission is not None else None,
-                master=admission is None or admission.key_hash is None,
-            ),
+            media=media,
         )
         tag = SessionTag(
             session_id=connection.session.state.id,
@@ -359,15 +214,7 @@ class Gateway:
             key_alias=admission.key_alias if admission is not None else None,
         )
         with tagged(tag):
-            self._live.add(connection)
-            self._none_live.clear()
-            connection.metrics.opened()
-            log.info(
-                "session opened: model %s, peer %s, dialect %s",
-                model.name,
-                peer or "?",
-                dialect.value if dialect else "auto",
-            )
+            self._opened(connection, peer, dialect)
             recording: asyncio.Future[None] | None = None
 
             def settle() -> Awaitable[None]:
@@ -390,6 +237,58 @@ class Gateway:
                 if not self._live:
                     self._none_live.set()
                 await settle()
+
+    def _connection(
+        self,
+        model: ModelConfig,
+        deployments: Deployments,
+        admission: Admission | None,
+        *,
+        dialect: Dialect | None,
+        pcm16_input_rate: int | None,
+        media: MediaSink | None,
+    ) -> Connection:
+        """A session of ``model`` for the caller ``admission`` stands for: metered at the
+        model's prices against the caller's budget and token rate, with the caller's share
+        of the MCP servers."""
+        provider = self.provider_for(model)
+        meter = Meter(
+            prices_for(provider.capabilities.prices, model.info),
+            budget_left=admission.budget_left if admission is not None else None,
+            tokens_per_minute=admission.tokens_per_minute if admission is not None else None,
+            tokens_before=admission.tokens_before if admission is not None else 0,
+            keep_text=self._response_text,
+        )
+        return Connection(
+            model=model,
+            provider=provider,
+            deployments=deployments,
+            media=media,
+            meter=meter,
+            dialect=dialect,
+            default_dialect=self.default_dialect,
+            max_message_bytes=self.max_message_bytes,
+            pcm16_input_rate=pcm16_input_rate,
+            closing=self._closing,
+            lifetime_seconds=self.session_lifetime_seconds,
+            mcp=for_caller(
+                self.mcp,
+                admission.key_alias if admission is not None else None,
+                master=admission is None or admission.key_hash is None,
+            ),
+        )
+
+    def _opened(self, connection: Connection, peer: str | None, dialect: Dialect | None) -> None:
+        """Count a session live (``drain`` waits for none to be) and say it opened."""
+        self._live.add(connection)
+        self._none_live.clear()
+        connection.metrics.opened()
+        log.info(
+            "session opened: model %s, peer %s, dialect %s",
+            connection.model.name,
+            peer or "?",
+            dialect.value if dialect else "auto",
+        )
 
     @contextlib.contextmanager
     def attachable(self, call_id: str, connection: Connection, owner: str | None) -> Iterator[None]:

@@ -240,6 +240,39 @@ def test_errors_name_key_and_problem(
     assert problem in error.problem
 
 
+def test_general_settings_strings_read_as_each_is_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TLS files left null are unset; the master key loses the newline a key file leaves,
+    # the database URL is taken as written; one origin may stand for a list of it.
+    monkeypatch.setenv("RTCORE_TEST_KEY", "sk-file-key\n")
+    loaded = load_config(
+        write(
+            tmp_path,
+            SEED_CONFIG + "general_settings:\n"
+            "  master_key: os.environ/RTCORE_TEST_KEY\n"
+            "  ssl_certfile: null\n"
+            "  ssl_keyfile: key.pem\n"
+            "  database_url: ' sqlite:///keys.db'\n"
+            "  allowed_origins: https://app.example\n",
+        ),
+        PROVIDERS,
+    )
+    assert loaded.master_key == "sk-file-key"
+    assert (loaded.ssl_certfile, loaded.ssl_keyfile) == (None, "key.pem")
+    assert loaded.database_url == " sqlite:///keys.db"
+    assert loaded.allowed_origins == ("https://app.example",)
+
+
+@pytest.mark.parametrize("name", ["master_key", "database_url"])
+def test_a_master_key_or_database_given_as_null_is_an_error(tmp_path: Path, name: str) -> None:
+    # Written and empty is a mistake, not "none": the server would run open, or keep its
+    # keys nowhere.
+    error = error_for(tmp_path, SEED_CONFIG + f"general_settings: {{{name}: null}}\n")
+    assert error.key == f"general_settings.{name}"
+    assert "expected a non-empty string, got nothing (null)" in error.problem
+
+
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     error = error_for(tmp_path, "model_list:\n  - model_name: [unclosed\n")
     assert error.key is None

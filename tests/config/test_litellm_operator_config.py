@@ -100,7 +100,7 @@ async def test_an_operators_litellm_config_starts_and_says_what_it_skipped(
         f"rtcore.config: {source}: ignoring sections rtcore does not use: callback_settings, "
         "credential_list",
         f"rtcore.config: {source}: set SOME_FLAG from environment_variables",
-        f"rtcore.config: {source}: skipping what is not a realtime model (rtcore serves "
+        f"rtcore.config_models: {source}: skipping what is not a realtime model (rtcore serves "
         "realtime sessions; an entry without model_info.mode is a chat model to LiteLLM): "
         "model_list[0] gpt-4o (openai/gpt-4o: not a realtime model of provider "
         "'openai-realtime'); model_list[2] text-embedding-3-small (mode embedding); "

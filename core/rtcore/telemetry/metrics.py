@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rtcore.kit import stream_listeners as upstream
 from rtcore.telemetry.context import current
@@ -26,69 +26,91 @@ if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
 
 
+class Family(NamedTuple):
+    """One metric family as prometheus-client takes it (name, help, label names), so that
+    the families are read as one table rather than from inside a constructor."""
+
+    name: str
+    documentation: str
+    labelnames: tuple[str, ...]
+
+
+SESSIONS_ACTIVE = Family("rtcore_sessions_active", "Sessions open now.", ("model",))
+SESSIONS = Family(
+    "rtcore_sessions",
+    "Sessions ended, by what ended them (client_closed, or the error code).",
+    ("model", "end_reason"),
+)
+SESSION_SECONDS = Family("rtcore_session_duration_seconds", "How long sessions lasted.", ("model",))
+AUDIO_SECONDS = Family(
+    "rtcore_audio_seconds",
+    "Seconds of audio the model heard (in) and spoke (out).",
+    ("model", "direction"),
+)
+RESPONSES = Family(
+    "rtcore_responses",
+    "Responses the model finished, by status (completed, cancelled, incomplete, failed).",
+    ("model", "status"),
+)
+TIME_TO_FIRST_AUDIO = Family(
+    "rtcore_time_to_first_audio_seconds",
+    "From the end of the user's turn (speech stopped, commit, response.create) to "
+    "the reply's first audio.",
+    ("model",),
+)
+UPSTREAM_ERRORS = Family(
+    "rtcore_upstream_errors", "Errors from the model's service, by code.", ("model", "code")
+)
+UPSTREAM_STREAMS = Family(
+    "rtcore_upstream_streams",
+    "Upstream streams opened, by why: opened (a session's first), rotated (before a "
+    "limit), recovered (after a failure), restarted (for new settings).",
+    ("model", "reason"),
+)
+UPSTREAM_SWITCHES = Family(
+    "rtcore_upstream_switches",
+    "Sessions moved to a new upstream mid-session, by why (rotated, recovered, "
+    "restarted: a new stream of the same deployment; failover, failback: another "
+    "deployment) and between which deployments.",
+    ("model", "reason", "from", "to"),
+)
+SWITCH_GAP = Family(
+    "rtcore_upstream_switch_gap_seconds",
+    "How long a session waited for its new upstream at a switch (what the client "
+    "sent meanwhile was held, then sent).",
+    ("reason",),
+)
+REFUSALS = Family(
+    "rtcore_refusals",
+    "Sessions refused before they began (HTTP status at the handshake), by error code.",
+    ("code",),
+)
+# Histogram buckets, in seconds: sessions last up to their hour; first audio and switch
+# gaps are sub-second when all is well, and the tail shows when it is not.
+SESSION_SECONDS_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600)
+FIRST_AUDIO_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+SWITCH_GAP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
 class Metrics:
     def __init__(self) -> None:
         from prometheus_client import Counter, Gauge, Histogram
 
-        self.sessions_active: Gauge = Gauge(
-            "rtcore_sessions_active", "Sessions open now.", ["model"], multiprocess_mode="livesum"
-        )
-        self.sessions: Counter = Counter(
-            "rtcore_sessions",
-            "Sessions ended, by what ended them (client_closed, or the error code).",
-            ["model", "end_reason"],
-        )
+        self.sessions_active: Gauge = Gauge(*SESSIONS_ACTIVE, multiprocess_mode="livesum")
+        self.sessions: Counter = Counter(*SESSIONS)
         self.session_seconds: Histogram = Histogram(
-            "rtcore_session_duration_seconds",
-            "How long sessions lasted.",
-            ["model"],
-            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 2700, 3600),
+            *SESSION_SECONDS, buckets=SESSION_SECONDS_BUCKETS
         )
-        self.audio_seconds: Counter = Counter(
-            "rtcore_audio_seconds",
-            "Seconds of audio the model heard (in) and spoke (out).",
-            ["model", "direction"],
-        )
-        self.responses: Counter = Counter(
-            "rtcore_responses",
-            "Responses the model finished, by status (completed, cancelled, incomplete, failed).",
-            ["model", "status"],
-        )
+        self.audio_seconds: Counter = Counter(*AUDIO_SECONDS)
+        self.responses: Counter = Counter(*RESPONSES)
         self.time_to_first_audio: Histogram = Histogram(
-            "rtcore_time_to_first_audio_seconds",
-            "From the end of the user's turn (speech stopped, commit, response.create) to "
-            "the reply's first audio.",
-            ["model"],
-            buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+            *TIME_TO_FIRST_AUDIO, buckets=FIRST_AUDIO_BUCKETS
         )
-        self.upstream_errors: Counter = Counter(
-            "rtcore_upstream_errors", "Errors from the model's service, by code.", ["model", "code"]
-        )
-        self.upstream_streams: Counter = Counter(
-            "rtcore_upstream_streams",
-            "Upstream streams opened, by why: opened (a session's first), rotated (before a "
-            "limit), recovered (after a failure), restarted (for new settings).",
-            ["model", "reason"],
-        )
-        self.upstream_switches: Counter = Counter(
-            "rtcore_upstream_switches",
-            "Sessions moved to a new upstream mid-session, by why (rotated, recovered, "
-            "restarted: a new stream of the same deployment; failover, failback: another "
-            "deployment) and between which deployments.",
-            ["model", "reason", "from", "to"],
-        )
-        self.switch_gap: Histogram = Histogram(
-            "rtcore_upstream_switch_gap_seconds",
-            "How long a session waited for its new upstream at a switch (what the client "
-            "sent meanwhile was held, then sent).",
-            ["reason"],
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
-        )
-        self.refusals: Counter = Counter(
-            "rtcore_refusals",
-            "Sessions refused before they began (HTTP status at the handshake), by error code.",
-            ["code"],
-        )
+        self.upstream_errors: Counter = Counter(*UPSTREAM_ERRORS)
+        self.upstream_streams: Counter = Counter(*UPSTREAM_STREAMS)
+        self.upstream_switches: Counter = Counter(*UPSTREAM_SWITCHES)
+        self.switch_gap: Histogram = Histogram(*SWITCH_GAP, buckets=SWITCH_GAP_BUCKETS)
+        self.refusals: Counter = Counter(*REFUSALS)
 
 
 @functools.cache
