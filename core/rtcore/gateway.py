@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from rtcore.admission import Admitting
 from rtcore.callbacks import SessionSink
-from rtcore.config_mcp import for_caller
-from rtcore.config_sections import Routing
+from rtcore.config.mcp import for_caller
+from rtcore.config.sections import Routing
 from rtcore.connection import Connection
 from rtcore.dialect import Dialect
 from rtcore.failover import Deployments

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
-from rtcore.config_sections import Routing
+from rtcore.config.sections import Routing
 from rtcore.provider import ModelConfig
 
 

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 from rtcore import loops
-from rtcore.config_sections import Routing
+from rtcore.config.sections import Routing
 from rtcore.dialect import Dialect
 from rtcore.logs import RedactingFormatter, secret_values
 from rtcore.mcp.spec import McpAccess

@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtcore.config_sections import Routing
+from rtcore.config.sections import Routing
 from rtcore.mcp.spec import McpAccess
 from rtcore.provider import ModelConfig
 

@@ -96,26 +96,26 @@ async def test_an_operators_litellm_config_starts_and_says_what_it_skipped(
         message(line) for line in served.lines if f"{source}:" in line and ("rtcore.config" in line)
     ]
     assert about_config == [
-        f"rtcore.config_include: {source}: included models.yaml",
+        f"rtcore.config: {source}: included models.yaml",
         f"rtcore.config: {source}: ignoring sections rtcore does not use: callback_settings, "
         "credential_list",
         f"rtcore.config: {source}: set SOME_FLAG from environment_variables",
-        f"rtcore.config_models: {source}: skipping what is not a realtime model (rtcore serves "
+        f"rtcore.config: {source}: skipping what is not a realtime model (rtcore serves "
         "realtime sessions; an entry without model_info.mode is a chat model to LiteLLM): "
         "model_list[0] gpt-4o (openai/gpt-4o: not a realtime model of provider "
         "'openai-realtime'); model_list[2] text-embedding-3-small (mode embedding); "
         "model_list[3] claude-sonnet (bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0: not "
         "a realtime model of provider 'bedrock-sonic'); model_list[4] azure-chat "
         "(azure/my-gpt4o-deployment: not a realtime model of provider 'azure-realtime')",
-        f"rtcore.config_keys: {source}: general_settings alerting, disable_spend_logs, "
+        f"rtcore.config: {source}: general_settings alerting, disable_spend_logs, "
         "store_model_in_db: LiteLLM proxy settings rtcore does not apply (it applies "
         "master_key, database_url, allowed_origins, ssl_certfile, ssl_keyfile, "
         "mcp_call_timeout, mcp_max_output_bytes and mcp_client_server_urls); ignored",
-        f"rtcore.config_keys: {source}: litellm_settings drop_params, request_timeout: they "
+        f"rtcore.config: {source}: litellm_settings drop_params, request_timeout: they "
         "configure LiteLLM's request handling, which realtime sessions in rtcore do not go "
         "through (require_auth_for_metrics_endpoint, json_logs and each callback an "
         "installed plugin serves apply); ignored",
-        f"rtcore.config_keys: {source}: router_settings redis_host: rtcore routes sessions, "
+        f"rtcore.config: {source}: router_settings redis_host: rtcore routes sessions, "
         "not requests (routing_strategy, cooldown_time, num_retries and fallbacks apply); "
         "per-request settings do not; ignored",
     ]

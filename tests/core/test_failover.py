@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from rtcore.config_sections import Routing
+from rtcore.config.sections import Routing
 from rtcore.gateway import Gateway
 from rtcore.provider import Capabilities, ModelConfig, Prices, ProviderSpec
 from rtcore.provider import messages as n

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rtcore.config_sections import Routing
+from rtcore.config.sections import Routing
 from rtcore.keys.store import KeyStore
 from rtcore.provider import ModelConfig
 from rtcore.routing import Router

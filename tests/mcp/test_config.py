@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from rtcore.config import load_config
-from rtcore.config_errors import ConfigError
-from rtcore.config_mcp import for_caller
+from rtcore.config.errors import ConfigError
+from rtcore.config.mcp import for_caller
 from rtcore.plugins import load_plugins
 
 MODELS = [
@@ -99,7 +99,7 @@ def test_mistakes_name_their_key(tmp_path: Path, sections: dict[str, object], wh
 def test_a_misspelt_server_setting_names_the_one_meant(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="rtcore.config_keys"):
+    with caplog.at_level(logging.WARNING, logger="rtcore.config"):
         load(
             tmp_path,
             mcp_servers={

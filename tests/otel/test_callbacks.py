@@ -9,8 +9,8 @@ import pytest
 
 from rtcore import hookimpl
 from rtcore.callbacks import CallbackSpec
-from rtcore.config_errors import ConfigError
-from rtcore.config_sections import litellm_settings
+from rtcore.config.errors import ConfigError
+from rtcore.config.sections import litellm_settings
 from rtcore.plugins import DuplicateName, load_plugins
 from rtcore_otel.plugin import _open
 

@@ -13,10 +13,12 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.config_errors import ConfigError
-from rtcore.config_keys import unapplied
+from rtcore.config.errors import ConfigError
+from rtcore.config.known_keys import unapplied
 
-log = logging.getLogger(__name__)
+# What the file says is logged under one name, whichever module read it: an operator
+# filters on "rtcore.config", not on how the reading is split.
+log = logging.getLogger("rtcore.config")
 
 type Strategy = Literal["simple-shuffle", "least-busy"]
 STRATEGIES: tuple[Strategy, ...] = ("simple-shuffle", "least-busy")

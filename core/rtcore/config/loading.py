@@ -26,19 +26,20 @@ from pathlib import Path
 import msgspec
 import yaml
 
-# Raised for every problem of a file; importable from here, as callers always have.
-from rtcore.config_errors import ConfigError as ConfigError
-from rtcore.config_general import general_settings
-from rtcore.config_include import merge_includes
-from rtcore.config_keys import SECTIONS, likely_key, refuse_misspelt_master_key
-from rtcore.config_mcp import mcp_access, mcp_servers
-from rtcore.config_models import model_list
-from rtcore.config_sections import Routing, check_fallbacks, litellm_settings, router_settings
-from rtcore.config_values import kind, mapping, resolve_env
+from rtcore.config.errors import ConfigError
+from rtcore.config.general import general_settings
+from rtcore.config.include import merge_includes
+from rtcore.config.known_keys import SECTIONS, likely_key, refuse_misspelt_master_key
+from rtcore.config.mcp import mcp_access, mcp_servers
+from rtcore.config.models import model_list
+from rtcore.config.sections import Routing, check_fallbacks, litellm_settings, router_settings
+from rtcore.config.values import kind, mapping, resolve_env
 from rtcore.mcp.spec import McpAccess
 from rtcore.provider import ModelConfig, ProviderSpec
 
-log = logging.getLogger(__name__)
+# What the file says is logged under one name, whichever module read it: an operator
+# filters on "rtcore.config", not on how the reading is split.
+log = logging.getLogger("rtcore.config")
 
 MASTER_KEY_ENV = "RTCORE_MASTER_KEY"
 LITELLM_MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
@@ -73,7 +74,7 @@ class LoadedConfig(msgspec.Struct, frozen=True, kw_only=True):
     environment: dict[str, str] = msgspec.field(default_factory=dict)
     # general_settings.database_url: the key store's database (PostgreSQL for replicas).
     database_url: str | None = msgspec.field(default=None)
-    # mcp_servers, and general_settings' MCP limits (rtcore.config_mcp).
+    # mcp_servers, and general_settings' MCP limits (rtcore.config.mcp).
     mcp: McpAccess = msgspec.field(default_factory=lambda: McpAccess())
 
 

@@ -9,10 +9,12 @@ import difflib
 import logging
 from collections.abc import Iterable, Mapping
 
-from rtcore.config_errors import ConfigError
+from rtcore.config.errors import ConfigError
 from rtcore.keys.pricing import OVERRIDES as PRICE_OVERRIDES
 
-log = logging.getLogger(__name__)
+# What the file says is logged under one name, whichever module read it: an operator
+# filters on "rtcore.config", not on how the reading is split.
+log = logging.getLogger("rtcore.config")
 
 # How alike a key must be to one rtcore reads to count as a misspelling of it
 # (difflib's ratio: master_kye / master_key is 0.9, api_key / master_key 0.71).
@@ -126,7 +128,7 @@ APPLIED_GENERAL_SETTINGS = (
     "allowed_origins",
     "ssl_certfile",
     "ssl_keyfile",
-    # MCP (rtcore.config_mcp)
+    # MCP (rtcore.config.mcp)
     "mcp_call_timeout",
     "mcp_max_output_bytes",
     "mcp_client_server_urls",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 
-from rtcore.config_errors import ConfigError
-from rtcore.config_keys import missing_hint, misspelt, unapplied
+from rtcore.config.errors import ConfigError
+from rtcore.config.known_keys import missing_hint, misspelt, unapplied
 from rtcore.mcp.spec import McpAccess, OperatorServer, Transport
 
 _TRANSPORTS: dict[str, Transport] = {

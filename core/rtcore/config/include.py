@@ -14,9 +14,11 @@ from typing import Any
 
 import yaml
 
-from rtcore.config_errors import ConfigError
+from rtcore.config.errors import ConfigError
 
-log = logging.getLogger(__name__)
+# What the file says is logged under one name, whichever module read it: an operator
+# filters on "rtcore.config", not on how the reading is split.
+log = logging.getLogger("rtcore.config")
 
 
 def merge_includes(top: dict[str, Any], base_dir: Path, source: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from rtcore.config_errors import ConfigError
+from rtcore.config.errors import ConfigError
 
 ENV_PREFIX = "os.environ/"
 

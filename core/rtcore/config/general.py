@@ -1,4 +1,4 @@
-"""A config file's ``general_settings`` that are not MCP's (``rtcore.config_mcp``): the
+"""A config file's ``general_settings`` that are not MCP's (``rtcore.config.mcp``): the
 master key, the TLS files, the browser origins allowed and the key store's database, as
 LiteLLM's proxy names them. The rest of LiteLLM's are named in a warning as not applied."""
 
@@ -8,14 +8,14 @@ from typing import NamedTuple
 
 import msgspec
 
-from rtcore.config_errors import ConfigError
-from rtcore.config_keys import (
+from rtcore.config.errors import ConfigError
+from rtcore.config.known_keys import (
     GENERAL_SETTINGS,
     LITELLM_GENERAL_SETTINGS,
     UNAPPLIED_GENERAL_SETTINGS,
     unapplied,
 )
-from rtcore.config_values import resolve_env, string
+from rtcore.config.values import resolve_env, string
 
 
 class GeneralSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
-from rtcore.config_errors import ConfigError
-from rtcore.config_keys import CORE_MODEL_INFO, MODEL_ENTRY, SECTIONS, missing_hint, unapplied
-from rtcore.config_values import kind, mapping, resolve_env, string
+from rtcore.config.errors import ConfigError
+from rtcore.config.known_keys import CORE_MODEL_INFO, MODEL_ENTRY, SECTIONS, missing_hint, unapplied
+from rtcore.config.values import kind, mapping, resolve_env, string
 from rtcore.provider import DeploymentLimits, ModelConfig, ProviderSpec
 
-log = logging.getLogger(__name__)
+# What the file says is logged under one name, whichever module read it: an operator
+# filters on "rtcore.config", not on how the reading is split.
+log = logging.getLogger("rtcore.config")
 
 # LiteLLM's per-deployment limits, applied to sessions: opens per minute, sessions at once,
 # and how long opening one may take.
