@@ -40,7 +40,7 @@ class ClientEvents:
     """Mixed into ``RealtimeSession``: the attributes below are the session's."""
 
     caps: Capabilities
-    state: SessionState
+    settings: SessionState
     dialect: Dialect | None
     _explicit_dialect: Dialect | None
     _default_dialect: Dialect
@@ -140,8 +140,8 @@ class ClientEvents:
         else:
             self.dialect = self._default_dialect
         rate = self._pcm16_rate()
-        if self.dialect is Dialect.BETA and rate != self.state.input_format.sample_rate:
-            self.state = with_input_rate(self.state, rate)
+        if self.dialect is Dialect.BETA and rate != self.settings.input_format.sample_rate:
+            self.settings = with_input_rate(self.settings, rate)
             self._rebuild_converters()
 
     def _dispatch(self, event: c.AnyClientEvent) -> Commands:
@@ -184,21 +184,21 @@ class ClientEvents:
                 "Missing required parameter: 'session.type'.",
                 param="session.type",
             )
-        old_formats = (self.state.input_format, self.state.output_format)
-        self.state = apply_update(
-            self.state,
+        old_formats = (self.settings.input_format, self.settings.output_format)
+        self.settings = apply_update(
+            self.settings,
             event.session,
             dialect=self.words.dialect,
             caps=self.caps,
             pcm16_rate=self._pcm16_rate(),
             mcp=self._mcp_access,
         )
-        if (self.state.input_format, self.state.output_format) != old_formats:
+        if (self.settings.input_format, self.settings.output_format) != old_formats:
             self._rebuild_converters()
         self.emit(
-            s.SessionUpdated(event_id="", session=render_session(self.state, self.words.dialect))
+            s.SessionUpdated(event_id="", session=render_session(self.settings, self.words.dialect))
         )
-        self.mcp.configure(() if self.caps.remote_mcp else self.state.mcp_servers)
+        self.mcp.configure(() if self.caps.remote_mcp else self.settings.mcp_servers)
         return []
 
     def _item_create(self, event: c.ConversationItemCreate) -> Commands:
@@ -274,7 +274,9 @@ class ClientEvents:
 
     def _response_create(self, event: c.ResponseCreate) -> Commands:
         params = None if event.response is UNSET else event.response
-        options, modalities, metadata, out_of_band = response_options(params, self.state, self.caps)
+        options, modalities, metadata, out_of_band = response_options(
+            params, self.settings, self.caps
+        )
         if not out_of_band and (active := self.response) is not None:
             raise RealtimeError(
                 "conversation_already_has_active_response",

@@ -25,7 +25,7 @@ Commands = list[neutral.Command]
 class InputBuffer:
     """Mixed into ``RealtimeSession``: the attributes below are the session's."""
 
-    state: SessionState
+    settings: SessionState
     conversation: Conversation
     _input: InputConverter | None
     _buffered_ms: float
@@ -54,7 +54,7 @@ class InputBuffer:
 
     def _append(self, audio: bytes) -> Commands:
         assert self._input is not None
-        return self._take_audio(audio, self.state.input_format, self._input)
+        return self._take_audio(audio, self.settings.input_format, self._input)
 
     def _take_audio(self, audio: bytes, fmt: AudioFormat, converter: InputConverter) -> Commands:
         bytes_per_ms = fmt.sample_rate / 1000 * fmt.bytes_per_sample
@@ -68,7 +68,7 @@ class InputBuffer:
     def _idle_timeout(self) -> Commands:
         """The user has been silent ``idle_timeout_ms`` since the last reply played out:
         say so, commit the silence as a user item, and answer it (see session/idle.py)."""
-        td = self.state.turn_detection
+        td = self.settings.turn_detection
         if td is None or self.response is not None:
             return []
         silent = self._idle.due(self._audio_ms, td.idle_timeout_ms)
@@ -82,7 +82,7 @@ class InputBuffer:
         )
         commands = self._commit_user_audio(item_id)
         self._transcripts.drop(item_id)  # silence: no transcript will come
-        response = self._open_response(new_id("resp_"), self.state.output_modalities, None)
+        response = self._open_response(new_id("resp_"), self.settings.output_modalities, None)
         return [*commands, neutral.CreateResponse(response_id=response.id)]
 
     def _commit(self) -> Commands:

@@ -78,7 +78,7 @@ class RealtimeSession(
         self._default_dialect = default_dialect
         self.dialect: Dialect | None = dialect
         self._pcm16_override = pcm16_input_rate
-        self.state = SessionState(
+        self.settings = SessionState(
             id=new_id("sess_"),
             model=model,
             voice=caps.default_voice,
@@ -125,7 +125,7 @@ class RealtimeSession(
         return None
 
     def neutral_config(self) -> neutral.SessionConfig:
-        return to_neutral(self.state, self.caps, media=self._media is not None)
+        return to_neutral(self.settings, self.caps, media=self._media is not None)
 
     def emit(self, event: s.ServerEvent) -> None:
         event.event_id = self._ids.next()
@@ -151,7 +151,7 @@ class RealtimeSession(
 
     def _rebuild_converters(self) -> None:
         cfg = self.neutral_config()
-        fmt = self.state.input_format
+        fmt = self.settings.input_format
         self._input = InputConverter(fmt, cfg.input_sample_rate, cfg.input_encoding)
         if self._media is not None:
             self._media_in = InputConverter(MEDIA_FORMAT, cfg.input_sample_rate)
@@ -166,10 +166,10 @@ class RealtimeSession(
     def created(self) -> None:
         """The session is ready: announce it. Before the client's first event the dialect
         may be unknown, so the session object then carries fields valid in both."""
-        session = render_session(self.state, self.dialect)
+        session = render_session(self.settings, self.dialect)
         self.emit(s.SessionCreated(event_id="", session=session))
         # As OpenAI does: the session's one conversation, under the id responses carry.
-        conversation = s.ConversationRef(id=conversation_id(self.state))
+        conversation = s.ConversationRef(id=conversation_id(self.settings))
         self.emit(s.ConversationCreated(event_id="", conversation=conversation))
 
     # -- items ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ _NO_COMMANDS: tuple[neutral.Command, ...] = ()
 class ProviderEvents:
     """Mixed into ``RealtimeSession``: the attributes below are the session's."""
 
-    state: SessionState
+    settings: SessionState
     conversation: Conversation
     responses: dict[str, ActiveResponse]
     _idle: IdleTimeout
@@ -127,7 +127,7 @@ class ProviderEvents:
         """The user speaks over a reply the gateway holds open for its MCP calls (its
         provider is done with it): it is cancelled as the provider's own would be, its
         calls stopped."""
-        td = self.state.turn_detection
+        td = self.settings.turn_detection
         if td is None or not td.interrupt_response:
             return
         for response_id, done in self.mcp.held_done():
@@ -138,7 +138,7 @@ class ProviderEvents:
     def _provider_response(self, response_id: str) -> None:
         """The provider started a response on its own (its turn detection)."""
         if response_id not in self.responses:
-            self._open_response(response_id, self.state.output_modalities, None)
+            self._open_response(response_id, self.settings.output_modalities, None)
 
     def _speech_stopped(self, event: neutral.SpeechStopped) -> None:
         self.emit(
@@ -157,7 +157,7 @@ class ProviderEvents:
             self._pending += self._commit_user_audio(item_id)
         # The model hears the transcript either way; the client is told of it only when
         # it asked for transcription, as OpenAI's server does.
-        told = self.state.transcription_model is not None
+        told = self.settings.transcription_model is not None
         if event.text:
             self._transcripts.add(item_id, event.text)
             if told:

@@ -31,7 +31,7 @@ _NO_OVERRIDES = neutral.ResponseOptions()
 class ResponseLifecycle:
     """Mixed into ``RealtimeSession``: the attributes below are the session's."""
 
-    state: SessionState
+    settings: SessionState
     conversation: Conversation
     responses: dict[str, ActiveResponse]
     _media: MediaSink | None
@@ -60,10 +60,10 @@ class ResponseLifecycle:
 
     def open_response(self, response_id: str) -> ActiveResponse:
         """A response of the core's own asking (MCP's), with the session's settings."""
-        return self._open_response(response_id, self.state.output_modalities, None)
+        return self._open_response(response_id, self.settings.output_modalities, None)
 
     def _output_converter(self) -> OutputConverter:
-        out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
+        out_fmt = MEDIA_FORMAT if self._media is not None else self.settings.output_format
         cfg = self.neutral_config()
         return OutputConverter(cfg.output_sample_rate, out_fmt, cfg.output_encoding)
 
@@ -76,7 +76,7 @@ class ResponseLifecycle:
         out_of_band: bool = False,
         options: neutral.ResponseOptions = _NO_OVERRIDES,
     ) -> ActiveResponse:
-        out_fmt = MEDIA_FORMAT if self._media is not None else self.state.output_format
+        out_fmt = MEDIA_FORMAT if self._media is not None else self.settings.output_format
         out_bytes_per_ms = out_fmt.sample_rate / 1000 * out_fmt.bytes_per_sample
         response = ActiveResponse(
             response_id=response_id,
@@ -85,7 +85,7 @@ class ResponseLifecycle:
             emit=self.emit,
             conversation=None if out_of_band else self.conversation,
             item_done=self._output_item_done,
-            shell=lambda r: response_shell(r, self.state, self.words.dialect),
+            shell=lambda r: response_shell(r, self.settings, self.words.dialect),
             output=self._output_converter(),
             output_bytes_per_ms=out_bytes_per_ms,
             metadata=metadata,
