@@ -92,7 +92,7 @@ class Connection(UpstreamReader):
         # The session's MCP servers, worked in tasks of their own (never the audio path's).
         self._mcp = McpRunner(mcp or McpAccess(), self._mcp_result, self.meter.mcp_call)
         # Spend logs, log lines and the client name the session alike.
-        self.meter.request_id = self.session.state.id
+        self.meter.request_id = self.session.settings.id
         self.metrics = session_metrics(model.name, self.meter)
         self._decoder = ClientDecoder(max_message_bytes)
         self._encoder = ServerEncoder()
@@ -224,7 +224,7 @@ class Connection(UpstreamReader):
     async def _expire(self) -> None:
         """At ``expires_at`` the session ends, as OpenAI's do at their maximum duration:
         an ``error`` saying so, then the close."""
-        await asyncio.sleep(max(0.0, self.session.state.expires_at - time.time()))
+        await asyncio.sleep(max(0.0, self.session.settings.expires_at - time.time()))
         minutes = self.session.lifetime_seconds / 60
         message = f"Your session hit the maximum duration of {minutes:g} minutes."
         self.failure = neutral.ProviderError(code="session_expired", message=message, fatal=True)

@@ -208,7 +208,7 @@ class Gateway(Admitting):
             media=media,
         )
         tag = SessionTag(
-            session_id=connection.session.state.id,
+            session_id=connection.session.settings.id,
             model=model.name,
             deployment=model.deployment_id,
             key_alias=admission.key_alias if admission is not None else None,

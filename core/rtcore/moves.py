@@ -68,8 +68,8 @@ class SessionMoves:
         assert self.deployments is not None
         provider = self.deployments.provider_for(model)
         caps = provider.capabilities
-        state = self.session.state
-        self.session.adopt(caps, voice_for(state.voice, state.custom_voice, caps, model.info))
+        settings = self.session.settings
+        self.session.adopt(caps, voice_for(settings.voice, settings.custom_voice, caps, model.info))
         config = self.session.neutral_config()
         if caps.check_config is not None:
             caps.check_config(config)

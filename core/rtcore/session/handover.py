@@ -28,7 +28,7 @@ class SessionHandover:
     """Mixed into ``RealtimeSession``: the attributes below are the session's."""
 
     caps: Capabilities
-    state: SessionState
+    settings: SessionState
     conversation: Conversation
     responses: dict[str, ActiveResponse]
     _transcripts: InputTranscripts
@@ -49,9 +49,9 @@ class SessionHandover:
     def adopt(self, caps: Capabilities, voice: str | None) -> None:
         """The session runs on an upstream with ``caps`` from now on (a failover): its
         voice is ``voice``, its audio crosses at that upstream's rates."""
-        custom = self.state.custom_voice and voice == self.state.voice
+        custom = self.settings.custom_voice and voice == self.settings.voice
         self.caps = caps
-        self.state = msgspec.structs.replace(self.state, voice=voice, custom_voice=custom)
+        self.settings = msgspec.structs.replace(self.settings, voice=voice, custom_voice=custom)
         self._rebuild_converters()
 
     def mcp_moved(self) -> None:
@@ -62,7 +62,7 @@ class SessionHandover:
         What the old vendor was running or asking is moot: an answer to its approval
         requests is refused from now on."""
         self.remote_mcp.forget()
-        self.mcp.configure(() if self.caps.remote_mcp else self.state.mcp_servers)
+        self.mcp.configure(() if self.caps.remote_mcp else self.settings.mcp_servers)
 
     def resume_responses(self, error: neutral.ResponseError) -> list[neutral.Command]:
         """The upstream producing the open responses is gone. One the client has output

@@ -109,7 +109,7 @@ class McpBridge:
     def _offer(self) -> None:
         """The functions the model is offered: each ready server's tools, but not a name a
         client function or an earlier server already has."""
-        state = self._session.state
+        state = self._session.settings
         taken = {t.name for t in state.tools}
         offered: list[neutral.ToolDef] = []
         for server in self._servers.values():
@@ -125,10 +125,10 @@ class McpBridge:
                     )
                 )
         if tuple(offered) != state.mcp_functions:
-            self._session.state = msgspec.structs.replace(state, mcp_functions=tuple(offered))
+            self._session.settings = msgspec.structs.replace(state, mcp_functions=tuple(offered))
 
     def _owner(self, name: str) -> _Server | None:
-        if name in {t.name for t in self._session.state.tools}:
+        if name in {t.name for t in self._session.settings.tools}:
             return None  # the client's own function
         return next((sv for sv in self._servers.values() if name in sv.tools), None)
 

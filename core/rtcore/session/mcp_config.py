@@ -71,36 +71,8 @@ def _text(value: str | UnsetType | None) -> str | None:
 
 
 def _server(tool: ToolWire, access: McpAccess, where: str) -> ServerSpec:
-    label = _text(tool.server_label)
-    if not label:
-        raise RealtimeError(
-            "missing_required_parameter",
-            f"Missing required parameter: '{where}.server_label'.",
-            param=f"{where}.server_label",
-        )
-    for name in ("name", "description", "parameters", "function", "strict"):
-        if getattr(tool, name) is not UNSET:
-            raise RealtimeError(
-                "unknown_parameter",
-                f"Unknown parameter: '{where}.{name}' (a field of 'function' tools).",
-                param=f"{where}.{name}",
-            )
-    if _text(tool.connector_id) is not None or _text(tool.tunnel_id) is not None:
-        field = "connector_id" if _text(tool.connector_id) is not None else "tunnel_id"
-        raise RealtimeError(
-            "invalid_value",
-            f"This gateway does not offer OpenAI's {field.replace('_id', '')}s; name an MCP "
-            "server by server_url, or by the server_label of one its operator configured.",
-            param=f"{where}.{field}",
-        )
-    headers = dict(tool.headers or {}) if not isinstance(tool.headers, UnsetType) else {}
-    authorization = _text(tool.authorization)
-    if authorization is not None:
-        headers["Authorization"] = (
-            authorization
-            if authorization.lower().startswith("bearer ")
-            else f"Bearer {authorization}"
-        )
+    label = _label(tool, where)
+    headers = _client_headers(tool)
     allowed = _filter(tool.allowed_tools, f"{where}.allowed_tools")
     approval = _approval(tool.require_approval, f"{where}.require_approval")
     description = _text(tool.server_description)
@@ -125,6 +97,61 @@ def _server(tool: ToolWire, access: McpAccess, where: str) -> ServerSpec:
             description=description or operator.description,
             operator=True,
         )
+    _check_client_url(url, access, where)
+    return ServerSpec(
+        label=label,
+        url=url,
+        transport=transport_for(url),
+        headers=headers,
+        allowed=allowed,
+        approval=approval,
+        description=description,
+    )
+
+
+def _label(tool: ToolWire, where: str) -> str:
+    """The tool's server label, once it is sure the tool names a server this gateway can
+    reach (no function fields, no OpenAI connector or tunnel)."""
+    label = _text(tool.server_label)
+    if not label:
+        raise RealtimeError(
+            "missing_required_parameter",
+            f"Missing required parameter: '{where}.server_label'.",
+            param=f"{where}.server_label",
+        )
+    for name in ("name", "description", "parameters", "function", "strict"):
+        if getattr(tool, name) is not UNSET:
+            raise RealtimeError(
+                "unknown_parameter",
+                f"Unknown parameter: '{where}.{name}' (a field of 'function' tools).",
+                param=f"{where}.{name}",
+            )
+    if _text(tool.connector_id) is not None or _text(tool.tunnel_id) is not None:
+        field = "connector_id" if _text(tool.connector_id) is not None else "tunnel_id"
+        raise RealtimeError(
+            "invalid_value",
+            f"This gateway does not offer OpenAI's {field.replace('_id', '')}s; name an MCP "
+            "server by server_url, or by the server_label of one its operator configured.",
+            param=f"{where}.{field}",
+        )
+    return label
+
+
+def _client_headers(tool: ToolWire) -> dict[str, str]:
+    """The headers the client gives for the server, its ``authorization`` as a bearer token."""
+    headers = dict(tool.headers or {}) if not isinstance(tool.headers, UnsetType) else {}
+    authorization = _text(tool.authorization)
+    if authorization is not None:
+        headers["Authorization"] = (
+            authorization
+            if authorization.lower().startswith("bearer ")
+            else f"Bearer {authorization}"
+        )
+    return headers
+
+
+def _check_client_url(url: str, access: McpAccess, where: str) -> None:
+    """A server the client names by URL: allowed only where the operator lets clients do so."""
     if not access.client_urls:
         raise RealtimeError(
             "invalid_value",
@@ -138,15 +165,6 @@ def _server(tool: ToolWire, access: McpAccess, where: str) -> ServerSpec:
             f"Invalid '{where}.server_url': expected an http:// or https:// URL.",
             param=f"{where}.server_url",
         )
-    return ServerSpec(
-        label=label,
-        url=url,
-        transport=transport_for(url),
-        headers=headers,
-        allowed=allowed,
-        approval=approval,
-        description=description,
-    )
 
 
 def _offered(access: McpAccess) -> str:

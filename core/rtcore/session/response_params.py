@@ -88,46 +88,13 @@ def response_options(
             "gateway: add the items to the conversation instead.",
             param=f"{p}.input",
         )
-    modalities: tuple[Modality, ...] | None = None
-    if params.modalities is not UNSET:
-        modalities = parse_modalities(params.modalities, f"{p}.modalities", Dialect.BETA)
-    if params.output_modalities is not UNSET:
-        modalities = parse_modalities(
-            params.output_modalities, f"{p}.output_modalities", Dialect.GA
-        )
+    modalities = _modalities(params)
     # Where the client put each override, to name it if the provider cannot honour it.
     where: dict[str, str] = {}
-    voice = None
-    if params.voice is not UNSET:
-        voice = check_voice(params.voice, caps, f"{p}.voice")
-        where["voice"] = f"{p}.voice"
-    if params.audio is not UNSET and params.audio.output is not UNSET:
-        out = params.audio.output
-        if out.voice is not UNSET:
-            voice = check_voice(out.voice, caps, f"{p}.audio.output.voice")
-            where["voice"] = f"{p}.audio.output.voice"
+    voice = _voice(params, caps, where)
     _refuse_another_format(params, state)
-    max_tokens = None
-    for name in ("max_response_output_tokens", "max_output_tokens"):
-        value = getattr(params, name)
-        if value is not UNSET:
-            checked = check_max_tokens(value, f"{p}.{name}")
-            max_tokens = None if checked == "inf" else int(checked)
-            where["max_output_tokens"] = f"{p}.{name}"
-    conversation = "auto" if params.conversation is UNSET else params.conversation
-    if conversation not in ("auto", "none"):
-        raise RealtimeError(
-            "invalid_value",
-            f"Invalid value: '{conversation}'. Supported values are: 'auto' and 'none'.",
-            param=f"{p}.conversation",
-        )
-    if conversation == "none" and not caps.out_of_band:
-        raise RealtimeError(
-            "unsupported_parameter",
-            "This model cannot answer out of band (conversation: 'none'): its replies always "
-            "join the conversation. Ask for the response in the conversation instead.",
-            param=f"{p}.conversation",
-        )
+    max_tokens = _max_tokens(params, where)
+    out_of_band = _out_of_band(params, caps)
     options = ResponseOptions(
         **_model_options(params, where),
         output_modalities=modalities,
@@ -147,7 +114,65 @@ def response_options(
         where.setdefault(field, f"{p}.{field}")
     _check_overrides(options, where, state, caps)
     metadata = None if params.metadata is UNSET else params.metadata
-    return options, modalities or state.output_modalities, metadata, conversation == "none"
+    return options, modalities or state.output_modalities, metadata, out_of_band
+
+
+def _modalities(params: ResponseParamsWire) -> tuple[Modality, ...] | None:
+    """The output modalities asked for, by either dialect's name (GA's wins)."""
+    modalities: tuple[Modality, ...] | None = None
+    if params.modalities is not UNSET:
+        modalities = parse_modalities(params.modalities, "response.modalities", Dialect.BETA)
+    if params.output_modalities is not UNSET:
+        modalities = parse_modalities(
+            params.output_modalities, "response.output_modalities", Dialect.GA
+        )
+    return modalities
+
+
+def _voice(params: ResponseParamsWire, caps: Capabilities, where: dict[str, str]) -> str | None:
+    """The voice asked for, by either dialect's field (GA's nested one wins)."""
+    p = "response"
+    voice = None
+    if params.voice is not UNSET:
+        voice = check_voice(params.voice, caps, f"{p}.voice")
+        where["voice"] = f"{p}.voice"
+    if params.audio is not UNSET and params.audio.output is not UNSET:
+        out = params.audio.output
+        if out.voice is not UNSET:
+            voice = check_voice(out.voice, caps, f"{p}.audio.output.voice")
+            where["voice"] = f"{p}.audio.output.voice"
+    return voice
+
+
+def _max_tokens(params: ResponseParamsWire, where: dict[str, str]) -> int | None:
+    """The output token limit asked for, by either dialect's name; None for no limit."""
+    max_tokens = None
+    for name in ("max_response_output_tokens", "max_output_tokens"):
+        value = getattr(params, name)
+        if value is not UNSET:
+            checked = check_max_tokens(value, f"response.{name}")
+            max_tokens = None if checked == "inf" else int(checked)
+            where["max_output_tokens"] = f"response.{name}"
+    return max_tokens
+
+
+def _out_of_band(params: ResponseParamsWire, caps: Capabilities) -> bool:
+    """Whether the response is asked for outside the conversation (``conversation: none``)."""
+    conversation = "auto" if params.conversation is UNSET else params.conversation
+    if conversation not in ("auto", "none"):
+        raise RealtimeError(
+            "invalid_value",
+            f"Invalid value: '{conversation}'. Supported values are: 'auto' and 'none'.",
+            param="response.conversation",
+        )
+    if conversation == "none" and not caps.out_of_band:
+        raise RealtimeError(
+            "unsupported_parameter",
+            "This model cannot answer out of band (conversation: 'none'): its replies always "
+            "join the conversation. Ask for the response in the conversation instead.",
+            param="response.conversation",
+        )
+    return conversation == "none"
 
 
 def _refuse_another_format(params: ResponseParamsWire, state: SessionState) -> None:

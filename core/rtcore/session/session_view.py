@@ -16,7 +16,7 @@ from rtcore.session.settings import SessionState
 
 
 class SessionView(Protocol):
-    state: SessionState
+    settings: SessionState
     conversation: Conversation
     responses: dict[str, ActiveResponse]
 

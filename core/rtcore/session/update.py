@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -13,6 +15,7 @@ from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import (
     NoiseReductionWire,
     SessionWire,
+    ToolWire,
     TranscriptionWire,
     TurnDetectionWire,
     VoiceIdWire,
@@ -40,6 +43,21 @@ from rtcore.session.settings import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Update:
+    """What a field's parser may need beside the field's value."""
+
+    state: SessionState
+    dialect: Dialect
+    caps: Capabilities
+    pcm16_rate: int
+    mcp: McpAccess
+
+
+# A top-level field of the update: its value, the update, its param -> the settings it sets.
+_Parse = Callable[[Any, _Update, str], dict[str, Any]]
+
+
 def apply_update(
     state: SessionState,
     wire: SessionWire,
@@ -55,92 +73,16 @@ def apply_update(
     mixing them is served rather than silently ignored. ``pcm16_rate`` is the rate assumed
     for a beta ``"pcm16"`` format (see docs/audio.md).
     """
-    p = "session"
+    update = _Update(state, dialect, caps, pcm16_rate, mcp or McpAccess())
     ch: dict[str, Any] = {}
-    if wire.instructions is not UNSET:
-        ch["instructions"] = wire.instructions
-    if wire.modalities is not UNSET:
-        ch["output_modalities"] = parse_modalities(wire.modalities, f"{p}.modalities", Dialect.BETA)
-    if wire.output_modalities is not UNSET:
-        ch["output_modalities"] = parse_modalities(
-            wire.output_modalities, f"{p}.output_modalities", dialect
-        )
-    if wire.voice is not UNSET:
-        ch["voice"] = check_voice(wire.voice, caps, f"{p}.voice")
-        ch["custom_voice"] = False
-    if wire.input_audio_format is not UNSET:
-        ch["input_format"] = parse_beta_format(
-            wire.input_audio_format, f"{p}.input_audio_format", pcm16_rate
-        )
-    if wire.output_audio_format is not UNSET:
-        # Output "pcm16" is 24 kHz as OpenAI defines it; the seed expects that too.
-        ch["output_format"] = parse_beta_format(
-            wire.output_audio_format, f"{p}.output_audio_format", 24000
-        )
-    if wire.input_audio_transcription is not UNSET:
-        _transcription(wire.input_audio_transcription, caps, ch)
-    if wire.input_audio_noise_reduction is not UNSET:
-        _noise_reduction(
-            wire.input_audio_noise_reduction, caps, ch, f"{p}.input_audio_noise_reduction"
-        )
-    if wire.turn_detection is not UNSET:
-        ch["turn_detection"] = parse_turn_detection(wire.turn_detection, state.turn_detection)
-    if wire.temperature is not UNSET:
-        if not 0.0 <= wire.temperature <= 2.0:
-            raise RealtimeError(
-                "invalid_value",
-                f"Invalid value: {wire.temperature}. Temperature is between 0 and 2.",
-                param=f"{p}.temperature",
-            )
-        ch["temperature"] = wire.temperature
-    if wire.top_p is not UNSET:
-        if not 0.0 < wire.top_p <= 1.0:
-            raise RealtimeError(
-                "invalid_value",
-                f"Invalid value: {wire.top_p}. top_p is above 0 and at most 1.",
-                param=f"{p}.top_p",
-            )
-        ch["top_p"] = wire.top_p
-    if wire.max_response_output_tokens is not UNSET:
-        ch["max_output_tokens"] = check_max_tokens(
-            wire.max_response_output_tokens, f"{p}.max_response_output_tokens"
-        )
-    if wire.max_output_tokens is not UNSET:
-        ch["max_output_tokens"] = check_max_tokens(wire.max_output_tokens, f"{p}.max_output_tokens")
-    if wire.speed is not UNSET:
-        ch["speed"] = _speed(wire.speed, caps, f"{p}.speed")
-    if wire.tools is not UNSET:
-        refuse_mcp_fields(wire.tools, f"{p}.tools")
-        functions, servers = split_tools(wire.tools)
-        ch["tools"] = parse_tools(functions, f"{p}.tools")
-        if servers and dialect is Dialect.BETA:
-            raise RealtimeError(
-                "invalid_value",
-                "MCP tools belong to the GA interface (session.type 'realtime'); the beta "
-                "one has no events for them.",
-                param=f"{p}.tools[{servers[0][0]}].type",
-            )
-        if servers and not caps.tools:
-            raise RealtimeError(
-                "unsupported_parameter",
-                "This model does not call functions, so it cannot call MCP tools either.",
-                param=f"{p}.tools",
-            )
-        ch["mcp_servers"] = parse_mcp_tools(servers, mcp or McpAccess(), f"{p}.tools")
-    if wire.tool_choice is not UNSET:
-        ch["tool_choice"] = parse_tool_choice(wire.tool_choice, f"{p}.tool_choice")
+    for name, parse in _TOP_LEVEL:
+        value = getattr(wire, name)
+        if value is not UNSET:
+            ch.update(parse(value, update, f"session.{name}"))
     if wire.audio is not UNSET:
         _apply_audio(wire, state, caps, ch)
     _apply_options(wire, caps, ch)
-    if "tool_choice" in ch and ch["tool_choice"].startswith("function:"):
-        tools = ch.get("tools", state.tools)
-        wanted = ch["tool_choice"].removeprefix("function:")
-        if wanted not in {t.name for t in tools}:
-            raise RealtimeError(
-                "invalid_value",
-                f"tool_choice names '{wanted}', which is not among the session's tools.",
-                param=f"{p}.tool_choice",
-            )
+    _check_tool_choice(ch, state)
     _check_capabilities(ch, caps, wire)
     new = msgspec.structs.replace(state, **ch)
     if caps.check_config is not None:
@@ -151,6 +93,89 @@ def apply_update(
                 "invalid_value", refused.message, param=_param_of(refused.field, wire)
             ) from None
     return new
+
+
+def _voice(voice: str, u: _Update, param: str) -> dict[str, Any]:
+    return {"voice": check_voice(voice, u.caps, param), "custom_voice": False}
+
+
+def _temperature(value: float, u: _Update, param: str) -> dict[str, Any]:
+    if not 0.0 <= value <= 2.0:
+        raise RealtimeError(
+            "invalid_value",
+            f"Invalid value: {value}. Temperature is between 0 and 2.",
+            param=param,
+        )
+    return {"temperature": value}
+
+
+def _top_p(value: float, u: _Update, param: str) -> dict[str, Any]:
+    if not 0.0 < value <= 1.0:
+        raise RealtimeError(
+            "invalid_value",
+            f"Invalid value: {value}. top_p is above 0 and at most 1.",
+            param=param,
+        )
+    return {"top_p": value}
+
+
+def _tools(tools: list[ToolWire], u: _Update, param: str) -> dict[str, Any]:
+    """Function tools and MCP servers, given together in ``tools``."""
+    refuse_mcp_fields(tools, param)
+    functions, servers = split_tools(tools)
+    parsed = parse_tools(functions, param)
+    if servers and u.dialect is Dialect.BETA:
+        raise RealtimeError(
+            "invalid_value",
+            "MCP tools belong to the GA interface (session.type 'realtime'); the beta "
+            "one has no events for them.",
+            param=f"{param}[{servers[0][0]}].type",
+        )
+    if servers and not u.caps.tools:
+        raise RealtimeError(
+            "unsupported_parameter",
+            "This model does not call functions, so it cannot call MCP tools either.",
+            param=param,
+        )
+    return {"tools": parsed, "mcp_servers": parse_mcp_tools(servers, u.mcp, param)}
+
+
+# In the order they apply: where both dialects name a setting, the later field wins.
+_TOP_LEVEL: tuple[tuple[str, _Parse], ...] = (
+    ("instructions", lambda v, u, p: {"instructions": v}),
+    ("modalities", lambda v, u, p: {"output_modalities": parse_modalities(v, p, Dialect.BETA)}),
+    ("output_modalities", lambda v, u, p: {"output_modalities": parse_modalities(v, p, u.dialect)}),
+    ("voice", _voice),
+    ("input_audio_format", lambda v, u, p: {"input_format": parse_beta_format(v, p, u.pcm16_rate)}),
+    # Output "pcm16" is 24 kHz as OpenAI defines it; the seed expects that too.
+    ("output_audio_format", lambda v, u, p: {"output_format": parse_beta_format(v, p, 24000)}),
+    ("input_audio_transcription", lambda v, u, p: _transcription(v, u.caps)),
+    ("input_audio_noise_reduction", lambda v, u, p: _noise_reduction(v, u.caps, p)),
+    (
+        "turn_detection",
+        lambda v, u, p: {"turn_detection": parse_turn_detection(v, u.state.turn_detection)},
+    ),
+    ("temperature", _temperature),
+    ("top_p", _top_p),
+    ("max_response_output_tokens", lambda v, u, p: {"max_output_tokens": check_max_tokens(v, p)}),
+    ("max_output_tokens", lambda v, u, p: {"max_output_tokens": check_max_tokens(v, p)}),
+    ("speed", lambda v, u, p: {"speed": _speed(v, u.caps, p)}),
+    ("tools", _tools),
+    ("tool_choice", lambda v, u, p: {"tool_choice": parse_tool_choice(v, p)}),
+)
+
+
+def _check_tool_choice(ch: dict[str, Any], state: SessionState) -> None:
+    """A tool choice that names a function names one of the session's tools (as updated)."""
+    if "tool_choice" in ch and ch["tool_choice"].startswith("function:"):
+        tools = ch.get("tools", state.tools)
+        wanted = ch["tool_choice"].removeprefix("function:")
+        if wanted not in {t.name for t in tools}:
+            raise RealtimeError(
+                "invalid_value",
+                f"tool_choice names '{wanted}', which is not among the session's tools.",
+                param="session.tool_choice",
+            )
 
 
 def _param_of(field: str, wire: SessionWire) -> str:
@@ -240,9 +265,9 @@ def _apply_audio(
         if inp.format is not UNSET:
             ch["input_format"] = parse_ga_format(inp.format, f"{p}.input.format")
         if inp.transcription is not UNSET:
-            _transcription(inp.transcription, caps, ch)
+            ch.update(_transcription(inp.transcription, caps))
         if inp.noise_reduction is not UNSET:
-            _noise_reduction(inp.noise_reduction, caps, ch, f"{p}.input.noise_reduction")
+            ch.update(_noise_reduction(inp.noise_reduction, caps, f"{p}.input.noise_reduction"))
         if inp.turn_detection is not UNSET:
             ch["turn_detection"] = parse_turn_detection(inp.turn_detection, state.turn_detection)
     if audio.output is not UNSET:
@@ -267,18 +292,20 @@ def _apply_audio(
 # -- settings a provider applies only when it declares them (session_options) -------------
 
 
-def _transcription(t: TranscriptionWire | None, caps: Capabilities, ch: dict[str, Any]) -> None:
-    ch["transcription_model"] = None if t is None else (t.model or "provider")
+def _transcription(t: TranscriptionWire | None, caps: Capabilities) -> dict[str, Any]:
+    ch: dict[str, Any] = {"transcription_model": None if t is None else (t.model or "provider")}
     if "transcription" in caps.session_options:
         ch["transcription_language"] = None if t is None or t.language is UNSET else t.language
         ch["transcription_prompt"] = None if t is None or t.prompt is UNSET else t.prompt
+    return ch
 
 
 def _noise_reduction(
-    nr: NoiseReductionWire | None, caps: Capabilities, ch: dict[str, Any], param: str
-) -> None:
+    nr: NoiseReductionWire | None, caps: Capabilities, param: str
+) -> dict[str, Any]:
     if "noise_reduction" in caps.session_options:
-        ch["noise_reduction"] = parse_noise_reduction(nr, param)
+        return {"noise_reduction": parse_noise_reduction(nr, param)}
+    return {}
 
 
 def _speed(speed: float, caps: Capabilities, param: str) -> float:
