@@ -339,10 +339,10 @@ type Handler = Callable[[dict[str, Any]], Awaitable[None]]
 async def _read(ws: web.WebSocketResponse, realtime: Realtime, route: Route) -> None:
     handlers: dict[str, Handler] = {
         "session.update": realtime.on_session_update,
-        "input_audio_buffer.append": realtime.on_append,
-        "session.input_audio_buffer.append": realtime.on_append,
-        "input_audio_buffer.commit": realtime.on_commit,
-        "input_audio_buffer.clear": realtime.on_clear,
+        "input_audio_buffer.append": realtime.input.on_append,
+        "session.input_audio_buffer.append": realtime.input.on_append,
+        "input_audio_buffer.commit": realtime.input.on_commit,
+        "input_audio_buffer.clear": realtime.input.on_clear,
         "conversation.item.create": realtime.on_item_create,
         "conversation.item.truncate": realtime.on_item_truncate,
         "conversation.item.delete": realtime.on_item_delete,
@@ -360,7 +360,7 @@ async def _read(ws: web.WebSocketResponse, realtime: Realtime, route: Route) -> 
             if message.type == WSMsgType.BINARY:
                 if realtime.config.extra.get("input_transport") == "binary":
                     # xAI's binary transport: the frame is the audio itself (reference §2).
-                    await realtime.hear(bytes(message.data))
+                    await realtime.input.hear(bytes(message.data))
                     continue
                 raise ClientError(
                     "Binary frames are not supported; send JSON text events.",
