@@ -11,6 +11,7 @@ import re
 import socket
 import struct
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ from .errors import (
     publisher_model_not_found,
 )
 from .keys import camel
-from .models import GEMINI, VERTEX, resolve
+from .models import GEMINI, VERTEX, Resolved, resolve
 from .probe import AudioProbe
 from .resumption import HandleStore, SessionState, session_id
 from .setup import parse as parse_setup
@@ -190,41 +191,15 @@ async def _serve(
     stats: Stats,
 ) -> None:
     opened = time.monotonic()
-    try:
-        async with asyncio.timeout(SETUP_TIMEOUT):
-            first = await _read_message(ws)
-    except TimeoutError:
-        raise invalid("no setup in time") from None
-    if first is None:
+    body = await _read_setup(ws, number, stats)
+    if body is None:
         return
-    if "setup" not in first:
-        raise invalid("the first message must be setup")
-    body = first["setup"]
-    if isinstance(body, dict):
-        model_name = body.get("model")
-        stats.setups.append(SetupReceived(number, str(model_name), body))
     if key_error:
         # The service reads the setup, then closes (reference §8: "sent after upgrade").
         raise Close(1007, BAD_API_KEY)
-    setup = parse_setup(body, route.backend)
-    resolved = resolve(route.backend, setup.model_name, route.version, settings.aliases)
-    if resolved.model.id in settings.retired:
-        raise (
-            publisher_model_not_found(resolved.name)
-            if route.backend == VERTEX
-            else model_not_found(resolved.name, route.version)
-        )
+    resolved = _resolve_model(body, route, settings)
     setup = parse_setup(body, route.backend, resolved.model)
-    specs = [
-        *settings.always_faults,
-        *resolved.fault_specs,
-        *request.headers.get(FAULT_HEADER, "").split(","),
-        *settings.faults.take(),
-    ]
-    try:
-        plan = faults.parse(specs)
-    except faults.FaultSpecError as error:
-        raise invalid(str(error)) from None
+    plan = _fault_plan(request, resolved, settings)
     state = _session_state(setup.resume_handle, resolved.model.id, settings, stats)
     lifetime = plan.lifetime if plan.lifetime is not None else settings.connection_lifetime
     session_end = None if setup.compression else state.lineage.started + settings.session_lifetime
@@ -235,26 +210,7 @@ async def _serve(
         _act_now(request, action)
     out = output.Outbox(ws)
     await out.send(output.setup_complete(session_id()))
-
-    async def taken(turn: int) -> None:
-        action = plan.at_turn.get(turn) or settings.faults.struck(answering=False)
-        if action is not None and action.kind == "mute":
-            # The turn was heard; no answer, nor anything else, ever follows.
-            out.silent = True
-            await asyncio.Future()
-
-    async def first_output(turn: int) -> None:
-        if turn == 0:
-            return
-        action = plan.at_turn.get(turn) or settings.faults.struck()
-        if action is None or action.kind == "mute":
-            return
-        if action.kind == "stall":
-            # A stalled connection keeps reading its input but never says another word.
-            out.silent = True
-            await asyncio.Future()
-        _act_now(request, action)
-
+    turn_faults = _TurnFaults(request, plan, settings.faults, out)
     conversation = Conversation(
         setup=setup,
         model=resolved.model,
@@ -266,28 +222,107 @@ async def _serve(
         connection=number,
         vertex=route.backend == VERTEX,
         realtime_factor=lambda: settings.realtime_factor,
-        first_output=first_output,
+        first_output=turn_faults.first_output,
         probe=settings.probe,
-        taken=taken,
+        taken=turn_faults.taken,
     )
-    tasks = [
-        asyncio.create_task(_read(ws, conversation)),
-        asyncio.create_task(conversation.run()),
-        asyncio.create_task(
-            _deadline(out, opened + lifetime, session_end, settings.go_away_notice, state)
-        ),
+    deadline = _deadline(out, opened + lifetime, session_end, settings.go_away_notice, state)
+    try:
+        await _until_one_ends(_read(ws, conversation), conversation.run(), deadline)
+    finally:
+        settings.handles.connection_ended(state)
+
+
+async def _read_setup(ws: web.WebSocketResponse, number: int, stats: Stats) -> Any | None:
+    """The body of the connection's first message, which must be its setup (recorded as
+    received, valid or not); None when the client left first."""
+    try:
+        async with asyncio.timeout(SETUP_TIMEOUT):
+            first = await _read_message(ws)
+    except TimeoutError:
+        raise invalid("no setup in time") from None
+    if first is None:
+        return None
+    if "setup" not in first:
+        raise invalid("the first message must be setup")
+    body = first["setup"]
+    if isinstance(body, dict):
+        stats.setups.append(SetupReceived(number, str(body.get("model")), body))
+    return body
+
+
+def _resolve_model(body: Any, route: Route, settings: Settings) -> Resolved:
+    """The model the setup names, refused in the backend's words once it is retired."""
+    setup = parse_setup(body, route.backend)
+    resolved = resolve(route.backend, setup.model_name, route.version, settings.aliases)
+    if resolved.model.id in settings.retired:
+        raise (
+            publisher_model_not_found(resolved.name)
+            if route.backend == VERTEX
+            else model_not_found(resolved.name, route.version)
+        )
+    return resolved
+
+
+def _fault_plan(request: web.Request, resolved: Resolved, settings: Settings) -> faults.FaultPlan:
+    """Faults from every source: the emulator's own, the model id's, the header's and the
+    queue's; a bad spec is the client's error."""
+    specs = [
+        *settings.always_faults,
+        *resolved.fault_specs,
+        *request.headers.get(FAULT_HEADER, "").split(","),
+        *settings.faults.take(),
     ]
+    try:
+        return faults.parse(specs)
+    except faults.FaultSpecError as error:
+        raise invalid(str(error)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnFaults:
+    """Where the fault plan (and the queue's struck faults) reach into a conversation's
+    turns."""
+
+    request: web.Request
+    plan: faults.FaultPlan
+    queue: faults.FaultQueue
+    out: output.Outbox
+
+    async def taken(self, turn: int) -> None:
+        action = self.plan.at_turn.get(turn) or self.queue.struck(answering=False)
+        if action is not None and action.kind == "mute":
+            # The turn was heard; no answer, nor anything else, ever follows.
+            self.out.silent = True
+            await asyncio.Future()
+
+    async def first_output(self, turn: int) -> None:
+        if turn == 0:
+            return
+        action = self.plan.at_turn.get(turn) or self.queue.struck()
+        if action is None or action.kind == "mute":
+            return
+        if action.kind == "stall":
+            # A stalled connection keeps reading its input but never says another word.
+            self.out.silent = True
+            await asyncio.Future()
+        _act_now(self.request, action)
+
+
+async def _until_one_ends(*jobs: Coroutine[Any, Any, None]) -> None:
+    """Run the connection's jobs until the first ends, then stop the others; its failure is
+    the connection's, unless the client went away mid-send."""
+    tasks = [asyncio.create_task(job) for job in jobs]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        settings.handles.connection_ended(state)
     for task in done:
         if (failure := task.exception()) is not None:
             if isinstance(failure, ConnectionError):
-                return  # the client went away mid-send
+                return
             raise failure
 
 

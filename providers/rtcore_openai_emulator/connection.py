@@ -203,50 +203,12 @@ async def _serve(
     if route.vendor is not Vendor.AZURE:
         _refuse_openai_style(route, headers, model, settings)
     assert model is not None
-    action = plan.at_connect
-    if action is not None:
-        if action.kind == "throttle":
-            raise Close(
-                action.code or 1013, "rate_limit_error.rate_limit_exceeded", errors.rate_limited()
-            )
-        if action.kind == "reset":
-            _reset(request)
-        if action.kind == "close":
-            raise Close(action.code or 1011, "fault")
+    if plan.at_connect is not None:
+        _act_at_connect(request, plan.at_connect)
     cap = plan.cap if plan.cap is not None else settings.session_cap
     config = SessionConfig.new(route.vendor, model, cap)
     out = Outbox(ws)
-    fatal: asyncio.Future[Close] = asyncio.get_running_loop().create_future()
-
-    async def before_response(n: int) -> None:
-        act = plan.at.get(n)
-        if act is not None and act.kind == "throttle":
-            raise errors.rate_limited()
-
-    async def first_output(n: int) -> None:
-        if n == 0:
-            return
-        act = plan.at.get(n) or settings.faults.struck()
-        if act is None:
-            return
-        if act.kind == "server-error":
-            await out.send_raw(error_event(errors.server_error()))
-            await realtime.fail_active()
-        elif act.kind == "stall":
-            # A stalled connection keeps reading its input but never says another word.
-            out.silent = True
-            await asyncio.Future()
-        elif act.kind == "reset":
-            with contextlib.suppress(_Reset):
-                _reset(request)
-            if not fatal.done():
-                fatal.set_exception(_Reset())
-            await asyncio.Future()
-        elif act.kind == "close":
-            if not fatal.done():
-                fatal.set_result(Close(act.code or 1011, "fault"))
-            await asyncio.Future()
-
+    response_faults = _ResponseFaults(request, plan, settings.faults, out)
     realtime = Realtime(
         config=config,
         out=out,
@@ -254,9 +216,10 @@ async def _serve(
         stats=stats,
         connection=number,
         realtime_factor=lambda: settings.realtime_factor,
-        hooks=Hooks(before_response, first_output),
+        hooks=Hooks(response_faults.before_response, response_faults.first_output),
         probe=settings.probe,
     )
+    response_faults.realtime = realtime
     if route.vendor is Vendor.XAI:
         # xAI opens with conversation.created (reference §2, first server events).
         await out.send(
@@ -267,23 +230,89 @@ async def _serve(
     tasks: list[asyncio.Future[Any]] = [
         asyncio.create_task(_read(ws, realtime, route)),
         asyncio.create_task(_cap(cap)),
-        fatal,
+        response_faults.fatal,
     ]
     if route.vendor is Vendor.XAI and settings.ping_interval > 0:
         tasks.append(asyncio.create_task(_json_pings(out, settings.ping_interval)))
+    try:
+        await _until_one_ends(tasks)
+    finally:
+        await realtime.close()
+
+
+def _act_at_connect(request: web.Request, action: faults.Action) -> None:
+    """A fault planned for the connection's opening, once it is upgraded."""
+    if action.kind == "throttle":
+        raise Close(
+            action.code or 1013, "rate_limit_error.rate_limit_exceeded", errors.rate_limited()
+        )
+    if action.kind == "reset":
+        _reset(request)
+    if action.kind == "close":
+        raise Close(action.code or 1011, "fault")
+
+
+@dataclass
+class _ResponseFaults:
+    """Where the fault plan (and the queue's struck faults) reach into a connection's
+    responses. A fault that ends the connection settles ``fatal``, which the connection
+    waits on beside its reader."""
+
+    request: web.Request
+    plan: faults.FaultPlan
+    queue: faults.FaultQueue
+    out: Outbox
+    realtime: Realtime | None = None  # set once built: the hooks are made before it
+    fatal: asyncio.Future[Close] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    async def before_response(self, n: int) -> None:
+        act = self.plan.at.get(n)
+        if act is not None and act.kind == "throttle":
+            raise errors.rate_limited()
+
+    async def first_output(self, n: int) -> None:
+        if n == 0:
+            return
+        act = self.plan.at.get(n) or self.queue.struck()
+        if act is None:
+            return
+        if act.kind == "server-error":
+            await self.out.send_raw(error_event(errors.server_error()))
+            if self.realtime is not None:
+                await self.realtime.fail_active()
+        elif act.kind == "stall":
+            # A stalled connection keeps reading its input but never says another word.
+            self.out.silent = True
+            await asyncio.Future()
+        elif act.kind == "reset":
+            with contextlib.suppress(_Reset):
+                _reset(self.request)
+            if not self.fatal.done():
+                self.fatal.set_exception(_Reset())
+            await asyncio.Future()
+        elif act.kind == "close":
+            if not self.fatal.done():
+                self.fatal.set_result(Close(act.code or 1011, "fault"))
+            await asyncio.Future()
+
+
+async def _until_one_ends(tasks: list[asyncio.Future[Any]]) -> None:
+    """Wait for the first of the connection's jobs to end, then stop the others; its failure,
+    or the Close it settled on, is the connection's, unless the client went away mid-send."""
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await realtime.close()
     for task in done:
         if task.cancelled():
             continue
         if (failure := task.exception()) is not None:
             if isinstance(failure, ConnectionError):
-                return  # the client went away mid-send
+                return
             raise failure
         result = task.result()
         if isinstance(result, Close):
@@ -310,10 +339,10 @@ type Handler = Callable[[dict[str, Any]], Awaitable[None]]
 async def _read(ws: web.WebSocketResponse, realtime: Realtime, route: Route) -> None:
     handlers: dict[str, Handler] = {
         "session.update": realtime.on_session_update,
-        "input_audio_buffer.append": realtime.on_append,
-        "session.input_audio_buffer.append": realtime.on_append,
-        "input_audio_buffer.commit": realtime.on_commit,
-        "input_audio_buffer.clear": realtime.on_clear,
+        "input_audio_buffer.append": realtime.input.on_append,
+        "session.input_audio_buffer.append": realtime.input.on_append,
+        "input_audio_buffer.commit": realtime.input.on_commit,
+        "input_audio_buffer.clear": realtime.input.on_clear,
         "conversation.item.create": realtime.on_item_create,
         "conversation.item.truncate": realtime.on_item_truncate,
         "conversation.item.delete": realtime.on_item_delete,
@@ -331,7 +360,7 @@ async def _read(ws: web.WebSocketResponse, realtime: Realtime, route: Route) -> 
             if message.type == WSMsgType.BINARY:
                 if realtime.config.extra.get("input_transport") == "binary":
                     # xAI's binary transport: the frame is the audio itself (reference §2).
-                    await realtime.hear(bytes(message.data))
+                    await realtime.input.hear(bytes(message.data))
                     continue
                 raise ClientError(
                     "Binary frames are not supported; send JSON text events.",

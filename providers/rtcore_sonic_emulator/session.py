@@ -175,21 +175,29 @@ async def _converse(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    error: BedrockError | None = None
+    error = _ending(done)
+    if error is not None and not stream.closed:
+        stats.errors[error.name] = stats.errors.get(error.name, 0) + 1
+        with contextlib.suppress(StreamClosed):
+            await emitter.send_frame(wire.encode_exception(error))
+
+
+def _ending(done: set[asyncio.Task[None]]) -> BedrockError | None:
+    """The exception event the stream ends with, given the tasks that finished first: none
+    finished within the connection limit is a model timeout; a reset or a closed stream has
+    no one left to tell; anything but a BedrockError is the emulator's own bug."""
     if not done:
-        error = BedrockError("ModelTimeoutException", MODEL_TIMEOUT)
+        return BedrockError("ModelTimeoutException", MODEL_TIMEOUT)
+    error: BedrockError | None = None
     for task in done:
         exc = task.exception()
         if isinstance(exc, BedrockError):
             error = exc
         elif isinstance(exc, _Reset | StreamClosed):
-            return
+            return None
         elif exc is not None:
             raise exc
-    if error is not None and not stream.closed:
-        stats.errors[error.name] = stats.errors.get(error.name, 0) + 1
-        with contextlib.suppress(StreamClosed):
-            await emitter.send_frame(wire.encode_exception(error))
+    return error
 
 
 async def _read(stream: H2Stream, validator: Validator, conversation: Conversation) -> None:

@@ -1,0 +1,108 @@
+"""A reply spoken: the voice's pitch, the audio paced in chunks, each transcription fragment
+with the chunk its word starts in, cut short by barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from rtcore_emulated_speech import voice
+
+from . import output
+from .output import Outbox
+from .probe import AudioProbe
+from .setup import VOICES
+
+CHUNK_SECONDS = 0.08
+_FRAGMENT = re.compile(r"\S+\s*")
+
+# Called with the 1-based model-turn number once the turn's first output is out; faults use it.
+type FirstOutputHook = Callable[[int], Awaitable[None]]
+
+
+def pitch_for(voice_name: str) -> float:
+    """Each prebuilt voice its own pitch, 110..200 Hz, so voices sound different."""
+    index = VOICES.index(voice_name) if voice_name in VOICES else 5
+    return 110.0 + 10.0 * (index % 10)
+
+
+def fragments(text: str) -> list[str]:
+    """The pieces a reply goes out in: each word with the space after it."""
+    return _FRAGMENT.findall(text)
+
+
+@dataclass(slots=True)
+class Spoken:
+    text: str  # what was said (all of it, or up to the interruption)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+class FirstOutput:
+    """Runs the first-output hook once per turn."""
+
+    def __init__(self, hook: FirstOutputHook, number: int) -> None:
+        self._hook = hook
+        self._number = number
+        self._done = False
+
+    async def done(self) -> None:
+        if not self._done:
+            self._done = True
+            await self._hook(self._number)
+
+
+async def speak(
+    reply: str,
+    *,
+    voice_name: str,
+    transcribe: bool,
+    out: Outbox,
+    first: FirstOutput,
+    realtime_factor: Callable[[], float],
+    interrupt: asyncio.Event,
+    probe: AudioProbe | None,
+    stream: int,
+) -> Spoken:
+    """Speak ``reply`` at ``realtime_factor`` times real time (0: at once) until it is said
+    or ``interrupt`` is set; ``stream`` names the connection to the probe."""
+    pcm = voice.synthesize(reply, pitch_for(voice_name), output.OUTPUT_RATE)
+    step = 2 * round(CHUNK_SECONDS * output.OUTPUT_RATE)
+    # Each transcription fragment goes out with the audio chunk its word starts in.
+    pieces = fragments(reply)
+    starts: list[float] = []
+    offset = 0.0
+    for fragment in pieces:
+        starts.append(offset)
+        offset += voice.speech_seconds(fragment)
+    said: list[str] = []
+    started = time.monotonic()
+    sent = 0
+    for index, position in enumerate(range(0, len(pcm), step)):
+        factor = realtime_factor()
+        if factor > 0:
+            delay = started + index * CHUNK_SECONDS * factor - time.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(interrupt.wait(), delay)
+        if interrupt.is_set():
+            break
+        chunk_end = (position + step) / 2 / output.OUTPUT_RATE
+        while len(said) < len(pieces) and starts[len(said)] < chunk_end:
+            fragment = pieces[len(said)]
+            said.append(fragment)
+            if transcribe:
+                await out.send(output.server_content(outputTranscription={"text": fragment}))
+        chunk = pcm[position : position + step]
+        await out.send(output.model_turn(output.audio_part(chunk)))
+        if probe is not None and not out.silent:
+            probe.audio_out(stream, len(chunk), time.monotonic_ns())
+        sent += len(chunk)
+        await first.done()
+    interrupted = interrupt.is_set()
+    text = "".join(said) if interrupted else reply
+    return Spoken(text, sent / 2 / output.OUTPUT_RATE, interrupted)
