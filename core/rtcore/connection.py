@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from rtcore.dialect import Dialect
 from rtcore.failover import Deployments
 from rtcore.keys.usage import Meter
+from rtcore.lifecycle import Lifecycle
 from rtcore.mcp.jobs import Result as McpResult
 from rtcore.mcp.runner import McpRunner
 from rtcore.mcp.spec import McpAccess
@@ -73,6 +74,7 @@ class Connection(UpstreamReader):
         mcp: McpAccess | None = None,
     ) -> None:
         self.model = model
+        self.life = Lifecycle()
         self._init_moves(model, deployments)
         self.meter = meter if meter is not None else Meter(Prices())
         # Where this connection's wind-down is kept while it runs (the gateway's set, so a
@@ -102,7 +104,6 @@ class Connection(UpstreamReader):
         self._upstream: ProviderSession | None = None
         self._idle = asyncio.Event()
         self._idle.set()
-        self._closed = False
         self._send_lock = asyncio.Lock()
         # What ended the session from the provider's side (a transport closes accordingly).
         self.failure: neutral.ProviderError | None = None
@@ -246,8 +247,7 @@ class Connection(UpstreamReader):
     # -- client side -----------------------------------------------------------------------
 
     async def receive(self, frame: str | bytes) -> None:
-        if not self._steady.is_set():
-            await self._steady.wait()
+        await self.life.settled()
         commands: list[neutral.Command] = []
         try:
             event = self._decoder.decode(frame)
@@ -272,9 +272,8 @@ class Connection(UpstreamReader):
 
     async def _mcp_result(self, result: McpResult) -> None:
         """An MCP listing or call came back: the session takes it, like a provider event."""
-        if not self._steady.is_set():
-            await self._steady.wait()
-        if self._closed:
+        await self.life.settled()
+        if self.life.closed:
             return
         commands = self.session.mcp_result(result)
         self._mcp.start(self.session.mcp.take_jobs())
@@ -284,8 +283,7 @@ class Connection(UpstreamReader):
 
     async def append_audio(self, pcm: bytes) -> None:
         """Microphone audio of an out-of-band (WebRTC) session: PCM16 mono at 48 kHz."""
-        if not self._steady.is_set():
-            await self._steady.wait()
+        await self.life.settled()
         try:
             commands = self.session.append_media(pcm)
         except RealtimeError as err:
@@ -297,7 +295,7 @@ class Connection(UpstreamReader):
 
     async def playback_stopped(self, response_id: str) -> None:
         """The transport played the last of a reply (``output_audio_buffer.stopped``)."""
-        if not self._closed:
+        if not self.life.closed:
             self.session.playback_stopped(response_id)
             await self._flush()
 
@@ -349,7 +347,7 @@ class Connection(UpstreamReader):
         await self._close_outgoing()
 
     async def _until_idle(self) -> None:
-        while not self._closed and not self.session.idle:
+        while not self.life.closed and not self.session.idle:
             self._idle.clear()
             await self._idle.wait()
 
@@ -360,7 +358,7 @@ class Connection(UpstreamReader):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace_seconds):
                 await self._until_idle()
-        if self._closed:
+        if self.life.closed:
             return
         message = "The server is shutting down; connect again to continue."
         self.failure = neutral.ProviderError(code=SHUTTING_DOWN, message=message, fatal=True)
@@ -374,7 +372,7 @@ class Connection(UpstreamReader):
 
     async def _flush(self) -> None:
         for event in self.session.drain():
-            if self._closed:
+            if self.life.closed:
                 break
             data = self._encoder.encode(event)
             await self._queue.put(data)
@@ -399,7 +397,7 @@ class Connection(UpstreamReader):
         queue: asyncio.Queue[bytes] = asyncio.Queue(OUTGOING_QUEUE_FRAMES)
         self._taps.append(queue)
         try:
-            while not self._closed or not queue.empty():
+            while not self.life.closed or not queue.empty():
                 data = await queue.get()
                 if not data:
                     return
@@ -409,19 +407,18 @@ class Connection(UpstreamReader):
                 self._taps.remove(queue)
 
     async def _close_outgoing(self) -> None:
-        if not self._closed:
-            self._closed = True
+        if self.life.close():
             self._idle.set()
             for tap in self._taps:
                 with contextlib.suppress(asyncio.QueueFull):
                     tap.put_nowait(_CLOSE)
-            # A full queue means the reader is not parked in get(): it sees ``_closed``
+            # A full queue means the reader is not parked in get(): it sees the connection closed
             # once it has drained what is queued.
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(_CLOSE)
 
     async def outgoing(self) -> AsyncIterator[bytes]:
-        while not (self._closed and self._queue.empty()):
+        while not (self.life.closed and self._queue.empty()):
             data = await self._queue.get()
             if not data:
                 return

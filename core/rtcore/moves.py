@@ -4,7 +4,7 @@ When the upstream fails for good (``failover.fails_over``), or the session is du
 its preferred deployment (failback), the session is adopted by the next deployment that
 opens: the conversation first, then the replies to ask again, the committed turns and the
 speech the old upstream never answered; what the client sends meanwhile waits
-(``_steady``), and what was made for the old upstream is sent on as far as it is still
+(``life``, in phase MOVING), and what was made for the old upstream is sent on as far as it is still
 news. ``Connection`` runs the reader that decides when; this holds how.
 """
 
@@ -23,6 +23,7 @@ from rtcore.failover import Deployments, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
 from rtcore.kit.replay import InputAudio
+from rtcore.lifecycle import Lifecycle
 from rtcore.mcp.runner import McpRunner
 from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable, SettingRefused
 from rtcore.provider import messages as neutral
@@ -56,10 +57,9 @@ class SessionMoves:
     _format_before: AudioFormat | None
     _held: list[neutral.ResponseDone]
     _failback_tried: float
-    _steady: asyncio.Event
+    life: Lifecycle
     _send_lock: asyncio.Lock
     _closing: set[asyncio.Task[None]]
-    _closed: bool
     _mcp: McpRunner
 
     def _adopt(self, model: ModelConfig) -> None:
@@ -82,10 +82,6 @@ class SessionMoves:
         # it, or fails mid-session (failover).
         self.deployments = deployments
         self._preferred = model
-        # Cleared while the session moves to another upstream: client events wait, to be
-        # handled for the new one.
-        self._steady = asyncio.Event()
-        self._steady.set()
         # The user's audio the upstream took but has not answered (kept when the session
         # has somewhere to fail over to), and the input format of audio made before a switch.
         self._unheard = None
@@ -118,7 +114,7 @@ class SessionMoves:
         ) -> None: ...
 
     def _can_move(self) -> bool:
-        return self.deployments is not None and self.deployments.several and not self._closed
+        return self.deployments is not None and self.deployments.several and not self.life.closed
 
     def _failback_due(self) -> bool:
         """Back to the preferred deployment at a turn boundary, once its cooldown is over
@@ -174,7 +170,7 @@ class SessionMoves:
         old_format = _input_format(self.session.neutral_config())
         targets = [self._preferred] if error is None else self.deployments.ranked(old_model)
         async with self._send_lock:
-            self._steady.clear()
+            self.life.begin_move()
             try:
                 if error is not None:
                     self._retire(old_upstream, old_model)
@@ -189,7 +185,7 @@ class SessionMoves:
                 self._format_before = old_format
                 await self._hand_over(upstream, error)
             finally:
-                self._steady.set()
+                self.life.end_move()
         gap = time.monotonic() - started
         self.switches.append((reason, old_model.deployment_id, self.model.deployment_id))
         upstream_switched(
