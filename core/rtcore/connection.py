@@ -282,7 +282,7 @@ class Connection(UpstreamReader):
             await self._send(self._upstream, commands)
 
     async def append_audio(self, pcm: bytes) -> None:
-        """Microphone audio of an out-of-band (WebRTC) session: PCM16 mono at 48 kHz."""
+        """Microphone audio of an out-of-band (WebRTC) session: PCM16 mono at its sink's rate."""
         await self.life.settled()
         try:
             commands = self.session.append_media(pcm)

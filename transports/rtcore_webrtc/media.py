@@ -71,6 +71,8 @@ class ReplyTrack(PacedAudioTrack):
     and no more is coming (OpenAI's ``output_audio_buffer.stopped``): a queue that runs
     dry while the model is still speaking is not the end."""
 
+    rate = RATE  # the MediaSink's: what Opus decodes to and encodes from
+
     def __init__(self, on_stopped: Callable[[str], None]) -> None:
         super().__init__()
         self._on_stopped = on_stopped

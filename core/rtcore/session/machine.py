@@ -28,7 +28,7 @@ from rtcore.session.idle import IdleTimeout
 from rtcore.session.ids import EventIds
 from rtcore.session.input_buffer import InputBuffer
 from rtcore.session.mcp_bridge import McpBridge
-from rtcore.session.media import MEDIA_FORMAT, MediaSink
+from rtcore.session.media import MediaSink, media_format
 from rtcore.session.media_playback import MediaPlayback
 from rtcore.session.provider_events import ProviderEvents
 from rtcore.session.remote_mcp import RemoteMcp
@@ -69,7 +69,7 @@ class RealtimeSession(
     ) -> None:
         self.caps = caps
         self._mcp_access = mcp or McpAccess()
-        # WebRTC: audio in and out at MEDIA_FORMAT through the transport, whatever
+        # WebRTC: audio in and out at the sink's rate through the transport, whatever
         # formats the client names (OpenAI ignores them on WebRTC too).
         self._media = media
         self._media_in: InputConverter | None = None
@@ -154,7 +154,7 @@ class RealtimeSession(
         fmt = self.settings.input_format
         self._input = InputConverter(fmt, cfg.input_sample_rate, cfg.input_encoding)
         if self._media is not None:
-            self._media_in = InputConverter(MEDIA_FORMAT, cfg.input_sample_rate)
+            self._media_in = InputConverter(media_format(self._media), cfg.input_sample_rate)
 
     def _pcm16_rate(self) -> int:
         if self._pcm16_override is not None:

@@ -14,7 +14,7 @@ from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import Capabilities
 from rtcore.provider import messages as neutral
 from rtcore.session.conversation import Conversation
-from rtcore.session.media import MEDIA_FORMAT, MediaSink
+from rtcore.session.media import MediaSink, media_format
 
 
 class MediaPlayback:
@@ -36,10 +36,11 @@ class MediaPlayback:
         def _truncate(self, event: c.ConversationItemTruncate) -> list[neutral.Command]: ...
 
     def append_media(self, pcm: bytes) -> list[neutral.Command]:
-        """Microphone audio of an out-of-band session (PCM16 mono at MEDIA_FORMAT's rate),
+        """Microphone audio of an out-of-band session (PCM16 mono at the sink's rate),
         taken as ``input_audio_buffer.append`` would take it."""
-        assert self._media_in is not None, "not a media session"
-        return self._take_audio(pcm, MEDIA_FORMAT, self._media_in)
+        assert self._media is not None, "not a media session"
+        assert self._media_in is not None
+        return self._take_audio(pcm, media_format(self._media), self._media_in)
 
     def playback_stopped(self, response_id: str) -> None:
         """The transport played the last of a reply."""

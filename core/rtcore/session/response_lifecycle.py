@@ -15,7 +15,7 @@ from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem
 from rtcore.session.dialect_events import Vocabulary
 from rtcore.session.idle import IdleTimeout
-from rtcore.session.media import MEDIA_FORMAT, MediaSink
+from rtcore.session.media import MediaSink, media_format
 from rtcore.session.response_params import response_shell
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.settings import SessionState
@@ -63,7 +63,9 @@ class ResponseLifecycle:
         return self._open_response(response_id, self.settings.output_modalities, None)
 
     def _output_converter(self) -> OutputConverter:
-        out_fmt = MEDIA_FORMAT if self._media is not None else self.settings.output_format
+        out_fmt = (
+            media_format(self._media) if self._media is not None else self.settings.output_format
+        )
         cfg = self.neutral_config()
         return OutputConverter(cfg.output_sample_rate, out_fmt, cfg.output_encoding)
 
@@ -76,7 +78,9 @@ class ResponseLifecycle:
         out_of_band: bool = False,
         options: neutral.ResponseOptions = _NO_OVERRIDES,
     ) -> ActiveResponse:
-        out_fmt = MEDIA_FORMAT if self._media is not None else self.settings.output_format
+        out_fmt = (
+            media_format(self._media) if self._media is not None else self.settings.output_format
+        )
         out_bytes_per_ms = out_fmt.sample_rate / 1000 * out_fmt.bytes_per_sample
         response = ActiveResponse(
             response_id=response_id,
