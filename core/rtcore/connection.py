@@ -27,7 +27,7 @@ from rtcore.provider import (
     ReportsConnected,
     SettingRefused,
 )
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.machine import SESSION_LIFETIME_S, RealtimeSession
 from rtcore.session.media import MediaSink
 from rtcore.telemetry.session_metrics import session_metrics
@@ -106,7 +106,7 @@ class Connection(UpstreamReader):
         self._idle.set()
         self._send_lock = asyncio.Lock()
         # What ended the session from the provider's side (a transport closes accordingly).
-        self.failure: neutral.ProviderError | None = None
+        self.failure: n.ProviderError | None = None
         # What makes the session's charge final (the gateway writes its record): awaited
         # before a session its budget ended is closed, so that once the client sees the
         # close, its key's next session is refused.
@@ -159,7 +159,7 @@ class Connection(UpstreamReader):
         raise AssertionError("no deployment to open")  # pragma: no cover (candidates >= 1)
 
     async def _open_upstream(
-        self, model: ModelConfig, *, prove: bool, given: Sequence[neutral.Command] = ()
+        self, model: ModelConfig, *, prove: bool, given: Sequence[n.Command] = ()
     ) -> ProviderSession:
         """Open the session on ``model``'s provider (``given``: and tell it these; ``prove``:
         and wait for its upstream, where the provider opens it lazily), within the
@@ -196,7 +196,7 @@ class Connection(UpstreamReader):
         except ProviderUnavailable as exc:
             log.warning("provider for model %r unavailable: %s", self.model.name, exc.message)
             self.metrics.upstream_error(exc.code)
-            self.failure = neutral.ProviderError(code=exc.code, message=exc.message, fatal=True)
+            self.failure = n.ProviderError(code=exc.code, message=exc.message, fatal=True)
             self.session.error(RealtimeError(exc.code, exc.message, type="server_error"))
             await self._flush()
             await self._close_outgoing()
@@ -228,7 +228,7 @@ class Connection(UpstreamReader):
         await asyncio.sleep(max(0.0, self.session.settings.expires_at - time.time()))
         minutes = self.session.lifetime_seconds / 60
         message = f"Your session hit the maximum duration of {minutes:g} minutes."
-        self.failure = neutral.ProviderError(code="session_expired", message=message, fatal=True)
+        self.failure = n.ProviderError(code="session_expired", message=message, fatal=True)
         self.session.error(RealtimeError("session_expired", message))
         await self._flush()
         await self._close_outgoing()
@@ -248,7 +248,7 @@ class Connection(UpstreamReader):
 
     async def receive(self, frame: str | bytes) -> None:
         await self.life.settled()
-        commands: list[neutral.Command] = []
+        commands: list[n.Command] = []
         try:
             event = self._decoder.decode(frame)
             commands = self.session.handle(event)
@@ -299,7 +299,7 @@ class Connection(UpstreamReader):
             self.session.playback_stopped(response_id)
             await self._flush()
 
-    async def _send(self, upstream: ProviderSession, commands: Sequence[neutral.Command]) -> None:
+    async def _send(self, upstream: ProviderSession, commands: Sequence[n.Command]) -> None:
         # Serialised so one batch of commands reaches the provider before the next.
         async with self._send_lock:
             if upstream is not self._upstream and self._upstream is not None:
@@ -310,28 +310,26 @@ class Connection(UpstreamReader):
                 commands = self._still_news(commands)
             await self._deliver(upstream, commands)
 
-    async def _deliver(
-        self, upstream: ProviderSession, commands: Sequence[neutral.Command]
-    ) -> None:
+    async def _deliver(self, upstream: ProviderSession, commands: Sequence[n.Command]) -> None:
         for command in commands:
-            if isinstance(command, neutral.AppendAudio):
+            if isinstance(command, n.AppendAudio):
                 self.meter.audio_in(len(command.pcm))
                 if self._unheard is not None:
                     self._unheard.note(command.pcm)  # measured only if asked
-            elif isinstance(command, neutral.Configure):
+            elif isinstance(command, n.Configure):
                 # The formats the audio crosses in from now on (the client's format may
                 # have changed the provider's).
                 self.meter.crossing(command.config)
                 self._reformat_ring(command.config)
-            elif isinstance(command, neutral.CommitAudio | neutral.CreateResponse):
-                if isinstance(command, neutral.CreateResponse):
+            elif isinstance(command, n.CommitAudio | n.CreateResponse):
+                if isinstance(command, n.CreateResponse):
                     self.meter.response_started(command.response_id)
                 self.metrics.turn_ended()
                 if self._unheard is not None:
                     self._unheard.acknowledge()
-                    if isinstance(command, neutral.CommitAudio):
+                    if isinstance(command, n.CommitAudio):
                         self._commit(command.item_id, self._unheard)
-            elif isinstance(command, neutral.ClearAudio) and self._unheard is not None:
+            elif isinstance(command, n.ClearAudio) and self._unheard is not None:
                 self._unheard.clear()
                 self._buffer_from = self._unheard.position_ms
             await upstream.send(command)
@@ -340,7 +338,7 @@ class Connection(UpstreamReader):
         """The transport gives up on its client (one that stopped reading, say): the
         session ends for ``code``, its end reason in the records and metrics."""
         if self.failure is None:
-            self.failure = neutral.ProviderError(code=code, message=message, fatal=True)
+            self.failure = n.ProviderError(code=code, message=message, fatal=True)
 
     async def finish(self) -> None:
         await self._until_idle()
@@ -361,7 +359,7 @@ class Connection(UpstreamReader):
         if self.life.closed:
             return
         message = "The server is shutting down; connect again to continue."
-        self.failure = neutral.ProviderError(code=SHUTTING_DOWN, message=message, fatal=True)
+        self.failure = n.ProviderError(code=SHUTTING_DOWN, message=message, fatal=True)
         self.session.error(RealtimeError(SHUTTING_DOWN, message, type="server_error"))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FAREWELL_SECONDS):

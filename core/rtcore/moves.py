@@ -22,11 +22,11 @@ from rtcore.audio import AudioFormat, recode
 from rtcore.failover import Deployments, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
-from rtcore.kit.replay import InputAudio
+from rtcore.kit.input_audio import InputAudio
 from rtcore.lifecycle import Lifecycle
 from rtcore.mcp.runner import McpRunner
 from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable, SettingRefused
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.machine import RealtimeSession
 from rtcore.telemetry import context
 from rtcore.telemetry.metrics import upstream_switched
@@ -55,7 +55,7 @@ class SessionMoves:
     _committed: dict[str, tuple[float, float]]
     _buffer_from: float
     _format_before: AudioFormat | None
-    _held: list[neutral.ResponseDone]
+    _held: list[n.ResponseDone]
     _failback_tried: float
     life: Lifecycle
     _send_lock: asyncio.Lock
@@ -101,16 +101,16 @@ class SessionMoves:
 
     if TYPE_CHECKING:
 
-        async def _take(self, upstream: ProviderSession | None, event: neutral.Event) -> bool: ...
+        async def _take(self, upstream: ProviderSession | None, event: n.Event) -> bool: ...
 
         async def _flush(self) -> None: ...
 
         async def _open_upstream(
-            self, model: ModelConfig, *, prove: bool, given: Sequence[neutral.Command] = ()
+            self, model: ModelConfig, *, prove: bool, given: Sequence[n.Command] = ()
         ) -> ProviderSession: ...
 
         async def _deliver(
-            self, upstream: ProviderSession, commands: Sequence[neutral.Command]
+            self, upstream: ProviderSession, commands: Sequence[n.Command]
         ) -> None: ...
 
     def _can_move(self) -> bool:
@@ -134,7 +134,7 @@ class SessionMoves:
         self._failback_tried = now
         return True
 
-    async def _fail_over(self, error: neutral.ProviderError) -> bool:
+    async def _fail_over(self, error: n.ProviderError) -> bool:
         """The upstream failed for good: move to the next deployment that opens, or end the
         session with the failure (False)."""
         held, self._held = self._held, []
@@ -158,7 +158,7 @@ class SessionMoves:
         await self._take(None, error)
         return False
 
-    async def _switch(self, reason: str, error: neutral.ProviderError | None) -> bool:
+    async def _switch(self, reason: str, error: n.ProviderError | None) -> bool:
         """Move the session to another deployment (``error``: its upstream failed; None:
         back to the preferred one). The new upstream is given the session's settings, its
         conversation, the replies to ask again and the speech the old one never answered;
@@ -237,21 +237,19 @@ class SessionMoves:
             return upstream
         return None
 
-    async def _hand_over(
-        self, upstream: ProviderSession, error: neutral.ProviderError | None
-    ) -> None:
-        again: list[neutral.Command] = []
+    async def _hand_over(self, upstream: ProviderSession, error: n.ProviderError | None) -> None:
+        again: list[n.Command] = []
         self.session.mcp_moved()
         self._mcp.start(self.session.mcp.take_jobs())
         if error is not None:
-            interrupted = neutral.ResponseError(
+            interrupted = n.ResponseError(
                 code=error.code,
                 message=f"The reply was cut off: {error.message} The session goes on with "
                 "another model; ask again.",
             )
             again += self.session.resume_responses(interrupted)
         # (The conversation went first, as the upstream opened.)
-        commands: list[neutral.Command] = []
+        commands: list[n.Command] = []
         config = self.session.neutral_config()
         unheard = self._unheard
         if unheard is not None:
@@ -264,7 +262,7 @@ class SessionMoves:
             self._buffer_from, self._committed = 0.0, {}
             if pcm:
                 self.replayed_audio += len(pcm)
-                again.append(neutral.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)))
+                again.append(n.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)))
         commands += again
         await self._flush()
         await self._deliver(upstream, commands)
@@ -272,7 +270,7 @@ class SessionMoves:
 
     def _heard_again(
         self, unheard: InputAudio, turn: tuple[str, tuple[float, float]]
-    ) -> list[neutral.Command]:
+    ) -> list[n.Command]:
         """A committed turn the failed upstream never said a word of: its audio and its
         commit, for the next (nothing when the turn was heard: the history has it)."""
         item_id, (start, end) = turn
@@ -282,7 +280,7 @@ class SessionMoves:
         pcm = b"".join(unheard.recent(until_ms=end, within_ms=end - start))
         self.replayed_audio += len(pcm)
         config = self.session.neutral_config()
-        return [neutral.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)), *commit]
+        return [n.AppendAudio(pcm=_recode(pcm, _format_of(unheard), config)), *commit]
 
     def _retire(self, upstream: ProviderSession, model: ModelConfig) -> None:
         """Close an upstream the session left, in the background (its close may wait on
@@ -293,18 +291,18 @@ class SessionMoves:
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
 
-    def _still_news(self, commands: Sequence[neutral.Command]) -> list[neutral.Command]:
+    def _still_news(self, commands: Sequence[n.Command]) -> list[n.Command]:
         config = self.session.neutral_config()
-        out: list[neutral.Command] = []
+        out: list[n.Command] = []
         for command in commands:
-            if isinstance(command, neutral.AppendAudio):
+            if isinstance(command, n.AppendAudio):
                 pcm = _recode(command.pcm, self._format_before, config)
-                out.append(neutral.AppendAudio(pcm=pcm))
-            elif isinstance(command, neutral.ClearAudio | neutral.CancelResponse):
+                out.append(n.AppendAudio(pcm=pcm))
+            elif isinstance(command, n.ClearAudio | n.CancelResponse):
                 out.append(command)
         return out
 
-    def _reformat_ring(self, config: neutral.SessionConfig) -> None:
+    def _reformat_ring(self, config: n.SessionConfig) -> None:
         """The audio crosses in another format from now on (a ``session.update``): the
         ring starts again in it, where the old one ended (what the old one held is lost
         to a replay; its measure could not read the new audio)."""
@@ -330,7 +328,7 @@ def failure_of(exc: ProviderUnavailable | SettingRefused) -> tuple[str, str]:
     return "setting_refused", f"{exc.field}: {exc.message}"
 
 
-def _input_format(config: neutral.SessionConfig) -> AudioFormat:
+def _input_format(config: n.SessionConfig) -> AudioFormat:
     return AudioFormat(config.input_encoding, config.input_sample_rate)
 
 
@@ -339,7 +337,7 @@ def _format_of(unheard: InputAudio) -> AudioFormat:
     return AudioFormat(unheard.encoding, unheard.rate)
 
 
-def ring(config: neutral.SessionConfig, position_ms: float = 0.0) -> InputAudio:
+def ring(config: n.SessionConfig, position_ms: float = 0.0) -> InputAudio:
     """The ring of the user's audio as it crosses to the provider ``config`` is for."""
     return InputAudio(
         config.input_sample_rate,
@@ -349,7 +347,7 @@ def ring(config: neutral.SessionConfig, position_ms: float = 0.0) -> InputAudio:
     )
 
 
-def _recode(pcm: bytes, source: AudioFormat | None, config: neutral.SessionConfig) -> bytes:
+def _recode(pcm: bytes, source: AudioFormat | None, config: n.SessionConfig) -> bytes:
     """Audio made in ``source`` for an upstream that takes ``config``'s input format: a
     G.711 session's bytes decoded for one that takes PCM16, or encoded again for one that
     passes G.711 through."""

@@ -8,7 +8,7 @@ import msgspec
 
 from rtcore.kit import LedgerResponse
 from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable
-from rtcore.provider import messages as m
+from rtcore.provider import messages as n
 from rtcore.provider.messages import SessionConfig
 from rtcore_echo import EchoProvider
 from rtcore_echo.session import EchoSession
@@ -17,11 +17,11 @@ from rtcore_echo.session import EchoSession
 class TranscribesOnlyWhenAsked(EchoSession):
     """Push-to-talk: the commit's transcript waits for the response.create."""
 
-    async def _handle(self, command: m.Command) -> None:
-        if isinstance(command, m.CommitAudio):
+    async def _handle(self, command: n.Command) -> None:
+        if isinstance(command, n.CommitAudio):
             self._committed = (command.item_id, self._listener.take())
             return
-        if isinstance(command, m.CreateResponse) and getattr(self, "_committed", None):
+        if isinstance(command, n.CreateResponse) and getattr(self, "_committed", None):
             item_id, spoken_ms = self._committed
             self._committed = None
             await self._user_turn(item_id, spoken_ms)
@@ -39,7 +39,7 @@ class ToolResultToTheWrongConnection(EchoSession):
         streaming = self._streaming
         if streaming is not None and streaming.pending:
             event = streaming.pending[0]
-            if isinstance(event, m.ToolCall):
+            if isinstance(event, n.ToolCall):
                 self.issued = getattr(self, "issued", set()) | {event.call_id}
         await super()._step(loop)  # type: ignore[arg-type]
 
@@ -48,9 +48,9 @@ class ToolResultToTheWrongConnection(EchoSession):
         self.stale = getattr(self, "issued", set())
         self.issued = set()
 
-    async def _handle(self, command: m.Command) -> None:
+    async def _handle(self, command: n.Command) -> None:
         match command:
-            case m.AddItem(item=m.FunctionCallOutput(call_id=call_id)) if call_id in getattr(
+            case n.AddItem(item=n.FunctionCallOutput(call_id=call_id)) if call_id in getattr(
                 self, "stale", set()
             ):
                 return
@@ -76,8 +76,8 @@ class LosesAudioWhileReconnecting(EchoSession):
         await super()._reconnected()
         self._deaf_bytes = int(self.config.input_sample_rate * 2 * 0.4)
 
-    async def _handle(self, command: m.Command) -> None:
-        if isinstance(command, m.AppendAudio) and self._deaf_bytes > 0:
+    async def _handle(self, command: n.Command) -> None:
+        if isinstance(command, n.AppendAudio) and self._deaf_bytes > 0:
             self._deaf_bytes -= len(command.pcm)
             return
         await super()._handle(command)
@@ -89,8 +89,8 @@ class AsideLeftInContext(EchoSession):
 
     _left: str | None = None
 
-    async def _handle(self, command: m.Command) -> None:
-        if isinstance(command, m.CreateResponse):
+    async def _handle(self, command: n.Command) -> None:
+        if isinstance(command, n.CreateResponse):
             if not command.conversation and command.options.instructions:
                 self._left = command.options.instructions
             elif self._left and command.options.instructions is None:
@@ -105,17 +105,17 @@ class CancelledReplyGoesOn(EchoSession):
 
     _ghost = False
 
-    async def _handle(self, command: m.Command) -> None:
+    async def _handle(self, command: n.Command) -> None:
         streaming = self._streaming
         match command:
-            case m.CancelResponse(response_id=rid) if (
+            case n.CancelResponse(response_id=rid) if (
                 streaming is not None and streaming.response.id == rid
             ):
                 if done := self._ledger.finish(rid, "cancelled", "client_cancelled"):
                     await self._outbox.put(done)
                 self._ghost = True
                 return
-            case m.CreateResponse() if self._ghost:
+            case n.CreateResponse() if self._ghost:
                 self._ledger.request(command, self.config.output_modalities)
                 return
         await super()._handle(command)
@@ -137,7 +137,7 @@ class CancelledReplyGoesOn(EchoSession):
 class SpokenOverTurnUnanswered(EchoSession):
     """``interrupt_response: false``: the turn spoken over a reply is never answered."""
 
-    async def _heard(self, event: m.SpeechStarted | m.SpeechStopped) -> None:
+    async def _heard(self, event: n.SpeechStarted | n.SpeechStopped) -> None:
         await super()._heard(event)
         self._turn_owed = False
 
@@ -153,7 +153,7 @@ class HangsWhenUnreachable(EchoProvider):
 
 
 class _Silent(EchoSession):
-    async def _handle(self, command: m.Command) -> None:
+    async def _handle(self, command: n.Command) -> None:
         return
 
 

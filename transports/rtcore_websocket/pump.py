@@ -13,7 +13,7 @@ import struct
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from rtcore.connection import SHUTTING_DOWN, Connection
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _retrieve(task: asyncio.Task[bool]) -> None:
         task.exception()
 
 
-async def close(ws: web.WebSocketResponse, failure: neutral.ProviderError | None) -> None:
+async def close(ws: web.WebSocketResponse, failure: n.ProviderError | None) -> None:
     """The close a session's end calls for: 1000 when the client ended it, else the code
     and reason of what ended it (a second call is a no-op)."""
     if failure is None:

@@ -20,7 +20,7 @@ from rtcore.dialect import Dialect
 from rtcore.gateway import Gateway, UnknownModel
 from rtcore.keys.errors import Refusal
 from rtcore.provider import ModelConfig
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.serve_settings import ServeError, ServeSettings
 from rtcore_websocket.admin import add_routes
 from rtcore_websocket.app_keys import GATEWAY, OPTIONS, SETTINGS, SOCKETS
@@ -213,7 +213,7 @@ async def _run_session(request: web.Request, accepted: Accepted, admission: Admi
     )
     sockets = request.app[SOCKETS]
     sockets.add(ws)
-    failure: neutral.ProviderError | None = None
+    failure: n.ProviderError | None = None
     slow = False
     try:
         async with gateway.connect(

@@ -23,11 +23,11 @@ from rtcore.kit.backlog import Backlog, Builder
 from rtcore.kit.coalescer import AudioCoalescer, flush_when_due
 from rtcore.kit.hold import AnswerHold
 from rtcore.kit.ids import new_item_id, new_response_id
+from rtcore.kit.input_audio import InputAudio
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.pcm import frames, silence
-from rtcore.kit.replay import InputAudio
 from rtcore.kit.shell import SupervisedSession
 from rtcore.kit.supervisor import UpstreamState, UpstreamSupervisor
 from rtcore.kit.upstream import (

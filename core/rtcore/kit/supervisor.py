@@ -63,7 +63,7 @@ class UpstreamSupervisor[H]:
         self.session = session
         self._on_stream_opened = on_stream_opened
         self._adapter = adapter
-        self.name = name  # what logs and failures call the upstream ("Bedrock")
+        self.name = name  # what logs and failures call the upstream (the vendor's name)
         self.policy = policy
         self.state = UpstreamState.IDLE
         self.handle: H | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from rtcore.ids import new_id
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 
 MAX_CALL_ID_LENGTH = 32
 
@@ -26,8 +26,8 @@ class CallIds:
         self._provider_ids[short] = call_id
         return short
 
-    def for_provider(self, item: neutral.Item) -> neutral.Item:
-        calls = neutral.FunctionCall | neutral.FunctionCallOutput
+    def for_provider(self, item: n.Item) -> n.Item:
+        calls = n.FunctionCall | n.FunctionCallOutput
         if isinstance(item, calls) and (call_id := self._provider_ids.get(item.call_id)):
             return msgspec.structs.replace(item, call_id=call_id)
         return item

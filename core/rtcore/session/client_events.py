@@ -17,7 +17,7 @@ from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import Capabilities
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.conversation import Conversation, ConvItem, truncate_item
 from rtcore.session.dialect_events import Vocabulary
 from rtcore.session.items import item_from_wire
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rtcore.session.mcp_bridge import McpBridge
     from rtcore.session.remote_mcp import RemoteMcp
 
-Commands = list[neutral.Command]
+Commands = list[n.Command]
 
 
 class ClientEvents:
@@ -56,12 +56,12 @@ class ClientEvents:
         remote_mcp: RemoteMcp
 
         @property
-        def words(self) -> Vocabulary: ...
+        def vocabulary(self) -> Vocabulary: ...
 
         @property
         def response(self) -> ActiveResponse | None: ...
 
-        def neutral_config(self) -> neutral.SessionConfig: ...
+        def neutral_config(self) -> n.SessionConfig: ...
 
         def emit(self, event: s.ServerEvent) -> None: ...
 
@@ -79,7 +79,7 @@ class ClientEvents:
 
         def _within_bounds(self) -> Commands: ...
 
-        def _for_provider(self, item: ConvItem) -> neutral.Item: ...
+        def _for_provider(self, item: ConvItem) -> n.Item: ...
 
         def _open_response(
             self,
@@ -88,10 +88,10 @@ class ClientEvents:
             metadata: dict[str, str] | None,
             *,
             out_of_band: bool = False,
-            options: neutral.ResponseOptions = ...,
+            options: n.ResponseOptions = ...,
         ) -> ActiveResponse: ...
 
-        def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None: ...
+        def _close_response(self, response: ActiveResponse, done: n.ResponseDone) -> None: ...
 
         def _clear_playback(self) -> Commands | None: ...
 
@@ -122,12 +122,12 @@ class ClientEvents:
         # First, so that audio in the same batch is read with the new settings.
         return [*self._configure_since(before), *commands]
 
-    def _configure_since(self, before: neutral.SessionConfig) -> Commands:
+    def _configure_since(self, before: n.SessionConfig) -> Commands:
         after = self.neutral_config()
         changed = frozenset(
             f for f in after.__struct_fields__ if getattr(before, f) != getattr(after, f)
         )
-        return [neutral.Configure(config=after, changed=changed)] if changed else []
+        return [n.Configure(config=after, changed=changed)] if changed else []
 
     def take_pending(self) -> Commands:
         """Commands for the provider left by a client event that was refused."""
@@ -188,7 +188,7 @@ class ClientEvents:
         self.settings = apply_update(
             self.settings,
             event.session,
-            dialect=self.words.dialect,
+            dialect=self.vocabulary.dialect,
             caps=self.caps,
             pcm16_rate=self._pcm16_rate(),
             mcp=self._mcp_access,
@@ -196,7 +196,9 @@ class ClientEvents:
         if (self.settings.input_format, self.settings.output_format) != old_formats:
             self._rebuild_converters()
         self.emit(
-            s.SessionUpdated(event_id="", session=render_session(self.settings, self.words.dialect))
+            s.SessionUpdated(
+                event_id="", session=render_session(self.settings, self.vocabulary.dialect)
+            )
         )
         self.mcp.configure(() if self.caps.remote_mcp else self.settings.mcp_servers)
         return []
@@ -213,12 +215,14 @@ class ClientEvents:
             previous = self.conversation.insert(item, event.previous_item_id)
         self._announce_item(item, previous)
         after = self.conversation.model_previous(previous)
-        return [neutral.AddItem(item=self._for_provider(item), previous_item_id=after)]
+        return [n.AddItem(item=self._for_provider(item), previous_item_id=after)]
 
     def _item_retrieve(self, event: c.ConversationItemRetrieve) -> Commands:
         item = self.conversation.require(event.item_id)
         self.emit(
-            s.ConversationItemRetrieved(event_id="", item=render_item(item, self.words.dialect))
+            s.ConversationItemRetrieved(
+                event_id="", item=render_item(item, self.vocabulary.dialect)
+            )
         )
         return []
 
@@ -229,8 +233,8 @@ class ClientEvents:
         self.emit(s.ConversationItemDeleted(event_id="", item_id=event.item_id))
         if gone.type.startswith("mcp_") and not gone.remote:
             # What the model knew of it (a tool list: nothing).
-            return [neutral.DeleteItem(item_id=i.id) for i in gone.for_model()]
-        return [neutral.DeleteItem(item_id=event.item_id)]
+            return [n.DeleteItem(item_id=i.id) for i in gone.for_model()]
+        return [n.DeleteItem(item_id=event.item_id)]
 
     def _output_audio_clear(self) -> Commands:
         if self._media is not None:
@@ -264,7 +268,7 @@ class ClientEvents:
             )
         )
         return [
-            neutral.TruncateItem(
+            n.TruncateItem(
                 item_id=item.id,
                 audio_end_ms=event.audio_end_ms,
                 text=cut,
@@ -287,9 +291,7 @@ class ClientEvents:
             new_id("resp_"), modalities, metadata, out_of_band=out_of_band, options=options
         )
         return [
-            neutral.CreateResponse(
-                response_id=response.id, options=options, conversation=not out_of_band
-            )
+            n.CreateResponse(response_id=response.id, options=options, conversation=not out_of_band)
         ]
 
     def _response_cancel(self, event: c.ResponseCancel) -> Commands:
@@ -314,11 +316,9 @@ class ClientEvents:
         # Closed now, for the client; whatever the provider still sends for it is dropped.
         self._close_response(
             response,
-            neutral.ResponseDone(
-                response_id=response.id, status="cancelled", reason="client_cancelled"
-            ),
+            n.ResponseDone(response_id=response.id, status="cancelled", reason="client_cancelled"),
         )
-        commands: Commands = [neutral.CancelResponse(response_id=response.id)] if theirs else []
+        commands: Commands = [n.CancelResponse(response_id=response.id)] if theirs else []
         if any(item.type == "mcp_call" for item in response.items):
             # Its stopped MCP calls, as failed calls, reach the model now: a provider done
             # with the response sends nothing more that would carry them.

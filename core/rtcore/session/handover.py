@@ -12,7 +12,7 @@ import msgspec
 
 from rtcore.audio import OutputConverter
 from rtcore.provider import Capabilities
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem
 from rtcore.session.responses import ActiveResponse
@@ -40,11 +40,11 @@ class SessionHandover:
 
         def _rebuild_converters(self) -> None: ...
 
-        def on_event(self, event: neutral.Event) -> Sequence[neutral.Command]: ...
+        def on_event(self, event: n.Event) -> Sequence[n.Command]: ...
 
         def _output_converter(self) -> OutputConverter: ...
 
-        def _for_provider(self, item: ConvItem) -> neutral.Item: ...
+        def _for_provider(self, item: ConvItem) -> n.Item: ...
 
     def adopt(self, caps: Capabilities, voice: str | None) -> None:
         """The session runs on an upstream with ``caps`` from now on (a failover): its
@@ -64,20 +64,20 @@ class SessionHandover:
         self.remote_mcp.forget()
         self.mcp.configure(() if self.caps.remote_mcp else self.settings.mcp_servers)
 
-    def resume_responses(self, error: neutral.ResponseError) -> list[neutral.Command]:
+    def resume_responses(self, error: n.ResponseError) -> list[n.Command]:
         """The upstream producing the open responses is gone. One the client has output
         of fails with ``error`` (the client hears one interrupted reply); one with nothing
         out yet is asked of the new upstream under its own id (the client sees one
         response). Returns those requests, to follow the history."""
-        again: list[neutral.Command] = []
+        again: list[n.Command] = []
         for response in list(self.responses.values()):
             if response.items:
-                done = neutral.ResponseDone(response_id=response.id, status="failed", error=error)
+                done = n.ResponseDone(response_id=response.id, status="failed", error=error)
                 self.on_event(done)
             else:
                 response.reroute(self._output_converter())
                 again.append(
-                    neutral.CreateResponse(
+                    n.CreateResponse(
                         response_id=response.id,
                         options=response.options,
                         conversation=response.conversation is not None,
@@ -85,7 +85,7 @@ class SessionHandover:
                 )
         return again
 
-    def recommit(self, item_id: str) -> list[neutral.Command]:
+    def recommit(self, item_id: str) -> list[n.Command]:
         """The committed user turn ``item_id`` for a new upstream, when the one it went to
         never said a word of it (``history`` leaves it out): its commit and item, to follow
         its audio. Nothing when the turn was heard, or is gone."""
@@ -95,33 +95,33 @@ class SessionHandover:
         if self._transcripts.text_so_far(item_id):
             return []
         return [
-            neutral.CommitAudio(item_id=item_id),
-            neutral.AddItem(
+            n.CommitAudio(item_id=item_id),
+            n.AddItem(
                 item=item.to_neutral(),
                 previous_item_id=self.conversation.previous_of(item_id),
                 source="audio",
             ),
         ]
 
-    def history(self) -> list[neutral.AddItem]:
+    def history(self) -> list[n.AddItem]:
         """The conversation for a new upstream, as items a client adds. A user turn the
         model heard goes by its transcript (what there is of it so far); one with no words
         yet has nothing a new model could take, and is left out."""
-        out: list[neutral.AddItem] = []
+        out: list[n.AddItem] = []
         previous: str | None = None
         for item in self.conversation:
             if item.type.startswith("mcp_"):
                 for made in item.for_model():
                     made = self._call_ids.for_provider(made)
-                    out.append(neutral.AddItem(item=made, previous_item_id=previous))
+                    out.append(n.AddItem(item=made, previous_item_id=previous))
                     previous = made.id
                 continue
             given = self._for_provider(item)
-            if isinstance(given, neutral.Message) and not given.text:
+            if isinstance(given, n.Message) and not given.text:
                 heard = self._transcripts.text_so_far(item.id)
                 if not heard:
                     continue
                 given = msgspec.structs.replace(given, text=heard)
-            out.append(neutral.AddItem(item=given, previous_item_id=previous, source="client"))
+            out.append(n.AddItem(item=given, previous_item_id=previous, source="client"))
             previous = item.id
         return out

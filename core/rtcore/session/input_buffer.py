@@ -10,7 +10,7 @@ from rtcore.audio import AudioFormat, InputConverter
 from rtcore.ids import new_id
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.conversation import Conversation, ConvItem, Part
 from rtcore.session.idle import IdleTimeout
 from rtcore.session.responses import ActiveResponse
@@ -19,7 +19,7 @@ from rtcore.session.transcripts import InputTranscripts
 
 MIN_COMMIT_MS = 100
 
-Commands = list[neutral.Command]
+Commands = list[n.Command]
 
 
 class InputBuffer:
@@ -49,7 +49,7 @@ class InputBuffer:
             metadata: dict[str, str] | None,
             *,
             out_of_band: bool = False,
-            options: neutral.ResponseOptions = ...,
+            options: n.ResponseOptions = ...,
         ) -> ActiveResponse: ...
 
     def _append(self, audio: bytes) -> Commands:
@@ -62,7 +62,7 @@ class InputBuffer:
         self._buffered_ms += ms
         self._audio_ms += ms
         pcm = converter.feed(audio)
-        commands: Commands = [neutral.AppendAudio(pcm=pcm)] if pcm else []
+        commands: Commands = [n.AppendAudio(pcm=pcm)] if pcm else []
         return commands + self._idle_timeout()
 
     def _idle_timeout(self) -> Commands:
@@ -83,7 +83,7 @@ class InputBuffer:
         commands = self._commit_user_audio(item_id)
         self._transcripts.drop(item_id)  # silence: no transcript will come
         response = self._open_response(new_id("resp_"), self.settings.output_modalities, None)
-        return [*commands, neutral.CreateResponse(response_id=response.id)]
+        return [*commands, n.CreateResponse(response_id=response.id)]
 
     def _commit(self) -> Commands:
         if self._buffered_ms < MIN_COMMIT_MS:
@@ -94,7 +94,7 @@ class InputBuffer:
                 f"{self._buffered_ms:.2f}ms of audio.",
             )
         item_id = new_id("item_")
-        return [neutral.CommitAudio(item_id=item_id), *self._commit_user_audio(item_id)]
+        return [n.CommitAudio(item_id=item_id), *self._commit_user_audio(item_id)]
 
     def _commit_user_audio(self, item_id: str, seconds: float | None = None) -> Commands:
         """The user's audio so far is the user item ``item_id``: announce it to the client
@@ -109,11 +109,11 @@ class InputBuffer:
         self._transcripts.open(item_id, self._buffered_ms / 1000 if seconds is None else seconds)
         self._buffered_ms = 0.0
         after = self.conversation.model_previous(previous)
-        return [neutral.AddItem(item=item.to_neutral(), previous_item_id=after, source="audio")]
+        return [n.AddItem(item=item.to_neutral(), previous_item_id=after, source="audio")]
 
     def _clear(self) -> Commands:
         assert self._input is not None
         self._input.reset()
         self._buffered_ms = 0.0
         self.emit(s.InputAudioBufferCleared(event_id=""))
-        return [neutral.ClearAudio()]
+        return [n.ClearAudio()]

@@ -18,7 +18,7 @@ from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.objects import ErrorOut
 from rtcore.provider import Capabilities
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.call_ids import CallIds
 from rtcore.session.client_events import ClientEvents
 from rtcore.session.conversation import Conversation, ConvItem
@@ -45,7 +45,7 @@ SESSION_LIFETIME_S = 60 * 60
 UNSIGNALLED_BETA_PCM16_RATE = 16000
 OPENAI_PCM16_RATE = 24000
 
-Commands = list[neutral.Command]
+Commands = list[n.Command]
 
 
 class RealtimeSession(
@@ -109,7 +109,7 @@ class RealtimeSession(
     # -- plumbing --------------------------------------------------------------------------
 
     @property
-    def words(self) -> Vocabulary:
+    def vocabulary(self) -> Vocabulary:
         return vocabulary(self.dialect or self._default_dialect)
 
     @property
@@ -124,7 +124,7 @@ class RealtimeSession(
                 return response
         return None
 
-    def neutral_config(self) -> neutral.SessionConfig:
+    def neutral_config(self) -> n.SessionConfig:
         return to_neutral(self.settings, self.caps, media=self._media is not None)
 
     def emit(self, event: s.ServerEvent) -> None:
@@ -187,8 +187,8 @@ class RealtimeSession(
         self._announce_item(item, previous)
 
     def _announce_item(self, item: ConvItem, previous: str | None) -> None:
-        rendered = render_item(item, self.words.dialect)
-        if self.words.dialect is Dialect.GA:
+        rendered = render_item(item, self.vocabulary.dialect)
+        if self.vocabulary.dialect is Dialect.GA:
             self.emit(
                 s.ConversationItemAdded(event_id="", previous_item_id=previous, item=rendered)
             )
@@ -206,4 +206,4 @@ class RealtimeSession(
         for item_id in removed:
             self._transcripts.drop(item_id)
             self.emit(s.ConversationItemDeleted(event_id="", item_id=item_id))
-        return [neutral.DeleteItem(item_id=item_id) for item_id in removed]
+        return [n.DeleteItem(item_id=item_id) for item_id in removed]

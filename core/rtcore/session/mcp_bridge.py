@@ -30,13 +30,13 @@ from rtcore.mcp.spec import ServerSpec, ToolInfo
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import ItemWire
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.conversation import ConvItem, McpError
 from rtcore.session.render import render_item
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.session_view import SessionView
 
-Commands = list[neutral.Command]
+Commands = list[n.Command]
 
 # Why a call stopped, by the reason its response ended (OpenAI's status_details.reason).
 _WHY = {
@@ -61,7 +61,7 @@ class McpBridge:
         # Approval requests the client has not answered, by item id.
         self._approvals: dict[str, ConvItem] = {}
         # Responses the provider finished whose calls still run: their done, by id.
-        self._held: dict[str, neutral.ResponseDone] = {}
+        self._held: dict[str, n.ResponseDone] = {}
         # A call came back (or was refused): the model answers once nothing runs.
         self._continue = False
         self._pending: Commands = []
@@ -98,7 +98,7 @@ class McpBridge:
             self._servers[label] = _Server(spec=spec, item=item)
             session = self._session
             previous = session.conversation.append(item)
-            rendered = render_item(item, session.words.dialect)
+            rendered = render_item(item, session.vocabulary.dialect)
             session.emit(
                 s.ConversationItemAdded(event_id="", previous_item_id=previous, item=rendered)
             )
@@ -111,14 +111,14 @@ class McpBridge:
         client function or an earlier server already has."""
         state = self._session.settings
         taken = {t.name for t in state.tools}
-        offered: list[neutral.ToolDef] = []
+        offered: list[n.ToolDef] = []
         for server in self._servers.values():
             for tool in server.tools.values():
                 if tool.name in taken:
                     continue
                 taken.add(tool.name)
                 offered.append(
-                    neutral.ToolDef(
+                    n.ToolDef(
                         name=tool.name,
                         description=tool.description,
                         parameters=tool.input_schema or {"type": "object", "properties": {}},
@@ -173,7 +173,7 @@ class McpBridge:
 
     # -- the model's calls -----------------------------------------------------------------
 
-    def tool_call(self, response: ActiveResponse, call: neutral.ToolCall) -> bool:
+    def tool_call(self, response: ActiveResponse, call: n.ToolCall) -> bool:
         """The model called a function: True when it is an MCP tool (then run here)."""
         server = self._owner(call.name)
         if server is None or response.conversation is None:
@@ -235,7 +235,7 @@ class McpBridge:
             return
         self._jobs.append(CallTool(item_id=item.id, label=label, name=name, arguments=parsed))
 
-    def holds(self, response: ActiveResponse, done: neutral.ResponseDone) -> bool:
+    def holds(self, response: ActiveResponse, done: n.ResponseDone) -> bool:
         """The provider finished ``response``: True when its calls still run (it stays open
         until they come back)."""
         if done.status != "completed":
@@ -250,10 +250,10 @@ class McpBridge:
         it, or never had it)."""
         return response_id in self._held
 
-    def held_done(self) -> list[tuple[str, neutral.ResponseDone]]:
+    def held_done(self) -> list[tuple[str, n.ResponseDone]]:
         return list(self._held.items())
 
-    def abandon(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+    def abandon(self, response: ActiveResponse, done: n.ResponseDone) -> None:
         """``response`` ends (``done``) with calls still running: each is stopped and its
         item fails (``response.mcp_call.failed``), before the response's done. The model
         is told of each as a failed call; nothing answers it by itself."""
@@ -307,7 +307,7 @@ class McpBridge:
             return []
         self._continue = False
         response = session.open_response(new_id("resp_"))
-        return [neutral.CreateResponse(response_id=response.id)]
+        return [n.CreateResponse(response_id=response.id)]
 
     # -- the client's approvals ------------------------------------------------------------
 
@@ -352,9 +352,7 @@ class McpBridge:
             previous = session.conversation.insert(item, previous_item_id)
         session.announce_item(item, previous)
         after = session.conversation.model_previous(previous)
-        commands: Commands = [
-            neutral.AddItem(item=i, previous_item_id=after) for i in item.for_model()
-        ]
+        commands: Commands = [n.AddItem(item=i, previous_item_id=after) for i in item.for_model()]
         if not approve:
             self._continue = True
             return commands + self.continuation()
@@ -368,7 +366,7 @@ class McpBridge:
             request.id,
         )
         # The response is the gateway's alone: nothing of the provider's is to come.
-        self._held[response.id] = neutral.ResponseDone(response_id=response.id)
+        self._held[response.id] = n.ResponseDone(response_id=response.id)
         return commands
 
 
@@ -380,6 +378,6 @@ def listing_done(session: SessionView, item: ConvItem) -> None:
             s.ConversationItemDone(
                 event_id="",
                 previous_item_id=session.conversation.previous_of(item.id),
-                item=render_item(item, session.words.dialect),
+                item=render_item(item, session.vocabulary.dialect),
             )
         )

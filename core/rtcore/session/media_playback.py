@@ -12,7 +12,7 @@ from rtcore.protocol import client as c
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.provider import Capabilities
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.conversation import Conversation
 from rtcore.session.media import MediaSink, media_format
 
@@ -31,11 +31,11 @@ class MediaPlayback:
 
         def _take_audio(
             self, audio: bytes, fmt: AudioFormat, converter: InputConverter
-        ) -> list[neutral.Command]: ...
+        ) -> list[n.Command]: ...
 
-        def _truncate(self, event: c.ConversationItemTruncate) -> list[neutral.Command]: ...
+        def _truncate(self, event: c.ConversationItemTruncate) -> list[n.Command]: ...
 
-    def append_media(self, pcm: bytes) -> list[neutral.Command]:
+    def append_media(self, pcm: bytes) -> list[n.Command]:
         """Microphone audio of an out-of-band session (PCM16 mono at the sink's rate),
         taken as ``input_audio_buffer.append`` would take it."""
         assert self._media is not None, "not a media session"
@@ -46,7 +46,7 @@ class MediaPlayback:
         """The transport played the last of a reply."""
         self.emit(s.OutputAudioBufferStopped(event_id="", response_id=response_id))
 
-    def _clear_playback(self) -> list[neutral.Command] | None:
+    def _clear_playback(self) -> list[n.Command] | None:
         """Drop the reply audio not yet played and truncate its item to what played; None
         when nothing was playing (or the session has no media)."""
         if self._media is None:

@@ -12,7 +12,7 @@ import msgspec
 
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.provider import remote_tools as rt
 from rtcore.session.conversation import Conversation
 from rtcore.session.idle import IdleTimeout
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from rtcore.session.mcp_bridge import McpBridge
     from rtcore.session.remote_mcp import RemoteMcp
 
-Commands = list[neutral.Command]
-_NO_COMMANDS: tuple[neutral.Command, ...] = ()
+Commands = list[n.Command]
+_NO_COMMANDS: tuple[n.Command, ...] = ()
 
 
 class ProviderEvents:
@@ -49,7 +49,7 @@ class ProviderEvents:
 
         def error(self, err: RealtimeError) -> None: ...
 
-        def finish_response(self, r: ActiveResponse, event: neutral.ResponseDone) -> None: ...
+        def finish_response(self, r: ActiveResponse, event: n.ResponseDone) -> None: ...
 
         def _open_response(
             self,
@@ -58,49 +58,49 @@ class ProviderEvents:
             metadata: dict[str, str] | None,
             *,
             out_of_band: bool = False,
-            options: neutral.ResponseOptions = ...,
+            options: n.ResponseOptions = ...,
         ) -> ActiveResponse: ...
 
         def _commit_user_audio(self, item_id: str, seconds: float | None = None) -> Commands: ...
 
         def _clear_playback(self) -> Commands | None: ...
 
-    def on_event(self, event: neutral.Event) -> Sequence[neutral.Command]:
+    def on_event(self, event: n.Event) -> Sequence[n.Command]:
         """Handle one provider event; returns what the provider must be told in turn (the
         items its events added to the conversation)."""
         match event:
-            case neutral.AudioDelta():
+            case n.AudioDelta():
                 if (r := self.responses.get(event.response_id)) is not None:
                     r.audio_chunk(event.pcm)
-            case neutral.TranscriptDelta():
+            case n.TranscriptDelta():
                 if (r := self.responses.get(event.response_id)) is not None:
                     r.transcript(event.text)
-            case neutral.TextDelta():
+            case n.TextDelta():
                 if (r := self.responses.get(event.response_id)) is not None:
                     r.text(event.text)
-            case neutral.ToolCall():
+            case n.ToolCall():
                 if (r := self.responses.get(event.response_id)) is not None:
                     if not self.mcp.tool_call(r, event):
                         r.tool_call(event)
                     self._pending += self.mcp.take_pending()
-            case neutral.ResponseStarted():
+            case n.ResponseStarted():
                 self._provider_response(event.response_id)
-            case neutral.ResponseDone():
+            case n.ResponseDone():
                 r = self.responses.get(event.response_id)
                 if r is not None and not self.mcp.holds(r, event):
                     self.finish_response(r, event)
                     self._pending += self.mcp.continuation()
-            case neutral.SpeechStarted():
+            case n.SpeechStarted():
                 self._speech_started(event)
-            case neutral.SpeechStopped():
+            case n.SpeechStopped():
                 self._speech_stopped(event)
-            case neutral.InputTranscript():
+            case n.InputTranscript():
                 self._input_transcript(event)
-            case neutral.RateLimits():
+            case n.RateLimits():
                 self.emit(s.RateLimitsUpdated(event_id="", rate_limits=render_limits(event)))
             case rt.RemoteToolsListed() | rt.RemoteToolCall() | rt.RemoteApprovalRequest():
                 self.remote_mcp.on_event(event)
-            case neutral.ProviderError():
+            case n.ProviderError():
                 # The failure that ended a response was reported with it already.
                 if (event.code, event.message) != self._reported:
                     self.error(
@@ -113,7 +113,7 @@ class ProviderEvents:
         pending, self._pending = self._pending, []
         return pending
 
-    def _speech_started(self, event: neutral.SpeechStarted) -> None:
+    def _speech_started(self, event: n.SpeechStarted) -> None:
         self._idle.disarm()
         self._transcripts.speech_started(event.item_id, event.audio_start_ms)
         # Barge-in: the user speaks over the reply, which stops playing.
@@ -140,7 +140,7 @@ class ProviderEvents:
         if response_id not in self.responses:
             self._open_response(response_id, self.settings.output_modalities, None)
 
-    def _speech_stopped(self, event: neutral.SpeechStopped) -> None:
+    def _speech_stopped(self, event: n.SpeechStopped) -> None:
         self.emit(
             s.SpeechStopped(event_id="", audio_end_ms=event.audio_end_ms, item_id=event.item_id)
         )
@@ -148,7 +148,7 @@ class ProviderEvents:
         if event.item_id not in self.conversation:
             self._pending += self._commit_user_audio(event.item_id, seconds)
 
-    def _input_transcript(self, event: neutral.InputTranscript) -> None:
+    def _input_transcript(self, event: n.InputTranscript) -> None:
         item_id = event.item_id
         if item_id not in self._transcripts:
             if item_id in self.conversation:
@@ -168,6 +168,6 @@ class ProviderEvents:
             if item is not None and item.parts:
                 item.parts[0].transcript = done.text
                 self.conversation.measure(item_id)
-                self._pending.append(neutral.UpdateItem(item=item.to_neutral()))
+                self._pending.append(n.UpdateItem(item=item.to_neutral()))
             if told:
                 self.emit(transcript_outcome(item_id, done, event.error))

@@ -12,7 +12,7 @@ from rtcore.mcp.spec import ToolInfo
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
 from rtcore.protocol.wire import ItemWire
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.provider import remote_tools as rt
 from rtcore.session.conversation import ConvItem, McpError
 from rtcore.session.mcp_bridge import listing_done
@@ -20,7 +20,7 @@ from rtcore.session.render import render_item
 from rtcore.session.responses import ActiveResponse
 from rtcore.session.session_view import SessionView
 
-Commands = list[neutral.Command]
+Commands = list[n.Command]
 _KINDS = ("http_error", "protocol_error", "tool_execution_error")
 
 
@@ -66,7 +66,7 @@ class RemoteMcp:
             )
             self._listings[item.id] = item
             previous = session.conversation.append(item)
-            rendered = render_item(item, session.words.dialect)
+            rendered = render_item(item, session.vocabulary.dialect)
             session.emit(
                 s.ConversationItemAdded(event_id="", previous_item_id=previous, item=rendered)
             )
@@ -147,7 +147,7 @@ class RemoteMcp:
                 response.close_item(item, "failed" if event.error is not None else "completed")
                 self._session.conversation.measure(item.id)
 
-    def abandon(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+    def abandon(self, response: ActiveResponse, done: n.ResponseDone) -> None:
         """``response`` ends (``done``) with vendor calls the vendor did not finish: each
         fails (``response.mcp_call.failed``), before the response's done."""
         for item_id, (owner, item) in list(self._calls.items()):

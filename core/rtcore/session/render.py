@@ -20,7 +20,7 @@ from rtcore.protocol.objects import (
     PartOut,
     RateLimitOut,
 )
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.provider.messages import ToolDef, TurnDetection
 from rtcore.session.conversation import ConvItem, Part
 from rtcore.session.settings import DEFAULT_TEMPERATURE, SessionState
@@ -391,7 +391,7 @@ def content_part(part: Part) -> PartOut:
     return PartOut(type="audio", transcript=part.transcript or "")
 
 
-def render_limits(event: neutral.RateLimits) -> list[RateLimitOut]:
+def render_limits(event: n.RateLimits) -> list[RateLimitOut]:
     return [
         RateLimitOut(
             name=r.name, limit=r.limit, remaining=r.remaining, reset_seconds=r.reset_seconds

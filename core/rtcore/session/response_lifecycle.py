@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rtcore.audio import OutputConverter
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.call_ids import CallIds
 from rtcore.session.conversation import Conversation, ConvItem
 from rtcore.session.dialect_events import Vocabulary
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from rtcore.session.mcp_bridge import McpBridge
     from rtcore.session.remote_mcp import RemoteMcp
 
-Commands = list[neutral.Command]
-_NO_OVERRIDES = neutral.ResponseOptions()
+Commands = list[n.Command]
+_NO_OVERRIDES = n.ResponseOptions()
 
 
 class ResponseLifecycle:
@@ -48,9 +48,9 @@ class ResponseLifecycle:
         remote_mcp: RemoteMcp
 
         @property
-        def words(self) -> Vocabulary: ...
+        def vocabulary(self) -> Vocabulary: ...
 
-        def neutral_config(self) -> neutral.SessionConfig: ...
+        def neutral_config(self) -> n.SessionConfig: ...
 
         def emit(self, event: s.ServerEvent) -> None: ...
 
@@ -76,7 +76,7 @@ class ResponseLifecycle:
         metadata: dict[str, str] | None,
         *,
         out_of_band: bool = False,
-        options: neutral.ResponseOptions = _NO_OVERRIDES,
+        options: n.ResponseOptions = _NO_OVERRIDES,
     ) -> ActiveResponse:
         out_fmt = (
             media_format(self._media) if self._media is not None else self.settings.output_format
@@ -85,11 +85,11 @@ class ResponseLifecycle:
         response = ActiveResponse(
             response_id=response_id,
             modalities=modalities,
-            words=self.words,
+            vocabulary=self.vocabulary,
             emit=self.emit,
             conversation=None if out_of_band else self.conversation,
             item_done=self._output_item_done,
-            shell=lambda r: response_shell(r, self.settings, self.words.dialect),
+            shell=lambda r: response_shell(r, self.settings, self.vocabulary.dialect),
             output=self._output_converter(),
             output_bytes_per_ms=out_bytes_per_ms,
             metadata=metadata,
@@ -103,7 +103,7 @@ class ResponseLifecycle:
         response.start()
         return response
 
-    def _close_response(self, response: ActiveResponse, done: neutral.ResponseDone) -> None:
+    def _close_response(self, response: ActiveResponse, done: n.ResponseDone) -> None:
         del self.responses[response.id]
         self.mcp.abandon(response, done)
         self.remote_mcp.abandon(response, done)
@@ -113,7 +113,7 @@ class ResponseLifecycle:
         if response.conversation is not None and not self.responses:
             self._idle.arm(self._audio_ms, started, played_ms)
 
-    def finish_response(self, r: ActiveResponse, event: neutral.ResponseDone) -> None:
+    def finish_response(self, r: ActiveResponse, event: n.ResponseDone) -> None:
         self._close_response(r, event)
         for item in r.items:
             self.conversation.measure(item.id)
@@ -123,7 +123,7 @@ class ResponseLifecycle:
             self._reported = (event.error.code, event.error.message)
             self.error(RealtimeError(event.error.code, event.error.message, type="server_error"))
 
-    def _for_provider(self, item: ConvItem) -> neutral.Item:
+    def _for_provider(self, item: ConvItem) -> n.Item:
         """An item as the provider knows it: under the provider's own call ids."""
         return self._call_ids.for_provider(item.to_neutral())
 
@@ -134,18 +134,14 @@ class ResponseLifecycle:
             # The model's call (its own output), then the gateway's output for it.
             previous = self.conversation.model_previous(self.conversation.previous_of(item.id))
             for made in item.for_model():
-                source: neutral.ItemSource = (
-                    "model" if isinstance(made, neutral.FunctionCall) else "client"
-                )
+                source: n.ItemSource = "model" if isinstance(made, n.FunctionCall) else "client"
                 made = self._call_ids.for_provider(made)
-                self._pending.append(
-                    neutral.AddItem(item=made, previous_item_id=previous, source=source)
-                )
+                self._pending.append(n.AddItem(item=made, previous_item_id=previous, source=source))
                 previous = made.id
             return
         # The provider hears of its own output once it is final, under the core's id.
         self._pending.append(
-            neutral.AddItem(
+            n.AddItem(
                 item=self._for_provider(item),
                 previous_item_id=self.conversation.model_previous(
                     self.conversation.previous_of(item.id)

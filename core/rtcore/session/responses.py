@@ -24,14 +24,14 @@ from rtcore.protocol.objects import (
     StatusErrorOut,
     UsageOut,
 )
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.conversation import Conversation, ConvItem, Part
 from rtcore.session.dialect_events import Vocabulary
 from rtcore.session.media import MediaSink
 from rtcore.session.render import content_part, render_item
 
 Emit = Callable[[s.ServerEvent], None]
-_NO_OVERRIDES = neutral.ResponseOptions()
+_NO_OVERRIDES = n.ResponseOptions()
 
 
 class ActiveResponse:
@@ -51,7 +51,7 @@ class ActiveResponse:
         *,
         response_id: str,
         modalities: tuple[str, ...],
-        words: Vocabulary,
+        vocabulary: Vocabulary,
         emit: Emit,
         conversation: Conversation | None,
         item_done: Callable[[ConvItem], None],
@@ -59,7 +59,7 @@ class ActiveResponse:
         output: OutputConverter,
         output_bytes_per_ms: float,
         metadata: dict[str, str] | None = None,
-        options: neutral.ResponseOptions = _NO_OVERRIDES,
+        options: n.ResponseOptions = _NO_OVERRIDES,
         client_call_id: Callable[[str], str] = lambda call_id: call_id,
         media: MediaSink | None = None,
     ) -> None:
@@ -68,7 +68,7 @@ class ActiveResponse:
         self._media = media
         self._media_started = False
         self.modalities = modalities
-        self.words = words
+        self.vocabulary = vocabulary
         self.metadata = metadata
         self.options = options
         self.conversation = conversation
@@ -124,14 +124,14 @@ class ActiveResponse:
     def _open_item(self, item: ConvItem) -> int:
         index = len(self.items)
         self.items.append(item)
-        rendered = render_item(item, self.words.dialect)
+        rendered = render_item(item, self.vocabulary.dialect)
         self._ev(s.OutputItemAdded, response_id=self.id, output_index=index, item=rendered)
         if self.conversation is not None:
             previous = self.conversation.append(item)
             self._previous[item.id] = previous
             added = (
                 s.ConversationItemAdded
-                if self.words.dialect is Dialect.GA
+                if self.vocabulary.dialect is Dialect.GA
                 else s.ConversationItemCreated
             )
             self._ev(added, previous_item_id=previous, item=rendered)
@@ -140,9 +140,9 @@ class ActiveResponse:
     def _close_item(self, item: ConvItem, status: str) -> None:
         item.status = status
         index = self.items.index(item)
-        rendered = render_item(item, self.words.dialect)
+        rendered = render_item(item, self.vocabulary.dialect)
         in_conversation = self.conversation is not None and item.id in self.conversation
-        if in_conversation and self.words.dialect is Dialect.GA:
+        if in_conversation and self.vocabulary.dialect is Dialect.GA:
             self._ev(
                 s.ConversationItemDone, previous_item_id=self._previous.get(item.id), item=rendered
             )
@@ -188,10 +188,10 @@ class ActiveResponse:
             return
         ids = self._ids(msg)
         if part.kind == "text":
-            self._ev(self.words.text_done, text=part.text or "", **ids)
+            self._ev(self.vocabulary.text_done, text=part.text or "", **ids)
         else:
-            self._ev(self.words.audio_done, **ids)
-            self._ev(self.words.transcript_done, transcript=part.transcript or "", **ids)
+            self._ev(self.vocabulary.audio_done, **ids)
+            self._ev(self.vocabulary.transcript_done, transcript=part.transcript or "", **ids)
         self._ev(s.ContentPartDone, part=content_part(part), **ids)
         self._part = None
 
@@ -224,7 +224,7 @@ class ActiveResponse:
             return
         msg, part = self._ensure_part("text")
         part.text = (part.text or "") + text
-        self._ev(self.words.text_delta, delta=text, **self._ids(msg))
+        self._ev(self.vocabulary.text_delta, delta=text, **self._ids(msg))
 
     def transcript(self, text: str) -> None:
         if not self.audio:
@@ -235,7 +235,7 @@ class ActiveResponse:
             return
         msg, part = self._ensure_part("audio")
         part.transcript = (part.transcript or "") + text
-        self._ev(self.words.transcript_delta, delta=text, **self._ids(msg))
+        self._ev(self.vocabulary.transcript_delta, delta=text, **self._ids(msg))
 
     def audio_chunk(self, pcm: bytes) -> None:
         """Provider PCM, converted here for the client."""
@@ -256,7 +256,7 @@ class ActiveResponse:
                 self._emit(s.OutputAudioBufferStarted(event_id="", response_id=self.id))
             self._media.play(self.id, msg.id, data)
             return
-        self._ev(self.words.audio_delta, delta=data, **self._ids(msg))
+        self._ev(self.vocabulary.audio_delta, delta=data, **self._ids(msg))
 
     def open_item(self, item: ConvItem) -> int:
         """Another kind of output item (MCP's): after the message so far; its index."""
@@ -266,7 +266,7 @@ class ActiveResponse:
     def close_item(self, item: ConvItem, status: str) -> None:
         self._close_item(item, status)
 
-    def tool_call(self, call: neutral.ToolCall) -> ConvItem:
+    def tool_call(self, call: n.ToolCall) -> ConvItem:
         self._close_message("incomplete" if self._muted else "completed")
         call_id = self._client_call_id(call.call_id)
         item = ConvItem(
@@ -290,7 +290,7 @@ class ActiveResponse:
         self._close_item(item, "completed")
         return item
 
-    def finish(self, done: neutral.ResponseDone) -> None:
+    def finish(self, done: n.ResponseDone) -> None:
         item_status = "completed" if done.status == "completed" else "incomplete"
         if self._muted:
             item_status = "incomplete"
@@ -311,7 +311,7 @@ class ActiveResponse:
         self._ev(s.ResponseDone, response=self._shell(self))
 
 
-def usage_out(u: neutral.Usage) -> UsageOut:
+def usage_out(u: n.Usage) -> UsageOut:
     return UsageOut(
         total_tokens=u.input_tokens + u.output_tokens,
         input_tokens=u.input_tokens,

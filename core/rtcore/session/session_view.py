@@ -8,7 +8,7 @@ from typing import Protocol
 
 from rtcore.protocol import server as s
 from rtcore.protocol.errors import RealtimeError
-from rtcore.provider import messages as neutral
+from rtcore.provider import messages as n
 from rtcore.session.conversation import Conversation, ConvItem
 from rtcore.session.dialect_events import Vocabulary
 from rtcore.session.responses import ActiveResponse
@@ -21,7 +21,7 @@ class SessionView(Protocol):
     responses: dict[str, ActiveResponse]
 
     @property
-    def words(self) -> Vocabulary: ...
+    def vocabulary(self) -> Vocabulary: ...
 
     @property
     def response(self) -> ActiveResponse | None:
@@ -38,4 +38,4 @@ class SessionView(Protocol):
         """A response of the core's own asking, with the session's settings."""
         ...
 
-    def finish_response(self, r: ActiveResponse, event: neutral.ResponseDone) -> None: ...
+    def finish_response(self, r: ActiveResponse, event: n.ResponseDone) -> None: ...

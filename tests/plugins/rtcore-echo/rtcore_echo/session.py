@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from rtcore.kit import ConversationMirror, EventOutbox, LedgerResponse, ResponseLedger
-from rtcore.provider import messages as m
+from rtcore.provider import messages as n
 from rtcore_echo import planning, replies
 from rtcore_echo.params import EchoParams
 from rtcore_echo.vad import Listener
@@ -31,7 +31,7 @@ class _Reconnect:
 class EchoSession:
     def __init__(
         self,
-        config: m.SessionConfig,
+        config: n.SessionConfig,
         params: EchoParams,
         *,
         on_close: Callable[[EchoSession], None] = lambda _: None,
@@ -45,7 +45,7 @@ class EchoSession:
         self._ledger = ResponseLedger()
         self._streaming: planning.Streaming | None = None
         self._on_close = on_close
-        self._inbox: asyncio.Queue[m.Command | object] = asyncio.Queue()
+        self._inbox: asyncio.Queue[n.Command | object] = asyncio.Queue()
         self._listener = Listener(config, params.vad_threshold)
         self._closing = False
         # A spoken turn that ended while a reply it did not interrupt was streaming
@@ -58,12 +58,12 @@ class EchoSession:
 
     # -- the ProviderSession interface --------------------------------------------------
 
-    async def send(self, command: m.Command) -> None:
+    async def send(self, command: n.Command) -> None:
         if self._closing:
             raise RuntimeError("echo session is closed")
         self._inbox.put_nowait(command)
 
-    def events(self) -> AsyncIterator[m.Event]:
+    def events(self) -> AsyncIterator[n.Event]:
         return self._outbox
 
     async def reconnect(self) -> None:
@@ -102,7 +102,7 @@ class EchoSession:
                 self._outbox.put_nowait(done)
             self._outbox.end(error)
 
-    async def _next_command(self, loop: asyncio.AbstractEventLoop) -> m.Command | object | None:
+    async def _next_command(self, loop: asyncio.AbstractEventLoop) -> n.Command | object | None:
         """The next command, or None when the active response's next event is due first."""
         streaming = self._streaming
         if streaming is None or not self._inbox.empty():
@@ -128,11 +128,11 @@ class EchoSession:
         streaming.due = loop.time() + self.params.chunk_delay_ms / 1000
 
     async def _end(
-        self, response_id: str, status: m.ResponseStatus = "cancelled", reason: str | None = None
+        self, response_id: str, status: n.ResponseStatus = "cancelled", reason: str | None = None
     ) -> None:
         """End a response through the ledger, then start the next request waiting."""
         streaming = self._streaming
-        usage = m.Usage()
+        usage = n.Usage()
         if streaming is not None and streaming.response.id == response_id:
             usage = streaming.usage(self.config.output_sample_rate)
             self._streaming = None
@@ -149,35 +149,35 @@ class EchoSession:
 
     # -- commands -----------------------------------------------------------------------
 
-    async def _handle(self, command: m.Command) -> None:
+    async def _handle(self, command: n.Command) -> None:
         if self.mirror.apply(command):
             return
         match command:
-            case m.Configure(config=config):
+            case n.Configure(config=config):
                 self.config = config
                 self._listener.configure(config)
-            case m.AppendAudio(pcm=pcm):
+            case n.AppendAudio(pcm=pcm):
                 for event in self._listener.feed(pcm):
                     await self._heard(event)
-            case m.CommitAudio(item_id=item_id):
+            case n.CommitAudio(item_id=item_id):
                 await self._user_turn(item_id, self._listener.take())
-            case m.ClearAudio():
+            case n.ClearAudio():
                 self._listener.clear()
-            case m.CreateResponse():
+            case n.CreateResponse():
                 response = self._ledger.request(command, self.config.output_modalities)
                 if self._ledger.active is response:
                     self._stream(response)
-            case m.CancelResponse(response_id=response_id):
+            case n.CancelResponse(response_id=response_id):
                 if self._ledger.is_open(response_id):
                     await self._end(response_id, "cancelled", "client_cancelled")
 
     # -- audio input --------------------------------------------------------------------
 
-    async def _heard(self, event: m.SpeechStarted | m.SpeechStopped) -> None:
+    async def _heard(self, event: n.SpeechStarted | n.SpeechStopped) -> None:
         await self._outbox.put(event)
         td, active = self.config.turn_detection, self._ledger.active
         assert td is not None
-        if isinstance(event, m.SpeechStarted):
+        if isinstance(event, n.SpeechStarted):
             if active is not None and td.interrupt_response:
                 await self._end(active.id, "cancelled", "turn_detected")
             return
@@ -198,7 +198,7 @@ class EchoSession:
     async def _user_turn(self, item_id: str, spoken_ms: int) -> None:
         text = f"(spoken {spoken_ms} ms)"
         self.mirror.heard(item_id, text)  # for replies before the core's UpdateItem comes
-        await self._outbox.put(m.InputTranscript(item_id=item_id, text=text))
+        await self._outbox.put(n.InputTranscript(item_id=item_id, text=text))
 
     # -- responses ----------------------------------------------------------------------
 
