@@ -36,19 +36,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from .errors import BedrockError
+    from .faults import parse
     from .script import Script
     from .server import NovaSonicEmulator
 
-    emulator = NovaSonicEmulator(
-        args.host,
-        args.port,
-        cert_dir=args.cert_dir,
-        realtime_factor=args.realtime_factor,
-        connection_limit=args.connection_limit,
-        script=Script.load(args.script) if args.script else None,
-        faults=list(args.fault),
-        legacy_models=args.legacy_models,
-    )
+    try:
+        # Faults for every connection are read now: a typo here would otherwise fail each
+        # stream at open (as a per-connection spec does, in Bedrock's words).
+        parse(args.fault)
+        emulator = NovaSonicEmulator(
+            args.host,
+            args.port,
+            cert_dir=args.cert_dir,
+            realtime_factor=args.realtime_factor,
+            connection_limit=args.connection_limit,
+            script=Script.load(args.script) if args.script else None,
+            faults=list(args.fault),
+            legacy_models=args.legacy_models,
+        )
+    except BedrockError as error:
+        print(f"rtcore emulator: {error.message}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # an address not on loopback
+        print(f"rtcore emulator: {error}", file=sys.stderr)
+        return 2
 
     def announce() -> None:
         print(f"endpoint: {emulator.endpoint}", flush=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,3 +156,37 @@ def test_pacing_is_never_negative() -> None:
     check_listening("::1", 0.0)
     with pytest.raises(ValueError, match="realtime_factor must be >= 0"):
         check_listening("localhost", -0.1)
+
+
+@pytest.mark.parametrize(
+    ("module", "command"),
+    [
+        ("rtcore_sonic_emulator", "rtcore emulator"),
+        ("rtcore_gemini_emulator", "rtcore gemini-emulator"),
+        ("rtcore_openai_emulator", "rtcore openai-emulator"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--host", "192.0.2.1"], "only listens on loopback"),
+        (["--fault", "no-such-fault"], "no-such-fault"),
+    ],
+)
+def test_an_emulator_refuses_what_it_cannot_serve_in_a_sentence(
+    module: str, command: str, flags: list[str], said: str, tmp_path: Path
+) -> None:
+    """Exit 2 and one line naming the command and the trouble, as a CLI's usage error is,
+    never a traceback."""
+    run = subprocess.run(
+        [sys.executable, "-m", module, "--port", "0", "--cert-dir", str(tmp_path), *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"{command}: ")
+    assert said in line
