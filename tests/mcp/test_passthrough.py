@@ -30,7 +30,7 @@ from tests.clients.test_openai_sdk import deltas, user_text
 from tests.keys.conftest import MASTER, Admin
 from tests.transports.process import Served
 
-from .conftest import TOKEN, McpServers
+from .conftest import TOKEN, McpServers, free_port
 from .test_sessions import (
     FORECAST,
     Session,
@@ -168,6 +168,52 @@ async def test_the_vendor_lists_and_runs_the_call(served: Served, mcp_servers: M
     assert said.startswith("The get_forecast tool returned")
     assert FORECAST in said
     assert "error" not in [e["type"] for e in s.events]
+
+
+async def test_the_vendor_reaches_an_sse_server(served: Served, mcp_servers: McpServers) -> None:
+    """A server on the older HTTP+SSE transport, passed through as it is: the vendor lists
+    and calls it, the client sees the same events as over streamable HTTP."""
+    async with connect(served, PASS) as s:
+        listed = await s.configure(mcp("weather", mcp_servers.sse_url, require_approval="never"))
+        assert of_type(listed, "mcp_list_tools.completed")
+        item = of_type(listed, "conversation.item.done")[-1]["item"]
+        assert "get_forecast" in {t["name"] for t in item["tools"]}
+        first = await s.ask("What is the weather forecast for Paris?")
+        assert [k for k in (e["type"] for e in first) if k in CALL_ORDER] == CALL_ORDER
+        call = the_call(first)
+        assert call["id"].startswith("mcp_")  # the vendor ran it
+        assert call["output"] == FORECAST
+        await s.until("response.done")
+    assert "error" not in [e["type"] for e in s.events]
+
+
+async def test_a_server_the_vendor_cannot_list_fails_alone(
+    served: Served, mcp_servers: McpServers
+) -> None:
+    """The vendor's failed listing reaches the client as its own item, failed and done with
+    no tools; the other server is listed and its tool runs."""
+    down = f"http://127.0.0.1:{free_port()}/mcp"
+    async with connect(served, PASS) as s:
+        listed = await s.configure(
+            mcp("down", down, require_approval="never"),
+            mcp("weather", mcp_servers.http_url, require_approval="never"),
+        )
+        added = {
+            e["item"]["server_label"]: e["item"]["id"]
+            for e in of_type(listed, "conversation.item.added")
+            if e["item"]["type"] == "mcp_list_tools"
+        }
+        assert set(added) == {"down", "weather"}
+        (failed,) = of_type(listed, "mcp_list_tools.failed")
+        assert failed["item_id"] == added["down"]
+        (completed,) = of_type(listed, "mcp_list_tools.completed")
+        assert completed["item_id"] == added["weather"]
+        done = {e["item"]["id"]: e["item"] for e in of_type(listed, "conversation.item.done")}
+        assert done[added["down"]]["tools"] == []
+        assert "get_forecast" in {t["name"] for t in done[added["weather"]]["tools"]}
+        first = await s.ask("What is the weather forecast for Paris?")
+        assert the_call(first)["output"] == FORECAST
+        await s.until("response.done")
 
 
 async def test_approval_granted_then_refused(served: Served, mcp_servers: McpServers) -> None:
