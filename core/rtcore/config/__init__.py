@@ -8,14 +8,20 @@ files, ``known_keys.py`` knows every section's keys (and names misspelt ones),
 ``values.py`` holds the checks they share and ``errors.py`` the one error they raise.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from rtcore.config.errors import ConfigError
-from rtcore.config.loading import (
-    LoadedConfig,
-    load_config,
-    master_key_from_env,
-    parse_config,
-    provider_models,
-)
+
+if TYPE_CHECKING:
+    from rtcore.config.loading import (
+        LoadedConfig,
+        load_config,
+        master_key_from_env,
+        parse_config,
+        provider_models,
+    )
 
 __all__ = [
     "ConfigError",
@@ -25,3 +31,15 @@ __all__ = [
     "parse_config",
     "provider_models",
 ]
+
+_LOADER = frozenset(__all__) - {"ConfigError"}
+
+
+def __getattr__(name: str) -> object:
+    # The loader (and YAML with it) is imported when first asked for: the settings' types
+    # (``rtcore.config.sections``) are imported by ``rtcore --help``, which reads no file.
+    if name in _LOADER:
+        from rtcore.config import loading
+
+        return getattr(loading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
