@@ -8,9 +8,27 @@ vendor's errors): here are only the reading of a spec and the wording of what is
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+# What a turn's first output runs (the faults set to strike right after it): given the
+# turn's number.
+type FirstOutputHook = Callable[[int], Awaitable[None]]
+
+
+class FirstOutput:
+    """Runs the first-output hook once per turn, however many outputs call it."""
+
+    def __init__(self, hook: FirstOutputHook, number: int) -> None:
+        self._hook = hook
+        self._number = number
+        self._done = False
+
+    async def done(self) -> None:
+        if not self._done:
+            self._done = True
+            await self._hook(self._number)
 
 
 class FaultSpecError(ValueError):

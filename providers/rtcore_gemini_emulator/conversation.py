@@ -15,6 +15,7 @@ from rtcore_emulated_speech import tones
 from rtcore_emulated_speech.script import Script, default_reply
 from rtcore_emulated_speech.tooluse import arguments, match_tool
 from rtcore_emulated_speech.vad import EnergyVad
+from rtcore_emulator_kit.faults import FirstOutput, FirstOutputHook
 
 from . import output
 from .errors import invalid
@@ -25,7 +26,7 @@ from .output import Outbox, Usage, audio_tokens, text_tokens
 from .probe import AudioProbe
 from .resumption import HandleStore, SessionState
 from .setup import Function, Setup, functions_of
-from .speech import FirstOutput, FirstOutputHook, Spoken, fragments, speak
+from .speech import Spoken, fragments, speak
 from .stats import Heard, Stats, ToolCallIssued, ToolResponseReceived
 from .tool_calls import OpenCalls, blocks, response_text
 

@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rtcore_emulated_speech import voice
+from rtcore_emulator_kit.faults import FirstOutput
 
 from . import output
 from .output import Outbox
@@ -19,9 +20,6 @@ from .setup import VOICES
 
 CHUNK_SECONDS = 0.08
 _FRAGMENT = re.compile(r"\S+\s*")
-
-# Called with the 1-based model-turn number once the turn's first output is out; faults use it.
-type FirstOutputHook = Callable[[int], Awaitable[None]]
 
 
 def pitch_for(voice_name: str) -> float:
@@ -40,20 +38,6 @@ class Spoken:
     text: str  # what was said (all of it, or up to the interruption)
     seconds: float = 0.0
     interrupted: bool = False
-
-
-class FirstOutput:
-    """Runs the first-output hook once per turn."""
-
-    def __init__(self, hook: FirstOutputHook, number: int) -> None:
-        self._hook = hook
-        self._number = number
-        self._done = False
-
-    async def done(self) -> None:
-        if not self._done:
-            self._done = True
-            await self._hook(self._number)
 
 
 async def speak(

@@ -9,11 +9,12 @@ import contextlib
 import copy
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rtcore_emulated_speech import voice
+from rtcore_emulator_kit.faults import FirstOutput, FirstOutputHook
 
 from .audio import AudioFormat
 from .ids import new_id, obfuscation
@@ -43,9 +44,6 @@ VOICE_PITCH = {
     "rex": 120.0,
     "sal": 160.0,
 }
-
-# Called with the connection's 1-based response number once its first output is out.
-type FirstOutputHook = Callable[[int], Awaitable[None]]
 
 
 def pitch_of(voice_name: Any) -> float:
@@ -111,7 +109,7 @@ class Speaker:
     mcp: Any = None  # the session's MCP servers (mcp_tools.McpServers), which run its calls
 
     async def run(self, plan: Plan) -> None:
-        first = _First(self.first_output, plan.number)
+        first = FirstOutput(self.first_output, plan.number)
         try:
             call = plan.reply.call
             if call is not None and call.server_label is not None and self.mcp is not None:
@@ -159,7 +157,7 @@ class Speaker:
         )
         plan.output.append(copy.deepcopy(entry.item))
 
-    async def _call(self, plan: Plan, first: _First) -> None:
+    async def _call(self, plan: Plan, first: FirstOutput) -> None:
         call = plan.reply.call
         assert call is not None
         args = arguments_json(plan.reply.call_arguments or {})
@@ -195,7 +193,7 @@ class Speaker:
         plan.usage.output_text += text_tokens(call.name + args)
         await self._item_done(plan, entry, 0)
 
-    async def _message(self, plan: Plan, first: _First) -> None:
+    async def _message(self, plan: Plan, first: FirstOutput) -> None:
         audio = "audio" in plan.modalities
         text, limited = _limit(plan.reply.text, plan.max_output_tokens, audio)
         content_type = "output_audio" if audio else "output_text"
@@ -248,7 +246,9 @@ class Speaker:
             plan.status_details = {"type": "incomplete", "reason": "max_output_tokens"}
         await self._item_done(plan, entry, 0)
 
-    async def _write(self, plan: Plan, text: str, fields: dict[str, Any], first: _First) -> str:
+    async def _write(
+        self, plan: Plan, text: str, fields: dict[str, Any], first: FirstOutput
+    ) -> str:
         written = []
         for fragment in _FRAGMENT.findall(text) or [text]:
             if plan.cancel.is_set():
@@ -263,7 +263,7 @@ class Speaker:
         return "".join(written)
 
     async def _speak(
-        self, plan: Plan, text: str, fields: dict[str, Any], first: _First
+        self, plan: Plan, text: str, fields: dict[str, Any], first: FirstOutput
     ) -> tuple[str, float, list[tuple[float, str]]]:
         fmt = plan.output_format
         rate = fmt.sample_rate
@@ -336,17 +336,3 @@ def _limit(text: str, max_output_tokens: Any, audio: bool) -> tuple[str, bool]:
             break
         kept += fragment
     return kept, True
-
-
-class _First:
-    """Runs the first-output hook once per response."""
-
-    def __init__(self, hook: FirstOutputHook, number: int) -> None:
-        self._hook = hook
-        self._number = number
-        self._done = False
-
-    async def done(self) -> None:
-        if not self._done:
-            self._done = True
-            await self._hook(self._number)
