@@ -4,6 +4,7 @@ parts depend on this and not on the session that wires them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 import msgspec
@@ -13,6 +14,7 @@ from rtcore.kit import (
     ConversationMirror,
     EventOutbox,
     InputAudio,
+    UpstreamFailure,
     UpstreamSupervisor,
 )
 from rtcore.provider import messages as n
@@ -51,7 +53,11 @@ class SessionContext(Protocol):
         """Tool calls of the live stream: a toolUseId means nothing to another stream."""
         ...
 
-    async def emit(self, events: list[n.Event]) -> None: ...
+    async def emit(self, events: Iterable[n.Event]) -> None: ...
+
+    async def report_lost(
+        self, events: list[n.Event], failure: UpstreamFailure, *, fatal: bool
+    ) -> None: ...
 
     def frame_bytes(self) -> int: ...
 

@@ -163,12 +163,7 @@ class NovaLink:
     async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
         s = self._s
         events = s.inbound.fail(n.ResponseError(code=failure.code, message=failure.message))
-        if fatal:
-            events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
-            for event in events:
-                s.outbox.put_nowait(event)
-            return
-        await s.emit(events)
+        await s.report_lost(events, failure, fatal=fatal)
 
     async def tick(self, now: float) -> float | None:
         """A finished response waits ``usage_grace_seconds`` for its usage event."""

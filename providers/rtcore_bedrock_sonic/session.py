@@ -11,6 +11,7 @@ cost down.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 from rtcore.kit import (
     AnswerHold,
@@ -46,14 +47,9 @@ _ENDPOINT_WINDOW_MS = 2500.0
 _ORDERED_AFTER_AUDIO = (n.CommitAudio, n.ClearAudio, n.CreateResponse, n.Configure)
 
 
-def _client_asks(config: n.SessionConfig) -> bool:
-    """The client, not the server, starts responses (OpenAI's push-to-talk, or server VAD
-    with ``create_response: false``)."""
-    td = config.turn_detection
-    return td is None or not td.create_response
-
-
 class SonicSession(SupervisedSession[Live]):
+    hold: AnswerHold
+
     def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
         super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)
         self.up = up
@@ -64,7 +60,7 @@ class SonicSession(SupervisedSession[Live]):
         # Nova answers every turn itself; when the client is to ask (push-to-talk,
         # create_response false), the answer waits for its response.create.
         self.hold = AnswerHold()
-        self.hold.enabled = _client_asks(config)
+        self.hold.follow(config)
         # interrupt_response false: speech during a reply reaches Nova after it (Nova
         # would cut its reply on hearing it), as the next turn.
         self._deferred: list[bytes] = []
@@ -174,18 +170,14 @@ class SonicSession(SupervisedSession[Live]):
     def tool_ids(self) -> set[str]:
         return self.link.tool_ids
 
-    async def emit(self, events: list[n.Event]) -> None:
+    async def emit(self, events: Iterable[n.Event]) -> None:
+        events = list(events)
         for event in events:
             if isinstance(event, n.ToolCall):
                 self.link.tool_ids.add(event.call_id)
-            elif isinstance(event, n.ResponseDone):
-                self.supervisor.wake()  # a turn boundary: a rotation may be due
-                if self._deferred:
-                    self._release_deferred.set()
-            elif isinstance(event, n.SpeechStarted):
-                self.hold.drop()  # the user speaks again: a held answer is moot
-            for visible in self.hold.feed(event):
-                await self.outbox.put(visible)
+            elif isinstance(event, n.ResponseDone) and self._deferred:
+                self._release_deferred.set()
+        await super().emit(events)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -196,7 +188,7 @@ class SonicSession(SupervisedSession[Live]):
         self.config = config
         self.inbound.modalities = config.output_modalities
         self.inbound.manual_turns = config.turn_detection is None
-        self.hold.enabled = _client_asks(config)
+        self.hold.follow(config)
         if "input_sample_rate" in changed:
             self.audio = InputAudio(config.input_sample_rate)
             self._coalescer.configure(

@@ -123,8 +123,8 @@ class GeminiLink:
         s = self._s
         inbound, audio = s.inbound, s.audio
         return (
-            inbound.current is None
-            and inbound.ledger.active is None
+            inbound.responses.current is None
+            and inbound.responses.ledger.active is None
             and not inbound.user_open
             and not s.ptt_audio
             and not audio.speaking_recently()
@@ -133,7 +133,7 @@ class GeminiLink:
         )
 
     def waiting(self) -> bool:
-        return self._s.inbound.ledger.active is not None
+        return self._s.inbound.responses.ledger.active is not None
 
     def replay(self, recovering: bool) -> list[bytes]:
         """What the next connection must hear again: speech the current one took but never
@@ -141,23 +141,17 @@ class GeminiLink:
         s = self._s
         sent_ms = s.audio.position_ms - s.unsent_audio_bytes() / s.audio.bytes_per_ms
         if recovering and (
-            s.inbound.user_open or (s.audio.speaking_recently(3000) and s.inbound.current is None)
+            s.inbound.user_open
+            or (s.audio.speaking_recently(3000) and s.inbound.responses.current is None)
         ):
             return s.audio.recent(until_ms=sent_ms)
         return s.audio.unanswered_audio(until_ms=sent_ms)
 
     async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
         s = self._s
-        events: list[n.Event] = s.inbound.fail(
-            n.ResponseError(code=failure.code, message=failure.message)
-        )
-        if not fatal:
-            # The session resumes on a new connection, from its last handle.
-            await s.emit(events)
-            return
-        events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
-        for event in events:
-            s.outbox.put_nowait(event)
+        events = s.inbound.fail(n.ResponseError(code=failure.code, message=failure.message))
+        # Unless fatal, the session resumes on a new connection, from its last handle.
+        await s.report_lost(events, failure, fatal=fatal)
 
     async def tick(self, now: float) -> float | None:
         return None

@@ -13,7 +13,7 @@ replacing the connection with one seeded from the conversation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rtcore.kit import (
@@ -52,14 +52,9 @@ RESTART_FIELDS = frozenset(
 _NOISE_AFTER_QUIET_MS = 5000.0
 
 
-def _client_asks(config: n.SessionConfig) -> bool:
-    """The client, not the model, starts responses (push-to-talk, or server VAD with
-    ``create_response: false``): Gemini answers every turn, so its answer is held."""
-    td = config.turn_detection
-    return td is None or not td.create_response
-
-
 class GeminiSession(SupervisedSession[Live]):
+    hold: AnswerHold
+
     def __init__(
         self,
         up: Upstream,
@@ -74,9 +69,10 @@ class GeminiSession(SupervisedSession[Live]):
         self.inbound = Inbound(
             config.output_modalities, blocking_tools=up.profile.tool_behavior != "NON_BLOCKING"
         )
-        self.inbound.manual_turns = config.turn_detection is None
+        self.inbound.turn.manual = config.turn_detection is None
+        # Gemini answers every turn: where the client is to ask, the answer waits for it.
         self.hold = AnswerHold()
-        self.hold.enabled = _client_asks(config)
+        self.hold.follow(config)
         self.mirror = ConversationMirror()
         self.audio = InputAudio(config.input_sample_rate)
         # The latest resumable handle Gemini gave: where a new connection resumes.
@@ -140,15 +136,8 @@ class GeminiSession(SupervisedSession[Live]):
         for event in self.inbound.close():
             yield from self.hold.feed(event)
 
-    async def emit(self, events: list[n.Event]) -> None:
-        for event in events:
-            if isinstance(event, n.ResponseStarted | n.ResponseDone):
-                # A reply began (the stall watch starts) or ended (a rotation may be due).
-                self.supervisor.wake()
-            elif isinstance(event, n.SpeechStarted):
-                self.hold.drop()  # the user speaks again: a held answer is moot
-            for visible in self.hold.feed(event):
-                await self.outbox.put(visible)
+    async def emit(self, events: Iterable[n.Event]) -> None:
+        await super().emit(events)
         for response in self.inbound.take_activated():
             await self._send_reply(response)
 
@@ -172,8 +161,8 @@ class GeminiSession(SupervisedSession[Live]):
         events = self.inbound.feed(
             message, onset_ms=audio.onset_ms, audio_ms=int(audio.position_ms)
         )
-        if self.inbound.heard:
-            self.inbound.heard = False
+        if self.inbound.turn.heard:
+            self.inbound.turn.heard = False
             audio.acknowledge()
         for event in events:
             if isinstance(event, n.ToolCall):
@@ -189,8 +178,8 @@ class GeminiSession(SupervisedSession[Live]):
             self.voice = resolve_voice(config.voice)
         self.config = config
         self.inbound.modalities = config.output_modalities
-        self.inbound.manual_turns = config.turn_detection is None
-        self.hold.enabled = _client_asks(config)
+        self.inbound.turn.manual = config.turn_detection is None
+        self.hold.follow(config)
         if "input_sample_rate" in changed:
             self.audio = InputAudio(config.input_sample_rate)
         if changed & RESTART_FIELDS:
@@ -208,8 +197,11 @@ class GeminiSession(SupervisedSession[Live]):
     async def _append(self, pcm: bytes) -> None:
         if self.audio.observe(pcm):
             await self.emit(self.inbound.speech_measured(self.audio.onset_ms))
-        elif self.inbound.awaiting_confirmation and self.audio.quiet_for_ms() >= self._noise_ms():
-            await self.emit(self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms)))
+        elif (
+            self.inbound.turn.awaiting_confirmation
+            and self.audio.quiet_for_ms() >= self._noise_ms()
+        ):
+            await self.emit(self.inbound.turn.drop_unconfirmed(int(self.audio.position_ms)))
         if self.config.turn_detection is None:
             self._ptt.append(pcm)
             return
@@ -236,7 +228,7 @@ class GeminiSession(SupervisedSession[Live]):
 
     async def _commit(self, item_id: str) -> None:
         self.hold.drop()  # a new turn: an answer held for the last one is moot
-        self.inbound.committed_item = item_id
+        self.inbound.turn.committed_item = item_id
         self.commit_pending = True
         if self.config.turn_detection is not None:
             return  # Gemini's own turn detection ends the turn
@@ -259,7 +251,7 @@ class GeminiSession(SupervisedSession[Live]):
                 return
             self.hold.drop()  # the client added to the conversation: Gemini answers anew
         if self.inbound.request(create, self.config.output_modalities):
-            active = self.inbound.ledger.active
+            active = self.inbound.responses.ledger.active
             assert active is not None
             await self._send_reply(active)
 

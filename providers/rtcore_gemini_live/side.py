@@ -50,7 +50,7 @@ class SideReply:
         modalities = create.options.output_modalities or session.config.output_modalities
         # Its own translator: the reply is the one response of this connection.
         self._inbound = Inbound(modalities, blocking_tools=True)
-        self._inbound.manual_turns = True
+        self._inbound.turn.manual = True
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="gemini-live-side-reply")

@@ -182,14 +182,9 @@ class OpenAILink:
         s = self._s
         error = n.ResponseError(code=failure.code, message=failure.message)
         events = s.inbound.fail_all(error, "failed")
-        if not fatal:
-            if failure.code != "session_expired":
-                log.info("%s connection lost (%s): reconnecting", s.up.vendor, failure.message)
-            await s.emit(events)
-            return
-        events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
-        for event in events:
-            s.outbox.put_nowait(event)
+        if not fatal and failure.code != "session_expired":
+            log.info("%s connection lost (%s): reconnecting", s.up.vendor, failure.message)
+        await s.report_lost(events, failure, fatal=fatal)
 
     async def tick(self, now: float) -> float | None:
         return None

@@ -96,13 +96,6 @@ class OpenAISession(SupervisedSession[Upstream]):
     def closing_events(self) -> Iterable[n.Event]:
         return self.inbound.fail_all(None, "cancelled")
 
-    async def emit(self, events: list[n.Event]) -> None:
-        for event in events:
-            if isinstance(event, n.ResponseStarted | n.ResponseDone):
-                # A reply began (the stall watch starts) or ended (a rotation may be due).
-                self.supervisor.wake()
-            await self.outbox.put(event)
-
     async def on_event(self, up: Upstream, ev: dict[str, Any]) -> None:
         """One event of the live connection."""
         actions = Actions()

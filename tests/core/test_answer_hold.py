@@ -53,3 +53,15 @@ def test_dropped_mid_answer_nothing_more_of_it_is_seen() -> None:
     other = n.TextDelta(response_id="resp_core", text="y")
     assert fed(hold, n.ResponseStarted(response_id="own2"), other) == [other]
     assert hold.has_answer
+
+
+def test_it_holds_exactly_when_the_client_starts_responses() -> None:
+    hold = AnswerHold()
+    vad = n.TurnDetection(type="server_vad", create_response=True)
+    hold.follow(n.SessionConfig(model="m", turn_detection=vad))
+    assert not hold.enabled
+    hold.follow(n.SessionConfig(model="m", turn_detection=None))  # push-to-talk
+    assert hold.enabled
+    asks = n.TurnDetection(type="server_vad", create_response=False)
+    hold.follow(n.SessionConfig(model="m", turn_detection=asks))
+    assert hold.enabled

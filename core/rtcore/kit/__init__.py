@@ -3,6 +3,10 @@ its model's own policy.
 
 - ``EventOutbox``: the session's outgoing events, with end and error semantics.
 - ``ResponseLedger``: responses by id, exactly one ``ResponseDone`` for each.
+- ``ResponseTurns``: responses for a model with none of its own, whose output comes in
+  turns one at a time (its own answers announced, requests waiting for the turn's end).
+- ``SpokenTurn``: the user's spoken turn for an upstream that reports it late or not at
+  all (speech started and stopped, the item, its transcript held until the item is seen).
 - ``ConversationMirror``: the core's conversation as the provider was told of it.
 - ``UpstreamSupervisor``: one live upstream stream kept alive (open with backoff, rotate at
   a turn boundary, recover with replay, a backlog meanwhile), driven through an
@@ -14,8 +18,8 @@ its model's own policy.
 - ``AnswerHold``: a model's own answer kept back until the client's ``response.create``
   claims it (push-to-talk, ``create_response: false`` on a model that always answers).
 - ``SupervisedSession``: the shell of a session on one supervised upstream (events, send,
-  connected, a bounded close, the last events); a provider's session implements
-  ``on_command``.
+  connected, a bounded close, the last events, ``emit`` through its hold, ``report_lost``);
+  a provider's session implements ``on_command``.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 """
 
@@ -28,7 +32,9 @@ from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.pcm import frames, silence
+from rtcore.kit.response_turns import ResponseTurns
 from rtcore.kit.shell import SupervisedSession
+from rtcore.kit.spoken_turn import SpokenTurn
 from rtcore.kit.supervisor import UpstreamState, UpstreamSupervisor
 from rtcore.kit.upstream import (
     THROTTLED,
@@ -51,6 +57,8 @@ __all__ = [
     "LedgerResponse",
     "MirroredItem",
     "ResponseLedger",
+    "ResponseTurns",
+    "SpokenTurn",
     "SupervisedSession",
     "SupervisorPolicy",
     "UpstreamAdapter",

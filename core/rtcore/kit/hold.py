@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
-from rtcore.provider.messages import Event, ResponseDone, ResponseStarted
+from rtcore.provider.messages import Event, ResponseDone, ResponseStarted, SessionConfig
 
 
 class AnswerHold:
@@ -28,6 +28,12 @@ class AnswerHold:
         self._finished = False
         self._claimed: tuple[str, str] | None = None  # (model's id, core's id)
         self._dropped: str | None = None  # a dropped answer that is still streaming
+
+    def follow(self, config: SessionConfig) -> None:
+        """Hold answers exactly when the client, not the server, starts responses:
+        push-to-talk, or server VAD with ``create_response: false``."""
+        td = config.turn_detection
+        self.enabled = td is None or not td.create_response
 
     @property
     def has_answer(self) -> bool:

@@ -4,7 +4,9 @@ does the same way, so that a provider's session holds only its model's policy.
 ``SupervisedSession`` owns the session's ``EventOutbox`` and the task that runs its
 ``UpstreamSupervisor``; it answers the core's ``events``, ``send`` (dropping commands once
 the session is over), ``connected`` (the first stream opened, or ``ProviderUnavailable``)
-and ``aclose`` (the upstream closed gracefully and bounded, then the last events). A
+and ``aclose`` (the upstream closed gracefully and bounded, then the last events). It
+emits events (``emit``: through the session's ``AnswerHold`` where it has one, waking the
+supervisor at a reply's start and end) and reports a lost upstream (``report_lost``). A
 subclass implements ``on_command`` and may override the three moments of a close.
 """
 
@@ -15,6 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any
 
+from rtcore.kit.hold import AnswerHold
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.supervisor import UpstreamSupervisor
 from rtcore.kit.upstream import UpstreamFailure
@@ -27,6 +30,9 @@ QUEUE_EVENTS = 512
 
 class SupervisedSession[H]:
     supervisor: UpstreamSupervisor[H]
+    # A model that answers every turn on its own keeps its answers here until the client
+    # asks (``AnswerHold``); None where the model answers only when asked.
+    hold: AnswerHold | None = None
 
     def __init__(self, *, close_timeout_seconds: float, queue_events: int = QUEUE_EVENTS) -> None:
         self.outbox = EventOutbox(queue_events)
@@ -77,6 +83,37 @@ class SupervisedSession[H]:
                     await self._runner
         await self.after_close()
         self._end_events()
+
+    # -- events --------------------------------------------------------------------------
+
+    async def emit(self, events: Iterable[n.Event]) -> None:
+        """Events for the client, in order. A reply's start (the stall watch starts) or end
+        (a rotation may be due) wakes the supervisor; the user speaking again makes a held
+        answer moot."""
+        hold = self.hold
+        for event in events:
+            if isinstance(event, n.ResponseStarted | n.ResponseDone):
+                self.supervisor.wake()
+            if hold is None:
+                await self.outbox.put(event)
+                continue
+            if isinstance(event, n.SpeechStarted):
+                hold.drop()
+            for visible in hold.feed(event):
+                await self.outbox.put(visible)
+
+    async def report_lost(
+        self, events: list[n.Event], failure: UpstreamFailure, *, fatal: bool
+    ) -> None:
+        """The upstream was lost: ``events`` close what it left open. Unless ``fatal`` the
+        supervisor recovers and they go out as any others; a fatal loss ends the session
+        with the error, queued at once (the supervisor is ending: nothing may wait)."""
+        if not fatal:
+            await self.emit(events)
+            return
+        events.append(n.ProviderError(code=failure.code, message=failure.message, fatal=True))
+        for event in events:
+            self.outbox.put_nowait(event)
 
     # -- the moments of a close, for a subclass ---------------------------------------------
 
