@@ -17,6 +17,9 @@ its model's own policy.
   connected, a bounded close, the last events); a provider's session implements
   ``on_command``.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
+- ``SessionTunables`` (the supervisor's tunables as model options, with ``policy``),
+  ``read_options``, ``text_param``, ``env_value``, ``unknown_param_warnings`` and
+  ``LITELLM_ONLY``: a model's ``litellm_params`` read, bad values named, unknown keys warned.
 """
 
 from rtcore.kit.backlog import Backlog, Builder
@@ -27,6 +30,14 @@ from rtcore.kit.input_audio import InputAudio
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
+from rtcore.kit.params import (
+    LITELLM_ONLY,
+    SessionTunables,
+    env_value,
+    read_options,
+    text_param,
+    unknown_param_warnings,
+)
 from rtcore.kit.pcm import frames, silence
 from rtcore.kit.shell import SupervisedSession
 from rtcore.kit.supervisor import UpstreamState, UpstreamSupervisor
@@ -39,6 +50,7 @@ from rtcore.kit.upstream import (
 )
 
 __all__ = [
+    "LITELLM_ONLY",
     "THROTTLED",
     "AnswerHold",
     "AudioCoalescer",
@@ -51,15 +63,20 @@ __all__ = [
     "LedgerResponse",
     "MirroredItem",
     "ResponseLedger",
+    "SessionTunables",
     "SupervisedSession",
     "SupervisorPolicy",
     "UpstreamAdapter",
     "UpstreamFailure",
     "UpstreamState",
     "UpstreamSupervisor",
+    "env_value",
     "flush_when_due",
     "frames",
     "new_item_id",
     "new_response_id",
+    "read_options",
     "silence",
+    "text_param",
+    "unknown_param_warnings",
 ]
