@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from rtcore.kit import SupervisorPolicy
+from rtcore.kit import SessionTunables
 from rtcore_bedrock_sonic.lanes import LanePool
 from rtcore_bedrock_sonic.models import ModelProfile
 
@@ -16,26 +16,13 @@ if TYPE_CHECKING:
     from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 
 
-class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Tunables, from the model's params (see docs/providers/bedrock-sonic.md)."""
+class SessionOptions(SessionTunables, frozen=True, kw_only=True):
+    """Tunables, from the model's params (see docs/providers/bedrock-sonic.md); the
+    supervisor's are the kit's."""
 
     # Nova ends a stream after ~8 minutes; rotate well before, at a turn boundary.
     rotate_after_seconds: float = 360.0
     connection_limit_seconds: float = 480.0
-    open_timeout_seconds: float = 10.0
-    close_timeout_seconds: float = 3.0
-    max_open_attempts: int = 4
-    backoff_initial_seconds: float = 0.25
-    backoff_max_seconds: float = 4.0
-    # ThrottlingException at open: retried for about 23 s (1, 2, 4, 8, 8 s) before the
-    # client hears rate_limit_exceeded.
-    throttle_attempts: int = 6
-    throttle_backoff_initial_seconds: float = 1.0
-    throttle_backoff_max_seconds: float = 8.0
-    max_recoveries_per_minute: int = 5
-    # A stream that stalls again right after a stall recovery ends the session (which
-    # then fails over, where the model has another deployment).
-    max_stalls_in_a_row: int = 2
     # How long a finished response waits for its usage event before response.done.
     usage_grace_seconds: float = 0.25
     audio_frame_ms: int = 64
@@ -47,19 +34,7 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # one batch, may still wait in a batch; 0 sends all quiet after speech at once until
     # Nova takes the turn (never delays a reply, costs more events).
     end_of_turn_pause_ms: int = 0
-    max_backlog_seconds: float = 60.0
-    # A response (or a user turn) with no upstream event for this long is a stalled stream.
-    stall_timeout_seconds: float = 15.0
     text_trigger_wav: str | None = None
-
-    def policy(self, input_rate: int) -> SupervisorPolicy:
-        """What the kit's upstream supervisor needs of these (the fields of the same name),
-        for audio at ``input_rate``."""
-        shared = set(SupervisorPolicy.__struct_fields__) & set(self.__struct_fields__)
-        return SupervisorPolicy(
-            **{name: getattr(self, name) for name in shared},
-            max_backlog_bytes=int(self.max_backlog_seconds * input_rate * 2),
-        )
 
 
 class Upstream(msgspec.Struct, kw_only=True):

@@ -4,9 +4,9 @@ rtcore has no use for is named as ignored."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from rtcore.kit import LITELLM_ONLY, unknown_param_warnings
 from rtcore_bedrock_sonic.options import SessionOptions
 
 AWS_PARAMS = frozenset(
@@ -20,27 +20,13 @@ AWS_PARAMS = frozenset(
     }
 )  # fmt: skip
 
-# LiteLLM settings that mean something to LiteLLM's router or billing, nothing here.
-LITELLM_ONLY = frozenset(
-    {
-        "rpm", "tpm", "timeout", "stream_timeout", "max_retries", "api_key",
-        "api_version", "organization", "input_cost_per_second", "output_cost_per_second",
-        "input_cost_per_token", "output_cost_per_token", "mock_response", "tags",
-        "max_parallel_requests", "weight", "order", "custom_llm_provider",
-    }
-)  # fmt: skip
+# LiteLLM's connection settings of other providers' models mean nothing here either.
+IGNORED = LITELLM_ONLY | {"api_key", "api_version", "organization"}
 
 KNOWN = AWS_PARAMS | frozenset(SessionOptions.__struct_fields__)
 
 
-def param_warnings(model_name: str, params: Mapping[str, object]) -> Iterable[str]:
-    for key in sorted(params):
-        if key in KNOWN:
-            continue
-        where = f"model {model_name!r}: litellm_params.{key}"
-        if key in LITELLM_ONLY:
-            yield f"{where} is a LiteLLM setting rtcore does not use; it is ignored"
-            continue
-        close = difflib.get_close_matches(key, sorted(KNOWN), n=1, cutoff=0.75)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        yield f"{where} is not an option of the Bedrock provider and is ignored{hint}"
+def param_warnings(model_name: str, params: Mapping[str, object]) -> list[str]:
+    return unknown_param_warnings(
+        KNOWN, params, model_name=model_name, provider="Bedrock", litellm_only=IGNORED
+    )

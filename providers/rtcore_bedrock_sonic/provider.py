@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-import msgspec
-
 from rtcore.keys.pricing import OVERRIDES
+from rtcore.kit import read_options
 from rtcore.logs import register_secrets
 from rtcore.provider import (
     Capabilities,
@@ -67,13 +66,10 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 
 
 def session_options(params: Mapping[str, object]) -> SessionOptions:
-    known = {f: params[f] for f in SessionOptions.__struct_fields__ if f in params}
     try:
-        return msgspec.convert(known, SessionOptions, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ProviderUnavailable(
-            f"Invalid Nova Sonic option: {exc}", code="invalid_config"
-        ) from exc
+        return read_options(params, SessionOptions, "Nova Sonic")
+    except ValueError as exc:
+        raise ProviderUnavailable(str(exc), code="invalid_config") from exc
 
 
 def _served_model(model: ModelConfig) -> tuple[str, ModelProfile, ModelProfile | None, str]:

@@ -5,15 +5,20 @@ meant to be), never silently ignored."""
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
 
-from rtcore.kit import SupervisorPolicy
+from rtcore.kit import (
+    LITELLM_ONLY,
+    SessionTunables,
+    env_value,
+    read_options,
+    text_param,
+    unknown_param_warnings,
+)
 from rtcore_gemini_live.models import Backend
 
 _API_KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -24,27 +29,13 @@ DEFAULT_LOCATION = "us-central1"
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{4})?(-([A-Z]{2}|[0-9]{3}|XA))?$")
 
 
-class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Tunables (docs/providers/gemini-live.md). Gemini ends a connection after about
-    ten minutes and says so with ``goAway`` about a minute before; rotation by age is the
-    fallback for a connection that ends without one."""
+class SessionOptions(SessionTunables, frozen=True, kw_only=True):
+    """Tunables (docs/providers/gemini-live.md); the supervisor's are the kit's. Gemini
+    ends a connection after about ten minutes and says so with ``goAway`` about a minute
+    before; rotation by age is the fallback for a connection that ends without one."""
 
     rotate_after_seconds: float = 540.0
     connection_limit_seconds: float = 600.0
-    open_timeout_seconds: float = 10.0
-    close_timeout_seconds: float = 3.0
-    max_open_attempts: int = 4
-    backoff_initial_seconds: float = 0.25
-    backoff_max_seconds: float = 4.0
-    throttle_attempts: int = 6
-    throttle_backoff_initial_seconds: float = 1.0
-    throttle_backoff_max_seconds: float = 8.0
-    max_recoveries_per_minute: int = 5
-    # A stream that stalls again right after a stall recovery ends the session (which
-    # then fails over, where the model has another deployment).
-    max_stalls_in_a_row: int = 2
-    stall_timeout_seconds: float = 15.0
-    max_backlog_seconds: float = 60.0
     # Context-window compression (a sliding window), so sessions outlive Gemini's
     # 15-minute limit; None leaves the server's defaults.
     compression_trigger_tokens: int | None = None
@@ -52,13 +43,6 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
     # BCP-47 language of speech in and out (None: the model detects it).
     language: str | None = None
     api_version: str | None = None
-
-    def policy(self, input_rate: int) -> SupervisorPolicy:
-        shared = set(SupervisorPolicy.__struct_fields__) & set(self.__struct_fields__)
-        return SupervisorPolicy(
-            **{name: getattr(self, name) for name in shared},
-            max_backlog_bytes=int(self.max_backlog_seconds * input_rate * 2),
-        )
 
 
 class Connection(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,44 +63,24 @@ _CONNECTION_KEYS = {
         {"api_base", "ssl_ca_file", "vertex_project", "vertex_location", "vertex_credentials"}
     ),
 }
-# LiteLLM settings that mean something to LiteLLM's router or billing, nothing here.
-LITELLM_ONLY = frozenset(
-    {
-        "rpm", "tpm", "timeout", "stream_timeout", "max_retries", "organization",
-        "input_cost_per_second", "output_cost_per_second", "input_cost_per_token",
-        "output_cost_per_token", "mock_response", "tags", "max_parallel_requests", "weight",
-        "order", "custom_llm_provider",
-    }
-)  # fmt: skip
-
-
-def _text(params: Mapping[str, object], key: str) -> str | None:
-    value = params.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"litellm_params.{key} must be a string, not {type(value).__name__}")
-    return value
-
-
-def _env(names: Iterable[str]) -> str | None:
-    return next((v for name in names if (v := os.environ.get(name))), None)
+# OpenAI's organization, which a copied LiteLLM entry may carry, means nothing here.
+IGNORED = LITELLM_ONLY | {"organization"}
 
 
 def connection(backend: Backend, params: Mapping[str, object]) -> Connection:
-    ca = _text(params, "ssl_ca_file")
+    ca = text_param(params, "ssl_ca_file")
     if ca is not None and not Path(ca).is_file():
         raise ValueError(f"litellm_params.ssl_ca_file: no such file: {ca}")
-    base = _text(params, "api_base")
+    base = text_param(params, "api_base")
     if base is not None and not base.startswith(("https://", "http://", "wss://")):
         raise ValueError(f"litellm_params.api_base must be an https:// URL, not {base!r}")
     if backend == "gemini":
-        key = _text(params, "api_key") or _env(_API_KEY_ENV)
+        key = text_param(params, "api_key") or env_value(_API_KEY_ENV)
         return Connection(backend=backend, api_key=key, api_base=base, ssl_ca_file=ca)
-    location = _text(params, "vertex_location") or _env(_LOCATION_ENV) or DEFAULT_LOCATION
+    location = text_param(params, "vertex_location") or env_value(_LOCATION_ENV) or DEFAULT_LOCATION
     if not re.fullmatch(r"[a-z0-9-]+", location):
         raise ValueError(f"litellm_params.vertex_location is not a location: {location!r}")
-    credentials = _text(params, "vertex_credentials")
+    credentials = text_param(params, "vertex_credentials")
     is_json = credentials is not None and credentials.lstrip().startswith("{")
     if credentials is not None and not is_json and not Path(credentials).is_file():
         raise ValueError(f"litellm_params.vertex_credentials: no such file: {credentials}")
@@ -124,18 +88,14 @@ def connection(backend: Backend, params: Mapping[str, object]) -> Connection:
         backend=backend,
         api_base=base,
         ssl_ca_file=ca,
-        vertex_project=_text(params, "vertex_project") or _env(_PROJECT_ENV),
+        vertex_project=text_param(params, "vertex_project") or env_value(_PROJECT_ENV),
         vertex_location=location,
         vertex_credentials=credentials,
     )
 
 
 def session_options(params: Mapping[str, object]) -> SessionOptions:
-    known = {f: params[f] for f in SessionOptions.__struct_fields__ if f in params}
-    try:
-        options = msgspec.convert(known, SessionOptions, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"Invalid Gemini Live option: {exc}") from None
+    options = read_options(params, SessionOptions, "Gemini Live")
     if options.language is not None and not _LANGUAGE.match(options.language):
         raise ValueError(
             f"litellm_params.language must be a BCP-47 code such as en-US, not {options.language!r}"
@@ -144,19 +104,12 @@ def session_options(params: Mapping[str, object]) -> SessionOptions:
 
 
 def param_warnings(backend: Backend, model_name: str, params: Mapping[str, object]) -> list[str]:
-    known = _CONNECTION_KEYS[backend] | frozenset(SessionOptions.__struct_fields__)
-    other = _CONNECTION_KEYS["vertex" if backend == "gemini" else "gemini"]
-    out: list[str] = []
-    for key in sorted(params):
-        if key in known:
-            continue
-        where = f"model {model_name!r}: litellm_params.{key}"
-        if key in LITELLM_ONLY:
-            out.append(f"{where} is a LiteLLM setting rtcore does not use; it is ignored")
-        elif key in other:
-            out.append(f"{where} is not used by the {backend} backend; it is ignored")
-        else:
-            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            out.append(f"{where} is not an option of the Gemini Live provider{hint}")
-    return out
+    return unknown_param_warnings(
+        _CONNECTION_KEYS[backend] | frozenset(SessionOptions.__struct_fields__),
+        params,
+        model_name=model_name,
+        provider="Gemini Live",
+        litellm_only=IGNORED,
+        backend=backend,
+        other_backend_keys=_CONNECTION_KEYS["vertex" if backend == "gemini" else "gemini"],
+    )

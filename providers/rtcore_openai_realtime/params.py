@@ -6,12 +6,11 @@ value is a ValueError naming its key; an unknown key is warned of, never silentl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import msgspec
 
-from rtcore.kit import SupervisorPolicy
+from rtcore.kit import SupervisorPolicy, env_value, read_options, text_param, unknown_param_warnings
 from rtcore_openai_realtime.models import Vendor
 
 _KEY_ENV: dict[Vendor, tuple[str, ...]] = {
@@ -93,30 +92,10 @@ _CONNECTION_KEYS: dict[Vendor, frozenset[str]] = {
     "azure": frozenset({"api_key", "api_base", "azure_ad_token", "api_version"}),
     "xai": frozenset({"api_key", "api_base"}),
 }
-# LiteLLM settings that mean something to LiteLLM's router or billing, nothing here.
-LITELLM_ONLY = frozenset(
-    {"rpm", "tpm", "timeout", "stream_timeout", "max_retries", "weight", "tags", "order"}
-)
-
-
-def _text(params: Mapping[str, object], key: str) -> str | None:
-    value = params.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{key} must be a non-empty string")
-    return value.strip()
-
-
-def _env(names: tuple[str, ...]) -> str | None:
-    for name in names:
-        if value := os.environ.get(name, "").strip():
-            return value
-    return None
 
 
 def connection(vendor: Vendor, params: Mapping[str, object]) -> Connection:
-    base = _text(params, "api_base") or _env(_BASE_ENV[vendor]) or DEFAULT_BASE[vendor]
+    base = text_param(params, "api_base") or env_value(_BASE_ENV[vendor]) or DEFAULT_BASE[vendor]
     if base is None:
         raise ValueError(
             "api_base is required for Azure OpenAI: the resource endpoint, "
@@ -127,26 +106,25 @@ def connection(vendor: Vendor, params: Mapping[str, object]) -> Connection:
     return Connection(
         vendor=vendor,
         api_base=base.rstrip("/"),
-        api_key=_text(params, "api_key") or _env(_KEY_ENV[vendor]),
-        azure_ad_token=_text(params, "azure_ad_token") if vendor == "azure" else None,
-        api_version=_text(params, "api_version") if vendor == "azure" else None,
-        organization=_text(params, "organization") if vendor == "openai" else None,
-        project=_text(params, "project") if vendor == "openai" else None,
+        api_key=text_param(params, "api_key") or env_value(_KEY_ENV[vendor]),
+        azure_ad_token=text_param(params, "azure_ad_token") if vendor == "azure" else None,
+        api_version=text_param(params, "api_version") if vendor == "azure" else None,
+        organization=text_param(params, "organization") if vendor == "openai" else None,
+        project=text_param(params, "project") if vendor == "openai" else None,
     )
 
 
 def session_options(params: Mapping[str, object]) -> SessionOptions:
-    fields = {k: v for k, v in params.items() if k in SessionOptions.__struct_fields__}
-    try:
-        return msgspec.convert(fields, SessionOptions)
-    except msgspec.ValidationError as exc:
-        raise ValueError(str(exc)) from None
+    return read_options(params, SessionOptions, "OpenAI Realtime")
 
 
 def param_warnings(vendor: Vendor, name: str, params: Mapping[str, object]) -> list[str]:
-    known = _CONNECTION_KEYS[vendor] | set(SessionOptions.__struct_fields__) | LITELLM_ONLY
-    return [
-        f"model {name!r}: litellm_params.{key} is not used by the {vendor} realtime provider"
-        for key in params
-        if key not in known
-    ]
+    keys = _CONNECTION_KEYS[vendor]
+    return unknown_param_warnings(
+        keys | frozenset(SessionOptions.__struct_fields__),
+        params,
+        model_name=name,
+        provider="OpenAI Realtime",
+        backend=vendor,
+        other_backend_keys=frozenset[str]().union(*_CONNECTION_KEYS.values()) - keys,
+    )

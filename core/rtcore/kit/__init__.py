@@ -21,6 +21,9 @@ its model's own policy.
   connected, a bounded close, the last events, ``emit`` through its hold, ``report_lost``);
   a provider's session implements ``on_command``.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
+- ``SessionTunables`` (the supervisor's tunables as model options, with ``policy``),
+  ``read_options``, ``text_param``, ``env_value``, ``unknown_param_warnings`` and
+  ``LITELLM_ONLY``: a model's ``litellm_params`` read, bad values named, unknown keys warned.
 """
 
 from rtcore.kit.backlog import Backlog, Builder
@@ -31,6 +34,14 @@ from rtcore.kit.input_audio import InputAudio
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
 from rtcore.kit.outbox import EventOutbox
+from rtcore.kit.params import (
+    LITELLM_ONLY,
+    SessionTunables,
+    env_value,
+    read_options,
+    text_param,
+    unknown_param_warnings,
+)
 from rtcore.kit.pcm import frames, silence
 from rtcore.kit.response_turns import ResponseTurns
 from rtcore.kit.shell import SupervisedSession
@@ -45,6 +56,7 @@ from rtcore.kit.upstream import (
 )
 
 __all__ = [
+    "LITELLM_ONLY",
     "THROTTLED",
     "AnswerHold",
     "AudioCoalescer",
@@ -58,6 +70,7 @@ __all__ = [
     "MirroredItem",
     "ResponseLedger",
     "ResponseTurns",
+    "SessionTunables",
     "SpokenTurn",
     "SupervisedSession",
     "SupervisorPolicy",
@@ -65,9 +78,13 @@ __all__ = [
     "UpstreamFailure",
     "UpstreamState",
     "UpstreamSupervisor",
+    "env_value",
     "flush_when_due",
     "frames",
     "new_item_id",
     "new_response_id",
+    "read_options",
     "silence",
+    "text_param",
+    "unknown_param_warnings",
 ]
