@@ -344,6 +344,8 @@ def ring(config: n.SessionConfig, position_ms: float = 0.0) -> InputAudio:
         replay_seconds=REPLAY_SECONDS,
         encoding=config.input_encoding,
         position_ms=position_ms,
+        # A move replays whole committed turns, however long ago they were spoken.
+        trim=False,
     )
 
 

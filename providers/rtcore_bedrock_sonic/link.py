@@ -152,13 +152,12 @@ class NovaLink:
         """What the next stream must hear again: speech the current one received but never
         acknowledged (for a broken stream, the last 3 s of a turn it was still taking)."""
         s = self._s
-        sent_ms = s.audio.position_ms - s.unsent_audio_bytes() / s.audio.bytes_per_ms
-        if recovering and (
-            s.inbound.user_turn_open
-            or (s.audio.speaking_recently(3000) and not s.inbound.response_active)
-        ):
-            return s.audio.recent(until_ms=sent_ms)
-        return s.audio.unanswered_audio(until_ms=sent_ms)
+        return s.audio.replay(
+            unsent_bytes=s.unsent_audio_bytes(),
+            recovering=recovering,
+            turn_open=s.inbound.user_turn_open,
+            answering=s.inbound.response_active,
+        )
 
     async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
         s = self._s

@@ -139,13 +139,12 @@ class GeminiLink:
         """What the next connection must hear again: speech the current one took but never
         showed it heard (for a broken one, the last seconds of a turn still being taken)."""
         s = self._s
-        sent_ms = s.audio.position_ms - s.unsent_audio_bytes() / s.audio.bytes_per_ms
-        if recovering and (
-            s.inbound.user_open
-            or (s.audio.speaking_recently(3000) and s.inbound.responses.current is None)
-        ):
-            return s.audio.recent(until_ms=sent_ms)
-        return s.audio.unanswered_audio(until_ms=sent_ms)
+        return s.audio.replay(
+            unsent_bytes=s.unsent_audio_bytes(),
+            recovering=recovering,
+            turn_open=s.inbound.user_open,
+            answering=s.inbound.responses.current is not None,
+        )
 
     async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:
         s = self._s

@@ -63,3 +63,57 @@ def test_quiet_is_counted_from_the_end_of_the_last_voiced_frame() -> None:
     assert audio.measured_quiet_ms == 20
     audio.note(bytes(_CHUNK))  # not measured: not counted
     assert audio.measured_quiet_ms == 20
+
+
+def _ms(chunks: list[bytes]) -> float:
+    return sum(len(c) for c in chunks) / 32.0
+
+
+def test_quiet_between_turns_keeps_a_second_not_the_whole_window() -> None:
+    trimmed, whole = InputAudio(16000), InputAudio(16000, trim=False)
+    for pcm in _chunks(bytes(_CHUNK * 500)):  # 10 s of silence
+        trimmed.observe(pcm)
+        whole.observe(pcm)
+    assert 1000 <= _ms(trimmed.recent(until_ms=trimmed.position_ms, within_ms=10_000)) <= 1020
+    assert _ms(whole.recent(until_ms=whole.position_ms, within_ms=10_000)) >= 9980
+
+
+def test_unanswered_speech_is_kept_whole_until_acknowledged() -> None:
+    audio = InputAudio(16000)
+    speech = utterance_pcm(0, trail_silence=0.0)
+    for pcm in _chunks(bytes(_CHUNK * 100) + speech + bytes(_CHUNK * 300)):  # 6 s quiet after
+        audio.observe(pcm)
+    replay = b"".join(audio.unanswered_audio(until_ms=audio.position_ms))
+    # From 300 ms before the speech began to now: all of it, though it began 6.6 s ago.
+    assert audio.position_ms - audio.onset_ms > 6000
+    assert len(replay) == (audio.position_ms - audio.onset_ms + 300) * 32
+    audio.acknowledge()
+    audio.observe(bytes(_CHUNK))
+    assert _ms(audio.recent(until_ms=audio.position_ms, within_ms=10_000)) <= 1020
+
+
+def test_a_long_utterance_is_kept_from_its_onset_while_it_goes_on() -> None:
+    audio = InputAudio(16000)
+    audio.acknowledge()
+    speech = b"".join(utterance_pcm(i, trail_silence=0.1) for i in range(4))
+    for pcm in _chunks(bytes(_CHUNK * 100) + speech):
+        audio.observe(pcm)
+        audio.acknowledge()  # heard as it goes: only the utterance rule keeps it
+    kept = audio.recent(until_ms=audio.position_ms, within_ms=30_000)
+    onset_to_now = audio.position_ms - audio.onset_ms
+    assert _ms(kept) >= onset_to_now + 300
+    assert onset_to_now > 3000  # longer than a recovery's 3 s: the onset rule kept it
+
+
+def test_replay_of_a_broken_stream_taking_a_turn_is_its_last_seconds() -> None:
+    audio = InputAudio(16000)
+    for pcm in _chunks(bytes(_CHUNK * 150) + utterance_pcm(0, trail_silence=0.0) * 5):
+        audio.observe(pcm)
+    audio.acknowledge()  # heard: nothing unanswered
+    unsent = _CHUNK * 3  # batched, not taken by the stream
+    assert (
+        audio.replay(unsent_bytes=unsent, recovering=False, turn_open=True, answering=False) == []
+    )
+    again = audio.replay(unsent_bytes=unsent, recovering=True, turn_open=True, answering=False)
+    assert _ms(again) == 3000
+    assert audio.replay(unsent_bytes=unsent, recovering=True, turn_open=False, answering=True) == []

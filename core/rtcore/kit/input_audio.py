@@ -27,6 +27,13 @@ _QUIET_MS_FOR_NEW_ONSET = 300
 _VOICED_MS_FOR_SPEECH = 100
 # Noted audio is measured at the latest once this much waits (one numpy pass a second).
 _PENDING_SECONDS = 1.0
+# A trimmed ring keeps this much before the speech a replay may ask for (a replay's own
+# lead is 300 ms; an upstream's idea of where speech began may be a little earlier than
+# this measure's), and this much of the latest audio whatever it holds.
+_KEEP_BEFORE_SPEECH_MS = 600.0
+_KEEP_LATEST_MS = 1000.0
+# A broken stream that was taking a turn takes the turn's last seconds with it.
+_RECENT_MS = 3000.0
 
 
 class InputAudio:
@@ -38,6 +45,12 @@ class InputAudio:
     turn only after a pause of its own holds, for a while after the user stops speaking,
     speech that no event has acknowledged yet: a stream retired in that window takes the
     turn with it unless the audio is replayed.
+
+    The ring keeps at most ``replay_seconds``; trimmed (``trim``, the default), only what a
+    replay can ask for: the current utterance and any unanswered speech, each from just
+    before it began, and the latest second. In quiet between turns that is a second, not
+    ``replay_seconds``, of audio per session. Untrimmed, it keeps all of the last
+    ``replay_seconds`` (for a caller that replays whole earlier turns).
     """
 
     def __init__(
@@ -47,6 +60,7 @@ class InputAudio:
         replay_seconds: float = 10.0,
         encoding: AudioEncoding = "pcm16",
         position_ms: float = 0.0,
+        trim: bool = True,
     ) -> None:
         self.rate = rate
         self.encoding: AudioEncoding = encoding
@@ -64,6 +78,7 @@ class InputAudio:
         self._ring: deque[tuple[float, bytes]] = deque()
         self._ring_bytes = 0
         self._ring_limit = int(replay_seconds * rate * width)
+        self._trim = trim
         self._frame = max(1, rate * _FRAME_MS // 1000)
         self._threshold = _SPEECH_RMS * _SPEECH_RMS * self._frame
         # Audio noted but not measured yet (``note``): its chunks, their size, and where on
@@ -89,14 +104,32 @@ class InputAudio:
             self._pending_from = self.position_ms
         self._pending.append(pcm)
         self._pending_bytes += len(pcm)
-        self._ring.append((self.position_ms, pcm))
+        ring = self._ring
+        ring.append((self.position_ms, pcm))
         self._ring_bytes += len(pcm)
-        while self._ring_bytes - len(self._ring[0][1]) >= self._ring_limit:
-            self._ring_bytes -= len(self._ring.popleft()[1])
         self.position_ms += len(pcm) / self.bytes_per_ms
         if self._pending_bytes >= self._pending_limit:
             # Nobody asked for a while: measure, so that what waits stays small.
             self._utterance_began |= self._measure()
+        keep_from = self._keep_from() if self._trim else float("-inf")
+        while len(ring) > 1 and (
+            self._ring_bytes - len(ring[0][1]) >= self._ring_limit
+            or ring[0][0] + len(ring[0][1]) / self.bytes_per_ms <= keep_from
+        ):
+            self._ring_bytes -= len(ring.popleft()[1])
+
+    def _keep_from(self) -> float:
+        """Where the oldest audio a replay can ask for begins: the latest second, the
+        current utterance (voiced within the last 3 s), the unanswered speech and what is
+        not measured yet, each less a lead."""
+        keep = self.position_ms - _KEEP_LATEST_MS
+        if self._last_voiced_ms >= self.position_ms - _RECENT_MS - _FRAME_MS:
+            keep = min(keep, self._onset_ms - _KEEP_BEFORE_SPEECH_MS)
+        if self._unanswered_ms is not None:
+            keep = min(keep, self._unanswered_ms - _KEEP_BEFORE_SPEECH_MS)
+        if self._pending:
+            keep = min(keep, self._pending_from - _KEEP_BEFORE_SPEECH_MS)
+        return keep
 
     def settle(self) -> bool:
         """Measure the audio noted so far; True when an utterance began in it (or in audio
@@ -222,8 +255,22 @@ class InputAudio:
             return []
         return self._between(self._unanswered_ms - lead_ms, until_ms)
 
-    def recent(self, *, until_ms: float, within_ms: float = 3000.0) -> list[bytes]:
+    def recent(self, *, until_ms: float, within_ms: float = _RECENT_MS) -> list[bytes]:
         return self._between(until_ms - within_ms, until_ms)
+
+    def replay(
+        self, *, unsent_bytes: int, recovering: bool, turn_open: bool, answering: bool
+    ) -> list[bytes]:
+        """What a new stream must hear again, for an upstream that acknowledges speech
+        late. ``unsent_bytes``: the newest audio counted here that no stream took yet (it
+        goes to the new stream anyway). A stream that broke (``recovering``) while it took
+        a turn (``turn_open``, or speech in the last 3 s and no reply under way) took the
+        turn's last seconds with it; otherwise what must be heard again is the speech it
+        never acknowledged."""
+        until = self.position_ms - unsent_bytes / self.bytes_per_ms
+        if recovering and (turn_open or (self.speaking_recently(_RECENT_MS) and not answering)):
+            return self.recent(until_ms=until)
+        return self.unanswered_audio(until_ms=until)
 
     def _between(self, start_ms: float, end_ms: float) -> list[bytes]:
         out: list[bytes] = []
