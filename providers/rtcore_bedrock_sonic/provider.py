@@ -11,13 +11,12 @@ import asyncio
 import importlib
 import logging
 import os
-import time
 from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from rtcore.keys.pricing import OVERRIDES
-from rtcore.kit import read_options
+from rtcore.kit import ReadinessCheck, read_options
 from rtcore.logs import register_secrets
 from rtcore.provider import (
     Capabilities,
@@ -56,8 +55,6 @@ EMULATOR_HINT = (
     "To try rtcore without an AWS account, serve replies from the bundled Nova Sonic "
     "emulator instead: add --emulator to rtcore serve (the rtcore[emulator] extra)."
 )
-# How often readiness looks again at a model it found unusable.
-_RECHECK_SECONDS = 5.0
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -165,11 +162,9 @@ class SonicProvider:
         self._transport: PooledCRTClient | None = None
         self._endpoint = ""
         self._warm: asyncio.Future[None] | None = None
-        self._lock = asyncio.Lock()
-        # Readiness: whether building the client was tried, and why it last failed.
-        self._tried = False
-        self._unusable: tuple[str, float] | None = None
-        self._recheck: asyncio.Future[Upstream] | None = None
+        self._check = ReadinessCheck(
+            self._upstream_once, starting="resolving the AWS region and credentials"
+        )
 
     @property
     def capabilities(self) -> Capabilities:
@@ -194,35 +189,19 @@ class SonicProvider:
             prices=self._profile.prices,
         )
 
+    async def _upstream_once(self) -> Upstream:
+        if self._upstream is None:
+            self._upstream = await self._build()
+        return self._upstream
+
     async def _get_upstream(self) -> Upstream:
-        async with self._lock:
-            if self._upstream is None:
-                self._tried = True
-                try:
-                    self._upstream = await self._build()
-                except ProviderUnavailable as exc:
-                    self._unusable = (f"{exc.code}: {exc.message}", time.monotonic())
-                    raise
-                self._unusable = None
-            return self._upstream
+        return await self._check.run()
 
     async def readiness(self) -> str | None:
         """None when sessions can be served; else why not (no credentials, no region, ...).
         A model found unusable is looked at again, in the background, every few seconds,
         so that credentials that appear later (a token file, a profile) make it ready."""
-        if self._upstream is not None:
-            return None
-        if not self._tried or self._lock.locked():
-            return "starting: resolving the AWS region and credentials"
-        if self._unusable is None:
-            return None
-        reason, since = self._unusable
-        if time.monotonic() - since >= _RECHECK_SECONDS and (
-            self._recheck is None or self._recheck.done()
-        ):
-            self._recheck = asyncio.ensure_future(self._get_upstream())
-            self._recheck.add_done_callback(_retrieve)
-        return reason
+        return None if self._upstream is not None else self._check.reason()
 
     async def _build(self) -> Upstream:
         try:

@@ -25,13 +25,12 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
         # carries them.
         s.supervisor.restart()
     texts = [i for i in turn if is_user_text(i) or _orphaned(s, i)]
-    if s.hold.has_answer:
-        if not s.held_results and not texts:
-            # Nova already answered the turn this asks about: that answer is the reply.
-            s.commit_unanswered = False
-            await s.emit(s.hold.claim(create.response_id))
-            return
-        s.hold.drop()  # the client added to the conversation since: Nova answers anew
+    grew = bool(s.held_results or texts)
+    if (answer := s.hold.answer_for(create.response_id, conversation_grew=grew)) is not None:
+        # Nova already answered the turn this asks about: that answer is the reply.
+        s.commit_unanswered = False
+        await s.emit(answer)
+        return
     await s.emit(s.inbound.begin_requested(create, s.config.output_modalities))
     s.supervisor.last_event = time.monotonic()  # a reply is owed from now
     s.supervisor.wake()

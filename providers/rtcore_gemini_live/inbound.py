@@ -43,6 +43,19 @@ from rtcore.provider.messages import (
     Usage,
 )
 
+# turnCompleteReason values that say the reply was cut or withheld for its content (the
+# safety filters, the blocklists, prohibited input): OpenAI's ``content_filter``.
+_FILTERED = ("SAFETY", "PROHIBITED", "BLOCKLIST", "REJECTED", "CELEBRITY", "INPUT_OTHER")
+
+
+def _ending(reason: str) -> tuple[ResponseStatus, str | None]:
+    """How a model turn that ends with ``turnCompleteReason`` ends its response."""
+    if "MAX_TOKENS" in reason:
+        return "incomplete", "max_output_tokens"
+    if any(word in reason for word in _FILTERED) or "PEOPLE" in reason or "MINORS" in reason:
+        return "incomplete", "content_filter"
+    return "completed", None
+
 
 class UsageSum:
     """``usageMetadata`` (the SDK's ``UsageMetadata``: Vertex's candidates counts arrive as
@@ -176,10 +189,7 @@ class Inbound:
         if sc.turn_complete:
             if self.responses.current is not None:
                 reason = str(getattr(sc.turn_complete_reason, "value", "") or "")
-                if "MAX_TOKENS" in reason:
-                    out.append(self._finish("incomplete", "max_output_tokens"))
-                else:
-                    out.append(self._finish("completed", None))
+                out.append(self._finish(*_ending(reason)))
             self.responses.turn_ended()
             self._saw_transcription = False
         return out

@@ -7,10 +7,9 @@ credentials, so a misconfiguration is a clear error rather than a refused connec
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
+from rtcore.kit import ReadinessCheck
 from rtcore.provider import Capabilities, ModelConfig, ProviderSession, ProviderUnavailable
 from rtcore.provider.messages import SessionConfig
 from rtcore_gemini_live.capabilities import capabilities
@@ -25,7 +24,6 @@ EMULATOR_HINT = (
     "To try rtcore without a Google account, serve replies from the bundled Gemini Live "
     "emulator instead: add --emulator to rtcore serve (the rtcore[emulator] extra)."
 )
-_RECHECK_SECONDS = 5.0
 
 
 class GeminiProvider:
@@ -46,42 +44,34 @@ class GeminiProvider:
             )
         self._client = GenaiClient(conn, self._options.api_version)
         self._caps = capabilities(self._profile)
-        self._lock = asyncio.Lock()
-        self._ready = False
-        self._unusable: tuple[str, float] | None = None
-        self._recheck: asyncio.Task[None] | None = None
+        self._announced = False
+        self._check = ReadinessCheck(self._usable, starting="resolving the Gemini credentials")
 
     @property
     def capabilities(self) -> Capabilities:
         return self._caps
 
-    async def _check(self) -> None:
+    async def _usable(self) -> None:
         """Build the client and make sure its credentials hold a token."""
-        async with self._lock:
-            try:
-                await self._client.ready()
-            except ProviderUnavailable as exc:
-                self._unusable = (f"{exc.code}: {exc.message}", time.monotonic())
-                raise
-            except ValueError as exc:
-                self._unusable = (f"invalid_config: {exc}", time.monotonic())
-                raise ProviderUnavailable(str(exc), code="invalid_config") from None
-            self._unusable = None
-            if not self._ready:
-                self._ready = True
-                log.info(
-                    "Gemini Live model %s (%s) via %s",
-                    self._model.name,
-                    self._profile.id,
-                    self._client.conn.api_base
-                    or ("Vertex AI" if self._backend == "vertex" else "the Gemini API"),
-                )
+        try:
+            await self._client.ready()
+        except ValueError as exc:
+            raise ProviderUnavailable(str(exc), code="invalid_config") from None
+        if not self._announced:
+            self._announced = True
+            log.info(
+                "Gemini Live model %s (%s) via %s",
+                self._model.name,
+                self._profile.id,
+                self._client.conn.api_base
+                or ("Vertex AI" if self._backend == "vertex" else "the Gemini API"),
+            )
 
     async def warm_up(self) -> None:
         """Resolve the key or credentials before the first client; for a start with no
         Google account, say how to try rtcore without one."""
         try:
-            await self._check()
+            await self._check.run()
         except ProviderUnavailable as exc:
             if exc.code.startswith("missing_"):
                 raise ProviderUnavailable(f"{exc.message} {EMULATOR_HINT}", code=exc.code) from exc
@@ -90,22 +80,7 @@ class GeminiProvider:
     async def readiness(self) -> str | None:
         """None when sessions can be served; else why not (no key, no credentials). A
         model found unusable is looked at again every few seconds."""
-        if self._ready and self._unusable is None:
-            return None
-        if self._unusable is None:
-            return "starting: resolving the Gemini credentials"
-        reason, since = self._unusable
-        if time.monotonic() - since >= _RECHECK_SECONDS and (
-            self._recheck is None or self._recheck.done()
-        ):
-            self._recheck = asyncio.create_task(self._quiet_check())
-        return reason
-
-    async def _quiet_check(self) -> None:
-        try:
-            await self._check()
-        except ProviderUnavailable as exc:
-            log.debug("Gemini model %s still unusable: %s", self._model.name, exc.message)
+        return self._check.reason()
 
     async def open_session(self, config: SessionConfig) -> ProviderSession:
         from rtcore_gemini_live.link import GeminiLink
@@ -115,11 +90,10 @@ class GeminiProvider:
             resolve_voice(config.voice)
         except ValueError as exc:
             raise ProviderUnavailable(str(exc), code="invalid_value") from exc
-        await self._check()
+        await self._check.run()
         up = Upstream(client=self._client, profile=self._profile, options=self._options)
         return GeminiSession(up, config, GeminiLink)
 
     async def aclose(self) -> None:
-        if self._recheck is not None:
-            self._recheck.cancel()
+        self._check.aclose()
         await self._client.aclose()

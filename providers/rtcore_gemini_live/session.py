@@ -243,13 +243,12 @@ class GeminiSession(SupervisedSession[Live]):
 
     async def _create(self, create: n.CreateResponse) -> None:
         texts = [i for i in self.mirror.unsent() if not isinstance(i, n.FunctionCallOutput)]
-        if self.hold.has_answer:
-            if not self.held_results and not texts:
-                # Gemini already answered the turn this asks about: that is the reply.
-                self.commit_pending = False
-                await self.emit(self.hold.claim(create.response_id))
-                return
-            self.hold.drop()  # the client added to the conversation: Gemini answers anew
+        grew = bool(self.held_results or texts)
+        if (answer := self.hold.answer_for(create.response_id, conversation_grew=grew)) is not None:
+            # Gemini already answered the turn this asks about: that is the reply.
+            self.commit_pending = False
+            await self.emit(answer)
+            return
         if self.inbound.request(create, self.config.output_modalities):
             active = self.inbound.responses.ledger.active
             assert active is not None

@@ -65,3 +65,18 @@ def test_it_holds_exactly_when_the_client_starts_responses() -> None:
     asks = n.TurnDetection(type="server_vad", create_response=False)
     hold.follow(n.SessionConfig(model="m", turn_detection=asks))
     assert hold.enabled
+
+
+def test_a_create_claims_the_answer_unless_the_conversation_grew() -> None:
+    hold = AnswerHold()
+    hold.enabled = True
+    assert hold.answer_for("resp_core", conversation_grew=False) is None  # nothing held
+    fed(hold, n.ResponseStarted(response_id="own"), n.ResponseDone(response_id="own"))
+    assert hold.answer_for("resp_core", conversation_grew=False) == [
+        n.ResponseDone(response_id="resp_core")
+    ]
+    fed(hold, n.ResponseStarted(response_id="own2"), n.TextDelta(response_id="own2", text="x"))
+    # The client added an item since: the held answer is moot, the model is asked anew.
+    assert hold.answer_for("resp_next", conversation_grew=True) is None
+    assert not hold.has_answer
+    assert fed(hold, n.TextDelta(response_id="own2", text="y")) == []  # its rest is dropped

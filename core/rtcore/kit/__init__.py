@@ -20,6 +20,8 @@ its model's own policy.
 - ``SupervisedSession``: the shell of a session on one supervised upstream (events, send,
   connected, a bounded close, the last events, ``emit`` through its hold, ``report_lost``);
   a provider's session implements ``on_command``.
+- ``ReadinessCheck``: the provider's readiness from the check its sessions need
+  (credentials, a client), rechecked in the background while it fails.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 - ``SessionTunables`` (the supervisor's tunables as model options, with ``policy``),
   ``read_options``, ``text_param``, ``env_value``, ``unknown_param_warnings`` and
@@ -43,6 +45,7 @@ from rtcore.kit.params import (
     unknown_param_warnings,
 )
 from rtcore.kit.pcm import frames, silence
+from rtcore.kit.readiness import ReadinessCheck
 from rtcore.kit.response_turns import ResponseTurns
 from rtcore.kit.shell import SupervisedSession
 from rtcore.kit.spoken_turn import SpokenTurn
@@ -68,6 +71,7 @@ __all__ = [
     "InputAudio",
     "LedgerResponse",
     "MirroredItem",
+    "ReadinessCheck",
     "ResponseLedger",
     "ResponseTurns",
     "SessionTunables",

@@ -84,6 +84,18 @@ class AnswerHold:
             if not isinstance(e, ResponseStarted)
         ]
 
+    def answer_for(self, core_id: str, *, conversation_grew: bool) -> list[Event] | None:
+        """A ``CreateResponse`` arrived. Where the model already answered the turn it asks
+        about (an answer is held and the client added nothing to the conversation since),
+        that answer is the reply: what it produced so far, under ``core_id``. Else None:
+        a held answer is moot (dropped), and the model is to be asked."""
+        if self._held is None:
+            return None
+        if conversation_grew:
+            self.drop()
+            return None
+        return self.claim(core_id)
+
     def drop(self) -> None:
         """A new user turn: the held answer, never seen, is gone (the rest of it too)."""
         if self._held is not None and not self._finished:
