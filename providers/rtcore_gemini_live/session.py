@@ -13,7 +13,7 @@ replacing the connection with one seeded from the conversation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rtcore.kit import (
@@ -25,18 +25,11 @@ from rtcore.kit import (
     UpstreamSupervisor,
 )
 from rtcore.provider import messages as n
-from rtcore_gemini_live.history import Turn, render
 from rtcore_gemini_live.inbound import Inbound
-from rtcore_gemini_live.live import Live, audio_messages
+from rtcore_gemini_live.live import Live, audio_messages, seconds_left
 from rtcore_gemini_live.models import resolve_voice
-from rtcore_gemini_live.outgoing import (
-    Activity,
-    Scheduling,
-    ToolResult,
-    ToolResults,
-    Turns,
-    encode,
-)
+from rtcore_gemini_live.outgoing import Activity, encode
+from rtcore_gemini_live.reply import ReplyRequest
 from rtcore_gemini_live.side import SideReply
 from rtcore_gemini_live.upstream import Upstream
 
@@ -147,7 +140,7 @@ class GeminiSession(SupervisedSession[Live]):
         if update is not None and update.resumable and update.new_handle:
             self.handle = update.new_handle
         if (away := message.go_away) is not None:
-            left = _seconds(away.time_left)
+            left = seconds_left(away.time_left)
             log.info(
                 "Gemini ends connection %d of session %s in %.0f s: replacing it",
                 live.number,
@@ -260,45 +253,25 @@ class GeminiSession(SupervisedSession[Live]):
         answers the committed turn itself)."""
         results, self.held_results = self.held_results, []
         items = [i for i in self.mirror.unsent() if not isinstance(i, n.FunctionCallOutput)]
-        instructions = response.options.instructions
         if self.commit_pending and not items and not results:
             self.commit_pending = False
             return
         self.commit_pending = False
         sent = [i.id for i in items] + [r.id for r in results]
-        calls = {i.call_id: i for i in self.mirror.items if isinstance(i, n.FunctionCall)}
         for result in results:
             self.inbound.open_calls.pop(result.call_id, None)
-        scheduling: Scheduling | None = (
-            "WHEN_IDLE" if self.up.profile.tool_behavior == "NON_BLOCKING" else None
+        ask = ReplyRequest(
+            items=items,
+            results=results,
+            instructions=response.options.instructions,
+            scheduling="WHEN_IDLE" if self.up.profile.tool_behavior == "NON_BLOCKING" else None,
         )
 
         def build(live: Live) -> list[bytes]:
             # Sent once a connection takes them: one that opens before then leaves them
             # out of the history it is seeded with.
             self.mirror.mark_sent(sent)
-            on_live = [r for r in results if r.call_id in live.tool_ids]
-            turns = render(_in_order(self.mirror.items, items, results, calls, live.tool_ids))
-            if instructions:
-                turns.append(Turn("user", f"(Instructions for this reply: {instructions})"))
-            out: list[bytes] = []
-            if on_live:
-                if turns:
-                    out.append(encode(Turns(turns, complete=False)))
-                tool_results = [
-                    ToolResult(
-                        call_id=r.call_id,
-                        name=calls[r.call_id].name if r.call_id in calls else "",
-                        output=r.output,
-                        scheduling=scheduling,
-                    )
-                    for r in on_live
-                ]
-                live.tool_ids.difference_update(r.call_id for r in on_live)
-                out.append(encode(ToolResults(tool_results)))
-            else:
-                out.append(encode(Turns(turns, complete=True)))
-            return out
+            return ask.messages(self.mirror.items, live.tool_ids)
 
         await self.supervisor.send(build)
 
@@ -320,41 +293,3 @@ class GeminiSession(SupervisedSession[Live]):
         side = SideReply(self, create, on_done=self._sides.pop)
         self._sides[create.response_id] = side
         side.start()
-
-
-def _seconds(duration: Any) -> float:
-    """A goAway's ``timeLeft`` (the SDK gives a string such as "50s" or a timedelta)."""
-    if duration is None:
-        return 0.0
-    if hasattr(duration, "total_seconds"):
-        return float(duration.total_seconds())
-    text = str(duration).strip().removesuffix("s")
-    try:
-        return float(text)
-    except ValueError:
-        return 0.0
-
-
-def _in_order(
-    conversation: Sequence[n.Item],
-    items: Sequence[n.Item],
-    results: Sequence[n.FunctionCallOutput],
-    calls: dict[str, n.FunctionCall],
-    live_calls: set[str],
-) -> list[n.Item]:
-    """What a turn sends as text, in the conversation's order: the new items, and each
-    result for a call this connection never issued (another connection, or another model
-    before a failover, made it) after its call. The turn ends with the newest of them, which
-    is what the model answers."""
-    new = {i.id for i in items}
-    orphans = {r.id for r in results if r.call_id not in live_calls}
-    out: list[n.Item] = []
-    for item in conversation:
-        if item.id in new:
-            out.append(item)
-        elif item.id in orphans and isinstance(item, n.FunctionCallOutput):
-            call = calls.get(item.call_id)
-            if call is not None and call.id not in new and (not out or out[-1] is not call):
-                out.append(call)
-            out.append(item)
-    return out
