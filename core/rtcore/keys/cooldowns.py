@@ -67,6 +67,9 @@ class CooldownBoard:
         self._over: dict[str, float] = {}
         self._clearing: dict[str, float] = {}
         self._kick = asyncio.Event()
+        # One refresh at a time: one that read before another wrote must not replace the
+        # later view with its older one.
+        self._refreshing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         # Why the cooldowns are this process's own now (None: they are shared).
         self.problem: str | None = None
@@ -133,6 +136,10 @@ class CooldownBoard:
     async def refresh(self) -> None:
         """Write what failed or opened here since the last refresh, read every cooldown
         (``StoreUnavailable`` when the database cannot be used)."""
+        async with self._refreshing:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         now = time.time()
         self._unsent = {d: u for d, u in self._unsent.items() if u > now}
         self._over = {d: u for d, u in self._over.items() if u > now}
