@@ -49,6 +49,7 @@ _ORDERED_AFTER_AUDIO = (n.CommitAudio, n.ClearAudio, n.CreateResponse, n.Configu
 
 class SonicSession(SupervisedSession[Live]):
     hold: AnswerHold
+    audio: InputAudio
 
     def __init__(self, up: Upstream, config: n.SessionConfig) -> None:
         super().__init__(close_timeout_seconds=up.options.close_timeout_seconds)

@@ -47,6 +47,7 @@ _NOISE_AFTER_QUIET_MS = 5000.0
 
 class GeminiSession(SupervisedSession[Live]):
     hold: AnswerHold
+    audio: InputAudio
 
     def __init__(
         self,

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 
 class OpenAISession(SupervisedSession[Upstream]):
+    audio: InputAudio
+
     def __init__(
         self,
         up: Shared,

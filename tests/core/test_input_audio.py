@@ -117,3 +117,19 @@ def test_replay_of_a_broken_stream_taking_a_turn_is_its_last_seconds() -> None:
     again = audio.replay(unsent_bytes=unsent, recovering=True, turn_open=True, answering=False)
     assert _ms(again) == 3000
     assert audio.replay(unsent_bytes=unsent, recovering=True, turn_open=False, answering=True) == []
+
+
+def test_once_the_model_answers_the_utterance_is_no_longer_kept() -> None:
+    audio = InputAudio(16000)
+    for pcm in _chunks(bytes(_CHUNK * 100) + utterance_pcm(0, trail_silence=0.6)):
+        audio.observe(pcm)
+    audio.acknowledge()
+    kept = _ms(audio.recent(until_ms=audio.position_ms, within_ms=30_000))
+    assert kept > 1500  # the utterance, within 3 s of its last voiced frame
+    audio.answered()  # the model began its reply
+    audio.observe(bytes(_CHUNK))
+    assert _ms(audio.recent(until_ms=audio.position_ms, within_ms=30_000)) <= 1020
+    # Speech over the reply is kept again, from just before it began.
+    for pcm in _chunks(utterance_pcm(1, trail_silence=0.0)):
+        audio.observe(pcm)
+    assert _ms(audio.recent(until_ms=audio.position_ms, within_ms=30_000)) > 1000

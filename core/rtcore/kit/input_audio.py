@@ -11,8 +11,6 @@ through (``SessionConfig.input_encoding``), which is decoded for the measure onl
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from rtcore.audio import g711
@@ -47,8 +45,9 @@ class InputAudio:
     turn with it unless the audio is replayed.
 
     The ring keeps at most ``replay_seconds``; trimmed (``trim``, the default), only what a
-    replay can ask for: the current utterance and any unanswered speech, each from just
-    before it began, and the latest second. In quiet between turns that is a second, not
+    replay can ask for: the current utterance (until the model begins its reply:
+    ``answered``) and any unanswered speech, each from just before it began, and the
+    latest second. In quiet between turns that is a second, not
     ``replay_seconds``, of audio per session. Untrimmed, it keeps all of the last
     ``replay_seconds`` (for a caller that replays whole earlier turns).
     """
@@ -74,9 +73,15 @@ class InputAudio:
         self._voiced_run_ms = 0.0
         self._utterance_reported = True
         self._unanswered_ms: float | None = None
-        # (start position in ms, pcm) of the newest ``replay_seconds`` of audio.
-        self._ring: deque[tuple[float, bytes]] = deque()
-        self._ring_bytes = 0
+        # Where the model last began a reply: the speech before it is answered, and no
+        # replay's concern any more.
+        self._answered_ms = -1.0
+        # The newest audio, contiguous (a bytearray gives its front back cheaply, and holds
+        # a second in 32 KB where chunks as objects took three times that): it ends at
+        # ``_total`` bytes of audio noted since ``_origin_ms``.
+        self._ring = bytearray()
+        self._origin_ms = position_ms
+        self._total = 0
         self._ring_limit = int(replay_seconds * rate * width)
         self._trim = trim
         self._frame = max(1, rate * _FRAME_MS // 1000)
@@ -105,25 +110,25 @@ class InputAudio:
         self._pending.append(pcm)
         self._pending_bytes += len(pcm)
         ring = self._ring
-        ring.append((self.position_ms, pcm))
-        self._ring_bytes += len(pcm)
+        ring += pcm
+        self._total += len(pcm)
         self.position_ms += len(pcm) / self.bytes_per_ms
         if self._pending_bytes >= self._pending_limit:
             # Nobody asked for a while: measure, so that what waits stays small.
             self._utterance_began |= self._measure()
-        keep_from = self._keep_from() if self._trim else float("-inf")
-        while len(ring) > 1 and (
-            self._ring_bytes - len(ring[0][1]) >= self._ring_limit
-            or ring[0][0] + len(ring[0][1]) / self.bytes_per_ms <= keep_from
-        ):
-            self._ring_bytes -= len(ring.popleft()[1])
+        drop = len(ring) - self._ring_limit
+        if self._trim:
+            drop = max(drop, self._offset(self._keep_from()) - (self._total - len(ring)))
+        if drop > 0:
+            del ring[: drop - drop % self.width]
 
     def _keep_from(self) -> float:
         """Where the oldest audio a replay can ask for begins: the latest second, the
         current utterance (voiced within the last 3 s), the unanswered speech and what is
         not measured yet, each less a lead."""
         keep = self.position_ms - _KEEP_LATEST_MS
-        if self._last_voiced_ms >= self.position_ms - _RECENT_MS - _FRAME_MS:
+        voiced = self._last_voiced_ms
+        if voiced >= self.position_ms - _RECENT_MS - _FRAME_MS and voiced >= self._answered_ms:
             keep = min(keep, self._onset_ms - _KEEP_BEFORE_SPEECH_MS)
         if self._unanswered_ms is not None:
             keep = min(keep, self._unanswered_ms - _KEEP_BEFORE_SPEECH_MS)
@@ -238,6 +243,12 @@ class InputAudio:
         self.settle_quietly()  # speech noted before now was heard with the rest
         self._unanswered_ms = None
 
+    def answered(self) -> None:
+        """The model began a reply: the user's speech so far is answered (a new stream
+        need not hear it again), and the ring stops keeping the utterance for a replay."""
+        self.settle_quietly()
+        self._answered_ms = self.position_ms
+
     def unanswered(self, give_up_ms: float = 5000.0) -> bool:
         """Speech went upstream that it has not acknowledged yet. Speech followed by
         ``give_up_ms`` of audio with no acknowledgement was noise to the upstream (a
@@ -272,21 +283,19 @@ class InputAudio:
             return self.recent(until_ms=until)
         return self.unanswered_audio(until_ms=until)
 
+    def _offset(self, ms: float) -> int:
+        """The byte of the audio noted since the start that ``ms`` falls on (whole samples)."""
+        at = int((ms - self._origin_ms) * self.bytes_per_ms)
+        return at - at % self.width
+
     def _between(self, start_ms: float, end_ms: float) -> list[bytes]:
-        out: list[bytes] = []
-        for begin, pcm in self._ring:
-            end = begin + len(pcm) / self.bytes_per_ms
-            if end <= start_ms or begin >= end_ms:
-                continue
-            skip = int(max(0.0, start_ms - begin) * self.bytes_per_ms)
-            stop = int((min(end, end_ms) - begin) * self.bytes_per_ms)
-            width = self.width
-            out.append(pcm[skip - skip % width : stop - stop % width])
-        return out
+        first = self._total - len(self._ring)
+        start = max(self._offset(start_ms), first) - first
+        end = min(self._offset(end_ms), self._total) - first
+        return [bytes(self._ring[start:end])] if end > start else []
 
     def clear(self) -> None:
         # The client discarded its buffer: what the upstream already heard is not replayed.
         self.settle_quietly()  # the onset and the quiet before stay as measured
         self._ring.clear()
-        self._ring_bytes = 0
         self._unanswered_ms = None

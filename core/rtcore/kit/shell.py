@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any
 
 from rtcore.kit.hold import AnswerHold
+from rtcore.kit.input_audio import InputAudio
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.supervisor import UpstreamSupervisor
 from rtcore.kit.upstream import UpstreamFailure
@@ -33,6 +34,8 @@ class SupervisedSession[H]:
     # A model that answers every turn on its own keeps its answers here until the client
     # asks (``AnswerHold``); None where the model answers only when asked.
     hold: AnswerHold | None = None
+    # The user's audio as the session keeps it for replays (None: it keeps none).
+    audio: InputAudio | None = None
 
     def __init__(self, *, close_timeout_seconds: float, queue_events: int = QUEUE_EVENTS) -> None:
         self.outbox = EventOutbox(queue_events)
@@ -88,12 +91,15 @@ class SupervisedSession[H]:
 
     async def emit(self, events: Iterable[n.Event]) -> None:
         """Events for the client, in order. A reply's start (the stall watch starts) or end
-        (a rotation may be due) wakes the supervisor; the user speaking again makes a held
-        answer moot."""
+        (a rotation may be due) wakes the supervisor, and its start tells the user's audio
+        that what was said so far is answered; the user speaking again makes a held answer
+        moot."""
         hold = self.hold
         for event in events:
             if isinstance(event, n.ResponseStarted | n.ResponseDone):
                 self.supervisor.wake()
+                if isinstance(event, n.ResponseStarted) and self.audio is not None:
+                    self.audio.answered()  # the model answers what it heard
             if hold is None:
                 await self.outbox.put(event)
                 continue
