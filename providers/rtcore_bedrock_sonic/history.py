@@ -9,9 +9,9 @@ session, so the rules are enforced here rather than hoped for:
 - each ``textInput`` carries at most ``MAX_CHUNK_BYTES`` of UTF-8 (longer text is split
   into several ``textInput`` events inside one content block).
 
-System items are not history: they are appended to the system prompt. Function calls and
-their outputs are rendered as text, because a toolUseId only means something inside the
-stream that issued it.
+System items are not history: they are appended to the system prompt. Items become text
+as the kit renders them (``as_text``: a toolUseId only means something inside the stream
+that issued it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.provider.messages import FunctionCall, FunctionCallOutput, Item, Message
+from rtcore.kit import as_text
+from rtcore.provider.messages import Item
 
 MAX_MESSAGES = 40
 MAX_CHUNK_BYTES = 1024
@@ -35,25 +36,9 @@ class HistoryMessage(msgspec.Struct, frozen=True, kw_only=True):
     text: str
 
 
-def _item_text(item: Item) -> tuple[HistoryRole | Literal["SYSTEM"], str] | None:
-    match item:
-        case Message(role="system", text=text):
-            return ("SYSTEM", text or "")
-        case Message(role=role, text=text):
-            if not text:
-                return None  # untranscribed audio: nothing Nova could use
-            return ("USER" if role == "user" else "ASSISTANT", text)
-        case FunctionCall(name=name, arguments=arguments):
-            return ("ASSISTANT", f"(I called the tool {name} with {arguments})")
-        case FunctionCallOutput(output=output):
-            return ("USER", f"(The tool returned: {output})")
-    return None
-
-
 def system_additions(items: Iterable[Item]) -> str:
     """Text of system items, to be appended to the system prompt."""
-    parts = [t for i in items if (r := _item_text(i)) and r[0] == "SYSTEM" for t in [r[1]] if t]
-    return "\n".join(parts)
+    return "\n".join(t.text for i in items if (t := as_text(i)) and t.role == "system")
 
 
 def build_history(
@@ -71,12 +56,11 @@ def build_history(
     runs: list[tuple[HistoryRole, list[str]]] = []  # newest first, pieces newest first
     gathered = 0
     for item in reversed(items):
-        rendered = _item_text(item)
-        if rendered is None or rendered[0] == "SYSTEM":
+        turn = as_text(item)
+        if turn is None or turn.role == "system":
             continue
-        kind, text = rendered
-        role: HistoryRole = "USER" if kind == "USER" else "ASSISTANT"
-        text = text.strip()
+        role: HistoryRole = "USER" if turn.role == "user" else "ASSISTANT"
+        text = turn.text.strip()
         if not text:
             continue
         if runs and runs[-1][0] == role:

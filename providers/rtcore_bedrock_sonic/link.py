@@ -14,7 +14,7 @@ import time
 
 import msgspec
 
-from rtcore.kit import ConversationMirror, UpstreamFailure, frames
+from rtcore.kit import UpstreamFailure, frames, owed
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.context import Live, SessionContext
@@ -178,26 +178,6 @@ class NovaLink:
 
 def is_user_text(item: n.Item) -> bool:
     return isinstance(item, n.Message) and item.role == "user" and bool(item.text)
-
-
-def owed(mirror: ConversationMirror) -> list[n.Item]:
-    """The client's items Nova has not been given that came after the model's last word
-    (a reply or a tool call): a turn still to be answered. Those before it were answered
-    already, by this model or another (the conversation a session brings when it moves
-    here from another deployment): history, never part of the next turn."""
-    items = mirror.items
-    last = max(
-        (i for i, item in enumerate(items) if _by_model(item)),
-        default=-1,
-    )
-    answered = {item.id for item in items[: last + 1]}
-    return [i for i in mirror.unsent() if i.id not in answered]
-
-
-def _by_model(item: n.Item) -> bool:
-    return isinstance(item, n.FunctionCall) or (
-        isinstance(item, n.Message) and item.role == "assistant"
-    )
 
 
 def _heard_user(event: ev.OutputEvent, out: list[n.Event]) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rtcore.kit import frames
+from rtcore.kit import as_text, frames, owed
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.context import Live, SessionContext
-from rtcore_bedrock_sonic.link import is_user_text, owed
+from rtcore_bedrock_sonic.link import is_user_text
 from rtcore_bedrock_sonic.spoken_nudge import trigger_pcm
 
 
@@ -86,11 +86,7 @@ def _orphaned(s: SessionContext, item: n.Item) -> bool:
 
 
 def _turn_text(items: list[n.Item], instructions: str | None) -> str:
-    text = "\n".join(
-        f"(The tool returned: {i.output})" if isinstance(i, n.FunctionCallOutput) else i.text or ""
-        for i in items
-        if isinstance(i, n.FunctionCallOutput) or (isinstance(i, n.Message) and i.text)
-    )
+    text = "\n".join(t.text for i in items if (t := as_text(i)) is not None)
     if instructions:
         text = f"{text}\n\n(Instructions for this reply: {instructions})"
     return text.strip()

@@ -28,10 +28,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rtcore.kit import LedgerResponse, ResponseTurns, SpokenTurn, new_item_id
+from rtcore.kit import ResponseTurns, SpokenTurn, new_item_id
 from rtcore.provider.messages import (
     AudioDelta,
-    CreateResponse,
     Event,
     Modality,
     ResponseDone,
@@ -110,24 +109,7 @@ class Inbound:
         self.usage = UsageSum()
         self.open_calls: dict[str, ToolCall] = {}
 
-    # -- the session's commands --------------------------------------------------------
-
-    @property
-    def user_open(self) -> bool:
-        return self.turn.open
-
-    def request(self, create: CreateResponse, modalities: tuple[Modality, ...]) -> bool:
-        """Record a requested response; True when it is active now (to be sent)."""
-        return self.responses.request(create, modalities)
-
-    def take_activated(self) -> list[LedgerResponse]:
-        """Requests that became active as an earlier response ended: to be sent now."""
-        return self.responses.take_activated()
-
-    def cancel(self, response_id: str) -> tuple[list[Event], bool]:
-        """Cancel by id; True when Gemini may still be generating it (the session then
-        stops it upstream)."""
-        return self.responses.cancel(response_id)
+    # -- the session's commands (requests and cancels go to ``responses`` itself) ------
 
     def fail(self, error: ResponseError) -> list[Event]:
         """The connection broke: what was open fails, the user's turn closes."""

@@ -16,11 +16,10 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from rtcore.kit import UpstreamFailure
+from rtcore.kit import UpstreamFailure, text_turns
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_gemini_live.errors import classify
-from rtcore_gemini_live.history import render
 from rtcore_gemini_live.live import Live, audio_messages
 from rtcore_gemini_live.outgoing import Activity, Turns, deliver, encode
 from rtcore_gemini_live.setup import Setup, connect_config
@@ -77,7 +76,7 @@ class GeminiLink:
         waiting = {i.id for i in mirror.unsent()}
         kept = [i for i in mirror.items if i.id not in waiting]
         mirror.mark_sent(i.id for i in kept)
-        return render(kept)
+        return text_turns(kept)
 
     async def send(self, live: Live, payload: list[bytes]) -> None:
         try:
@@ -125,7 +124,7 @@ class GeminiLink:
         return (
             inbound.responses.current is None
             and inbound.responses.ledger.active is None
-            and not inbound.user_open
+            and not inbound.turn.open
             and not s.ptt_audio
             and not audio.speaking_recently()
             and (hurry or not audio.unanswered())
@@ -142,7 +141,7 @@ class GeminiLink:
         return s.audio.replay(
             unsent_bytes=s.unsent_audio_bytes(),
             recovering=recovering,
-            turn_open=s.inbound.user_open,
+            turn_open=s.inbound.turn.open,
             answering=s.inbound.responses.current is not None,
         )
 

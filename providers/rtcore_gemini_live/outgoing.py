@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from rtcore_gemini_live.history import Turn
+from rtcore.kit import TextTurn
 
 Scheduling = Literal["WHEN_IDLE", "INTERRUPT", "SILENT"]
 
@@ -22,7 +22,7 @@ class Audio(msgspec.Struct, frozen=True, tag="audio"):
 
 
 class Turns(msgspec.Struct, frozen=True, tag="turns"):
-    turns: list[Turn]
+    turns: list[TextTurn]  # user and assistant turns (system ones are rendered as user)
     complete: bool
 
 
@@ -45,6 +45,9 @@ class Activity(msgspec.Struct, frozen=True, tag="activity"):
 
 Outgoing = Audio | Turns | ToolResults | Activity
 
+# Gemini's turns are the user's or the model's.
+_ROLES = {"user": "user", "assistant": "model", "system": "user"}
+
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Outgoing)
 
@@ -62,7 +65,9 @@ async def deliver(session: Any, payload: bytes) -> None:
             blob = types.Blob(data=pcm, mime_type=f"audio/pcm;rate={rate}")
             await session.send_realtime_input(audio=blob)
         case Turns(turns=turns, complete=complete):
-            contents = [types.Content(role=t.role, parts=[types.Part(text=t.text)]) for t in turns]
+            contents = [
+                types.Content(role=_ROLES[t.role], parts=[types.Part(text=t.text)]) for t in turns
+            ]
             await session.send_client_content(turns=contents or None, turn_complete=complete)
         case ToolResults(results=results):
             responses = [

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import msgspec
 
+from rtcore.kit import TextTurn, text_turns
 from rtcore.provider import messages as n
-from rtcore_gemini_live.history import Turn, render
 from rtcore_gemini_live.outgoing import Scheduling, ToolResult, ToolResults, Turns, encode
 
 
@@ -29,9 +29,9 @@ class ReplyRequest(msgspec.Struct, frozen=True, kw_only=True):
         sent here are taken out of it)."""
         calls = {i.call_id: i for i in conversation if isinstance(i, n.FunctionCall)}
         on_live = [r for r in self.results if r.call_id in live_calls]
-        turns = render(self._in_order(conversation, calls, live_calls))
+        turns = text_turns(self._in_order(conversation, calls, live_calls))
         if self.instructions:
-            turns.append(Turn("user", f"(Instructions for this reply: {self.instructions})"))
+            turns.append(TextTurn("user", f"(Instructions for this reply: {self.instructions})"))
         if not on_live:
             return [encode(Turns(turns, complete=True))]
         out = [encode(Turns(turns, complete=False))] if turns else []

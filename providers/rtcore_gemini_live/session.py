@@ -132,7 +132,7 @@ class GeminiSession(SupervisedSession[Live]):
 
     async def emit(self, events: Iterable[n.Event]) -> None:
         await super().emit(events)
-        for response in self.inbound.take_activated():
+        for response in self.inbound.responses.take_activated():
             await self._send_reply(response)
 
     async def on_message(self, live: Live, message: Any) -> None:
@@ -243,7 +243,7 @@ class GeminiSession(SupervisedSession[Live]):
             self.commit_pending = False
             await self.emit(answer)
             return
-        if self.inbound.request(create, self.config.output_modalities):
+        if self.inbound.responses.request(create, self.config.output_modalities):
             active = self.inbound.responses.ledger.active
             assert active is not None
             await self._send_reply(active)
@@ -280,7 +280,7 @@ class GeminiSession(SupervisedSession[Live]):
         if (side := self._sides.get(response_id)) is not None:
             await side.cancel("client_cancelled")
             return
-        events, generating = self.inbound.cancel(self.hold.model_id(response_id))
+        events, generating = self.inbound.responses.cancel(self.hold.model_id(response_id))
         await self.emit(events)
         if generating:
             # Gemini has no cancel: the connection goes, and the next one starts from the

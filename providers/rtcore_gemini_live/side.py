@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from rtcore.kit import ConversationMirror, EventOutbox
+from rtcore.kit import ConversationMirror, EventOutbox, TextTurn, text_turns
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_gemini_live.errors import classify
-from rtcore_gemini_live.history import Turn, render
 from rtcore_gemini_live.inbound import Inbound
 from rtcore_gemini_live.outgoing import Turns, deliver, encode
 from rtcore_gemini_live.setup import Setup, connect_config
@@ -88,18 +87,18 @@ class SideReply:
 
     async def _converse(self) -> None:
         s, create = self._s, self.create
-        turns = render(s.mirror.items)
+        turns = text_turns(s.mirror.items)
         # The conversation up to its last model turn is history; what the user said
         # after it (if anything) is what this reply answers.
-        cut = max((i + 1 for i, t in enumerate(turns) if t.role == "model"), default=0)
+        cut = max((i + 1 for i, t in enumerate(turns) if t.role == "assistant"), default=0)
         history, prompt = turns[:cut], turns[cut:]
         instructions = create.options.instructions
         if not prompt:
-            prompt = [Turn("user", f"({instructions})" if instructions else "(Please reply.)")]
+            prompt = [TextTurn("user", f"({instructions})" if instructions else "(Please reply.)")]
         setup = Setup(voice=s.voice, side=True, seeded=bool(history), instructions=instructions)
         config = connect_config(s.config, s.up.profile, s.up.options, setup)
         client = await s.up.client.ready()
-        self._inbound.request(create, self._inbound.modalities)
+        self._inbound.responses.request(create, self._inbound.modalities)
         async with asyncio.timeout(s.up.options.open_timeout_seconds):
             context = client.aio.live.connect(model=s.up.profile.id, config=config)
             session = await context.__aenter__()

@@ -90,7 +90,7 @@ def test_a_reply_withheld_by_the_safety_filters_is_incomplete_content_filter() -
 
 def test_a_blocking_tool_call_ends_the_requested_response_at_the_call() -> None:
     inbound = Inbound(("audio",), blocking_tools=True)
-    assert inbound.request(n.CreateResponse(response_id="resp_a"), ("audio",))
+    assert inbound.responses.request(n.CreateResponse(response_id="resp_a"), ("audio",))
     call = t.LiveServerMessage(
         tool_call=t.LiveServerToolCall(
             function_calls=[t.FunctionCall(id="fc_1", name="lookup", args={"q": "x"})]
@@ -121,10 +121,10 @@ def test_a_barge_in_cancels_the_reply_and_drops_the_rest_of_its_turn() -> None:
 
 def test_a_cancelled_request_keeps_gemini_generating_and_its_output_is_dropped() -> None:
     inbound = Inbound(("text",), blocking_tools=True)
-    inbound.request(n.CreateResponse(response_id="resp_a"), ("text",))
+    inbound.responses.request(n.CreateResponse(response_id="resp_a"), ("text",))
     said = content(output_transcription=t.Transcription(text="one"))
     assert kinds(feed(inbound, said)) == ["TextDelta"]
-    events, generating = inbound.cancel("resp_a")
+    events, generating = inbound.responses.cancel("resp_a")
     assert generating  # the session replaces the connection: Gemini has no cancel
     assert kinds(events) == ["ResponseDone"]
     assert feed(inbound, said, content(turn_complete=True)) == []

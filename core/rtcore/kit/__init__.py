@@ -22,6 +22,9 @@ its model's own policy.
   a provider's session implements ``on_command``.
 - ``ReadinessCheck``: the provider's readiness from the check its sessions need
   (credentials, a client), rechecked in the background while it fails.
+- ``TextTurn``, ``as_text``, ``text_turns``, ``owed``, ``answered_and_owed``: the
+  conversation as text turns, for an upstream that can take earlier turns only as text,
+  and the part of it a reply still owes.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 - ``SessionTunables`` (the supervisor's tunables as model options, with ``policy``),
   ``read_options``, ``text_param``, ``env_value``, ``unknown_param_warnings`` and
@@ -50,6 +53,7 @@ from rtcore.kit.response_turns import ResponseTurns
 from rtcore.kit.shell import SupervisedSession
 from rtcore.kit.spoken_turn import SpokenTurn
 from rtcore.kit.supervisor import UpstreamState, UpstreamSupervisor
+from rtcore.kit.text_history import TextTurn, answered_and_owed, as_text, owed, text_turns
 from rtcore.kit.upstream import (
     THROTTLED,
     Expires,
@@ -78,17 +82,22 @@ __all__ = [
     "SpokenTurn",
     "SupervisedSession",
     "SupervisorPolicy",
+    "TextTurn",
     "UpstreamAdapter",
     "UpstreamFailure",
     "UpstreamState",
     "UpstreamSupervisor",
+    "answered_and_owed",
+    "as_text",
     "env_value",
     "flush_when_due",
     "frames",
     "new_item_id",
     "new_response_id",
+    "owed",
     "read_options",
     "silence",
     "text_param",
+    "text_turns",
     "unknown_param_warnings",
 ]
