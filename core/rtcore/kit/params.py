@@ -25,31 +25,30 @@ LITELLM_ONLY = frozenset(
 )  # fmt: skip
 
 
+_POLICY = SupervisorPolicy()
+
+
 class SessionTunables(msgspec.Struct, frozen=True, kw_only=True):
     """The supervisor's tunables as model options: a provider's options subclass this,
     redeclaring a field to change its default (its docs name each default)."""
 
-    rotate_after_seconds: float = 360.0
-    connection_limit_seconds: float = 480.0
+    # The supervisor's defaults are its policy's, written once there.
+    rotate_after_seconds: float = _POLICY.rotate_after_seconds
+    connection_limit_seconds: float = _POLICY.connection_limit_seconds
     open_timeout_seconds: float = 10.0
-    close_timeout_seconds: float = 3.0
-    max_open_attempts: int = 4
-    backoff_initial_seconds: float = 0.25
-    backoff_max_seconds: float = 4.0
-    # A throttled open is retried for about 23 s (1, 2, 4, 8, 8 s) before the client hears
-    # rate_limit_exceeded.
-    throttle_attempts: int = 6
-    throttle_backoff_initial_seconds: float = 1.0
-    throttle_backoff_max_seconds: float = 8.0
-    max_recoveries_per_minute: int = 5
-    # A stream that stalls again right after a stall recovery ends the session (which
-    # then fails over, where the model has another deployment).
-    max_stalls_in_a_row: int = 2
-    # A response (or a user turn) with no upstream event for this long is a stalled stream.
-    stall_timeout_seconds: float = 15.0
+    close_timeout_seconds: float = _POLICY.close_timeout_seconds
+    max_open_attempts: int = _POLICY.max_open_attempts
+    backoff_initial_seconds: float = _POLICY.backoff_initial_seconds
+    backoff_max_seconds: float = _POLICY.backoff_max_seconds
+    throttle_attempts: int = _POLICY.throttle_attempts
+    throttle_backoff_initial_seconds: float = _POLICY.throttle_backoff_initial_seconds
+    throttle_backoff_max_seconds: float = _POLICY.throttle_backoff_max_seconds
+    max_recoveries_per_minute: int = _POLICY.max_recoveries_per_minute
+    max_stalls_in_a_row: int = _POLICY.max_stalls_in_a_row
+    stall_timeout_seconds: float = _POLICY.stall_timeout_seconds
     # In seconds, not bytes: the operator knows how long a wait should be bridged, not the
-    # audio's rate.
-    max_backlog_seconds: float = 60.0
+    # audio's rate (the policy's default is 60 s of 16 kHz PCM16).
+    max_backlog_seconds: float = _POLICY.max_backlog_bytes / 32000
 
     def policy(self, input_rate: int) -> SupervisorPolicy:
         """The supervisor's policy for PCM16 input at ``input_rate`` Hz."""
