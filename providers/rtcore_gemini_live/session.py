@@ -20,6 +20,7 @@ from rtcore.kit import (
     AnswerHold,
     ConversationMirror,
     InputAudio,
+    OutOfBandReply,
     SupervisedSession,
     UpstreamAdapter,
     UpstreamSupervisor,
@@ -30,7 +31,7 @@ from rtcore_gemini_live.live import Live, audio_messages, seconds_left
 from rtcore_gemini_live.models import resolve_voice
 from rtcore_gemini_live.outgoing import Activity, encode
 from rtcore_gemini_live.reply import ReplyRequest
-from rtcore_gemini_live.side import SideReply
+from rtcore_gemini_live.side import side_reply
 from rtcore_gemini_live.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class GeminiSession(SupervisedSession[Live]):
         # Push-to-talk audio since the last commit: sent as one marked turn at the commit
         # (a clear then drops it, which audio already streamed could not be).
         self._ptt: list[bytes] = []
-        self._sides: dict[str, SideReply] = {}
+        self._sides: dict[str, OutOfBandReply] = {}
         self.supervisor = UpstreamSupervisor[Live](
             link(self),
             up.options.policy(config.input_sample_rate),
@@ -291,6 +292,6 @@ class GeminiSession(SupervisedSession[Live]):
     def _side(self, create: n.CreateResponse) -> None:
         """An out-of-band reply: on a connection of its own, seeded with the conversation,
         so that it never enters the live session's context."""
-        side = SideReply(self, create, on_done=self._sides.pop)
+        side = side_reply(self, create, on_done=self._sides.pop)
         self._sides[create.response_id] = side
         side.start()

@@ -25,6 +25,9 @@ its model's own policy.
 - ``TextTurn``, ``as_text``, ``text_turns``, ``owed``, ``answered_and_owed``: the
   conversation as text turns, for an upstream that can take earlier turns only as text,
   and the part of it a reply still owes.
+- ``OutOfBandReply``: a reply outside the live context (``conversation: "none"``) that the
+  provider runs on a short-lived connection of its own: one ``ResponseDone`` whatever
+  happens, only the events a client should see forwarded (``Forward``), cancel, failures.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 - ``SessionTunables`` (the supervisor's tunables as model options, with ``policy``),
   ``read_options``, ``text_param``, ``env_value``, ``unknown_param_warnings`` and
@@ -38,6 +41,7 @@ from rtcore.kit.ids import new_item_id, new_response_id
 from rtcore.kit.input_audio import InputAudio
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
+from rtcore.kit.out_of_band import Forward, OutOfBandReply
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.params import (
     LITELLM_ONLY,
@@ -72,9 +76,11 @@ __all__ = [
     "ConversationMirror",
     "EventOutbox",
     "Expires",
+    "Forward",
     "InputAudio",
     "LedgerResponse",
     "MirroredItem",
+    "OutOfBandReply",
     "ReadinessCheck",
     "ResponseLedger",
     "ResponseTurns",
