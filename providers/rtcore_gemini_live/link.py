@@ -21,7 +21,8 @@ from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 from rtcore_gemini_live.errors import classify
 from rtcore_gemini_live.live import Live, audio_messages
-from rtcore_gemini_live.outgoing import Activity, Turns, deliver, encode
+from rtcore_gemini_live.outgoing import Turns, deliver, encode
+from rtcore_gemini_live.push_to_talk import marked_turn
 from rtcore_gemini_live.setup import Setup, connect_config
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class GeminiLink:
             client = await s.up.client.ready()
         except ProviderUnavailable as exc:
             raise UpstreamFailure(exc.code, exc.message, retryable=False) from None
-        handle = None if s.reseed else s.handle
+        handle = s.resumption.next_handle()
         history = [] if handle is not None else self._history()
         setup = Setup(voice=s.voice, handle=handle, seeded=bool(history))
         config = connect_config(s.config, s.up.profile, s.up.options, setup)
@@ -59,7 +60,7 @@ class GeminiLink:
             except Exception as exc:
                 await self.abort(live)
                 raise classify(exc, model=s.up.profile.id) from None
-        s.reseed = False
+        s.resumption.opened()
         s.inbound.new_connection()
         log.debug(
             "Gemini connection %d for session %s: %s",
@@ -97,10 +98,7 @@ class GeminiLink:
     def audio_payload(self, live: Live, pcm: list[bytes]) -> list[bytes]:
         rate = self._s.config.input_sample_rate
         out = [m for p in pcm for m in audio_messages(p, rate)]
-        if self._s.config.turn_detection is None and out:
-            # Push-to-talk: replayed audio is a turn Gemini only hears between markers.
-            return [encode(Activity(True)), *out, encode(Activity(False))]
-        return out
+        return marked_turn(out) if self._s.config.turn_detection is None else out
 
     async def read(self, live: Live) -> None:
         s, sup = self._s, self._s.supervisor
@@ -125,7 +123,7 @@ class GeminiLink:
             inbound.responses.current is None
             and inbound.responses.ledger.active is None
             and not inbound.turn.open
-            and not s.ptt_audio
+            and not s.ptt.held_bytes
             and not audio.speaking_recently()
             and (hurry or not audio.unanswered())
             and (hurry or not inbound.open_calls)

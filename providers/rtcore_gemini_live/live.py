@@ -26,16 +26,3 @@ class Live:
 def audio_messages(pcm: bytes, rate: int) -> list[bytes]:
     size = max(2, rate * 2 * AUDIO_MESSAGE_MS // 1000)
     return [encode(Audio(pcm[i : i + size], rate)) for i in range(0, len(pcm), size)]
-
-
-def seconds_left(duration: Any) -> float:
-    """A goAway's ``timeLeft`` (the SDK gives a string such as "50s" or a timedelta)."""
-    if duration is None:
-        return 0.0
-    if hasattr(duration, "total_seconds"):
-        return float(duration.total_seconds())
-    text = str(duration).strip().removesuffix("s")
-    try:
-        return float(text)
-    except ValueError:
-        return 0.0

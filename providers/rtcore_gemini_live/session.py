@@ -27,10 +27,11 @@ from rtcore.kit import (
 )
 from rtcore.provider import messages as n
 from rtcore_gemini_live.inbound import Inbound
-from rtcore_gemini_live.live import Live, audio_messages, seconds_left
+from rtcore_gemini_live.live import Live, audio_messages
 from rtcore_gemini_live.models import resolve_voice
-from rtcore_gemini_live.outgoing import Activity, encode
+from rtcore_gemini_live.push_to_talk import PushToTalk, turn_messages
 from rtcore_gemini_live.reply import ReplyRequest
+from rtcore_gemini_live.resumption import Resumption
 from rtcore_gemini_live.side import side_reply
 from rtcore_gemini_live.upstream import Upstream
 
@@ -70,15 +71,10 @@ class GeminiSession(SupervisedSession[Live]):
         self.hold.follow(config)
         self.mirror = ConversationMirror()
         self.audio = InputAudio(config.input_sample_rate)
-        # The latest resumable handle Gemini gave: where a new connection resumes.
-        self.handle: str | None = None
-        # The next connection starts afresh from the conversation, not from the handle.
-        self.reseed = False
+        self.resumption = Resumption()
         self.held_results: list[n.FunctionCallOutput] = []
         self.commit_pending = False  # a push-to-talk turn no response.create has claimed
-        # Push-to-talk audio since the last commit: sent as one marked turn at the commit
-        # (a clear then drops it, which audio already streamed could not be).
-        self._ptt: list[bytes] = []
+        self.ptt = PushToTalk()
         self._sides: dict[str, OutOfBandReply] = {}
         self.supervisor = UpstreamSupervisor[Live](
             link(self),
@@ -99,7 +95,7 @@ class GeminiSession(SupervisedSession[Live]):
             case n.CommitAudio(item_id=item_id):
                 await self._commit(item_id)
             case n.ClearAudio():
-                self._ptt.clear()
+                self.ptt.clear()
                 self.audio.clear()
             case n.AddItem(item=n.FunctionCallOutput() as result):
                 # Sent with the next response.create: to the connection that issued the
@@ -138,11 +134,7 @@ class GeminiSession(SupervisedSession[Live]):
 
     async def on_message(self, live: Live, message: Any) -> None:
         """One message of the live connection."""
-        update = message.session_resumption_update
-        if update is not None and update.resumable and update.new_handle:
-            self.handle = update.new_handle
-        if (away := message.go_away) is not None:
-            left = seconds_left(away.time_left)
+        if (left := self.resumption.note(message)) is not None:
             log.info(
                 "Gemini ends connection %d of session %s in %.0f s: replacing it",
                 live.number,
@@ -182,11 +174,7 @@ class GeminiSession(SupervisedSession[Live]):
             self.supervisor.restart()
 
     def _forget(self, item_id: str, *, changed: bool) -> None:
-        """An item Gemini's context holds was deleted or cut: it cannot be edited there,
-        so the next connection is a fresh one seeded with the conversation."""
-        unsent = {i.id for i in self.mirror.unsent()}
-        if changed and item_id in self.mirror and item_id not in unsent:
-            self.reseed = True
+        if self.resumption.forgets(self.mirror, item_id, changed=changed):
             self.supervisor.restart()
 
     async def _append(self, pcm: bytes) -> None:
@@ -198,7 +186,7 @@ class GeminiSession(SupervisedSession[Live]):
         ):
             await self.emit(self.inbound.turn.drop_unconfirmed(int(self.audio.position_ms)))
         if self.config.turn_detection is None:
-            self._ptt.append(pcm)
+            self.ptt.add(pcm)
             return
         rate = self.config.input_sample_rate
 
@@ -214,12 +202,8 @@ class GeminiSession(SupervisedSession[Live]):
         silence = td.silence_duration_ms if td is not None and td.silence_duration_ms else 0
         return max(_NOISE_AFTER_QUIET_MS, silence + 3000.0)
 
-    @property
-    def ptt_audio(self) -> bool:
-        return bool(self._ptt)
-
     def unsent_audio_bytes(self) -> int:
-        return sum(len(p) for p in self._ptt) + self.supervisor.held_client_audio
+        return self.ptt.held_bytes + self.supervisor.held_client_audio
 
     async def _commit(self, item_id: str) -> None:
         self.hold.drop()  # a new turn: an answer held for the last one is moot
@@ -227,12 +211,10 @@ class GeminiSession(SupervisedSession[Live]):
         self.commit_pending = True
         if self.config.turn_detection is not None:
             return  # Gemini's own turn detection ends the turn
-        pcm, self._ptt = b"".join(self._ptt), []
-        rate = self.config.input_sample_rate
+        pcm, rate = self.ptt.take(), self.config.input_sample_rate
 
         def build(live: Live) -> list[bytes]:
-            start, end = encode(Activity(True)), encode(Activity(False))
-            return [start, *audio_messages(pcm, rate), end]
+            return turn_messages(pcm, rate)
 
         await self.supervisor.send(build, audio=len(pcm), client=len(pcm))
 
@@ -286,7 +268,7 @@ class GeminiSession(SupervisedSession[Live]):
         if generating:
             # Gemini has no cancel: the connection goes, and the next one starts from the
             # conversation (the reply as far as the client took it).
-            self.reseed = True
+            self.resumption.reseed()
             self.supervisor.restart()
 
     def _side(self, create: n.CreateResponse) -> None:
