@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOUD_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 def ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
@@ -42,8 +41,6 @@ def load_credentials(source: str | None) -> tuple[Credentials, str | None]:
     """Vertex credentials and the project they name: from a service-account or
     authorized_user file (a path, or its JSON), else Application Default Credentials."""
     import google.auth
-    from google.oauth2 import credentials as user_credentials
-    from google.oauth2 import service_account
 
     if source is None:
         try:
@@ -65,33 +62,34 @@ def load_credentials(source: str | None) -> tuple[Credentials, str | None]:
         ) from None
     if not isinstance(info, dict):
         raise ValueError("litellm_params.vertex_credentials is not a JSON credentials file")
-    kind = info.get("type")
     register_secrets(
-        [info.get("private_key"), info.get("client_secret"), info.get("refresh_token")]
+        [info.get(k) for k in ("private_key", "client_secret", "refresh_token", "token")]
     )
-    creds: Credentials
-    if kind == "service_account":
-        creds = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-            info, scopes=[CLOUD_SCOPE]
+    if info.get("type") not in ("service_account", "authorized_user"):
+        raise ValueError(
+            "litellm_params.vertex_credentials must be a service_account or authorized_user "
+            f"credentials file, not type {info.get('type')!r}"
         )
-        return creds, info.get("project_id")
-    if kind == "authorized_user":
-        # Built here rather than by from_authorized_user_info, which always refreshes at
-        # Google's endpoint: the file's token_uri is where its refresh token is good.
-        creds = user_credentials.Credentials(  # type: ignore[no-untyped-call]
-            token=None,
-            refresh_token=info.get("refresh_token"),
-            token_uri=info.get("token_uri") or GOOGLE_TOKEN_URI,
-            client_id=info.get("client_id"),
-            client_secret=info.get("client_secret"),
-            scopes=[CLOUD_SCOPE],
-            quota_project_id=info.get("quota_project_id"),
-        )
-        return creds, info.get("quota_project_id")
-    raise ValueError(
-        "litellm_params.vertex_credentials must be a service_account or authorized_user "
-        f"credentials file, not type {kind!r}"
-    )
+    try:
+        return _from_info(info)
+    except ValueError as exc:  # a file of the right kind that lacks a field
+        raise ValueError(f"litellm_params.vertex_credentials cannot be loaded: {exc}") from None
+
+
+def _from_info(info: dict[str, Any]) -> tuple[Credentials, str | None]:
+    from google.oauth2 import credentials as user_credentials
+    from google.oauth2 import service_account
+
+    if info["type"] == "service_account":
+        load = service_account.Credentials.from_service_account_info
+        return load(info, scopes=[CLOUD_SCOPE]), info.get("project_id")  # type: ignore[no-untyped-call]
+    load_user = user_credentials.Credentials.from_authorized_user_info
+    creds = load_user(info, scopes=[CLOUD_SCOPE])  # type: ignore[no-untyped-call]
+    # google-auth puts Google's token endpoint in place of the file's, where its refresh
+    # token is good.
+    if token_uri := info.get("token_uri"):
+        creds = creds.with_token_uri(token_uri)
+    return creds, info.get("quota_project_id")
 
 
 def _refresh(creds: Credentials, ca_file: str | None) -> None:

@@ -95,5 +95,5 @@ class GeminiProvider:
         return GeminiSession(up, config, GeminiLink)
 
     async def aclose(self) -> None:
-        self._check.aclose()
+        self._check.close()
         await self._client.aclose()

@@ -38,7 +38,7 @@ async def test_it_says_starting_then_why_then_nothing() -> None:
     # ... which made it ready with nobody calling run.
     assert creds.checks == 2
     assert await check.run() == "client"
-    check.aclose()
+    check.close()
 
 
 async def test_a_failed_check_is_not_rerun_before_its_time() -> None:

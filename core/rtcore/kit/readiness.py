@@ -74,6 +74,6 @@ class ReadinessCheck[T]:
         except Exception as exc:
             log.debug("readiness check failed again: %s", exc)
 
-    def aclose(self) -> None:
+    def close(self) -> None:
         if self._recheck is not None:
             self._recheck.cancel()
