@@ -273,6 +273,7 @@ class SonicProvider:
         return SonicSession(upstream, config)
 
     async def aclose(self) -> None:
+        self._check.close()  # a recheck running in the background stops
         upstream, self._upstream = self._upstream, None
         if upstream is not None:
             await upstream.client.close()
