@@ -20,7 +20,7 @@ from rtcore.kit import (
     AnswerHold,
     ConversationMirror,
     InputAudio,
-    OutOfBandReply,
+    OutOfBandReplies,
     SupervisedSession,
     UpstreamAdapter,
     UpstreamSupervisor,
@@ -75,7 +75,7 @@ class GeminiSession(SupervisedSession[Live]):
         self.held_results: list[n.FunctionCallOutput] = []
         self.commit_pending = False  # a push-to-talk turn no response.create has claimed
         self.ptt = PushToTalk()
-        self._sides: dict[str, OutOfBandReply] = {}
+        self.sides = OutOfBandReplies()
         self.supervisor = UpstreamSupervisor[Live](
             link(self),
             up.options.policy(config.input_sample_rate),
@@ -120,8 +120,7 @@ class GeminiSession(SupervisedSession[Live]):
                 await self._cancel(response_id)
 
     async def after_close(self) -> None:
-        for side in list(self._sides.values()):
-            await side.cancel("cancelled")
+        await self.sides.cancel_all()
 
     def closing_events(self) -> Iterator[n.Event]:
         for event in self.inbound.close():
@@ -260,8 +259,7 @@ class GeminiSession(SupervisedSession[Live]):
         await self.supervisor.send(build)
 
     async def _cancel(self, response_id: str) -> None:
-        if (side := self._sides.get(response_id)) is not None:
-            await side.cancel("client_cancelled")
+        if await self.sides.cancel(response_id):
             return
         events, generating = self.inbound.responses.cancel(self.hold.model_id(response_id))
         await self.emit(events)
@@ -274,6 +272,4 @@ class GeminiSession(SupervisedSession[Live]):
     def _side(self, create: n.CreateResponse) -> None:
         """An out-of-band reply: on a connection of its own, seeded with the conversation,
         so that it never enters the live session's context."""
-        side = side_reply(self, create, on_done=self._sides.pop)
-        self._sides[create.response_id] = side
-        side.start()
+        self.sides.start(side_reply(self, create, on_done=self.sides.discard))

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from rtcore.kit import EventOutbox, Forward, OutOfBandReply
+from rtcore.kit import EventOutbox, Forward, OutOfBandReplies, OutOfBandReply
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 
@@ -181,3 +181,38 @@ async def test_converse_ending_before_the_reply_finishes_it_failed() -> None:
     assert done.error is not None
     assert done.error.code == "server_error"
     assert finished == [RID]
+
+
+async def test_a_sessions_replies_in_flight_are_cancelled_by_id_or_all() -> None:
+    outbox = EventOutbox()
+    replies = OutOfBandReplies()
+    upstreams: dict[str, Upstream] = {}
+    for rid in ("resp_a", "resp_b", "resp_c"):
+        upstreams[rid] = Upstream([n.TextDelta(response_id=rid, text=rid)])
+        create = n.CreateResponse(response_id=rid, conversation=False)
+        replies.start(
+            OutOfBandReply(
+                create,
+                outbox,
+                upstreams[rid].converse,
+                classify=classify,
+                on_done=replies.discard,
+            )
+        )
+    async with asyncio.timeout(5):
+        for upstream in upstreams.values():
+            await upstream.waiting.wait()
+    assert await replies.cancel("resp_live") is False  # not one of them: the live context's
+    assert await replies.cancel("resp_a") is True
+    assert upstreams["resp_a"].closed
+    assert not upstreams["resp_b"].closed
+    assert await replies.cancel("resp_a") is False  # finished: no longer in flight
+    await replies.cancel_all()
+    assert all(u.closed for u in upstreams.values())
+    outbox.end()
+    dones = [e async for e in outbox if isinstance(e, n.ResponseDone)]
+    assert [(d.response_id, d.reason) for d in dones] == [
+        ("resp_a", "client_cancelled"),
+        ("resp_b", "cancelled"),
+        ("resp_c", "cancelled"),
+    ]

@@ -27,7 +27,8 @@ its model's own policy.
   and the part of it a reply still owes.
 - ``OutOfBandReply``: a reply outside the live context (``conversation: "none"``) that the
   provider runs on a short-lived connection of its own: one ``ResponseDone`` whatever
-  happens, only the events a client should see forwarded (``Forward``), cancel, failures.
+  happens, only the events a client should see forwarded (``Forward``), cancel, failures;
+  ``OutOfBandReplies``: a session's replies in flight, cancelled by id or all at its close.
 - ``new_item_id`` / ``new_response_id``: ids for what a provider starts itself.
 - ``SessionTunables`` (the supervisor's tunables as model options, with ``policy``),
   ``read_options``, ``text_param``, ``env_value``, ``unknown_param_warnings`` and
@@ -41,7 +42,7 @@ from rtcore.kit.ids import new_item_id, new_response_id
 from rtcore.kit.input_audio import InputAudio
 from rtcore.kit.ledger import LedgerResponse, ResponseLedger
 from rtcore.kit.mirror import ConversationMirror, MirroredItem
-from rtcore.kit.out_of_band import Forward, OutOfBandReply
+from rtcore.kit.out_of_band import Forward, OutOfBandReplies, OutOfBandReply
 from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.params import (
     LITELLM_ONLY,
@@ -80,6 +81,7 @@ __all__ = [
     "InputAudio",
     "LedgerResponse",
     "MirroredItem",
+    "OutOfBandReplies",
     "OutOfBandReply",
     "ReadinessCheck",
     "ResponseLedger",

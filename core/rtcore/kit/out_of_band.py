@@ -117,3 +117,31 @@ class OutOfBandReply:
         )
         done = n.ResponseDone(response_id=self.response_id, status="failed", error=error)
         await self._finish(done)
+
+
+class OutOfBandReplies:
+    """A session's out-of-band replies in flight, by response id: a ``CancelResponse``
+    for one of them stops it, and the session's close stops them all. Give each reply
+    ``on_done=replies.discard``."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, OutOfBandReply] = {}
+
+    def start(self, reply: OutOfBandReply) -> None:
+        self._running[reply.response_id] = reply
+        reply.start()
+
+    def discard(self, response_id: str) -> None:
+        self._running.pop(response_id, None)
+
+    async def cancel(self, response_id: str) -> bool:
+        """Cancel the reply of ``response_id``; False when none of them is running."""
+        reply = self._running.get(response_id)
+        if reply is None:
+            return False
+        await reply.cancel("client_cancelled")
+        return True
+
+    async def cancel_all(self) -> None:
+        for reply in list(self._running.values()):
+            await reply.cancel("cancelled")
