@@ -16,14 +16,13 @@ part (awscrt) allocates is not on that heap: the RSS figure is the one that has 
 from __future__ import annotations
 
 import asyncio
-import base64
 import gc
-import json
 import sys
 import tempfile
 import tracemalloc
 from pathlib import Path
 
+from bench.in_process import appends, replies_done, sonic_model
 from bench.speech import CHUNK_BYTES, CHUNK_MS, ENDPOINT_SECONDS, RATE
 from bench.targets import Emulator
 from rtcore.connection import Connection
@@ -36,41 +35,14 @@ WARM_UP_CYCLES = 2
 QUIET_SECONDS = 4.0  # the reply playing: the user is quiet
 
 
-def _appends(pcm: bytes) -> list[str]:
-    return [
-        json.dumps(
-            {
-                "type": "input_audio_buffer.append",
-                "audio": base64.b64encode(pcm[i : i + CHUNK_BYTES]).decode(),
-            }
-        )
-        for i in range(0, len(pcm), CHUNK_BYTES)
-    ]
-
-
-def _model(emu: Emulator) -> ModelConfig:
-    return ModelConfig(
-        name="sonic",
-        provider="bedrock-sonic",
-        model="amazon.nova-2-sonic-v1:0",
-        params={
-            "aws_region_name": "us-east-1",
-            "aws_bedrock_runtime_endpoint": emu.endpoint,
-            "ssl_ca_file": emu.ca_file,
-            "aws_access_key_id": "AKIDEMULATOR",
-            "aws_secret_access_key": "emulator-secret",
-        },
-    )
-
-
 async def measure(sessions: int, cycles: int) -> dict[str, object]:
-    speech = _appends(utterance_pcm(0, trail_silence=ENDPOINT_SECONDS + 0.3))
-    quiet = _appends(bytes(int(RATE * 2 * QUIET_SECONDS)))
+    speech = appends(utterance_pcm(0, trail_silence=ENDPOINT_SECONDS + 0.3), CHUNK_BYTES)
+    quiet = appends(bytes(int(RATE * 2 * QUIET_SECONDS)), CHUNK_BYTES)
     samples: list[int] = []
     where: list[tracemalloc.StatisticDiff] = []
     emu = await Emulator.start(Path(tempfile.mkdtemp()))
     try:
-        model = _model(emu)
+        model = sonic_model(emu.endpoint, emu.ca_file)
         gateway = Gateway([model], load_plugins().providers(), max_message_bytes=1 << 20)
         try:
             async with gateway.connect(model) as first:
@@ -133,23 +105,13 @@ async def _session(
 
 
 async def _speak(conn: Connection, speech: list[str], quiet: list[str], *, cycles: int) -> None:
-    done = asyncio.Event()
-
-    async def pump() -> None:
-        async for data in conn.outgoing():
-            if b'"response.done"' in data[:40]:
-                done.set()
-
-    reader = asyncio.create_task(pump())
-    try:
+    async with replies_done(conn) as done:
         for _ in range(cycles):
             done.clear()
             await _paced(conn, speech)
             async with asyncio.timeout(60):
                 await done.wait()
             await _paced(conn, quiet)
-    finally:
-        reader.cancel()
 
 
 async def _paced(conn: Connection, chunks: list[str]) -> None:

@@ -9,16 +9,14 @@ after TURNS more, by file: the growth a soak measures as RSS, explained line by 
 from __future__ import annotations
 
 import asyncio
-import base64
 import gc
-import json
 import sys
 import tempfile
 import tracemalloc
 
+from bench.in_process import appends, replies_done, sonic_model
 from rtcore.gateway import Gateway
 from rtcore.plugins import load_plugins
-from rtcore.provider import ModelConfig
 from rtcore_sonic_emulator import NovaSonicEmulator, utterance_pcm
 
 WARM_UP_TURNS = 20
@@ -27,39 +25,12 @@ WARM_UP_TURNS = 20
 async def measure(turns: int) -> None:
     tracemalloc.start(10)
     async with NovaSonicEmulator(cert_dir=tempfile.mkdtemp(), realtime_factor=0.0) as emu:
-        model = ModelConfig(
-            name="sonic",
-            provider="bedrock-sonic",
-            model="amazon.nova-2-sonic-v1:0",
-            params={
-                "aws_region_name": "us-east-1",
-                "aws_bedrock_runtime_endpoint": emu.endpoint,
-                "ssl_ca_file": str(emu.ca_file),
-                "aws_access_key_id": "AKIDEMULATOR",
-                "aws_secret_access_key": "emulator-secret",
-            },
-        )
+        model = sonic_model(emu.endpoint, emu.ca_file)
         gateway = Gateway([model], load_plugins().providers(), max_message_bytes=1 << 20)
         pcm = utterance_pcm(0)
-        chunks = [
-            json.dumps(
-                {
-                    "type": "input_audio_buffer.append",
-                    "audio": base64.b64encode(pcm[i : i + 3200]).decode(),
-                }
-            )
-            for i in range(0, len(pcm), 3200)
-        ]
+        chunks = appends(pcm, 3200)
         try:
-            async with gateway.connect(model) as conn:
-                done = asyncio.Event()
-
-                async def pump() -> None:
-                    async for data in conn.outgoing():
-                        if b'"response.done"' in data[:40]:
-                            done.set()
-
-                reader = asyncio.create_task(pump())
+            async with gateway.connect(model) as conn, replies_done(conn) as done:
 
                 async def turn() -> None:
                     done.clear()
@@ -75,7 +46,6 @@ async def measure(turns: int) -> None:
                     await turn()
                 gc.collect()
                 after = tracemalloc.take_snapshot()
-                reader.cancel()
         finally:
             await gateway.aclose()
     diff = after.compare_to(before, "filename")
