@@ -116,8 +116,9 @@ HOW: dict[tuple[str, str], How] = {
         Skip("needs a Gemini API key and Google's servers (the line above runs the emulator)")
     ),
     ("docs/performance.md", "python"): Skip(
-        "a benchmark (python -m bench runs rtcore serve): minutes of every core for the page's "
-        "numbers; tests/bench/test_smoke.py runs its short form"
+        "a benchmark: minutes of every core for the page's numbers; tests/bench/test_smoke.py "
+        "runs python -m bench's short form, tests/bench/test_session_memory.py "
+        "bench.session_memory's"
     ),
     ("docs/emulator.md", "rtcore emulator --port 8443"): PrintsThenServes(port=8443),
     ("docs/emulator.md", "rtcore gemini-emulator --port 8444"): PrintsThenServes(port=8444),
