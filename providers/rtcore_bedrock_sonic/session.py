@@ -57,7 +57,7 @@ class SonicSession(SupervisedSession[Live]):
         self.config = config
         self.voice = resolve_voice(up.profile, config.voice)
         self.inbound = Inbound(config.output_modalities)
-        self.inbound.manual_turns = config.turn_detection is None
+        self.inbound.turn.manual = config.turn_detection is None
         # Nova answers every turn itself; when the client is to ask (push-to-talk,
         # create_response false), the answer waits for its response.create.
         self.hold = AnswerHold()
@@ -112,7 +112,7 @@ class SonicSession(SupervisedSession[Live]):
                 self._configure(config, changed)
             case n.CommitAudio(item_id=item_id):
                 self.hold.drop()  # a new turn: an answer held for the last one is moot
-                self.inbound.committed_item = item_id
+                self.inbound.turn.commit(item_id)
                 self.commit_unanswered = True
                 # Nova has no commit: a pause is what ends its user turn.
                 await self._send_audio(silence(self.config.input_sample_rate, 1.6))
@@ -188,7 +188,7 @@ class SonicSession(SupervisedSession[Live]):
             self.voice = resolve_voice(self.up.profile, config.voice)
         self.config = config
         self.inbound.modalities = config.output_modalities
-        self.inbound.manual_turns = config.turn_detection is None
+        self.inbound.turn.manual = config.turn_detection is None
         self.hold.follow(config)
         if "input_sample_rate" in changed:
             self.audio = InputAudio(config.input_sample_rate)
@@ -264,12 +264,12 @@ class SonicSession(SupervisedSession[Live]):
             # held back from it is not heard yet): announce it from the audio.
             await self.emit(self.inbound.heard_speech_begin(self.audio.onset_ms))
         elif (
-            self.inbound.awaiting_confirmation
+            self.inbound.turn.awaiting_confirmation
             and not deferring
             and not self._deferred
             and self.audio.quiet_for_ms() >= _NOISE_AFTER_QUIET_MS
         ):
-            await self.emit(self.inbound.drop_unconfirmed_speech(int(self.audio.position_ms)))
+            await self.emit(self.inbound.turn.drop_unconfirmed(int(self.audio.position_ms)))
 
     def _defers_speech(self) -> bool:
         td = self.config.turn_detection

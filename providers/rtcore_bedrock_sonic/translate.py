@@ -15,9 +15,11 @@ sees ends with exactly one ``ResponseDone``:
   it becomes SpeechStarted + ResponseDone(cancelled, "turn_detected") and is never
   passed on as text. The rest of the interrupted output is dropped.
 - Identity: responses are the kit's ``ResponseLedger``'s (the core's ids for requested ones,
-  a new announced id when Nova answers speech on its own); a spoken user turn gets its item
-  id when Nova shows it heard it. A cancelled response's completion is Nova's to finish: its
-  output is dropped until its ``completionEnd``, so it never leaks into the next response.
+  a new announced id when Nova answers speech on its own); the user's spoken turn is the
+  kit's ``SpokenTurn`` (its item id given when Nova shows it heard it, or when the session
+  measured speech first; the USER block's words given whole when the turn closes). A
+  cancelled response's completion is Nova's to finish: its output is dropped until its
+  ``completionEnd``, so it never leaks into the next response.
 - Usage events carry deltas; they are summed into the response they belong to. A response
   that ended on END_TURN waits for the next usage event (or ``flush()``) before its
   ``ResponseDone`` goes out, because Nova reports the turn's usage just after it.
@@ -27,18 +29,15 @@ from __future__ import annotations
 
 import msgspec
 
-from rtcore.kit import LedgerResponse, ResponseLedger, new_item_id
+from rtcore.kit import LedgerResponse, ResponseLedger, SpokenTurn
 from rtcore.provider.messages import (
     AudioDelta,
     CreateResponse,
     Event,
-    InputTranscript,
     Modality,
     ResponseDone,
     ResponseError,
     ResponseStatus,
-    SpeechStarted,
-    SpeechStopped,
     TextDelta,
     ToolCall,
     TranscriptDelta,
@@ -68,22 +67,18 @@ class Inbound:
         self.requested = False
         self.discard = False
         self.done_pending: tuple[ResponseStatus, str | None] | None = None
+        # The user's spoken turn (push-to-talk: ``turn.manual``; a commit: ``turn.commit``).
+        self.turn = SpokenTurn()
+        # Nova's USER block is open: it is transcribing a turn (its words, held until the
+        # turn closes, in ``_words``).
+        self.user_turn_open = False
+        self._words: list[str] = []
+        # The next USER block is the session's own text or spoken nudge, not the user's:
+        # it is no turn of theirs (``_nudge`` while that block is open).
         self.suppress_next_user_turn = False
-        self._user_open = False
-        self._user_suppressed = False
-        self._user_speech_announced = False
-        self._user_text: list[str] = []
-        self._user_item = ""
+        self._nudge = False
         # Nova's output for the active response has begun (speech over it is a barge-in).
         self._answering = False
-        # The user's speech was announced from the audio, not yet by Nova (v1).
-        self._unconfirmed = False
-        # The item a client's commit made of the audio Nova is about to answer: the spoken
-        # turn Nova reports next is that item, not a new one.
-        self.committed_item: str | None = None
-        # Turn detection is the client's (push-to-talk): Nova's own turn-taking is not
-        # reported as speech events, only the transcripts of the committed items.
-        self.manual_turns = False
         self._spec_emitted = False
         self._blocks: dict[str, _Block] = {}
         self._usage = UsageMeter()
@@ -92,10 +87,6 @@ class Inbound:
     @property
     def text_only(self) -> bool:
         return "audio" not in self.modalities
-
-    @property
-    def user_turn_open(self) -> bool:
-        return self._user_open
 
     # -- commands from the session ----------------------------------------------------------
 
@@ -145,8 +136,8 @@ class Inbound:
             out.append(self._finish("failed", None, error))
         out += self.ledger.fail_all("failed", error=error)
         self._blocks.clear()
-        self._user_open = False
-        self._user_text.clear()
+        self.user_turn_open = False
+        self._words.clear()
         self.open_tool_calls.clear()
         return out
 
@@ -194,7 +185,7 @@ class Inbound:
             return self._content_end(ce, out, onset_ms)
         if event.completion_end is not None:
             out += self.flush()
-            out += self._close_user_turn(audio_ms)
+            out += self._close_user_block(audio_ms)
             # A response asked for and not yet answered was created after the completion
             # that ends here (a response.create right after response.done, before Nova's
             # completionEnd): that end is not its own.
@@ -218,14 +209,13 @@ class Inbound:
         self._blocks[cs.content_id] = _Block(type=cs.type, role=role, speculative=speculative)
         if role == "USER":
             out += self.flush()
-            if not self._user_open:
-                self._user_open = True
-                self._unconfirmed = False
-                self._user_text.clear()
-                self._user_suppressed = self.suppress_next_user_turn
-                self.suppress_next_user_turn = False
-                if not self._user_suppressed and not self._user_speech_announced:
-                    out += self._speech_started(min(onset_ms, audio_ms))
+            if not self.user_turn_open:
+                self.user_turn_open = True
+                self._words.clear()
+                self._nudge, self.suppress_next_user_turn = self.suppress_next_user_turn, False
+                if not self._nudge:
+                    # Nova took the turn (speech announced from the audio is confirmed).
+                    out += self.turn.heard_speech(min(onset_ms, audio_ms))
             if not self.requested:
                 self.discard = False
             return out
@@ -234,10 +224,12 @@ class Inbound:
             out += self.flush()
         if self.discard:
             return out  # trailing output of a cancelled response
-        if not self._unconfirmed:
+        out += self._close_user_block(audio_ms)
+        if not self.turn.awaiting_confirmation:
             # (Speech announced from the audio waits for Nova's verdict: its USER turn,
-            # a barge-in, or silence long enough to call it noise.)
-            out += self._close_user_turn(audio_ms, allow_empty=True)
+            # a barge-in, or silence long enough to call it noise.) A turn Nova heard
+            # with no transcript (a barge-in's) still closes, empty.
+            out += self.turn.close(audio_ms)
         self.suppress_next_user_turn = False
         if not self.response_active:
             self.response_active = True
@@ -258,70 +250,32 @@ class Inbound:
             return self._barge_in([], onset_ms)
         else:
             out = []
-        if self._user_speech_announced or self.suppress_next_user_turn:
+        if self.turn.open or self.suppress_next_user_turn:
             return out
-        return out + self._speech_started(onset_ms)
+        return out + self.turn.heard_speech(onset_ms)
 
     def heard_speech_begin(self, onset_ms: int) -> list[Event]:
         """The session's own measure says an utterance began (a model with no speech
         signals of its own, v1): announce it now rather than after Nova's end-of-turn
         pause, so clients can stop playback. Over a reply, whether it is a barge-in stays
         Nova's call (its interrupt marker); the core mutes what the client truncates."""
-        if self.manual_turns or self.suppress_next_user_turn:
+        if self.turn.manual or self.suppress_next_user_turn:
             return []
         out = self.flush()
-        if self._user_speech_announced or self._user_open:
+        if self.user_turn_open:
             return out
-        self._unconfirmed = True
-        return out + self._speech_started(onset_ms)
+        return out + self.turn.measured(onset_ms)
 
-    def drop_unconfirmed_speech(self, audio_ms: int) -> list[Event]:
-        """Speech announced from the audio that Nova never took as a turn (a cough, a
-        door): the turn closes empty, as a server VAD's false start does."""
-        if not self._unconfirmed or self._user_open or not self._user_speech_announced:
+    def _close_user_block(self, audio_ms: int) -> list[Event]:
+        """Nova's USER block is over: the turn closes with its words (a nudge's block is
+        no turn of the user's: nothing is said of it)."""
+        if not self.user_turn_open:
             return []
-        return self._close_user_turn(audio_ms, allow_empty=True)
-
-    @property
-    def awaiting_confirmation(self) -> bool:
-        return self._unconfirmed and not self._user_open
-
-    def _speech_started(self, at_ms: int) -> list[Event]:
-        self._user_speech_announced = True
-        self._user_item = self.committed_item or new_item_id()
-        if self.manual_turns:
+        self.user_turn_open = False
+        text, self._words = " ".join(self._words), []
+        if self._nudge:
             return []
-        return [SpeechStarted(item_id=self._user_item, audio_start_ms=at_ms)]
-
-    def _speech_stopped(self, audio_ms: int) -> list[Event]:
-        if self.manual_turns:
-            return []
-        return [SpeechStopped(item_id=self._user_item, audio_end_ms=audio_ms)]
-
-    def _close_user_turn(self, audio_ms: int, *, allow_empty: bool = False) -> list[Event]:
-        closing = self._user_open or (self._user_speech_announced and allow_empty)
-        if closing:
-            self._unconfirmed = False
-        if closing and self.committed_item is not None:
-            self._user_item, self.committed_item = self.committed_item, None
-        if not self._user_open:
-            if self._user_speech_announced and allow_empty:
-                # A barge-in whose speech never got a transcript: still close the turn.
-                self._user_speech_announced = False
-                return [
-                    *self._speech_stopped(audio_ms),
-                    InputTranscript(item_id=self._user_item, text=""),
-                ]
-            return []
-        self._user_open = False
-        self._user_speech_announced = False
-        if self._user_suppressed:
-            return []
-        text = " ".join(self._user_text).strip()
-        return [
-            *self._speech_stopped(audio_ms),
-            InputTranscript(item_id=self._user_item, text=text, final=True),
-        ]
+        return self.turn.close(audio_ms, text=text)
 
     def _text(self, t: ev.TextOutput, out: list[Event], onset_ms: int) -> list[Event]:
         if is_interrupt_marker(t.content):
@@ -330,7 +284,7 @@ class Inbound:
         role = block.role if block is not None else (t.role or "").upper()
         if role == "USER":
             if t.content.strip():
-                self._user_text.append(t.content.strip())
+                self._words.append(t.content.strip())
             return out
         if block is None or not self._emitting(t.content_id) or not t.content:
             return out
@@ -353,8 +307,8 @@ class Inbound:
         if self.done_pending is not None:
             # The response had finished; only its usage was outstanding.
             return out + self.flush()
-        if not self._user_speech_announced:
-            out += self._speech_started(onset_ms)
+        if not self.turn.open:
+            out += self.turn.heard_speech(onset_ms)
         out.append(self._finish("cancelled", "turn_detected"))
         self.discard = True
         return out

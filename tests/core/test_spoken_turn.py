@@ -99,3 +99,31 @@ def test_close_without_a_position_ends_where_the_audio_is() -> None:
     out = turn.close()
     assert out[0] == n.SpeechStopped(item_id=out[0].item_id, audio_end_ms=4321)  # type: ignore[attr-defined]
     assert turn.close() == []
+
+
+def test_words_given_whole_at_the_close_are_its_final_transcript() -> None:
+    turn = SpokenTurn()
+    turn.heard_speech(onset_ms=100)
+    item = turn.item or ""
+    assert turn.close(800, text="hello there") == [
+        n.SpeechStopped(item_id=item, audio_end_ms=800),
+        n.InputTranscript(item_id=item, text="hello there", final=True),
+    ]
+    turn.manual = True
+    turn.heard_speech(onset_ms=900)
+    item = turn.item or ""
+    assert turn.close(1500, text="yes") == [n.InputTranscript(item_id=item, text="yes", final=True)]
+
+
+def test_a_commit_names_the_turn_being_taken_or_else_the_next() -> None:
+    turn = SpokenTurn()
+    turn.manual = True
+    turn.heard_speech(onset_ms=0)
+    turn.commit("item_ptt")  # the turn already being taken is the committed audio
+    assert turn.item == "item_ptt"
+    assert turn.committed_item is None
+    assert turn.close(600) == [n.InputTranscript(item_id="item_ptt", text="", final=True)]
+    turn.commit("item_next")  # no turn open: the next one is the item
+    assert turn.item is None
+    turn.heard_speech(onset_ms=700)
+    assert turn.item == "item_next"

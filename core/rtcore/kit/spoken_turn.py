@@ -14,7 +14,10 @@ for such a model keeps a ``SpokenTurn`` and tells it what it learns, in any orde
   that the client sees the item before its transcript);
 - ``answered``: the model began its answer (the user's turn is over; a push-to-talk
   commit's item becomes the turn answered);
-- ``stop`` and ``close``: the user stopped speaking; the turn's transcript is final.
+- ``stop`` and ``close``: the user stopped speaking; the turn's transcript is final
+  (``close`` takes the turn's words too, from an upstream that gives them whole at the end);
+- ``commit``: the client made the user's audio so far an item: the turn being taken is
+  that item (or, if none is, the next one is).
 
 Pure bookkeeping: each method returns the events to emit.
 """
@@ -119,6 +122,15 @@ class SpokenTurn:
             self._unconfirmed = False
         return out
 
+    def commit(self, item_id: str) -> None:
+        """The client committed the user's audio so far as ``item_id``: the turn being
+        taken is that item from now on (what is said of it next is under that id), or
+        else the next turn is."""
+        if self.open:
+            self.item = item_id
+        else:
+            self.committed_item = item_id
+
     def stop(self, audio_ms: int | None = None) -> list[Event]:
         """The user stopped speaking (once a turn; the transcript held so far follows)."""
         if self.item is None or not self._announced or self._stopped:
@@ -131,12 +143,13 @@ class SpokenTurn:
             out.append(InputTranscript(item_id=self.item, text=text, final=False))
         return out
 
-    def close(self, audio_ms: int | None = None) -> list[Event]:
-        """The turn is over: stopped if it was not, its transcript final."""
+    def close(self, audio_ms: int | None = None, text: str = "") -> list[Event]:
+        """The turn is over: stopped if it was not, its transcript final (``text``: the
+        turn's words, when the upstream gives them whole at the end)."""
         if self.item is None:
             return []
         out = self.stop(audio_ms)
-        out.append(InputTranscript(item_id=self.item, text="", final=True))
+        out.append(InputTranscript(item_id=self.item, text=text, final=True))
         self.item = None
         self._announced = self._stopped = self._answered = False
         return out
