@@ -37,9 +37,6 @@ RESTART_FIELDS = frozenset(
     {"instructions", "voice", "tools", "tool_choice", "temperature", "top_p"}
     | {"max_output_tokens", "input_sample_rate", "output_sample_rate"}
 )
-# Speech announced from the audio that Nova has not taken as a turn after this much quiet
-# (its end-of-turn pause is at most 2 s) was noise to it.
-_NOISE_AFTER_QUIET_MS = 5000.0
 # Nova's longest end-of-turn pause (LOW sensitivity) is 2 s: quiet after speech within it
 # may be what ends the turn, so it goes at once; quiet past it (with no turn taken) was
 # noise to Nova, and waits in batches again.
@@ -263,13 +260,10 @@ class SonicSession(SupervisedSession[Live]):
             # Nova will not say so in time (v1 says nothing until its transcript; speech
             # held back from it is not heard yet): announce it from the audio.
             await self.emit(self.inbound.heard_speech_begin(self.audio.onset_ms))
-        elif (
-            self.inbound.turn.awaiting_confirmation
-            and not deferring
-            and not self._deferred
-            and self.audio.quiet_for_ms() >= _NOISE_AFTER_QUIET_MS
-        ):
-            await self.emit(self.inbound.turn.drop_unconfirmed(int(self.audio.position_ms)))
+        elif self.inbound.turn.awaiting_confirmation and not deferring and not self._deferred:
+            # Nova's end-of-turn pause is at most 2 s: the kit's wait is longer.
+            turn, audio = self.inbound.turn, self.audio
+            await self.emit(turn.drop_if_noise(audio.quiet_for_ms(), int(audio.position_ms)))
 
     def _defers_speech(self) -> bool:
         td = self.config.turn_detection

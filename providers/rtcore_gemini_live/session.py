@@ -42,9 +42,6 @@ RESTART_FIELDS = frozenset(
     {"instructions", "voice", "tools", "temperature", "top_p", "max_output_tokens"}
     | {"turn_detection"}
 )
-# Speech announced from the audio that Gemini has not taken as a turn after this much quiet
-# (or 3 s past the end-of-speech silence asked for) was noise to it.
-_NOISE_AFTER_QUIET_MS = 5000.0
 
 
 class GeminiSession(SupervisedSession[Live]):
@@ -179,11 +176,14 @@ class GeminiSession(SupervisedSession[Live]):
     async def _append(self, pcm: bytes) -> None:
         if self.audio.observe(pcm):
             await self.emit(self.inbound.speech_measured(self.audio.onset_ms))
-        elif (
-            self.inbound.turn.awaiting_confirmation
-            and self.audio.quiet_for_ms() >= self._noise_ms()
-        ):
-            await self.emit(self.inbound.turn.drop_unconfirmed(int(self.audio.position_ms)))
+        elif self.inbound.turn.awaiting_confirmation:
+            td, audio = self.config.turn_detection, self.audio
+            silence = td.silence_duration_ms if td is not None and td.silence_duration_ms else 0
+            await self.emit(
+                self.inbound.turn.drop_if_noise(
+                    audio.quiet_for_ms(), int(audio.position_ms), silence_ms=silence
+                )
+            )
         if self.config.turn_detection is None:
             self.ptt.add(pcm)
             return
@@ -193,13 +193,6 @@ class GeminiSession(SupervisedSession[Live]):
             return audio_messages(pcm, rate)
 
         await self.supervisor.send(build, audio=len(pcm), client=len(pcm))
-
-    def _noise_ms(self) -> float:
-        """Quiet after which speech announced from the audio, not taken by Gemini, was
-        noise to it: well past the end-of-speech silence the session asked for."""
-        td = self.config.turn_detection
-        silence = td.silence_duration_ms if td is not None and td.silence_duration_ms else 0
-        return max(_NOISE_AFTER_QUIET_MS, silence + 3000.0)
 
     def unsent_audio_bytes(self) -> int:
         return self.ptt.held_bytes + self.supervisor.held_client_audio

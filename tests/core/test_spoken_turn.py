@@ -76,6 +76,27 @@ def test_measured_speech_is_unconfirmed_until_heard_or_dropped_as_noise() -> Non
     assert turn.drop_unconfirmed(9000) == []
 
 
+def test_measured_speech_is_noise_once_quiet_outlasts_any_end_of_turn_pause() -> None:
+    turn = SpokenTurn()
+    started = turn.measured(onset_ms=0)[0]
+    assert turn.drop_if_noise(4999.0, audio_ms=5400) == []  # the upstream may still take it
+    assert turn.drop_if_noise(5000.0, audio_ms=5400) == [
+        n.SpeechStopped(item_id=started.item_id, audio_end_ms=5400),  # type: ignore[attr-defined]
+        n.InputTranscript(item_id=started.item_id, text="", final=True),  # type: ignore[attr-defined]
+    ]
+    # A session that asked for 4 s of end-of-speech silence waits 3 s past it.
+    turn.measured(onset_ms=10000)
+    assert turn.drop_if_noise(6000.0, audio_ms=16400, silence_ms=4000) == []
+    assert kinds(turn.drop_if_noise(7000.0, audio_ms=17400, silence_ms=4000)) == [
+        "SpeechStopped",
+        "InputTranscript",
+    ]
+    # Speech the upstream took is no one's to drop.
+    turn.measured(onset_ms=20000)
+    turn.heard_speech(onset_ms=20000)
+    assert turn.drop_if_noise(60000.0, audio_ms=80000) == []
+
+
 def test_push_to_talk_sends_no_speech_events_and_names_the_committed_item() -> None:
     turn = SpokenTurn()
     turn.manual = True

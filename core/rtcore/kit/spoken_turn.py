@@ -27,6 +27,10 @@ from __future__ import annotations
 from rtcore.kit.ids import new_item_id
 from rtcore.provider.messages import Event, InputTranscript, SpeechStarted, SpeechStopped
 
+# Speech announced from the audio that the upstream has not taken as a turn after this
+# much quiet was noise to it: a server's end-of-turn pause is shorter.
+NOISE_AFTER_QUIET_MS = 5000.0
+
 
 class SpokenTurn:
     def __init__(self) -> None:
@@ -95,6 +99,16 @@ class SpokenTurn:
             return []
         self._unconfirmed = False
         return self.close(audio_ms)
+
+    def drop_if_noise(
+        self, quiet_ms: float, audio_ms: int, *, silence_ms: float = 0.0
+    ) -> list[Event]:
+        """``drop_unconfirmed`` once the user has been quiet for longer than the upstream
+        could take to end a turn (``NOISE_AFTER_QUIET_MS``, or 3 s past the end-of-speech
+        silence the session asked for, ``silence_ms``)."""
+        if quiet_ms < max(NOISE_AFTER_QUIET_MS, silence_ms + 3000.0):
+            return []
+        return self.drop_unconfirmed(audio_ms)
 
     def transcript(self, text: str, onset_ms: int) -> list[Event]:
         """A fragment of the user's words (opening the turn if none is open)."""
