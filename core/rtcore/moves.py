@@ -22,7 +22,7 @@ from rtcore.audio import AudioFormat, recode
 from rtcore.failover import Deployments, voice_for
 from rtcore.keys.pricing import prices_for
 from rtcore.keys.usage import Meter
-from rtcore.kit.input_audio import InputAudio
+from rtcore.kit.audio.input_audio import InputAudio
 from rtcore.lifecycle import Lifecycle
 from rtcore.mcp.runner import McpRunner
 from rtcore.provider import ModelConfig, ProviderSession, ProviderUnavailable, SettingRefused

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rtcore.kit.coalescer import AudioCoalescer
+from rtcore.kit.audio.coalescer import AudioCoalescer
 from rtcore.provider import ModelConfig
 from rtcore.provider import messages as n
 from rtcore_bedrock_sonic.provider import SonicProvider

@@ -32,7 +32,7 @@ def streams(model: str, reason: str) -> float:
 async def test_opens_rotations_and_recoveries_are_logged_with_the_session(
     emulator: NovaSonicEmulator, open_driver: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="rtcore.kit.supervisor")
+    caplog.set_level(logging.INFO, logger="rtcore.kit.upstream.supervisor")
     before = streams("rotating", "opened"), streams("rotating", "rotated")
     with tagged(SessionTag(session_id="sess_logtest", model="rotating")):
         driver = await open_driver(V2, SESSION, rotate_after_seconds=0.5)
@@ -56,7 +56,7 @@ async def test_opens_rotations_and_recoveries_are_logged_with_the_session(
 async def test_a_recovery_is_logged_with_the_session(
     emulator: NovaSonicEmulator, open_driver: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="rtcore.kit.supervisor")
+    caplog.set_level(logging.INFO, logger="rtcore.kit.upstream.supervisor")
     emulator.inject("stream-error@1")
     before = streams("recovering", "recovered")
     with tagged(SessionTag(session_id="sess_logtest", model="recovering")):

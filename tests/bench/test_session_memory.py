@@ -25,4 +25,4 @@ def test_a_session_keeps_less_than_the_replay_window() -> None:
     assert first.startswith("2 sessions: heap per session ")
     mean = float(first.split("session ")[1].split(" KiB")[0])
     assert 20 < mean < 250, first
-    assert "kit/input_audio.py" in done.stdout  # the by-file table
+    assert "kit/audio/input_audio.py" in done.stdout  # the by-file table

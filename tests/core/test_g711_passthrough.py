@@ -9,7 +9,7 @@ import pytest
 from rtcore.audio import G711_ALAW, G711_ULAW, PCM16_24K, AudioFormat
 from rtcore.audio.g711 import alaw_encode, ulaw_encode
 from rtcore.keys.usage import Meter
-from rtcore.kit.input_audio import InputAudio
+from rtcore.kit.audio.input_audio import InputAudio
 from rtcore.provider import Capabilities, Prices
 from rtcore.session.settings import SessionState, to_neutral
 from rtcore_sonic_emulator import utterance_pcm

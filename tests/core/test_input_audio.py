@@ -3,7 +3,7 @@ later gives what measuring each chunk as it came gives."""
 
 from __future__ import annotations
 
-from rtcore.kit.input_audio import InputAudio
+from rtcore.kit.audio.input_audio import InputAudio
 from rtcore_sonic_emulator import utterance_pcm
 
 _CHUNK = 640

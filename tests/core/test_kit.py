@@ -18,8 +18,8 @@ from rtcore.kit import (
     UpstreamFailure,
     UpstreamState,
     UpstreamSupervisor,
-    stream_listeners,
 )
+from rtcore.kit.upstream import stream_listeners
 from rtcore.provider import messages as n
 
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from rtcore.kit.backlog import Backlog, Builder
+from rtcore.kit.upstream.backlog import Backlog, Builder
 
 
 def _builder() -> Builder:

@@ -123,7 +123,7 @@ def test_the_graph_is_read() -> None:
     assert len(_modules_of("rtcore")) > 50
     assert {"rtcore_bedrock_sonic", "rtcore_gemini_live", "rtcore_openai_realtime"} <= set(PLUGINS)
     assert {"rtcore_websocket", "rtcore_stdio", "rtcore_webrtc"} <= set(TRANSPORTS)
-    assert "rtcore.kit.supervisor" in _reach("rtcore.kit")
+    assert "rtcore.kit.upstream.supervisor" in _reach("rtcore.kit")
     assert "rtcore.session.machine" in _reach("rtcore.connection")
 
 

@@ -145,7 +145,7 @@ async def test_a_failure_finishes_failed_with_the_classified_error(
     outbox, finished = EventOutbox(), []
     upstream = Upstream([TEXT], then=ValueError("socket closed"))
     side = reply(upstream, outbox, finished)
-    with caplog.at_level(logging.WARNING, logger="rtcore.kit.out_of_band"):
+    with caplog.at_level(logging.WARNING, logger="rtcore.kit.turns.out_of_band"):
         side.start()
         events = await read_until_done(outbox)
     error = n.ResponseError(code="classified", message="it broke: socket closed")

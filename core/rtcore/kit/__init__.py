@@ -35,16 +35,11 @@ its model's own policy.
   ``LITELLM_ONLY``: a model's ``litellm_params`` read, bad values named, unknown keys warned.
 """
 
-from rtcore.kit.backlog import Backlog, Builder
-from rtcore.kit.coalescer import AudioCoalescer, flush_when_due
-from rtcore.kit.hold import AnswerHold
+from rtcore.kit.audio.coalescer import AudioCoalescer, flush_when_due
+from rtcore.kit.audio.input_audio import InputAudio
+from rtcore.kit.audio.pcm import frames, silence
 from rtcore.kit.ids import new_item_id, new_response_id
-from rtcore.kit.input_audio import InputAudio
-from rtcore.kit.ledger import LedgerResponse, ResponseLedger
-from rtcore.kit.mirror import ConversationMirror, MirroredItem
-from rtcore.kit.out_of_band import Forward, OutOfBandReplies, OutOfBandReply
-from rtcore.kit.outbox import EventOutbox
-from rtcore.kit.params import (
+from rtcore.kit.model.params import (
     LITELLM_ONLY,
     SessionTunables,
     env_value,
@@ -52,20 +47,25 @@ from rtcore.kit.params import (
     text_param,
     unknown_param_warnings,
 )
-from rtcore.kit.pcm import frames, silence
-from rtcore.kit.readiness import ReadinessCheck
-from rtcore.kit.response_turns import ResponseTurns
+from rtcore.kit.model.readiness import ReadinessCheck
+from rtcore.kit.outbox import EventOutbox
 from rtcore.kit.shell import SupervisedSession
-from rtcore.kit.spoken_turn import SpokenTurn
-from rtcore.kit.supervisor import UpstreamState, UpstreamSupervisor
-from rtcore.kit.text_history import TextTurn, answered_and_owed, as_text, owed, text_turns
-from rtcore.kit.upstream import (
+from rtcore.kit.turns.hold import AnswerHold
+from rtcore.kit.turns.ledger import LedgerResponse, ResponseLedger
+from rtcore.kit.turns.mirror import ConversationMirror, MirroredItem
+from rtcore.kit.turns.out_of_band import Forward, OutOfBandReplies, OutOfBandReply
+from rtcore.kit.turns.response_turns import ResponseTurns
+from rtcore.kit.turns.spoken_turn import SpokenTurn
+from rtcore.kit.turns.text_history import TextTurn, answered_and_owed, as_text, owed, text_turns
+from rtcore.kit.upstream.adapter import (
     THROTTLED,
     Expires,
     SupervisorPolicy,
     UpstreamAdapter,
     UpstreamFailure,
 )
+from rtcore.kit.upstream.backlog import Backlog, Builder
+from rtcore.kit.upstream.supervisor import UpstreamState, UpstreamSupervisor
 
 __all__ = [
     "LITELLM_ONLY",

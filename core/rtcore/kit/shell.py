@@ -17,11 +17,11 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any
 
-from rtcore.kit.hold import AnswerHold
-from rtcore.kit.input_audio import InputAudio
+from rtcore.kit.audio.input_audio import InputAudio
 from rtcore.kit.outbox import EventOutbox
-from rtcore.kit.supervisor import UpstreamSupervisor
-from rtcore.kit.upstream import UpstreamFailure
+from rtcore.kit.turns.hold import AnswerHold
+from rtcore.kit.upstream.adapter import UpstreamFailure
+from rtcore.kit.upstream.supervisor import UpstreamSupervisor
 from rtcore.provider import ProviderUnavailable
 from rtcore.provider import messages as n
 

@@ -18,7 +18,7 @@ import functools
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from rtcore.kit import stream_listeners as upstream
+from rtcore.kit.upstream import stream_listeners as upstream
 from rtcore.telemetry.context import current
 from rtcore.telemetry.metrics_env import MULTIPROC_ENV
 
@@ -133,7 +133,7 @@ def disable() -> None:
 
 def stream_opened(reason: str) -> None:
     """Count an upstream stream of the current session (reported by a provider through
-    ``rtcore.kit.stream_listeners``)."""
+    ``rtcore.kit.upstream.stream_listeners``)."""
     if _enabled:
         tag = current()
         metrics().upstream_streams.labels(tag.model if tag else "", reason).inc()
@@ -147,7 +147,7 @@ def upstream_switched(model: str, reason: str, old: str, new: str, gap: float) -
 
 def stream_switched(reason: str, gap: float) -> None:
     """A provider replaced the current session's stream (reported through
-    ``rtcore.kit.stream_listeners``): a switch within one deployment."""
+    ``rtcore.kit.upstream.stream_listeners``): a switch within one deployment."""
     tag = current()
     deployment = tag.deployment if tag else ""
     upstream_switched(tag.model if tag else "", reason, deployment, deployment, gap)

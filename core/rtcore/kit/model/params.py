@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Set
 
 import msgspec
 
-from rtcore.kit.upstream import SupervisorPolicy
+from rtcore.kit.upstream.adapter import SupervisorPolicy
 
 # LiteLLM settings that mean something to LiteLLM's router or billing, nothing to a
 # provider (the core applies rpm, max_parallel_requests and timeout before params reach it).

@@ -15,7 +15,7 @@ Pure bookkeeping: methods return the events to emit.
 
 from __future__ import annotations
 
-from rtcore.kit.ledger import LedgerResponse, ResponseLedger
+from rtcore.kit.turns.ledger import LedgerResponse, ResponseLedger
 from rtcore.provider.messages import (
     CreateResponse,
     Event,

@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from rtcore.kit.mirror import ConversationMirror
+from rtcore.kit.turns.mirror import ConversationMirror
 from rtcore.provider.messages import FunctionCall, FunctionCallOutput, Item, Message
 
 TextRole = Literal["user", "assistant", "system"]

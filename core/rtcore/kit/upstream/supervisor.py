@@ -24,11 +24,11 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from rtcore.kit import stream_listeners
-from rtcore.kit.backlog import Backlog, Builder
-from rtcore.kit.backoff import OpenBackoff
-from rtcore.kit.lifetime import StreamLifetime
-from rtcore.kit.upstream import Expires, SupervisorPolicy, UpstreamAdapter, UpstreamFailure
+from rtcore.kit.upstream import stream_listeners
+from rtcore.kit.upstream.adapter import Expires, SupervisorPolicy, UpstreamAdapter, UpstreamFailure
+from rtcore.kit.upstream.backlog import Backlog, Builder
+from rtcore.kit.upstream.backoff import OpenBackoff
+from rtcore.kit.upstream.lifetime import StreamLifetime
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from rtcore.kit.upstream import THROTTLED, SupervisorPolicy, UpstreamFailure
+from rtcore.kit.upstream.adapter import THROTTLED, SupervisorPolicy, UpstreamFailure
 
 
 class OpenBackoff:

@@ -1,0 +1,1 @@
+"""A configured model's options (its ``litellm_params``) and readiness."""
