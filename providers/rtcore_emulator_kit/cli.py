@@ -1,5 +1,5 @@
 """The scaffolding of an emulator's command: the options every emulator has, worded once, and
-serving until Ctrl-C or SIGTERM.
+serving until Ctrl-C or SIGTERM, saying where it listens or why it cannot.
 
 Only ``argparse`` is imported at module level: an emulator's command is registered on every
 ``rtcore`` start, and ``asyncio`` loads only when one is run.
@@ -8,7 +8,7 @@ Only ``argparse`` is imported at module level: an emulator's command is register
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -71,21 +71,34 @@ def run(serve: Coroutine[Any, Any, int]) -> int:
         return 0
 
 
-async def serve_until_stopped(
-    emulator: AbstractAsyncContextManager[Any], announce: Callable[[], None]
+async def serve[EmulatorT: AbstractAsyncContextManager[Any]](
+    command: str,
+    build: Callable[[], EmulatorT],
+    shown: Callable[[EmulatorT], Iterable[str]],
+    hint: str,
 ) -> int:
-    """Run ``emulator``, ``announce`` where it listens once it does, and stop it on SIGINT or
-    SIGTERM."""
+    """Build the emulator and run it until SIGINT or SIGTERM; once it listens, print each line
+    ``shown`` (where it listens) to stdout and ``hint`` (how to trust it) to stderr. A
+    ``ValueError`` from ``build`` (a bad fault spec, a host off loopback) is printed as
+    ``rtcore <command>: <error>``, and the exit code is 2."""
     import asyncio
     import contextlib
     import signal
+    import sys
 
+    try:
+        emulator = build()
+    except ValueError as error:
+        print(f"rtcore {command}: {error}", file=sys.stderr)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with emulator:
-        announce()
+        for line in shown(emulator):
+            print(line, flush=True)
+        print(hint, file=sys.stderr)
         await stop.wait()
     return 0

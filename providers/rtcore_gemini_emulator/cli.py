@@ -6,7 +6,6 @@ Only ``argparse`` is imported at module level so that registering the command co
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rtcore_emulator_kit import cli as kit
 
@@ -48,8 +47,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
     from .server import GeminiLiveEmulator
 
-    try:
-        emulator = GeminiLiveEmulator(
+    def build() -> GeminiLiveEmulator:
+        return GeminiLiveEmulator(
             args.host,
             args.port,
             cert_dir=args.cert_dir,
@@ -61,19 +60,17 @@ async def _serve(args: argparse.Namespace) -> int:
             faults=list(args.fault),
             rejected_keys=list(args.reject_key),
         )
-    except ValueError as error:  # a FaultSpecError too
-        print(f"rtcore gemini-emulator: {error}", file=sys.stderr)
-        return 2
 
-    def announce() -> None:
-        print(f"base url: {emulator.base_url}", flush=True)
-        print(f"ca file:  {emulator.ca_file}", flush=True)
-        print(f"token uri: {emulator.token_uri}", flush=True)
-        print(
-            "trust it: http_options={'base_url': <base url>, 'async_client_args': {'ssl': "
-            "<context trusting the ca file>}} or SSL_CERT_FILE=<ca file> for that process; "
-            "Ctrl-C stops",
-            file=sys.stderr,
-        )
+    def shown(emulator: GeminiLiveEmulator) -> list[str]:
+        return [
+            f"base url: {emulator.base_url}",
+            f"ca file:  {emulator.ca_file}",
+            f"token uri: {emulator.token_uri}",
+        ]
 
-    return await kit.serve_until_stopped(emulator, announce)
+    hint = (
+        "trust it: http_options={'base_url': <base url>, 'async_client_args': {'ssl': "
+        "<context trusting the ca file>}} or SSL_CERT_FILE=<ca file> for that process; "
+        "Ctrl-C stops"
+    )
+    return await kit.serve("gemini-emulator", build, shown, hint)

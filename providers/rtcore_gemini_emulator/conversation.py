@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtcore_emulated_speech import tones
+from rtcore_emulated_speech.paced import fragments
 from rtcore_emulated_speech.script import Script, default_reply
 from rtcore_emulated_speech.tooluse import arguments, match_tool
 from rtcore_emulated_speech.vad import EnergyVad
@@ -26,7 +27,7 @@ from .output import Outbox, Usage, audio_tokens, text_tokens
 from .probe import AudioProbe
 from .resumption import HandleStore, SessionState
 from .setup import Function, Setup, functions_of
-from .speech import Spoken, fragments, speak
+from .speech import Spoken, speak
 from .stats import Heard, Stats, ToolCallIssued, ToolResponseReceived
 from .tool_calls import OpenCalls, blocks, response_text
 

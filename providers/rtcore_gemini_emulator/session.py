@@ -8,16 +8,14 @@ import contextlib
 import json
 import logging
 import re
-import socket
-import struct
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from rtcore_emulated_speech.script import Script
+from rtcore_emulator_kit.web import Reset, reset, until_one_ends
 
 from . import faults, output
 from .conversation import Conversation
@@ -80,10 +78,6 @@ class Route:
     backend: str
     version: str
     constrained: bool
-
-
-class _Reset(Exception):
-    """The connection was dropped (TCP RST) on purpose."""
 
 
 def route_of(path: str) -> Route | None:
@@ -153,7 +147,7 @@ async def handle(request: web.Request, settings: Settings, stats: Stats) -> web.
             log.info("connection %d closed %d: %s", number, close.code, close.detail)
         with contextlib.suppress(ConnectionError):
             await ws.close(code=close.code, message=close.wire_reason.encode())
-    except _Reset:
+    except Reset:
         pass
     finally:
         stats.active -= 1
@@ -228,7 +222,8 @@ async def _serve(
     )
     deadline = _deadline(out, opened + lifetime, session_end, settings.go_away_notice, state)
     try:
-        await _until_one_ends(_read(ws, conversation), conversation.run(), deadline)
+        jobs = (_read(ws, conversation), conversation.run(), deadline)
+        await until_one_ends([asyncio.create_task(job) for job in jobs])
     finally:
         settings.handles.connection_ended(state)
 
@@ -309,35 +304,11 @@ class _TurnFaults:
         _act_now(self.request, action)
 
 
-async def _until_one_ends(*jobs: Coroutine[Any, Any, None]) -> None:
-    """Run the connection's jobs until the first ends, then stop the others; its failure is
-    the connection's, unless the client went away mid-send."""
-    tasks = [asyncio.create_task(job) for job in jobs]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if (failure := task.exception()) is not None:
-            if isinstance(failure, ConnectionError):
-                return
-            raise failure
-
-
 def _act_now(request: web.Request, action: faults.Action) -> None:
     if action.close is not None:
         raise action.close
     if action.kind == "reset":
-        transport = request.transport
-        if transport is not None:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                # Linger 0 turns close() into a TCP RST instead of an orderly FIN.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            transport.abort()
-        raise _Reset
+        reset(request)
 
 
 def _session_state(

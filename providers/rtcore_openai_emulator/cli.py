@@ -6,7 +6,6 @@ Only ``argparse`` is imported at module level so that registering the command co
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rtcore_emulator_kit import cli as kit
 
@@ -46,8 +45,9 @@ async def _serve(args: argparse.Namespace) -> int:
     for given in args.deployment:
         name, _, model = given.partition("=")
         deployments[name] = model or "gpt-realtime"
-    try:
-        emulator = OpenAIRealtimeEmulator(
+
+    def build() -> OpenAIRealtimeEmulator:
+        return OpenAIRealtimeEmulator(
             args.host,
             args.port,
             tls=args.tls,
@@ -59,19 +59,17 @@ async def _serve(args: argparse.Namespace) -> int:
             rejected_keys=list(args.reject_key),
             deployments=deployments,
         )
-    except ValueError as error:  # a FaultSpecError too
-        print(f"rtcore openai-emulator: {error}", file=sys.stderr)
-        return 2
 
-    def announce() -> None:
-        print(f"base url: {emulator.base_url}", flush=True)
-        print(f"openai:   {emulator.url_for('openai')}", flush=True)
-        print(f"azure:    {emulator.url_for('azure')}", flush=True)
-        print(f"xai:      {emulator.url_for('xai')}", flush=True)
-        print(
-            "openai SDK: AsyncOpenAI(websocket_base_url=<ws url>/v1); Azure GA: "
-            "AsyncOpenAI(base_url=<base url>/openai/v1/); Ctrl-C stops",
-            file=sys.stderr,
-        )
+    def shown(emulator: OpenAIRealtimeEmulator) -> list[str]:
+        return [
+            f"base url: {emulator.base_url}",
+            f"openai:   {emulator.url_for('openai')}",
+            f"azure:    {emulator.url_for('azure')}",
+            f"xai:      {emulator.url_for('xai')}",
+        ]
 
-    return await kit.serve_until_stopped(emulator, announce)
+    hint = (
+        "openai SDK: AsyncOpenAI(websocket_base_url=<ws url>/v1); Azure GA: "
+        "AsyncOpenAI(base_url=<base url>/openai/v1/); Ctrl-C stops"
+    )
+    return await kit.serve("openai-emulator", build, shown, hint)

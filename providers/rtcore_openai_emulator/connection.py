@@ -7,8 +7,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
-import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from rtcore_emulated_speech.script import Script
+from rtcore_emulator_kit.web import Reset, reset, until_one_ends
 
 from . import errors, faults
 from .errors import ClientError, Close, error_event
@@ -60,10 +59,6 @@ class Settings:
     rejected_keys: set[str] = field(default_factory=set)
     deployments: dict[str, str] = field(default_factory=dict)
     probe: AudioProbe | None = None
-
-
-class _Reset(Exception):
-    """The connection was dropped (TCP RST) on purpose."""
 
 
 def _accepted(key: str | None, settings: Settings) -> bool:
@@ -127,7 +122,7 @@ async def handle(request: web.Request, settings: Settings, stats: Stats) -> web.
             if close.error is not None:
                 await ws.send_str(json.dumps(error_event(close.error)))
             await ws.close(code=close.code, message=close.reason.encode())
-    except _Reset:
+    except Reset:
         pass
     finally:
         stats.active -= 1
@@ -178,17 +173,6 @@ def _refuse_openai_style(
         raise errors.invalid_model(model)
 
 
-def _reset(request: web.Request) -> None:
-    transport = request.transport
-    if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            # Linger 0 turns close() into a TCP RST instead of an orderly FIN.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
-    raise _Reset
-
-
 async def _serve(
     request: web.Request,
     ws: web.WebSocketResponse,
@@ -235,7 +219,7 @@ async def _serve(
     if route.vendor is Vendor.XAI and settings.ping_interval > 0:
         tasks.append(asyncio.create_task(_json_pings(out, settings.ping_interval)))
     try:
-        await _until_one_ends(tasks)
+        await until_one_ends(tasks)
     finally:
         await realtime.close()
 
@@ -247,7 +231,7 @@ def _act_at_connect(request: web.Request, action: faults.Action) -> None:
             action.code or 1013, "rate_limit_error.rate_limit_exceeded", errors.rate_limited()
         )
     if action.kind == "reset":
-        _reset(request)
+        reset(request)
     if action.kind == "close":
         raise Close(action.code or 1011, "fault")
 
@@ -287,36 +271,15 @@ class _ResponseFaults:
             self.out.silent = True
             await asyncio.Future()
         elif act.kind == "reset":
-            with contextlib.suppress(_Reset):
-                _reset(self.request)
+            with contextlib.suppress(Reset):
+                reset(self.request)
             if not self.fatal.done():
-                self.fatal.set_exception(_Reset())
+                self.fatal.set_exception(Reset())
             await asyncio.Future()
         elif act.kind == "close":
             if not self.fatal.done():
                 self.fatal.set_result(Close(act.code or 1011, "fault"))
             await asyncio.Future()
-
-
-async def _until_one_ends(tasks: list[asyncio.Future[Any]]) -> None:
-    """Wait for the first of the connection's jobs to end, then stop the others; its failure,
-    or the Close it settled on, is the connection's, unless the client went away mid-send."""
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if task.cancelled():
-            continue
-        if (failure := task.exception()) is not None:
-            if isinstance(failure, ConnectionError):
-                return
-            raise failure
-        result = task.result()
-        if isinstance(result, Close):
-            raise result
 
 
 async def _cap(seconds: float) -> None:

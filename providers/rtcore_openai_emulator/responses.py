@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import copy
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rtcore_emulated_speech import voice
+from rtcore_emulated_speech.paced import PacedSpeech, fragments
 from rtcore_emulator_kit.faults import FirstOutput, FirstOutputHook
 
 from .audio import AudioFormat
@@ -26,7 +25,6 @@ from .stats import AudioDigest
 from .tokens import Usage, output_audio_tokens, text_tokens
 
 CHUNK_SECONDS = 0.1
-_FRAGMENT = re.compile(r"\S+\s*")
 VOICE_PITCH = {
     "alloy": 180.0,
     "ash": 120.0,
@@ -217,13 +215,13 @@ class Speaker:
         )
         await self.out.send("response.content_part.added", **fields, part=dict(part))
         if audio:
-            said, seconds, fragments = await self._speak(plan, text, fields, first)
+            said, seconds, spoken = await self._speak(plan, text, fields, first)
             await self.out.send("response.output_audio.done", **fields)
             await self.out.send("response.output_audio_transcript.done", **fields, transcript=said)
             part["transcript"] = said
             stored = {"type": content_type, "transcript": said}
             entry.meta.audio_seconds = seconds
-            entry.meta.fragments = fragments
+            entry.meta.fragments = spoken
             plan.usage.output_audio += output_audio_tokens(seconds)
         else:
             said = await self._write(plan, text, fields, first)
@@ -250,7 +248,7 @@ class Speaker:
         self, plan: Plan, text: str, fields: dict[str, Any], first: FirstOutput
     ) -> str:
         written = []
-        for fragment in _FRAGMENT.findall(text) or [text]:
+        for fragment in fragments(text) or [text]:
             if plan.cancel.is_set():
                 break
             await self.out.send(
@@ -268,39 +266,17 @@ class Speaker:
         fmt = plan.output_format
         rate = fmt.sample_rate
         pcm = voice.synthesize(text, pitch_of(plan.voice), rate)
-        step = 2 * round(CHUNK_SECONDS * rate)
-        fragments = _FRAGMENT.findall(text)
-        starts: list[float] = []
-        offset = 0.0
-        for fragment in fragments:
-            starts.append(offset)
-            offset += voice.speech_seconds(fragment)
-        said: list[str] = []
-        started = time.monotonic()
-        sent = 0
-        for index, position in enumerate(range(0, len(pcm), step)):
-            factor = self.realtime_factor()
-            if factor > 0:
-                delay = started + index * CHUNK_SECONDS * factor - time.monotonic()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(plan.cancel.wait(), delay)
-            else:
-                await asyncio.sleep(0)
-            if plan.cancel.is_set():
-                break
-            chunk_end = (position + step) / 2 / rate
-            while len(said) < len(fragments) and starts[len(said)] < chunk_end:
-                fragment = fragments[len(said)]
-                said.append(fragment)
-                if plan.transcribe_output:
+        speech = PacedSpeech(text, pcm, rate, CHUNK_SECONDS)
+        paced = speech.chunks(self.realtime_factor, plan.cancel, yield_unpaced=True)
+        async for starting, chunk in paced:
+            if plan.transcribe_output:
+                for fragment in starting:
                     await self.out.send(
                         "response.output_audio_transcript.delta",
                         **fields,
                         delta=fragment,
                         obfuscation=obfuscation(),
                     )
-            chunk = pcm[position : position + step]
             written = fmt.encode(chunk)
             await self.out.send(
                 "response.output_audio.delta",
@@ -311,10 +287,8 @@ class Speaker:
                 self.sent.add(written)
             if self.probe is not None and not self.out.silent:
                 self.probe.audio_out(self.stream, len(chunk), time.monotonic_ns())
-            sent += len(chunk)
             await first.done()
-        spoken = list(zip(starts, said, strict=False))
-        return "".join(said), sent / 2 / rate, spoken
+        return "".join(speech.said), speech.seconds, speech.spoken()
 
 
 def _limit(text: str, max_output_tokens: Any, audio: bool) -> tuple[str, bool]:
@@ -331,7 +305,7 @@ def _limit(text: str, max_output_tokens: Any, audio: bool) -> tuple[str, bool]:
     if cost(text) <= max_output_tokens:
         return text, False
     kept = ""
-    for fragment in _FRAGMENT.findall(text):
+    for fragment in fragments(text):
         if cost(kept + fragment) > max_output_tokens:
             break
         kept += fragment

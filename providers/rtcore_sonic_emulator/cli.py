@@ -6,7 +6,6 @@ Only ``argparse`` is imported at module level so that registering the command co
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rtcore_emulator_kit import cli as kit
 
@@ -41,30 +40,26 @@ async def _serve(args: argparse.Namespace) -> int:
     from .script import Script
     from .server import NovaSonicEmulator
 
-    try:
-        # Faults for every connection are read now: a typo here would otherwise fail each
-        # stream at open (as a per-connection spec does, in Bedrock's words).
-        parse(args.fault)
-        emulator = NovaSonicEmulator(
-            args.host,
-            args.port,
-            cert_dir=args.cert_dir,
-            realtime_factor=args.realtime_factor,
-            connection_limit=args.connection_limit,
-            script=Script.load(args.script) if args.script else None,
-            faults=list(args.fault),
-            legacy_models=args.legacy_models,
-        )
-    except BedrockError as error:
-        print(f"rtcore emulator: {error.message}", file=sys.stderr)
-        return 2
-    except ValueError as error:  # an address not on loopback
-        print(f"rtcore emulator: {error}", file=sys.stderr)
-        return 2
+    def build() -> NovaSonicEmulator:
+        try:
+            # Faults for every connection are read now: a typo here would otherwise fail each
+            # stream at open (as a per-connection spec does, in Bedrock's words).
+            parse(args.fault)
+            return NovaSonicEmulator(
+                args.host,
+                args.port,
+                cert_dir=args.cert_dir,
+                realtime_factor=args.realtime_factor,
+                connection_limit=args.connection_limit,
+                script=Script.load(args.script) if args.script else None,
+                faults=list(args.fault),
+                legacy_models=args.legacy_models,
+            )
+        except BedrockError as error:
+            raise ValueError(error.message) from None  # said in Bedrock's words alone
 
-    def announce() -> None:
-        print(f"endpoint: {emulator.endpoint}", flush=True)
-        print(f"ca file:  {emulator.ca_file}", flush=True)
-        print("trust it: SSL_CERT_FILE=<ca file> for awscrt clients; Ctrl-C stops", file=sys.stderr)
+    def shown(emulator: NovaSonicEmulator) -> list[str]:
+        return [f"endpoint: {emulator.endpoint}", f"ca file:  {emulator.ca_file}"]
 
-    return await kit.serve_until_stopped(emulator, announce)
+    hint = "trust it: SSL_CERT_FILE=<ca file> for awscrt clients; Ctrl-C stops"
+    return await kit.serve("emulator", build, shown, hint)
