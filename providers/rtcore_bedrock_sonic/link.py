@@ -124,7 +124,7 @@ class NovaLink:
 
     def _watched(self) -> tuple[bool, bool, bool]:
         inbound = self._s.inbound
-        return (inbound.response_active, inbound.user_turn_open, inbound.done_pending is None)
+        return (inbound.responses.responding, inbound.user_turn_open, inbound.done_pending is None)
 
     # -- what the supervisor asks -------------------------------------------------------
 
@@ -132,7 +132,7 @@ class NovaLink:
         inbound, audio = self._s.inbound, self._s.audio
         return (
             # A cancelled reply Nova is still generating is no turn to wait for.
-            (not inbound.response_active or inbound.discard)
+            (not inbound.responses.responding or inbound.responses.discarding)
             and inbound.done_pending is None
             and not inbound.user_turn_open
             and not audio.speaking_recently()
@@ -143,7 +143,7 @@ class NovaLink:
         )
 
     def waiting(self) -> bool:
-        return self._s.inbound.response_active or self._s.inbound.user_turn_open
+        return self._s.inbound.responses.responding or self._s.inbound.user_turn_open
 
     def replay(self, recovering: bool) -> list[bytes]:
         # Nova ends a user turn only after 1.5-2 s of silence: until its USER transcript
@@ -156,7 +156,7 @@ class NovaLink:
             unsent_bytes=s.unsent_audio_bytes(),
             recovering=recovering,
             turn_open=s.inbound.user_turn_open,
-            answering=s.inbound.response_active,
+            answering=s.inbound.responses.responding,
         )
 
     async def lost(self, failure: UpstreamFailure, fatal: bool) -> None:

@@ -31,7 +31,7 @@ async def request_reply(s: SessionContext, create: n.CreateResponse) -> None:
         s.commit_unanswered = False
         await s.emit(answer)
         return
-    await s.emit(s.inbound.begin_requested(create, s.config.output_modalities))
+    await s.emit(s.inbound.request(create, s.config.output_modalities))
     s.supervisor.last_event = time.monotonic()  # a reply is owed from now
     s.supervisor.wake()
     results, s.held_results = s.held_results, []

@@ -124,9 +124,9 @@ class SonicSession(SupervisedSession[Live]):
             case n.CreateResponse():
                 await request_reply(self, command)
             case n.CancelResponse(response_id=response_id):
-                streaming = self.inbound.response_active and not self.inbound.discard
-                await self.emit(self.inbound.cancel(self.hold.model_id(response_id)))
-                if streaming and self.inbound.discard:
+                events, stop = self.inbound.cancel(self.hold.model_id(response_id))
+                await self.emit(events)
+                if stop:
                     # Nova has no cancel: it would go on generating the reply (and the
                     # next one would wait behind it). A fresh stream stops it, opened on
                     # the next command: the core's item for what was heard of the reply
@@ -237,7 +237,7 @@ class SonicSession(SupervisedSession[Live]):
         while a reply is live (speech then is a barge-in, or is held back for after it),
         nor once the user has gone quiet after speech Nova has not taken as a turn yet
         (its end-of-turn pause is running: the chunk that ends it starts the reply)."""
-        if not self._coalescer.enabled or self.inbound.response_active or self._deferred:
+        if not self._coalescer.enabled or self.inbound.responses.responding or self._deferred:
             return False
         return not self._endpoint_pending(self.audio.measured_quiet_ms)
 
@@ -246,7 +246,7 @@ class SonicSession(SupervisedSession[Live]):
         inside Nova's end-of-turn window."""
         quiet = self.audio.measured_quiet_ms
         if quiet <= 0:
-            return self.inbound.response_active
+            return self.inbound.responses.responding
         return self._endpoint_pending(quiet)
 
     def _endpoint_pending(self, quiet_ms: float) -> bool:
@@ -270,8 +270,8 @@ class SonicSession(SupervisedSession[Live]):
         return (
             td is not None
             and not td.interrupt_response
-            and self.inbound.response_active
-            and not self.inbound.discard
+            and self.inbound.responses.responding
+            and not self.inbound.responses.discarding
         )
 
     def frame_bytes(self) -> int:

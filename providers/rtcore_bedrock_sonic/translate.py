@@ -14,12 +14,15 @@ sees ends with exactly one ``ResponseDone``:
 - Barge-in arrives as the text ``{ "interrupted" : true }`` or a stop reason INTERRUPTED:
   it becomes SpeechStarted + ResponseDone(cancelled, "turn_detected") and is never
   passed on as text. The rest of the interrupted output is dropped.
-- Identity: responses are the kit's ``ResponseLedger``'s (the core's ids for requested ones,
+- Identity: responses are the kit's ``ResponseTurns``' (the core's ids for requested ones,
   a new announced id when Nova answers speech on its own); the user's spoken turn is the
   kit's ``SpokenTurn`` (its item id given when Nova shows it heard it, or when the session
   measured speech first; the USER block's words given whole when the turn closes). A
-  cancelled response's completion is Nova's to finish: its output is dropped until its
-  ``completionEnd``, so it never leaks into the next response.
+  requested response is Nova's from the moment it is asked for (the session gives Nova the
+  request at once): output, a barge-in, a cancel, a close or a failure are its before its
+  first block, and its end carries the usage so far. A cancelled response's completion is
+  Nova's to finish: its output is dropped until its ``completionEnd``, so it never leaks
+  into the next response.
 - Usage events carry deltas; they are summed into the response they belong to. A response
   that ended on END_TURN waits for the next usage event (or ``flush()``) before its
   ``ResponseDone`` goes out, because Nova reports the turn's usage just after it.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import msgspec
 
-from rtcore.kit import LedgerResponse, ResponseLedger, SpokenTurn
+from rtcore.kit import LedgerResponse, ResponseTurns, SpokenTurn
 from rtcore.provider.messages import (
     AudioDelta,
     CreateResponse,
@@ -41,6 +44,7 @@ from rtcore.provider.messages import (
     TextDelta,
     ToolCall,
     TranscriptDelta,
+    Usage,
 )
 from rtcore_bedrock_sonic import events as ev
 from rtcore_bedrock_sonic.content import is_interrupt_marker, is_speculative, normalize_arguments
@@ -61,11 +65,11 @@ class Inbound:
     """
 
     def __init__(self, modalities: tuple[Modality, ...] = ("audio",)) -> None:
+        # The session's output modalities (a response of Nova's own has them).
         self.modalities = modalities
-        self.ledger = ResponseLedger()
-        self.response_active = False
-        self.requested = False
-        self.discard = False
+        self.responses = ResponseTurns(modalities)
+        # A response that ended on END_TURN (or at a tool call): its done waits for Nova's
+        # usage event, or ``flush()``.
         self.done_pending: tuple[ResponseStatus, str | None] | None = None
         # The user's spoken turn (push-to-talk: ``turn.manual``; a commit: ``turn.commit``).
         self.turn = SpokenTurn()
@@ -77,64 +81,49 @@ class Inbound:
         # it is no turn of theirs (``_nudge`` while that block is open).
         self.suppress_next_user_turn = False
         self._nudge = False
-        # Nova's output for the active response has begun (speech over it is a barge-in).
-        self._answering = False
         self._spec_emitted = False
         self._blocks: dict[str, _Block] = {}
         self._usage = UsageMeter()
         self.open_tool_calls: dict[str, ToolCall] = {}
 
-    @property
-    def text_only(self) -> bool:
-        return "audio" not in self.modalities
-
     # -- commands from the session ----------------------------------------------------------
 
-    @property
-    def response_id(self) -> str:
-        active = self.ledger.active
-        return active.id if active is not None else ""
-
-    def begin_requested(
-        self, create: CreateResponse, modalities: tuple[Modality, ...]
-    ) -> list[Event]:
+    def request(self, create: CreateResponse, modalities: tuple[Modality, ...]) -> list[Event]:
         """The core created a response (``CreateResponse``). It is active at once unless
         Nova is still answering on its own; then it waits for that answer's end."""
         out = self.flush()
-        response = self.ledger.request(create, modalities)
-        if self.ledger.active is response:
-            self._activate(response)
+        self.responses.request(create, modalities)
         return out
 
-    def _activate(self, response: LedgerResponse) -> None:
-        self.modalities = response.modalities
-        self.response_active = True
-        self.requested = True
-        self._spec_emitted = False
-
-    def cancel(self, response_id: str, reason: str = "client_cancelled") -> list[Event]:
+    def cancel(self, response_id: str) -> tuple[list[Event], bool]:
+        """Cancel by id; True when Nova must be stopped: the response was its to answer
+        (Nova has no cancel: it would go on generating it) and nothing was being dropped
+        already."""
         out = self.flush()
-        if self.response_active and self.response_id == response_id:
-            out.append(self._finish("cancelled", reason))
-            self.discard = True
-        elif (done := self.ledger.cancel(response_id)) is not None:
-            out.append(done)  # it was still waiting for its turn
-        return out
+        responses = self.responses
+        active = responses.ledger.active
+        if active is not None and active.id == response_id:
+            stop = not responses.discarding
+            out.append(self._finish("cancelled", "client_cancelled"))
+            responses.discarding = True
+            return out, stop
+        events, _ = responses.cancel(response_id)  # it was still waiting for its turn
+        return out + events, False
 
     def close(self) -> list[Event]:
         """The session closes: every open response ends, cancelled."""
         out = self.flush()
-        if self.response_active:
+        if self.responses.responding:
             out.append(self._finish("cancelled", None))
-        return out + self.ledger.fail_all("cancelled")
+        return out + self.responses.close(Usage())
 
-    def fail(self, error: ResponseError | None = None) -> list[Event]:
+    def fail(self, error: ResponseError) -> list[Event]:
         """The upstream stream broke (``error`` says how): close what is open so the core
         is never left waiting for a ResponseDone that cannot come."""
         out = self.flush()
-        if self.response_active:
+        if self.responses.responding:
             out.append(self._finish("failed", None, error))
-        out += self.ledger.fail_all("failed", error=error)
+        out += self.responses.fail(error)
         self._blocks.clear()
         self.user_turn_open = False
         self._words.clear()
@@ -144,7 +133,7 @@ class Inbound:
     def new_stream(self) -> None:
         """A fresh stream replaced the live one: a cancelled reply the old one was still
         generating is gone with it, and so are its content blocks."""
-        self.discard = False
+        self.responses.turn_ended()
         self._blocks.clear()
 
     def flush(self) -> list[Event]:
@@ -167,13 +156,14 @@ class Inbound:
         if (t := event.text_output) is not None:
             return self._text(t, out, onset_ms)
         if (a := event.audio_output) is not None:
-            if self._emitting(a.content_id) and not self.text_only:
-                out.append(AudioDelta(response_id=self.response_id, pcm=a.content))
+            target = self._target(a.content_id)
+            if target is not None and "audio" in target.modalities:
+                out.append(AudioDelta(response_id=target.id, pcm=a.content))
             return out
         if (tu := event.tool_use) is not None:
-            if self._emitting(tu.content_id):
+            if (target := self._target(tu.content_id)) is not None:
                 call = ToolCall(
-                    response_id=self.response_id,
+                    response_id=target.id,
                     call_id=tu.tool_use_id,
                     name=tu.tool_name,
                     arguments=normalize_arguments(tu.content),
@@ -189,17 +179,19 @@ class Inbound:
             # A response asked for and not yet answered was created after the completion
             # that ends here (a response.create right after response.done, before Nova's
             # completionEnd): that end is not its own.
-            waiting = self.requested and not self._answering
-            if self.response_active and not self.discard and not waiting:
+            if self.responses.current is not None:
                 out.append(self._finish("completed", None))
             # Nova finished the completion of a cancelled response: what follows is new.
-            self.discard = False
+            self.responses.turn_ended()
             return out
         return out
 
-    def _emitting(self, content_id: str) -> bool:
-        block = self._blocks.get(content_id)
-        return self.response_active and not self.discard and block is not None
+    def _target(self, content_id: str) -> LedgerResponse | None:
+        """The response a block's output goes to (None: it is dropped)."""
+        responses = self.responses
+        if responses.discarding or content_id not in self._blocks:
+            return None
+        return responses.ledger.active
 
     def _content_start(
         self, cs: ev.OutContentStart, out: list[Event], audio_ms: int, onset_ms: int
@@ -216,13 +208,16 @@ class Inbound:
                 if not self._nudge:
                     # Nova took the turn (speech announced from the audio is confirmed).
                     out += self.turn.heard_speech(min(onset_ms, audio_ms))
-            if not self.requested:
-                self.discard = False
+            responses = self.responses
+            if responses.current is not None or not responses.responding:
+                # (Not while a request awaits its answer: the rest of a cancelled
+                # completion may still come before it.)
+                responses.turn_ended()
             return out
         # An assistant FINAL text block may still follow an END_TURN audio block.
         if self.done_pending is not None and not (cs.type == "TEXT" and not speculative):
             out += self.flush()
-        if self.discard:
+        if self.responses.discarding:
             return out  # trailing output of a cancelled response
         out += self._close_user_block(audio_ms)
         if not self.turn.awaiting_confirmation:
@@ -231,12 +226,9 @@ class Inbound:
             # with no transcript (a barge-in's) still closes, empty.
             out += self.turn.close(audio_ms)
         self.suppress_next_user_turn = False
-        if not self.response_active:
-            self.response_active = True
-            self._spec_emitted = False
-            out.append(self.ledger.start_own(self.modalities))
-        self.requested = False
-        self._answering = True
+        if self.responses.current is None:
+            # Nova's answer begins: to the request that awaits it, or its own (announced).
+            out += self.responses.start(self.modalities)
         return out
 
     def _user_speech_start(self, onset_ms: int) -> list[Event]:
@@ -246,7 +238,7 @@ class Inbound:
         Nova's offset counts from the start of the current stream."""
         if self.done_pending is not None:
             out = self.flush()
-        elif self.response_active and not self.discard and self._answering:
+        elif self.responses.current is not None:
             return self._barge_in([], onset_ms)
         else:
             out = []
@@ -286,7 +278,8 @@ class Inbound:
             if t.content.strip():
                 self._words.append(t.content.strip())
             return out
-        if block is None or not self._emitting(t.content_id) or not t.content:
+        target = self._target(t.content_id)
+        if block is None or target is None or not t.content:
             return out
         # SPECULATIVE text comes before its audio: as text, or as the audio's transcript,
         # it streams with the reply (captions, and what a truncation cuts); FINAL repeats
@@ -294,15 +287,14 @@ class Inbound:
         if not block.speculative and self._spec_emitted:
             return out
         self._spec_emitted = self._spec_emitted or block.speculative
-        rid = self.response_id
-        if self.text_only:
-            out.append(TextDelta(response_id=rid, text=t.content))
+        if "audio" in target.modalities:
+            out.append(TranscriptDelta(response_id=target.id, text=t.content))
         else:
-            out.append(TranscriptDelta(response_id=rid, text=t.content))
+            out.append(TextDelta(response_id=target.id, text=t.content))
         return out
 
     def _barge_in(self, out: list[Event], onset_ms: int) -> list[Event]:
-        if not self.response_active or self.discard:
+        if not self.responses.responding or self.responses.discarding:
             return out
         if self.done_pending is not None:
             # The response had finished; only its usage was outstanding.
@@ -310,7 +302,7 @@ class Inbound:
         if not self.turn.open:
             out += self.turn.heard_speech(onset_ms)
         out.append(self._finish("cancelled", "turn_detected"))
-        self.discard = True
+        self.responses.discarding = True
         return out
 
     def _content_end(self, ce: ev.OutContentEnd, out: list[Event], onset_ms: int) -> list[Event]:
@@ -320,7 +312,7 @@ class Inbound:
             return out
         if reason == "INTERRUPTED":
             return self._barge_in(out, onset_ms)
-        if not self.response_active or self.discard:
+        if not self.responses.responding or self.responses.discarding:
             return out
         if block.type == "TOOL" or reason == "TOOL_USE":
             # The model waits for the tool result: this response is complete, the
@@ -336,15 +328,11 @@ class Inbound:
     def _finish(
         self, status: ResponseStatus, reason: str | None, error: ResponseError | None = None
     ) -> ResponseDone:
-        response_id = self.response_id
-        self.response_active = False
-        self.requested = False
-        self._answering = False
+        """The active response ends (answered or not yet: a request is Nova's from the
+        start), with the usage summed since the last one."""
         self.done_pending = None
         self._spec_emitted = False
-        usage = self._usage.take()
-        done = self.ledger.finish(response_id, status, reason, usage, error)
-        assert done is not None, "a response is finished once"
-        if (waiting := self.ledger.next_request()) is not None:
-            self._activate(waiting)
+        done = self.responses.finish(status, reason, self._usage.take(), error)
+        # A request waiting for this end is active now: Nova was given it when it came.
+        self.responses.take_activated()
         return done

@@ -70,7 +70,7 @@ def spoken_turn(reply: str = "Hi there.", stop: str = "END_TURN") -> list[ev.Out
 
 
 def requested(inbound: Inbound, response_id: str, modalities: tuple[n.Modality, ...]) -> None:
-    inbound.begin_requested(n.CreateResponse(response_id=response_id), modalities)
+    inbound.request(n.CreateResponse(response_id=response_id), modalities)
 
 
 def run(inbound: Inbound, seq: list[ev.OutputEvent]) -> list[n.Event]:
@@ -180,8 +180,9 @@ def test_client_cancel_drops_the_rest() -> None:
     inbound = Inbound(("audio",))
     out = run(inbound, spoken_turn()[:10])
     started = next(x for x in out if isinstance(x, n.ResponseStarted))
-    assert inbound.cancel("resp_other") == []  # not the active response: a no-op
-    out = inbound.cancel(started.response_id)
+    assert inbound.cancel("resp_other") == ([], False)  # not the active response: a no-op
+    out, stop = inbound.cancel(started.response_id)
+    assert stop  # Nova has no cancel: it must be stopped
     done = out[-1]
     assert isinstance(done, n.ResponseDone)
     assert done.status == "cancelled"
@@ -241,7 +242,36 @@ def test_arguments_normalized() -> None:
 def test_failure_closes_open_response() -> None:
     inbound = Inbound(("audio",))
     run(inbound, spoken_turn()[:9])
-    out = inbound.fail()
+    out = inbound.fail(n.ResponseError(code="server_error", message="gone"))
     assert out
     assert isinstance(out[-1], n.ResponseDone)
     assert out[-1].status == "failed"
+
+
+def test_a_failure_with_a_request_waiting_leaves_nothing_active() -> None:
+    # Nova answers on its own; a request waits behind it; the stream breaks: both fail, and
+    # the next stream's answer is Nova's own again, announced and ended.
+    inbound = Inbound(("audio",))
+    run(inbound, spoken_turn()[:9])
+    requested(inbound, "r1", ("audio",))
+    out = inbound.fail(n.ResponseError(code="server_error", message="gone"))
+    assert [x.status for x in out if isinstance(x, n.ResponseDone)] == ["failed", "failed"]
+    assert not inbound.responses.responding
+    inbound.new_stream()
+    out = run(inbound, spoken_turn())
+    started = [x for x in out if isinstance(x, n.ResponseStarted)]
+    assert len(started) == 1
+    done = [x for x in out if isinstance(x, n.ResponseDone)]
+    assert [(x.response_id, x.status) for x in done] == [(started[0].response_id, "completed")]
+
+
+def test_a_requests_own_modalities_do_not_outlive_it() -> None:
+    # A text-only response asked for in an audio session: Nova's next answer of its own is
+    # in the session's modalities again.
+    inbound = Inbound(("audio",))
+    requested(inbound, "r1", ("text",))
+    out = run(inbound, spoken_turn("Typed.")[5:])
+    assert n.TextDelta(response_id="r1", text="Typed.") in out
+    out = run(inbound, spoken_turn("Spoken."))
+    assert any(isinstance(x, n.AudioDelta) for x in out)
+    assert [x.text for x in out if isinstance(x, n.TranscriptDelta)] == ["Spoken."]

@@ -28,7 +28,10 @@ def test_the_models_own_turn_is_announced_before_its_output() -> None:
 
 def test_a_request_streams_at_once_or_waits_for_the_turns_end() -> None:
     turns = ResponseTurns(("audio",))
+    assert not turns.responding
     assert turns.request(create("resp_a"), ("text",))
+    assert turns.responding  # asked for: active before the model's turn begins
+    assert turns.current is None
     assert turns.start(("audio",)) == []  # the requested one: no announcement
     assert turns.current == "resp_a"
     assert turns.modalities == ("text",)
@@ -38,6 +41,9 @@ def test_a_request_streams_at_once_or_waits_for_the_turns_end() -> None:
     activated = turns.take_activated()
     assert [r.id for r in activated] == ["resp_b"]
     assert turns.take_activated() == []
+    assert turns.responding  # resp_b, its turn not begun
+    turns.finish("completed", None, USAGE)  # ended before any output: it is the active one
+    assert not turns.responding
 
 
 def test_cancelling_the_streaming_response_drops_the_rest_of_its_turn() -> None:
@@ -80,6 +86,7 @@ def test_a_broken_upstream_fails_everything_open_once() -> None:
 def test_closing_cancels_with_the_usage_so_far() -> None:
     turns = ResponseTurns(("audio",))
     own = turns.start(("audio",))[0]
+    assert turns.responding
     out = turns.close(USAGE)
     assert out == [
         n.ResponseDone(response_id=own.response_id, status="cancelled", usage=USAGE)  # type: ignore[attr-defined]

@@ -49,6 +49,12 @@ class ResponseTurns:
         return activated
 
     @property
+    def responding(self) -> bool:
+        """A response is active: the model's output streams to it, or it was asked for and
+        its turn has not begun."""
+        return self.ledger.active is not None
+
+    @property
     def answering_on_its_own(self) -> bool:
         """The model's next output starts a response of its own (none was asked for)."""
         return self.current is None and self.ledger.active is None
