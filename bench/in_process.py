@@ -60,3 +60,5 @@ async def replies_done(conn: Connection) -> AsyncIterator[asyncio.Event]:
         yield done
     finally:
         reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader

@@ -72,7 +72,9 @@ def load_credentials(source: str | None) -> tuple[Credentials, str | None]:
         )
     try:
         return _from_info(info)
-    except ValueError as exc:  # a file of the right kind that lacks a field
+    # A file of the right kind that lacks a field, or holds one of the wrong type (google-auth
+    # raises AttributeError for an expiry that is not a string).
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise ValueError(f"litellm_params.vertex_credentials cannot be loaded: {exc}") from None
 
 

@@ -42,7 +42,7 @@ class GeminiLink:
             client = await s.up.client.ready()
         except ProviderUnavailable as exc:
             raise UpstreamFailure(exc.code, exc.message, retryable=False) from None
-        handle = s.resumption.next_handle()
+        handle, ticket = s.resumption.opening()
         history = [] if handle is not None else self._history()
         setup = Setup(voice=s.voice, handle=handle, seeded=bool(history))
         config = connect_config(s.config, s.up.profile, s.up.options, setup)
@@ -60,7 +60,7 @@ class GeminiLink:
             except Exception as exc:
                 await self.abort(live)
                 raise classify(exc, model=s.up.profile.id) from None
-        s.resumption.opened()
+        s.resumption.opened(ticket, fresh=handle is None)
         s.inbound.new_connection()
         log.debug(
             "Gemini connection %d for session %s: %s",

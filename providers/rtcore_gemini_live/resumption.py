@@ -15,7 +15,10 @@ from rtcore.kit import ConversationMirror
 class Resumption:
     def __init__(self) -> None:
         self.handle: str | None = None
-        self._reseed = False
+        # Reseeds asked for, and how many of them the latest connection to open took in: a
+        # reseed asked while a connection opens is the next connection's to take.
+        self._reseeds = 0
+        self._taken = 0
 
     def note(self, message: Any) -> float | None:
         """Take a server message's resumption update; the seconds Gemini gives the
@@ -26,23 +29,30 @@ class Resumption:
         away = message.go_away
         return None if away is None else seconds_left(away.time_left)
 
-    def next_handle(self) -> str | None:
-        """The handle the next connection resumes from; None: a fresh, seeded one."""
-        return None if self._reseed else self.handle
+    def opening(self) -> tuple[str | None, int]:
+        """The handle the next connection resumes from (None: a fresh one, seeded with the
+        conversation), and the ticket to give ``opened`` once it is open."""
+        handle = None if self._reseeds != self._taken else self.handle
+        return handle, self._reseeds
 
-    def opened(self) -> None:
-        self._reseed = False
+    def opened(self, ticket: int, *, fresh: bool) -> None:
+        """A connection opened with ``opening``'s ticket. A fresh one leaves the old
+        server session behind: its handle must not bring that context back before the
+        new session gives a handle of its own."""
+        self._taken = ticket
+        if fresh:
+            self.handle = None
 
     def reseed(self) -> None:
         """The next connection starts afresh from the conversation."""
-        self._reseed = True
+        self._reseeds += 1
 
     def forgets(self, mirror: ConversationMirror, item_id: str, *, changed: bool) -> bool:
         """An item was deleted or cut (``changed``): True when Gemini's context holds it,
         and the next connection must then be seeded afresh."""
         unsent = {i.id for i in mirror.unsent()}
         if changed and item_id in mirror and item_id not in unsent:
-            self._reseed = True
+            self.reseed()
             return True
         return False
 

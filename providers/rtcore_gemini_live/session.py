@@ -199,6 +199,8 @@ class GeminiSession(SupervisedSession[Live]):
 
     async def _commit(self, item_id: str) -> None:
         self.hold.drop()  # a new turn: an answer held for the last one is moot
+        # The next turn, not one open now: push-to-talk audio reaches Gemini only at the
+        # commit, and a turn its own detection opened is announced under its own item.
         self.inbound.turn.committed_item = item_id
         self.commit_pending = True
         if self.config.turn_detection is not None:

@@ -67,3 +67,16 @@ async def test_sessions_starting_together_check_one_at_a_time() -> None:
     await asyncio.gather(*(check.run() for _ in range(5)))
     assert most == 1
     assert check.reason() is None
+
+
+async def test_no_recheck_starts_once_closed() -> None:
+    creds = Credentials()
+    check = ReadinessCheck(creds.check, starting="x", recheck_seconds=0)
+    with pytest.raises(ProviderUnavailable):
+        await check.run()
+    check.close()
+    creds.present = True
+    for _ in range(3):  # readiness probes while the gateway shuts down
+        assert check.reason() == "missing_credentials: no credentials found"
+        await asyncio.sleep(0)
+    assert creds.checks == 1  # nothing was checked, nor a client built, after the close

@@ -216,3 +216,53 @@ async def test_a_sessions_replies_in_flight_are_cancelled_by_id_or_all() -> None
         ("resp_b", "cancelled"),
         ("resp_c", "cancelled"),
     ]
+
+
+async def test_the_sessions_close_waits_for_a_finished_replys_connection() -> None:
+    outbox, replies = EventOutbox(), OutOfBandReplies()
+    closing, closed = asyncio.Event(), asyncio.Event()
+
+    async def converse(forward: Forward) -> None:
+        try:
+            await forward([TEXT, DONE])
+        finally:  # the connection's close, bounded by the provider's close timeout
+            await closing.wait()
+            closed.set()
+
+    replies.start(
+        OutOfBandReply(CREATE, outbox, converse, classify=classify, on_done=replies.discard)
+    )
+    assert await read_until_done(outbox) == [TEXT, DONE]
+    assert await replies.cancel(RID) is False  # finished: nothing to cancel
+    closer = asyncio.create_task(replies.cancel_all())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not closer.done()  # the reply's connection is still closing
+    closing.set()
+    async with asyncio.timeout(5):
+        await closer
+    assert closed.is_set()
+
+
+async def test_a_cancel_cancelled_itself_is_not_swallowed() -> None:
+    outbox, finished = EventOutbox(), []
+    closing = asyncio.Event()
+
+    async def converse(forward: Forward) -> None:
+        try:
+            await forward([TEXT])
+            await asyncio.Event().wait()
+        finally:
+            await closing.wait()
+
+    side = OutOfBandReply(CREATE, outbox, converse, classify=classify, on_done=finished.append)
+    side.start()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    canceller = asyncio.create_task(side.cancel("client_cancelled"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    canceller.cancel()  # the session's own task is being cancelled meanwhile
+    closing.set()
+    with pytest.raises(asyncio.CancelledError):
+        await canceller

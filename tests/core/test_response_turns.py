@@ -14,7 +14,7 @@ def create(response_id: str) -> n.CreateResponse:
 
 def test_the_models_own_turn_is_announced_before_its_output() -> None:
     turns = ResponseTurns(("audio",))
-    assert turns.answering_on_its_own
+    assert not turns.responding
     out = turns.start(("audio", "text"))
     assert len(out) == 1
     assert isinstance(out[0], n.ResponseStarted)

@@ -41,6 +41,9 @@ def test_what_came_after_the_models_last_word_is_owed() -> None:
     assert answered == [first, reply]
     assert after == [later]
     assert answered_and_owed([first]) == ([], [first])
+    # A spoken reply with no transcript answered all the same: what follows it is owed.
+    spoken = n.Message(id="a0", role="assistant", has_audio=True)
+    assert answered_and_owed([first, spoken, later]) == ([first, spoken], [later])
 
     mirror = ConversationMirror()
     for previous, item in ((None, first), ("u1", reply), ("a1", later)):

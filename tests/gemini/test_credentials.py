@@ -59,6 +59,11 @@ async def test_secrets_are_registered_for_masking(
         ('{"type": "api_key"}', "must be a service_account or authorized_user"),
         ('{"type": "authorized_user"}', "cannot be loaded: Authorized user info was not in"),
         ("{not json", "is not a JSON credentials file"),
+        (
+            '{"type": "authorized_user", "client_id": "a", "client_secret": "b", '
+            '"refresh_token": "c", "expiry": 5}',
+            "cannot be loaded",
+        ),
     ],
 )
 async def test_a_file_that_cannot_be_loaded_is_a_config_error(

@@ -42,6 +42,7 @@ class ReadinessCheck[T]:
         self._passed = False
         self._failure: tuple[str, float] | None = None  # (reason, when)
         self._recheck: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def run(self) -> T:
         """Run the check (once at a time); what it returns, or its ``ProviderUnavailable``."""
@@ -61,8 +62,10 @@ class ReadinessCheck[T]:
         if self._failure is None:
             return None if self._passed else f"starting: {self._starting}"
         reason, since = self._failure
-        if time.monotonic() - since >= self._recheck_seconds and (
-            self._recheck is None or self._recheck.done()
+        if (
+            not self._closed
+            and time.monotonic() - since >= self._recheck_seconds
+            and (self._recheck is None or self._recheck.done())
         ):
             self._recheck = asyncio.create_task(self._quietly(), name="readiness-recheck")
         return reason
@@ -75,5 +78,8 @@ class ReadinessCheck[T]:
             log.debug("readiness check failed again: %s", exc)
 
     def close(self) -> None:
+        """Stop a recheck running in the background; none starts after this (a readiness
+        probe while the gateway shuts down must not build a client again)."""
+        self._closed = True
         if self._recheck is not None:
             self._recheck.cancel()

@@ -15,7 +15,6 @@ whose cleanup closes the connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -69,14 +68,23 @@ class OutOfBandReply:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self._name)
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The reply's task, once started: it ends after ``converse`` has closed its
+        connection, which can be after the reply finished."""
+        return self._task
+
     async def cancel(self, reason: str) -> None:
         """Stop ``converse`` (and with it the connection), then finish as cancelled, unless
         the reply finished first."""
         task = self._task
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                if (current := asyncio.current_task()) is not None and current.cancelling():
+                    raise  # the caller is being cancelled too, not only the reply
         await self._finish(
             n.ResponseDone(response_id=self.response_id, status="cancelled", reason=reason)
         )
@@ -121,15 +129,20 @@ class OutOfBandReply:
 
 class OutOfBandReplies:
     """A session's out-of-band replies in flight, by response id: a ``CancelResponse``
-    for one of them stops it, and the session's close stops them all. Give each reply
-    ``on_done=replies.discard``."""
+    for one of them stops it, and the session's close stops them all and waits for their
+    connections to close. Give each reply ``on_done=replies.discard``."""
 
     def __init__(self) -> None:
         self._running: dict[str, OutOfBandReply] = {}
+        # Started and not yet ended: a finished reply may still be closing its connection.
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, reply: OutOfBandReply) -> None:
         self._running[reply.response_id] = reply
         reply.start()
+        if (task := reply.task) is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def discard(self, response_id: str) -> None:
         self._running.pop(response_id, None)
@@ -145,3 +158,5 @@ class OutOfBandReplies:
     async def cancel_all(self) -> None:
         for reply in list(self._running.values()):
             await reply.cancel("cancelled")
+        # Each ends within its own close timeout; their failures were reported already.
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -54,11 +54,6 @@ class ResponseTurns:
         its turn has not begun."""
         return self.ledger.active is not None
 
-    @property
-    def answering_on_its_own(self) -> bool:
-        """The model's next output starts a response of its own (none was asked for)."""
-        return self.current is None and self.ledger.active is None
-
     def start(self, own_modalities: tuple[Modality, ...]) -> list[Event]:
         """The model's turn produces output: the response it goes to, announced first when
         the model answers on its own. Call only when ``current`` is None and not

@@ -9,7 +9,7 @@ meanwhile in a bounded backlog. This module is that machinery, driven through a 
 how to send and read, when a turn is in flight. It keeps an explicit ``UpstreamState``; its
 loop sleeps until the next deadline (rotation, stall, the adapter's own) instead of polling.
 
-Its parts: the adapter's protocol, the failure and the policy (``upstream.py``), the pauses
+Its parts: the adapter's protocol, the failure and the policy (``adapter.py``), the pauses
 between attempts to open (``backoff.py``), the live stream's deadlines (``lifetime.py``).
 """
 
